@@ -1,0 +1,158 @@
+"""Pieces every sub-command shares: column-mapping options, loading, safe CSV output."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+from rfm_retention.data import DateParsing, PatientData
+from rfm_retention.data.bundle import SOURCE_FILES
+from rfm_retention.data.table import PatientTable
+from rfm_retention.errors import ConfigError
+
+__all__ = [
+    "add_input_options",
+    "add_signal_options",
+    "load_bundle",
+    "load_table",
+    "parse_mapping",
+    "safe_cell",
+    "write_csv",
+]
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that reads files takes: --map, --dayfirst, --date-format."""
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="read the library's FIELD from the file's COLUMN (repeatable), e.g. "
+        "--map patient_id=PATIENT --map visit_time=START; prefix with a source name to map "
+        "another file's column: --map ratings.score=SCORE",
+    )
+    parser.add_argument(
+        "--dayfirst", action="store_true", help="read free-form dates day first (03/01 = 3 Jan)"
+    )
+    parser.add_argument(
+        "--date-format", metavar="FMT", help="strptime format of the dates, e.g. %%d.%%m.%%Y"
+    )
+    parser.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="set bad rows aside (reported on stderr) instead of failing",
+    )
+
+
+def add_signal_options(parser: argparse.ArgumentParser) -> None:
+    """--ratings, --complaints, ... : the optional sources besides visits."""
+    for name in SOURCE_FILES:
+        if name != "visits":
+            parser.add_argument(f"--{name}", metavar="FILE", help=f"{name} CSV file (optional)")
+
+
+def parse_mapping(items: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``["patient_id=PATIENT", "ratings.score=S"]`` -> ``{"visits": {...}, "ratings": {...}}``.
+
+    A field without a source prefix belongs to every source that has it (so
+    ``patient_id=PATIENT`` maps the id column of every file).
+    """
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ConfigError(f"--map takes FIELD=COLUMN, got {item!r}")
+        source, dot, name = field.strip().rpartition(".")
+        if dot and source not in SOURCE_FILES:
+            raise ConfigError(f"--map {item!r}: unknown source {source!r}")
+        targets = [source] if dot else [
+            s for s, (_, cls) in SOURCE_FILES.items() if name in cls.SCHEMA.names
+        ]
+        if not targets:
+            raise ConfigError(f"--map {item!r}: no source has a field named {name!r}")
+        for target in targets:
+            out.setdefault(target, {})[name] = column.strip()
+    return out
+
+
+def _parsing(args: argparse.Namespace) -> DateParsing:
+    return DateParsing(format=args.date_format, dayfirst=args.dayfirst)
+
+
+def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
+    """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
+    table_cls = SOURCE_FILES[source][1]
+    table = table_cls.from_csv(
+        path,
+        mapping=parse_mapping(args.map).get(source),
+        parsing=_parsing(args),
+        on_error="quarantine" if args.quarantine else "raise",
+    )
+    if table.rejected:
+        print(
+            f"{path}: {len(table.rejected)} row(s) set aside: "
+            + "; ".join(str(i) for i in table.rejected.issues[:5]),
+            file=sys.stderr,
+        )
+    return table
+
+
+def load_bundle(args: argparse.Namespace) -> PatientData:
+    """Visits plus every optional source named on the command line."""
+    tables: dict[str, Any] = {"visits": load_table(args, "visits", args.visits)}
+    for name in SOURCE_FILES:
+        path = getattr(args, name, None)
+        if name != "visits" and path:
+            tables[name] = load_table(args, name, path)
+    return PatientData(**tables)
+
+
+def safe_cell(value: Any) -> str:
+    """Text for a CSV cell that a spreadsheet cannot run as a formula.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+    prefixed with a single quote; plain numbers (``-3.5``) are left as they are.
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_STARTS):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def write_csv(
+    path: str | None,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    stdout: TextIO | None = None,
+) -> None:
+    """Write a header and rows, every cell through :func:`safe_cell`; ``-``/None = stdout."""
+    def emit(handle: TextIO) -> None:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([safe_cell(v) for v in row] for row in rows)
+
+    if path is None or path == "-":
+        emit(stdout or sys.stdout)
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        emit(handle)
+
+
+def columns_to_rows(columns: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Header and row lists from a mapping of equal-length columns (arrays or lists)."""
+    header = list(columns)
+    values = [list(getattr(c, "tolist", lambda c=c: list(c))()) for c in columns.values()]
+    return header, [list(r) for r in zip(*values, strict=True)] if values else []

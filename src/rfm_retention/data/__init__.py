@@ -1,0 +1,52 @@
+"""The patient data model: records, validated columnar tables, loaders and the bundle."""
+
+from rfm_retention.data._time import DateParsing
+from rfm_retention.data.bundle import SOURCE_FILES, PatientData
+from rfm_retention.data.schema import Field, RejectedRows, Schema
+from rfm_retention.data.sources import (
+    APPOINTMENT_STATUSES,
+    COURSE_STATUSES,
+    Appointment,
+    AppointmentTable,
+    Assessment,
+    AssessmentTable,
+    Complaint,
+    ComplaintTable,
+    Course,
+    CourseTable,
+    Rating,
+    RatingTable,
+    Review,
+    ReviewTable,
+    Visit,
+    VisitLog,
+    stars_to_score,
+)
+from rfm_retention.data.table import PatientTable
+
+__all__ = [
+    "APPOINTMENT_STATUSES",
+    "COURSE_STATUSES",
+    "SOURCE_FILES",
+    "Appointment",
+    "AppointmentTable",
+    "Assessment",
+    "AssessmentTable",
+    "Complaint",
+    "ComplaintTable",
+    "Course",
+    "CourseTable",
+    "DateParsing",
+    "Field",
+    "PatientData",
+    "PatientTable",
+    "Rating",
+    "RatingTable",
+    "RejectedRows",
+    "Review",
+    "ReviewTable",
+    "Schema",
+    "Visit",
+    "VisitLog",
+    "stars_to_score",
+]

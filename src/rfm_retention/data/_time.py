@@ -1,0 +1,196 @@
+"""Turning host-supplied times into ``datetime64[s]`` columns, row by row problems kept.
+
+Times are stored as naive ``datetime64[s]``. Timezone-aware inputs are converted
+to UTC first; a column that mixes naive and aware values is rejected (row by
+row), because there is no safe way to compare them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from dateutil import parser as dateutil_parser
+
+from rfm_retention.errors import ConfigError
+
+__all__ = ["DateParsing", "ParsedTimes", "as_day", "day_of", "parse_times", "to_instant"]
+
+_NAT = np.datetime64("NaT", "s")
+
+
+@attrs.frozen
+class DateParsing:
+    """How text dates are read.
+
+    The default reads ISO 8601 (``2024-03-01``, ``2024-03-01T08:30:00``,
+    ``2024-03-01T08:30:00+08:00``, ``...Z``). Set ``format`` for a fixed
+    :func:`~datetime.datetime.strptime` format, or ``dayfirst`` to read free-form
+    dates with python-dateutil, day before month (``03/01/2024`` is 3 January).
+    ``dayfirst=False`` with ``fuzzy=True`` reads free-form month-first dates.
+    """
+
+    format: str | None = None
+    dayfirst: bool = False
+    fuzzy: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.format is not None and (self.dayfirst or self.fuzzy):
+            raise ConfigError("DateParsing: give either format= or dayfirst=/fuzzy=, not both")
+
+    def parse_one(self, text: str) -> dt.datetime:
+        """One text value as a datetime; raises ValueError when it is not a valid time."""
+        if self.format is not None:
+            return dt.datetime.strptime(text, self.format)
+        if self.dayfirst or self.fuzzy:
+            return dateutil_parser.parse(text, dayfirst=self.dayfirst)
+        if len(text) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+        return dt.datetime.fromisoformat(text)
+
+
+ISO = DateParsing()
+
+
+@attrs.frozen
+class ParsedTimes:
+    """A parsed time column: values (NaT where bad), a message per bad row, and missing rows."""
+
+    values: npt.NDArray[np.datetime64]
+    problems: dict[int, str]
+    missing: npt.NDArray[np.bool_]
+
+
+def _naive_utc(value: dt.datetime) -> tuple[dt.datetime, bool]:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value, False
+    return value.astimezone(dt.UTC).replace(tzinfo=None), True
+
+
+def parse_times(values: Any, parsing: DateParsing = ISO) -> ParsedTimes:
+    """Parse a column of dates, datetimes, datetime64 values or text.
+
+    Text is parsed once per distinct value, so a large file of repeated dates
+    costs little. Empty text and ``None`` are reported as missing.
+    """
+    arr = np.asarray(values)
+    n = arr.shape[0] if arr.ndim else 0
+    if arr.dtype.kind == "M":
+        out = arr.astype("datetime64[s]")
+        missing = np.isnat(out)
+        return ParsedTimes(out, {}, missing)
+    if n == 0:
+        return ParsedTimes(np.empty(0, "datetime64[s]"), {}, np.zeros(0, bool))
+    uniques, inverse = _unique_objects(arr)
+    parsed = np.full(len(uniques), _NAT)
+    aware = np.zeros(len(uniques), bool)
+    bad: dict[int, str] = {}
+    missing_u = np.zeros(len(uniques), bool)
+    for k, raw in enumerate(uniques):
+        try:
+            value = _one_value(raw, parsing)
+        except (ValueError, OverflowError, TypeError) as exc:
+            bad[k] = f"not a valid date or time ({exc})" if str(exc) else "not a valid date or time"
+            continue
+        if value is None:
+            missing_u[k] = True
+            continue
+        naive, is_aware = _naive_utc(value)
+        aware[k] = is_aware
+        parsed[k] = np.datetime64(naive.replace(microsecond=0), "s")
+    values_out = parsed[inverse]
+    problems: dict[int, str] = {}
+    if bad:
+        bad_u = np.zeros(len(uniques), bool)
+        bad_u[list(bad)] = True
+        for row in np.flatnonzero(bad_u[inverse]):
+            problems[int(row)] = bad[int(inverse[row])]
+    row_aware = aware[inverse]
+    row_ok = ~np.isnat(values_out)
+    n_aware = int((row_aware & row_ok).sum())
+    n_naive = int((~row_aware & row_ok).sum())
+    if n_aware and n_naive:
+        minority = row_aware if n_aware <= n_naive else ~row_aware
+        msg = (
+            f"naive and timezone-aware times are mixed in this column "
+            f"({n_aware} aware, {n_naive} naive); give every time an offset or none"
+        )
+        for row in np.flatnonzero(minority & row_ok):
+            problems[int(row)] = msg
+            values_out[row] = _NAT
+    return ParsedTimes(values_out, problems, missing_u[inverse])
+
+
+def _unique_objects(arr: npt.NDArray[Any]) -> tuple[list[Any], npt.NDArray[np.intp]]:
+    if arr.dtype.kind in "US":
+        uniq, inverse = np.unique(arr, return_inverse=True)
+        return list(uniq.tolist()), inverse.reshape(-1)
+    index: dict[Any, int] = {}
+    inverse_list = np.empty(arr.shape[0], np.intp)
+    for i, v in enumerate(arr.tolist()):
+        key = (type(v), v)
+        inverse_list[i] = index.setdefault(key, len(index))
+    return [k[1] for k in index], inverse_list
+
+
+def _one_value(raw: Any, parsing: DateParsing) -> dt.datetime | None:
+    if raw is None:
+        return None
+    if isinstance(raw, float) and raw != raw:  # NaN from a float column
+        return None
+    if isinstance(raw, dt.datetime):
+        return raw
+    if isinstance(raw, dt.date):
+        return dt.datetime.combine(raw, dt.time())
+    if isinstance(raw, np.datetime64):
+        if np.isnat(raw):
+            return None
+        return dt.datetime.fromisoformat(str(raw.astype("datetime64[us]")))
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return None
+        return parsing.parse_one(text)
+    raise TypeError(f"expected a date, datetime or text, got {type(raw).__name__}")
+
+
+def to_instant(value: dt.date | dt.datetime | np.datetime64 | str) -> np.datetime64:
+    """One point in time as naive UTC ``datetime64[s]``.
+
+    A date stands for the *end* of that day (every visit on the day counts as
+    before it): the returned instant is the last second of the date.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = ISO.parse_one(text) if len(text) > 10 else dt.date.fromisoformat(text)
+        except ValueError as exc:
+            raise ConfigError(f"not an ISO date or time: {value!r} ({exc})") from None
+    instant: np.datetime64
+    if isinstance(value, np.datetime64):
+        instant = value.astype("datetime64[s]")
+    elif isinstance(value, dt.datetime):
+        naive, _ = _naive_utc(value)
+        instant = np.datetime64(naive.replace(microsecond=0), "s")
+    elif isinstance(value, dt.date):
+        instant = np.datetime64(value, "D").astype("datetime64[s]") + np.timedelta64(86399, "s")
+    else:
+        raise ConfigError(
+            f"as_of must be a date, datetime or ISO text, got {type(value).__name__}"
+        )
+    return instant
+
+
+def as_day(value: dt.date | dt.datetime | np.datetime64 | str) -> np.datetime64:
+    """The calendar day (``datetime64[D]``) that contains :func:`to_instant` of ``value``."""
+    day: np.datetime64 = to_instant(value).astype("datetime64[D]")
+    return day
+
+
+def day_of(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+    """Day numbers (days since 1970-01-01) of a ``datetime64`` column."""
+    return times.astype("datetime64[D]").astype(np.int64)
+

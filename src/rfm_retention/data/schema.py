@@ -1,0 +1,319 @@
+"""Column schemas and the one validator every input table goes through.
+
+Each source (visits, ratings, complaints, ...) declares its columns once as a
+:class:`Schema`; records, arrays and CSV files all reach the same
+:func:`validate_columns`, so a rule is written once and every bad row is
+reported the same way, whatever the input path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.data._time import ISO, DateParsing, parse_times
+from rfm_retention.errors import ConfigError, RowIssue, ValidationError
+
+__all__ = ["Field", "FieldKind", "OnError", "RejectedRows", "Schema", "validate_columns"]
+
+FieldKind = Literal["id", "time", "amount", "score", "count", "flag", "choice", "text"]
+OnError = Literal["raise", "quarantine"]
+
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
+
+
+@attrs.frozen
+class Field:
+    """One column of a source: its name, kind and rules.
+
+    Kinds: ``id`` (non-empty text or integer), ``time`` (see
+    :class:`~rfm_retention.data.DateParsing`), ``amount`` (finite, >= 0),
+    ``score`` (finite, 0-100), ``count`` (whole number >= 0), ``flag``
+    (true/false, yes/no, 1/0), ``choice`` (one of ``choices``, case-insensitive,
+    ``-`` and spaces read as ``_``), ``text`` (free text).
+
+    An optional numeric or time field stores a missing value as NaN / NaT; an
+    optional flag, choice or text field takes ``default``.
+    """
+
+    name: str
+    kind: FieldKind
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    unique: bool = False
+    default: str | bool = ""
+    doc: str = ""
+
+
+@attrs.frozen
+class Schema:
+    """The columns of one source; ``time_field`` orders each patient's rows."""
+
+    source: str
+    fields: tuple[Field, ...]
+    time_field: str
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise ConfigError(f"{self.source}: no field named {name!r}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+@attrs.frozen
+class RejectedRows:
+    """Rows set aside by ``on_error='quarantine'``, with every reason for each.
+
+    ``rows`` are positions in the input as given (for CSV: data rows after the
+    header). Nothing is dropped silently: every input row is either in the
+    table or here.
+    """
+
+    source: str
+    issues: tuple[RowIssue, ...] = ()
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        return tuple(sorted({i.row for i in self.issues}))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.issues)
+
+    def to_records(self) -> list[dict[str, str | int]]:
+        """One dict per issue (row, patient_id, field, value, message), for a CSV report."""
+        return [attrs.asdict(i) for i in self.issues]
+
+
+@attrs.frozen
+class Validated:
+    """What survives validation: clean columns, their input row numbers, the rejects."""
+
+    columns: dict[str, npt.NDArray[Any]]
+    source_row: npt.NDArray[np.int64]
+    rejected: RejectedRows
+
+
+def _column_length(columns: Mapping[str, Any]) -> int:
+    lengths = {name: len(np.asarray(col).reshape(-1)) for name, col in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ConfigError(f"columns have different lengths: {lengths}")
+    return next(iter(lengths.values()), 0)
+
+
+def validate_columns(
+    schema: Schema,
+    columns: Mapping[str, Any],
+    *,
+    parsing: DateParsing = ISO,
+    on_error: OnError = "raise",
+) -> Validated:
+    """Check every row of every column against ``schema``.
+
+    Raises :class:`~rfm_retention.errors.ValidationError` listing every problem
+    (``on_error='raise'``), or drops the bad rows into
+    :class:`RejectedRows` (``on_error='quarantine'``).
+    """
+    if on_error not in ("raise", "quarantine"):
+        raise ConfigError(f"on_error must be 'raise' or 'quarantine', not {on_error!r}")
+    unknown = set(columns) - set(schema.names)
+    if unknown:
+        raise ConfigError(
+            f"{schema.source}: unknown column(s) {sorted(unknown)}; known: {list(schema.names)}"
+        )
+    absent = [f.name for f in schema.fields if f.required and f.name not in columns]
+    if absent:
+        raise ConfigError(f"{schema.source}: required column(s) missing: {absent}")
+    n = _column_length(columns)
+    issues: list[RowIssue] = []
+    clean: dict[str, npt.NDArray[Any]] = {}
+    for f in schema.fields:
+        raw = columns.get(f.name)
+        if raw is None:
+            clean[f.name] = _absent_column(f, n)
+            continue
+        arr = np.asarray(raw)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        values, problems = _convert(f, arr.reshape(-1), parsing)
+        clean[f.name] = values
+        issues.extend(
+            RowIssue(row=row, field=f.name, message=msg, value=_shown(arr, row))
+            for row, msg in problems.items()
+        )
+    issues.extend(_duplicate_issues(schema, clean))
+    id_col = clean[schema.fields[0].name]
+    issues = [attrs.evolve(i, patient_id=_shown(id_col, i.row)) for i in issues]
+    if issues and on_error == "raise":
+        raise ValidationError(schema.source, issues)
+    keep = np.ones(n, bool)
+    keep[[i.row for i in issues]] = False
+    return Validated(
+        columns={k: v[keep] for k, v in clean.items()},
+        source_row=np.flatnonzero(keep).astype(np.int64),
+        rejected=RejectedRows(schema.source, tuple(sorted(issues, key=lambda i: (i.row, i.field)))),
+    )
+
+
+def _shown(arr: npt.NDArray[Any], row: int) -> str:
+    value = arr[row]
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return ""
+    if isinstance(value, np.datetime64) and np.isnat(value):
+        return ""
+    return str(value)[:80]
+
+
+def _absent_column(f: Field, n: int) -> npt.NDArray[Any]:
+    if f.kind == "time":
+        return np.full(n, np.datetime64("NaT", "s"))
+    if f.kind in ("amount", "score"):
+        return np.full(n, np.nan)
+    if f.kind == "count":
+        return np.full(n, -1, np.int64)
+    if f.kind == "flag":
+        return np.full(n, bool(f.default))
+    return np.full(n, str(f.default), dtype=object).astype(str) if n else np.empty(0, "U1")
+
+
+def _convert(
+    f: Field, arr: npt.NDArray[Any], parsing: DateParsing
+) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    if f.kind == "id":
+        return _convert_id(f, arr)
+    if f.kind == "time":
+        parsed = parse_times(arr, parsing)
+        problems = dict(parsed.problems)
+        if f.required:
+            for row in np.flatnonzero(parsed.missing):
+                problems[int(row)] = "missing"
+        return parsed.values, problems
+    if f.kind in ("amount", "score", "count"):
+        return _convert_number(f, arr)
+    return _convert_text(f, arr)
+
+
+def _text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
+    """Text values, stripped; None and NaN become ''."""
+    if arr.dtype.kind == "U":
+        return np.char.strip(arr)
+    if arr.dtype.kind in "iub":
+        return arr.astype(str)
+    out = [
+        "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+        for v in arr.tolist()
+    ]
+    return np.array(out, dtype=str) if out else np.empty(0, "U1")
+
+
+def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64), {}
+    text = _text(arr)
+    problems = {int(r): "missing" for r in np.flatnonzero(text == "")} if f.required else {}
+    return text, problems
+
+
+def _to_float(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float64], dict[int, str]]:
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float64), {}
+    text = _text(arr)
+    out = np.full(text.shape[0], np.nan)
+    problems: dict[int, str] = {}
+    filled = text != ""
+    try:
+        out[filled] = text[filled].astype(np.float64)
+    except ValueError:
+        for row in np.flatnonzero(filled):
+            try:
+                out[row] = float(text[row])
+            except ValueError:
+                problems[int(row)] = "not a number"
+    return out, problems
+
+
+def _convert_number(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    values, problems = _to_float(arr)
+    nan = np.isnan(values)
+    checks: list[tuple[npt.NDArray[np.bool_], str]] = [(np.isinf(values), "not finite")]
+    if f.required:
+        checks.append((nan, "missing"))
+    checks.append((~nan & (values < 0), "negative"))
+    if f.kind == "score":
+        checks.append((~nan & (values > 100), "above 100 (scores run 0-100)"))
+    if f.kind == "count":
+        checks.append((~nan & np.isfinite(values) & (values != np.round(values)), "not whole"))
+    for mask, message in checks:
+        for row in np.flatnonzero(mask):
+            problems.setdefault(int(row), message)
+    if f.kind == "count":
+        ints = np.where(np.isfinite(values), values, -1).astype(np.int64)
+        return ints, problems
+    return values, problems
+
+
+def _convert_text(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    text = _text(arr)
+    empty = text == ""
+    problems: dict[int, str] = {}
+    if f.required:
+        problems.update({int(r): "missing" for r in np.flatnonzero(empty)})
+    if f.kind == "text":
+        return np.where(empty, str(f.default), text) if len(text) else text, problems
+    lowered = np.char.replace(np.char.replace(np.char.lower(text), "-", "_"), " ", "_")
+    if f.kind == "flag":
+        values = np.isin(lowered, list(_TRUE))
+        known = values | np.isin(lowered, list(_FALSE)) | empty
+        problems.update(
+            {int(r): "not a yes/no value" for r in np.flatnonzero(~known)}
+        )
+        return np.where(empty, bool(f.default), values), problems
+    known = np.isin(lowered, list(f.choices)) | empty
+    problems.update(
+        {int(r): f"not one of {', '.join(f.choices)}" for r in np.flatnonzero(~known)}
+    )
+    return np.where(empty, str(f.default), lowered) if len(text) else lowered, problems
+
+
+def _duplicate_issues(schema: Schema, clean: Mapping[str, npt.NDArray[Any]]) -> list[RowIssue]:
+    issues: list[RowIssue] = []
+    for f in schema.fields:
+        if not f.unique:
+            continue
+        values = clean[f.name]
+        present = np.flatnonzero(values != "") if values.dtype.kind == "U" else np.arange(
+            len(values)
+        )
+        if present.size == 0:
+            continue
+        vals = values[present]
+        order = np.argsort(vals, kind="stable")
+        sorted_vals = vals[order]
+        dup = np.zeros(len(order), bool)
+        dup[1:] = sorted_vals[1:] == sorted_vals[:-1]
+        if not dup.any():
+            continue
+        group_start = np.maximum.accumulate(np.where(~dup, np.arange(len(order)), 0))
+        for k in np.flatnonzero(dup):
+            row = int(present[order[k]])
+            first = int(present[order[group_start[k]]])
+            issues.append(
+                RowIssue(
+                    row=row,
+                    field=f.name,
+                    message=f"duplicate (first seen in row {first})",
+                    value=str(values[row]),
+                )
+            )
+    return issues

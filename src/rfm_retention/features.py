@@ -1,0 +1,280 @@
+"""Per-patient features as of a date: the R, F and M of RFM and the trends warnings read.
+
+"Recency" means different things in different tools (days since the last
+visit here; first-to-last visit span in BTYD models, see
+:mod:`rfm_retention.btyd`). Column names here say exactly what they hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
+
+from rfm_retention.data._time import day_of, to_instant
+from rfm_retention.errors import ConfigError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from rfm_retention.data.sources import VisitLog
+    from rfm_retention.data.table import IdArray
+
+__all__ = ["FEATURE_COLUMNS", "PatientFeatures", "patient_features"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DAYS_PER_YEAR = 365.25
+
+FEATURE_COLUMNS: Mapping[str, str] = {
+    "patient_id": "The host's patient id.",
+    "first_visit": "Date of the patient's first visit on or before as_of.",
+    "last_visit": "Date of the patient's most recent visit on or before as_of.",
+    "days_since_last_visit": "Whole days from the last visit to as_of (RFM recency; 0 = seen "
+    "on the as_of day). Lower is more recent.",
+    "tenure_days": "Whole days from the first visit to as_of.",
+    "total_visits": "Every visit on or before as_of, whatever the window.",
+    "visits_in_window": "Visits inside the window (RFM frequency, as a count).",
+    "visits_per_year": "visits_in_window per 365.25 days of exposure: the window, cut to the "
+    "patient's tenure, but never shorter than min_exposure_days.",
+    "spend_in_window": "Sum of amounts inside the window (RFM monetary).",
+    "spend_per_visit": "spend_in_window / visits_in_window (NaN with no visit in the window).",
+    "mean_interval_days": "Mean days between consecutive visits: (last - first) / "
+    "(total_visits - 1); NaN with one visit.",
+    "last_interval_days": "Days between the last two visits; NaN with one visit.",
+    "visits_last_3_months": "Visits in the 3 calendar months up to as_of: (as_of - 3 months, "
+    "as_of].",
+    "visits_prior_3_months": "Visits in the 3 calendar months before those: (as_of - 6 months, "
+    "as_of - 3 months].",
+    "spend_last_3_months": "Spend over the same span as visits_last_3_months.",
+    "spend_prior_3_months": "Spend over the same span as visits_prior_3_months.",
+    "last_department": "Department of the most recent visit ('' if none was given).",
+    "last_diagnosis": "Diagnosis of the most recent visit ('' if none was given).",
+}
+"""Every feature column with its exact definition (the CSV header of ``features``)."""
+
+
+@attrs.frozen(eq=False)
+class PatientFeatures:
+    """One row per patient seen on or before ``as_of``; every attribute is an array.
+
+    See :data:`FEATURE_COLUMNS` for each column's definition. Patients whose
+    first visit is after ``as_of`` are not in the result: as of that date they
+    are not yet patients. Rows are in patient-id order.
+    """
+
+    as_of: dt.date
+    window_days: int | None
+    patient_id: IdArray
+    first_visit: npt.NDArray[np.datetime64]
+    last_visit: npt.NDArray[np.datetime64]
+    days_since_last_visit: IntArray
+    tenure_days: IntArray
+    total_visits: IntArray
+    visits_in_window: IntArray
+    visits_per_year: FloatArray
+    spend_in_window: FloatArray
+    spend_per_visit: FloatArray
+    mean_interval_days: FloatArray
+    last_interval_days: FloatArray
+    visits_last_3_months: IntArray
+    visits_prior_3_months: IntArray
+    spend_last_3_months: FloatArray
+    spend_prior_3_months: FloatArray
+    last_department: npt.NDArray[np.str_]
+    last_diagnosis: npt.NDArray[np.str_]
+
+    def __len__(self) -> int:
+        return int(self.patient_id.shape[0])
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Column name -> array, in :data:`FEATURE_COLUMNS` order."""
+        return {name: getattr(self, name) for name in FEATURE_COLUMNS}
+
+    def take(self, rows: npt.NDArray[np.integer[Any]] | npt.NDArray[np.bool_]) -> PatientFeatures:
+        """The features of a subset of patients (positions or a boolean mask)."""
+        return attrs.evolve(self, **{name: getattr(self, name)[rows] for name in FEATURE_COLUMNS})
+
+    def index_of(self, patient_id: str | int) -> int:
+        """Row of one patient; KeyError if the patient has no visit on or before as_of."""
+        pos = int(np.searchsorted(self.patient_id, patient_id))
+        if pos >= len(self) or self.patient_id[pos] != patient_id:
+            raise KeyError(f"patient {patient_id!r} has no visit on or before {self.as_of}")
+        return pos
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (needs the optional pandas package)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError("pandas", "bench", "PatientFeatures.to_pandas") from exc
+        return pd.DataFrame(self.to_columns())
+
+    @classmethod
+    def from_rfm(
+        cls,
+        *,
+        as_of: dt.date,
+        patient_id: Any,
+        days_since_last_visit: Any,
+        visits_in_window: Any,
+        spend_in_window: Any,
+        last_department: Any = None,
+        last_diagnosis: Any = None,
+    ) -> PatientFeatures:
+        """Features from R, F and M computed elsewhere; the other columns are derived or NaN.
+
+        For hosts that already hold RFM values, and for tests of segmenters.
+        """
+        ids = np.asarray(patient_id)
+        n = ids.shape[0]
+        order = np.argsort(ids, kind="stable")
+        days = np.asarray(days_since_last_visit, np.int64)[order]
+        visits = np.asarray(visits_in_window, np.int64)[order]
+        spend = np.asarray(spend_in_window, np.float64)[order]
+        if not (days.shape == visits.shape == spend.shape == (n,)):
+            raise ConfigError("from_rfm: every column must have one value per patient")
+        last = np.datetime64(as_of, "D") - days.astype("timedelta64[D]")
+        nan = np.full(n, np.nan)
+        minus = np.full(n, -1, np.int64)
+        text = np.full(n, "", dtype="U1")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_visit = np.where(visits > 0, spend / np.maximum(visits, 1), np.nan)
+        return cls(
+            as_of=as_of,
+            window_days=None,
+            patient_id=ids[order],
+            first_visit=np.full(n, np.datetime64("NaT", "D")),
+            last_visit=last,
+            days_since_last_visit=days,
+            tenure_days=minus,
+            total_visits=visits,
+            visits_in_window=visits,
+            visits_per_year=visits.astype(np.float64),
+            spend_in_window=spend,
+            spend_per_visit=per_visit,
+            mean_interval_days=nan,
+            last_interval_days=nan,
+            visits_last_3_months=minus,
+            visits_prior_3_months=minus,
+            spend_last_3_months=nan,
+            spend_prior_3_months=nan,
+            last_department=text if last_department is None else np.asarray(last_department)[order],
+            last_diagnosis=text if last_diagnosis is None else np.asarray(last_diagnosis)[order],
+        )
+
+
+def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tuple[int, int | None]:
+    """(first excluded day number, window length in days) for a window ending on as_of_day."""
+    epoch = dt.date(1970, 1, 1)
+    end = (as_of_day - epoch).days
+    if window is None:
+        return np.iinfo(np.int64).min // 2, None
+    if isinstance(window, relativedelta):
+        start = ((as_of_day - window) - epoch).days
+    elif isinstance(window, int) and not isinstance(window, bool) and window > 0:
+        start = end - window
+    else:
+        raise ConfigError(
+            f"window must be a positive number of days or a relativedelta, not {window!r}"
+        )
+    return start, end - start
+
+
+def patient_features(
+    log: VisitLog,
+    as_of: dt.date | dt.datetime | str,
+    *,
+    window: int | relativedelta | None = None,
+    min_exposure_days: int = 365,
+) -> PatientFeatures:
+    """Compute :class:`PatientFeatures` from a visit log, ignoring visits after ``as_of``.
+
+    ``as_of`` as a date includes every visit on that day. ``window`` bounds the
+    frequency and monetary columns: ``None`` (default) is all history, an int
+    is that many days, a :class:`~dateutil.relativedelta.relativedelta` is
+    calendar-aware (``relativedelta(years=1)``). ``min_exposure_days`` keeps a
+    patient seen twice last week from being rated a hundred visits a year.
+
+    Example:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(
+        ...     patient_id=["a", "a", "b"],
+        ...     visit_time=["2024-01-05", "2024-03-05", "2024-02-01"],
+        ...     amount=[100.0, 50.0, 80.0],
+        ... )
+        >>> f = log.features("2024-03-31")
+        >>> f.days_since_last_visit.tolist(), f.visits_in_window.tolist()
+        ([26, 59], [2, 1])
+    """
+    if min_exposure_days < 1:
+        raise ConfigError("min_exposure_days must be at least 1")
+    cutoff = to_instant(as_of)
+    as_of_day = dt.date.fromisoformat(str(cutoff.astype("datetime64[D]")))
+    as_of_num = (as_of_day - dt.date(1970, 1, 1)).days
+    window_start, window_days = _window_start(as_of_day, window)
+    three = ((as_of_day - relativedelta(months=3)) - dt.date(1970, 1, 1)).days
+    six = ((as_of_day - relativedelta(months=6)) - dt.date(1970, 1, 1)).days
+
+    keep = log.time <= cutoff
+    idx = log.patient_index[keep]
+    days = day_of(log.time[keep])
+    amount = log.amount[keep]
+    n_all = log.n_patients
+
+    counts = np.bincount(idx, minlength=n_all)
+    present = np.flatnonzero(counts)
+    ends_all = np.cumsum(counts)
+    end = ends_all[present]
+    start = end - counts[present]
+    n = counts[present].astype(np.int64)
+    first = days[start]
+    last = days[end - 1]
+    many = n >= 2
+    prev = days[np.where(many, end - 2, end - 1)]
+
+    def per_patient(mask: npt.NDArray[np.bool_], weights: FloatArray | None = None) -> Any:
+        out = np.bincount(idx[mask], weights=None if weights is None else weights[mask],
+                          minlength=n_all)
+        return out[present]
+
+    in_window = days > window_start
+    last3 = days > three
+    prior3 = (days > six) & ~last3
+    visits_in_window = per_patient(in_window).astype(np.int64)
+    spend_in_window = per_patient(in_window, amount).astype(np.float64)
+    tenure = (as_of_num - first).astype(np.int64)
+    exposure = tenure + 1 if window_days is None else np.minimum(window_days, tenure + 1)
+    exposure = np.maximum(exposure, min_exposure_days)
+    span = (last - first).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spend_per_visit = np.where(visits_in_window > 0,
+                                   spend_in_window / np.maximum(visits_in_window, 1), np.nan)
+        mean_interval = np.where(many, span / np.maximum(n - 1, 1), np.nan)
+    last_rows = np.flatnonzero(keep)[end - 1] if len(end) else np.empty(0, np.int64)
+    return PatientFeatures(
+        as_of=as_of_day,
+        window_days=window_days,
+        patient_id=log.patient_ids[present],
+        first_visit=first.astype("datetime64[D]"),
+        last_visit=last.astype("datetime64[D]"),
+        days_since_last_visit=(as_of_num - last).astype(np.int64),
+        tenure_days=tenure,
+        total_visits=n,
+        visits_in_window=visits_in_window,
+        visits_per_year=visits_in_window * DAYS_PER_YEAR / exposure,
+        spend_in_window=spend_in_window,
+        spend_per_visit=spend_per_visit,
+        mean_interval_days=mean_interval,
+        last_interval_days=np.where(many, (last - prev).astype(np.float64), np.nan),
+        visits_last_3_months=per_patient(last3).astype(np.int64),
+        visits_prior_3_months=per_patient(prior3).astype(np.int64),
+        spend_last_3_months=per_patient(last3, amount).astype(np.float64),
+        spend_prior_3_months=per_patient(prior3, amount).astype(np.float64),
+        last_department=log.department[last_rows],
+        last_diagnosis=log.diagnosis[last_rows],
+    )
