@@ -8,6 +8,7 @@ row), because there is no safe way to compare them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import attrs
@@ -20,6 +21,20 @@ from rfm_retention.errors import ConfigError
 __all__ = ["DateParsing", "ParsedTimes", "as_day", "day_of", "parse_times", "to_instant"]
 
 _NAT = np.datetime64("NaT", "s")
+_ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Two defaults that differ in every component: a field the text lacks shows up
+# as a difference between the two parses.
+_DEFAULTS = (dt.datetime(2001, 1, 1), dt.datetime(2002, 2, 2))
+
+
+def _free_form(text: str, *, dayfirst: bool) -> dt.datetime:
+    """dateutil parsing that refuses to complete a partial date from a default."""
+    first, second = (
+        dateutil_parser.parse(text, dayfirst=dayfirst, default=d) for d in _DEFAULTS
+    )
+    if first.date() != second.date():
+        raise ValueError("incomplete date: day, month and year are all needed")
+    return first
 
 
 @attrs.frozen
@@ -30,7 +45,19 @@ class DateParsing:
     ``2024-03-01T08:30:00+08:00``, ``...Z``). Set ``format`` for a fixed
     :func:`~datetime.datetime.strptime` format, or ``dayfirst`` to read free-form
     dates with python-dateutil, day before month (``03/01/2024`` is 3 January).
-    ``dayfirst=False`` with ``fuzzy=True`` reads free-form month-first dates.
+    ``dayfirst=False`` with ``fuzzy=True`` reads free-form month-first dates
+    (``03/01/2024`` is 1 March). ``fuzzy`` means "free-form"; unlike
+    dateutil's own ``fuzzy`` option it never skips words it does not understand.
+
+    Free-form parsing still reads ISO dates (``2024-03-01``) as ISO, whatever
+    ``dayfirst`` says, and rejects text that lacks a day, month or year
+    (``"March 2024"``) instead of filling the gap from today's date.
+
+    Example:
+        >>> DateParsing(dayfirst=True).parse_one("03/01/2024")
+        datetime.datetime(2024, 1, 3, 0, 0)
+        >>> DateParsing(format="%d.%m.%Y").parse_one("03.01.2024")
+        datetime.datetime(2024, 1, 3, 0, 0)
     """
 
     format: str | None = None
@@ -45,8 +72,8 @@ class DateParsing:
         """One text value as a datetime; raises ValueError when it is not a valid time."""
         if self.format is not None:
             return dt.datetime.strptime(text, self.format)
-        if self.dayfirst or self.fuzzy:
-            return dateutil_parser.parse(text, dayfirst=self.dayfirst)
+        if (self.dayfirst or self.fuzzy) and not _ISO_START.match(text):
+            return _free_form(text, dayfirst=self.dayfirst)
         if len(text) == 10:
             return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
         return dt.datetime.fromisoformat(text)

@@ -8,7 +8,7 @@ reported the same way, whatever the input path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -18,9 +18,19 @@ import numpy.typing as npt
 from rfm_retention.data._time import ISO, DateParsing, parse_times
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 
-__all__ = ["Field", "FieldKind", "OnError", "RejectedRows", "Schema", "validate_columns"]
+__all__ = [
+    "Field",
+    "FieldKind",
+    "Fill",
+    "OnError",
+    "RejectedRows",
+    "RowRule",
+    "Schema",
+    "stars_to_score",
+    "validate_columns",
+]
 
-FieldKind = Literal["id", "time", "amount", "score", "count", "flag", "choice", "text"]
+FieldKind = Literal["id", "time", "amount", "score", "stars", "count", "flag", "choice", "text"]
 OnError = Literal["raise", "quarantine"]
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -33,7 +43,7 @@ class Field:
 
     Kinds: ``id`` (non-empty text or integer), ``time`` (see
     :class:`~rfm_retention.data.DateParsing`), ``amount`` (finite, >= 0),
-    ``score`` (finite, 0-100), ``count`` (whole number >= 0), ``flag``
+    ``score`` (finite, 0-100), ``stars`` (finite, 1-5), ``count`` (whole number >= 0), ``flag``
     (true/false, yes/no, 1/0), ``choice`` (one of ``choices``, case-insensitive,
     ``-`` and spaces read as ``_``), ``text`` (free text).
 
@@ -50,15 +60,67 @@ class Field:
     doc: str = ""
 
 
+Columns = Mapping[str, npt.NDArray[Any]]
+
+
+@attrs.frozen
+class RowRule:
+    """A rule that looks at several fields of a row at once.
+
+    ``broken`` receives the converted columns (NaN / NaT where a value is
+    missing) and returns a mask of the rows that break the rule; they are
+    reported against ``field`` with ``message``, like any other bad value.
+
+    Example:
+        >>> import numpy as np
+        >>> rule = RowRule(
+        ...     "completed_sessions",
+        ...     "more than prescribed_sessions",
+        ...     lambda c: c["completed_sessions"] > c["prescribed_sessions"],
+        ... )
+        >>> rule.broken({"completed_sessions": np.array([3, 9]),
+        ...              "prescribed_sessions": np.array([5, 5])}).tolist()
+        [False, True]
+    """
+
+    field: str
+    message: str
+    broken: Callable[[Columns], npt.NDArray[np.bool_]]
+
+
+@attrs.frozen
+class Fill:
+    """Fill a field's missing values from another field, converted.
+
+    ``Fill("score", "stars", stars_to_score)`` lets a review file give 1-5
+    stars instead of a 0-100 score: where ``score`` is empty, it becomes the
+    converted ``stars``.
+    """
+
+    target: str
+    source: str
+    convert: Callable[[npt.NDArray[Any]], npt.NDArray[Any]]
+
+
 @attrs.frozen
 class Schema:
-    """The columns of one source; ``time_field`` orders each patient's rows."""
+    """The columns of one source; ``time_field`` orders each patient's rows.
+
+    ``rules`` are checks across fields of a row; ``fills`` complete a field from
+    another (applied before the rules); ``one_of`` lists groups of optional
+    columns of which the input must have at least one (checked per file, so a
+    file without any of them is one clear error, not one per row).
+    """
 
     source: str
     fields: tuple[Field, ...]
     time_field: str
+    rules: tuple[RowRule, ...] = ()
+    fills: tuple[Fill, ...] = ()
+    one_of: tuple[tuple[str, ...], ...] = ()
 
     def field(self, name: str) -> Field:
+        """The field called ``name``; ConfigError when there is none."""
         for f in self.fields:
             if f.name == name:
                 return f
@@ -66,6 +128,7 @@ class Schema:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Field names in declaration order (the id field first)."""
         return tuple(f.name for f in self.fields)
 
 
@@ -105,8 +168,32 @@ class Validated:
     rejected: RejectedRows
 
 
+def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
+    """Map 1..``scale`` stars to 0-100 (1 star -> 0, ``scale`` stars -> 100), linearly.
+
+    Values outside 1..scale (and missing values) become NaN, which a table
+    then reports as a bad row.
+
+    >>> stars_to_score([1, 3, 5]).tolist()
+    [0.0, 50.0, 100.0]
+    >>> stars_to_score([4.5]).tolist()
+    [87.5]
+    """
+    if scale < 2:
+        raise ConfigError(f"a star scale needs at least 2 stars, not {scale}")
+    s = np.asarray(stars, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        inside = (s >= 1) & (s <= scale)
+    return np.where(inside, (s - 1.0) / (scale - 1) * 100.0, np.nan)
+
+
 def _column_length(columns: Mapping[str, Any]) -> int:
-    lengths = {name: len(np.asarray(col).reshape(-1)) for name, col in columns.items()}
+    lengths: dict[str, int] = {}
+    for name, col in columns.items():
+        arr = np.asarray(col) if not isinstance(col, np.ndarray) else col
+        if arr.ndim > 1:
+            raise ConfigError(f"column {name!r} must be one-dimensional, got shape {arr.shape}")
+        lengths[name] = 1 if arr.ndim == 0 else int(arr.shape[0])
     if len(set(lengths.values())) > 1:
         raise ConfigError(f"columns have different lengths: {lengths}")
     return next(iter(lengths.values()), 0)
@@ -135,6 +222,11 @@ def validate_columns(
     absent = [f.name for f in schema.fields if f.required and f.name not in columns]
     if absent:
         raise ConfigError(f"{schema.source}: required column(s) missing: {absent}")
+    for group in schema.one_of:
+        if not any(name in columns for name in group):
+            raise ConfigError(
+                f"{schema.source}: needs at least one of the columns {list(group)}"
+            )
     n = _column_length(columns)
     issues: list[RowIssue] = []
     clean: dict[str, npt.NDArray[Any]] = {}
@@ -152,6 +244,25 @@ def validate_columns(
             RowIssue(row=row, field=f.name, message=msg, value=_shown(arr, row))
             for row, msg in problems.items()
         )
+    for fill in schema.fills:
+        if fill.source in columns:
+            target = clean[fill.target]
+            converted = fill.convert(clean[fill.source])
+            clean[fill.target] = np.where(np.isnan(target), converted, target)
+    bad_rows = {i.row for i in issues}  # a rule adds nothing to a row already rejected
+    for rule in schema.rules:
+        with np.errstate(invalid="ignore"):
+            broken = rule.broken(clean)
+        for row in np.flatnonzero(broken):
+            if int(row) not in bad_rows:
+                issues.append(
+                    RowIssue(
+                        row=int(row),
+                        field=rule.field,
+                        message=rule.message,
+                        value=_shown(clean[rule.field], int(row)),
+                    )
+                )
     issues.extend(_duplicate_issues(schema, clean))
     id_col = clean[schema.fields[0].name]
     issues = [attrs.evolve(i, patient_id=_shown(id_col, i.row)) for i in issues]
@@ -168,6 +279,8 @@ def validate_columns(
 
 def _shown(arr: npt.NDArray[Any], row: int) -> str:
     value = arr[row]
+    if value is None:
+        return ""
     if isinstance(value, float | np.floating) and np.isnan(value):
         return ""
     if isinstance(value, np.datetime64) and np.isnat(value):
@@ -178,7 +291,7 @@ def _shown(arr: npt.NDArray[Any], row: int) -> str:
 def _absent_column(f: Field, n: int) -> npt.NDArray[Any]:
     if f.kind == "time":
         return np.full(n, np.datetime64("NaT", "s"))
-    if f.kind in ("amount", "score"):
+    if f.kind in ("amount", "score", "stars"):
         return np.full(n, np.nan)
     if f.kind == "count":
         return np.full(n, -1, np.int64)
@@ -199,7 +312,7 @@ def _convert(
             for row in np.flatnonzero(parsed.missing):
                 problems[int(row)] = "missing"
         return parsed.values, problems
-    if f.kind in ("amount", "score", "count"):
+    if f.kind in ("amount", "score", "stars", "count"):
         return _convert_number(f, arr)
     return _convert_text(f, arr)
 
@@ -217,9 +330,36 @@ def _text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     return np.array(out, dtype=str) if out else np.empty(0, "U1")
 
 
-def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
+def _integer_ids(
+    arr: npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None:
+    """(int64 ids, missing mask) when every present value is a whole number, else None.
+
+    Integer ids stay integers whether they come as an int array, as Python ints
+    in records, or as a float array (how pandas stores an int column with gaps).
+    """
     if arr.dtype.kind in "iu":
-        return arr.astype(np.int64), {}
+        return arr.astype(np.int64), np.zeros(arr.shape[0], bool)
+    if arr.dtype.kind == "f" and arr.size:
+        missing = np.isnan(arr)
+        values = arr[~missing]
+        if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+            return np.where(missing, 0, arr).astype(np.int64), missing
+        return None
+    if arr.dtype.kind == "O" and arr.size:
+        items = arr.tolist()
+        n_int = sum(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in items)
+        gaps = np.array([v is None for v in items], bool)
+        if n_int and n_int + int(gaps.sum()) == len(items):
+            return np.array([0 if v is None else int(v) for v in items], np.int64), gaps
+    return None
+
+
+def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    as_ints = _integer_ids(arr)
+    if as_ints is not None:
+        ints, missing = as_ints
+        return ints, {int(r): "missing" for r in np.flatnonzero(missing)} if f.required else {}
     text = _text(arr)
     problems = {int(r): "missing" for r in np.flatnonzero(text == "")} if f.required else {}
     return text, problems
@@ -248,7 +388,9 @@ def _convert_number(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], 
     nan = np.isnan(values)
     checks: list[tuple[npt.NDArray[np.bool_], str]] = [(np.isinf(values), "not finite")]
     if f.required:
-        checks.append((nan, "missing"))
+        checks.append((nan, "missing or NaN"))
+    if f.kind == "stars":
+        checks.append((~nan & ((values < 1) | (values > 5)), "not 1-5 stars"))
     checks.append((~nan & (values < 0), "negative"))
     if f.kind == "score":
         checks.append((~nan & (values > 100), "above 100 (scores run 0-100)"))
@@ -265,6 +407,8 @@ def _convert_number(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], 
 
 def _convert_text(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
     text = _text(arr)
+    if text.size == 0:  # numpy's string functions refuse empty arrays
+        return (np.zeros(0, bool) if f.kind == "flag" else text), {}
     empty = text == ""
     problems: dict[int, str] = {}
     if f.required:

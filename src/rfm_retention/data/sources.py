@@ -9,14 +9,14 @@ table is built, so that every bad row is reported at once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.data.schema import Field, Schema
+from rfm_retention.data.schema import Field, Fill, RowRule, Schema, stars_to_score
 from rfm_retention.data.table import PatientTable
 
 if TYPE_CHECKING:
@@ -230,8 +230,8 @@ class AppointmentTable(PatientTable):
                 choices=APPOINTMENT_STATUSES,
                 doc="booked, attended, no_show (also no-show) or cancelled.",
             ),
-            Field("department", "text", required=False),
-            Field("appointment_id", "text", required=False, unique=True),
+            Field("department", "text", required=False, doc="Department booked."),
+            Field("appointment_id", "text", required=False, unique=True, doc="Unique when given."),
         ),
         time_field="scheduled_at",
     )
@@ -274,9 +274,21 @@ class CourseTable(PatientTable):
                 default="active",
                 doc="active (default), completed or abandoned.",
             ),
-            Field("course_id", "text", required=False, unique=True),
+            Field("course_id", "text", required=False, unique=True, doc="Unique when given."),
         ),
         time_field="prescribed_at",
+        rules=(
+            RowRule(
+                "completed_sessions",
+                "more than prescribed_sessions",
+                lambda c: c["completed_sessions"] > c["prescribed_sessions"],
+            ),
+            RowRule(
+                "expected_end",
+                "before prescribed_at",
+                lambda c: ~np.isnat(c["expected_end"]) & (c["expected_end"] < c["prescribed_at"]),
+            ),
+        ),
     )
 
     @property
@@ -328,6 +340,16 @@ class AssessmentTable(PatientTable):
             Field("actual_progress", "score", required=False, doc="Progress measured, 0-100 %."),
         ),
         time_field="assessed_at",
+        rules=(
+            RowRule(
+                "outcome_score",
+                "empty assessment: give outcome_score, expected_progress or actual_progress",
+                lambda c: np.isnan(c["outcome_score"])
+                & np.isnan(c["expected_progress"])
+                & np.isnan(c["actual_progress"]),
+            ),
+        ),
+        one_of=(("outcome_score", "expected_progress", "actual_progress"),),
     )
 
     @property
@@ -346,41 +368,81 @@ class AssessmentTable(PatientTable):
 # ---------------------------------------------------------------- external reviews
 @attrs.frozen
 class Review:
-    """An external review (social media, third-party platform), 0-100."""
+    """An external review (social media, third-party platform).
+
+    Give ``score`` on 0-100, or ``stars`` on 1-5 (converted with
+    :func:`stars_to_score`: 1 star is 0, 5 stars are 100); a score wins when
+    both are given.
+
+    Example:
+        >>> table = ReviewTable.from_records([
+        ...     Review("p1", "2024-05-01", score=70.0),
+        ...     Review("p2", "2024-05-02", stars=4),
+        ... ])
+        >>> table.score.tolist()
+        [70.0, 75.0]
+    """
 
     patient_id: str | int
     posted_at: Time
-    score: float
+    score: float | None = None
     platform: str = ""
-
-
-def stars_to_score(stars: Any, *, scale: int = 5) -> FloatArray:
-    """Map 1..``scale`` stars to 0-100 (1 star -> 0, ``scale`` stars -> 100).
-
-    Values outside 1..scale become NaN, which the table then reports.
-
-    >>> stars_to_score([1, 3, 5]).tolist()
-    [0.0, 50.0, 100.0]
-    """
-    s = np.asarray(stars, dtype=np.float64)
-    out = (s - 1.0) / (scale - 1) * 100.0
-    return np.where((s >= 1) & (s <= scale), out, np.nan)
+    stars: float | None = None
 
 
 class ReviewTable(PatientTable):
-    """External reviews, normalised to 0-100 (see :func:`stars_to_score` for stars)."""
+    """External reviews, normalised to 0-100.
+
+    A file may give ``score`` (0-100), ``stars`` (1-5) or both; each row needs
+    one of them. Where ``score`` is empty it is computed from ``stars`` with
+    :func:`stars_to_score`, so :attr:`score` is always 0-100. Other star scales:
+    convert with ``stars_to_score(values, scale=10)`` and pass ``score``.
+
+    Example:
+        >>> table = ReviewTable.from_arrays(
+        ...     patient_id=["p1", "p2"], posted_at=["2024-05-01", "2024-05-02"], stars=[5, 2]
+        ... )
+        >>> table.score.tolist(), table.stars.tolist()
+        ([100.0, 25.0], [5.0, 2.0])
+    """
 
     SCHEMA: ClassVar[Schema] = Schema(
         "reviews",
         (
             _PATIENT,
             Field("posted_at", "time", doc="When the review was posted."),
-            Field("score", "score", doc="0-100; convert 1-5 stars with stars_to_score."),
-            Field("platform", "text", required=False),
+            Field(
+                "score",
+                "score",
+                required=False,
+                doc="0-100. Empty where the row gives stars instead.",
+            ),
+            Field("platform", "text", required=False, doc="Where it was posted."),
+            Field(
+                "stars",
+                "stars",
+                required=False,
+                doc="1-5 stars; fills score where score is empty (1 star = 0, 5 = 100).",
+            ),
         ),
         time_field="posted_at",
+        fills=(Fill("score", "stars", stars_to_score),),
+        rules=(
+            RowRule(
+                "score",
+                "missing: give score (0-100) or stars (1-5)",
+                lambda c: np.isnan(c["score"]),
+            ),
+        ),
+        one_of=(("score", "stars"),),
     )
 
     @property
     def score(self) -> FloatArray:
+        """0-100, from the score column or converted from stars."""
         return self.columns["score"]
+
+    @property
+    def stars(self) -> FloatArray:
+        """Stars as given (1-5), NaN where the row gave a score."""
+        return self.columns["stars"]

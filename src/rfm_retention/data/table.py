@@ -96,17 +96,27 @@ class PatientTable:
         cls,
         records: Iterable[Any],
         *,
+        parsing: DateParsing = ISO,
         on_error: OnError = "raise",
     ) -> Self:
-        """Build from attrs records (or any objects) with one attribute per field."""
+        """Build from records: attrs records, any objects or mappings with one entry per field.
+
+        A field a record lacks (or holds as ``None``) is missing for that row;
+        a field no record has is an absent column. Row numbers in errors are
+        positions in ``records``.
+        """
         rows = list(records)
-        names = cls.SCHEMA.names
         columns: dict[str, Any] = {}
-        for name in names:
-            values = [getattr(r, name, None) for r in rows]
-            if any(v is not None for v in values) or cls.SCHEMA.field(name).required:
-                columns[name] = np.array(values, dtype=object)
-        return cls.from_columns(columns, on_error=on_error)
+        for f in cls.SCHEMA.fields:
+            name = f.name
+            values = [
+                r.get(name) if isinstance(r, Mapping) else getattr(r, name, None) for r in rows
+            ]
+            if f.required or any(v is not None for v in values):
+                column = np.empty(len(values), dtype=object)
+                column[:] = values
+                columns[name] = column
+        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
 
     @classmethod
     def from_csv(
@@ -131,7 +141,7 @@ class PatientTable:
     @classmethod
     def empty(cls) -> Self:
         """A table with no rows (a valid result, not an error)."""
-        return cls.from_columns({f.name: [] for f in cls.SCHEMA.fields if f.required})
+        return cls.from_columns({f.name: [] for f in cls.SCHEMA.fields})
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
