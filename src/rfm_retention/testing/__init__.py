@@ -1,1 +1,42 @@
-"""Synthetic cohorts and hypothesis strategies, for this library's tests and for yours."""
+"""Synthetic cohorts for this library's tests and for yours.
+
+:func:`synthetic_cohort` draws a realistic hospital population with a hidden
+churn process and returns its data tables together with the ground truth;
+:func:`sample_cohort` is the small fixed-seed cohort the demo runs on.
+Hypothesis strategies live in :mod:`rfm_retention.testing.strategies`, which
+is the only module here that imports hypothesis (a test extra).
+"""
+
+from rfm_retention.testing.cohort import (
+    SAMPLE_END,
+    SAMPLE_PATIENTS,
+    SAMPLE_SEED,
+    SAMPLE_START,
+    ChurnTruth,
+    SyntheticCohort,
+    sample_cohort,
+    synthetic_cohort,
+)
+from rfm_retention.testing.presets import (
+    DEFAULT_SETTINGS,
+    ChurnHazards,
+    CohortSettings,
+    Condition,
+    SignalRates,
+)
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "SAMPLE_END",
+    "SAMPLE_PATIENTS",
+    "SAMPLE_SEED",
+    "SAMPLE_START",
+    "ChurnHazards",
+    "ChurnTruth",
+    "CohortSettings",
+    "Condition",
+    "SignalRates",
+    "SyntheticCohort",
+    "sample_cohort",
+    "synthetic_cohort",
+]
