@@ -297,7 +297,8 @@ def _absent_column(f: Field, n: int) -> npt.NDArray[Any]:
         return np.full(n, -1, np.int64)
     if f.kind == "flag":
         return np.full(n, bool(f.default))
-    return np.full(n, str(f.default), dtype=object).astype(str) if n else np.empty(0, "U1")
+    text = str(f.default)
+    return np.full(n, text, dtype=f"U{max(len(text), 1)}")
 
 
 def _convert(

@@ -20,6 +20,7 @@ from rfm_retention.data.schema import Field, Fill, RowRule, Schema, stars_to_sco
 from rfm_retention.data.table import PatientTable
 
 if TYPE_CHECKING:
+    from rfm_retention.btyd import BTYDSummary, Period
     from rfm_retention.features import PatientFeatures
 
 __all__ = [
@@ -96,14 +97,17 @@ class VisitLog(PatientTable):
 
     @property
     def amount(self) -> FloatArray:
+        """Amount charged per visit (>= 0)."""
         return self.columns["amount"]
 
     @property
     def department(self) -> TextArray:
+        """Department per visit ('' where the host gave none)."""
         return self.columns["department"]
 
     @property
     def diagnosis(self) -> TextArray:
+        """Diagnosis per visit ('' where the host gave none)."""
         return self.columns["diagnosis"]
 
     @property
@@ -123,6 +127,31 @@ class VisitLog(PatientTable):
 
         return patient_features(
             self, as_of, window=window, min_exposure_days=min_exposure_days
+        )
+
+    def btyd_summary(
+        self,
+        observation_period_end: Time,
+        *,
+        period: Period = "D",
+        include_first_visit: bool = False,
+    ) -> BTYDSummary:
+        """Frequency, recency, T and monetary value for BTYD models: see :func:`btyd_summary`.
+
+        Example:
+            >>> log = VisitLog.from_arrays(patient_id=["a", "a"],
+            ...                            visit_time=["2024-01-31", "2024-02-01"],
+            ...                            amount=[10.0, 20.0])
+            >>> log.btyd_summary("2024-03-31", period="M").recency.tolist()
+            [1]
+        """
+        from rfm_retention.btyd import btyd_summary
+
+        return btyd_summary(
+            self,
+            observation_period_end,
+            period=period,
+            include_first_visit=include_first_visit,
         )
 
 
@@ -153,6 +182,7 @@ class RatingTable(PatientTable):
 
     @property
     def score(self) -> FloatArray:
+        """Satisfaction, 0-100."""
         return self.columns["score"]
 
 
@@ -192,6 +222,7 @@ class ComplaintTable(PatientTable):
 
     @property
     def valid(self) -> npt.NDArray[np.bool_]:
+        """Whether the hospital upheld the complaint."""
         return self.columns["valid"]
 
     @property
@@ -201,6 +232,7 @@ class ComplaintTable(PatientTable):
 
     @property
     def category(self) -> TextArray:
+        """Complaint category ('' where none was given)."""
         return self.columns["category"]
 
 
@@ -238,6 +270,7 @@ class AppointmentTable(PatientTable):
 
     @property
     def status(self) -> TextArray:
+        """booked, attended, no_show or cancelled."""
         return self.columns["status"]
 
 
@@ -293,6 +326,7 @@ class CourseTable(PatientTable):
 
     @property
     def prescribed_sessions(self) -> npt.NDArray[np.int64]:
+        """Sessions prescribed."""
         return self.columns["prescribed_sessions"]
 
     @property
@@ -303,10 +337,12 @@ class CourseTable(PatientTable):
 
     @property
     def expected_end(self) -> npt.NDArray[np.datetime64]:
+        """When the course should end (NaT where not given)."""
         return self.columns["expected_end"]
 
     @property
     def status(self) -> TextArray:
+        """active, completed or abandoned."""
         return self.columns["status"]
 
 
@@ -354,14 +390,17 @@ class AssessmentTable(PatientTable):
 
     @property
     def outcome_score(self) -> FloatArray:
+        """Treatment outcome, 0-100 (NaN where not assessed)."""
         return self.columns["outcome_score"]
 
     @property
     def expected_progress(self) -> FloatArray:
+        """Progress expected by now, 0-100 % (NaN where not given)."""
         return self.columns["expected_progress"]
 
     @property
     def actual_progress(self) -> FloatArray:
+        """Progress measured, 0-100 % (NaN where not measured)."""
         return self.columns["actual_progress"]
 
 
