@@ -1,0 +1,73 @@
+"""Loyalty points as a ledger: append-only events, derived balances, exactly-once operations.
+
+A :class:`PointsLedger` over a :class:`LedgerStore` (in memory, SQLite, or the
+host's own) earns points for revisits, redeems them for catalogue rewards,
+reverses, expires and adjusts them; :func:`verify` audits a store;
+:func:`privileges` decides returning-patient benefits.
+"""
+
+from rfm_retention.loyalty.award import AwardResult, visit_key, visit_keys
+from rfm_retention.loyalty.events import Event, EventKind
+from rfm_retention.loyalty.ledger import PointsLedger, ReversalPolicy
+from rfm_retention.loyalty.lots import Balance, Lot
+from rfm_retention.loyalty.memory_store import MemoryStore
+from rfm_retention.loyalty.privileges import (
+    GREEN_CHANNEL,
+    RETURNING_PACKAGE,
+    SPEC_PRIVILEGES,
+    PatientPrivileges,
+    Privilege,
+    PrivilegeDecision,
+    PrivilegeRule,
+    privileges,
+)
+from rfm_retention.loyalty.rewards import (
+    NO_CAPS,
+    SPEC_REWARDS,
+    RedemptionCaps,
+    Reward,
+    RewardCatalogue,
+    Voucher,
+    voucher_code,
+)
+from rfm_retention.loyalty.rules import REVISIT_POINTS, EarningRules
+from rfm_retention.loyalty.sqlite_store import SCHEMA_VERSION, SQLiteStore
+from rfm_retention.loyalty.store import LedgerStore, StoreTransaction
+from rfm_retention.loyalty.verify import Problem, VerifyReport, verify
+
+__all__ = [
+    "GREEN_CHANNEL",
+    "NO_CAPS",
+    "RETURNING_PACKAGE",
+    "REVISIT_POINTS",
+    "SCHEMA_VERSION",
+    "SPEC_PRIVILEGES",
+    "SPEC_REWARDS",
+    "AwardResult",
+    "Balance",
+    "EarningRules",
+    "Event",
+    "EventKind",
+    "LedgerStore",
+    "Lot",
+    "MemoryStore",
+    "PatientPrivileges",
+    "PointsLedger",
+    "Privilege",
+    "PrivilegeDecision",
+    "PrivilegeRule",
+    "Problem",
+    "RedemptionCaps",
+    "ReversalPolicy",
+    "Reward",
+    "RewardCatalogue",
+    "SQLiteStore",
+    "StoreTransaction",
+    "VerifyReport",
+    "Voucher",
+    "privileges",
+    "verify",
+    "visit_key",
+    "visit_keys",
+    "voucher_code",
+]

@@ -1,0 +1,288 @@
+"""A ledger store in one SQLite file (standard library ``sqlite3``).
+
+* WAL journal, ``synchronous=FULL`` by default: a committed operation survives a
+  crash of the process (and, with FULL, of the machine).
+* One ``BEGIN IMMEDIATE`` transaction per ledger operation: the write lock is
+  taken *before* the account is read, so two processes redeeming against one
+  balance are serialised and can never both spend the same points.
+* Triggers refuse ``UPDATE`` and ``DELETE`` on ``events``: the table is
+  append-only even for other programs opening the file.
+* The schema version is recorded in ``ledger_schema`` and checked on open; a
+  file with a foreign or newer schema raises :class:`StoreIntegrityError`.
+
+One connection per thread and per process (opened lazily, re-opened after a
+``fork``), so the store object itself can be shared by threads and by
+``multiprocessing`` workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from rfm_retention.errors import StoreIntegrityError
+from rfm_retention.loyalty.events import Event, EventKind
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION = 1
+"""The schema this version of the library writes and reads."""
+
+_COLUMNS = ("seq, key, kind, branch, patient_id, points, at, actor, reason, reverses, "
+            "expires_at, reward")
+_INSERT = ("INSERT INTO events (key, kind, branch, patient_id, points, at, actor, reason, "
+           "reverses, expires_at, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_SCHEMA = (
+    "CREATE TABLE ledger_schema (version INTEGER NOT NULL)",
+    f"INSERT INTO ledger_schema (version) VALUES ({SCHEMA_VERSION})",
+    """CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('earn', 'redeem', 'reverse', 'expire', 'adjust')),
+    branch TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    points INTEGER NOT NULL CHECK (points <> 0),
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    reverses TEXT NOT NULL,
+    expires_at TEXT,
+    reward TEXT NOT NULL
+)""",
+    "CREATE INDEX events_account ON events (branch, patient_id, seq)",
+    "CREATE INDEX events_expiry ON events (branch, expires_at) WHERE expires_at IS NOT NULL",
+    """CREATE TABLE balances (
+    branch TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    balance INTEGER NOT NULL,
+    n_events INTEGER NOT NULL,
+    PRIMARY KEY (branch, patient_id)
+)""",
+    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: DELETE refused'); END""",
+)
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+
+def _row_to_event(row: Sequence[Any]) -> Event:
+    seq, key, kind, branch, patient, points, at, actor, reason, reverses, expires, reward = row
+    return Event(
+        key=key,
+        kind=EventKind(kind),
+        branch=branch,
+        patient_id=patient,
+        points=int(points),
+        at=dt.datetime.fromisoformat(at),
+        actor=actor,
+        reason=reason,
+        reverses=reverses,
+        expires_at=None if expires is None else dt.datetime.fromisoformat(expires),
+        reward=reward,
+        seq=int(seq),
+    )
+
+
+def _event_to_row(e: Event) -> tuple[Any, ...]:
+    return (e.key, e.kind.value, e.branch, e.patient_id, e.points, e.at.isoformat(),
+            e.actor, e.reason, e.reverses,
+            None if e.expires_at is None else e.expires_at.isoformat(), e.reward)
+
+
+class _SQLiteTransaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, keys: Sequence[str]) -> dict[str, Event]:
+        found: dict[str, Event] = {}
+        chunk = 500
+        for start in range(0, len(keys), chunk):
+            part = list(keys[start:start + chunk])
+            marks = ",".join("?" * len(part))
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE key IN ({marks})", part
+            ).fetchall()
+            found.update((row[1], _row_to_event(row)) for row in rows)
+        return found
+
+    def account(self, branch: str, patient_id: str) -> list[Event]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE branch = ? AND patient_id = ? ORDER BY seq",
+            (branch, patient_id),
+        ).fetchall()
+        return [_row_to_event(r) for r in rows]
+
+    def patients_with_lots_due(self, branch: str, at_iso: str) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT DISTINCT patient_id FROM events WHERE branch = ? "
+            "AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY patient_id",
+            (branch, at_iso),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def append(self, events: Sequence[Event]) -> int:
+        conn = self._conn
+        before = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        conn.executemany(_INSERT, map(_event_to_row, events))
+        conn.execute(
+            "INSERT INTO balances (branch, patient_id, balance, n_events) "
+            "SELECT branch, patient_id, SUM(points), COUNT(*) FROM events WHERE seq > ? "
+            "GROUP BY branch, patient_id "
+            "ON CONFLICT (branch, patient_id) DO UPDATE SET "
+            "balance = balance + excluded.balance, n_events = n_events + excluded.n_events",
+            (before,),
+        )
+        return int(before) + 1
+
+
+class SQLiteStore:
+    """Ledger events in a SQLite database file, safe for many threads and processes.
+
+    Args:
+        path: the database file (created with the schema if missing, unless
+            ``create=False``).
+        synchronous: SQLite's ``synchronous`` setting; ``FULL`` (default) makes
+            each commit durable across power loss, ``NORMAL`` across process crashes.
+        timeout: seconds to wait for another writer before giving up.
+        create: create the file and schema when missing.
+
+    Example:
+        >>> from rfm_retention.loyalty import PointsLedger, SQLiteStore
+        >>> ledger = PointsLedger(SQLiteStore("points.db"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Synchronous = "FULL",
+        timeout: float = 60.0,
+        create: bool = True,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.synchronous = synchronous
+        self.timeout = timeout
+        if not create and not os.path.exists(self.path):
+            raise StoreIntegrityError(f"no ledger database at {self.path!r}")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._ensure_schema(self._connection())
+
+    # ------------------------------------------------------------------ connections
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            return conn
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this process opened (the store re-opens on next use)."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "synchronous": self.synchronous, "timeout": self.timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], synchronous=state["synchronous"],  # type: ignore[misc]
+                      timeout=state["timeout"])
+
+    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "ledger_schema" not in tables:
+                if tables - {"sqlite_sequence"}:
+                    raise StoreIntegrityError(
+                        f"{self.path!r} holds tables {sorted(tables)} but no ledger schema; "
+                        "it is not a points ledger database"
+                    )
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+            versions = [r[0] for r in conn.execute("SELECT version FROM ledger_schema")]
+            if versions != [SCHEMA_VERSION]:
+                raise StoreIntegrityError(
+                    f"{self.path!r} has ledger schema version {versions}, this library "
+                    f"reads version {SCHEMA_VERSION}"
+                )
+            triggers = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+            missing = {"events_no_update", "events_no_delete"} - triggers
+            if missing:
+                raise StoreIntegrityError(
+                    f"{self.path!r}: the append-only trigger(s) {sorted(missing)} were removed"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ protocol
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTransaction]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SQLiteTransaction(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def events(self, *, branch: str | None = None, patient_id: str | None = None
+               ) -> Iterator[Event]:
+        """Stored events in ``seq`` order, read in one snapshot."""
+        where, params = [], []
+        if branch is not None:
+            where.append("branch = ?")
+            params.append(branch)
+        if patient_id is not None:
+            where.append("patient_id = ?")
+            params.append(patient_id)
+        sql = f"SELECT {_COLUMNS} FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(sql + " ORDER BY seq", params).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        return map(_row_to_event, rows)
+
+    def projected_balances(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """The ``balances`` table: running (balance, event count) per account."""
+        rows = self._connection().execute(
+            "SELECT branch, patient_id, balance, n_events FROM balances").fetchall()
+        return {(b, p): (int(bal), int(n)) for b, p, bal, n in rows}
+
+    def __len__(self) -> int:
+        return int(self._connection().execute("SELECT COUNT(*) FROM events").fetchone()[0])
