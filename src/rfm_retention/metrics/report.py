@@ -1,0 +1,197 @@
+"""The programme's KPI report over a date range, month by month.
+
+Each month of ``[start, end]`` gets every KPI whose data the host supplied:
+
+============================  ==================================================
+column                        definition
+============================  ==================================================
+``active_at_start``           patients active on the month's first day (churn)
+``lapsed``                    of those, patients who lapsed during the month
+``churn_rate``                ``lapsed / active_at_start``
+``revisit_3m_*``              cohort of the month's index visits, 3-month window
+``revisit_6m_*``              same, 6-month window
+``ratings``, ``satisfaction``  ratings given in the month and their mean
+``cases_opened``              cases opened in the month
+``coverage``                  of those, share with a first contact by ``as_of``
+``contact_compliance``        first-contact deadlines falling in the month: met share
+``plan_compliance``           retention-plan deadlines falling in the month: met share
+``win_back_*``                medium/high cases first contacted in the month
+============================  ==================================================
+
+See :mod:`~rfm_retention.metrics.churn`, :mod:`~rfm_retention.metrics.revisit`,
+:mod:`~rfm_retention.metrics.satisfaction`, :mod:`~rfm_retention.metrics.cases`
+and :mod:`~rfm_retention.metrics.winback` for the exact rules (censoring,
+exclusions). A month that ends after ``as_of`` is marked ``complete = False``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.data._time import to_instant
+from rfm_retention.data.sources import RatingTable, VisitLog
+from rfm_retention.metrics._calendar import DateLike, month_spans
+from rfm_retention.metrics.cases import (
+    CaseColumns,
+    Compliance,
+    Coverage,
+    deadline_compliance,
+    followup_coverage,
+)
+from rfm_retention.metrics.churn import MonthlyChurn, monthly_churn
+from rfm_retention.metrics.exclusions import Exclusions
+from rfm_retention.metrics.lapse import LapseRule
+from rfm_retention.metrics.revisit import RevisitRate, revisit_rates_by_month
+from rfm_retention.metrics.satisfaction import MonthlySatisfaction, satisfaction_trend
+from rfm_retention.metrics.winback import WIN_BACK_DAYS, WinBackRate, win_back_rate
+
+__all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
+
+
+@attrs.frozen
+class MonthlyKPIs:
+    """Every KPI of one calendar month; None where the host gave no data for it."""
+
+    month: dt.date
+    churn: MonthlyChurn
+    revisit_3m: RevisitRate
+    revisit_6m: RevisitRate
+    satisfaction: MonthlySatisfaction | None = None
+    coverage: Coverage | None = None
+    contact_compliance: Compliance | None = None
+    plan_compliance: Compliance | None = None
+    win_back: WinBackRate | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False when the month ends after the report's ``as_of``."""
+        return self.churn.complete
+
+
+def _rate(value: Any) -> float:
+    return float("nan") if value is None else float(value.rate)
+
+
+@attrs.frozen
+class KPIReport:
+    """Monthly KPIs from ``start`` to ``end`` as known on ``as_of``.
+
+    Example:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "a", "b"], amount=[1.0] * 3,
+        ...     visit_time=["2024-01-05", "2024-02-10", "2024-01-20"])
+        >>> report = kpi_report(log, "2024-01-01", "2024-02-29", as_of="2024-09-30")
+        >>> [m.revisit_3m.revisited for m in report.months]
+        [1, 0]
+    """
+
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+    months: tuple[MonthlyKPIs, ...]
+
+    def to_columns(self) -> dict[str, list[Any]]:
+        """A flat table, one row per month (what ``rfm-retention report`` prints)."""
+        cols: dict[str, list[Any]] = {}
+
+        def put(name: str, value: Any) -> None:
+            cols.setdefault(name, []).append(value)
+
+        for m in self.months:
+            put("month", m.month.strftime("%Y-%m"))
+            put("complete", m.complete)
+            put("active_at_start", m.churn.active_at_start)
+            put("lapsed", m.churn.lapsed)
+            put("churn_rate", m.churn.rate)
+            for tag, r in (("3m", m.revisit_3m), ("6m", m.revisit_6m)):
+                put(f"revisit_{tag}_index", r.index_patients)
+                put(f"revisit_{tag}_censored", r.censored)
+                put(f"revisit_{tag}_revisited", r.revisited)
+                put(f"revisit_{tag}_rate", r.rate)
+            if m.satisfaction is not None:
+                put("ratings", m.satisfaction.ratings)
+                put("satisfaction", m.satisfaction.mean)
+            if m.coverage is not None:
+                put("cases_opened", m.coverage.opened)
+                put("coverage", m.coverage.rate)
+                put("contact_compliance", _rate(m.contact_compliance))
+                put("plan_compliance", _rate(m.plan_compliance))
+            if m.win_back is not None:
+                put("win_back_contacted", m.win_back.contacted)
+                put("win_back_censored", m.win_back.censored)
+                put("win_back_won", m.win_back.won_back)
+                put("win_back_rate", m.win_back.rate)
+        return cols
+
+
+def _in_month(
+    times: npt.NDArray[np.datetime64], bounds: npt.NDArray[np.int64], i: int
+) -> npt.NDArray[np.bool_]:
+    days = times.astype("datetime64[D]").astype(np.int64)
+    mask: npt.NDArray[np.bool_] = ~np.isnat(times) & (days >= bounds[i]) & (days < bounds[i + 1])
+    return mask
+
+
+def _take(cases: CaseColumns, mask: npt.NDArray[np.bool_]) -> CaseColumns:
+    return CaseColumns(**{f.name: getattr(cases, f.name)[mask] for f in attrs.fields(CaseColumns)})
+
+
+def kpi_report(
+    visits: VisitLog,
+    start: DateLike,
+    end: DateLike,
+    *,
+    as_of: DateLike,
+    ratings: RatingTable | None = None,
+    cases: CaseColumns | None = None,
+    lapse_rule: LapseRule | None = None,
+    exclusions: Exclusions | None = None,
+    win_back_days: int = WIN_BACK_DAYS,
+) -> KPIReport:
+    """Compute the monthly KPIs of every calendar month touching ``[start, end]``.
+
+    ``as_of`` is the last day the data covers (the CLI uses the last visit
+    day): it decides censoring and which months are complete. Cases are
+    grouped by the month they were opened (coverage), first contacted
+    (win-back) or due (compliance).
+    """
+    rule = lapse_rule or LapseRule()
+    churn = monthly_churn(visits, start, end, as_of=as_of, rule=rule, exclusions=exclusions)
+    labels, rev3 = revisit_rates_by_month(
+        visits, start, end, as_of=as_of, months=3, exclusions=exclusions
+    )
+    _, rev6 = revisit_rates_by_month(
+        visits, start, end, as_of=as_of, months=6, exclusions=exclusions
+    )
+    sat = satisfaction_trend(ratings, start, end) if ratings is not None else None
+    _, bounds = month_spans(start, end)
+    rows = []
+    for i, month in enumerate(labels):
+        extra: dict[str, Any] = {}
+        if sat is not None:
+            extra["satisfaction"] = sat[i]
+        if cases is not None:
+            opened = _in_month(cases.opened_at, bounds, i)
+            extra["coverage"] = followup_coverage(_take(cases, opened), as_of=as_of)
+            due1 = _in_month(cases.first_contact_due, bounds, i)
+            extra["contact_compliance"] = deadline_compliance(
+                cases.first_contact_due[due1], cases.first_contact_at[due1], as_of=as_of
+            )
+            due2 = _in_month(cases.plan_due, bounds, i)
+            extra["plan_compliance"] = deadline_compliance(
+                cases.plan_due[due2], cases.plan_at[due2], as_of=as_of
+            )
+            contacted = _in_month(cases.first_contact_at, bounds, i)
+            extra["win_back"] = win_back_rate(
+                visits, _take(cases, contacted), as_of=as_of, within_days=win_back_days
+            )
+        rows.append(MonthlyKPIs(month, churn[i], rev3[i], rev6[i], **extra))
+    first = to_instant(start).astype("datetime64[D]").item()
+    last = to_instant(end).astype("datetime64[D]").item()
+    as_of_day = to_instant(as_of).astype("datetime64[D]").item()
+    return KPIReport(first, last, as_of_day, tuple(rows))
