@@ -72,12 +72,19 @@ class Population:
         return clipped
 
 
-def patient_ids(n: int) -> npt.NDArray[np.str_]:
-    """``P000001``-style ids, zero-padded so their text order is their number order."""
-    width = max(6, len(str(n)))
-    numbers = np.arange(1, n + 1).astype(str)
-    ids: npt.NDArray[np.str_] = np.char.add("P", np.char.zfill(numbers, width))
+def numbered(prefix: str, n: int, min_width: int) -> npt.NDArray[np.str_]:
+    """``prefix`` + a zero-padded running number from 1, so text order is number order."""
+    width = max(min_width, len(str(n)))
+    if n == 0:
+        return np.empty(0, f"U{len(prefix) + width}")
+    digits = np.char.zfill(np.arange(1, n + 1).astype(str), width)
+    ids: npt.NDArray[np.str_] = np.char.add(prefix, digits)
     return ids
+
+
+def patient_ids(n: int) -> npt.NDArray[np.str_]:
+    """``P000001``-style ids."""
+    return numbered("P", n, 6)
 
 
 def draw_population(

@@ -14,7 +14,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data.sources import stars_to_score
 from rfm_retention.risk.levels import ReasonCode
 from rfm_retention.testing._care import EPISODE, SESSION, Visits
 from rfm_retention.testing._population import FloatArray, IntArray, Population
@@ -233,4 +232,4 @@ def draw_reviews(
     )
     stars = np.clip(np.round(1.0 + 4.0 * (feeling - REVIEW_STARS_PIVOT) / REVIEW_STARS_SPAN), 1, 5)
     platform = np.array(REVIEW_PLATFORMS)[rng.integers(0, len(REVIEW_PLATFORMS), m)]
-    return Scores(patient, t, {"score": stars_to_score(stars), "platform": platform})
+    return Scores(patient, t, {"stars": stars, "platform": platform})

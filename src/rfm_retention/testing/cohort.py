@@ -41,6 +41,7 @@ from rfm_retention.testing._population import (
     FloatArray,
     Population,
     draw_population,
+    numbered,
 )
 from rfm_retention.testing._signals import (
     Scores,
@@ -273,12 +274,8 @@ def _days(t: FloatArray) -> npt.NDArray[np.datetime64]:
 
 
 def _numbered(prefix: str, n: int) -> npt.NDArray[np.str_]:
-    """``prefix`` + a zero-padded running number, for visit/complaint/... ids."""
-    width = max(7, len(str(n)))
-    ids: npt.NDArray[np.str_] = np.char.add(
-        prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width)
-    )
-    return ids if n else np.empty(0, "U1")
+    """Ids of visits, complaints, appointments and courses: ``V0000001``..."""
+    return numbered(prefix, n, 7)
 
 
 def _in_order(patient: npt.NDArray[np.int64], t: FloatArray) -> npt.NDArray[np.intp]:
