@@ -1,0 +1,155 @@
+"""``rfm-retention segment``: RFM segments and each patient's recommended action, as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rfm_retention.cli._common import add_input_options, load_table, write_csv
+from rfm_retention.cli._format import format_table
+from rfm_retention.data import VisitLog
+from rfm_retention.errors import ConfigError
+from rfm_retention.segmentation import (
+    FittedRFM,
+    FixedSplit,
+    GroupedSegmenter,
+    QuantileSplit,
+    RFMColumns,
+    RFMSegmenter,
+    actions,
+    eight_segments,
+    eight_segments_from_scores,
+    load,
+    score_segments,
+)
+from rfm_retention.segmentation.maps import TEN_SEGMENT_MAP
+from rfm_retention.segmentation.splits import FLAG_LABELS
+
+__all__ = ["register"]
+
+METHODS = ("median", "quantile", "scores", "fixed")
+GROUP_COLUMNS = {"department": "last_department", "diagnosis": "last_diagnosis"}
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "segment",
+        help="RFM segments (core, at-risk, ...) and the recommended action per patient, as CSV",
+        description="Segment every patient seen on or before --as-of. Columns: patient_id, "
+        "days_since_last_visit, visits, spend, the frequency value used, r/f/m flags (or "
+        "scores), segment, segment_name, action (plus group and cut_source with --by).",
+    )
+    parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
+    parser.add_argument("--as-of", required=True, metavar="DATE", help="ISO date, e.g. 2024-06-30")
+    parser.add_argument(
+        "--method", choices=METHODS, default=None,
+        help="how high/low is decided: median (default), quantile (--quantile), scores "
+        "(1-5 with the tie rule), fixed (--recency-days, --min-frequency, --min-spend)",
+    )
+    parser.add_argument("--quantile", type=float, default=0.8, metavar="Q",
+                        help="quantile method: share of patients that is low (default 0.8)")
+    parser.add_argument("--recency-days", type=float, default=90, metavar="DAYS",
+                        help="fixed method: seen within DAYS is recent (default 90)")
+    parser.add_argument("--min-frequency", type=float, default=2, metavar="N",
+                        help="fixed method: frequency of N or more is high (default 2)")
+    parser.add_argument("--min-spend", type=float, metavar="AMOUNT",
+                        help="fixed method: spend of AMOUNT or more is high (required)")
+    parser.add_argument("--score-map", choices=("eight", "ten"), default="eight",
+                        help="scores method: name segments by the eight segments (score >= 3 "
+                        "is high) or by the 10-segment score map")
+    parser.add_argument("--frequency", choices=("visits_per_year", "visits_in_window"),
+                        default="visits_per_year", help="the F column (default visits_per_year)")
+    parser.add_argument("--window-days", type=int, metavar="N",
+                        help="frequency/spend window in days (default: all history)")
+    parser.add_argument("--by", choices=tuple(GROUP_COLUMNS), metavar="GROUP",
+                        help="fit within groups: department or diagnosis (last visit's)")
+    parser.add_argument("--min-group-size", type=int, default=30, metavar="N",
+                        help="--by: smaller groups use the overall cut points (default 30)")
+    parser.add_argument("--cuts", metavar="FILE.json",
+                        help="assign with cut points saved earlier instead of fitting")
+    parser.add_argument("--save-cuts", metavar="FILE.json", help="save the fitted cut points")
+    parser.add_argument("--out", default="-", metavar="FILE", help="output CSV (default stdout)")
+    add_input_options(parser)
+    parser.set_defaults(func=run_segment)
+
+
+def _segmenter(args: argparse.Namespace) -> RFMSegmenter:
+    columns = RFMColumns(frequency=args.frequency)
+    method = args.method or "median"
+    if method == "median":
+        return eight_segments(columns=columns)
+    if method == "quantile":
+        split = QuantileSplit(args.quantile)
+        return eight_segments(split, split, split, columns=columns)
+    if method == "fixed":
+        if args.min_spend is None:
+            raise ConfigError("--method fixed needs --min-spend AMOUNT (the money threshold)")
+        return eight_segments(
+            FixedSplit(args.recency_days), FixedSplit(args.min_frequency),
+            FixedSplit(args.min_spend), columns=columns,
+        )
+    segment_map = TEN_SEGMENT_MAP if args.score_map == "ten" else eight_segments_from_scores(5)
+    return score_segments(5, segment_map, columns=columns)
+
+
+def _fitted(args: argparse.Namespace, features: Any) -> FittedRFM:
+    if args.cuts:
+        if args.method:
+            raise ConfigError("--cuts assigns with saved cut points; drop --method")
+        fitted = load(args.cuts)
+        by = GROUP_COLUMNS.get(args.by) if args.by else None
+        if args.by and fitted.by != by:
+            raise ConfigError(f"--by {args.by}, but {args.cuts} was fitted by {fitted.by}")
+        return fitted
+    segmenter = _segmenter(args)
+    if args.by:
+        return GroupedSegmenter(
+            segmenter, by=GROUP_COLUMNS[args.by], min_group_size=args.min_group_size
+        ).fit(features)
+    return segmenter.fit(features)
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    log = load_table(args, "visits", args.visits)
+    assert isinstance(log, VisitLog)
+    features = log.features(args.as_of, window=args.window_days)
+    fitted = _fitted(args, features)
+    if args.save_cuts:
+        fitted.save(args.save_cuts)
+    segments = fitted.assign(features)
+    recommended = actions(segments)
+    flags = segments.segment_map.domain == (FLAG_LABELS,) * 3
+    kind = "high" if flags else "score"
+    columns: dict[str, Any] = {
+        "patient_id": features.patient_id,
+        "days_since_last_visit": features.days_since_last_visit,
+        "visits": features.visits_in_window,
+        "spend": features.spend_in_window,
+    }
+    if fitted.columns.frequency != "visits_in_window":
+        columns[fitted.columns.frequency] = segments.frequency
+    columns |= {
+        f"r_{kind}": segments.r,
+        f"f_{kind}": segments.f,
+        f"m_{kind}": segments.m,
+        "segment": segments.codes,
+        "segment_name": segments.names,
+        "action": recommended.codes,
+    }
+    if segments.group is not None and segments.cut_source is not None:
+        columns["group"] = segments.group
+        columns["cut_source"] = segments.cut_source
+    header = list(columns)
+    rows = zip(*(c.tolist() for c in columns.values()), strict=True)
+    write_csv(args.out, header, rows)
+    if args.out not in (None, "-"):
+        head, table = segments.summary().to_rows()
+        keep = [0, 2, 3, 5, 7, 9, 11]
+        percent = {3, 11}
+        shown = [[r[i] * 100 if i in percent else r[i] for i in keep] for r in table]
+        names = [f"{head[i]}_%" if i in percent else head[i] for i in keep]
+        print(format_table(names, shown,
+                           title=f"Segments as of {features.as_of} ({len(segments)} patients)"),
+              file=sys.stdout)
+    return 0
