@@ -1,0 +1,116 @@
+"""Interventions: what staff do about a warning, by when, and what came of it.
+
+* :class:`Playbook` / :data:`SPEC_PLAYBOOK` - actions and deadlines per risk
+  level, retention plans per churn reason, escalation rules (SPEC section 5);
+* :class:`WorkingCalendar` - opening hours, weekends, host-supplied holidays;
+* :class:`CaseBook` - warnings in, cases out: contacts, plans, outcomes,
+  ``overdue(as_of)``, breach escalation; every change validated and kept in an
+  append-only history (:class:`InMemoryCaseStore`, :class:`SQLiteCaseStore`);
+* :class:`ContactRules` - per-patient, per-channel consent and do-not-contact;
+* :func:`compose_care_batch` - caring batch messages for the host to send;
+* :class:`Notifier` - staff notices (:class:`CallbackNotifier`,
+  :class:`JsonLinesNotifier`).
+"""
+
+from rfm_retention.interventions.casebook import Breach, CaseBook, Intake, IntakeAction
+from rfm_retention.interventions.contact_rules import Consent, ContactRules
+from rfm_retention.interventions.events import (
+    CaseClosed,
+    CaseEscalated,
+    CaseEvent,
+    CaseOpened,
+    CaseReopened,
+    ContactRecorded,
+    PlanRecorded,
+    StaffNotified,
+)
+from rfm_retention.interventions.lifecycle import apply, replay
+from rfm_retention.interventions.messages import (
+    CARE_TEMPLATES,
+    MessageBatch,
+    MessageTemplate,
+    OutgoingMessage,
+    SkippedRecipient,
+    compose_care_batch,
+)
+from rfm_retention.interventions.notify import (
+    CallbackNotifier,
+    JsonLinesNotifier,
+    NoticeKind,
+    Notifier,
+    StaffNotice,
+)
+from rfm_retention.interventions.playbook import (
+    SPEC_PLAYBOOK,
+    Action,
+    DeadlineRule,
+    DeadlineUnit,
+    EscalationRule,
+    LevelPlan,
+    Playbook,
+    RetentionPlan,
+)
+from rfm_retention.interventions.records import Case, Contact, Due, PlanRecord
+from rfm_retention.interventions.sqlite_store import SQLiteCaseStore
+from rfm_retention.interventions.store import CaseStore, InMemoryCaseStore
+from rfm_retention.interventions.vocabulary import (
+    CaseStatus,
+    Channel,
+    ContactResult,
+    Milestone,
+    Outcome,
+    Purpose,
+)
+from rfm_retention.interventions.working_calendar import WorkingCalendar
+
+__all__ = [
+    "CARE_TEMPLATES",
+    "SPEC_PLAYBOOK",
+    "Action",
+    "Breach",
+    "CallbackNotifier",
+    "Case",
+    "CaseBook",
+    "CaseClosed",
+    "CaseEscalated",
+    "CaseEvent",
+    "CaseOpened",
+    "CaseReopened",
+    "CaseStatus",
+    "CaseStore",
+    "Channel",
+    "Consent",
+    "Contact",
+    "ContactRecorded",
+    "ContactResult",
+    "ContactRules",
+    "DeadlineRule",
+    "DeadlineUnit",
+    "Due",
+    "EscalationRule",
+    "InMemoryCaseStore",
+    "Intake",
+    "IntakeAction",
+    "JsonLinesNotifier",
+    "LevelPlan",
+    "MessageBatch",
+    "MessageTemplate",
+    "Milestone",
+    "NoticeKind",
+    "Notifier",
+    "Outcome",
+    "OutgoingMessage",
+    "PlanRecord",
+    "PlanRecorded",
+    "Playbook",
+    "Purpose",
+    "RetentionPlan",
+    "SQLiteCaseStore",
+    "SkippedRecipient",
+    "StaffNotice",
+    "StaffNotified",
+    "WorkingCalendar",
+    "apply",
+    "compose_care_batch",
+    "replay",
+]

@@ -1,0 +1,46 @@
+"""attrs converters shared by case records and events, so that a record rebuilds from JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rfm_retention.errors import ConfigError
+from rfm_retention.risk.levels import RiskLevel
+
+__all__ = ["moment", "optional_moment", "risk_level", "text_tuple"]
+
+
+def moment(value: Any) -> dt.datetime:
+    """A naive datetime from a datetime or stored ISO text (seconds precision)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        raise ConfigError(f"expected a datetime, got {value!r}")
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    result: dt.datetime = value.replace(microsecond=0)
+    return result
+
+
+def optional_moment(value: Any) -> dt.datetime | None:
+    """Like :func:`moment`, ``None`` passing through."""
+    return None if value is None else moment(value)
+
+
+def risk_level(value: Any) -> RiskLevel:
+    """A :class:`RiskLevel` from the enum, its number, or its label (``"high"``)."""
+    if isinstance(value, str):
+        try:
+            return RiskLevel.parse(value)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return RiskLevel(value)
+
+
+def text_tuple(value: Any) -> tuple[str, ...]:
+    """A tuple of strings from any iterable of them (a bare string is one item)."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+

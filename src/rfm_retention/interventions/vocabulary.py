@@ -1,0 +1,91 @@
+"""The words cases are written in: channels, purposes, contact results, milestones, outcomes.
+
+String enums, so that files, databases and host systems can carry them as
+plain text (``Channel("wechat")``) and print them without translation.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["CaseStatus", "Channel", "ContactResult", "Milestone", "Outcome", "Purpose"]
+
+
+class Channel(enum.StrEnum):
+    """How staff reach a patient."""
+
+    PHONE = "phone"
+    SMS = "sms"
+    WECHAT = "wechat"
+    EMAIL = "email"
+    APP = "app"
+    IN_PERSON = "in_person"
+    HOME_VISIT = "home_visit"
+
+
+class Purpose(enum.StrEnum):
+    """Why a message is sent; consent is given separately for each.
+
+    Care messages (revisit reminders, follow-ups, health advice) belong to the
+    treatment relationship; marketing messages (offers, packages, discounts)
+    need the patient's agreement to be marketed to.
+    """
+
+    CARE = "care"
+    MARKETING = "marketing"
+
+
+class ContactResult(enum.StrEnum):
+    """What came of one contact."""
+
+    REACHED = "reached"
+    CALLBACK_REQUESTED = "callback_requested"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+    WRONG_NUMBER = "wrong_number"
+    MESSAGE_SENT = "message_sent"
+    MESSAGE_FAILED = "message_failed"
+
+    @property
+    def reached(self) -> bool:
+        """Whether staff actually spoke with the patient (even if the patient said no)."""
+        return self in (ContactResult.REACHED, ContactResult.CALLBACK_REQUESTED,
+                        ContactResult.REFUSED)
+
+    @property
+    def is_message(self) -> bool:
+        """Whether this was a one-way message rather than a person-to-person attempt."""
+        return self in (ContactResult.MESSAGE_SENT, ContactResult.MESSAGE_FAILED)
+
+
+class Milestone(enum.StrEnum):
+    """What meets a deadline: the first such event at or after the deadline's start.
+
+    ``attempt``: staff tried to reach the patient person to person (a call that
+    went unanswered counts: the deadline measures staff responsiveness);
+    ``reached``: staff spoke with the patient; ``message``: a one-way care
+    message went out; ``plan``: a retention plan was recorded.
+    """
+
+    ATTEMPT = "attempt"
+    REACHED = "reached"
+    MESSAGE = "message"
+    PLAN = "plan"
+
+
+class Outcome(enum.StrEnum):
+    """How a case ended."""
+
+    WON_BACK = "won_back"
+    LOST = "lost"
+    UNREACHABLE = "unreachable"
+    DECLINED = "declined"
+    NOT_NEEDED = "not_needed"
+
+
+class CaseStatus(enum.StrEnum):
+    """Where a case stands: ``open`` (nobody has reached out yet), ``in_progress``, ``closed``."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"

@@ -1,0 +1,215 @@
+"""The working calendar deadlines are counted in: opening hours, weekends and holidays.
+
+A hospital's service desk does not work at 3 a.m. on a public holiday, so
+"first contact within 24 hours" can mean 24 clock hours or 24 *working* hours;
+the playbook says which, this calendar does the counting. Holidays and
+make-up working days (a Saturday worked to bridge a holiday) are supplied by
+the host: the library ships no country's holiday list.
+
+All instants going in and out are naive UTC, like every other time in the
+library. Opening hours are local wall-clock times of ``timezone`` (an IANA
+name such as ``"Asia/Shanghai"``); with ``timezone=None`` the instants are
+taken to be local time already.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+from rfm_retention.errors import ConfigError
+
+__all__ = ["WorkingCalendar"]
+
+_UTC = dt.UTC
+# A calendar that finds no working time within ten years is misconfigured,
+# not slow: stop instead of looping.
+_SEARCH_LIMIT_DAYS = 3660
+
+
+def _spans(value: Iterable[tuple[dt.time, dt.time]]) -> tuple[tuple[dt.time, dt.time], ...]:
+    spans = tuple((start, end) for start, end in value)
+    if not spans:
+        raise ConfigError("WorkingCalendar: hours needs at least one (start, end) span")
+    previous_end: dt.time | None = None
+    for start, end in spans:
+        if not (isinstance(start, dt.time) and isinstance(end, dt.time)):
+            raise ConfigError(f"WorkingCalendar: hours must be datetime.time pairs, got {spans!r}")
+        if start.tzinfo is not None or end.tzinfo is not None:
+            raise ConfigError("WorkingCalendar: hours are wall-clock times; use timezone= instead")
+        if not start < end:
+            raise ConfigError(f"WorkingCalendar: span {start}-{end} must start before it ends")
+        if previous_end is not None and start < previous_end:
+            raise ConfigError("WorkingCalendar: hours spans must be sorted and not overlap")
+        previous_end = end
+    return spans
+
+
+def _weekdays(value: Iterable[int]) -> frozenset[int]:
+    days = frozenset(value)
+    if not days <= set(range(7)):
+        raise ConfigError(f"WorkingCalendar: weekdays are 0 (Monday) to 6 (Sunday), got {days}")
+    return days
+
+
+def _zone(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"WorkingCalendar: unknown timezone {value!r}") from None
+    return value
+
+
+@attrs.frozen
+class WorkingCalendar:
+    """When staff work: daily opening spans, working weekdays, holidays, make-up days.
+
+    Example:
+        >>> import datetime as dt
+        >>> cal = WorkingCalendar(
+        ...     hours=((dt.time(8), dt.time(12)), (dt.time(13), dt.time(17))),
+        ...     holidays=frozenset({dt.date(2024, 10, 1)}),
+        ... )
+        >>> cal.add_working_hours(dt.datetime(2024, 9, 27, 16), 8)  # Friday 16:00
+        datetime.datetime(2024, 9, 30, 16, 0)
+
+    Attributes:
+        hours: Opening spans of a working day, sorted, not overlapping (a lunch
+            break is the gap between two spans). Default 08:00-17:30.
+        weekdays: Working weekdays, 0 = Monday. Default Monday to Friday.
+        holidays: Dates with no working time even on a working weekday.
+        extra_working_days: Dates that are worked although their weekday is not
+            (make-up days); a date in both sets is a holiday.
+        timezone: IANA zone the opening hours are given in; ``None`` means the
+            instants passed in are already local time.
+    """
+
+    hours: tuple[tuple[dt.time, dt.time], ...] = attrs.field(
+        default=((dt.time(8, 0), dt.time(17, 30)),), converter=_spans
+    )
+    weekdays: frozenset[int] = attrs.field(default=frozenset(range(5)), converter=_weekdays)
+    holidays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=frozenset)
+    extra_working_days: frozenset[dt.date] = attrs.field(default=frozenset(), converter=frozenset)
+    timezone: str | None = attrs.field(default=None, converter=_zone)
+
+    @classmethod
+    def always_open(cls) -> WorkingCalendar:
+        """Every hour of every day: working hours equal clock hours.
+
+        Example:
+            >>> import datetime as dt
+            >>> WorkingCalendar.always_open().add_working_hours(dt.datetime(2024, 1, 6), 24)
+            datetime.datetime(2024, 1, 7, 0, 0)
+        """
+        return cls(hours=((dt.time(0), dt.time.max),), weekdays=frozenset(range(7)))
+
+    # -- days ---------------------------------------------------------------
+
+    def is_working_day(self, day: dt.date) -> bool:
+        """Whether ``day`` (a local date) has opening hours at all."""
+        if day in self.holidays:
+            return False
+        return day in self.extra_working_days or day.weekday() in self.weekdays
+
+    def _local(self, moment: dt.datetime) -> dt.datetime:
+        if self.timezone is None:
+            return moment
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        return moment.replace(tzinfo=_UTC).astimezone(zone).replace(tzinfo=None)
+
+    def _utc(self, day: dt.date, at: dt.time) -> dt.datetime:
+        local = dt.datetime.combine(day, at)
+        if at == dt.time.max:  # "until midnight": the span ends at the next day's start
+            local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+        if self.timezone is None:
+            return local
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        return local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+
+    def spans_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The opening spans of local date ``day`` as naive-UTC (start, end) pairs."""
+        if not self.is_working_day(day):
+            return []
+        return [(self._utc(day, start), self._utc(day, end)) for start, end in self.hours]
+
+    def _spans_from(self, moment: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        """Opening spans that end after ``moment``, in order, clipped to start at it."""
+        day = self._local(moment).date() - dt.timedelta(days=1)  # zone shifts can straddle
+        found_any = False
+        for offset in range(_SEARCH_LIMIT_DAYS):
+            for start, end in self.spans_on(day + dt.timedelta(days=offset)):
+                if end > moment:
+                    found_any = True
+                    yield max(start, moment), end
+            if offset > 400 and not found_any:  # a year without one working day
+                break
+        if not found_any:
+            raise ConfigError(
+                "WorkingCalendar has no working time after "
+                f"{moment:%Y-%m-%d %H:%M}.\nHint: check weekdays= and holidays=."
+            )
+        raise ConfigError(  # pragma: no cover - ten years of spans were consumed
+            f"WorkingCalendar: no answer within {_SEARCH_LIMIT_DAYS} days of {moment}"
+        )
+
+    # -- instants -----------------------------------------------------------
+
+    def is_open(self, moment: dt.datetime) -> bool:
+        """Whether ``moment`` falls inside an opening span (start inclusive, end exclusive)."""
+        day = self._local(moment).date()
+        return any(
+            start <= moment < end
+            for offset in (-1, 0, 1)
+            for start, end in self.spans_on(day + dt.timedelta(days=offset))
+        )
+
+    def next_open(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` itself when open, otherwise the start of the next opening span.
+
+        Example:
+            >>> import datetime as dt
+            >>> WorkingCalendar().next_open(dt.datetime(2024, 1, 6, 10))  # a Saturday
+            datetime.datetime(2024, 1, 8, 8, 0)
+        """
+        start, _ = next(self._spans_from(moment))
+        return start
+
+    def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        """The instant by which ``hours`` of working time have passed since ``start``.
+
+        Time outside opening spans does not count. A deadline that runs out
+        exactly at closing time is that closing time (not the next opening).
+        """
+        if hours < 0:
+            raise ConfigError(f"add_working_hours: hours must be >= 0, got {hours}")
+        remaining = dt.timedelta(hours=hours)
+        if not remaining:
+            return start
+        for span_start, span_end in self._spans_from(start):
+            available = span_end - span_start
+            if remaining <= available:
+                return span_start + remaining
+            remaining -= available
+        raise AssertionError("unreachable: _spans_from raises when it runs out")  # pragma: no cover
+
+    def working_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Working hours inside ``[start, end)``; 0 when ``end <= start``.
+
+        Example:
+            >>> import datetime as dt
+            >>> WorkingCalendar().working_hours_between(
+            ...     dt.datetime(2024, 1, 5, 17), dt.datetime(2024, 1, 8, 9))
+            1.5
+        """
+        if end <= start:
+            return 0.0
+        total = dt.timedelta()
+        for span_start, span_end in self._spans_from(start):
+            if span_start >= end:
+                break
+            total += min(span_end, end) - span_start
+        return total.total_seconds() / 3600.0
