@@ -62,6 +62,7 @@ class Visits:
     progress: FloatArray
     """For a course session: the share of the course done with it (0-1); NaN otherwise."""
     amount: FloatArray
+    department: npt.NDArray[np.str_]
 
 
 @attrs.frozen(eq=False)
@@ -79,11 +80,11 @@ class Courses:
 
 @attrs.frozen(eq=False)
 class Appointments:
-    """Every appointment: patient, time, condition (for the department), status."""
+    """Every appointment: patient, time, department, status."""
 
     patient: IntArray
     t: FloatArray
-    condition: IntArray
+    department: npt.NDArray[np.str_]
     status: npt.NDArray[np.str_]
 
 
@@ -227,7 +228,12 @@ def draw_care(
     v_course = np.concatenate((no_course, sessions.course))
     v_progress = np.concatenate((np.full(no_course.shape[0], np.nan), sessions.progress))
     amount = _charges(rng, pop, settings, v_patient, v_t, v_cond, v_origin)
-    visits = Visits(v_patient, v_t, v_cond, v_origin, v_course, v_progress, amount)
+    department = np.where(
+        v_origin == SESSION,
+        np.array([c.session_department for c in conditions])[v_cond],
+        np.array([c.department for c in conditions])[v_cond],
+    )
+    visits = Visits(v_patient, v_t, v_cond, v_origin, v_course, v_progress, amount, department)
 
     appointments = _appointments(
         rng,
@@ -359,7 +365,7 @@ def _appointments(
 ) -> Appointments:
     """Attended bookings for planned visits, no-shows and cancellations before some of them."""
     booked = (visits.origin != EPISODE) | (rng.random(visits.t.shape[0]) < BOOKED_EPISODE_SHARE)
-    b_pat, b_t, b_cond = visits.patient[booked], visits.t[booked], visits.condition[booked]
+    b_pat, b_t, b_dep = visits.patient[booked], visits.t[booked], visits.department[booked]
     is_first = b_t == first[b_pat]
     lo, hi = settings.signals.no_show
     p = np.where(pop.degrading(b_pat, b_t), hi, lo)
@@ -372,10 +378,11 @@ def _appointments(
     ok1 = miss1 & (t1 > first[b_pat])
     ok2 = miss2 & (t2 > first[b_pat])
     ok3 = cancel & (t3 > first[b_pat])
-    extra_cond = pop.condition[extra_patient]
+    departments = np.array([c.department for c in settings.conditions])
+    extra_dep = departments[pop.condition[extra_patient]]
     patient = np.concatenate((b_pat, b_pat[ok1], b_pat[ok2], b_pat[ok3], extra_patient))
     t = np.concatenate((b_t, t1[ok1], t2[ok2], t3[ok3], extra_t))
-    condition = np.concatenate((b_cond, b_cond[ok1], b_cond[ok2], b_cond[ok3], extra_cond))
+    department = np.concatenate((b_dep, b_dep[ok1], b_dep[ok2], b_dep[ok3], extra_dep))
     status = np.concatenate(
         (
             np.full(b_t.shape[0], "attended"),
@@ -385,4 +392,4 @@ def _appointments(
             extra_status,
         )
     )
-    return Appointments(patient, t, condition, status.astype(str))
+    return Appointments(patient, t, department, status.astype(str))

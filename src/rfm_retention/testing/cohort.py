@@ -229,7 +229,7 @@ def synthetic_cohort(
             RatingTable, "rated_at", pop, draw_ratings(rng, pop, visits, end_day, settings)
         ),
         complaints=_complaint_table(pop, draw_complaints(rng, pop, visits, end_day, settings)),
-        appointments=_appointment_table(pop, care, settings),
+        appointments=_appointment_table(pop, care),
         courses=_course_table(pop, care),
         outcomes=_score_table(
             AssessmentTable, "assessed_at", pop, draw_outcomes(rng, pop, visits, end_day, settings)
@@ -300,7 +300,7 @@ def _visit_log(pop: Population, care: Care, settings: CohortSettings) -> VisitLo
             "patient_id": pop.ids[v.patient[order]],
             "visit_time": _times(v.t[order]),
             "amount": v.amount[order],
-            "department": _labels(tuple(c.department for c in settings.conditions), condition),
+            "department": v.department[order],
             "diagnosis": _labels(tuple(c.code for c in settings.conditions), condition),
             "visit_id": _numbered("V", order.shape[0]),
         }
@@ -333,16 +333,15 @@ def _complaint_table(pop: Population, scores: Scores) -> ComplaintTable:
     return ComplaintTable.from_columns(columns)
 
 
-def _appointment_table(pop: Population, care: Care, settings: CohortSettings) -> AppointmentTable:
+def _appointment_table(pop: Population, care: Care) -> AppointmentTable:
     a = care.appointments
     order = _in_order(a.patient, a.t)
-    departments = tuple(c.department for c in settings.conditions)
     return AppointmentTable.from_columns(
         {
             "patient_id": pop.ids[a.patient[order]],
             "scheduled_at": _times(a.t[order]),
             "status": a.status[order],
-            "department": _labels(departments, a.condition[order]),
+            "department": a.department[order],
             "appointment_id": _numbered("A", order.shape[0]),
         }
     )

@@ -59,6 +59,9 @@ class Condition:
             each interval is drawn uniformly between them.
         median_amount: median charge per visit; amounts are log-normal.
         amount_sigma: sigma of the log of the charge (spread).
+        course_department: the department that runs the condition's
+            treatment courses (cardiac rehabilitation, diabetes education...);
+            empty means ``department``.
     """
 
     code: str
@@ -69,66 +72,39 @@ class Condition:
     cadence_days: tuple[float, float] = (0.0, 0.0)
     median_amount: float = 100.0
     amount_sigma: float = 0.5
+    course_department: str = ""
+
+    @property
+    def session_department(self) -> str:
+        """Where the condition's course sessions take place."""
+        return self.course_department or self.department
 
 
+_C = Condition
 DEFAULT_CONDITIONS: tuple[Condition, ...] = (
-    Condition("I10", "essential hypertension", "cardiology", CHRONIC, 0.22, (30, 60), 160, 0.45),
-    Condition("E11", "type 2 diabetes", "endocrinology", CHRONIC, 0.15, (60, 90), 220, 0.5),
-    Condition("J45", "asthma", "respiratory", CHRONIC, 0.06, (90, 180), 150, 0.5),
-    Condition("N18", "chronic kidney disease", "nephrology", CHRONIC, 0.04, (30, 90), 380, 0.55),
-    Condition("M17", "knee osteoarthritis", "rehabilitation", REHAB, 0.08, (60, 120), 90, 0.35),
-    Condition(
-        "J06",
-        "acute upper respiratory infection",
-        "general_medicine",
-        ACUTE,
-        0.30,
-        median_amount=60,
-        amount_sigma=0.45,
-    ),
-    Condition(
-        "A09",
-        "infectious gastroenteritis",
-        "emergency",
-        ACUTE,
-        0.15,
-        median_amount=130,
-        amount_sigma=0.5,
-    ),
-    Condition(
-        "S93", "ankle sprain", "orthopaedics", ACUTE, 0.15, median_amount=240, amount_sigma=0.6
-    ),
-    Condition(
-        "H10", "conjunctivitis", "ophthalmology", ACUTE, 0.12, median_amount=70, amount_sigma=0.4
-    ),
-    Condition(
-        "N39",
-        "urinary tract infection",
-        "urology",
-        ACUTE,
-        0.12,
-        median_amount=110,
-        amount_sigma=0.45,
-    ),
-    Condition(
-        "K35",
-        "acute appendicitis",
-        "general_surgery",
-        ACUTE,
-        0.04,
-        median_amount=3800,
-        amount_sigma=0.35,
-    ),
-    Condition(
-        "Z00",
-        "general health check-up",
-        "health_check",
-        ACUTE,
-        0.12,
-        median_amount=300,
-        amount_sigma=0.3,
-    ),
-)
+    # code, name, department, kind, share, cadence_days, median_amount, amount_sigma, courses in
+    _C("I10", "essential hypertension", "cardiology", CHRONIC, 0.22, (30, 60), 160, 0.45,
+       "cardiac_rehabilitation"),
+    _C("E11", "type 2 diabetes", "endocrinology", CHRONIC, 0.15, (60, 90), 220, 0.5,
+       "diabetes_education"),
+    _C("J45", "asthma", "respiratory", CHRONIC, 0.06, (90, 180), 150, 0.5,
+       "pulmonary_rehabilitation"),
+    _C("N18", "chronic kidney disease", "nephrology", CHRONIC, 0.04, (30, 90), 380, 0.55,
+       "renal_nutrition"),
+    _C("M17", "knee osteoarthritis", "rehabilitation", REHAB, 0.08, (60, 120), 90, 0.35),
+    _C("J06", "acute upper respiratory infection", "general_medicine", ACUTE, 0.30,
+       median_amount=60, amount_sigma=0.45),
+    _C("A09", "infectious gastroenteritis", "emergency", ACUTE, 0.15,
+       median_amount=130, amount_sigma=0.5),
+    _C("S93", "ankle sprain", "orthopaedics", ACUTE, 0.15, median_amount=240, amount_sigma=0.6),
+    _C("H10", "conjunctivitis", "ophthalmology", ACUTE, 0.12, median_amount=70, amount_sigma=0.4),
+    _C("N39", "urinary tract infection", "urology", ACUTE, 0.12,
+       median_amount=110, amount_sigma=0.45),
+    _C("K35", "acute appendicitis", "general_surgery", ACUTE, 0.04,
+       median_amount=3800, amount_sigma=0.35),
+    _C("Z00", "general health check-up", "health_check", ACUTE, 0.12,
+       median_amount=300, amount_sigma=0.3),
+)  # fmt: skip
 """Four chronic conditions, one rehabilitation pathway, seven kinds of acute episode.
 
 Patients who have none of the chronic or rehab conditions come for acute
@@ -165,10 +141,10 @@ class ChurnHazards:
             during the lead time.
     """
 
-    efficacy: float = 0.0075
+    efficacy: float = 0.0105
     efficacy_pivot: float = 82.0
     efficacy_scale: float = 8.0
-    service: float = 0.0075
+    service: float = 0.0068
     service_pivot: float = 84.0
     service_scale: float = 7.0
     price: float = 0.0018
@@ -246,7 +222,7 @@ class SignalRates:
     handling_mean: tuple[float, float] = (80.0, 50.0)
     handling_sd: float = 12.0
     handling_surveyed: float = 0.8
-    no_show: tuple[float, float] = (0.05, 0.45)
+    no_show: tuple[float, float] = (0.05, 0.35)
     cancelled: float = 0.04
     assessment_per_visit: float = 0.35
     outcome_noise: float = 5.0
@@ -280,7 +256,7 @@ class CohortSettings:
     conditions: tuple[Condition, ...] = DEFAULT_CONDITIONS
     acute_only_share: float = 0.45
     existing_share: float = 0.4
-    acute_episodes_per_year: tuple[float, float] = (0.7, 0.3)
+    acute_episodes_per_year: tuple[float, float] = (0.4, 0.25)
     churn: ChurnHazards = DEFAULT_CHURN
     signals: SignalRates = DEFAULT_SIGNALS
 
