@@ -23,6 +23,8 @@ from rfm_retention.interventions.events import (
     ContactRecorded,
     PlanRecorded,
     StaffNotified,
+    decode_event,
+    encode_event,
 )
 from rfm_retention.interventions.lifecycle import apply, replay
 from rfm_retention.interventions.messages import (
@@ -112,5 +114,7 @@ __all__ = [
     "WorkingCalendar",
     "apply",
     "compose_care_batch",
+    "decode_event",
+    "encode_event",
     "replay",
 ]

@@ -1,0 +1,186 @@
+"""Consent and do-not-contact rules, care message batches, staff notifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from rfm_retention.errors import ConfigError, ContactRefused
+from rfm_retention.interventions import (
+    CARE_TEMPLATES,
+    CallbackNotifier,
+    CaseBook,
+    Consent,
+    ContactRules,
+    InMemoryCaseStore,
+    JsonLinesNotifier,
+    MessageTemplate,
+    Notifier,
+    compose_care_batch,
+)
+
+T0 = dt.datetime(2024, 5, 6, 9, 0)
+H = dt.timedelta(hours=1)
+
+
+def test_defaults_allow_care_and_require_marketing_opt_in():
+    """Silence allows care contact but not marketing; both defaults are switchable."""
+    rules = ContactRules()
+    assert rules.allows("p1", "sms", "care")
+    assert "has not agreed" in rules.why_not("p1", "sms", "marketing")
+    assert ContactRules(marketing_default=True).allows("p1", "sms", "marketing")
+    assert not ContactRules(care_default=False).allows("p1", "phone", "care")
+
+
+def test_channel_statement_beats_patient_wide_statement():
+    """Opted in to marketing on WeChat only, out everywhere else."""
+    rules = ContactRules([Consent("p1", marketing=False), Consent("p1", "wechat", marketing=True)])
+    assert rules.allows("p1", "wechat", "marketing")
+    assert not rules.allows("p1", "sms", "marketing")
+    assert rules.allows("p1", "sms", "care")
+
+
+def test_do_not_contact_refuses_everything():
+    """Do-not-contact (patient-wide or per channel) overrides any consent."""
+    rules = ContactRules([
+        Consent("p1", care=True, marketing=True, do_not_contact=True),
+        Consent("p2", "phone", do_not_contact=True),
+    ])
+    assert "do-not-contact" in rules.why_not("p1", "sms", "care")
+    assert not rules.allows("p2", "phone", "care")
+    assert rules.allows("p2", "sms", "care")
+
+
+def test_later_statement_replaces_earlier():
+    """A patient who opts back in is marketable again on that scope."""
+    rules = ContactRules([Consent("p1", marketing=False)])
+    rules.record(Consent("p1", marketing=True))
+    assert rules.allows("p1", "email", "marketing")
+
+
+def test_marketing_contact_to_opted_out_patient_is_refused():
+    """A marketing call to an opted-out patient raises ContactRefused and records nothing."""
+    rules = ContactRules([Consent("p1", marketing=False)])
+    book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
+    book.intake("p1", "high", "price", T0)
+    with pytest.raises(ContactRefused, match="opted out of marketing"):
+        book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
+                            result="reached", purpose="marketing")
+    assert book.get("p1#1").version == 1
+    book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
+    assert len(book.get("p1#1").contacts) == 1
+
+
+def test_offer_plan_for_opted_out_patient_is_refused_care_plan_allowed():
+    """The price plan is an offer (marketing): refused without consent; a care plan is not."""
+    rules = ContactRules([Consent("p1", marketing=False)])
+    book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
+    book.intake("p1", "high", "price", T0)
+    with pytest.raises(ContactRefused):
+        book.record_plan("p1#1", at=T0 + H, actor="amy")
+    case = book.record_plan("p1#1", at=T0 + H, actor="amy", code="caring_check_in")
+    assert case.plan.purpose.value == "care"
+
+
+def test_offer_plan_allowed_when_one_channel_consents():
+    """An offer is fine when the patient accepts marketing on at least the chosen channel."""
+    rules = ContactRules([Consent("p1", "wechat", marketing=True)])
+    book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
+    book.intake("p1", "high", "price", T0)
+    with pytest.raises(ContactRefused):
+        book.record_plan("p1#1", at=T0 + H, actor="amy", channel="sms")
+    assert book.record_plan("p1#1", at=T0 + H, actor="amy", channel="wechat").plan.code == "offer"
+
+
+def test_inbound_contact_is_recorded_despite_do_not_contact():
+    """A patient who calls in is recorded even when staff may not call them."""
+    rules = ContactRules([Consent("p1", do_not_contact=True)])
+    book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
+    book.intake("p1", "medium", "service", T0)
+    with pytest.raises(ContactRefused):
+        book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
+    case = book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
+                               result="reached", inbound=True)
+    assert case.contacts[0].note.endswith("[inbound]")
+
+
+def _medium_book():
+    book = CaseBook(InMemoryCaseStore())
+    book.intake("p1", "medium", "efficacy", T0)
+    book.intake("p2", "medium", "behaviour_only", T0)
+    book.intake("p3", "medium", "service", T0)
+    book.intake("p4", "high", "price", T0)
+    return book
+
+
+def test_care_batch_covers_medium_cases_with_reason_templates():
+    """Medium cases get their reason's text; high cases are left to one-to-one follow-up."""
+    batch = compose_care_batch(
+        _medium_book().cases(), channel="sms", hospital="Riverside", contact_line="0571-1",
+        details={"p1": {"name": "Ms Chen", "department": "orthopaedics"}},
+    )
+    by_patient = {m.patient_id: m for m in batch.messages}
+    assert sorted(by_patient) == ["p1", "p2", "p3"]
+    assert by_patient["p1"].template == "care_efficacy"
+    assert "Ms Chen" in by_patient["p1"].text
+    assert "orthopaedics" in by_patient["p1"].text
+    assert by_patient["p2"].template == "care_general"
+    assert "Dear patient" in by_patient["p2"].text
+    assert by_patient["p3"].template == "care_service"
+
+
+def test_care_batch_skips_refused_and_incomplete():
+    """Do-not-contact and a missing detail are reported as skipped, with the reason."""
+    rules = ContactRules([Consent("p2", "sms", care=False)])
+    batch = compose_care_batch(
+        _medium_book().cases(), channel="sms", hospital="Riverside", contact_line="0571-1",
+        rules=rules, default_name="",
+    )
+    skipped = {s.patient_id: s.reason for s in batch.skipped}
+    assert "opted out of care" in skipped["p2"]
+    assert skipped["p1"] == "missing name"
+    assert batch.messages == ()
+
+
+def test_default_templates_speak_in_a_caring_tone():
+    """Every default text asks an open question and never says a bare 'time for your revisit'."""
+    for template in CARE_TEMPLATES:
+        assert "?" in template.text
+        assert "time for your revisit" not in template.text.lower()
+        assert template.purpose.value == "care"
+
+
+@pytest.mark.parametrize("text", ["Hi {patient}", "Hi {name!r}", "Hi {name:>10}", "Hi {"])
+def test_bad_templates_are_refused(text):
+    """Unknown placeholders, conversions and broken braces are configuration errors."""
+    with pytest.raises(ConfigError):
+        MessageTemplate("bad", text)
+
+
+def test_json_lines_notifier_appends_one_object_per_notice(tmp_path):
+    """New high-risk cases land in the file as one JSON object per line."""
+    path = tmp_path / "notices.jsonl"
+    notifier = JsonLinesNotifier(path)
+    assert isinstance(notifier, Notifier)
+    book = CaseBook(InMemoryCaseStore(), notifier=notifier)
+    book.intake("p1", "high", "efficacy", T0, summary="course abandoned")
+    book.intake("p2", "high", "price", T0)
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [n["patient_id"] for n in lines] == ["p1", "p2"]
+    assert lines[0]["kind"] == "new_case"
+    assert lines[0]["roles"] == ["customer_service_manager", "attending_doctor"]
+    assert lines[0]["at"] == "2024-05-06T09:00:00"
+    assert lines[0]["summary"] == "course abandoned"
+
+
+def test_callback_notifier_failure_propagates():
+    """A notifier that fails makes the call fail loudly (the case is already stored)."""
+    def broken(_notice):
+        raise RuntimeError("pager down")
+
+    book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(broken))
+    with pytest.raises(RuntimeError, match="pager down"):
+        book.intake("p1", "high", "price", T0)
+    assert book.get("p1#1").level.label == "high"

@@ -1,0 +1,146 @@
+"""Case stores: the same contract in memory and in SQLite; SQLite's append-only guarantees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from rfm_retention.errors import CaseError, StoreIntegrityError
+from rfm_retention.interventions import (
+    CaseBook,
+    CaseOpened,
+    CaseStore,
+    ContactRecorded,
+    InMemoryCaseStore,
+    SQLiteCaseStore,
+    apply,
+    decode_event,
+    encode_event,
+)
+
+T0 = dt.datetime(2024, 5, 6, 9, 0)
+H = dt.timedelta(hours=1)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield InMemoryCaseStore()
+    else:
+        with SQLiteCaseStore(tmp_path / "cases.db") as db:
+            yield db
+
+
+def _worked_case(book: CaseBook) -> None:
+    book.intake("p1", "medium", "service", T0, score=64.0, summary="rating 72")
+    book.intake("p1", "high", "efficacy", T0 + 24 * H, score=83.0)
+    book.record_contact("p1#1", at=T0 + 25 * H, actor="dr.li", channel="phone",
+                        result="reached", note="knee still hurts")
+    book.record_plan("p1#1", at=T0 + 26 * H, actor="dr.li")
+    book.close("p1#1", at=T0 + 30 * 24 * H, actor="dr.li", outcome="won_back")
+    book.reopen("p1#1", at=T0 + 31 * 24 * H, actor="lead", reason="cancelled the booking")
+
+
+def test_store_satisfies_protocol(store):
+    """Both built-ins are CaseStore implementations."""
+    assert isinstance(store, CaseStore)
+
+
+def test_history_round_trips_every_event_kind(store):
+    """What goes in comes back equal, in order, and replays to the same case."""
+    book = CaseBook(store)
+    _worked_case(book)
+    history = store.history("p1#1")
+    assert [e.seq for e in history] == list(range(1, 7))
+    assert all(decode_event(encode_event(e)) == e for e in history)
+    case = book.get("p1#1")
+    assert case.version == 6
+    assert case.contacts[0].note == "knee still hurts"
+    assert case.score == 83.0
+
+
+def test_stale_writer_is_refused(store):
+    """Two books on one store: the second writer with an old version gets CaseError."""
+    first, second = CaseBook(store), CaseBook(store)
+    first.intake("p1", "high", "price", T0)
+    stale = second.get("p1#1")
+    first.record_contact("p1#1", at=T0 + H, actor="a", channel="phone", result="reached")
+    event = ContactRecorded(case_id="p1#1", seq=stale.version + 1, at=T0 + 2 * H, actor="b",
+                            channel="sms", result="message_sent")
+    with pytest.raises(CaseError, match="changed meanwhile"):
+        store.append(apply(stale, event), [event])
+    assert len(store.history("p1#1")) == 2
+
+
+def test_one_open_case_per_patient(store):
+    """A second non-closed case for the same patient is refused by the store itself."""
+    CaseBook(store).intake("p1", "high", "price", T0)
+    rogue = CaseOpened(case_id="p1#9", seq=1, at=T0, actor="x", patient_id="p1", episode=9,
+                       level="high", reason="price")
+    with pytest.raises(CaseError, match="open case"):
+        store.append(apply(None, rogue), [rogue])
+    assert store.case_ids() == ("p1#1",)
+
+
+def test_case_ids_filters(store):
+    """Listing by patient and open-only, ordered by patient then episode."""
+    book = CaseBook(store)
+    for pid in ("b", "a"):
+        book.intake(pid, "medium", "price", T0)
+    book.close("a#1", at=T0 + H, actor="x", outcome="not_needed", note="came back")
+    book.intake("a", "medium", "price", T0 + 2 * H, new_episode=True)
+    assert store.case_ids() == ("a#1", "a#2", "b#1")
+    assert store.case_ids(open_only=True) == ("a#2", "b#1")
+    assert store.case_ids(patient_id="a") == ("a#1", "a#2")
+    assert store.history("zzz#1") == ()
+
+
+def test_sqlite_history_is_append_only(tmp_path):
+    """UPDATE or DELETE of a stored event aborts inside SQLite, whoever issues it."""
+    path = tmp_path / "cases.db"
+    with SQLiteCaseStore(path) as store:
+        CaseBook(store).intake("p1", "high", "price", T0)
+    raw = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            raw.execute("UPDATE case_events SET body = '{}'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            raw.execute("DELETE FROM case_events")
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            raw.execute("DELETE FROM cases")
+    finally:
+        raw.close()
+
+
+def test_sqlite_survives_reopen_and_uses_wal(tmp_path):
+    """Cases written by one connection are read back by the next; the journal is WAL."""
+    path = tmp_path / "cases.db"
+    with SQLiteCaseStore(path) as store:
+        _worked_case(CaseBook(store))
+    with SQLiteCaseStore(path) as store:
+        case = CaseBook(store).get("p1#1")
+        mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert case.reopen_count == 1
+    assert mode == "wal"
+
+
+def test_sqlite_refuses_foreign_schema_version(tmp_path):
+    """A database written by another schema version is not touched."""
+    path = tmp_path / "cases.db"
+    SQLiteCaseStore(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE case_schema SET version = 99")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreIntegrityError, match="schema version"):
+        SQLiteCaseStore(path)
+
+
+def test_corrupt_event_body_is_reported(tmp_path):
+    """A stored event that no longer decodes raises StoreIntegrityError, not a KeyError."""
+    with pytest.raises(StoreIntegrityError, match="cannot be read"):
+        decode_event('{"kind": "contact", "case_id": "p1#1"}')
+    with pytest.raises(StoreIntegrityError, match="cannot be read"):
+        decode_event('{"kind": "teleport"}')
