@@ -266,7 +266,7 @@ def test_integer_ids_and_type_mismatch() -> None:
 @pytest.mark.parametrize(
     "module",
     ["_calendar", "exclusions", "revisit", "lapse", "churn", "cases", "winback",
-     "satisfaction", "report"],
+     "satisfaction", "report", "ranking", "replay", "backtest"],
 )
 def test_docstring_examples(module: str) -> None:
     """The examples in the metrics docstrings run and print what they claim."""

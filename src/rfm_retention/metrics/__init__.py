@@ -10,8 +10,25 @@ KPIs (each module's docstring holds the exact definition):
 * :func:`satisfaction_trend`, :func:`followup_coverage`,
   :func:`deadline_compliance`.
 * :func:`kpi_report`: all of them, month by month.
+
+Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
+trained score, a host's model) at past dates beside the naive
+:class:`DaysSinceLastVisit` baseline; :mod:`~rfm_retention.metrics.ranking`
+holds the plain-array metrics (AUC, precision at k, lift).
 """
 
+from rfm_retention.metrics.backtest import (
+    DEFAULT_K,
+    Backtest,
+    DaysSinceLastVisit,
+    LeadTimes,
+    LevelResult,
+    MethodResult,
+    Scorer,
+    Scores,
+    backtest,
+    match_levels,
+)
 from rfm_retention.metrics.cases import (
     CaseColumns,
     CaseRecord,
@@ -23,6 +40,14 @@ from rfm_retention.metrics.cases import (
 from rfm_retention.metrics.churn import MonthlyChurn, monthly_churn
 from rfm_retention.metrics.exclusions import Exclusion, Exclusions
 from rfm_retention.metrics.lapse import DIAGNOSIS_NORM_DAYS, LapseEvents, LapseRule, lapse_events
+from rfm_retention.metrics.ranking import (
+    auc,
+    lift_at,
+    precision_at_k,
+    precision_recall,
+    recall_at_k,
+)
+from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
 from rfm_retention.metrics.report import KPIReport, MonthlyKPIs, kpi_report
 from rfm_retention.metrics.revisit import (
     REVISIT_MONTHS,
@@ -42,31 +67,49 @@ from rfm_retention.metrics.winback import (
 )
 
 __all__ = [
+    "DEFAULT_K",
     "DIAGNOSIS_NORM_DAYS",
     "REVISIT_MONTHS",
     "WIN_BACK_DAYS",
     "WIN_BACK_LEVELS",
+    "Backtest",
     "CaseColumns",
     "CaseRecord",
     "Compliance",
     "Coverage",
+    "DaysSinceLastVisit",
     "Exclusion",
     "Exclusions",
     "KPIReport",
     "LapseEvents",
     "LapseRule",
+    "LeadTimes",
+    "LevelResult",
+    "MethodResult",
     "MonthlyChurn",
     "MonthlyKPIs",
     "MonthlySatisfaction",
+    "Outcome",
     "RevisitRate",
+    "Scorer",
+    "Scores",
     "Uplift",
     "WinBackRate",
+    "auc",
+    "backtest",
+    "data_until",
     "deadline_compliance",
     "draw_control_group",
     "followup_coverage",
     "kpi_report",
     "lapse_events",
+    "lift_at",
+    "match_levels",
     "monthly_churn",
+    "outcome_labels",
+    "precision_at_k",
+    "precision_recall",
+    "recall_at_k",
     "revisit_rate",
     "revisit_rates_by_month",
     "satisfaction_trend",
