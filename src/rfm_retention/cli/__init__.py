@@ -20,6 +20,7 @@ __all__ = ["main"]
 _COMMAND_MODULES = (
     "rfm_retention.cli.demo",
     "rfm_retention.cli.data_commands",
+    "rfm_retention.cli.segment",
     "rfm_retention.cli.sample",
 )
 

@@ -12,7 +12,10 @@ from rfm_retention.testing import SyntheticCohort, sample_cohort
 __all__ = ["register"]
 
 # Each section is "module:function"; the function takes (cohort, as_of) and returns text.
-SECTIONS = ("rfm_retention.cli.demo:features_section",)
+SECTIONS = (
+    "rfm_retention.cli.demo:features_section",
+    "rfm_retention.cli.segment:segments_section",
+)
 
 
 def register(sub: Any) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+import numpy as np
 
 from rfm_retention.cli._common import add_input_options, load_table, write_csv
 from rfm_retention.cli._format import format_table
@@ -17,6 +18,7 @@ from rfm_retention.segmentation import (
     QuantileSplit,
     RFMColumns,
     RFMSegmenter,
+    Segmentation,
     actions,
     eight_segments,
     eight_segments_from_scores,
@@ -144,12 +146,42 @@ def run_segment(args: argparse.Namespace) -> int:
     rows = zip(*(c.tolist() for c in columns.values()), strict=True)
     write_csv(args.out, header, rows)
     if args.out not in (None, "-"):
-        head, table = segments.summary().to_rows()
-        keep = [0, 2, 3, 5, 7, 9, 11]
-        percent = {3, 11}
-        shown = [[r[i] * 100 if i in percent else r[i] for i in keep] for r in table]
-        names = [f"{head[i]}_%" if i in percent else head[i] for i in keep]
-        print(format_table(names, shown,
-                           title=f"Segments as of {features.as_of} ({len(segments)} patients)"),
-              file=sys.stdout)
+        print(summary_table(
+            segments, f"Segments as of {features.as_of} ({len(segments)} patients)"))
     return 0
+
+
+def summary_table(segments: Segmentation, title: str) -> str:
+    """The segment summary for the terminal: size, shares in percent, medians."""
+    head, table = segments.summary().to_rows()
+    keep = [0, 2, 3, 5, 7, 9, 11]
+    percent = {3, 11}
+    return format_table(
+        [f"{head[i]}_%" if i in percent else head[i] for i in keep],
+        [[r[i] * 100 if i in percent else r[i] for i in keep] for r in table],
+        title=title,
+    )
+
+
+def segments_section(cohort: Any, as_of: Any) -> str:
+    """Demo: the eight-segment summary and a few patients per segment with their action."""
+    features = cohort.data.visits.features(as_of)
+    segments = eight_segments().fit_assign(features)
+    recommended = actions(segments)
+    summary = summary_table(
+        segments, f"RFM segments as of {as_of} (median splits, {len(segments)} patients)"
+    )
+    rows: list[list[Any]] = []
+    codes = segments.codes
+    for code in segments.segment_map.codes:
+        for i in np.flatnonzero(codes == code)[:2]:
+            rows.append([
+                str(segments.patient_id[i]), code, int(segments.recency[i]),
+                float(segments.frequency[i]), float(segments.monetary[i]),
+                str(recommended.codes[i]),
+            ])
+    examples = format_table(
+        ["patient_id", "segment", "days_since", "visits/yr", "spend", "action"], rows,
+        title="Two patients per segment and their recommended action",
+    )
+    return summary + "\n\n" + examples
