@@ -170,7 +170,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def earn(self, account: tuple[str, str], points: int, expires_in: int | None) -> Any:
         key = self.new_key("earn")
         expires = None if expires_in is None else self.now + dt.timedelta(days=expires_in)
-        kwargs = {"key": key, "at": self.now, "expires_at": expires}
+        kwargs: dict[str, Any] = {"key": key, "at": self.now, "expires_at": expires}
         result = self.ledgers[account[0]].earn(account[1], points, **kwargs)
         self.model.earn(account, key, points, self.now, expires)
         self.calls.append(("earn", {"branch": account[0], "patient_id": account[1],
@@ -209,8 +209,8 @@ class LedgerMachine(RuleBasedStateMachine):
         except InsufficientPoints:
             assert expected == "insufficient"
             return
-        except LedgerError as exc:
-            assert expected == "nothing", exc
+        except LedgerError:
+            assert expected == "nothing"
             return
         assert expected == "ok"
         assert event.reverses == key
@@ -239,17 +239,15 @@ class LedgerMachine(RuleBasedStateMachine):
         ledger = self.ledgers[kwargs["branch"]]
         later = self.now + dt.timedelta(hours=1)
         args = {k: v for k, v in kwargs.items() if k not in ("branch", "at")}
-        if kind == "earn":
-            again = ledger.earn(at=later, **args)
-        else:
-            again = ledger.redeem(at=later, **args)
+        again: Any = (ledger.earn(at=later, **args) if kind == "earn"
+                      else ledger.redeem(at=later, **args))
         assert again == first
 
     @rule(data=st.data(), bump=st.integers(1, 50))
     def conflicting_key(self, data: st.DataObject, bump: int) -> None:
         if not self.calls:
             return
-        kind, kwargs, _ = data.draw(st.sampled_from(self.calls))
+        _, kwargs, _ = data.draw(st.sampled_from(self.calls))
         ledger = self.ledgers["east" if kwargs["branch"] == "main" else "main"]
         with pytest.raises(IdempotencyConflict):
             ledger.earn(kwargs["patient_id"], 1 + bump, key=kwargs["key"], at=self.now)
