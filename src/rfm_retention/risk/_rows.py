@@ -1,0 +1,174 @@
+"""Per-patient reductions over one source's rows up to a date.
+
+Every source table is sorted by (patient, time), and its patients map
+monotonically onto the bundle's sorted patient universe, so the rows a
+patient has on or before ``as_of`` form one contiguous group. Each reduction
+here is one ``reduceat``/``bincount`` over those groups: no loop per patient.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
+
+from rfm_retention.data import PatientData
+from rfm_retention.features import PatientFeatures
+
+__all__ = ["SourceRows", "months_before", "scatter", "visit_features"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@attrs.frozen(eq=False)
+class SourceRows:
+    """The rows of one source on or before an instant, grouped by patient.
+
+    Attributes:
+        rows: positions of the kept rows in the table's (sorted) columns.
+        patient: for each kept row, its patient's position in ``data.patients``.
+        n_patients: size of the patient universe (length of every result).
+    """
+
+    rows: IntArray
+    patient: IntArray
+    n_patients: int
+
+    @classmethod
+    def of(
+        cls,
+        data: PatientData,
+        source: str,
+        instant: np.datetime64,
+        *,
+        since: np.datetime64 | None = None,
+    ) -> SourceRows:
+        """Rows of ``source`` with time in ``(since, instant]`` (``since=None``: all history)."""
+        table = getattr(data, source)
+        keep = table.before(instant)
+        if since is not None:
+            keep &= table.time > since
+        rows = np.flatnonzero(keep).astype(np.int64)
+        patient = data.rows_of(source)[rows]
+        return cls(rows, patient, len(data.patients))
+
+    def column(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """A table column restricted to the kept rows."""
+        return values[self.rows]
+
+    def subset(self, mask: BoolArray) -> SourceRows:
+        """Only the kept rows where ``mask`` (aligned with the kept rows) is true."""
+        return SourceRows(self.rows[mask], self.patient[mask], self.n_patients)
+
+    def _bounds(self) -> tuple[IntArray, IntArray, IntArray]:
+        """(patients with rows, group starts, group ends) over the kept rows."""
+        m = self.patient.shape[0]
+        if m == 0:
+            empty = np.empty(0, np.int64)
+            return empty, empty, empty
+        change = np.flatnonzero(self.patient[1:] != self.patient[:-1]) + 1
+        starts = np.concatenate(([0], change)).astype(np.int64)
+        ends = np.concatenate((change, [m])).astype(np.int64)
+        return self.patient[starts], starts, ends
+
+    def count(self) -> IntArray:
+        """Number of kept rows per patient."""
+        out: IntArray = np.bincount(self.patient, minlength=self.n_patients).astype(np.int64)
+        return out
+
+    def has_rows(self) -> BoolArray:
+        """Whether each patient has at least one kept row."""
+        out: BoolArray = self.count() > 0
+        return out
+
+    def last(self, values: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
+        """Each patient's latest value (``values`` aligned with kept rows); ``fill`` if none."""
+        who, _, ends = self._bounds()
+        out = np.full(self.n_patients, fill, dtype=values.dtype if len(values) else None)
+        if len(who):
+            out[who] = values[ends - 1]
+        return out
+
+    def minimum(self, values: FloatArray) -> FloatArray:
+        """Each patient's smallest non-NaN value; NaN when there is none."""
+        who, starts, _ = self._bounds()
+        out = np.full(self.n_patients, np.nan)
+        if len(who):
+            out[who] = np.fmin.reduceat(values, starts)
+        return out
+
+    def mean(self, values: FloatArray) -> FloatArray:
+        """Each patient's mean over kept rows (NaN values ignored); NaN when there is none."""
+        ok = ~np.isnan(values)
+        total = np.bincount(self.patient[ok], weights=values[ok], minlength=self.n_patients)
+        n = np.bincount(self.patient[ok], minlength=self.n_patients)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: FloatArray = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        return out
+
+    def argmax(self, values: FloatArray) -> IntArray:
+        """Per patient, the kept-row position of its largest value (-1 without rows).
+
+        Ties go to the most recent row.
+        """
+        out = np.full(self.n_patients, -1, np.int64)
+        m = values.shape[0]
+        if m:
+            order = np.lexsort((np.arange(m), np.nan_to_num(values, nan=-np.inf), self.patient))
+            ends = np.flatnonzero(
+                np.append(self.patient[order][1:] != self.patient[order][:-1], True)
+            )
+            out[self.patient[order][ends]] = order[ends]
+        return out
+
+    def trailing_run(self, bad: BoolArray) -> IntArray:
+        """How many of each patient's most recent kept rows are ``bad`` in a row."""
+        who, starts, ends = self._bounds()
+        out = np.zeros(self.n_patients, np.int64)
+        if len(who):
+            position = np.arange(bad.shape[0], dtype=np.int64)
+            good_at = np.where(bad, -1, position)
+            last_good = np.maximum.reduceat(good_at, starts)
+            out[who] = ends - 1 - np.maximum(last_good, starts - 1)
+        return out
+
+
+_FEATURE_CACHE: weakref.WeakKeyDictionary[Any, tuple[np.datetime64, PatientFeatures]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def visit_features(data: PatientData, instant: np.datetime64) -> tuple[PatientFeatures, IntArray]:
+    """Visit features as of ``instant`` and each feature row's position in ``data.patients``.
+
+    Several behaviour indicators read the same features; the last computation
+    per visit log is remembered (keyed weakly by the log object, which is
+    immutable), so a scan computes them once.
+    """
+    cached = _FEATURE_CACHE.get(data.visits)
+    if cached is not None and cached[0] == instant:
+        features = cached[1]
+    else:
+        features = data.visits.features(instant.astype("datetime64[s]").item())
+        _FEATURE_CACHE[data.visits] = (instant, features)
+    where = np.searchsorted(data.patients, features.patient_id).astype(np.int64)
+    return features, where
+
+
+def scatter(n: int, where: IntArray, values: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
+    """An array of length ``n`` holding ``values`` at ``where`` and ``fill`` elsewhere."""
+    out = np.full(n, fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+    out[where] = values
+    return out
+
+
+def months_before(instant: np.datetime64, months: int) -> np.datetime64:
+    """The instant ``months`` calendar months before ``instant`` (same time of day)."""
+    moment = instant.astype("datetime64[s]").item() - relativedelta(months=months)
+    return np.datetime64(moment, "s")

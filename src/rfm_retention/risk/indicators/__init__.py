@@ -1,0 +1,33 @@
+"""The built-in indicators, one per signal of the documents (SPEC section 4)."""
+
+from rfm_retention.risk.indicators.behaviour import (
+    FrequencyDrop,
+    IntervalExtension,
+    NoShows,
+    SpendDrop,
+)
+from rfm_retention.risk.indicators.efficacy import (
+    CourseNotCompleted,
+    PoorOutcome,
+    RehabilitationLag,
+)
+from rfm_retention.risk.indicators.experience import (
+    ComplaintHandling,
+    Complaints,
+    LowSatisfaction,
+)
+from rfm_retention.risk.indicators.reputation import LowReputation
+
+__all__ = [
+    "ComplaintHandling",
+    "Complaints",
+    "CourseNotCompleted",
+    "FrequencyDrop",
+    "IntervalExtension",
+    "LowReputation",
+    "LowSatisfaction",
+    "NoShows",
+    "PoorOutcome",
+    "RehabilitationLag",
+    "SpendDrop",
+]

@@ -1,0 +1,283 @@
+"""Behaviour indicators: the patient's own visiting pattern is changing.
+
+All read the visit log (always present). The 3-month windows are calendar
+months ending on ``as_of``: "last 3 months" is ``(as_of - 3 months, as_of]``,
+"the 3 before" is ``(as_of - 6 months, as_of - 3 months]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar, Literal
+
+import attrs
+import numpy as np
+
+from rfm_retention.data import PatientData
+from rfm_retention.risk._rows import SourceRows, scatter, visit_features
+from rfm_retention.risk.care_intervals import SPEC_CARE_INTERVALS, CareIntervals
+from rfm_retention.risk.indicator import (
+    IndicatorBase,
+    Measurement,
+    require,
+)
+from rfm_retention.risk.levels import Dimension, ReasonCode
+
+__all__ = ["FrequencyDrop", "IntervalExtension", "NoShows", "SpendDrop"]
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.0%}"
+
+
+@attrs.frozen
+class IntervalExtension(IndicatorBase):
+    """Days since the last visit vs the patient's usual interval; fires above +50 %.
+
+    ``value = days_since_last_visit / usual_interval - 1`` (``1.32`` = 132 %
+    longer than usual). The usual interval is the patient's own mean interval
+    when they have at least ``min_visits`` visits; otherwise the disease norm
+    (``max_days`` of the care norm matching the last visit's diagnosis), so a
+    one-visit hypertension patient is judged against the 60-day norm rather
+    than ignored. No own history and no matching norm: no signal. Fires when
+    ``value > threshold`` (exactly +50 % does not fire). Severity: 0 at 0 %,
+    1 at twice the threshold (+100 %).
+
+    Example:
+        >>> IntervalExtension(threshold=0.8).threshold
+        0.8
+    """
+
+    name: ClassVar[str] = "interval_extension"
+    dimension: ClassVar[Dimension] = Dimension.BEHAVIOUR
+    sources: ClassVar[frozenset[str]] = frozenset({"visits"})
+    reason: ClassVar[ReasonCode] = ReasonCode.BEHAVIOUR_ONLY
+    trigger: ClassVar[str] = ">"
+    measures: ClassVar[tuple[str, ...]] = ("days_since_last_visit", "usual_interval_days")
+
+    threshold: float = 0.5
+    min_visits: int = 2
+    care_intervals: CareIntervals = SPEC_CARE_INTERVALS
+    min_usual_days: float = 1.0
+
+    def __attrs_post_init__(self) -> None:
+        require(self.threshold > 0, f"{self.name}: threshold must be > 0")
+        require(self.min_visits >= 2, f"{self.name}: min_visits must be at least 2")
+        require(self.min_usual_days > 0, f"{self.name}: min_usual_days must be > 0")
+
+    def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
+        f, where = visit_features(data, instant)
+        n = len(data.patients)
+        own = np.where(f.total_visits >= self.min_visits, f.mean_interval_days, np.nan)
+        norm_days, norm_index = self.care_intervals.max_days_of(f.last_diagnosis)
+        use_norm = np.isnan(own) & ~np.isnan(norm_days)
+        usual = np.where(use_norm, norm_days, own)
+        usual = np.where(np.isnan(usual), np.nan, np.maximum(usual, self.min_usual_days))
+        gap = f.days_since_last_visit.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            value = gap / usual - 1.0
+        return Measurement(
+            value=scatter(n, where, value, np.nan),
+            signal=scatter(n, where, ~np.isnan(value), False),
+            details={
+                "days_since_last_visit": scatter(n, where, gap, np.nan),
+                "usual_interval_days": scatter(n, where, usual, np.nan),
+                "norm": scatter(n, where, np.where(use_norm, norm_index, -1), -1),
+            },
+        )
+
+    def limit(self) -> float:
+        return self.threshold
+
+    def explain_row(self, row: int, value: float, details: Mapping[str, float]) -> str:
+        norm = int(details["norm"])
+        basis = f"{self.care_intervals.norms[norm].name} norm" if norm >= 0 else "usual interval"
+        return (
+            f"last visit {details['days_since_last_visit']:.0f} days ago; "
+            f"{basis} {details['usual_interval_days']:.0f} days ({_pct(value)})"
+        )
+
+
+@attrs.frozen
+class FrequencyDrop(IndicatorBase):
+    """Visits in the last 3 months vs the 3 months before; fires at a drop of 30 % or more.
+
+    ``value = 1 - visits_last_3_months / visits_prior_3_months`` (negative when
+    visits rose). Needs at least one visit in the prior 3 months, otherwise no
+    signal (nothing to drop from). Severity: 0 at no drop, 1 at twice the
+    threshold (a 60 % drop). Rules may also compare ``visits_last_3_months``
+    and ``visits_prior_3_months`` (defined for everyone with a visit).
+
+    Example:
+        >>> FrequencyDrop().threshold
+        0.3
+    """
+
+    name: ClassVar[str] = "frequency_drop"
+    dimension: ClassVar[Dimension] = Dimension.BEHAVIOUR
+    sources: ClassVar[frozenset[str]] = frozenset({"visits"})
+    reason: ClassVar[ReasonCode] = ReasonCode.BEHAVIOUR_ONLY
+    trigger: ClassVar[str] = ">="
+    measures: ClassVar[tuple[str, ...]] = ("visits_last_3_months", "visits_prior_3_months")
+
+    threshold: float = 0.3
+
+    def __attrs_post_init__(self) -> None:
+        require(0 < self.threshold <= 1, f"{self.name}: threshold must be in (0, 1]")
+
+    def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
+        f, where = visit_features(data, instant)
+        n = len(data.patients)
+        last = f.visits_last_3_months.astype(np.float64)
+        prior = f.visits_prior_3_months.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(prior > 0, 1.0 - last / prior, np.nan)
+        return Measurement(
+            value=scatter(n, where, value, np.nan),
+            signal=scatter(n, where, prior > 0, False),
+            details={
+                "visits_last_3_months": scatter(n, where, last, np.nan),
+                "visits_prior_3_months": scatter(n, where, prior, np.nan),
+            },
+        )
+
+    def limit(self) -> float:
+        return self.threshold
+
+    def explain_row(self, row: int, value: float, details: Mapping[str, float]) -> str:
+        return (
+            f"{details['visits_last_3_months']:.0f} visit(s) in the last 3 months vs "
+            f"{details['visits_prior_3_months']:.0f} in the 3 before ({_pct(-value)})"
+        )
+
+
+@attrs.frozen
+class NoShows(IndicatorBase):
+    """Consecutive missed appointments; fires at 2 or more in a row.
+
+    ``value`` = how many of the patient's most recent appointments (attended or
+    no-show, scheduled on or before ``as_of``; cancelled and still-booked ones
+    are skipped) were missed in a row. Needs the appointments source; a patient
+    with no attended or missed appointment has no signal. Severity: 0 at none,
+    1 at twice the threshold (4 in a row).
+
+    Example:
+        >>> NoShows(consecutive=3).consecutive
+        3
+    """
+
+    name: ClassVar[str] = "no_shows"
+    dimension: ClassVar[Dimension] = Dimension.BEHAVIOUR
+    sources: ClassVar[frozenset[str]] = frozenset({"appointments"})
+    reason: ClassVar[ReasonCode] = ReasonCode.BEHAVIOUR_ONLY
+    trigger: ClassVar[str] = ">="
+    measures: ClassVar[tuple[str, ...]] = ("appointments",)
+
+    consecutive: int = 2
+
+    def __attrs_post_init__(self) -> None:
+        require(self.consecutive >= 1, f"{self.name}: consecutive must be at least 1")
+
+    def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
+        assert data.appointments is not None
+        rows = SourceRows.of(data, "appointments", instant)
+        status = rows.column(data.appointments.status)
+        resolved = rows.subset((status == "attended") | (status == "no_show"))
+        missed = resolved.column(data.appointments.status) == "no_show"
+        run = resolved.trailing_run(missed).astype(np.float64)
+        has = resolved.has_rows()
+        return Measurement(
+            value=np.where(has, run, np.nan),
+            signal=has,
+            details={"appointments": resolved.count().astype(np.float64)},
+        )
+
+    def limit(self) -> float:
+        return float(self.consecutive)
+
+    def explain_row(self, row: int, value: float, details: Mapping[str, float]) -> str:
+        return (
+            f"{value:.0f} missed appointment(s) in a row "
+            f"(of {details['appointments']:.0f} attended or missed)"
+        )
+
+
+SpendBasis = Literal["per_visit", "monthly", "either"]
+
+
+@attrs.frozen
+class SpendDrop(IndicatorBase):
+    """Spend in the last 3 months vs the 3 before; fires at a drop of 40 % or more.
+
+    Two readings, as the documents allow either: *per visit* (mean amount per
+    visit, needs a visit in both windows) and *monthly* (total spend, needs
+    spend in the prior window; a patient who stopped coming is a 100 % drop).
+    ``basis="either"`` (default) takes the larger drop. No spend in the prior
+    3 months: no signal. The reason is ``price`` when the *per-visit* spend
+    dropped past the threshold (the patient still comes, but buys less);
+    a monthly drop alone is behaviour (the patient comes less). Severity: 0 at
+    no drop, 1 at twice the threshold (an 80 % drop).
+
+    Example:
+        >>> SpendDrop(basis="per_visit").basis
+        'per_visit'
+    """
+
+    name: ClassVar[str] = "spend_drop"
+    dimension: ClassVar[Dimension] = Dimension.BEHAVIOUR
+    sources: ClassVar[frozenset[str]] = frozenset({"visits"})
+    reason: ClassVar[ReasonCode] = ReasonCode.BEHAVIOUR_ONLY
+    trigger: ClassVar[str] = ">="
+    measures: ClassVar[tuple[str, ...]] = ("per_visit_drop", "monthly_drop")
+
+    threshold: float = 0.4
+    basis: SpendBasis = "either"
+
+    def __attrs_post_init__(self) -> None:
+        require(0 < self.threshold <= 1, f"{self.name}: threshold must be in (0, 1]")
+        require(
+            self.basis in ("per_visit", "monthly", "either"),
+            f"{self.name}: basis must be per_visit, monthly or either, not {self.basis!r}",
+        )
+
+    def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
+        f, where = visit_features(data, instant)
+        n = len(data.patients)
+        last, prior = f.spend_last_3_months, f.spend_prior_3_months
+        v_last = f.visits_last_3_months.astype(np.float64)
+        v_prior = f.visits_prior_3_months.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            monthly = np.where(prior > 0, 1.0 - last / prior, np.nan)
+            per_visit = np.where(
+                (prior > 0) & (v_last > 0) & (v_prior > 0),
+                1.0 - (last / v_last) / (prior / v_prior),
+                np.nan,
+            )
+        if self.basis == "monthly":
+            value = monthly
+        elif self.basis == "per_visit":
+            value = per_visit
+        else:
+            value = np.fmax(monthly, per_visit)
+        with np.errstate(invalid="ignore"):
+            price = np.where(per_visit >= self.threshold - 1e-12, ReasonCode.PRICE.value, "")
+        return Measurement(
+            value=scatter(n, where, value, np.nan),
+            signal=scatter(n, where, ~np.isnan(value), False),
+            reasons=scatter(n, where, price.astype("U16"), ""),
+            details={
+                "per_visit_drop": scatter(n, where, per_visit, np.nan),
+                "monthly_drop": scatter(n, where, monthly, np.nan),
+            },
+        )
+
+    def limit(self) -> float:
+        return self.threshold
+
+    def explain_row(self, row: int, value: float, details: Mapping[str, float]) -> str:
+        parts = []
+        if not np.isnan(details["per_visit_drop"]):
+            parts.append(f"spend per visit {_pct(-details['per_visit_drop'])}")
+        if not np.isnan(details["monthly_drop"]):
+            parts.append(f"monthly spend {_pct(-details['monthly_drop'])}")
+        return "; ".join(parts) + " (last 3 months vs the 3 before)"

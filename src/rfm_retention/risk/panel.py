@@ -1,0 +1,126 @@
+"""Every indicator's result for every patient, side by side: what policies read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.data import PatientData
+from rfm_retention.data._time import to_instant
+from rfm_retention.data.table import IdArray
+from rfm_retention.errors import ConfigError
+from rfm_retention.risk.indicator import AsOf, FloatArray, Indicator, IndicatorResult, check_result
+from rfm_retention.risk.levels import Dimension
+from rfm_retention.risk.registry import IndicatorSet
+
+__all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate"]
+
+
+@attrs.frozen
+class SkippedIndicator:
+    """An indicator that judged nobody because a source it needs is absent."""
+
+    name: str
+    missing_sources: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name} (no {', '.join(self.missing_sources)} data)"
+
+
+@attrs.frozen(eq=False)
+class IndicatorPanel:
+    """The results of a set of indicators for the same patients as of the same date.
+
+    Attributes:
+        as_of: the instant judged (``datetime64[s]``).
+        patients: patient ids, the rows of every result.
+        results: one result per indicator, in the set's order.
+        skipped: indicators whose sources are absent (their results have no signal).
+    """
+
+    as_of: np.datetime64
+    patients: IdArray = attrs.field(repr=False)
+    results: tuple[IndicatorResult, ...]
+    skipped: tuple[SkippedIndicator, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.patients.shape[0])
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Indicator names, in order."""
+        return tuple(r.name for r in self.results)
+
+    def __getitem__(self, name: str) -> IndicatorResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(f"no indicator named {name!r} in this panel; known: {self.names}")
+
+    def matrix(self, field: str) -> npt.NDArray[np.float64]:
+        """One field (value, severity, fired, signal) of every result: (indicators, patients)."""
+        if field not in ("value", "severity", "fired", "signal"):
+            raise ConfigError(f"matrix: unknown field {field!r}")
+        if not self.results:
+            return np.zeros((0, len(self)))
+        return np.vstack([np.asarray(getattr(r, field), np.float64) for r in self.results])
+
+    def dimension_rows(self, dimension: Dimension) -> list[int]:
+        """Positions (in :attr:`results`) of the indicators of one dimension."""
+        return [k for k, r in enumerate(self.results) if r.dimension == dimension]
+
+    def row_of(self, patient_id: str | int) -> int:
+        """Row of one patient; KeyError when the patient is not in the data."""
+        pos = int(np.searchsorted(self.patients, patient_id))
+        if pos >= len(self) or self.patients[pos] != patient_id:
+            raise KeyError(f"patient {patient_id!r} is not in the data")
+        return pos
+
+    def take(self, rows: npt.NDArray[np.int64]) -> FloatArray:
+        """Severity matrix restricted to ``rows`` (a convenience for training)."""
+        return self.matrix("severity")[:, rows]
+
+
+def evaluate(
+    data: PatientData,
+    as_of: AsOf,
+    indicators: IndicatorSet | Iterable[Indicator] | None = None,
+) -> IndicatorPanel:
+    """Run every indicator on ``data`` as of ``as_of`` and collect the results.
+
+    Indicators whose sources are absent are not run; they get a no-signal
+    result and are listed in :attr:`IndicatorPanel.skipped`. Every result is
+    checked (shape, ranges, no firing without signal) before it is kept.
+
+    Example:
+        >>> from rfm_retention.data import PatientData, VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=[1, 1, 1], amount=[10, 10, 10],
+        ...     visit_time=["2024-01-01", "2024-02-01", "2024-03-01"])
+        >>> panel = evaluate(PatientData(visits=log), "2024-06-30")
+        >>> round(float(panel["interval_extension"].value[0]), 2)
+        3.03
+        >>> [s.name for s in panel.skipped][:2]
+        ['no_shows', 'low_satisfaction']
+    """
+    instant = to_instant(as_of)
+    chosen = IndicatorSet.of(indicators)
+    results: list[IndicatorResult] = []
+    skipped: list[SkippedIndicator] = []
+    for ind in chosen:
+        missing = tuple(sorted(set(ind.sources) - data.available))
+        if missing:
+            skipped.append(SkippedIndicator(ind.name, missing))
+            result = IndicatorResult.no_signal(ind.name, ind.dimension, data.patients)
+        else:
+            result = ind.evaluate(data, instant)
+            if result.name != ind.name or result.dimension != ind.dimension:
+                raise ConfigError(
+                    f"indicator {ind.name!r} returned a result named {result.name!r} "
+                    f"({result.dimension}); name and dimension must match"
+                )
+            check_result(result, data.patients, tuple(ind.measures))
+        results.append(result)
+    return IndicatorPanel(instant, data.patients, tuple(results), tuple(skipped))

@@ -1,0 +1,122 @@
+"""The daily scan: every indicator, one policy, the day's warning list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from rfm_retention.data import PatientData
+from rfm_retention.errors import ConfigError
+from rfm_retention.risk.indicator import AsOf, Indicator
+from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.risk.panel import IndicatorPanel, evaluate
+from rfm_retention.risk.policy import RiskPolicy, WorstOf
+from rfm_retention.risk.reasons import primary_reasons
+from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.risk.rules import RulePolicy
+from rfm_retention.risk.score import ScorePolicy
+from rfm_retention.risk.warnings import PreviousLevels, WarningList, reason_values
+
+__all__ = ["default_policy", "scan", "warnings_from_panel"]
+
+
+def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
+    """The worse of the documents' rule table and their weighted score."""
+    return WorstOf((RulePolicy.spec(indicators), ScorePolicy()))
+
+
+def scan(
+    data: PatientData,
+    as_of: AsOf,
+    indicators: IndicatorSet | Iterable[Indicator] | None = None,
+    policy: RiskPolicy | None = None,
+    *,
+    previous: WarningList | PreviousLevels | None = None,
+) -> WarningList:
+    """Judge every patient as of ``as_of`` and list those at level low or above.
+
+    Args:
+        data: visits plus whichever sources the host has; an absent source
+            means "no signal" for the indicators that need it, and those
+            indicators are listed in ``WarningList.skipped``.
+        as_of: the day (or instant) of the scan; rows after it are ignored.
+        indicators: the indicators to run (default: every built-in, with the
+            documents' thresholds).
+        policy: how levels are graded (default: :func:`default_policy`, the
+            worse of the rule table and the weighted score).
+        previous: yesterday's list (or ``{patient_id: level}``) to mark each
+            warning new / escalated / unchanged / de-escalated and list the
+            resolved ones.
+
+    Returns:
+        The warning list, sorted by level (high first), then score (highest
+        first), then patient id.
+
+    Example:
+        >>> from rfm_retention.data import PatientData, VisitLog
+        >>> log = VisitLog.from_arrays(
+        ...     patient_id=["a", "a", "a", "b", "b"],
+        ...     visit_time=["2024-01-01", "2024-02-01", "2024-03-01", "2024-05-01", "2024-06-01"],
+        ...     amount=[50, 50, 50, 80, 80])
+        >>> warnings = scan(PatientData(visits=log), "2024-06-15")
+        >>> [(w.patient_id, w.level.label) for w in warnings]
+        [('a', 'high')]
+        >>> warnings[0].indicators[0].evidence
+        'last visit 106 days ago; usual interval 30 days (+253%)'
+    """
+    chosen = IndicatorSet.of(indicators)
+    grader = policy if policy is not None else default_policy(chosen)
+    grader.validate(chosen)
+    panel = evaluate(data, as_of, chosen)
+    result = warnings_from_panel(panel, grader)
+    return result if previous is None else result.compared_with(previous)
+
+
+def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningList:
+    """The warning list of an already evaluated panel (scan without re-running indicators).
+
+    Useful to grade the same indicator results with several policies.
+    """
+    verdict = policy.assess(panel)
+    n = len(panel)
+    if verdict.level.shape != (n,) or verdict.score.shape != (n,):
+        raise ConfigError(f"policy {policy.name!r} must return one level and score per patient")
+    level = verdict.level.astype(np.int8)
+    score = np.asarray(verdict.score, np.float64)
+    if np.any((level < RiskLevel.NONE) | (level > RiskLevel.HIGH)):
+        raise ConfigError(f"policy {policy.name!r} returned levels outside none..high")
+    warned = np.flatnonzero(level > RiskLevel.NONE)
+    order = np.lexsort((panel.patients[warned], -score[warned], -level[warned]))
+    rows = warned[order].astype(np.int64)
+    fired = panel.matrix("fired")[:, rows] > 0
+    positive = panel.matrix("severity")[:, rows] > 0
+    shown = fired | (~fired.any(axis=0) & positive)
+    reasons = reason_values(primary_reasons(panel, rows, shown))
+    matched = None
+    labels: tuple[str, ...] = ()
+    rule_sources = (
+        [policy]
+        if isinstance(policy, RulePolicy)
+        else [p for p in getattr(policy, "policies", ()) if isinstance(p, RulePolicy)]
+    )
+    if rule_sources:
+        rules = rule_sources[0]
+        matched = rules.matched(panel)
+        labels = tuple(r.describe() for r in rules.rules)
+    return WarningList(
+        as_of=panel.as_of,
+        policy=policy.name,
+        patient_id=panel.patients[rows],
+        level=level[rows],
+        score=score[rows],
+        reason=reasons,
+        change=np.full(rows.shape[0], "", dtype="U12"),
+        rows=rows,
+        shown=shown,
+        panel=panel,
+        assessment=verdict,
+        skipped=panel.skipped,
+        rules_matched=matched,
+        rule_labels=labels,
+    )
