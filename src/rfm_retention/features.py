@@ -8,6 +8,7 @@ visit here; first-to-last visit span in BTYD models, see
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.data._time import day_of, to_instant
+from rfm_retention.data._time import to_instant
 from rfm_retention.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -101,6 +102,10 @@ class PatientFeatures:
 
     def index_of(self, patient_id: str | int) -> int:
         """Row of one patient; KeyError if the patient has no visit on or before as_of."""
+        numeric = self.patient_id.dtype.kind in "iu"
+        is_int = isinstance(patient_id, int | np.integer) and not isinstance(patient_id, bool)
+        if numeric != is_int:
+            raise KeyError(f"patient {patient_id!r} has no visit on or before {self.as_of}")
         pos = int(np.searchsorted(self.patient_id, patient_id))
         if pos >= len(self) or self.patient_id[pos] != patient_id:
             raise KeyError(f"patient {patient_id!r} has no visit on or before {self.as_of}")
@@ -132,12 +137,15 @@ class PatientFeatures:
         """
         ids = np.asarray(patient_id)
         n = ids.shape[0]
-        order = np.argsort(ids, kind="stable")
-        days = np.asarray(days_since_last_visit, np.int64)[order]
-        visits = np.asarray(visits_in_window, np.int64)[order]
-        spend = np.asarray(spend_in_window, np.float64)[order]
-        if not (days.shape == visits.shape == spend.shape == (n,)):
+        days = np.asarray(days_since_last_visit, np.int64)
+        visits = np.asarray(visits_in_window, np.int64)
+        spend = np.asarray(spend_in_window, np.float64)
+        if not (days.shape == visits.shape == spend.shape == ids.shape == (n,)):
             raise ConfigError("from_rfm: every column must have one value per patient")
+        if len(np.unique(ids)) != n:
+            raise ConfigError("from_rfm: patient ids must be unique")
+        order = np.argsort(ids, kind="stable")
+        days, visits, spend = days[order], visits[order], spend[order]
         last = np.datetime64(as_of, "D") - days.astype("timedelta64[D]")
         nan = np.full(n, np.nan)
         minus = np.full(n, -1, np.int64)
@@ -169,25 +177,28 @@ class PatientFeatures:
 
 
 def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tuple[int, int | None]:
-    """(first excluded day number, window length in days) for a window ending on as_of_day."""
+    """(last day number *before* the window, window length in days) for a window ending on
+    as_of_day; the window is the days ``(start, as_of_day]``."""
     epoch = dt.date(1970, 1, 1)
     end = (as_of_day - epoch).days
     if window is None:
         return np.iinfo(np.int64).min // 2, None
     if isinstance(window, relativedelta):
         start = ((as_of_day - window) - epoch).days
-    elif isinstance(window, int) and not isinstance(window, bool) and window > 0:
-        start = end - window
+    elif isinstance(window, numbers.Integral) and not isinstance(window, bool | np.bool_):
+        start = end - int(window)
     else:
         raise ConfigError(
-            f"window must be a positive number of days or a relativedelta, not {window!r}"
+            f"window must be a whole number of days or a relativedelta, not {window!r}"
         )
+    if start >= end:
+        raise ConfigError(f"window must reach back at least one day, got {window!r}")
     return start, end - start
 
 
 def patient_features(
     log: VisitLog,
-    as_of: dt.date | dt.datetime | str,
+    as_of: dt.date | dt.datetime | np.datetime64 | str,
     *,
     window: int | relativedelta | None = None,
     min_exposure_days: int = 365,
@@ -215,54 +226,51 @@ def patient_features(
         raise ConfigError("min_exposure_days must be at least 1")
     cutoff = to_instant(as_of)
     as_of_day = dt.date.fromisoformat(str(cutoff.astype("datetime64[D]")))
-    as_of_num = (as_of_day - dt.date(1970, 1, 1)).days
+    as_of_num = _day_number(as_of_day)
     window_start, window_days = _window_start(as_of_day, window)
-    three = ((as_of_day - relativedelta(months=3)) - dt.date(1970, 1, 1)).days
-    six = ((as_of_day - relativedelta(months=6)) - dt.date(1970, 1, 1)).days
+    three = _day_number(as_of_day - relativedelta(months=3))
+    six = _day_number(as_of_day - relativedelta(months=6))
 
-    keep = log.time <= cutoff
-    idx = log.patient_index[keep]
-    days = day_of(log.time[keep])
-    amount = log.amount[keep]
-    n_all = log.n_patients
-
-    counts = np.bincount(idx, minlength=n_all)
-    present = np.flatnonzero(counts)
-    ends_all = np.cumsum(counts)
+    # Each patient's rows are contiguous and sorted by time, so the visits on or
+    # before as_of are a prefix of the group, and every window is a contiguous
+    # run of rows ending where that prefix ends: counts are differences of row
+    # positions and spends are segment sums; no per-visit mask is materialised.
+    ends_all = _kept_ends(log, cutoff)
+    present = np.flatnonzero(ends_all > log.group_starts[:-1])
+    start = log.group_starts[:-1][present]
     end = ends_all[present]
-    start = end - counts[present]
-    n = counts[present].astype(np.int64)
-    first = days[start]
-    last = days[end - 1]
+    n = end - start
+    keys = _DayKeys(log)
+    first = keys.day(start)
+    last = keys.day(end - 1)
     many = n >= 2
-    prev = days[np.where(many, end - 2, end - 1)]
+    prev = keys.day(np.where(many, end - 2, end - 1))
 
-    def per_patient(mask: npt.NDArray[np.bool_], weights: FloatArray | None = None) -> Any:
-        out = np.bincount(idx[mask], weights=None if weights is None else weights[mask],
-                          minlength=n_all)
-        return out[present]
+    window_from = (
+        start if window_days is None else keys.first_after(present, window_start, start, end)
+    )
+    last3_from = keys.first_after(present, three, start, end)
+    prior3_from = keys.first_after(present, six, start, last3_from)
+    amount = _padded(log.amount)
+    visits_in_window = end - window_from
+    spend_in_window = _segment_sums(amount, window_from, end)
 
-    in_window = days > window_start
-    last3 = days > three
-    prior3 = (days > six) & ~last3
-    visits_in_window = per_patient(in_window).astype(np.int64)
-    spend_in_window = per_patient(in_window, amount).astype(np.float64)
-    tenure = (as_of_num - first).astype(np.int64)
+    tenure = as_of_num - first
     exposure = tenure + 1 if window_days is None else np.minimum(window_days, tenure + 1)
     exposure = np.maximum(exposure, min_exposure_days)
     span = (last - first).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        spend_per_visit = np.where(visits_in_window > 0,
-                                   spend_in_window / np.maximum(visits_in_window, 1), np.nan)
+        spend_per_visit = np.where(
+            visits_in_window > 0, spend_in_window / np.maximum(visits_in_window, 1), np.nan
+        )
         mean_interval = np.where(many, span / np.maximum(n - 1, 1), np.nan)
-    last_rows = np.flatnonzero(keep)[end - 1] if len(end) else np.empty(0, np.int64)
     return PatientFeatures(
         as_of=as_of_day,
         window_days=window_days,
         patient_id=log.patient_ids[present],
         first_visit=first.astype("datetime64[D]"),
         last_visit=last.astype("datetime64[D]"),
-        days_since_last_visit=(as_of_num - last).astype(np.int64),
+        days_since_last_visit=as_of_num - last,
         tenure_days=tenure,
         total_visits=n,
         visits_in_window=visits_in_window,
@@ -271,10 +279,77 @@ def patient_features(
         spend_per_visit=spend_per_visit,
         mean_interval_days=mean_interval,
         last_interval_days=np.where(many, (last - prev).astype(np.float64), np.nan),
-        visits_last_3_months=per_patient(last3).astype(np.int64),
-        visits_prior_3_months=per_patient(prior3).astype(np.int64),
-        spend_last_3_months=per_patient(last3, amount).astype(np.float64),
-        spend_prior_3_months=per_patient(prior3, amount).astype(np.float64),
-        last_department=log.department[last_rows],
-        last_diagnosis=log.diagnosis[last_rows],
+        visits_last_3_months=end - last3_from,
+        visits_prior_3_months=last3_from - prior3_from,
+        spend_last_3_months=_segment_sums(amount, last3_from, end),
+        spend_prior_3_months=_segment_sums(amount, prior3_from, last3_from),
+        last_department=log.department[end - 1],
+        last_diagnosis=log.diagnosis[end - 1],
     )
+
+
+_EPOCH = dt.date(1970, 1, 1)
+_DAY_BITS = 32
+
+
+def _day_number(day: dt.date) -> int:
+    """Days since 1970-01-01."""
+    return (day - _EPOCH).days
+
+
+def _kept_ends(log: VisitLog, cutoff: np.datetime64) -> IntArray:
+    """For every patient of the log, the end (exclusive) of its rows on or before cutoff."""
+    ends: IntArray = log.group_starts[1:].copy()
+    late = np.flatnonzero(log.time > cutoff)
+    if late.size:
+        ends -= np.bincount(log.patient_index[late], minlength=log.n_patients)
+    return ends
+
+
+class _DayKeys:
+    """One sortable int64 per row: (patient position, day of the visit).
+
+    The log is sorted by (patient, time), so the keys are ascending and one
+    ``searchsorted`` finds, for every patient at once, where a window starts.
+    """
+
+    def __init__(self, log: VisitLog) -> None:
+        days = log.time.astype("datetime64[D]").view(np.int64)
+        self.origin = int(days.min()) if days.size else 0
+        if days.size and int(days.max()) - self.origin >= 1 << _DAY_BITS:
+            raise ConfigError("visit times span more days than features can index")
+        days -= self.origin
+        days += log.patient_index << _DAY_BITS
+        self.keys: IntArray = days
+
+    def day(self, rows: IntArray) -> IntArray:
+        """Day numbers (days since 1970-01-01) of the given rows."""
+        offset: IntArray = (self.keys[rows] & ((1 << _DAY_BITS) - 1)) + self.origin
+        return offset
+
+    def first_after(self, patients: IntArray, day: int, lo: IntArray, hi: IntArray) -> IntArray:
+        """Per patient, the first row whose day is after ``day``, clipped to [lo, hi]."""
+        offset = min(max(day - self.origin, -1), (1 << _DAY_BITS) - 1)
+        pos = np.searchsorted(self.keys, (patients << _DAY_BITS) + offset, side="right")
+        clipped: IntArray = np.minimum(np.maximum(pos, lo), hi)
+        return clipped
+
+
+def _padded(values: FloatArray) -> FloatArray:
+    """values with a trailing 0, so a segment may end at the last row (see _segment_sums)."""
+    out = np.empty(values.shape[0] + 1, np.float64)
+    out[:-1] = values
+    out[-1] = 0.0
+    return out
+
+
+def _segment_sums(padded: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
+    """sum(padded[starts[i]:ends[i]]) for every i (0 where empty), in one reduceat pass."""
+    if starts.shape[0] == 0:
+        return np.zeros(0)
+    bounds = np.empty(2 * starts.shape[0], np.int64)
+    bounds[0::2] = starts
+    bounds[1::2] = ends
+    sums: FloatArray = np.add.reduceat(padded, bounds)[0::2]
+    sums[starts >= ends] = 0.0
+    return sums

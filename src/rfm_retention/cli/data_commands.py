@@ -1,38 +1,113 @@
-"""``rfm-retention features``: one row of features per patient, from a visits CSV."""
+"""``rfm-retention features`` and ``rfm-retention btyd``: per-patient tables from a visits CSV.
+
+Both read one visits file (with the shared ``--map``/``--dayfirst``/
+``--date-format``/``--quarantine`` options) and write one CSV row per patient
+seen on or before ``--as-of``. Empty cells stand for "not defined" (NaN):
+an interval for a one-visit patient, spend per visit with no visit in the window.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.btyd import BTYD_COLUMNS, PERIODS
 from rfm_retention.cli._common import add_input_options, columns_to_rows, load_table, write_csv
 from rfm_retention.data import VisitLog
+from rfm_retention.errors import ConfigError
 from rfm_retention.features import FEATURE_COLUMNS
 
 __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
+    """Add the ``features`` and ``btyd`` sub-commands."""
+    features = sub.add_parser(
         "features",
         help="patient features (days since last visit, visits, spend, trends) as CSV",
-        description="One row per patient seen on or before --as-of. Columns: "
-        + ", ".join(FEATURE_COLUMNS),
+        description="One row per patient seen on or before --as-of, in patient-id order. "
+        "Columns: " + ", ".join(FEATURE_COLUMNS) + ". Definitions: docs/guide/features.md.",
     )
+    _add_common(features)
+    features.add_argument(
+        "--window-days",
+        type=int,
+        metavar="N",
+        help="count visits and spend over the last N days only (default: all history)",
+    )
+    features.add_argument(
+        "--min-exposure-days",
+        type=int,
+        default=365,
+        metavar="N",
+        help="shortest span visits_per_year is computed over (default 365)",
+    )
+    features.set_defaults(func=run_features)
+
+    btyd = sub.add_parser(
+        "btyd",
+        help="BTYD summary (frequency, recency, T, monetary_value) for lifetimes/pymc-marketing",
+        description="One row per patient seen on or before --as-of (the observation period "
+        "end). Columns: " + ", ".join(BTYD_COLUMNS) + ". Definitions: docs/guide/features.md.",
+    )
+    _add_common(btyd)
+    btyd.add_argument(
+        "--period",
+        choices=PERIODS,
+        default="D",
+        help="period unit: D days, W Monday-Sunday weeks, M calendar months (default D)",
+    )
+    btyd.set_defaults(func=run_btyd)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
-    parser.add_argument("--as-of", required=True, metavar="DATE", help="ISO date, e.g. 2024-06-30")
     parser.add_argument(
-        "--window-days", type=int, metavar="N", help="frequency/spend window (default: all history)"
+        "--as-of", required=True, metavar="DATE", help="ISO date or date-time, e.g. 2024-06-30"
     )
     parser.add_argument("--out", default="-", metavar="FILE", help="output CSV (default stdout)")
     add_input_options(parser)
-    parser.set_defaults(func=run_features)
+
+
+def _load_visits(args: argparse.Namespace) -> VisitLog:
+    log = load_table(args, "visits", args.visits)
+    if not isinstance(log, VisitLog):  # pragma: no cover - SOURCE_FILES maps visits to VisitLog
+        raise ConfigError("the visits source did not load as a VisitLog")
+    return log
+
+
+def _blank_nan(columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    """Float columns with NaN as None (an empty cell), everything else unchanged."""
+    out: dict[str, Any] = {}
+    for name, values in columns.items():
+        if values.dtype.kind == "f":
+            cells = values.astype(object)
+            cells[np.isnan(values)] = None
+            out[name] = cells
+        else:
+            out[name] = values
+    return out
 
 
 def run_features(args: argparse.Namespace) -> int:
-    log = load_table(args, "visits", args.visits)
-    assert isinstance(log, VisitLog)
-    features = log.features(args.as_of, window=args.window_days)
-    header, rows = columns_to_rows(features.to_columns())
+    """Load the visits, compute the features as of --as-of, write the CSV."""
+    log = _load_visits(args)
+    features = log.features(
+        args.as_of, window=args.window_days, min_exposure_days=args.min_exposure_days
+    )
+    header, rows = columns_to_rows(_blank_nan(features.to_columns()))
+    write_csv(args.out, header, rows)
+    return 0
+
+
+def run_btyd(args: argparse.Namespace) -> int:
+    """Load the visits, compute the BTYD summary as of --as-of, write the CSV."""
+    log = _load_visits(args)
+    summary = log.btyd_summary(args.as_of, period=args.period)
+    header, rows = columns_to_rows(summary.to_columns())
     write_csv(args.out, header, rows)
     return 0

@@ -218,7 +218,10 @@ def read_csv_columns(
         )
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise ConfigError(f"{os.fspath(path)}: not a readable CSV file ({exc})") from None
         if header is None:
             raise ConfigError(f"{os.fspath(path)}: the file is empty (no header row)")
         header = [h.strip() for h in header]
@@ -234,10 +237,15 @@ def read_csv_columns(
                 )
         columns: dict[str, list[str]] = {name: [] for name in position}
         items = list(position.items())
-        for row in reader:
-            if not row:
-                continue
-            width = len(row)
-            for name, at in items:
-                columns[name].append(row[at] if at < width else "")
+        try:
+            for row in reader:
+                if not row:
+                    continue
+                width = len(row)
+                for name, at in items:
+                    columns[name].append(row[at] if at < width else "")
+        except csv.Error as exc:
+            raise ConfigError(
+                f"{os.fspath(path)}, line {reader.line_num}: not a readable CSV file ({exc})"
+            ) from None
     return columns
