@@ -15,6 +15,7 @@ __all__ = ["register"]
 SECTIONS = (
     "rfm_retention.cli.demo:features_section",
     "rfm_retention.cli.segment:segments_section",
+    "rfm_retention.cli.points:demo_section",
 )
 
 

@@ -1,0 +1,235 @@
+"""``rfm-retention points``: award, inspect, redeem and audit loyalty points in a SQLite ledger."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from rfm_retention.cli._common import add_input_options, load_table
+from rfm_retention.cli._format import format_table
+from rfm_retention.data import VisitLog
+from rfm_retention.errors import ConfigError
+from rfm_retention.loyalty import (
+    MemoryStore,
+    PointsLedger,
+    SQLiteStore,
+    Voucher,
+    verify,
+)
+from rfm_retention.testing import SyntheticCohort
+
+__all__ = ["demo_section", "register"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _time(text: str | None, what: str) -> dt.datetime:
+    if text is None:
+        return _now()
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--{what} takes an ISO time such as 2024-06-30T09:00, "
+                          f"got {text!r}") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
+    parser.add_argument("--db", required=True, metavar="FILE",
+                        help="SQLite ledger file" + (" (created if missing)" if create else ""))
+    parser.add_argument("--branch", default="main", help="hospital branch (default: main)")
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "points",
+        help="loyalty points ledger: award, balance, history, redeem, cancel, expire, verify",
+        description="An append-only points ledger in a SQLite file. Every operation is one "
+        "transaction and is safe to retry with the same key.",
+    )
+    points = parser.add_subparsers(dest="points_command", metavar="ACTION", required=True)
+
+    award = points.add_parser("award", help="award revisit points from a visits CSV "
+                              "(reruns award nothing twice)")
+    award.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
+    award.add_argument("--since", metavar="TIME", help="only award visits at or after TIME "
+                       "(the whole file still decides each patient's first visit)")
+    _common(award, create=True)
+    add_input_options(award)
+    award.set_defaults(func=run_award)
+
+    balance = points.add_parser("balance", help="a patient's balance, debt and lots")
+    balance.add_argument("patient", metavar="PATIENT")
+    _common(balance)
+    balance.set_defaults(func=run_balance)
+
+    history = points.add_parser("history", help="a patient's events, oldest first")
+    history.add_argument("patient", metavar="PATIENT")
+    _common(history)
+    history.set_defaults(func=run_history)
+
+    redeem = points.add_parser("redeem", help="redeem a reward and print the voucher")
+    redeem.add_argument("patient", metavar="PATIENT")
+    redeem.add_argument("reward", metavar="REWARD",
+                        help="reward code: health_assessment (1000) or half_price_exam (2000)")
+    redeem.add_argument("--key", required=True, help="idempotency key (reuse it to retry)")
+    redeem.add_argument("--at", metavar="TIME", help="redemption time (default: now, UTC)")
+    redeem.add_argument("--actor", default="cli", help="who redeems (default: cli)")
+    _common(redeem)
+    redeem.set_defaults(func=run_redeem)
+
+    cancel = points.add_parser("cancel", help="cancel a voucher (by its redemption key)")
+    cancel.add_argument("key", metavar="KEY", help="the redemption's key")
+    cancel.add_argument("--at", metavar="TIME", help="cancellation time (default: now, UTC)")
+    cancel.add_argument("--actor", default="cli", help="who cancels (default: cli)")
+    _common(cancel)
+    cancel.set_defaults(func=run_cancel)
+
+    expire = points.add_parser("expire", help="expire every lot due by --at (idempotent)")
+    expire.add_argument("--at", metavar="TIME", help="expiry time (default: now, UTC)")
+    _common(expire)
+    expire.set_defaults(func=run_expire)
+
+    check = points.add_parser("verify", help="recompute every balance and lot from the events; "
+                              "exit 1 if anything does not add up")
+    check.add_argument("--db", required=True, metavar="FILE", help="SQLite ledger file")
+    check.set_defaults(func=run_verify)
+
+
+def _ledger(args: argparse.Namespace, *, create: bool = False) -> PointsLedger:
+    return PointsLedger(SQLiteStore(args.db, create=create), branch=args.branch)
+
+
+def _close(ledger: PointsLedger) -> None:
+    if isinstance(ledger.store, SQLiteStore):
+        ledger.store.close()
+
+
+def run_award(args: argparse.Namespace) -> int:
+    log = load_table(args, "visits", args.visits)
+    assert isinstance(log, VisitLog)
+    ledger = _ledger(args, create=True)
+    try:
+        since = None if args.since is None else _time(args.since, "since")
+        result = ledger.award_visits(log, since=since, actor="cli award")
+    finally:
+        _close(ledger)
+    print(f"{result.visits} visit(s), {result.earning} earning; awarded {result.awarded} "
+          f"({result.points} points), {result.already_awarded} already awarded.")
+    return 0
+
+
+def _balance_text(ledger: PointsLedger, patient: str) -> str:
+    b = ledger.balance(patient)
+    head = (f"patient {b.patient_id} (branch {b.branch}): balance {b.balance}, "
+            f"available {b.available}, debt {b.debt}, {b.n_events} event(s)")
+    rows = [[lot.key, lot.earned_at, lot.expires_at or "", lot.points, lot.remaining,
+             lot.expired, "yes" if lot.reversed else ""] for lot in b.lots]
+    if not rows:
+        return head
+    table = format_table(["lot", "earned_at", "expires_at", "points", "remaining", "expired",
+                          "reversed"], rows)
+    return head + "\n" + table
+
+
+def run_balance(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
+    try:
+        print(_balance_text(ledger, args.patient))
+    finally:
+        _close(ledger)
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
+    try:
+        events = ledger.history(args.patient)
+    finally:
+        _close(ledger)
+    rows = [[e.seq, e.at, e.kind.value, e.points, e.key, e.reverses or e.reward, e.actor,
+             e.reason] for e in events]
+    print(format_table(["seq", "at", "kind", "points", "key", "reverses/reward", "actor",
+                        "reason"], rows, title=f"patient {args.patient} (branch {args.branch})"))
+    return 0
+
+
+def _voucher_text(v: Voucher) -> str:
+    return (f"voucher {v.code}: {v.reward_name} for patient {v.patient_id} "
+            f"({v.points} points, {v.issued_at}, key {v.key})")
+
+
+def run_redeem(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
+    try:
+        voucher = ledger.redeem(args.patient, args.reward, key=args.key,
+                                at=_time(args.at, "at"), actor=args.actor)
+        left = ledger.balance(args.patient).available
+    finally:
+        _close(ledger)
+    print(_voucher_text(voucher))
+    print(f"available now: {left}")
+    return 0
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
+    try:
+        event = ledger.cancel_voucher(args.key, at=_time(args.at, "at"), actor=args.actor)
+    finally:
+        _close(ledger)
+    print(f"cancelled {args.key}: {event.points} point(s) back to patient {event.patient_id}")
+    return 0
+
+
+def run_expire(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
+    try:
+        events = ledger.expire(at=_time(args.at, "at"))
+    finally:
+        _close(ledger)
+    print(f"expired {len(events)} lot(s), {-sum(e.points for e in events)} point(s)")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    store = SQLiteStore(args.db, create=False)
+    try:
+        report = verify(store)
+    finally:
+        store.close()
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def demo_section(cohort: SyntheticCohort, as_of: Any) -> str:
+    """Revisit points for the sample cohort in an in-memory ledger, and one redemption."""
+    ledger = PointsLedger(MemoryStore())
+    result = ledger.award_visits(cohort.data.visits)
+    again = ledger.award_visits(cohort.data.visits)
+    at = dt.datetime.combine(as_of, dt.time(12)) if type(as_of) is dt.date else as_of
+    balances = sorted((ledger.balance(str(p)) for p in cohort.data.visits.patient_ids),
+                      key=lambda b: (-b.available, b.patient_id))
+    rows = [[b.patient_id, b.balance, b.available, len(b.lots)] for b in balances[:5]]
+    lines = [
+        f"Awarded {result.awarded} revisit(s) = {result.points} points "
+        f"({result.visits - result.earning} first visits earn nothing); "
+        f"a rerun awarded {again.awarded}.",
+        "",
+        format_table(["patient_id", "balance", "available", "lots"], rows,
+                     title="Top balances (100 points per revisit)"),
+    ]
+    top = balances[0]
+    if top.available >= 1000:
+        voucher = ledger.redeem(top.patient_id, "health_assessment", key="demo-redeem-1", at=at)
+        retry = ledger.redeem(top.patient_id, "health_assessment", key="demo-redeem-1", at=at)
+        lines += ["", _voucher_text(voucher),
+                  f"retry with the same key returns the same voucher: {retry == voucher}; "
+                  f"available now {ledger.balance(top.patient_id).available}."]
+    lines += ["", "verify: " + verify(ledger.store).summary().replace("\n", " ")]
+    return "\n".join(lines)
