@@ -144,6 +144,49 @@ class CaseColumns:
             columns[name] = np.array([getattr(r, name, None) for r in rows], dtype=object)
         return cls.from_arrays(**columns)
 
+    @classmethod
+    def from_cases(cls, cases: Iterable[Any], *, id_like: Any = None) -> CaseColumns:
+        """From intervention cases (:class:`~rfm_retention.interventions.Case`).
+
+        ``opened_at`` is the warning time, ``first_contact_at`` the earliest
+        contact; the first deadline met by a contact is the first-contact
+        deadline, the one met by a plan the plan deadline (``plan_at`` is when
+        it was met). Case stores keep patient ids as text: pass the visit log's
+        ``patient_ids`` as ``id_like`` to turn them back into integers when the
+        log's ids are integers.
+        """
+        rows = list(cases)
+
+        def due_of(case: Any, plan: bool) -> tuple[Any, Any]:
+            for due in getattr(case, "deadlines", ()):
+                if (str(due.met_by) == "plan") == plan:
+                    return due.due_at, due.met_at
+            return None, None
+
+        contact_due = [due_of(c, plan=False)[0] for c in rows]
+        plan_due = [due_of(c, plan=True) for c in rows]
+        ids: Any = [c.patient_id for c in rows]
+        if id_like is not None and np.asarray(id_like).dtype.kind in "iu":
+            try:
+                ids = np.asarray([int(str(v)) for v in ids], np.int64)
+            except ValueError:
+                raise ConfigError(
+                    "cases: the visit log uses integer patient ids but a case's id is not one"
+                ) from None
+
+        def col(values: list[Any]) -> npt.NDArray[Any]:
+            return np.array(values, dtype=object)
+
+        return cls.from_arrays(
+            patient_id=ids,
+            level=[int(c.level) for c in rows],
+            opened_at=col([c.warned_at for c in rows]),
+            first_contact_at=col([c.first_contact_at for c in rows]),
+            first_contact_due=col(contact_due),
+            plan_at=col([p[1] for p in plan_due]),
+            plan_due=col([p[0] for p in plan_due]),
+        )
+
 
 @attrs.frozen
 class Coverage:

@@ -1,0 +1,134 @@
+"""``rfm-retention report``: the programme's KPIs month by month."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from typing import Any
+
+from rfm_retention.cli._common import (
+    add_input_options,
+    add_signal_options,
+    columns_to_rows,
+    load_bundle,
+    write_csv,
+)
+from rfm_retention.cli._format import format_table
+from rfm_retention.errors import ConfigError
+from rfm_retention.metrics import CaseColumns, Exclusions, LapseRule, kpi_report
+from rfm_retention.metrics.report import KPIReport
+
+__all__ = ["register"]
+
+_SHOWN = (
+    ("month", "month"),
+    ("active_at_start", "active"),
+    ("lapsed", "lapsed"),
+    ("churn_rate", "churn %"),
+    ("revisit_3m_rate", "revisit 3m %"),
+    ("revisit_6m_rate", "revisit 6m %"),
+    ("satisfaction", "satisfaction"),
+    ("coverage", "coverage %"),
+    ("contact_compliance", "on time %"),
+    ("win_back_rate", "win-back %"),
+)
+_PERCENT = {"churn_rate", "revisit_3m_rate", "revisit_6m_rate", "coverage",
+            "contact_compliance", "win_back_rate"}
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "report",
+        help="monthly KPIs: churn, revisit at 3/6 months, satisfaction, coverage, win-back",
+        description="KPIs of every calendar month from --from to --to, as known on --as-of "
+        "(default: the last visit day). Churn uses the lapse rule (expected interval from the "
+        "patient's history or diagnosis norm, plus --grace-days). Revisit rates are "
+        "right-censored: months whose windows have not closed show no rate. With --cases, "
+        "follow-up coverage, first-contact compliance and the win-back rate of medium/high "
+        "cases are added. Prints a table, or writes every column as CSV with --out.",
+    )
+    parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
+    parser.add_argument("--cases", metavar="DB", help="SQLite case store of the interventions")
+    parser.add_argument("--from", dest="start", required=True, metavar="DATE",
+                        help="first month of the report (ISO date)")
+    parser.add_argument("--to", dest="end", required=True, metavar="DATE",
+                        help="last month of the report (ISO date)")
+    parser.add_argument("--as-of", metavar="DATE",
+                        help="the day the data covers up to (default: the last visit day)")
+    parser.add_argument("--grace-days", type=float, default=30.0, metavar="N",
+                        help="lapse rule: days past the expected interval (default 30)")
+    parser.add_argument("--win-back-days", type=int, default=30, metavar="N",
+                        help="a case is won back by a visit within N days of the first "
+                        "contact (default 30)")
+    parser.add_argument("--exclusions", metavar="FILE",
+                        help="CSV of patients no longer counted: patient_id,since[,reason] "
+                        "(reason deceased or transferred)")
+    parser.add_argument("--out", metavar="FILE", help="write the full table as CSV ('-' = stdout)")
+    add_signal_options(parser)
+    add_input_options(parser)
+    parser.set_defaults(func=run)
+
+
+def read_exclusions(path: str) -> Exclusions:
+    """``patient_id,since[,reason]`` rows (header required) as :class:`Exclusions`."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"patient_id", "since"} - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        rows = [(r["patient_id"], r["since"], r.get("reason") or "deceased") for r in reader]
+    return Exclusions.from_records(rows)
+
+
+def load_cases(path: str, id_like: Any) -> CaseColumns:
+    """Every case of a SQLite case store, as the columns the KPIs read."""
+    from rfm_retention.interventions import CaseBook, SQLiteCaseStore
+
+    with SQLiteCaseStore(path) as store:
+        return CaseColumns.from_cases(CaseBook(store).cases(), id_like=id_like)
+
+
+def _cell(name: str, value: Any) -> Any:
+    if name in _PERCENT:
+        return float(value) * 100.0
+    return value
+
+
+def render(report: KPIReport) -> str:
+    """The report as a terminal table (the columns the data supports)."""
+    cols = report.to_columns()
+    shown = [(key, label) for key, label in _SHOWN if key in cols]
+    rows = [[_cell(key, cols[key][i]) for key, _ in shown] for i in range(len(cols["month"]))]
+    for row, complete in zip(rows, cols["complete"], strict=True):
+        if not complete:
+            row[0] = f"{row[0]} *"
+    title = (f"KPIs {report.start} to {report.end}, as of {report.as_of} "
+             "(* = month not over; blank = no data or not yet known)")
+    return format_table([label for _, label in shown], rows, title=title)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = load_bundle(args)
+    visits = data.visits
+    if args.as_of:
+        as_of = args.as_of
+    elif len(visits):
+        as_of = str(visits.time.max().astype("datetime64[D]"))
+    else:
+        raise ConfigError(f"{args.visits}: no visits, and no --as-of given")
+    cases = load_cases(args.cases, visits.patient_ids) if args.cases else None
+    exclusions = read_exclusions(args.exclusions) if args.exclusions else None
+    report = kpi_report(
+        visits, args.start, args.end, as_of=as_of, ratings=data.ratings, cases=cases,
+        lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
+        win_back_days=args.win_back_days,
+    )
+    if args.out:
+        header, rows = columns_to_rows(report.to_columns())
+        write_csv(args.out, header, rows)
+        if args.out != "-":
+            print(f"{len(rows)} month(s) written to {args.out}", file=sys.stderr)
+    else:
+        print(render(report))
+    return 0
