@@ -3,6 +3,7 @@
 * :class:`Playbook` / :data:`SPEC_PLAYBOOK` - actions and deadlines per risk
   level, retention plans per churn reason, escalation rules (SPEC section 5);
 * :class:`WorkingCalendar` - opening hours, weekends, host-supplied holidays;
+* :func:`intake_warnings` - the day's warning list into cases;
 * :class:`CaseBook` - warnings in, cases out: contacts, plans, outcomes,
   ``overdue(as_of)``, breach escalation; every change validated and kept in an
   append-only history (:class:`InMemoryCaseStore`, :class:`SQLiteCaseStore`);
@@ -26,6 +27,7 @@ from rfm_retention.interventions.events import (
     decode_event,
     encode_event,
 )
+from rfm_retention.interventions.from_warnings import IntakeReport, WarningLike, intake_warnings
 from rfm_retention.interventions.lifecycle import apply, replay
 from rfm_retention.interventions.messages import (
     CARE_TEMPLATES,
@@ -93,6 +95,7 @@ __all__ = [
     "InMemoryCaseStore",
     "Intake",
     "IntakeAction",
+    "IntakeReport",
     "JsonLinesNotifier",
     "LevelPlan",
     "MessageBatch",
@@ -111,10 +114,12 @@ __all__ = [
     "SkippedRecipient",
     "StaffNotice",
     "StaffNotified",
+    "WarningLike",
     "WorkingCalendar",
     "apply",
     "compose_care_batch",
     "decode_event",
     "encode_event",
+    "intake_warnings",
     "replay",
 ]

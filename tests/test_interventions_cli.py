@@ -1,0 +1,121 @@
+"""``rfm-retention cases open`` and ``cases overdue`` end to end, and the warning-list adapter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from rfm_retention.cli import main
+from rfm_retention.errors import ConfigError
+from rfm_retention.interventions import (
+    CaseBook,
+    InMemoryCaseStore,
+    IntakeAction,
+    SQLiteCaseStore,
+    intake_warnings,
+)
+
+WARNINGS = (
+    "patient_id,level,score,reason,indicators,evidence,change\n"
+    "17,high,86.2,efficacy,course_not_completed,course abandoned at 3/10 sessions,new\n"
+    "23,medium,64,service,low_satisfaction,rating 72,new\n"
+    "41,low,45,behaviour_only,interval_extension,+40%,\n"
+)
+
+
+@pytest.fixture
+def warnings_csv(tmp_path):
+    path = tmp_path / "warnings.csv"
+    path.write_text(WARNINGS, encoding="utf-8")
+    return path
+
+
+def test_open_is_idempotent_and_overdue_lists_breaches(tmp_path, warnings_csv, capsys):
+    """Two runs on the same list open three cases once; overdue shows the high case's breach."""
+    db = tmp_path / "cases.db"
+    args = ["cases", "open", "--warnings", str(warnings_csv), "--db", str(db)]
+    assert main([*args, "--at", "2024-05-06T07:00"]) == 0
+    assert main([*args, "--at", "2024-05-07T07:00"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("3 warning(s): 3 opened")
+    assert "3 unchanged" in out[1]
+    out_csv = tmp_path / "overdue.csv"
+    code = main(["cases", "overdue", "--db", str(db), "--as-of", "2024-05-07T08:00",
+                 "--out", str(out_csv), "--exit-code"])
+    assert code == 1
+    lines = out_csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("case_id,patient_id,level,reason,deadline,due_at")
+    assert lines[1].startswith("17#1,17,high,efficacy,first_contact,2024-05-07 07:00:00,1.0,")
+    assert len(lines) == 2
+
+
+def test_overdue_notify_tells_each_breach_once(tmp_path, warnings_csv):
+    """--notify appends one JSON line per breach and tier, not again on the next run."""
+    db, notices = tmp_path / "cases.db", tmp_path / "notices.jsonl"
+    main(["cases", "open", "--warnings", str(warnings_csv), "--db", str(db),
+          "--at", "2024-05-06T07:00"])
+    for _ in range(2):
+        main(["cases", "overdue", "--db", str(db), "--as-of", "2024-05-07T09:00",
+              "--notify", str(notices)])
+    lines = [json.loads(line) for line in notices.read_text(encoding="utf-8").splitlines()]
+    assert [(n["kind"], n["deadline"]) for n in lines] == [("deadline_breached", "first_contact")]
+
+
+def test_working_hours_option_moves_deadlines(tmp_path, warnings_csv):
+    """--working-hours counts 24 h in Mon-Fri 08:00-17:30 working time."""
+    db = tmp_path / "cases.db"
+    main(["cases", "open", "--warnings", str(warnings_csv), "--db", str(db),
+          "--at", "2024-05-10T19:00", "--working-hours"])  # a Friday evening
+    with SQLiteCaseStore(db) as store:
+        case = CaseBook(store).get("17#1")
+    first = {d.name: d.due_at for d in case.deadlines}["first_contact"]
+    assert first == dt.datetime(2024, 5, 15, 13, 0)  # Mon 9.5 + Tue 9.5 + Wed 5 h
+
+
+def test_bad_warning_rows_are_named_and_nothing_stored(tmp_path, capsys):
+    """Every bad row and field is reported; the database is left empty."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,level,reason\n,severe,weather\n9,high,price\n", encoding="utf-8")
+    db = tmp_path / "cases.db"
+    code = main(["cases", "open", "--warnings", str(bad), "--db", str(db), "--at", "2024-05-06"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "3 problem(s)" in err
+    assert "row 0: level 'severe'" in err
+    if db.exists():
+        with SQLiteCaseStore(db) as store:
+            assert store.case_ids() == ()
+
+
+def test_overdue_without_database_is_a_clear_error(tmp_path, capsys):
+    """A missing database is reported, not silently created."""
+    code = main(["cases", "overdue", "--db", str(tmp_path / "nope.db"), "--as-of", "2024-05-06"])
+    assert code == 2
+    assert "no case database" in capsys.readouterr().err
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_intake_warnings_reads_change_as_episode():
+    """'new' starts an episode after a closed case; 'unchanged' does not."""
+    book = CaseBook(InMemoryCaseStore())
+    day1 = [SimpleNamespace(patient_id=5, level="medium", reason="price", score=61.0,
+                            evidence="spend down 45%", change="new")]
+    assert intake_warnings(book, day1, warned_at="2024-05-06T07:00").counts[
+        IntakeAction.OPENED] == 1
+    book.close("5#1", at="2024-05-06T09:00", actor="amy", outcome="not_needed",
+               note="visited this morning")
+    day2 = [SimpleNamespace(**{**vars(day1[0]), "change": "unchanged"})]
+    report = intake_warnings(book, day2, warned_at="2024-05-07T07:00")
+    assert report.counts[IntakeAction.SUPPRESSED] == 1
+    day9 = [SimpleNamespace(**{**vars(day1[0]), "change": "new"})]
+    report = intake_warnings(book, day9, warned_at="2024-06-07T07:00")
+    assert [r.case.case_id for r in report.opened] == ["5#2"]
+
+
+def test_intake_warnings_needs_a_time():
+    """Without warned_at and without an as_of on the list, nothing is guessed."""
+    with pytest.raises(ConfigError, match="warned_at"):
+        intake_warnings(CaseBook(InMemoryCaseStore()), [])
