@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "rfm_retention.cli.data_commands",
     "rfm_retention.cli.segment",
     "rfm_retention.cli.sample",
+    "rfm_retention.cli.cases",
     "rfm_retention.cli.report",
     "rfm_retention.cli.points",
 )
