@@ -178,3 +178,19 @@ def test_more_days_never_raises_recency_score(values, days, extra):
     cuts = ScoreSplit(5).fit(np.array(values, dtype=float), higher_is_better=False)
     before, after = cuts.apply(np.array([days, days + extra], dtype=float)).tolist()
     assert after <= before
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=40, unique=True),
+       st.lists(st.floats(-2e3, 2e3), min_size=1, max_size=50), st.booleans(), st.booleans())
+def test_apply_matches_counting_edges(edges, values, higher, strict):
+    """Both apply paths (comparisons for few edges, searchsorted for many) count edges exactly."""
+    edges = sorted(edges)
+    cuts = Cuts(edges=edges, labels=range(len(edges) + 1), higher_is_better=higher,
+                strict=strict)
+    arr = np.array(values)
+    e = np.array(edges)
+    if higher:
+        expected = [(v > e).sum() if strict else (v >= e).sum() for v in arr]
+    else:
+        expected = [(v < e).sum() if strict else (v <= e).sum() for v in arr]
+    assert cuts.apply(arr).tolist() == expected

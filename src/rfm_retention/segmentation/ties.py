@@ -50,7 +50,7 @@ def distinct_counts(
     values: npt.NDArray[Any],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Sorted distinct values and how often each occurs (step 1 of the rule)."""
-    ordered = np.sort(np.asarray(values, dtype=np.float64), kind="stable")
+    ordered = np.sort(np.asarray(values, dtype=np.float64))  # order of equal values is moot
     if ordered.shape[0] == 0:
         return ordered, np.empty(0, np.int64)
     new = np.empty(ordered.shape[0], dtype=bool)
