@@ -23,6 +23,7 @@ from rfm_retention.metrics.backtest import (
 )
 from rfm_retention.metrics.ranking import auc, lift_at, precision_at_k, recall_at_k
 from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
+from rfm_retention.risk.care_intervals import CareIntervals
 from rfm_retention.testing import synthetic_cohort
 
 scores_and_outcomes = st.integers(2, 7).flatmap(
@@ -98,7 +99,7 @@ def small() -> PatientData:
     return PatientData(visits=log, ratings=ratings)
 
 
-RULE = LapseRule(grace_days=0, default_interval_days=40, min_intervals=2, norms={})
+RULE = LapseRule(grace_days=0, default_interval_days=40, min_intervals=2, norms=CareIntervals())
 
 
 def test_outcome_labels_by_hand(small: PatientData) -> None:

@@ -29,6 +29,7 @@ from rfm_retention.metrics import (
     revisit_rates_by_month,
     satisfaction_trend,
 )
+from rfm_retention.risk.care_intervals import CareIntervals, CareNorm
 
 AS_OF = "2024-06-30"
 # A: three visits; B: a long gap; C: once; D: twice on one day, then after as_of; E: once.
@@ -40,7 +41,7 @@ VISITS = [
     ("E", "2024-03-31"),
 ]
 # grace 0, 40 days for anyone with fewer than 2 intervals, own mean interval otherwise
-RULE = LapseRule(grace_days=0, default_interval_days=40, min_intervals=2, norms={})
+RULE = LapseRule(grace_days=0, default_interval_days=40, min_intervals=2, norms=CareIntervals())
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_lapse_events_match_hand_count(log: VisitLog) -> None:
 
 def test_lapse_on_the_day_of_return() -> None:
     """A return on the first day past the limit still counts as a lapse (the gap exceeded it)."""
-    rule = LapseRule(grace_days=10, default_interval_days=30, norms={})
+    rule = LapseRule(grace_days=10, default_interval_days=30, norms=CareIntervals())
     log = VisitLog.from_arrays(
         patient_id=["a", "a", "b", "b"],
         visit_time=["2024-01-01", "2024-02-11", "2024-01-01", "2024-02-10"],
@@ -139,7 +140,8 @@ def test_lapse_on_the_day_of_return() -> None:
 
 def test_diagnosis_norm_applies_before_own_history() -> None:
     """With too little history the diagnosis norm sets the expected interval."""
-    rule = LapseRule(grace_days=0, norms={"I10": 60}, default_interval_days=200)
+    norms = CareIntervals((CareNorm("hypertension", 30, 60, prefixes=("I10",)),))
+    rule = LapseRule(grace_days=0, norms=norms, default_interval_days=200)
     log = VisitLog.from_arrays(
         patient_id=["a", "b"], visit_time=["2024-01-01", "2024-01-01"], amount=[1.0, 1.0],
         diagnosis=["I10.9", "J06"],
@@ -175,7 +177,7 @@ def test_monthly_churn_incomplete_month(log: VisitLog) -> None:
 
 def test_monthly_churn_lapse_twice_in_a_month_counts_once() -> None:
     """A patient who lapses, returns and lapses again in one month is one lapsed patient."""
-    rule = LapseRule(grace_days=0, default_interval_days=5, norms={})
+    rule = LapseRule(grace_days=0, default_interval_days=5, norms=CareIntervals())
     log = VisitLog.from_arrays(
         patient_id=["a", "a", "a"], visit_time=["2024-02-28", "2024-03-10", "2024-03-12"],
         amount=[1.0] * 3,

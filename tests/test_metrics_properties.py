@@ -19,6 +19,7 @@ from rfm_retention.metrics import (
     win_back_rate,
 )
 from rfm_retention.metrics.cases import CaseColumns
+from rfm_retention.risk.care_intervals import CareIntervals, CareNorm
 
 BASE = dt.date(2023, 1, 1)
 START, END, AS_OF = dt.date(2023, 2, 1), dt.date(2023, 12, 31), dt.date(2023, 11, 15)
@@ -34,7 +35,9 @@ rules = st.builds(
     grace_days=st.integers(0, 40),
     min_intervals=st.integers(1, 3),
     default_interval_days=st.integers(5, 120),
-    norms=st.just({"I10": 45.0, "E11": 75.0}),
+    norms=st.just(CareIntervals((
+        CareNorm("h", 30, 45, codes=("I10",)), CareNorm("d", 60, 75, codes=("E11",))
+    ))),
 )
 excl = st.dictionaries(st.sampled_from(["p1", "p2", "p3"]), st.integers(0, 400), max_size=2)
 

@@ -39,7 +39,7 @@ from rfm_retention.metrics.cases import (
 )
 from rfm_retention.metrics.churn import MonthlyChurn, monthly_churn
 from rfm_retention.metrics.exclusions import Exclusion, Exclusions
-from rfm_retention.metrics.lapse import DIAGNOSIS_NORM_DAYS, LapseEvents, LapseRule, lapse_events
+from rfm_retention.metrics.lapse import LapseEvents, LapseRule, lapse_events
 from rfm_retention.metrics.ranking import (
     auc,
     lift_at,
@@ -68,7 +68,6 @@ from rfm_retention.metrics.winback import (
 
 __all__ = [
     "DEFAULT_K",
-    "DIAGNOSIS_NORM_DAYS",
     "REVISIT_MONTHS",
     "WIN_BACK_DAYS",
     "WIN_BACK_LEVELS",

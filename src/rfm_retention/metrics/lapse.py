@@ -9,8 +9,10 @@ The expected interval after a visit day is, in order of preference:
 1. the patient's own mean interval so far, ``(day - first_day) / k`` where
    ``k`` is the number of intervals up to that day, once ``k >=
    min_intervals``;
-2. otherwise the care norm of the day's diagnosis (hypertension every 1-2
-   months, diabetes every 2-3 months: the upper end is used);
+2. otherwise the care norm of the day's diagnosis, from the same
+   :class:`~rfm_retention.risk.care_intervals.CareIntervals` the warning
+   indicators use (hypertension every 1-2 months, diabetes every 2-3 months):
+   the norm's upper end (``max_days``), since beyond it churn may begin;
 3. otherwise ``default_interval_days`` (180: memory of the hospital has
    faded by 95 % after 6 months without contact).
 
@@ -20,8 +22,6 @@ third visit never looks at the fourth.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import attrs
 import numpy as np
 import numpy.typing as npt
@@ -30,51 +30,27 @@ from rfm_retention.data.sources import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import DateLike, day_number
 from rfm_retention.metrics._visits import VisitDays, visit_days
+from rfm_retention.risk.care_intervals import SPEC_CARE_INTERVALS, CareIntervals
 
-__all__ = ["DIAGNOSIS_NORM_DAYS", "LapseEvents", "LapseRule", "lapse_days", "lapse_events"]
+__all__ = ["LapseEvents", "LapseRule", "lapse_days", "lapse_events"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-DIAGNOSIS_NORM_DAYS: Mapping[str, float] = {
-    "hypertension": 60.0,
-    "essential hypertension": 60.0,
-    "i10": 60.0,
-    "diabetes": 90.0,
-    "type 2 diabetes": 90.0,
-    "e11": 90.0,
-}
-"""Expected days between visits by diagnosis (lower-case code or name): hypertension
-every 1-2 months, diabetes every 2-3 months; the upper end, since beyond the norm is
-where churn may begin."""
-
-
-def _norm_keys(norms: Mapping[str, float]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, days in norms.items():
-        value = float(days)
-        if not value > 0:
-            raise ConfigError(f"care norm for {key!r} must be a positive number of days")
-        out[str(key).strip().lower()] = value
-    return out
-
 
 @attrs.frozen
 class LapseRule:
     """When silence means a patient is lost (see the module docstring).
 
     Example:
-        >>> rule = LapseRule(grace_days=14, norms={"I10": 60})
-        >>> rule.norm_for("i10.9"), rule.norm_for("unknown")
-        (60.0, 180.0)
+        >>> rule = LapseRule(grace_days=14)
+        >>> rule.norm_for("I10.9"), rule.norm_for("E11"), rule.norm_for("J06")
+        (60.0, 90.0, 180.0)
     """
 
     grace_days: float = 30.0
     min_intervals: int = 2
     default_interval_days: float = 180.0
-    norms: Mapping[str, float] = attrs.field(
-        factory=lambda: dict(DIAGNOSIS_NORM_DAYS), converter=_norm_keys
-    )
+    norms: CareIntervals = SPEC_CARE_INTERVALS
 
     def __attrs_post_init__(self) -> None:
         if not self.grace_days >= 0:
@@ -85,19 +61,19 @@ class LapseRule:
             raise ConfigError("min_intervals must be at least 1")
 
     def norm_for(self, diagnosis: str) -> float:
-        """Expected interval for a diagnosis: exact (case-blind) match, then the code
-        before a dot (``I10.9`` -> ``i10``), else ``default_interval_days``."""
-        key = diagnosis.strip().lower()
-        if key in self.norms:
-            return self.norms[key]
-        head = key.split(".", 1)[0]
-        return self.norms.get(head, self.default_interval_days)
+        """Expected interval after a visit with this diagnosis when history is too short."""
+        return float(self.norms_of(np.array([diagnosis]))[0])
+
+    def norms_of(self, diagnoses: npt.NDArray[np.str_]) -> FloatArray:
+        """:meth:`norm_for` of a whole column (each distinct diagnosis matched once)."""
+        days, _ = self.norms.max_days_of(diagnoses)
+        out: FloatArray = np.where(np.isnan(days), self.default_interval_days, days)
+        return out
 
 
 def lapse_days(vd: VisitDays, rule: LapseRule) -> tuple[FloatArray, IntArray]:
     """For each visit day: (expected interval after it, day the patient lapses if silent)."""
-    uniques, inverse = np.unique(vd.diagnosis, return_inverse=True)
-    norm = np.array([rule.norm_for(str(u)) for u in uniques], np.float64)[inverse.reshape(-1)]
+    norm = rule.norms_of(vd.diagnosis)
     with np.errstate(divide="ignore", invalid="ignore"):
         own = (vd.day - vd.first_day) / np.maximum(vd.ordinal, 1)
     expected = np.where(vd.ordinal >= rule.min_intervals, own, norm).astype(np.float64)
