@@ -119,3 +119,17 @@ def test_intake_warnings_needs_a_time():
     """Without warned_at and without an as_of on the list, nothing is guessed."""
     with pytest.raises(ConfigError, match="warned_at"):
         intake_warnings(CaseBook(InMemoryCaseStore()), [])
+
+
+def test_demo_section_opens_cases_from_two_daily_scans():
+    """The demo opens cases from one day's scan; the next day's scan leaves them be."""
+    from rfm_retention.cli.cases import demo_section
+    from rfm_retention.testing import sample_cohort
+
+    cohort = sample_cohort()
+    text = demo_section(cohort, cohort.end)
+    assert "opened" in text
+    assert "unchanged" in text
+    assert "1 suppressed" in text  # the case closed as won back is not reopened
+    assert "Overdue at" in text
+    assert "did something get in the way?" in text

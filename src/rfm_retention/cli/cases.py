@@ -160,3 +160,84 @@ def run_overdue(args: argparse.Namespace) -> int:
     else:
         print(f"Nothing overdue as of {args.as_of}.")
     return 1 if (args.exit_code and breaches) else 0
+
+
+def demo_section(cohort: Any, as_of: Any) -> str:
+    """Cases opened from two consecutive daily scans of the sample cohort, staff work, overdue."""
+    import datetime as dt
+
+    from rfm_retention.interventions import (
+        CallbackNotifier,
+        InMemoryCaseStore,
+        StaffNotice,
+        compose_care_batch,
+    )
+    from rfm_retention.risk import scan
+
+    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)[:10])
+    yesterday = day - dt.timedelta(days=1)
+    morning = dt.time(7, 0)  # the scan of day D is read by staff at 07:00 on D + 1
+    notices: list[StaffNotice] = []
+    book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(notices.append))
+
+    first = scan(cohort.data, yesterday)
+    first_at = dt.datetime.combine(day, morning)
+    day1 = intake_warnings(book, first.compared_with({}), warned_at=first_at)
+    high = [r.case for r in day1.opened if r.case is not None and r.case.level.label == "high"]
+    # A morning of staff work on the first three high-risk cases.
+    if len(high) >= 3:
+        a, b, c = (case.case_id for case in high[:3])
+        book.record_contact(a, at=first_at + dt.timedelta(hours=2), actor="dr.chen",
+                            channel="phone", result="reached", note="knee still painful")
+        book.record_plan(a, at=first_at + dt.timedelta(hours=3), actor="dr.chen")
+        book.record_contact(b, at=first_at + dt.timedelta(hours=2), actor="ms.lin",
+                            channel="phone", result="no_answer")
+        book.record_contact(c, at=first_at + dt.timedelta(hours=4), actor="ms.lin",
+                            channel="phone", result="reached")
+        book.close(c, at=first_at + dt.timedelta(hours=5), actor="ms.lin", outcome="won_back",
+                   note="booked a revisit for next week")
+
+    second = scan(cohort.data, day, previous=first)
+    second_at = first_at + dt.timedelta(days=1)
+    day2 = intake_warnings(book, second, warned_at=second_at)
+    check_at = second_at + dt.timedelta(hours=2)
+    breaches = book.overdue(check_at)
+    open_cases = book.cases(open_only=True)
+    features = cohort.data.visits.features(day)
+    wanted = {c.patient_id for c in open_cases}
+    details = {
+        str(pid): {"department": str(dept)}
+        for pid, dept in zip(features.patient_id.tolist(), features.last_department.tolist(),
+                             strict=True)
+        if str(pid) in wanted and str(dept)
+    }
+    batch = compose_care_batch(open_cases, channel="sms", details=details,
+                               hospital="Sample Hospital", contact_line="call 400-000-0000")
+
+    def counts(report: Any) -> str:
+        return ", ".join(f"{n} {a.value}" for a, n in report.counts.items() if n)
+
+    rows = [
+        [case.case_id, case.level.label, case.reason.value, case.status.value,
+         " / ".join(f"{d.name} {d.due_at:%m-%d %H:%M}" + (" met" if d.met_at else "")
+                    for d in case.deadlines)]
+        for case in (book.get(h.case_id) for h in high[:5])
+    ]
+    lines = [
+        "Cases from the daily scans (warnings read at 07:00; SPEC playbook, clock hours).",
+        f"Scan of {yesterday}: {len(first)} warning(s) -> {counts(day1)}; "
+        f"{sum(n.kind.value == 'new_case' for n in notices)} high-risk notice(s) to staff.",
+        f"Scan of {day}: {len(second)} warning(s) -> {counts(day2)}.",
+        "",
+        format_table(["case", "level", "reason", "status", "deadlines"], rows,
+                     title="First high-risk cases"),
+        "",
+        f"Overdue at {check_at:%Y-%m-%d %H:%M}: {len(breaches)} breached deadline(s) in "
+        f"{len({b.case.case_id for b in breaches})} case(s); first tells "
+        + (", ".join(breaches[0].notify) if breaches else "nobody") + ".",
+        f"Care batch (medium risk, SMS): {len(batch.messages)} message(s), "
+        f"{len(batch.skipped)} skipped.",
+    ]
+    if batch.messages:
+        lines.append(f'  e.g. "{batch.messages[0].text}"')
+    return "\n".join(lines)

@@ -16,6 +16,7 @@ SECTIONS = (
     "rfm_retention.cli.demo:features_section",
     "rfm_retention.cli.segment:segments_section",
     "rfm_retention.cli.points:demo_section",
+    "rfm_retention.cli.cases:demo_section",
 )
 
 
