@@ -26,11 +26,15 @@ EPISODE = 2
 """An acute episode (mostly walk-in)."""
 CONSULT = 3
 """A rehab patient's first consultation, where the course is prescribed (booked)."""
+ORIGINS = (CONSULT, PLANNED, EPISODE, SESSION)
+"""The order in which visits of each origin are concatenated."""
 
 CLINIC_OPENS = 8.0 / 24.0
 CLINIC_HOURS = 9.0 / 24.0
 DAYS_PER_YEAR = 365.25
 MAX_NO_SHOWS_AFTER_CHURN = 2
+NO_SHOW_AFTER_CHURN = 0.6
+"""Chance a churner's planned slot after the churn date is recorded as a no-show."""
 BOOKING_HORIZON_DAYS = 180.0
 """A planned revisit falling this soon after the cohort's end is listed as ``booked``."""
 
@@ -123,131 +127,199 @@ def draw_care(
     rng: np.random.Generator, pop: Population, end_day: int, settings: CohortSettings
 ) -> Care:
     """Draw planned revisits, episodes, courses, sessions and appointments."""
-    conditions = settings.conditions
-    n = len(pop)
     first = clinic_time(rng, pop.arrival)
-    cond = np.maximum(pop.condition, 0)
-    cadence = np.array([c.cadence_days for c in conditions], np.float64)
-    lo, hi = cadence[cond, 0], cadence[cond, 1]
+    rehab = _rehab_courses(rng, pop, first)
+    plan = _planned_revisits(rng, pop, first, rehab, end_day, settings)
+    episodes = _episodes(rng, pop, first, settings)
+    chronic = _chronic_courses(rng, pop, plan, settings)
+    courses, sessions = _courses(rng, pop, end_day, settings, _CourseSpecs.join(rehab, chronic))
+    visits = _visits(rng, pop, settings, first, rehab, plan, episodes, courses, sessions)
+    appointments = _appointments(rng, pop, settings, visits, first, plan)
+    return Care(visits, courses, appointments)
 
-    # -- rehab courses start at the first visit; their span delays the follow-ups
+
+@attrs.frozen(eq=False)
+class _CourseSpecs:
+    """Courses as prescribed: who, when, how many sessions, the nominal gaps between them."""
+
+    patient: IntArray
+    prescribed: FloatArray
+    sessions: IntArray
+    gaps: FloatArray
+    """One gap per session, flat, course after course."""
+
+    @classmethod
+    def join(cls, a: _CourseSpecs, b: _CourseSpecs) -> _CourseSpecs:
+        return cls(
+            np.concatenate((a.patient, b.patient)),
+            np.concatenate((a.prescribed, b.prescribed)),
+            np.concatenate((a.sessions, b.sessions)),
+            np.concatenate((a.gaps, b.gaps)),
+        )
+
+    def spans(self) -> FloatArray:
+        """Days from prescription to the last session as planned, per course."""
+        ends = np.cumsum(self.sessions) - 1
+        spans: FloatArray = grouped_cumsum(self.sessions, self.gaps)[ends]
+        return spans if self.sessions.size else np.empty(0)
+
+
+def _draw_specs(
+    rng: np.random.Generator,
+    patient: IntArray,
+    prescribed: FloatArray,
+    sessions: tuple[int, int],
+    gap_days: tuple[float, float],
+) -> _CourseSpecs:
+    counts = rng.integers(sessions[0], sessions[1] + 1, len(patient)).astype(np.int64)
+    return _CourseSpecs(patient, prescribed, counts, rng.uniform(*gap_days, int(counts.sum())))
+
+
+def _rehab_courses(rng: np.random.Generator, pop: Population, first: FloatArray) -> _CourseSpecs:
+    """Every rehab patient gets a course of sessions at their first consultation."""
     rehab = np.flatnonzero(pop.kind == KIND_CODES[REHAB])
-    r_sessions = rng.integers(REHAB_SESSIONS[0], REHAB_SESSIONS[1] + 1, rehab.shape[0])
-    r_gaps = rng.uniform(*REHAB_GAP_DAYS, int(r_sessions.sum()))
-    r_offsets = grouped_cumsum(r_sessions, r_gaps)
-    r_span = np.zeros(n)
-    r_span[rehab] = r_offsets[np.cumsum(r_sessions) - 1] if rehab.size else 0.0
+    return _draw_specs(rng, rehab, first[rehab], REHAB_SESSIONS, REHAB_GAP_DAYS)
 
-    # -- planned revisits on the patient's cadence, stretched during the lead time
-    has_plan = pop.kind != KIND_CODES[ACUTE]
-    planned_pat = np.flatnonzero(has_plan)
-    plan_start = first + r_span + np.where(pop.kind == KIND_CODES[REHAB], rng.uniform(lo, hi), 0.0)
+
+@attrs.frozen(eq=False)
+class _Plan:
+    """Planned revisits that happened, and the planned slots missed or still booked."""
+
+    patient: IntArray
+    t: FloatArray
+    missed_patient: IntArray
+    missed_t: FloatArray
+    booked_patient: IntArray
+    booked_t: FloatArray
+
+
+def _planned_revisits(
+    rng: np.random.Generator,
+    pop: Population,
+    first: FloatArray,
+    rehab: _CourseSpecs,
+    end_day: int,
+    settings: CohortSettings,
+) -> _Plan:
+    """Revisits on each chronic/rehab patient's cadence, stretched during the lead time.
+
+    Chronic patients start at their first visit; rehab patients after their
+    course. The plan runs past the cohort's end: a slot after a churner's
+    churn date may show up as a missed appointment, a stayer's first slot
+    after the end as a ``booked`` one.
+    """
+    cadence = np.array([c.cadence_days for c in settings.conditions], np.float64)
+    cond = np.maximum(pop.condition, 0)
+    lo, hi = cadence[cond, 0], cadence[cond, 1]
+    start = first.copy()
+    start[rehab.patient] += rehab.spans() + rng.uniform(lo[rehab.patient], hi[rehab.patient])
     horizon = float(end_day + 1) + BOOKING_HORIZON_DAYS
-    p_lo = lo[planned_pat]
-    counts = (np.ceil(np.maximum(horizon - plan_start[planned_pat], 0.0) / p_lo) + 2).astype(
-        np.int64
-    )
-    pat = np.repeat(planned_pat, counts)
+    planned = np.flatnonzero(pop.kind != KIND_CODES[ACUTE])
+    room = np.maximum(horizon - start[planned], 0.0)
+    counts = (np.ceil(room / lo[planned]) + 2).astype(np.int64)
+    pat = np.repeat(planned, counts)
     position = group_position(counts)
-    gaps = rng.uniform(lo[pat], hi[pat])
-    gaps[position == 0] = 0.0
-    s = plan_start[pat] + grouped_cumsum(counts, gaps)
-    w0 = pop.degrade_day[pat]
-    lead_start = np.where(np.isfinite(w0), w0, 0.0)
-    warped = clinic_time(rng, np.where(s > w0, w0 + (s - lead_start) * pop.stretch[pat], s))
+    gaps = np.where(position == 0, 0.0, rng.uniform(lo[pat], hi[pat]))
+    s = start[pat] + grouped_cumsum(counts, gaps)
+    lead = pop.degrade_day[pat]
+    lead_start = np.where(np.isfinite(lead), lead, 0.0)
+    t = clinic_time(rng, np.where(s > lead, lead_start + (s - lead_start) * pop.stretch[pat], s))
     chronic_first = (position == 0) & (pop.kind[pat] == KIND_CODES[CHRONIC])
-    warped[chronic_first] = first[pat[chronic_first]]
-    happens = warped < pop.stop[pat]
-    plan_pat, plan_t = pat[happens], warped[happens]
+    t[chronic_first] = first[pat[chronic_first]]
+    happens = t < pop.stop[pat]
 
-    # -- planned times the patient never came to: missed (churned) or booked (future)
-    missed = ~happens & (warped < end_day + 1) & np.isfinite(pop.churn_day[pat])
-    missed_rank = grouped_cumsum(counts, missed.astype(np.float64))
-    missed &= (missed_rank <= MAX_NO_SHOWS_AFTER_CHURN) & (rng.random(missed.shape[0]) < 0.6)
-    future = ~happens & (warped >= end_day + 1) & (warped < horizon)
-    future &= ~np.isfinite(pop.churn_day[pat])
-    future &= grouped_cumsum(counts, future.astype(np.float64)) == 1
+    churner = np.isfinite(pop.churn_day[pat])
+    missed = ~happens & (t < end_day + 1) & churner
+    missed &= grouped_cumsum(counts, missed.astype(np.float64)) <= MAX_NO_SHOWS_AFTER_CHURN
+    missed &= rng.random(missed.shape[0]) < NO_SHOW_AFTER_CHURN
+    booked = ~happens & (t >= end_day + 1) & (t < horizon) & ~churner
+    booked &= grouped_cumsum(counts, booked.astype(np.float64)) == 1
+    return _Plan(pat[happens], t[happens], pat[missed], t[missed], pat[booked], t[booked])
 
-    # -- acute episodes (acute-only patients' first visit is one of them)
-    acute_idx = np.array([i for i, c in enumerate(conditions) if c.kind == ACUTE], np.int64)
-    acute_w = np.array([conditions[i].share for i in acute_idx], np.float64)
-    rate = np.where(
-        has_plan, settings.acute_episodes_per_year[1], settings.acute_episodes_per_year[0]
-    )
-    span = np.maximum(pop.stop - first, 0.0)
-    n_episodes = rng.poisson(rate * span / DAYS_PER_YEAR)
-    ep_pat = np.repeat(np.arange(n), n_episodes)
-    ep_t = first[ep_pat] + rng.random(ep_pat.shape[0]) * span[ep_pat]
-    ep_t = clinic_time(rng, ep_t)
-    keep = ep_t < pop.stop[ep_pat]
-    ep_pat, ep_t = ep_pat[keep], ep_t[keep]
-    acute_first = np.flatnonzero(~has_plan)
-    ep_pat = np.concatenate((acute_first, ep_pat))
-    ep_t = np.concatenate((first[acute_first], ep_t))
-    ep_cond = rng.choice(acute_idx, size=ep_pat.shape[0], p=acute_w / acute_w.sum())
 
-    # -- chronic courses start at one of the patient's planned visits
-    plan_counts = np.bincount(plan_pat, minlength=n)
-    plan_starts = np.cumsum(plan_counts) - plan_counts
+@attrs.frozen(eq=False)
+class _Episodes:
+    patient: IntArray
+    t: FloatArray
+    condition: IntArray
+
+
+def _episodes(
+    rng: np.random.Generator, pop: Population, first: FloatArray, settings: CohortSettings
+) -> _Episodes:
+    """Acute episodes: a Poisson process per patient; acute-only patients arrive with one."""
+    conditions = settings.conditions
+    acute = np.array([i for i, c in enumerate(conditions) if c.kind == ACUTE], np.int64)
+    weights = np.array([conditions[i].share for i in acute], np.float64)
+    acute_only = pop.kind == KIND_CODES[ACUTE]
+    only_rate, planned_rate = settings.acute_episodes_per_year
+    rate = np.where(acute_only, only_rate, planned_rate)
+    day_after = np.floor(first) + 1.0
+    span = np.maximum(pop.stop - day_after, 0.0)
+    counts = rng.poisson(rate * span / DAYS_PER_YEAR)
+    pat = np.repeat(np.arange(len(pop)), counts)
+    t = clinic_time(rng, day_after[pat] + rng.random(pat.shape[0]) * span[pat])
+    keep = t < pop.stop[pat]
+    arrivals = np.flatnonzero(acute_only)
+    pat = np.concatenate((arrivals, pat[keep]))
+    t = np.concatenate((first[arrivals], t[keep]))
+    condition = rng.choice(acute, size=pat.shape[0], p=weights / weights.sum())
+    return _Episodes(pat, t, condition)
+
+
+def _chronic_courses(
+    rng: np.random.Generator, pop: Population, plan: _Plan, settings: CohortSettings
+) -> _CourseSpecs:
+    """A share of chronic patients get a course, prescribed at one of their planned visits."""
+    n = len(pop)
+    counts = np.bincount(plan.patient, minlength=n)
+    starts = np.cumsum(counts) - counts
     takers = np.flatnonzero(
         (pop.kind == KIND_CODES[CHRONIC])
-        & (plan_counts > 0)
+        & (counts > 0)
         & (rng.random(n) < settings.signals.course_share)
     )
-    pick = plan_starts[takers] + np.floor(rng.random(takers.shape[0]) * plan_counts[takers])
-    c_prescribed = plan_t[pick.astype(np.int64)] if takers.size else np.empty(0)
-    c_sessions = rng.integers(CHRONIC_SESSIONS[0], CHRONIC_SESSIONS[1] + 1, takers.shape[0])
-    c_gaps = rng.uniform(*CHRONIC_GAP_DAYS, int(c_sessions.sum()))
+    pick = starts[takers] + np.floor(rng.random(takers.shape[0]) * counts[takers]).astype(np.int64)
+    return _draw_specs(rng, takers, plan.t[pick], CHRONIC_SESSIONS, CHRONIC_GAP_DAYS)
 
-    courses, sessions = _courses(
-        rng,
-        pop,
-        end_day,
-        settings,
-        patient=np.concatenate((rehab, takers)),
-        prescribed=np.concatenate((first[rehab], c_prescribed)),
-        n_sessions=np.concatenate((r_sessions, c_sessions)),
-        gaps=np.concatenate((r_gaps, c_gaps)),
-    )
 
-    # -- every visit, with its charge
-    v_patient = np.concatenate((rehab, plan_pat, ep_pat, sessions.patient))
-    v_t = np.concatenate((first[rehab], plan_t, ep_t, sessions.t))
-    v_cond = np.concatenate(
-        (pop.condition[rehab], pop.condition[plan_pat], ep_cond, courses.condition[sessions.course])
+def _visits(
+    rng: np.random.Generator,
+    pop: Population,
+    settings: CohortSettings,
+    first: FloatArray,
+    rehab: _CourseSpecs,
+    plan: _Plan,
+    episodes: _Episodes,
+    courses: Courses,
+    sessions: _Sessions,
+) -> Visits:
+    """Every visit with its condition, origin, course link, charge and department."""
+    consults = rehab.patient
+    parts = (consults, plan.patient, episodes.patient, sessions.patient)
+    origin = np.concatenate(
+        [np.full(p.shape[0], o, np.int64) for p, o in zip(parts, ORIGINS, strict=True)]
     )
-    v_origin = np.concatenate(
+    patient = np.concatenate(parts)
+    t = np.concatenate((first[consults], plan.t, episodes.t, sessions.t))
+    condition = np.concatenate(
         (
-            np.full(rehab.shape[0], CONSULT),
-            np.full(plan_pat.shape[0], PLANNED),
-            np.full(ep_pat.shape[0], EPISODE),
-            np.full(sessions.patient.shape[0], SESSION),
+            pop.condition[consults],
+            pop.condition[plan.patient],
+            episodes.condition,
+            courses.condition[sessions.course],
         )
-    ).astype(np.int64)
-    no_course = np.full(rehab.shape[0] + plan_pat.shape[0] + ep_pat.shape[0], -1, np.int64)
-    v_course = np.concatenate((no_course, sessions.course))
-    v_progress = np.concatenate((np.full(no_course.shape[0], np.nan), sessions.progress))
-    amount = _charges(rng, pop, settings, v_patient, v_t, v_cond, v_origin)
+    )
+    not_session = patient.shape[0] - sessions.patient.shape[0]
+    course = np.concatenate((np.full(not_session, -1, np.int64), sessions.course))
+    progress = np.concatenate((np.full(not_session, np.nan), sessions.progress))
+    amount = _charges(rng, pop, settings, patient, t, condition, origin)
     department = np.where(
-        v_origin == SESSION,
-        np.array([c.session_department for c in conditions])[v_cond],
-        np.array([c.department for c in conditions])[v_cond],
+        origin == SESSION,
+        np.array([c.session_department for c in settings.conditions])[condition],
+        np.array([c.department for c in settings.conditions])[condition],
     )
-    visits = Visits(v_patient, v_t, v_cond, v_origin, v_course, v_progress, amount, department)
-
-    appointments = _appointments(
-        rng,
-        pop,
-        settings,
-        visits,
-        first=first,
-        extra_t=np.concatenate((warped[missed], warped[future])),
-        extra_patient=np.concatenate((pat[missed], pat[future])),
-        extra_status=np.concatenate(
-            (np.full(int(missed.sum()), "no_show"), np.full(int(future.sum()), "booked"))
-        ),
-    )
-    return Care(visits, courses, appointments)
+    return Visits(patient, t, condition, origin, course, progress, amount, department)
 
 
 @attrs.frozen(eq=False)
@@ -263,16 +335,13 @@ def _courses(
     pop: Population,
     end_day: int,
     settings: CohortSettings,
-    *,
-    patient: IntArray,
-    prescribed: FloatArray,
-    n_sessions: IntArray,
-    gaps: FloatArray,
+    specs: _CourseSpecs,
 ) -> tuple[Courses, _Sessions]:
     """Courses and the sessions actually attended (cut by churn, abandonment or the end)."""
+    patient, prescribed, n_sessions = specs.patient, specs.prescribed, specs.sessions
     n_courses = patient.shape[0]
     course_of = np.repeat(np.arange(n_courses), n_sessions)
-    nominal = prescribed[course_of] + grouped_cumsum(n_sessions, gaps)
+    nominal = prescribed[course_of] + grouped_cumsum(n_sessions, specs.gaps)
     session_t = clinic_time(rng, nominal)
     index = group_position(n_sessions)
     starts = np.cumsum(n_sessions) - n_sessions
@@ -298,12 +367,7 @@ def _courses(
         "completed",
         np.where(cut < end_day + 1, "abandoned", "active"),
     )
-    mean_gap = np.where(
-        n_sessions > 0,
-        nominal[starts + n_sessions - 1] - prescribed,
-        0.0,
-    )
-    expected_end = np.floor(prescribed + mean_gap + COURSE_SLACK_DAYS)
+    expected_end = np.floor(prescribed + specs.spans() + COURSE_SLACK_DAYS)
     courses = Courses(
         patient=patient,
         condition=pop.condition[patient],
@@ -357,11 +421,8 @@ def _appointments(
     pop: Population,
     settings: CohortSettings,
     visits: Visits,
-    *,
     first: FloatArray,
-    extra_t: FloatArray,
-    extra_patient: IntArray,
-    extra_status: npt.NDArray[np.str_],
+    plan: _Plan,
 ) -> Appointments:
     """Attended bookings for planned visits, no-shows and cancellations before some of them."""
     booked = (visits.origin != EPISODE) | (rng.random(visits.t.shape[0]) < BOOKED_EPISODE_SHARE)
@@ -378,6 +439,11 @@ def _appointments(
     ok1 = miss1 & (t1 > first[b_pat])
     ok2 = miss2 & (t2 > first[b_pat])
     ok3 = cancel & (t3 > first[b_pat])
+    extra_patient = np.concatenate((plan.missed_patient, plan.booked_patient))
+    extra_t = np.concatenate((plan.missed_t, plan.booked_t))
+    extra_status = np.concatenate(
+        (np.full(plan.missed_t.shape[0], "no_show"), np.full(plan.booked_t.shape[0], "booked"))
+    )
     departments = np.array([c.department for c in settings.conditions])
     extra_dep = departments[pop.condition[extra_patient]]
     patient = np.concatenate((b_pat, b_pat[ok1], b_pat[ok2], b_pat[ok3], extra_patient))
