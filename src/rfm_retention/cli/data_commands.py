@@ -80,12 +80,13 @@ def _load_visits(args: argparse.Namespace) -> VisitLog:
     return log
 
 
-def _blank_nan(columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
-    """Float columns with NaN as None (an empty cell), everything else unchanged."""
+def _cells(columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    """Float columns rounded to 9 decimals (no ``0.30000000000000004``) with NaN as an
+    empty cell; every other column unchanged."""
     out: dict[str, Any] = {}
     for name, values in columns.items():
         if values.dtype.kind == "f":
-            cells = values.astype(object)
+            cells = np.round(values, 9).astype(object)
             cells[np.isnan(values)] = None
             out[name] = cells
         else:
@@ -99,7 +100,7 @@ def run_features(args: argparse.Namespace) -> int:
     features = log.features(
         args.as_of, window=args.window_days, min_exposure_days=args.min_exposure_days
     )
-    header, rows = columns_to_rows(_blank_nan(features.to_columns()))
+    header, rows = columns_to_rows(_cells(features.to_columns()))
     write_csv(args.out, header, rows)
     return 0
 
@@ -108,6 +109,6 @@ def run_btyd(args: argparse.Namespace) -> int:
     """Load the visits, compute the BTYD summary as of --as-of, write the CSV."""
     log = _load_visits(args)
     summary = log.btyd_summary(args.as_of, period=args.period)
-    header, rows = columns_to_rows(summary.to_columns())
+    header, rows = columns_to_rows(_cells(summary.to_columns()))
     write_csv(args.out, header, rows)
     return 0
