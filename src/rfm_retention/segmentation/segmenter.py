@@ -114,8 +114,9 @@ class RFMCuts:
         ...     frequency=FixedSplit(2).fit(np.zeros(1), higher_is_better=True),
         ...     monetary=FixedSplit(1000).fit(np.zeros(1), higher_is_better=True),
         ... )
-        >>> [a.tolist() for a in cuts.apply(np.array([30.0]), np.array([3.0]), np.array([10.0]))]
-        [[1], [1], [0]]
+        >>> r, f, m = cuts.apply(np.array([30.0]), np.array([3.0]), np.array([10.0]))
+        >>> int(r[0]), int(f[0]), int(m[0])
+        (1, 1, 0)
     """
 
     recency: Cuts
