@@ -95,8 +95,8 @@ class ChurnTruth:
         >>> truth = cohort.truth
         >>> bool(truth.churned.any())
         True
-        >>> pid = truth.patient_id[truth.churned][0]
-        >>> truth.reason_of(pid) in set(ReasonCode)
+        >>> first = int(np.argmax(truth.churned))
+        >>> truth.reason_of(str(truth.patient_id[first])) in set(ReasonCode)
         True
     """
 
@@ -203,8 +203,8 @@ def synthetic_cohort(
         ...                           end=dt.date(2024, 6, 30))
         >>> cohort.data.visits.n_patients
         300
-        >>> sorted(cohort.data.available)[:3]
-        ['appointments', 'complaints', 'courses']
+        >>> len(cohort.data.available)
+        7
     """
     if isinstance(n_patients, bool) or not isinstance(n_patients, int | np.integer):
         raise ConfigError(f"n_patients must be a whole number, got {n_patients!r}")
