@@ -133,3 +133,41 @@ def test_demo_section_opens_cases_from_two_daily_scans():
     assert "1 suppressed" in text  # the case closed as won back is not reopened
     assert "Overdue at" in text
     assert "did something get in the way?" in text
+
+
+def test_intake_from_a_real_scan_uses_the_list_time():
+    """A WarningList from the risk scan goes in as is; its as_of is the warning time."""
+    from rfm_retention.data import PatientData, VisitLog
+    from rfm_retention.risk import scan
+
+    log = VisitLog.from_arrays(
+        patient_id=["a", "a", "a", "b", "b"],
+        visit_time=["2024-01-01", "2024-02-01", "2024-03-01", "2024-05-01", "2024-06-01"],
+        amount=[50, 50, 50, 80, 80],
+    )
+    warnings = scan(PatientData(visits=log), "2024-06-15")
+    book = CaseBook(InMemoryCaseStore())
+    report = intake_warnings(book, warnings)
+    case = book.get("a#1")
+    assert report.counts[IntakeAction.OPENED] == len(warnings)
+    assert case.warned_at == dt.datetime(2024, 6, 15, 23, 59, 59)
+    assert "usual interval" in case.summary
+
+
+@pytest.mark.slow
+def test_realistic_volume_on_sqlite(tmp_path):
+    """20,000 warnings: opened once, unchanged the next day, every high case overdue later."""
+    rows = [
+        SimpleNamespace(patient_id=f"P{i:06d}", level=("low", "medium", "high")[i % 3],
+                        reason="price", score=70.0, evidence="spend down", change="new")
+        for i in range(20_000)
+    ]
+    with SQLiteCaseStore(tmp_path / "cases.db") as store:
+        book = CaseBook(store)
+        first = intake_warnings(book, rows, warned_at="2024-05-06T07:00")
+        second = intake_warnings(book, rows, warned_at="2024-05-07T07:00")
+        breaches = book.overdue("2024-05-09")
+    assert first.counts[IntakeAction.OPENED] == 20_000
+    assert second.counts[IntakeAction.UNCHANGED] == 20_000
+    high = sum(1 for r in rows if r.level == "high")
+    assert sum(b.deadline.name == "first_contact" for b in breaches) == high

@@ -76,7 +76,8 @@ class InMemoryCaseStore:
 
     def __init__(self) -> None:
         self._events: dict[str, list[CaseEvent]] = {}
-        self._index: dict[str, tuple[str, int, bool]] = {}  # case -> (patient, episode, closed)
+        self._by_patient: dict[str, list[tuple[int, str]]] = {}  # patient -> (episode, case)
+        self._closed: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     def append(self, case: Case, events: Sequence[CaseEvent]) -> None:
@@ -84,14 +85,18 @@ class InMemoryCaseStore:
         with self._lock:
             stored = self._events.get(case.case_id, [])
             check_append(case, events, len(stored))
+            siblings = self._by_patient.get(case.patient_id, [])
             if not case.is_closed:
-                for other, (patient, _, closed) in self._index.items():
-                    if patient == case.patient_id and not closed and other != case.case_id:
+                for _, other in siblings:
+                    if other != case.case_id and not self._closed[other]:
                         raise CaseError(
                             f"patient {case.patient_id} already has open case {other}"
                         )
+            if not stored:
+                self._by_patient[case.patient_id] = sorted([*siblings, (case.episode,
+                                                                         case.case_id)])
             self._events[case.case_id] = [*stored, *events]
-            self._index[case.case_id] = (case.patient_id, case.episode, case.is_closed)
+            self._closed[case.case_id] = case.is_closed
 
     def history(self, case_id: str) -> tuple[CaseEvent, ...]:
         """See :meth:`CaseStore.history`."""
@@ -103,9 +108,13 @@ class InMemoryCaseStore:
     ) -> tuple[str, ...]:
         """See :meth:`CaseStore.case_ids`."""
         with self._lock:
-            rows = sorted(
-                (patient, episode, case_id)
-                for case_id, (patient, episode, closed) in self._index.items()
-                if (patient_id is None or patient == patient_id) and not (open_only and closed)
+            patients = (
+                sorted(self._by_patient) if patient_id is None
+                else [patient_id] if patient_id in self._by_patient else []
             )
-        return tuple(case_id for _, _, case_id in rows)
+            return tuple(
+                case_id
+                for patient in patients
+                for _, case_id in self._by_patient[patient]
+                if not (open_only and self._closed[case_id])
+            )
