@@ -21,9 +21,11 @@ _COMMAND_MODULES = (
     "rfm_retention.cli.demo",
     "rfm_retention.cli.data_commands",
     "rfm_retention.cli.segment",
+    "rfm_retention.cli.scan",
     "rfm_retention.cli.sample",
     "rfm_retention.cli.cases",
     "rfm_retention.cli.report",
+    "rfm_retention.cli.backtest",
     "rfm_retention.cli.points",
 )
 

@@ -15,8 +15,11 @@ __all__ = ["register"]
 SECTIONS = (
     "rfm_retention.cli.demo:features_section",
     "rfm_retention.cli.segment:segments_section",
+    "rfm_retention.cli.scan:warnings_section",
     "rfm_retention.cli.points:demo_section",
     "rfm_retention.cli.cases:demo_section",
+    "rfm_retention.cli.report:demo_section",
+    "rfm_retention.cli.backtest:demo_section",
 )
 
 
