@@ -123,7 +123,7 @@ def test_to_columns_for_csv() -> None:
         "patient_id",
         "level",
         "score",
-        "reason",
+        "reasons",
         "indicators",
         "evidence",
         "change",

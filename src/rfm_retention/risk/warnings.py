@@ -47,6 +47,7 @@ class IndicatorReading:
     fired: bool
     signal: bool
     evidence: str
+    reason: ReasonCode = ReasonCode.BEHAVIOUR_ONLY
 
     def __str__(self) -> str:
         mark = "FIRED" if self.fired else ("ok" if self.signal else "-")
@@ -74,6 +75,15 @@ class PatientWarning:
     reason: ReasonCode
     indicators: tuple[IndicatorReading, ...]
     change: Change | None = None
+
+    @property
+    def reasons(self) -> tuple[ReasonCode, ...]:
+        """The primary reason, then the other reasons of the signals behind the warning."""
+        out = [self.reason]
+        for r in self.indicators:
+            if r.reason not in out and r.reason != ReasonCode.BEHAVIOUR_ONLY:
+                out.append(r.reason)
+        return tuple(out)
 
     @property
     def evidence(self) -> str:
@@ -131,6 +141,7 @@ def _reading(panel: IndicatorPanel, k: int, row: int) -> IndicatorReading:
         fired=bool(r.fired[row]),
         signal=bool(r.signal[row]),
         evidence=r.evidence(row),
+        reason=r.reason_of(row),
     )
 
 
@@ -296,18 +307,33 @@ class WarningList:
         )
         return attrs.evolve(self, change=change, resolved=resolved)
 
-    def to_columns(self) -> dict[str, list[Any]]:
-        """CSV-ready columns: patient_id, level, score, reason, indicators, evidence, change."""
+    def to_columns(self, *, include_resolved: bool = True) -> dict[str, list[Any]]:
+        """CSV-ready columns, one row per warning.
+
+        Columns: ``patient_id``, ``level``, ``score`` (one decimal), ``reasons``
+        (primary first, ``;``-separated), ``indicators`` (the signals behind
+        it), ``evidence``, ``change`` (empty without a previous list). With
+        ``include_resolved``, resolved patients follow as rows with level
+        ``none`` and change ``resolved``.
+        """
         records = list(self)
-        return {
+        cols: dict[str, list[Any]] = {
             "patient_id": [w.patient_id for w in records],
             "level": [w.level.label for w in records],
             "score": [round(w.score, 1) for w in records],
-            "reason": [w.reason.value for w in records],
+            "reasons": [";".join(r.value for r in w.reasons) for w in records],
             "indicators": [";".join(r.name for r in w.indicators) for w in records],
             "evidence": [w.evidence for w in records],
             "change": [w.change.value if w.change else "" for w in records],
         }
+        if include_resolved:
+            for gone in self.resolved:
+                row = {"patient_id": gone.patient_id, "level": RiskLevel.NONE.label,
+                       "change": "resolved",
+                       "evidence": f"was {gone.previous_level.label}; no longer over threshold"}
+                for key, column in cols.items():
+                    column.append(row.get(key, ""))
+        return cols
 
 
 def _single(panel: IndicatorPanel, rows: npt.NDArray[np.int64]) -> IndicatorPanel:

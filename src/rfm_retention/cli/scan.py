@@ -1,0 +1,172 @@
+"""``rfm-retention scan``: the day's churn warning list as a spreadsheet-safe CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from rfm_retention.cli._common import (
+    add_input_options,
+    add_signal_options,
+    load_bundle,
+    write_csv,
+)
+from rfm_retention.cli._format import format_table
+from rfm_retention.data.table import IdArray
+from rfm_retention.errors import ConfigError
+from rfm_retention.risk import (
+    IndicatorSet,
+    RiskLevel,
+    RiskPolicy,
+    RulePolicy,
+    ScorePolicy,
+    WarningList,
+    WorstOf,
+    default_indicators,
+    scan,
+)
+from rfm_retention.risk.training import LearnedScorePolicy
+from rfm_retention.testing import SyntheticCohort
+
+__all__ = ["choose_policy", "read_previous", "register", "warnings_section"]
+
+_COLUMNS = ("patient_id", "level", "score", "reasons", "indicators", "evidence", "change")
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "scan",
+        help="the day's churn warning list (level, score, reasons, evidence) as CSV",
+        description="Run every churn indicator on the files given, as of --as-of, and write "
+        "one row per patient at risk: " + ", ".join(_COLUMNS) + ". Sources not given are "
+        "'no signal' (the indicators that need them are reported as skipped on stderr).",
+    )
+    parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
+    add_signal_options(parser)
+    parser.add_argument("--as-of", required=True, metavar="DATE", help="ISO date, e.g. 2024-06-30")
+    parser.add_argument(
+        "--policy",
+        default="worst",
+        metavar="rules|score|worst|FILE",
+        help="rules: the documents' rule table; score: the 40/30/20/10 weighted score; "
+        "worst (default): the worse of the two; FILE: a .json/.toml rule table or a .json "
+        "learned score",
+    )
+    parser.add_argument(
+        "--previous",
+        metavar="FILE",
+        help="yesterday's scan CSV: mark each warning new/escalated/unchanged/de-escalated "
+        "and list resolved patients",
+    )
+    parser.add_argument("--out", default="-", metavar="FILE", help="output CSV (default stdout)")
+    add_input_options(parser)
+    parser.set_defaults(func=run_scan)
+
+
+def choose_policy(spec: str, indicators: IndicatorSet) -> RiskPolicy:
+    """``rules`` / ``score`` / ``worst`` or a rule-table / learned-score file."""
+    if spec == "rules":
+        return RulePolicy.spec(indicators)
+    if spec == "score":
+        return ScorePolicy()
+    if spec == "worst":
+        return WorstOf((RulePolicy.spec(indicators), ScorePolicy()))
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"--policy {spec!r}: not rules, score, worst or an existing file")
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    try:
+        table = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid {suffix[1:].upper() or 'JSON'}: {exc}") from None
+    if isinstance(table, dict) and "coefficients" in table:
+        allowed = {"indicators", "intercept", "coefficients", "missing_coefficients", "cutoffs"}
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise ConfigError(f"{path}: unknown field(s) {unknown} in a learned score")
+        try:
+            learned = LearnedScorePolicy(**table)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: not a learned score: {exc}") from None
+        learned.validate(indicators)
+        return learned
+    return RulePolicy.from_mapping(table, indicators=indicators)
+
+
+def _unsafe_prefix_removed(text: str) -> str:
+    """Undo ``safe_cell``'s quote before a formula character."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+        return text[1:]
+    return text
+
+
+def read_previous(path: str, patients: IdArray) -> dict[Any, RiskLevel]:
+    """``{patient_id: level}`` from an earlier scan CSV (rows marked resolved are skipped)."""
+    integer_ids = patients.dtype.kind in "iu"
+    out: dict[Any, RiskLevel] = {}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"patient_id", "level"} - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(f"{path}: not a scan file (no {', '.join(sorted(missing))} column)")
+        for k, row in enumerate(reader):
+            if row.get("change") == "resolved":
+                continue
+            raw = _unsafe_prefix_removed(row["patient_id"].strip())
+            try:
+                pid: Any = int(raw) if integer_ids else raw
+                level = RiskLevel.parse(row["level"])
+            except ValueError as exc:
+                raise ConfigError(f"{path}: row {k} (patient {raw!r}): {exc}") from None
+            out[pid] = level
+    return out
+
+
+def _summary(warnings: WarningList) -> str:
+    counts = ", ".join(f"{n} {lvl.label}" for lvl, n in warnings.counts().items())
+    day = str(warnings.as_of.astype("datetime64[D]"))
+    text = f"scan {day} ({warnings.policy}): {len(warnings)} warning(s): {counts}"
+    if warnings.resolved:
+        text += f"; {len(warnings.resolved)} resolved"
+    if warnings.skipped:
+        text += "; skipped for lack of data: " + ", ".join(str(s) for s in warnings.skipped)
+    return text
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    data = load_bundle(args)
+    indicators = default_indicators()
+    policy = choose_policy(args.policy, indicators)
+    previous = read_previous(args.previous, data.patients) if args.previous else None
+    warnings = scan(data, args.as_of, indicators, policy, previous=previous)
+    columns = warnings.to_columns()
+    rows = zip(*(columns[c] for c in _COLUMNS), strict=True)
+    write_csv(args.out, _COLUMNS, rows)
+    print(_summary(warnings), file=sys.stderr)
+    return 0
+
+
+def warnings_section(cohort: SyntheticCohort, as_of: Any) -> str:
+    """The day's warning list on the sample cohort: counts and the top rows."""
+    warnings = scan(cohort.data, as_of)
+    rows = []
+    for w in list(warnings)[:8]:
+        top = w.indicators[0] if w.indicators else None
+        rows.append(
+            [
+                str(w.patient_id),
+                w.level.label,
+                round(w.score, 1),
+                w.reason.value,
+                "" if top is None else f"{top.name}: {top.evidence}"[:70],
+            ]
+        )
+    header = ["patient_id", "level", "score", "reason", "strongest signal"]
+    intro = _summary(warnings)
+    return intro + "\n\n" + format_table(header, rows, title="Churn warnings (top 8)")

@@ -1,0 +1,252 @@
+"""A conformance kit for indicators: run it on your own indicator in your own tests.
+
+:func:`check_indicator` runs small checks, each a function you can also call
+alone, and returns a report listing what failed:
+
+- ``check_protocol``: the members of :class:`~rfm_retention.risk.indicator.Indicator`
+  are there, with sensible types; ``sources`` are source names the bundle knows;
+- ``check_shape``: one entry per patient of ``data.patients``, severity in
+  [0, 1], booleans where expected, nothing fired or severe without a signal,
+  declared measures present;
+- ``check_determinism``: two evaluations give identical results and evidence;
+- ``check_row_order``: shuffling the rows of every source changes nothing;
+- ``check_as_of``: rows after ``as_of`` change nothing;
+- ``check_independence``: a patient's result is the same when evaluated
+  alongside only half of the other patients (skip it with
+  ``population_norm=True`` for an indicator that compares patients with each other).
+
+Example:
+    In a host's test suite::
+
+        def test_my_indicator_conforms():
+            report = check_indicator(PortalSilence(), my_sample_data, "2024-06-30")
+            assert report.ok, str(report)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.data import PatientData
+from rfm_retention.data.bundle import SOURCE_FILES
+from rfm_retention.data.table import IdArray, PatientTable
+from rfm_retention.errors import ConfigError
+from rfm_retention.risk.indicator import AsOf, Indicator, IndicatorResult, check_result
+from rfm_retention.risk.levels import Dimension
+
+__all__ = [
+    "ConformanceReport",
+    "check_as_of",
+    "check_determinism",
+    "check_independence",
+    "check_indicator",
+    "check_protocol",
+    "check_row_order",
+    "check_shape",
+    "only_patients",
+    "same_results",
+    "shuffled_rows",
+    "up_to",
+]
+
+
+@attrs.frozen
+class ConformanceReport:
+    """Which checks passed and which failed (with the reason)."""
+
+    indicator: str
+    passed: tuple[str, ...]
+    failures: Mapping[str, str]
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return not self.failures
+
+    def raise_if_failed(self) -> None:
+        """Raise ConfigError listing every failure."""
+        if self.failures:
+            raise ConfigError(str(self))
+
+    def __str__(self) -> str:
+        head = f"indicator {self.indicator!r}: {len(self.passed)} check(s) passed"
+        if not self.failures:
+            return head
+        lines = [f"{head}, {len(self.failures)} failed:"]
+        lines += [f"  {name}: {why}" for name, why in self.failures.items()]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- data rewrites
+def _rebuild(table: PatientTable, rows: npt.NDArray[np.int64]) -> PatientTable:
+    """The same table with only ``rows`` (in the given order), validated again."""
+    columns: dict[str, Any] = {}
+    for f in table.SCHEMA.fields:
+        col = table.columns[f.name][rows]
+        if f.kind == "count" and not f.required and col.dtype.kind in "iu":
+            obj = col.astype(object)
+            obj[col < 0] = None  # "not given" is stored as -1
+            col = obj
+        columns[f.name] = col
+    return type(table).from_columns(columns)
+
+
+def _each_table(
+    data: PatientData, pick: Callable[[str, PatientTable], npt.NDArray[np.int64]]
+) -> PatientData:
+    tables: dict[str, Any] = {name: _rebuild(t, pick(name, t)) for name, t in data.sources()}
+    return PatientData(**tables)
+
+
+def shuffled_rows(data: PatientData, seed: int = 0) -> PatientData:
+    """The same data with the rows of every source fed in a random order."""
+    rng = np.random.default_rng(seed)
+    return _each_table(data, lambda _, t: rng.permutation(len(t)).astype(np.int64))
+
+
+def only_patients(data: PatientData, patients: IdArray) -> PatientData:
+    """The same data restricted to ``patients`` (rows of every source)."""
+    return _each_table(
+        data,
+        lambda _, t: np.flatnonzero(np.isin(t.row_patient_ids(), patients)).astype(np.int64),
+    )
+
+
+def up_to(data: PatientData, as_of: AsOf) -> PatientData:
+    """The same data without rows after ``as_of``."""
+    from rfm_retention.data._time import to_instant
+
+    instant = to_instant(as_of)
+    return _each_table(data, lambda _, t: np.flatnonzero(t.before(instant)).astype(np.int64))
+
+
+def same_results(a: IndicatorResult, b: IndicatorResult, rows_a: Any, rows_b: Any) -> str:
+    """'' when ``a`` at ``rows_a`` equals ``b`` at ``rows_b``; otherwise what differs."""
+    for field in ("value", "severity", "fired", "signal"):
+        x, y = getattr(a, field)[rows_a], getattr(b, field)[rows_b]
+        equal = x == y
+        if x.dtype.kind == "f":
+            equal |= np.isnan(x) & np.isnan(y)
+        if not np.all(equal):
+            return f"{field} differs for {int(np.sum(~equal))} patient(s)"
+    ra, rb = np.asarray(rows_a).reshape(-1), np.asarray(rows_b).reshape(-1)
+    for i, j in list(zip(ra.tolist(), rb.tolist(), strict=True))[:50]:
+        if a.evidence(i) != b.evidence(j):
+            return f"evidence differs: {a.evidence(i)!r} vs {b.evidence(j)!r}"
+    return ""
+
+
+# ---------------------------------------------------------------- checks
+def check_protocol(indicator: Any) -> str:
+    """'' when ``indicator`` has the Indicator members with sensible types."""
+    if not isinstance(indicator, Indicator):
+        return "missing members: needs name, dimension, sources, measures and evaluate()"
+    if not isinstance(indicator.name, str) or not indicator.name.isidentifier():
+        return f"name must be an identifier-like string, got {indicator.name!r}"
+    if not isinstance(indicator.dimension, Dimension):
+        return f"dimension must be a Dimension, got {indicator.dimension!r}"
+    unknown = set(indicator.sources) - set(SOURCE_FILES)
+    if unknown:
+        return f"unknown source(s) {sorted(unknown)}; known: {', '.join(SOURCE_FILES)}"
+    if not all(isinstance(m, str) for m in indicator.measures):
+        return "measures must be strings"
+    return ""
+
+
+def check_shape(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
+    """'' when the result is well formed (see :func:`.indicator.check_result`)."""
+    try:
+        result = indicator.evaluate(data, as_of)
+        check_result(result, data.patients, tuple(indicator.measures))
+    except ConfigError as exc:
+        return str(exc)
+    if result.name != indicator.name or result.dimension != indicator.dimension:
+        return "the result's name and dimension must be the indicator's"
+    return ""
+
+
+def check_determinism(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
+    """'' when two evaluations agree exactly."""
+    a, b = indicator.evaluate(data, as_of), indicator.evaluate(data, as_of)
+    rows = np.arange(len(data.patients))
+    return same_results(a, b, rows, rows)
+
+
+def check_row_order(indicator: Indicator, data: PatientData, as_of: AsOf, seed: int = 0) -> str:
+    """'' when shuffling every source's rows leaves the result unchanged."""
+    a = indicator.evaluate(data, as_of)
+    b = indicator.evaluate(shuffled_rows(data, seed), as_of)
+    rows = np.arange(len(data.patients))
+    return same_results(a, b, rows, rows)
+
+
+def check_as_of(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
+    """'' when rows after ``as_of`` do not change any patient's result."""
+    a = indicator.evaluate(data, as_of)
+    trimmed = up_to(data, as_of)
+    b = indicator.evaluate(trimmed, as_of)
+    rows_a = np.searchsorted(data.patients, trimmed.patients)
+    return same_results(a, b, rows_a, np.arange(len(trimmed.patients)))
+
+
+def check_independence(indicator: Indicator, data: PatientData, as_of: AsOf, seed: int = 0) -> str:
+    """'' when each patient's result is the same with half of the others removed."""
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.permutation(data.patients)[: max(1, len(data.patients) // 2)])
+    part = only_patients(data, keep)
+    a = indicator.evaluate(data, as_of)
+    b = indicator.evaluate(part, as_of)
+    rows_a = np.searchsorted(data.patients, part.patients)
+    return same_results(a, b, rows_a, np.arange(len(part.patients)))
+
+
+def check_indicator(
+    indicator: Any,
+    data: PatientData,
+    as_of: AsOf,
+    *,
+    population_norm: bool = False,
+    seed: int = 0,
+) -> ConformanceReport:
+    """Run every check on ``indicator`` with ``data`` as of ``as_of``.
+
+    ``data`` should have every source the indicator reads and a few patients
+    with and without a signal. Set ``population_norm`` for an indicator that
+    deliberately compares patients with each other (the independence check
+    is then skipped).
+    """
+    name = str(getattr(indicator, "name", type(indicator).__name__))
+    failures: dict[str, str] = {}
+    passed: list[str] = []
+    problem = check_protocol(indicator)
+    if problem:
+        return ConformanceReport(name, (), {"protocol": problem})
+    passed.append("protocol")
+    missing = set(indicator.sources) - data.available
+    if missing:
+        return ConformanceReport(
+            name, tuple(passed), {"data": f"the test data lacks source(s) {sorted(missing)}"}
+        )
+    checks: dict[str, Callable[[], str]] = {
+        "shape": lambda: check_shape(indicator, data, as_of),
+        "determinism": lambda: check_determinism(indicator, data, as_of),
+        "row_order": lambda: check_row_order(indicator, data, as_of, seed),
+        "as_of": lambda: check_as_of(indicator, data, as_of),
+    }
+    if not population_norm:
+        checks["independence"] = lambda: check_independence(indicator, data, as_of, seed)
+    for check, run in checks.items():
+        try:
+            problem = run()
+        except Exception as exc:  # a plug-in may fail in any way; report, don't crash
+            problem = f"raised {type(exc).__name__}: {exc}"
+        if problem:
+            failures[check] = problem
+        else:
+            passed.append(check)
+    return ConformanceReport(name, tuple(passed), failures)
