@@ -107,6 +107,12 @@ def main(small: bool) -> None:
         report(f"Ledger: {n_visits:,} visits ({ours.value:,} earning) into SQLite", ours, scaled)
         print(f"  batch throughput: {ours.value / ours.seconds:,.0f} events/s; per-row loop: "
               f"{1 / per_row:,.0f} events/s", flush=True)
+        with SQLiteStore(folder / "full.db") as store:
+            t0 = time.perf_counter()
+            again = PointsLedger(store).award_visits(log)
+            print(f"  nightly rerun of the same log: {time.perf_counter() - t0:.2f} s, "
+                  f"awarded {again.awarded}, already awarded {again.already_awarded:,}",
+                  flush=True)
 
         catalogue = RewardCatalogue((Reward("ten", "Ten-point reward", 10),))
         with SQLiteStore(folder / "full.db") as store:

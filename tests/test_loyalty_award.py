@@ -69,6 +69,16 @@ def test_changed_rules_on_rerun_conflict_and_write_nothing() -> None:
     assert len(store) == 1
 
 
+def test_failed_batch_on_sqlite_applies_nothing(tmp_path: Path) -> None:
+    """On SQLite too, a batch with one conflicting visit is rolled back whole."""
+    with SQLiteStore(tmp_path / "l.db") as store:
+        PointsLedger(store).earn("someone-else", 100, key="visit:main:V6", at=AT)
+        with pytest.raises(IdempotencyConflict, match="V6"):
+            PointsLedger(store).award_visits(LOG)
+        assert len(store) == 1
+        assert verify(store).ok
+
+
 def test_since_awards_only_new_visits_but_first_visit_comes_from_full_log() -> None:
     """``since`` limits awarding, while the whole history decides which visit was first."""
     ledger = PointsLedger(MemoryStore())

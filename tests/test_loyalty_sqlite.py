@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import pickle
 import signal
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from rfm_retention.data import VisitLog
-from rfm_retention.errors import InsufficientPoints, StoreIntegrityError
+from rfm_retention.errors import ConfigError, InsufficientPoints, StoreIntegrityError
 from rfm_retention.loyalty import (
     SCHEMA_VERSION,
     EventKind,
@@ -72,6 +73,17 @@ def test_missing_file_without_create_is_refused(db: Path) -> None:
     """Read-only uses (create=False) do not silently create an empty ledger."""
     with pytest.raises(StoreIntegrityError, match="no ledger database"):
         SQLiteStore(db, create=False)
+
+
+def test_store_pickles_by_path_and_rejects_bad_settings(db: Path) -> None:
+    """A store sent to another process re-opens the same file; bad PRAGMA values are refused."""
+    with SQLiteStore(db, synchronous="NORMAL") as store:
+        PointsLedger(store).earn("p1", 100, key="k1", at=AT)
+        copy = pickle.loads(pickle.dumps(store))
+        assert (copy.synchronous, len(copy)) == ("NORMAL", 1)
+        copy.close()
+    with pytest.raises(ConfigError):
+        SQLiteStore(db, synchronous="FAST")  # type: ignore[arg-type]
 
 
 def test_triggers_refuse_update_and_delete_of_events(db: Path) -> None:
