@@ -224,6 +224,13 @@ def test_json_refuses_foreign_or_broken_files():
     data["overall"]["monetary"]["labels"] = [0, 1, 1]
     with pytest.raises(ConfigError, match="ascending"):
         loads(json.dumps(data))
+    del data["overall"]
+    with pytest.raises(ConfigError, match="missing the key 'overall'"):
+        loads(json.dumps(data))
+    good = json.loads(FIXED.fit(EIGHT).to_json())
+    good["by"] = "spend_in_window"
+    with pytest.raises(ConfigError, match="groups come from"):
+        loads(json.dumps(good))
 
 
 def test_save_and_load_file(tmp_path):

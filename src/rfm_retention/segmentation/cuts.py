@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError
+from rfm_retention.segmentation._reading import reading
 
 __all__ = ["Cuts", "LabelArray"]
 
@@ -118,16 +119,10 @@ class Cuts:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Cuts:
         """Inverse of :meth:`to_dict`; ConfigError naming the missing or bad key."""
-        try:
+        with reading("cut points"):
             return cls(
                 edges=data["edges"],
                 labels=data["labels"],
                 higher_is_better=bool(data["higher_is_better"]),
                 strict=bool(data.get("strict", False)),
             )
-        except KeyError as exc:
-            raise ConfigError(f"cut points are missing the key {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            raise ConfigError(f"cut points are malformed: {exc}") from None

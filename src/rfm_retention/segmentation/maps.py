@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError
+from rfm_retention.segmentation._reading import reading
 from rfm_retention.segmentation.cuts import LabelArray
 from rfm_retention.segmentation.segments import Segment, SegmentInfo
 from rfm_retention.segmentation.splits import FLAG_LABELS
@@ -170,19 +171,13 @@ class SegmentMap:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SegmentMap:
         """Inverse of :meth:`to_dict`."""
-        try:
+        with reading("segment map data"):
             return cls(
                 name=data["name"],
                 segments=tuple(SegmentInfo(**s) for s in data["segments"]),
                 rules=tuple((p, c) for p, c in data["rules"]),
                 domain=data["domain"],
             )
-        except KeyError as exc:
-            raise ConfigError(f"segment map data is missing the key {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            raise ConfigError(f"segment map data is malformed: {exc}") from None
 
 
 def _flag(high: bool) -> str:

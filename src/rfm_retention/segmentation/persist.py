@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from rfm_retention.errors import ConfigError
+from rfm_retention.segmentation._reading import reading
 from rfm_retention.segmentation.maps import SegmentMap
 from rfm_retention.segmentation.segmenter import FittedRFM, RFMColumns, RFMCuts
 
@@ -57,7 +58,7 @@ def from_dict(data: Any) -> FittedRFM:
         raise ConfigError(
             f"not a fitted-cut-points file: format is {data.get('format')!r}, expected {FORMAT!r}"
         )
-    try:
+    with reading("fitted cut points"):
         as_of = data.get("fitted_as_of")
         return FittedRFM(
             overall=RFMCuts.from_dict(data["overall"]),
@@ -72,12 +73,6 @@ def from_dict(data: Any) -> FittedRFM:
             fitted_as_of=None if as_of is None else dt.date.fromisoformat(as_of),
             fitted_patients=int(data.get("fitted_patients", 0)),
         )
-    except KeyError as exc:
-        raise ConfigError(f"fitted cut points are missing {exc.args[0]!r}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"fitted cut points are malformed: {exc}") from None
 
 
 def dumps(fitted: FittedRFM, *, indent: int | None = 2) -> str:

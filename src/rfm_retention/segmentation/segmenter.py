@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures
+from rfm_retention.segmentation._reading import reading
 from rfm_retention.segmentation.cuts import Cuts, LabelArray
 from rfm_retention.segmentation.maps import (
     EIGHT_SEGMENT_MAP,
@@ -45,6 +46,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 OVERALL = "overall"
+GROUP_COLUMNS = ("last_department", "last_diagnosis")
 
 _NUMERIC = frozenset(
     name for name in FEATURE_COLUMNS
@@ -140,10 +142,8 @@ class RFMCuts:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RFMCuts:
         """Inverse of :meth:`to_dict`."""
-        try:
+        with reading("RFM cut points"):
             return cls(*(Cuts.from_dict(data[d]) for d in ("recency", "frequency", "monetary")))
-        except KeyError as exc:
-            raise ConfigError(f"RFM cut points are missing {exc.args[0]!r}") from None
 
 
 @runtime_checkable
@@ -221,6 +221,10 @@ class FittedRFM:
     parent_cuts: Mapping[str, RFMCuts] = attrs.field(factory=dict)
     fitted_as_of: dt.date | None = None
     fitted_patients: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.by not in (None, *GROUP_COLUMNS):
+            raise ConfigError(f"groups come from one of {GROUP_COLUMNS}, not {self.by!r}")
 
     def cuts_for(self, group: str) -> tuple[RFMCuts, str]:
         """The cut points a patient of ``group`` gets, and where they come from."""
@@ -389,7 +393,7 @@ class GroupedSegmenter:
     parents: Mapping[str, str] = attrs.field(factory=dict, converter=_parents)
 
     def __attrs_post_init__(self) -> None:
-        if self.by not in ("last_department", "last_diagnosis"):
+        if self.by not in GROUP_COLUMNS:
             raise ConfigError(
                 f"groups come from a text feature column: 'last_department' or "
                 f"'last_diagnosis', not {self.by!r}"
