@@ -107,8 +107,8 @@ class CaseBook:
         >>> book = CaseBook(InMemoryCaseStore())
         >>> warned = dt.datetime(2024, 5, 6, 9, 0)
         >>> case = book.intake("p42", "high", "price", warned).case
-        >>> [(d.name, d.due_at.isoformat()) for d in case.deadlines]
-        [('first_contact', '2024-05-07T09:00:00'), ('retention_plan', '2024-05-08T09:00:00')]
+        >>> {d.name: d.due_at.isoformat() for d in case.deadlines}
+        {'first_contact': '2024-05-07T09:00:00', 'retention_plan': '2024-05-08T09:00:00'}
         >>> case = book.record_contact(case.case_id, at=warned + dt.timedelta(hours=3),
         ...                            actor="dr.wang", channel="phone", result="reached")
         >>> book.close(case.case_id, at=warned + dt.timedelta(days=9), actor="dr.wang",
