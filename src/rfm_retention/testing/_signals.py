@@ -45,6 +45,11 @@ REVIEW_STARS_PIVOT = 45.0
 REVIEW_STARS_SPAN = 50.0
 REVIEW_NOISE = 8.0
 UNHAPPY_SATISFACTION = 75.0
+RATING_DELAY_DAYS = (0.05, 3.0)
+COMPLAINT_DELAY_DAYS = (0.05, 5.0)
+ASSESSMENT_DELAY_DAYS = (1.0 / 24.0, 1.0 / 24.0)
+"""Assessments are recorded an hour after the visit."""
+REVIEW_DELAY_DAYS = (0.1, 10.0)
 
 
 def _reason_index(reason: ReasonCode) -> int:
@@ -79,9 +84,23 @@ def _drop(
     return result
 
 
-def _within(t: FloatArray, end_day: int) -> npt.NDArray[np.bool_]:
-    result: npt.NDArray[np.bool_] = t < end_day + 1
-    return result
+def _after_visits(
+    rng: np.random.Generator,
+    visits: Visits,
+    chance: npt.NDArray[np.floating[Any]] | float,
+    delay_days: tuple[float, float],
+    end_day: int,
+) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """Events following some visits: (visit row, event time), within the cohort period.
+
+    Each visit is followed by an event with probability ``chance``, after a
+    delay drawn uniformly from ``delay_days``; events after ``end_day`` are
+    dropped (the cohort's data stops there).
+    """
+    picked = np.flatnonzero(rng.random(len(visits.t)) < chance)
+    t = visits.t[picked] + rng.uniform(delay_days[0], delay_days[1], len(picked))
+    keep = t < end_day + 1
+    return picked[keep], t[keep]
 
 
 def draw_ratings(
@@ -93,10 +112,8 @@ def draw_ratings(
 ) -> Scores:
     """Satisfaction ratings after a share of visits; service and trust churners rate lower."""
     sig = settings.signals
-    pick = rng.random(len(visits.t)) < sig.rating_per_visit
-    patient, t = visits.patient[pick], visits.t[pick] + rng.uniform(0.05, 3.0, int(pick.sum()))
-    keep = _within(t, end_day)
-    patient, t = patient[keep], t[keep]
+    rows, t = _after_visits(rng, visits, sig.rating_per_visit, RATING_DELAY_DAYS, end_day)
+    patient = visits.patient[rows]
     driven = _driven_by(pop, patient, ReasonCode.SERVICE, ReasonCode.TRUST)
     score = (
         pop.satisfaction[patient]
@@ -126,11 +143,8 @@ def draw_complaints(
     )
     p = np.where(degraded, sig.complaint_degraded, p)
     p = np.where(efficacy_lead, sig.complaint_degraded * EFFICACY_COMPLAINT_SHARE, p)
-    pick = rng.random(t.shape[0]) < p
-    patient, t = patient[pick], t[pick] + rng.uniform(0.05, 5.0, int(pick.sum()))
-    lead = (degraded | efficacy_lead)[pick]
-    keep = _within(t, end_day)
-    patient, t, lead = patient[keep], t[keep], lead[keep]
+    rows, t = _after_visits(rng, visits, p, COMPLAINT_DELAY_DAYS, end_day)
+    patient, lead = visits.patient[rows], (degraded | efficacy_lead)[rows]
     m = patient.shape[0]
     valid = rng.random(m) < np.where(lead, sig.complaint_valid[1], sig.complaint_valid[0])
     trust_lead = lead & _driven_by(pop, patient, ReasonCode.TRUST, ReasonCode.SERVICE)
@@ -165,13 +179,9 @@ def draw_outcomes(
         sig.assessment_per_visit * ACUTE_ASSESSMENT_SHARE,
         sig.assessment_per_visit,
     )
-    pick = rng.random(visits.t.shape[0]) < share
-    patient = visits.patient[pick]
-    t = visits.t[pick] + 1.0 / 24.0
-    progress = visits.progress[pick]
-    session = visits.origin[pick] == SESSION
-    keep = _within(t, end_day)
-    patient, t, progress, session = patient[keep], t[keep], progress[keep], session[keep]
+    rows, t = _after_visits(rng, visits, share, ASSESSMENT_DELAY_DAYS, end_day)
+    patient, progress = visits.patient[rows], visits.progress[rows]
+    session = visits.origin[rows] == SESSION
     m = patient.shape[0]
     driven = _driven_by(pop, patient, ReasonCode.EFFICACY)
     outcome = (
@@ -211,12 +221,9 @@ def draw_reviews(
     unhappy = pop.degrading(patient, t) & _driven_by(
         pop, patient, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.EFFICACY
     )
-    pick = rng.random(t.shape[0]) < np.where(
-        unhappy, sig.review_per_visit[1], sig.review_per_visit[0]
-    )
-    patient, t = patient[pick], t[pick] + rng.uniform(0.1, 10.0, int(pick.sum()))
-    keep = _within(t, end_day)
-    patient, t = patient[keep], t[keep]
+    chance = np.where(unhappy, sig.review_per_visit[1], sig.review_per_visit[0])
+    rows, t = _after_visits(rng, visits, chance, REVIEW_DELAY_DAYS, end_day)
+    patient = visits.patient[rows]
     m = patient.shape[0]
     feeling = (
         np.minimum(pop.satisfaction[patient], pop.efficacy[patient] + 5.0)

@@ -15,7 +15,8 @@ the main driver degrade, so an early-warning system has something to find.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
@@ -32,9 +33,10 @@ from rfm_retention.data import (
     VisitLog,
 )
 from rfm_retention.data._time import to_instant
+from rfm_retention.data.table import PatientTable
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import ReasonCode
-from rfm_retention.testing._care import Care, draw_care
+from rfm_retention.testing._care import draw_care
 from rfm_retention.testing._population import (
     ARRIVAL_MARGIN_DAYS,
     NO_REASON,
@@ -44,7 +46,6 @@ from rfm_retention.testing._population import (
     numbered,
 )
 from rfm_retention.testing._signals import (
-    Scores,
     draw_complaints,
     draw_outcomes,
     draw_ratings,
@@ -69,6 +70,7 @@ SAMPLE_START = dt.date(2022, 1, 1)
 SAMPLE_END = dt.date(2024, 12, 31)
 
 _EPOCH = dt.date(1970, 1, 1)
+T = TypeVar("T", bound=PatientTable)
 _SECONDS_PER_DAY = 86400
 
 
@@ -222,21 +224,46 @@ def synthetic_cohort(
     end_day = (end - _EPOCH).days
     pop = draw_population(rng, int(n_patients), start_day, end_day, settings)
     care = draw_care(rng, pop, end_day, settings)
-    visits = care.visits
+    v, a, c = care.visits, care.appointments, care.courses
+    ratings = draw_ratings(rng, pop, v, end_day, settings)
+    complaints = draw_complaints(rng, pop, v, end_day, settings)
+    outcomes = draw_outcomes(rng, pop, v, end_day, settings)
+    reviews = draw_reviews(rng, pop, v, end_day, settings)
+    visit_columns = {
+        "amount": v.amount,
+        "department": v.department,
+        "diagnosis": _labels(tuple(cond.code for cond in settings.conditions), v.condition),
+    }
+    course_columns = {
+        "prescribed_sessions": c.sessions,
+        "completed_sessions": c.completed,
+        "expected_end": _days(c.expected_end).astype("datetime64[s]"),
+        "status": c.status,
+    }
     data = PatientData(
-        visits=_visit_log(pop, care, settings),
-        ratings=_score_table(
-            RatingTable, "rated_at", pop, draw_ratings(rng, pop, visits, end_day, settings)
+        visits=_table(VisitLog, pop, v.patient, v.t, visit_columns, "visit_id", "V"),
+        ratings=_table(RatingTable, pop, ratings.patient, ratings.t, ratings.columns),
+        complaints=_table(
+            ComplaintTable,
+            pop,
+            complaints.patient,
+            complaints.t,
+            complaints.columns,
+            "complaint_id",
+            "C",
         ),
-        complaints=_complaint_table(pop, draw_complaints(rng, pop, visits, end_day, settings)),
-        appointments=_appointment_table(pop, care),
-        courses=_course_table(pop, care),
-        outcomes=_score_table(
-            AssessmentTable, "assessed_at", pop, draw_outcomes(rng, pop, visits, end_day, settings)
+        appointments=_table(
+            AppointmentTable,
+            pop,
+            a.patient,
+            a.t,
+            {"status": a.status, "department": a.department},
+            "appointment_id",
+            "A",
         ),
-        reviews=_score_table(
-            ReviewTable, "posted_at", pop, draw_reviews(rng, pop, visits, end_day, settings)
-        ),
+        courses=_table(CourseTable, pop, c.patient, c.prescribed, course_columns, "course_id", "T"),
+        outcomes=_table(AssessmentTable, pop, outcomes.patient, outcomes.t, outcomes.columns),
+        reviews=_table(ReviewTable, pop, reviews.patient, reviews.t, reviews.columns),
     )
     return SyntheticCohort(
         data=data, truth=_truth(pop, settings), start=start, end=end, seed=int(seed)
@@ -291,76 +318,25 @@ def _labels(values: tuple[str, ...], index: npt.NDArray[np.int64]) -> npt.NDArra
     return labels
 
 
-def _visit_log(pop: Population, care: Care, settings: CohortSettings) -> VisitLog:
-    v = care.visits
-    order = _in_order(v.patient, v.t)
-    condition = v.condition[order]
-    return VisitLog.from_columns(
-        {
-            "patient_id": pop.ids[v.patient[order]],
-            "visit_time": _times(v.t[order]),
-            "amount": v.amount[order],
-            "department": v.department[order],
-            "diagnosis": _labels(tuple(c.code for c in settings.conditions), condition),
-            "visit_id": _numbered("V", order.shape[0]),
-        }
-    )
-
-
-def _score_table(
-    table: type[RatingTable] | type[AssessmentTable] | type[ReviewTable],
-    time_field: str,
+def _table(
+    table_cls: type[T],
     pop: Population,
-    scores: Scores,
-) -> Any:
-    order = _in_order(scores.patient, scores.t)
-    columns: dict[str, Any] = {
-        "patient_id": pop.ids[scores.patient[order]],
-        time_field: _times(scores.t[order]),
+    patient: npt.NDArray[np.int64],
+    t: FloatArray,
+    columns: Mapping[str, npt.NDArray[Any]],
+    id_field: str | None = None,
+    id_prefix: str = "",
+) -> T:
+    """A validated table from per-row patient, time and columns, ids numbered along history."""
+    order = _in_order(patient, t)
+    built: dict[str, Any] = {
+        "patient_id": pop.ids[patient[order]],
+        table_cls.SCHEMA.time_field: _times(t[order]),
     }
-    columns.update({name: col[order] for name, col in scores.columns.items()})
-    return table.from_columns(columns)
-
-
-def _complaint_table(pop: Population, scores: Scores) -> ComplaintTable:
-    order = _in_order(scores.patient, scores.t)
-    columns: dict[str, Any] = {
-        "patient_id": pop.ids[scores.patient[order]],
-        "filed_at": _times(scores.t[order]),
-        "complaint_id": _numbered("C", order.shape[0]),
-    }
-    columns.update({name: col[order] for name, col in scores.columns.items()})
-    return ComplaintTable.from_columns(columns)
-
-
-def _appointment_table(pop: Population, care: Care) -> AppointmentTable:
-    a = care.appointments
-    order = _in_order(a.patient, a.t)
-    return AppointmentTable.from_columns(
-        {
-            "patient_id": pop.ids[a.patient[order]],
-            "scheduled_at": _times(a.t[order]),
-            "status": a.status[order],
-            "department": a.department[order],
-            "appointment_id": _numbered("A", order.shape[0]),
-        }
-    )
-
-
-def _course_table(pop: Population, care: Care) -> CourseTable:
-    c = care.courses
-    order = _in_order(c.patient, c.prescribed)
-    return CourseTable.from_columns(
-        {
-            "patient_id": pop.ids[c.patient[order]],
-            "prescribed_at": _times(c.prescribed[order]),
-            "prescribed_sessions": c.sessions[order],
-            "completed_sessions": c.completed[order],
-            "expected_end": _days(c.expected_end[order]).astype("datetime64[s]"),
-            "status": c.status[order],
-            "course_id": _numbered("T", order.shape[0]),
-        }
-    )
+    built.update({name: col[order] for name, col in columns.items()})
+    if id_field is not None:
+        built[id_field] = _numbered(id_prefix, order.shape[0])
+    return table_cls.from_columns(built)
 
 
 def _truth(pop: Population, settings: CohortSettings) -> ChurnTruth:
