@@ -1,6 +1,6 @@
 """Randomised workloads against a plain reference model, with every invariant checked per step.
 
-The machine drives a ledger (two branches on one store) with earns, redemptions,
+The machine drives a ledger (two branches on one store) with earns, redemptions, adjustments,
 reversals of both, expiry, retries with the same key and reuse of a key for a
 different request, and compares every account with a deliberately simple
 model after every step. It runs once on the in-memory store and once on SQLite.
@@ -193,6 +193,21 @@ class LedgerMachine(RuleBasedStateMachine):
                                       "reward": reward.code, "key": key, "at": self.now},
                            voucher))
         return key
+
+    @rule(account=st.sampled_from(ACCOUNTS), points=st.integers(-300, 300).filter(bool))
+    def adjust(self, account: tuple[str, str], points: int) -> None:
+        key = self.new_key("adjust")
+        ledger = self.ledgers[account[0]]
+        try:
+            ledger.adjust(account[1], points, key=key, at=self.now, actor="admin",
+                          reason="correction")
+        except InsufficientPoints:
+            assert not self.model.redeem(account, key, -points, self.now)
+            return
+        if points > 0:
+            self.model.earn(account, key, points, self.now, None)
+        else:
+            assert self.model.redeem(account, key, -points, self.now)
 
     @rule(key=earns)
     def reverse_earn(self, key: str) -> None:

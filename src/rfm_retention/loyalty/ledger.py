@@ -236,7 +236,7 @@ class PointsLedger:
         when = as_time(at)
         with self.store.transaction() as tx:
             if patient_id is None:
-                patients = tx.patients_with_lots_due(self.branch, when.isoformat())
+                patients = tx.patients_with_lots_due(self.branch, when)
             else:
                 patients = [str(patient_id)]
             created: list[Event] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,10 +32,9 @@ class _MemoryTransaction:
         return stored + [e for e in self.pending
                          if e.branch == branch and e.patient_id == patient_id]
 
-    def patients_with_lots_due(self, branch: str, at_iso: str) -> list[str]:
+    def patients_with_lots_due(self, branch: str, at: dt.datetime) -> list[str]:
         due = {e.patient_id for e in [*self._store._events, *self.pending]
-               if e.branch == branch and e.expires_at is not None
-               and e.expires_at.isoformat() <= at_iso}
+               if e.branch == branch and e.expires_at is not None and e.expires_at <= at}
         return sorted(due)
 
     def append(self, events: Sequence[Event]) -> int:

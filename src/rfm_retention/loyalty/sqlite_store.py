@@ -119,11 +119,11 @@ class _SQLiteTransaction:
         ).fetchall()
         return [_row_to_event(r) for r in rows]
 
-    def patients_with_lots_due(self, branch: str, at_iso: str) -> list[str]:
+    def patients_with_lots_due(self, branch: str, at: dt.datetime) -> list[str]:
         rows = self._conn.execute(
             "SELECT DISTINCT patient_id FROM events WHERE branch = ? "
             "AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY patient_id",
-            (branch, at_iso),
+            (branch, at.isoformat()),
         ).fetchall()
         return [r[0] for r in rows]
 

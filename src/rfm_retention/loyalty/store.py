@@ -10,6 +10,7 @@ loyalty guide).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
@@ -36,9 +37,9 @@ class StoreTransaction(Protocol):
         """Every event of one account, in store order."""
         ...
 
-    def patients_with_lots_due(self, branch: str, at_iso: str) -> list[str]:
+    def patients_with_lots_due(self, branch: str, at: dt.datetime) -> list[str]:
         """Patients of ``branch`` with at least one lot whose ``expires_at`` is at or before
-        ``at_iso`` (a superset is fine: the ledger filters)."""
+        ``at`` (a superset is fine: the ledger filters)."""
         ...
 
     def append(self, events: Sequence[Event]) -> int:
