@@ -39,7 +39,7 @@ def add_months(days: IntArray | int, months: int) -> IntArray:
     Same rule as ``dateutil.relativedelta``: 31 January + 1 month is the last
     day of February; 15 March + 3 months is 15 June.
 
-    Example:
+    Examples:
         >>> int(add_months(day_number("2024-01-31"), 1)) == day_number("2024-02-29")
         True
     """

@@ -78,7 +78,7 @@ LEVELS = (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW)
 class Scores:
     """A method's verdict on a population: a score (higher = riskier) and a level each.
 
-    Example:
+    Examples:
         >>> s = Scores.of(["b", "a"], [10.0, 80.0], [0, 3])
         >>> s.patient_id.tolist(), s.level.tolist()
         (['a', 'b'], [3, 0])
@@ -332,7 +332,7 @@ def backtest(
         population: ``"active"`` (not yet lapsed, default) or ``"all"`` seen.
         observed_until: last day the data covers; default the last visit day.
 
-    Example:
+    Examples:
         >>> from rfm_retention.testing import synthetic_cohort
         >>> class Frequency:  # fewer visits per year = riskier, graded by hand
         ...     name = "infrequent"

@@ -87,7 +87,7 @@ def _times(values: Any, name: str, n: int) -> TimeArray:
 class CaseColumns:
     """Cases as parallel columns; NaT where a time is unknown or not applicable.
 
-    Example:
+    Examples:
         >>> cases = CaseColumns.from_arrays(
         ...     patient_id=["p1", "p2"], level=["high", "medium"],
         ...     first_contact_at=["2024-03-02T09:00:00", None],
@@ -221,7 +221,7 @@ def followup_coverage(cases: CaseColumns, *, as_of: DateLike) -> Coverage:
 
     Cases without ``opened_at`` count as opened (the host gave no date).
 
-    Example:
+    Examples:
         >>> cases = CaseColumns.from_arrays(
         ...     patient_id=[1, 2, 3], level=[3, 3, 2],
         ...     opened_at=["2024-03-01", "2024-03-01", "2024-03-05"],
@@ -240,7 +240,7 @@ def deadline_compliance(due: TimeArray, done: TimeArray, *, as_of: DateLike) -> 
 
     Work done after ``as_of`` is treated as not done yet (what was known then).
 
-    Example:
+    Examples:
         >>> due = np.array(["2024-03-02T09:00", "2024-03-02T09:00", "2024-04-09T00:00"],
         ...                dtype="datetime64[s]")
         >>> done = np.array(["2024-03-02T08:00", "NaT", "NaT"], dtype="datetime64[s]")

@@ -73,7 +73,7 @@ def monthly_churn(
     end of activity (next visit or lapse), so the work grows with visits,
     not with patients times months.
 
-    Example:
+    Examples:
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(
         ...     patient_id=["a", "b", "b"],

@@ -38,7 +38,7 @@ class Exclusion:
 class Exclusions:
     """Columnar exclusions: for each patient id, the first day they no longer count.
 
-    Example:
+    Examples:
         >>> ex = Exclusions.from_records([Exclusion("p1", "2024-03-10", "deceased")])
         >>> ex.patient_id.tolist(), ex.reason.tolist()
         (['p1'], ['deceased'])

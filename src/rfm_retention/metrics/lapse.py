@@ -41,7 +41,7 @@ FloatArray = npt.NDArray[np.float64]
 class LapseRule:
     """When silence means a patient is lost (see the module docstring).
 
-    Example:
+    Examples:
         >>> rule = LapseRule(grace_days=14)
         >>> rule.norm_for("I10.9"), rule.norm_for("E11"), rule.norm_for("J06")
         (60.0, 90.0, 180.0)
@@ -108,7 +108,7 @@ def lapse_events(
 ) -> LapseEvents:
     """The lapses that had happened by ``as_of`` (visits after it are ignored).
 
-    Example:
+    Examples:
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(
         ...     patient_id=["a", "a"], visit_time=["2024-01-01", "2024-03-01"],

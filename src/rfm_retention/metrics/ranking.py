@@ -46,7 +46,7 @@ def _check(score: Any, outcome: Any) -> tuple[FloatArray, npt.NDArray[np.bool_]]
 def auc(score: Any, outcome: Any) -> float:
     """Area under the ROC curve, ties counting one half (see the module docstring).
 
-    Example:
+    Examples:
         >>> auc([0.9, 0.8, 0.8, 0.1], [1, 1, 0, 0])
         0.875
     """
@@ -83,7 +83,7 @@ def _check_k(k: int) -> None:
 def precision_at_k(score: Any, outcome: Any, k: int) -> float:
     """Expected share of positives among the ``k`` highest scores (``k`` capped at n).
 
-    Example:
+    Examples:
         >>> precision_at_k([5, 4, 4, 1], [1, 1, 0, 0], k=2)
         0.75
     """
@@ -108,7 +108,7 @@ def recall_at_k(score: Any, outcome: Any, k: int) -> float:
 def lift_at(score: Any, outcome: Any, fraction: float = 0.1) -> float:
     """Precision in the top ``fraction`` of patients ÷ the base rate (top decile by default).
 
-    Example:
+    Examples:
         >>> lift_at([9, 8, 7, 6, 5, 4, 3, 2, 1, 0], [1, 0, 0, 0, 1, 0, 0, 0, 0, 0], 0.1)
         5.0
     """
@@ -125,7 +125,7 @@ def lift_at(score: Any, outcome: Any, fraction: float = 0.1) -> float:
 def precision_recall(flagged: Any, outcome: Any) -> tuple[float, float]:
     """(precision, recall) of a yes/no flag: ``TP / flagged``, ``TP / positives`` (NaN if 0/0).
 
-    Example:
+    Examples:
         >>> precision_recall([True, True, False, False], [1, 0, 1, 0])
         (0.5, 0.5)
     """

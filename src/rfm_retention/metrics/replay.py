@@ -74,7 +74,7 @@ class Outcome:
         churn_patient_id: with ``"known"``: patients who left.
         churn_day: with ``"known"``: the day each left (day numbers).
 
-    Example:
+    Examples:
         >>> Outcome(kind="lapse", horizon_days=180).kind
         'lapse'
     """
@@ -96,7 +96,7 @@ class Outcome:
     ) -> Outcome:
         """Outcome from known churn dates (NaT or missing = never left).
 
-        Example:
+        Examples:
             >>> from rfm_retention.testing import synthetic_cohort
             >>> truth = synthetic_cohort(100, seed=2).truth
             >>> Outcome.known_churn(truth.patient_id, truth.churned_from).kind

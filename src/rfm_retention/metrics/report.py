@@ -81,7 +81,7 @@ def _rate(value: Any) -> float:
 class KPIReport:
     """Monthly KPIs from ``start`` to ``end`` as known on ``as_of``.
 
-    Example:
+    Examples:
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(patient_id=["a", "a", "b"], amount=[1.0] * 3,
         ...     visit_time=["2024-01-05", "2024-02-10", "2024-01-20"])

@@ -115,7 +115,7 @@ def revisit_rate(
     (both days included). Visits after ``as_of`` are ignored: the result is
     what was knowable on that day. See the module docstring for the rules.
 
-    Example:
+    Examples:
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(
         ...     patient_id=["a", "a", "b", "c"],

@@ -42,7 +42,7 @@ def satisfaction_trend(
 ) -> list[MonthlySatisfaction]:
     """One :class:`MonthlySatisfaction` per calendar month touching ``[start, end]``.
 
-    Example:
+    Examples:
         >>> from rfm_retention.data import RatingTable
         >>> r = RatingTable.from_arrays(patient_id=["a", "b", "a"],
         ...     rated_at=["2024-01-03", "2024-01-20", "2024-02-01"], score=[90, 70, 85])

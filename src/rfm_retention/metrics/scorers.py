@@ -34,7 +34,7 @@ class ScanScorer:
         indicators: the indicators (default: every built-in).
         label: the name in reports (default ``"scan: <policy name>"``).
 
-    Example:
+    Examples:
         >>> from rfm_retention.testing import synthetic_cohort
         >>> from rfm_retention.metrics import backtest
         >>> cohort = synthetic_cohort(300, seed=5)

@@ -121,7 +121,7 @@ def win_back_rate(
     Cases only need ``patient_id``, ``level`` and ``first_contact_at``:
     ``CaseColumns.from_arrays(patient_id=..., level=..., first_contact_at=...)``.
 
-    Example:
+    Examples:
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(
         ...     patient_id=["a", "a", "b"], amount=[1.0, 1.0, 1.0],
@@ -171,7 +171,7 @@ def draw_control_group(patient_ids: Any, *, fraction: float, seed: int) -> npt.N
     answer, whatever the other ids or their order; integer id 7 and text
     ``"7"`` are the same patient. Choose the seed once per programme and keep it.
 
-    Example:
+    Examples:
         >>> mask = draw_control_group([f"p{i}" for i in range(10_000)], fraction=0.1, seed=42)
         >>> 900 < int(mask.sum()) < 1100
         True
