@@ -1,7 +1,7 @@
 """Randomised workloads against a plain reference model, with every invariant checked per step.
 
 The machine drives a ledger (two branches on one store) with earns, redemptions, adjustments,
-reversals of both, expiry, retries with the same key and reuse of a key for a
+reversals of earns and of redemptions, expiry, retries with the same key and reuse of a key for a
 different request, and compares every account with a deliberately simple
 model after every step. It runs once on the in-memory store and once on SQLite.
 """

@@ -180,7 +180,7 @@ class SQLiteStore:
         if not create and not os.path.exists(self.path):
             raise StoreIntegrityError(f"no ledger database at {self.path!r}")
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[int, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._ensure_schema(self._connection())
 
@@ -198,15 +198,21 @@ class SQLiteStore:
         self._local.conn = conn
         self._local.pid = os.getpid()
         with self._lock:
-            self._all.append(conn)
+            self._all.append((os.getpid(), conn))
         return conn
 
     def close(self) -> None:
-        """Close every connection this process opened (the store re-opens on next use)."""
+        """Close every connection this process opened (the store re-opens on next use).
+
+        Connections inherited through ``fork`` belong to the parent and are
+        left alone: closing them in the child could disturb the parent's locks.
+        """
+        pid = os.getpid()
         with self._lock:
             conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
+        for owner, conn in conns:
+            if owner == pid:
+                conn.close()
         self._local = threading.local()
 
     def __enter__(self) -> SQLiteStore:
