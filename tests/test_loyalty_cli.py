@@ -102,3 +102,4 @@ def test_demo_section_awards_the_sample_cohort() -> None:
     assert "a rerun awarded 0" in text
     assert "same voucher: True" in text
     assert "OK: every balance" in text
+    assert "privileges of NEW-PATIENT: Returning-patient package: no" in text

@@ -9,14 +9,17 @@ from typing import Any
 from rfm_retention.cli._common import add_input_options, load_table
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import VisitLog
+from rfm_retention.data._time import to_instant
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
     PointsLedger,
     SQLiteStore,
     Voucher,
+    privileges,
     verify,
 )
+from rfm_retention.loyalty.events import as_time
 from rfm_retention.testing import SyntheticCohort
 
 __all__ = ["demo_section", "register"]
@@ -212,7 +215,7 @@ def demo_section(cohort: SyntheticCohort, as_of: Any) -> str:
     ledger = PointsLedger(MemoryStore())
     result = ledger.award_visits(cohort.data.visits)
     again = ledger.award_visits(cohort.data.visits)
-    at = dt.datetime.combine(as_of, dt.time(12)) if type(as_of) is dt.date else as_of
+    at = as_time(to_instant(as_of))  # a date means the end of that day
     balances = sorted((ledger.balance(str(p)) for p in cohort.data.visits.patient_ids),
                       key=lambda b: (-b.available, b.patient_id))
     rows = [[b.patient_id, b.balance, b.available, len(b.lots)] for b in balances[:5]]
@@ -230,6 +233,13 @@ def demo_section(cohort: SyntheticCohort, as_of: Any) -> str:
         retry = ledger.redeem(top.patient_id, "health_assessment", key="demo-redeem-1", at=at)
         lines += ["", _voucher_text(voucher),
                   f"retry with the same key returns the same voucher: {retry == voucher}; "
-                  f"available now {ledger.balance(top.patient_id).available}."]
+                  f"available now {ledger.balance(top.patient_id).available}.", ""]
+    for pid in (top.patient_id, "NEW-PATIENT"):
+        decided = privileges(pid, cohort.data.visits, as_of=as_of, ledger=ledger)
+        shown = "; ".join(
+            f"{d.privilege.name}: {'yes' if d.granted else 'no'} ({d.rule}"
+            + (f": {d.reason}" if d.reason else "") + ")"
+            for d in decided.decisions)
+        lines.append(f"privileges of {pid}: {shown}")
     lines += ["", "verify: " + verify(ledger.store).summary().replace("\n", " ")]
     return "\n".join(lines)
