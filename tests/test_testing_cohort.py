@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from collections.abc import Callable
 
+import attrs
 import numpy as np
 import pytest
 
@@ -13,10 +15,15 @@ from rfm_retention.data import PatientData, PatientTable
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import ReasonCode
 from rfm_retention.testing import (
+    DEFAULT_SETTINGS,
     SAMPLE_END,
     SAMPLE_PATIENTS,
     SAMPLE_START,
+    ChurnHazards,
     ChurnTruth,
+    CohortSettings,
+    Condition,
+    SignalRates,
     SyntheticCohort,
     sample_cohort,
     synthetic_cohort,
@@ -175,3 +182,37 @@ def test_importing_testing_does_not_import_hypothesis() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_settings_change_the_hospital() -> None:
+    """A harsher churn preset makes more patients churn; acute-only hospitals have no courses."""
+    harsh = attrs.evolve(
+        DEFAULT_SETTINGS, churn=attrs.evolve(DEFAULT_SETTINGS.churn, service=0.05, efficacy=0.05)
+    )
+    mild = synthetic_cohort(1500, seed=3, settings=DEFAULT_SETTINGS)
+    worse = synthetic_cohort(1500, seed=3, settings=harsh)
+    assert worse.truth.churned.mean() > mild.truth.churned.mean() + 0.1
+    acute_conditions = tuple(c for c in DEFAULT_SETTINGS.conditions if c.kind == "acute")
+    walk_in = attrs.evolve(DEFAULT_SETTINGS, conditions=acute_conditions, acute_only_share=1.0)
+    clinic = synthetic_cohort(200, seed=3, settings=walk_in)
+    assert clinic.data.courses is not None
+    assert len(clinic.data.courses) == 0
+    assert (clinic.truth.primary_diagnosis == "").all()
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Condition("X1", "x", "d", "chronic", 0.1, (60, 30)), "cadence_days"),
+        (lambda: Condition("X1", "x", "d", "acute", 0.0), "share"),
+        (lambda: ChurnHazards(service=-0.1), "service"),
+        (lambda: ChurnHazards(stretch=(0.5, 1.0)), "stretch"),
+        (lambda: SignalRates(no_show=(0.1, 1.5)), "no_show"),
+        (lambda: CohortSettings(acute_only_share=2.0), "acute_only_share"),
+        (lambda: CohortSettings(conditions=DEFAULT_SETTINGS.conditions[:2]), "acute"),
+    ],
+)
+def test_impossible_presets_are_refused(build: Callable[[], object], message: str) -> None:
+    """Presets check their numbers when built, naming the field at fault."""
+    with pytest.raises(ConfigError, match=message):
+        build()

@@ -95,7 +95,11 @@ def draw_population(
     planned = [i for i, c in enumerate(conditions) if c.kind != ACUTE]
     weights = np.array([conditions[i].share for i in planned], np.float64)
     acute_only = rng.random(n) < settings.acute_only_share
-    chosen = rng.choice(np.array(planned, np.int64), size=n, p=weights / weights.sum())
+    chosen = (
+        rng.choice(np.array(planned, np.int64), size=n, p=weights / weights.sum())
+        if planned
+        else np.full(n, -1, np.int64)
+    )
     condition = np.where(acute_only, -1, chosen).astype(np.int64)
     kind_of = np.array([KIND_CODES[c.kind] for c in conditions], np.int64)
     kind = np.where(acute_only, KIND_CODES[ACUTE], kind_of[np.maximum(condition, 0)])

@@ -18,6 +18,7 @@ from typing import Literal
 
 import attrs
 
+from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import ReasonCode
 
 __all__ = [
@@ -40,6 +41,22 @@ ConditionKind = Literal["chronic", "rehab", "acute"]
 CHRONIC: ConditionKind = "chronic"
 REHAB: ConditionKind = "rehab"
 ACUTE: ConditionKind = "acute"
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _probabilities(owner: object, names: tuple[str, ...]) -> None:
+    """Every named attribute (a number or a pair of numbers) lies in [0, 1]."""
+    for name in names:
+        value = getattr(owner, name)
+        values = value if isinstance(value, tuple) else (value,)
+        _require(
+            all(0.0 <= v <= 1.0 for v in values),
+            f"{type(owner).__name__}.{name} must be a probability in [0, 1], got {value}",
+        )
 
 
 @attrs.frozen
@@ -73,6 +90,18 @@ class Condition:
     median_amount: float = 100.0
     amount_sigma: float = 0.5
     course_department: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        label = f"condition {self.code!r}"
+        _require(self.kind in (CHRONIC, REHAB, ACUTE), f"{label}: unknown kind {self.kind!r}")
+        _require(self.share > 0, f"{label}: share must be > 0")
+        _require(self.median_amount > 0, f"{label}: median_amount must be > 0")
+        _require(self.amount_sigma >= 0, f"{label}: amount_sigma must be >= 0")
+        lo, hi = self.cadence_days
+        _require(
+            self.kind == ACUTE or 0 < lo <= hi,
+            f"{label}: cadence_days must be (shortest, longest) with 0 < shortest <= longest",
+        )
 
     @property
     def session_department(self) -> str:
@@ -155,6 +184,23 @@ class ChurnHazards:
     lead_days: tuple[float, float] = (60.0, 150.0)
     stretch: tuple[float, float] = (1.6, 2.4)
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("efficacy", "service", "price", "competition", "trust", "behaviour_only"):
+            _require(getattr(self, name) >= 0, f"ChurnHazards.{name} must be >= 0")
+        _require(
+            self.efficacy_scale > 0 and self.service_scale > 0,
+            "ChurnHazards: efficacy_scale and service_scale must be > 0",
+        )
+        _require(self.acute_multiplier > 0, "ChurnHazards.acute_multiplier must be > 0")
+        _require(
+            0 <= self.lead_days[0] <= self.lead_days[1],
+            "ChurnHazards.lead_days must be (shortest, longest), 0 <= shortest <= longest",
+        )
+        _require(
+            1 <= self.stretch[0] <= self.stretch[1],
+            "ChurnHazards.stretch must be (least, most), 1 <= least <= most",
+        )
+
 
 DEFAULT_CHURN = ChurnHazards()
 
@@ -233,6 +279,20 @@ class SignalRates:
     course_share: float = 0.15
     course_abandon: float = 0.08
 
+    def __attrs_post_init__(self) -> None:
+        _probabilities(
+            self,
+            (
+                "rating_per_visit", "complaint_per_visit", "complaint_unhappy",
+                "complaint_degraded", "complaint_valid", "handling_surveyed", "no_show",
+                "cancelled", "assessment_per_visit", "progress_lag", "review_per_visit",
+                "price_cut", "course_share", "course_abandon",
+            ),
+        )  # fmt: skip
+        for name in ("satisfaction_sd", "efficacy_sd", "rating_noise", "handling_sd",
+                     "outcome_noise"):  # fmt: skip
+            _require(getattr(self, name) >= 0, f"SignalRates.{name} must be >= 0")
+
 
 DEFAULT_SIGNALS = SignalRates()
 
@@ -259,6 +319,23 @@ class CohortSettings:
     acute_episodes_per_year: tuple[float, float] = (0.4, 0.25)
     churn: ChurnHazards = DEFAULT_CHURN
     signals: SignalRates = DEFAULT_SIGNALS
+
+    def __attrs_post_init__(self) -> None:
+        _probabilities(self, ("acute_only_share", "existing_share"))
+        kinds = {c.kind for c in self.conditions}
+        _require(ACUTE in kinds, "CohortSettings.conditions needs at least one acute condition")
+        _require(
+            bool(kinds - {ACUTE}) or self.acute_only_share == 1.0,
+            "CohortSettings.conditions needs a chronic or rehab condition (or acute_only_share=1)",
+        )
+        _require(
+            len({c.code for c in self.conditions}) == len(self.conditions),
+            "CohortSettings.conditions: codes must be unique",
+        )
+        _require(
+            all(rate >= 0 for rate in self.acute_episodes_per_year),
+            "CohortSettings.acute_episodes_per_year must be >= 0",
+        )
 
 
 DEFAULT_SETTINGS = CohortSettings()
