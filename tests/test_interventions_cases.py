@@ -245,7 +245,7 @@ def test_escalate_overdue_tells_each_tier_once():
         ("first_contact", True), ("retention_plan", False)
     }
     assert len(inbox) == 3
-    assert len(book.get("p1#1").notified) == 3
+    assert len(book.get("p1#1").notified) == 4  # the new-case notice and three breaches
 
 
 def test_new_case_notice_only_for_high_levels():

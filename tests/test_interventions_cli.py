@@ -171,3 +171,26 @@ def test_realistic_volume_on_sqlite(tmp_path):
     assert second.counts[IntakeAction.UNCHANGED] == 20_000
     high = sum(1 for r in rows if r.level == "high")
     assert sum(b.deadline.name == "first_contact" for b in breaches) == high
+
+
+def test_holidays_file_is_skipped_by_working_hour_deadlines(tmp_path, warnings_csv):
+    """A Monday holiday listed in --holidays pushes the first contact a working day later."""
+    db, holidays = tmp_path / "cases.db", tmp_path / "holidays.txt"
+    holidays.write_text("# spring\n2024-05-13\n", encoding="utf-8")
+    main(["cases", "open", "--warnings", str(warnings_csv), "--db", str(db),
+          "--at", "2024-05-10T19:00", "--working-hours", "--holidays", str(holidays)])
+    with SQLiteCaseStore(db) as store:
+        case = CaseBook(store).get("17#1")
+    assert {d.name: d.due_at for d in case.deadlines}["first_contact"] == dt.datetime(
+        2024, 5, 16, 13, 0
+    )
+
+
+def test_bad_holidays_file_is_named(tmp_path, warnings_csv, capsys):
+    """A line that is not a date is reported with its number."""
+    holidays = tmp_path / "holidays.txt"
+    holidays.write_text("2024-05-13\n13/05/2024\n", encoding="utf-8")
+    code = main(["cases", "open", "--warnings", str(warnings_csv), "--db",
+                 str(tmp_path / "c.db"), "--at", "2024-05-10", "--holidays", str(holidays)])
+    assert code == 2
+    assert "line 2" in capsys.readouterr().err

@@ -103,7 +103,7 @@ def test_inbound_contact_is_recorded_despite_do_not_contact():
         book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
     case = book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
                                result="reached", inbound=True)
-    assert case.contacts[0].note.endswith("[inbound]")
+    assert case.contacts[0].inbound
 
 
 def _medium_book():
@@ -175,12 +175,21 @@ def test_json_lines_notifier_appends_one_object_per_notice(tmp_path):
     assert lines[0]["summary"] == "course abandoned"
 
 
-def test_callback_notifier_failure_propagates():
-    """A notifier that fails makes the call fail loudly (the case is already stored)."""
-    def broken(_notice):
-        raise RuntimeError("pager down")
+def test_failed_new_case_notice_is_retried_by_the_next_intake():
+    """A failing notifier fails the call loudly; the next scan's intake delivers the notice."""
+    inbox, down = [], [True]
 
-    book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(broken))
+    def pager(notice):
+        if down[0]:
+            raise RuntimeError("pager down")
+        inbox.append(notice)
+
+    book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(pager))
     with pytest.raises(RuntimeError, match="pager down"):
         book.intake("p1", "high", "price", T0)
-    assert book.get("p1#1").level.label == "high"
+    assert book.get("p1#1").notified == ()
+    down[0] = False
+    book.intake("p1", "high", "price", T0 + 24 * H)
+    book.intake("p1", "high", "price", T0 + 48 * H)
+    assert [(n.kind.value, n.at) for n in inbox] == [("new_case", T0)]
+    assert book.get("p1#1").notified == ("new_case:high",)

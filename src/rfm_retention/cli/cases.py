@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import os
 from types import SimpleNamespace
 from typing import Any
@@ -60,6 +61,9 @@ def register(sub: Any) -> None:
     opening.add_argument("--working-hours", action="store_true",
                          help="count hour deadlines (24 h, 48 h) in working hours, Mon-Fri "
                          "08:00-17:30, instead of clock hours")
+    opening.add_argument("--holidays", metavar="FILE",
+                         help="non-working dates for --working-hours, one ISO date per line "
+                         "(# starts a comment)")
     opening.add_argument("--timezone", metavar="TZ",
                          help="IANA zone of the working hours, e.g. Asia/Shanghai")
     opening.add_argument("--notify", metavar="FILE",
@@ -121,13 +125,30 @@ def _read_warnings(path: str) -> list[SimpleNamespace]:
     return rows
 
 
+def _read_holidays(path: str) -> frozenset[dt.date]:
+    days, issues = set(), []
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = raw.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                days.add(dt.date.fromisoformat(text))
+            except ValueError:
+                issues.append(f"line {number}: {text!r} is not an ISO date (YYYY-MM-DD)")
+    if issues:
+        raise ConfigError(f"{path}: " + "; ".join(issues[:10]))
+    return frozenset(days)
+
+
 def run_open(args: argparse.Namespace) -> int:
     """Open or escalate cases from a warning CSV."""
     warnings = _read_warnings(args.warnings)
     playbook = SPEC_PLAYBOOK
     if args.working_hours:
         playbook = playbook.with_deadline_unit(DeadlineUnit.WORKING_HOURS)
-    calendar = WorkingCalendar(timezone=args.timezone)
+    holidays = _read_holidays(args.holidays) if args.holidays else frozenset()
+    calendar = WorkingCalendar(timezone=args.timezone, holidays=holidays)
     notifier = JsonLinesNotifier(args.notify) if args.notify else None
     with SQLiteCaseStore(args.db) as store:
         book = CaseBook(store, playbook=playbook, calendar=calendar, notifier=notifier)
@@ -164,8 +185,6 @@ def run_overdue(args: argparse.Namespace) -> int:
 
 def demo_section(cohort: Any, as_of: Any) -> str:
     """Cases opened from two consecutive daily scans of the sample cohort, staff work, overdue."""
-    import datetime as dt
-
     from rfm_retention.interventions import (
         CallbackNotifier,
         InMemoryCaseStore,

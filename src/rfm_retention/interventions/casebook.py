@@ -214,7 +214,9 @@ class CaseBook:
         latest = self.get(ids[-1]) if ids else None
         if latest is not None and not latest.is_closed:
             if risk <= latest.level:
-                return Intake(IntakeAction.UNCHANGED, latest)
+                kind = NoticeKind.ESCALATED if latest.escalated_at else NoticeKind.NEW_CASE
+                since = latest.escalated_at or latest.warned_at
+                return Intake(IntakeAction.UNCHANGED, self._announce(kind, latest, since))
             start = max(at, latest.warned_at)
             escalation = CaseEscalated(
                 case_id=latest.case_id, seq=latest.version + 1, at=start, actor=actor,
@@ -222,8 +224,8 @@ class CaseBook:
                 owners=self._owners(risk), deadlines=self._deadlines(risk, start),
             )
             case = self._commit(latest, [escalation])
-            self._announce(NoticeKind.ESCALATED, case, escalation.at)
-            return Intake(IntakeAction.ESCALATED, case)
+            return Intake(IntakeAction.ESCALATED,
+                          self._announce(NoticeKind.ESCALATED, case, escalation.at))
         if latest is not None and not (new_episode or risk > latest.level):
             return Intake(IntakeAction.SUPPRESSED, latest)
         if latest is not None and latest.closed_at is not None and at < latest.closed_at:
@@ -235,16 +237,25 @@ class CaseBook:
             owners=self._owners(risk), deadlines=self._deadlines(risk, at),
         )
         case = self._commit(None, [opening])
-        self._announce(NoticeKind.NEW_CASE, case, at)
-        return Intake(IntakeAction.OPENED, case)
+        return Intake(IntakeAction.OPENED, self._announce(NoticeKind.NEW_CASE, case, at))
 
-    def _announce(self, kind: NoticeKind, case: Case, at: dt.datetime) -> None:
-        if self.notifier is None or case.level not in self.notify_levels:
-            return
+    def _announce(self, kind: NoticeKind, case: Case, at: dt.datetime) -> Case:
+        """Tell the owners about a new or escalated case, at least once.
+
+        The notice is recorded on the case (``notified`` event) only after the
+        notifier accepted it; a notifier that failed is retried by the next
+        intake of the same warning.
+        """
+        key = f"{kind.value}:{case.level.label}"
+        if self.notifier is None or case.level not in self.notify_levels or key in case.notified:
+            return case
         self.notifier.notify(StaffNotice(
             kind=kind, at=at, case_id=case.case_id, patient_id=case.patient_id,
             level=case.level, reason=case.reason, roles=case.owners, summary=case.summary,
         ))
+        event = StaffNotified(case_id=case.case_id, seq=case.version + 1, at=at, actor="notifier",
+                              key=key, roles=case.owners)
+        return self._commit(case, [event])
 
     def _commit(self, case: Case | None, events: Sequence[CaseEvent]) -> Case:
         state = case
@@ -283,7 +294,7 @@ class CaseBook:
         event = ContactRecorded(
             case_id=case.case_id, seq=case.version + 1, at=instant(at, field="at"),
             actor=_text(actor, "actor"), channel=channel, result=ContactResult(result),
-            purpose=purpose, note=note + (" [inbound]" if inbound else ""),
+            purpose=purpose, note=note, inbound=inbound,
         )
         return self._commit(case, [event])
 
@@ -366,9 +377,11 @@ class CaseBook:
     def escalate_overdue(self, as_of: Any, *, actor: str = "deadline-check") -> list[StaffNotice]:
         """Tell the escalation rules' roles about each breach, once per breach and tier.
 
-        Each notice sent is recorded on the case (``notified`` event), so
-        running the check every hour does not repeat it; a new tier (a rule
-        with a later ``after_hours``) triggers a new notice. Returns the notices.
+        Each notice sent is recorded on the case (``notified`` event) after the
+        notifier accepted it, so running the check every hour does not repeat
+        it, and a notice whose delivery failed is sent again next time
+        (at-least-once). A new tier (a rule with a later ``after_hours``)
+        triggers a new notice. Returns the notices.
         """
         now = instant(as_of, field="as_of")
         sent: list[StaffNotice] = []

@@ -82,6 +82,7 @@ class ContactRecorded(_Event):
     result: ContactResult = attrs.field(converter=ContactResult)
     purpose: Purpose = attrs.field(default=Purpose.CARE, converter=Purpose)
     note: str = ""
+    inbound: bool = False
 
 
 @attrs.frozen(kw_only=True)

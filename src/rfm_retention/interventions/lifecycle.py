@@ -146,7 +146,8 @@ def apply(case: Case | None, event: CaseEvent) -> Case:
         return _escalate(step, event)
     if isinstance(event, ContactRecorded):
         contact = Contact(at=event.at, actor=event.actor, channel=event.channel,
-                          result=event.result, purpose=event.purpose, note=event.note)
+                          result=event.result, purpose=event.purpose, note=event.note,
+                          inbound=event.inbound)
         return attrs.evolve(step, contacts=(*case.contacts, contact),
                             deadlines=_meet(case.deadlines, event),
                             status=CaseStatus.IN_PROGRESS)

@@ -62,7 +62,10 @@ class Due:
 
 @attrs.frozen
 class Contact:
-    """One contact with the patient: who reached out, how, when, and what came of it."""
+    """One contact with the patient: who reached out, how, when, and what came of it.
+
+    ``inbound`` marks a contact the patient started (consent rules do not apply).
+    """
 
     at: dt.datetime = attrs.field(converter=moment)
     actor: str
@@ -70,6 +73,7 @@ class Contact:
     result: ContactResult = attrs.field(converter=ContactResult)
     purpose: Purpose = attrs.field(default=Purpose.CARE, converter=Purpose)
     note: str = ""
+    inbound: bool = False
 
 
 @attrs.frozen

@@ -55,6 +55,14 @@ def _weekdays(value: Iterable[int]) -> frozenset[int]:
     return days
 
 
+def _dates(value: Iterable[dt.date]) -> frozenset[dt.date]:
+    days = frozenset(value)
+    for day in days:
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise ConfigError(f"WorkingCalendar: holidays and make-up days are dates, got {day!r}")
+    return days
+
+
 def _zone(value: str | None) -> str | None:
     if value is not None:
         try:
@@ -92,8 +100,8 @@ class WorkingCalendar:
         default=((dt.time(8, 0), dt.time(17, 30)),), converter=_spans
     )
     weekdays: frozenset[int] = attrs.field(default=frozenset(range(5)), converter=_weekdays)
-    holidays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=frozenset)
-    extra_working_days: frozenset[dt.date] = attrs.field(default=frozenset(), converter=frozenset)
+    holidays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_dates)
+    extra_working_days: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_dates)
     timezone: str | None = attrs.field(default=None, converter=_zone)
 
     @classmethod
