@@ -189,7 +189,7 @@ def test_backtest_lead_time_by_hand(small: PatientData) -> None:
 
 def test_backtest_refuses_same_names(small: PatientData) -> None:
     """The method and the baseline must be told apart in the report."""
-    with pytest.raises(ConfigError, match="both named"):
+    with pytest.raises(ConfigError, match="distinct names"):
         backtest(small, ["2024-03-15"], scorer=DaysSinceLastVisit(),
                  outcome=Outcome(horizon_days=30))
 
@@ -215,3 +215,22 @@ def test_backtest_on_synthetic_truth() -> None:
         assert r.positives > 0
         assert r.auc > 0.6
         assert r.lift_top_decile > 1.0
+
+
+def test_learned_score_ignores_everything_after_the_evaluation_date() -> None:
+    """Training sees nothing past the first evaluation date: later visits change nothing."""
+    from rfm_retention.metrics.scorers import ScanScorer, fit_learned_score
+
+    cohort = synthetic_cohort(400, seed=8)
+    full = fit_learned_score(cohort.data, "2023-03-31", evaluate_from="2023-07-15")
+    cut = data_until(cohort.data, np.datetime64("2023-07-15T23:59:59"))
+    assert len(cut.visits) < len(cohort.data.visits)
+    short = fit_learned_score(cut, "2023-03-31", evaluate_from="2023-07-15")
+    assert full.coefficients == short.coefficients
+    assert full.intercept == short.intercept
+    with pytest.raises(ConfigError, match="after the first evaluation date"):
+        fit_learned_score(cohort.data, "2023-03-31", evaluate_from="2023-06-01")
+    bt = backtest(cohort.data, ["2023-07-15", "2023-10-31"],
+                  scorer=[ScanScorer(full, label="learned"), ScanScorer()])
+    assert [r.method for r in bt.results[:3]] == [
+        "learned", "scan: worst(rules, score)", DaysSinceLastVisit.name]

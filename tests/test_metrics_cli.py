@@ -136,3 +136,17 @@ def test_backtest_horizon_past_data(sample_dir: Path, capsys: pytest.CaptureFixt
     code = main(["backtest", "--visits", str(sample_dir / "visits.csv"), "--at", "2024-12-01"])
     assert code == 2
     assert "ends after the data" in capsys.readouterr().err
+
+
+def test_backtest_train_at(sample_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--train-at adds the learned score, fitted on the earlier date, beside the policy."""
+    code = main(["backtest", "--visits", str(sample_dir / "visits.csv"),
+                 "--ratings", str(sample_dir / "ratings.csv"),
+                 "--train-at", "2023-03-31", "--at", "2023-09-30"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "learned score (trained 2023-03-31)" in captured.out
+    assert "odds ratio" in captured.err
+    late = main(["backtest", "--visits", str(sample_dir / "visits.csv"),
+                 "--train-at", "2023-08-31", "--at", "2023-09-30"])
+    assert late == 2

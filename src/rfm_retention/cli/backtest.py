@@ -21,7 +21,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, LapseRule, Outcome, backtest
 from rfm_retention.metrics.backtest import Backtest
 from rfm_retention.metrics.replay import DEFAULT_HORIZON_DAYS
-from rfm_retention.metrics.scorers import ScanScorer
+from rfm_retention.metrics.scorers import ScanScorer, fit_learned_score
 from rfm_retention.risk.policy import RiskPolicy
 from rfm_retention.risk.rules import RulePolicy
 from rfm_retention.risk.scan import default_policy
@@ -55,6 +55,9 @@ def register(sub: Any) -> None:
                         help="CSV with patient_id,churned_from: use known churn dates as outcome")
     parser.add_argument("--policy", choices=POLICIES, default="worst",
                         help="risk policy: worst of rules and score (default), rules, score")
+    parser.add_argument("--train-at", metavar="DATE",
+                        help="also fit the trainable score at DATE (labels from the horizon "
+                        "after it, which must end by the first --at) and backtest it")
     parser.add_argument("--k", type=int, default=DEFAULT_K, metavar="N",
                         help=f"patients the team can call in a week (default {DEFAULT_K})")
     parser.add_argument("--grace-days", type=float, default=30.0, metavar="N",
@@ -136,9 +139,18 @@ def run(args: argparse.Namespace) -> int:
         outcome = read_truth(args.truth, rule, args.horizon, data.visits.patient_ids)
     else:
         outcome = Outcome(kind=args.outcome, horizon_days=args.horizon, rule=rule)
+    methods = [ScanScorer(policy_named(args.policy))]
+    if args.train_at:
+        learned = fit_learned_score(
+            data, args.train_at, evaluate_from=min(args.at), outcome=outcome,
+            population=args.population,
+        )
+        if learned.report is not None:
+            print(f"learned score, trained at {args.train_at}:\n{learned.report}\n",
+                  file=sys.stderr)
+        methods.insert(0, ScanScorer(learned, label=f"learned score (trained {args.train_at})"))
     result = backtest(
-        data, args.at, scorer=ScanScorer(policy_named(args.policy)), outcome=outcome,
-        k=args.k, population=args.population,
+        data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
     )
     if args.out:
         header, rows = columns_to_rows(result.to_columns())

@@ -311,7 +311,7 @@ def backtest(
     data: PatientData,
     at: Sequence[DateLike],
     *,
-    scorer: Scorer,
+    scorer: Scorer | Sequence[Scorer],
     baseline: Scorer | None = None,
     outcome: Outcome | None = None,
     k: int = DEFAULT_K,
@@ -324,8 +324,10 @@ def backtest(
     Args:
         data: the full history (visits plus any sources).
         at: scan dates; each needs its whole horizon inside the data.
-        scorer: the method under test (the risk scan, a trained score, yours).
-        baseline: the comparison; default :class:`DaysSinceLastVisit`.
+        scorer: the method under test (the risk scan, a trained score, yours),
+            or several, each reported in turn.
+        baseline: the comparison; default :class:`DaysSinceLastVisit`. When it
+            has no levels it gets the first method's level counts.
         outcome: what "left" means and the horizon; default no visit in 90 days.
         k: patients the team can call in a week (precision/recall at k).
         warn_level: the level from which a flag counts for lead time.
@@ -353,8 +355,12 @@ def backtest(
         raise ConfigError(f"k must be a positive whole number, got {k!r}")
     outcome = outcome or Outcome()
     base = baseline if baseline is not None else DaysSinceLastVisit()
-    if scorer.name == base.name:
-        raise ConfigError(f"the method and the baseline are both named {scorer.name!r}")
+    methods = [scorer] if isinstance(scorer, Scorer) else list(scorer)
+    if not methods:
+        raise ConfigError("give at least one method to backtest")
+    names = [m.name for m in methods] + [base.name]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"the methods and the baseline need distinct names, got {names}")
     visits = data.visits
     if len(visits) == 0:
         raise ConfigError("the visit log is empty: nothing to backtest")
@@ -363,21 +369,20 @@ def backtest(
     scan_days = np.unique(np.array([day_number(a) for a in at], np.int64))
 
     results: list[MethodResult] = []
-    flags: dict[str, tuple[list[IntArray], list[IntArray]]] = {
-        scorer.name: ([], []), base.name: ([], [])
-    }
+    flags: dict[str, tuple[list[IntArray], list[IntArray]]] = {name: ([], []) for name in names}
     for day in scan_days.tolist():
         when = to_date(day)
         labels = outcome_labels(
             visits, day, outcome, observed_until_day=observed, population=population
         )
         past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
-        s_score, s_level = _aligned(scorer.score(past, when), labels.patient_id)
+        judged = [(m.name, *_aligned(m.score(past, when), labels.patient_id)) for m in methods]
         b_score, b_level = _aligned(base.score(past, when), labels.patient_id)
         if not b_level.any():
-            b_level = match_levels(b_score, labels.patient_id, s_level)
+            b_level = match_levels(b_score, labels.patient_id, judged[0][2])
+        judged.append((base.name, b_score, b_level))
         positions = patient_positions(visits.patient_ids, labels.patient_id, what="population")
-        for name, score, level in ((scorer.name, s_score, s_level), (base.name, b_score, b_level)):
+        for name, score, level in judged:
             results.append(_evaluate(when, name, score, level, labels.positive, k))
             chosen = level >= int(warn_level)
             flags[name][0].append(positions[chosen])

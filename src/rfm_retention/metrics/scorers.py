@@ -4,22 +4,33 @@
 ranks patients the way staff work the warning list: by level first, then by
 score within a level (``rank key = 1000 * level + score``). Its flags are the
 list's levels.
+
+:func:`fit_learned_score` trains the risk package's trainable score with the
+backtest's own labels, without leakage: it learns from the indicators as of
+a training date and the outcomes of the horizon after it, and that horizon
+must end on or before the first evaluation date, so nothing the model is
+later judged on was seen while training.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 import attrs
 import numpy as np
 
 from rfm_retention.data.bundle import PatientData
+from rfm_retention.errors import ConfigError
+from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics.backtest import Scores
+from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
 from rfm_retention.risk.policy import RiskPolicy
 from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.scan import default_policy, scan
+from rfm_retention.risk.training import LearnedScorePolicy, ScoreTrainer
 
-__all__ = ["ScanScorer"]
+__all__ = ["ScanScorer", "fit_learned_score"]
 
 _LEVEL_WEIGHT = 1000.0
 
@@ -61,3 +72,51 @@ class ScanScorer:
         level = assessment.level.astype(np.int64)
         key = _LEVEL_WEIGHT * level + np.nan_to_num(assessment.score, nan=0.0)
         return Scores.of(warnings.panel.patients, key, level)
+
+
+def fit_learned_score(
+    data: PatientData,
+    train_at: DateLike,
+    *,
+    evaluate_from: DateLike,
+    outcome: Outcome | None = None,
+    trainer: ScoreTrainer | None = None,
+    indicators: IndicatorSet | None = None,
+    population: Literal["active", "all"] = "active",
+) -> LearnedScorePolicy:
+    """Fit the trainable score at ``train_at`` for evaluation from ``evaluate_from`` on.
+
+    The training population and labels are those a backtest at ``train_at``
+    would use (same :class:`~rfm_retention.metrics.Outcome`, same
+    population), read only from data up to ``evaluate_from``; the indicators
+    see the data cut at ``train_at``. Raises ConfigError when the training
+    horizon would run past ``evaluate_from`` (the labels would leak into the
+    evaluation period).
+
+    Examples:
+        >>> from rfm_retention.testing import synthetic_cohort
+        >>> from rfm_retention.metrics import backtest
+        >>> cohort = synthetic_cohort(400, seed=8)
+        >>> learned = fit_learned_score(cohort.data, "2023-03-31", evaluate_from="2023-09-30")
+        >>> learned.name
+        'learned'
+        >>> bt = backtest(cohort.data, ["2023-09-30"], scorer=ScanScorer(learned))
+        >>> bt.results[0].method
+        'scan: learned'
+    """
+    outcome = outcome or Outcome()
+    train_day, eval_day = day_number(train_at), day_number(evaluate_from)
+    if train_day + outcome.horizon_days > eval_day:
+        raise ConfigError(
+            f"training at {to_date(train_day)} with a {outcome.horizon_days}-day horizon reads "
+            f"outcomes up to {to_date(train_day + outcome.horizon_days)}, after the first "
+            f"evaluation date {to_date(eval_day)}; train earlier or shorten the horizon"
+        )
+    labels = outcome_labels(
+        data.visits, train_day, outcome, observed_until_day=eval_day, population=population
+    )
+    when = to_date(train_day)
+    past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
+    return (trainer or ScoreTrainer()).fit(
+        past, when, (labels.patient_id, labels.positive), indicators
+    )
