@@ -144,3 +144,61 @@ def test_corrupt_event_body_is_reported(tmp_path):
         decode_event('{"kind": "contact", "case_id": "p1#1"}')
     with pytest.raises(StoreIntegrityError, match="cannot be read"):
         decode_event('{"kind": "teleport"}')
+
+
+def test_concurrent_scans_on_sqlite_open_each_case_once(tmp_path):
+    """Two processes' worth of writers taking in the same list: one case per patient, no error."""
+    import threading
+
+    path = tmp_path / "cases.db"
+    SQLiteCaseStore(path).close()
+    patients = [f"p{i}" for i in range(60)]
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with SQLiteCaseStore(path) as store:
+                book = CaseBook(store)
+                for pid in patients:
+                    book.intake(pid, "high", "price", T0)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with SQLiteCaseStore(path) as store:
+        assert store.case_ids() == tuple(f"{pid}#1" for pid in sorted(patients))
+        assert all(len(store.history(cid)) == 1 for cid in store.case_ids())
+
+
+class _RacingStore:
+    """A store where another writer slips in just before our first write."""
+
+    def __init__(self, inner, rival):
+        self.inner, self.rival, self.raced = inner, rival, False
+
+    def append(self, case, events):
+        if not self.raced:
+            self.raced = True
+            self.rival()
+        self.inner.append(case, events)
+
+    def history(self, case_id):
+        return self.inner.history(case_id)
+
+    def case_ids(self, **kwargs):
+        return self.inner.case_ids(**kwargs)
+
+
+def test_intake_that_loses_a_race_decides_again():
+    """If another writer opens the case first, intake re-reads and reports it unchanged."""
+    inner = InMemoryCaseStore()
+    store = _RacingStore(inner, lambda: CaseBook(inner).intake("p1", "high", "price", T0))
+    result = CaseBook(store).intake("p1", "high", "price", T0 + H)
+    assert result.action.value == "unchanged"
+    assert inner.case_ids() == ("p1#1",)
+    assert result.case.warned_at == T0

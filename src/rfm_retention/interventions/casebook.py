@@ -91,6 +91,13 @@ class Breach:
         return f"{self.deadline.name}@{self.deadline.due_at.isoformat()}>{'|'.join(self.notify)}"
 
 
+_INTAKE_ATTEMPTS = 3
+
+
+class _StoreConflict(CaseError):
+    """The store refused a write that the state machine accepted: someone else wrote first."""
+
+
 def _text(value: object, field: str) -> str:
     text = str(value).strip()
     if not text:
@@ -210,6 +217,21 @@ class CaseBook:
         at = instant(warned_at, field="warned_at")
         if not self.playbook.opens_case(risk):
             return Intake(IntakeAction.IGNORED, None)
+        # Another writer (a second scan process) may change the patient's cases
+        # between our read and our write; the store refuses the stale write and
+        # the decision is simply taken again on fresh data.
+        for attempt in range(_INTAKE_ATTEMPTS):
+            try:
+                return self._intake(pid, risk, why, at, score, summary, new_episode, actor)
+            except _StoreConflict:
+                if attempt == _INTAKE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _intake(
+        self, pid: str, risk: RiskLevel, why: ReasonCode, at: dt.datetime,
+        score: float | None, summary: str, new_episode: bool, actor: str,
+    ) -> Intake:
         ids = self.store.case_ids(patient_id=pid)
         latest = self.get(ids[-1]) if ids else None
         if latest is not None and not latest.is_closed:
@@ -262,7 +284,12 @@ class CaseBook:
         for event in events:
             state = apply(state, event)
         assert state is not None
-        self.store.append(state, events)
+        try:
+            self.store.append(state, events)
+        except _StoreConflict:
+            raise
+        except CaseError as exc:
+            raise _StoreConflict(str(exc)) from exc
         return state
 
     # -- staff work ---------------------------------------------------------
