@@ -84,7 +84,9 @@ def main(small: bool = False) -> None:
 
     lifetimes_result: Result | None = None
     try:
-        from lifetimes.utils import summary_data_from_transaction_data
+        with warnings.catch_warnings():  # lifetimes uses pandas options pandas now deprecates
+            warnings.simplefilter("ignore")
+            from lifetimes.utils import summary_data_from_transaction_data
     except ImportError:
         print("lifetimes is not installed (pip install lifetimes): no lifetimes baseline")
     else:

@@ -152,3 +152,26 @@ def test_synthea_encounters_load_with_a_mapping_and_no_editing() -> None:
     assert log.department[at] == first["ENCOUNTERCLASS"]
     features = log.features("2020-01-01")
     assert 0 < len(features) <= log.n_patients
+
+
+def test_pandas_columns_with_gaps_load_like_everything_else() -> None:
+    """DataFrame columns (nullable ints, NaT, tz-aware times) validate like any other input."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({
+        "patient_id": pd.array([1, 2, None], dtype="Int64"),
+        "visit_time": pd.to_datetime(["2024-01-01T10:00Z", "2024-01-02T00:00+08:00", None],
+                                     utc=True, format="ISO8601"),
+        "amount": [1.0, 2.0, 3.0],
+        "department": pd.array(["icu", None, "er"], dtype="string"),
+    })
+    columns = {name: frame[name].to_numpy() for name in frame}
+    with pytest.raises(ValidationError) as caught:
+        VisitLog.from_columns(columns)
+    assert [(i.row, i.field, i.patient_id) for i in caught.value.issues] == [
+        (2, "patient_id", ""), (2, "visit_time", ""),
+    ]
+    log = VisitLog.from_columns(columns, on_error="quarantine")
+    assert log.patient_ids.tolist() == [1, 2]
+    assert log.patient_ids.dtype == np.int64
+    assert log.department.tolist() == ["icu", ""]
+    assert log.time.astype(str).tolist() == ["2024-01-01T10:00:00", "2024-01-01T16:00:00"]

@@ -66,6 +66,17 @@ class PatientFeatures:
     See :data:`FEATURE_COLUMNS` for each column's definition. Patients whose
     first visit is after ``as_of`` are not in the result: as of that date they
     are not yet patients. Rows are in patient-id order.
+
+    Example:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=[7, 7, 3], amount=[10.0, 30.0, 5.0],
+        ...                            visit_time=["2024-05-01", "2024-06-01", "2024-06-20"])
+        >>> f = log.features("2024-06-30")
+        >>> f.patient_id.tolist(), f.total_visits.tolist(), f.spend_in_window.tolist()
+        ([3, 7], [1, 2], [5.0, 40.0])
+        >>> row = f.index_of(7)
+        >>> int(f.days_since_last_visit[row]), float(f.last_interval_days[row])
+        (29, 31.0)
     """
 
     as_of: dt.date

@@ -18,7 +18,15 @@ from dateutil import parser as dateutil_parser
 
 from rfm_retention.errors import ConfigError
 
-__all__ = ["DateParsing", "ParsedTimes", "as_day", "day_of", "parse_times", "to_instant"]
+__all__ = [
+    "DateParsing",
+    "ParsedTimes",
+    "as_day",
+    "day_of",
+    "is_missing",
+    "parse_times",
+    "to_instant",
+]
 
 _NAT = np.datetime64("NaT", "s")
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -163,10 +171,20 @@ def _unique_objects(arr: npt.NDArray[Any]) -> tuple[list[Any], npt.NDArray[np.in
     return [k[1] for k in index], inverse_list
 
 
+_MISSING_TYPES = frozenset({"NAType", "NaTType"})  # pandas' pd.NA and pd.NaT
+
+
+def is_missing(value: Any) -> bool:
+    """None, a float NaN, or pandas' NA/NaT markers (recognised without importing pandas)."""
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(value != value)
+    return type(value).__name__ in _MISSING_TYPES
+
+
 def _one_value(raw: Any, parsing: DateParsing) -> dt.datetime | None:
-    if raw is None:
-        return None
-    if isinstance(raw, float) and raw != raw:  # NaN from a float column
+    if is_missing(raw):
         return None
     if isinstance(raw, dt.datetime):
         return raw

@@ -47,6 +47,20 @@ class PatientData:
 
     ``patients`` is the sorted union of every source's patient ids: the rows of
     every per-patient result.
+
+    Example:
+        >>> from rfm_retention.data import RatingTable, VisitLog
+        >>> visits = VisitLog.from_arrays(
+        ...     patient_id=["p2", "p1"], visit_time=["2024-01-02", "2024-01-03"], amount=[5, 9]
+        ... )
+        >>> ratings = RatingTable.from_arrays(
+        ...     patient_id=["p3"], rated_at=["2024-01-04"], score=[40]
+        ... )
+        >>> data = PatientData(visits=visits, ratings=ratings)
+        >>> data.patients.tolist(), sorted(data.available), data.complaints is None
+        (['p1', 'p2', 'p3'], ['ratings', 'visits'], True)
+        >>> data.rows_of("ratings").tolist()
+        [2]
     """
 
     visits: VisitLog

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import ISO, DateParsing, parse_times
+from rfm_retention.data._time import ISO, DateParsing, is_missing, parse_times
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 
 __all__ = [
@@ -139,6 +139,13 @@ class RejectedRows:
     ``rows`` are positions in the input as given (for CSV: data rows after the
     header). Nothing is dropped silently: every input row is either in the
     table or here.
+
+    Example:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "b"], visit_time=["2024-01-01", "x"],
+        ...                            amount=[1.0, 2.0], on_error="quarantine")
+        >>> log.rejected.rows, log.rejected.issues[0].field, log.source_row.tolist()
+        ((1,), 'visit_time', [0])
     """
 
     source: str
@@ -264,8 +271,13 @@ def validate_columns(
                     )
                 )
     issues.extend(_duplicate_issues(schema, clean))
-    id_col = clean[schema.fields[0].name]
-    issues = [attrs.evolve(i, patient_id=_shown(id_col, i.row)) for i in issues]
+    id_name = schema.fields[0].name
+    id_col = clean[id_name]
+    no_id = {i.row for i in issues if i.field == id_name}
+    issues = [
+        attrs.evolve(i, patient_id="" if i.row in no_id else _shown(id_col, i.row))
+        for i in issues
+    ]
     if issues and on_error == "raise":
         raise ValidationError(schema.source, issues)
     keep = np.ones(n, bool)
@@ -319,15 +331,12 @@ def _convert(
 
 
 def _text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
-    """Text values, stripped; None and NaN become ''."""
+    """Text values, stripped; None, NaN and pandas' NA become ''."""
     if arr.dtype.kind == "U":
         return np.char.strip(arr)
     if arr.dtype.kind in "iub":
         return arr.astype(str)
-    out = [
-        "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
-        for v in arr.tolist()
-    ]
+    out = ["" if is_missing(v) else str(v).strip() for v in arr.tolist()]
     return np.array(out, dtype=str) if out else np.empty(0, "U1")
 
 
@@ -350,9 +359,10 @@ def _integer_ids(
     if arr.dtype.kind == "O" and arr.size:
         items = arr.tolist()
         n_int = sum(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in items)
-        gaps = np.array([v is None for v in items], bool)
+        gaps = np.array([is_missing(v) for v in items], bool)
         if n_int and n_int + int(gaps.sum()) == len(items):
-            return np.array([0 if v is None else int(v) for v in items], np.int64), gaps
+            ints = [0 if gap else int(v) for v, gap in zip(items, gaps.tolist(), strict=True)]
+            return np.array(ints, np.int64), gaps
     return None
 
 

@@ -58,7 +58,15 @@ COURSE_STATUSES = ("active", "completed", "abandoned")
 # ---------------------------------------------------------------- visits
 @attrs.frozen
 class Visit:
-    """One visit (encounter): who, when, how much, where, why."""
+    """One visit (encounter): who, when, how much, where, why.
+
+    A plain record, not validated on its own: validation happens when a
+    :class:`VisitLog` is built, so that every bad row is reported at once.
+
+    Example:
+        >>> Visit("p1", "2024-01-05", 120.0, department="cardiology", diagnosis="I10").amount
+        120.0
+    """
 
     patient_id: str | int
     visit_time: Time
@@ -73,7 +81,18 @@ class VisitLog(PatientTable):
 
     Build it with :meth:`from_records`, :meth:`from_arrays` or :meth:`from_csv`
     (Synthea: ``mapping={"patient_id": "PATIENT", "visit_time": "START",
-    "amount": "TOTAL_CLAIM_COST", "visit_id": "Id"}``).
+    "amount": "TOTAL_CLAIM_COST", "visit_id": "Id"}``). Rows are sorted by
+    (patient, time) once, here, so every per-patient computation afterwards is
+    a pass over contiguous groups.
+
+    Example:
+        >>> log = VisitLog.from_records([
+        ...     Visit("p2", "2024-03-01", 80.0, department="cardiology"),
+        ...     Visit("p1", "2024-01-05T09:30:00", 120.0),
+        ...     Visit("p2", "2024-01-20", 40.0),
+        ... ])
+        >>> log.patient_ids.tolist(), log.group_starts.tolist(), log.amount.tolist()
+        (['p1', 'p2'], [0, 1, 3], [120.0, 40.0, 80.0])
     """
 
     SCHEMA: ClassVar[Schema] = Schema(

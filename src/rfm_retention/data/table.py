@@ -37,6 +37,23 @@ class PatientTable:
             (``group_starts[-1] == len(self)``, so it has one more entry).
         source_row: for each row, its position in the input as given.
         rejected: rows set aside by ``on_error='quarantine'``.
+
+    Example:
+        >>> import numpy as np
+        >>> from rfm_retention.data import RatingTable
+        >>> ratings = RatingTable.from_arrays(
+        ...     patient_id=["b", "a", "b"],
+        ...     rated_at=["2024-02-01", "2024-01-15", "2024-01-10"],
+        ...     score=[70, 90, 40],
+        ... )
+        >>> ratings.patient_ids.tolist(), ratings.patient_index.tolist(), ratings.score.tolist()
+        (['a', 'b'], [0, 1, 1], [90.0, 40.0, 70.0])
+        >>> ratings.source_row.tolist(), ratings.group_starts.tolist()
+        ([1, 2, 0], [0, 1, 3])
+        >>> ratings.positions_in(np.array(["a", "b", "c"])).tolist()
+        [0, 1, 1]
+        >>> ratings.before(np.datetime64("2024-01-31T23:59:59")).tolist()
+        [True, True, False]
     """
 
     SCHEMA: ClassVar[Schema]
