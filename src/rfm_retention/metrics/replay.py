@@ -32,9 +32,11 @@ def table_until(table: PatientTable, instant: np.datetime64) -> Any:
     keep = table.before(instant)
     if keep.all():
         return table
-    index = table.patient_index[keep]
-    present = np.unique(index)
-    remapped = np.searchsorted(present, index).astype(np.int64)
+    index = table.patient_index[keep]  # still sorted: rows are grouped by patient
+    starts = np.ones(len(index), bool)
+    starts[1:] = index[1:] != index[:-1]
+    present = index[starts]
+    remapped = (np.cumsum(starts) - 1).astype(np.int64)
     return attrs.evolve(
         table,
         columns={name: col[keep] for name, col in table.columns.items()},
