@@ -9,14 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from rfm_retention.cli._common import (
-    add_input_options,
-    add_signal_options,
-    columns_to_rows,
-    load_bundle,
-    write_csv,
-)
+from rfm_retention.cli._common import add_input_options, add_signal_options, load_bundle
 from rfm_retention.cli._format import format_table
+from rfm_retention.cli.report import emit
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, LapseRule, Outcome, backtest
 from rfm_retention.metrics.backtest import Backtest
@@ -152,13 +147,7 @@ def run(args: argparse.Namespace) -> int:
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
     )
-    if args.out:
-        header, rows = columns_to_rows(result.to_columns())
-        write_csv(args.out, header, rows)
-        if args.out != "-":
-            print(f"{len(rows)} row(s) written to {args.out}", file=sys.stderr)
-    else:
-        print(render(result))
+    emit(args.out, result.to_columns(), lambda: render(result), what="row(s)")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from rfm_retention.cli._common import (
@@ -124,14 +125,21 @@ def run(args: argparse.Namespace) -> int:
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
         win_back_days=args.win_back_days,
     )
-    if args.out:
-        header, rows = columns_to_rows(report.to_columns())
-        write_csv(args.out, header, rows)
-        if args.out != "-":
-            print(f"{len(rows)} month(s) written to {args.out}", file=sys.stderr)
-    else:
-        print(render(report))
+    emit(args.out, report.to_columns(), lambda: render(report), what="month(s)")
     return 0
+
+
+def emit(
+    out: str | None, columns: dict[str, list[Any]], text: Callable[[], str], *, what: str
+) -> None:
+    """Every column as CSV to ``out`` (``-`` = stdout), or the terminal table ``text()``."""
+    if not out:
+        print(text())
+        return
+    header, rows = columns_to_rows(columns)
+    write_csv(out, header, rows)
+    if out != "-":
+        print(f"{len(rows)} {what} written to {out}", file=sys.stderr)
 
 
 def demo_section(cohort: Any, as_of: Any) -> str:
