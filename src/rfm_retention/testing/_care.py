@@ -314,11 +314,11 @@ def _visits(
     course = np.concatenate((np.full(not_session, -1, np.int64), sessions.course))
     progress = np.concatenate((np.full(not_session, np.nan), sessions.progress))
     amount = _charges(rng, pop, settings, patient, t, condition, origin)
-    department = np.where(
-        origin == SESSION,
-        np.array([c.session_department for c in settings.conditions])[condition],
-        np.array([c.department for c in settings.conditions])[condition],
-    )
+    names = [c.department for c in settings.conditions]
+    names += [c.session_department for c in settings.conditions]
+    department = np.array(names)[
+        np.where(origin == SESSION, condition + len(names) // 2, condition)
+    ]
     return Visits(patient, t, condition, origin, course, progress, amount, department)
 
 
