@@ -22,7 +22,7 @@ from rfm_retention.metrics.backtest import (
     match_levels,
 )
 from rfm_retention.metrics.ranking import auc, lift_at, precision_at_k, recall_at_k
-from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
+from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.care_intervals import CareIntervals
 from rfm_retention.testing import synthetic_cohort
 
@@ -105,18 +105,18 @@ RULE = LapseRule(grace_days=0, default_interval_days=40, min_intervals=2, norms=
 def test_outcome_labels_by_hand(small: PatientData) -> None:
     """Population: seen by the date, not lapsed; outcome: no visit or a lapse in the horizon."""
     at = day_number("2024-03-15")
-    no_visit = outcome_labels(small.visits, at, Outcome(horizon_days=90, rule=RULE),
+    no_visit = outcome_labels(small.visits, at, ChurnOutcome(horizon_days=90, rule=RULE),
                               observed_until_day=day_number("2024-12-31"))
     # a: last 03-01, own mean 30 -> lapse 04-01, active; b: 01-15 -> lapse 02-25, lapsed;
     # c: 03-10 -> lapse 04-20, active; d: long gone.
     assert no_visit.patient_id.tolist() == ["a", "c"]
     assert no_visit.positive.tolist() == [True, True]
-    everyone = outcome_labels(small.visits, at, Outcome(horizon_days=120, rule=RULE),
+    everyone = outcome_labels(small.visits, at, ChurnOutcome(horizon_days=120, rule=RULE),
                               observed_until_day=day_number("2024-12-31"), population="all")
     # b comes back on 06-20, inside 120 days
     assert everyone.patient_id.tolist() == ["a", "b", "c", "d"]
     assert everyone.positive.tolist() == [True, False, True, True]
-    lapse = outcome_labels(small.visits, at, Outcome("lapse", horizon_days=20, rule=RULE),
+    lapse = outcome_labels(small.visits, at, ChurnOutcome("lapse", horizon_days=20, rule=RULE),
                            observed_until_day=day_number("2024-12-31"))
     # within 20 days (to 04-04): a lapses 04-01, c only on 04-20
     assert lapse.positive.tolist() == [True, False]
@@ -125,7 +125,7 @@ def test_outcome_labels_by_hand(small: PatientData) -> None:
 def test_horizon_past_the_data_is_refused(small: PatientData) -> None:
     """A horizon that ends after the data cannot be labelled."""
     with pytest.raises(ConfigError, match="ends after the data"):
-        outcome_labels(small.visits, day_number("2024-06-01"), Outcome(horizon_days=90),
+        outcome_labels(small.visits, day_number("2024-06-01"), ChurnOutcome(horizon_days=90),
                        observed_until_day=day_number("2024-06-20"))
 
 
@@ -167,7 +167,7 @@ def test_backtest_lead_time_by_hand(small: PatientData) -> None:
     """Lead time = lapse day minus the first scan date that flagged the patient."""
     scorer = Peeker({"2024-03-15": {"c"}, "2024-03-20": {"a", "c"}})
     bt = backtest(small, ["2024-03-20", "2024-03-15"], scorer=scorer,
-                  outcome=Outcome(horizon_days=60, rule=RULE), k=1)
+                  outcome=ChurnOutcome(horizon_days=60, rule=RULE), k=1)
     assert [r.at.isoformat() for r in bt.results][::2] == ["2024-03-15", "2024-03-20"]
     lead = bt.lead_time_of("fixed")
     # lapses with a scan date in between: a (03-01 -> 04-01), c (03-10 -> 04-20).
@@ -191,13 +191,13 @@ def test_backtest_refuses_same_names(small: PatientData) -> None:
     """The method and the baseline must be told apart in the report."""
     with pytest.raises(ConfigError, match="distinct names"):
         backtest(small, ["2024-03-15"], scorer=DaysSinceLastVisit(),
-                 outcome=Outcome(horizon_days=30))
+                 outcome=ChurnOutcome(horizon_days=30))
 
 
 def test_backtest_on_synthetic_truth() -> None:
     """On a synthetic cohort with known churn dates, the naive baseline beats chance."""
     cohort = synthetic_cohort(600, seed=11)
-    outcome = Outcome.known_churn(cohort.truth.patient_id, cohort.truth.churned_from,
+    outcome = ChurnOutcome.known_churn(cohort.truth.patient_id, cohort.truth.churned_from,
                                   horizon_days=90)
 
     class Frequency:

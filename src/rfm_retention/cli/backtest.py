@@ -13,7 +13,7 @@ from rfm_retention.cli._common import add_input_options, add_signal_options, loa
 from rfm_retention.cli._format import format_table
 from rfm_retention.cli.report import emit
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics import DEFAULT_K, LapseRule, Outcome, backtest
+from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics.backtest import Backtest
 from rfm_retention.metrics.replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics.scorers import ScanScorer, fit_learned_score
@@ -76,7 +76,7 @@ def policy_named(name: str) -> RiskPolicy:
     raise ConfigError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
 
 
-def read_truth(path: str, rule: LapseRule, horizon: int, id_like: Any) -> Outcome:
+def read_truth(path: str, rule: LapseRule, horizon: int, id_like: Any) -> ChurnOutcome:
     """Known churn dates (``patient_id,churned_from``; empty = did not churn) as an outcome."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -94,7 +94,7 @@ def read_truth(path: str, rule: LapseRule, horizon: int, id_like: Any) -> Outcom
         when = np.array([r[1] or "NaT" for r in rows], dtype="datetime64[D]")
     except ValueError as exc:
         raise ConfigError(f"{path}: churned_from must be ISO dates ({exc})") from None
-    return Outcome.known_churn(ids, when, horizon_days=horizon, rule=rule)
+    return ChurnOutcome.known_churn(ids, when, horizon_days=horizon, rule=rule)
 
 
 def _pct(value: float) -> float:
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if args.truth:
         outcome = read_truth(args.truth, rule, args.horizon, data.visits.patient_ids)
     else:
-        outcome = Outcome(kind=args.outcome, horizon_days=args.horizon, rule=rule)
+        outcome = ChurnOutcome(kind=args.outcome, horizon_days=args.horizon, rule=rule)
     methods = [ScanScorer(policy_named(args.policy))]
     if args.train_at:
         learned = fit_learned_score(

@@ -47,7 +47,7 @@ from rfm_retention.metrics.ranking import (
     precision_recall,
     recall_at_k,
 )
-from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
+from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.metrics.report import KPIReport, MonthlyKPIs, kpi_report
 from rfm_retention.metrics.revisit import (
     REVISIT_MONTHS,
@@ -74,6 +74,7 @@ __all__ = [
     "Backtest",
     "CaseColumns",
     "CaseRecord",
+    "ChurnOutcome",
     "Compliance",
     "Coverage",
     "DaysSinceLastVisit",
@@ -88,7 +89,6 @@ __all__ = [
     "MonthlyChurn",
     "MonthlyKPIs",
     "MonthlySatisfaction",
-    "Outcome",
     "RevisitRate",
     "Scorer",
     "Scores",

@@ -49,7 +49,7 @@ from rfm_retention.metrics.ranking import (
     precision_recall,
     recall_at_k,
 )
-from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
+from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.levels import RiskLevel
 
 __all__ = [
@@ -207,7 +207,7 @@ class LeadTimes:
 class Backtest:
     """Every method's figures at every scan date, and their lead times."""
 
-    outcome: Outcome
+    outcome: ChurnOutcome
     k: int
     warn_level: RiskLevel
     results: tuple[MethodResult, ...]
@@ -313,7 +313,7 @@ def backtest(
     *,
     scorer: Scorer | Sequence[Scorer],
     baseline: Scorer | None = None,
-    outcome: Outcome | None = None,
+    outcome: ChurnOutcome | None = None,
     k: int = DEFAULT_K,
     warn_level: RiskLevel = RiskLevel.MEDIUM,
     population: Literal["active", "all"] = "active",
@@ -353,7 +353,7 @@ def backtest(
         raise ConfigError("give at least one scan date")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"k must be a positive whole number, got {k!r}")
-    outcome = outcome or Outcome()
+    outcome = outcome or ChurnOutcome()
     base = baseline if baseline is not None else DaysSinceLastVisit()
     methods = [scorer] if isinstance(scorer, Scorer) else list(scorer)
     if not methods:

@@ -20,7 +20,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import as_id_array, patient_positions, visit_days
 from rfm_retention.metrics.lapse import LapseRule, lapse_days
 
-__all__ = ["OUTCOME_KINDS", "Outcome", "data_until", "outcome_labels", "table_until"]
+__all__ = ["OUTCOME_KINDS", "ChurnOutcome", "data_until", "outcome_labels", "table_until"]
 
 OUTCOME_KINDS = ("no_visit", "lapse", "known")
 DEFAULT_HORIZON_DAYS = 90
@@ -59,7 +59,7 @@ def data_until(data: PatientData, instant: np.datetime64) -> PatientData:
 
 
 @attrs.frozen
-class Outcome:
+class ChurnOutcome:
     """What counts as "the patient left" after a scan date.
 
     Attributes:
@@ -77,7 +77,7 @@ class Outcome:
         churn_day: with ``"known"``: the day each left (day numbers).
 
     Examples:
-        >>> Outcome(kind="lapse", horizon_days=180).kind
+        >>> ChurnOutcome(kind="lapse", horizon_days=180).kind
         'lapse'
     """
 
@@ -95,13 +95,13 @@ class Outcome:
         *,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         rule: LapseRule | None = None,
-    ) -> Outcome:
-        """Outcome from known churn dates (NaT or missing = never left).
+    ) -> ChurnOutcome:
+        """ChurnOutcome from known churn dates (NaT or missing = never left).
 
         Examples:
             >>> from rfm_retention.testing import synthetic_cohort
             >>> truth = synthetic_cohort(100, seed=2).truth
-            >>> Outcome.known_churn(truth.patient_id, truth.churned_from).kind
+            >>> ChurnOutcome.known_churn(truth.patient_id, truth.churned_from).kind
             'known'
         """
         ids = as_id_array(patient_id)
@@ -120,7 +120,9 @@ class Outcome:
 
     def __attrs_post_init__(self) -> None:
         if (self.kind == "known") != (self.churn_patient_id is not None):
-            raise ConfigError('known churn dates go with kind="known" (use Outcome.known_churn)')
+            raise ConfigError(
+                'known churn dates go with kind="known" (use ChurnOutcome.known_churn)'
+            )
         if self.kind not in OUTCOME_KINDS:
             known = ", ".join(OUTCOME_KINDS)
             raise ConfigError(f"outcome must be one of {known}, got {self.kind!r}")
@@ -134,7 +136,7 @@ class Labels:
 
     Attributes:
         patient_id: the population (sorted ids).
-        positive: whether each left (per the :class:`Outcome`).
+        positive: whether each left (per the :class:`ChurnOutcome`).
     """
 
     patient_id: IdArray
@@ -144,7 +146,7 @@ class Labels:
 def outcome_labels(
     visits: VisitLog,
     at_day: int,
-    outcome: Outcome,
+    outcome: ChurnOutcome,
     *,
     observed_until_day: int,
     population: Literal["active", "all"] = "active",

@@ -24,7 +24,7 @@ from rfm_retention.data.bundle import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics.backtest import Scores
-from rfm_retention.metrics.replay import Outcome, data_until, outcome_labels
+from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.policy import RiskPolicy
 from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.scan import default_policy, scan
@@ -79,7 +79,7 @@ def fit_learned_score(
     train_at: DateLike,
     *,
     evaluate_from: DateLike,
-    outcome: Outcome | None = None,
+    outcome: ChurnOutcome | None = None,
     trainer: ScoreTrainer | None = None,
     indicators: IndicatorSet | None = None,
     population: Literal["active", "all"] = "active",
@@ -87,7 +87,7 @@ def fit_learned_score(
     """Fit the trainable score at ``train_at`` for evaluation from ``evaluate_from`` on.
 
     The training population and labels are those a backtest at ``train_at``
-    would use (same :class:`~rfm_retention.metrics.Outcome`, same
+    would use (same :class:`~rfm_retention.metrics.ChurnOutcome`, same
     population), read only from data up to ``evaluate_from``; the indicators
     see the data cut at ``train_at``. Raises ConfigError when the training
     horizon would run past ``evaluate_from`` (the labels would leak into the
@@ -104,7 +104,7 @@ def fit_learned_score(
         >>> bt.results[0].method
         'scan: learned'
     """
-    outcome = outcome or Outcome()
+    outcome = outcome or ChurnOutcome()
     train_day, eval_day = day_number(train_at), day_number(evaluate_from)
     if train_day + outcome.horizon_days > eval_day:
         raise ConfigError(
