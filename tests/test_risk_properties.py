@@ -31,7 +31,7 @@ scores = st.integers(min_value=0, max_value=100)
 
 @st.composite
 def histories(draw: Any, pid: str) -> dict[str, list[Any]]:
-    """One patient's rows in every source (all before AS_OF)."""
+    """One patient's rows in every source (all before AS_OF; at least two visits)."""
     visits = [
         Visit(
             pid,
@@ -39,7 +39,7 @@ def histories(draw: Any, pid: str) -> dict[str, list[Any]]:
             float(draw(st.integers(0, 500))),
             diagnosis=draw(st.sampled_from(["", "I10", "E11.9", "J45"])),
         )
-        for o in draw(st.lists(offsets, min_size=1, max_size=8))
+        for o in draw(st.lists(offsets, min_size=2, max_size=8))
     ]
     return {
         "visits": visits,
@@ -102,7 +102,15 @@ cohorts = st.integers(2, 6).flatmap(lambda n: st.tuples(*[histories(f"p{k}") for
 
 
 def worsen(h: dict[str, list[Any]], pid: str, how: str) -> dict[str, list[Any]]:
-    """The same history with one signal made worse (never a new kind of data)."""
+    """The same history with one signal made worse.
+
+    Never data in a dimension that had none: the score re-weights dimensions
+    without data, so going from "unknown" to "known and mildly bad" may lower
+    it (documented); the invariant is about worse values of known signals.
+    With two visits and the complaints source present, behaviour and
+    experience always have data; outcomes, courses and reviews are only
+    made worse where they exist.
+    """
     out = {k: list(v) for k, v in h.items()}
     if how == "rating":
         out["ratings"].append(Rating(pid, AS_OF, 10))

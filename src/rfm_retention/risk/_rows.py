@@ -19,7 +19,7 @@ from dateutil.relativedelta import relativedelta
 from rfm_retention.data import PatientData
 from rfm_retention.features import PatientFeatures
 
-__all__ = ["SourceRows", "months_before", "scatter", "visit_features"]
+__all__ = ["SourceRows", "forget_features", "months_before", "scatter", "visit_features"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -48,14 +48,27 @@ class SourceRows:
         instant: np.datetime64,
         *,
         since: np.datetime64 | None = None,
+        tiebreak: tuple[str, ...] = (),
     ) -> SourceRows:
-        """Rows of ``source`` with time in ``(since, instant]`` (``since=None``: all history)."""
+        """Rows of ``source`` with time in ``(since, instant]`` (``since=None``: all history).
+
+        Rows of one patient at the same instant are put in the order of the
+        ``tiebreak`` columns' values, so that "the latest row" and "the last
+        rows in a row" never depend on the order the host supplied them in.
+        """
         table = getattr(data, source)
         keep = table.before(instant)
         if since is not None:
             keep &= table.time > since
         rows = np.flatnonzero(keep).astype(np.int64)
         patient = data.rows_of(source)[rows]
+        if tiebreak and rows.shape[0] > 1:
+            times = table.time[rows]
+            tied = (patient[1:] == patient[:-1]) & (times[1:] == times[:-1])
+            if tied.any():
+                keys = [table.columns[c][rows] for c in reversed(tiebreak)]
+                order = np.lexsort((*keys, times, patient))
+                rows, patient = rows[order], patient[order]
         return cls(rows, patient, len(data.patients))
 
     def column(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -142,6 +155,11 @@ class SourceRows:
 _FEATURE_CACHE: weakref.WeakKeyDictionary[Any, tuple[np.datetime64, PatientFeatures]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def forget_features() -> None:
+    """Drop the remembered visit features (for timing a cold scan)."""
+    _FEATURE_CACHE.clear()
 
 
 def visit_features(data: PatientData, instant: np.datetime64) -> tuple[PatientFeatures, IntArray]:

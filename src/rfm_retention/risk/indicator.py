@@ -40,17 +40,43 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import Dimension, ReasonCode
 
 __all__ = [
+    "REASON_CODES",
     "AsOf",
     "Indicator",
     "IndicatorBase",
     "IndicatorResult",
     "Measurement",
     "check_result",
+    "reason_codes",
 ]
 
 AsOf = dt.date | dt.datetime | np.datetime64 | str
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+REASON_CODES: tuple[ReasonCode, ...] = tuple(ReasonCode)
+"""Reason codes in precedence order; per-patient reasons are positions in this tuple."""
+
+
+def reason_codes(values: Any, default: int = -1) -> npt.NDArray[np.int8]:
+    """Text reason values (``"price"``...) -> int8 positions in :data:`REASON_CODES`.
+
+    Anything that is not a reason code (including ``""``) becomes ``default``.
+    Each distinct text is looked up once.
+
+    Example:
+        >>> reason_codes(["price", "", "nonsense", "trust"]).tolist()
+        [2, -1, -1, 4]
+    """
+    arr = np.asarray(values, dtype=str)
+    if arr.shape[0] == 0:
+        return np.empty(0, np.int8)
+    distinct, inverse = np.unique(arr, return_inverse=True)
+    lookup = {code.value: k for k, code in enumerate(REASON_CODES)}
+    mapped = np.array([lookup.get(str(v).strip().lower(), default) for v in distinct], np.int8)
+    out: npt.NDArray[np.int8] = mapped[inverse.reshape(-1)]
+    return out
+
 
 #: Measures every indicator offers to rules, besides its own ``measures``.
 STANDARD_MEASURES = ("value", "severity", "fired")
@@ -78,7 +104,8 @@ class IndicatorResult:
             rules may compare; NaN where undefined.
         describe: ``row -> text``, the evidence for one patient.
         reasons: optional per-patient reason overriding ``reason`` (e.g. a
-            complaint's category), as an array of ``ReasonCode`` values.
+            complaint's category): int8 positions in :data:`REASON_CODES`, -1 for
+            "the indicator's reason" (build them with :func:`reason_codes`).
         available: False when a source the indicator needs is absent.
     """
 
@@ -92,7 +119,7 @@ class IndicatorResult:
     reason: ReasonCode = ReasonCode.BEHAVIOUR_ONLY
     details: Mapping[str, FloatArray] = attrs.field(factory=dict, repr=False)
     describe: Callable[[int], str] = attrs.field(default=_no_evidence, repr=False)
-    reasons: npt.NDArray[np.str_] | None = attrs.field(default=None, repr=False)
+    reasons: npt.NDArray[np.int8] | None = attrs.field(default=None, repr=False)
     available: bool = True
 
     def __len__(self) -> int:
@@ -108,8 +135,8 @@ class IndicatorResult:
 
     def reason_of(self, row: int) -> ReasonCode:
         """The root cause this result points to for the patient at ``row``."""
-        if self.reasons is not None and self.reasons[row]:
-            return ReasonCode(str(self.reasons[row]))
+        if self.reasons is not None and self.reasons[row] >= 0:
+            return REASON_CODES[int(self.reasons[row])]
         return self.reason
 
     @classmethod
@@ -194,7 +221,7 @@ class Measurement:
     value: FloatArray
     signal: BoolArray
     details: Mapping[str, FloatArray] = attrs.field(factory=dict)
-    reasons: npt.NDArray[np.str_] | None = None
+    reasons: npt.NDArray[np.int8] | None = None
 
 
 class IndicatorBase(abc.ABC):
@@ -343,10 +370,11 @@ def check_result(
         if np.asarray(arr).shape != (n,):
             raise ConfigError(f"{who}: detail {key!r} must have one entry per patient")
     if result.reasons is not None:
-        known = {r.value for r in ReasonCode} | {""}
-        bad = set(np.unique(result.reasons).tolist()) - known
-        if bad:
-            raise ConfigError(f"{who}: unknown reason code(s) {sorted(bad)}")
+        codes = result.reasons
+        if codes.shape != (n,) or codes.dtype.kind not in "iu":
+            raise ConfigError(f"{who}: reasons must be integer codes, one per patient")
+        if n and (codes.min() < -1 or codes.max() >= len(REASON_CODES)):
+            raise ConfigError(f"{who}: reasons must be -1 or positions in REASON_CODES")
 
 
 def require(condition: bool, message: str) -> None:

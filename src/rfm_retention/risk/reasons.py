@@ -14,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention.risk.indicator import REASON_CODES
 from rfm_retention.risk.levels import ReasonCode
 from rfm_retention.risk.panel import IndicatorPanel
 
 __all__ = ["REASON_ORDER", "primary_reasons", "reason_matrix"]
 
-REASON_ORDER: tuple[ReasonCode, ...] = tuple(ReasonCode)
+REASON_ORDER: tuple[ReasonCode, ...] = REASON_CODES
 """Reason codes by precedence (ties between equally severe signals)."""
 
 _BEHAVIOUR = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
@@ -28,27 +29,28 @@ _BEHAVIOUR = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
 def reason_matrix(panel: IndicatorPanel, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Reason code index (in :data:`REASON_ORDER`) per indicator and selected patient."""
     out = np.empty((len(panel.results), rows.shape[0]), np.int64)
-    lookup = {code.value: k for k, code in enumerate(REASON_ORDER)}
     for i, result in enumerate(panel.results):
-        out[i] = lookup[ReasonCode(result.reason).value]
+        out[i] = REASON_ORDER.index(ReasonCode(result.reason))
         if result.reasons is not None:
             given = result.reasons[rows]
-            for code, k in lookup.items():
-                out[i, given == code] = k
+            out[i] = np.where(given >= 0, given, out[i])
     return out
 
 
 def primary_reasons(
-    panel: IndicatorPanel, rows: npt.NDArray[np.int64], shown: npt.NDArray[np.bool_]
+    panel: IndicatorPanel,
+    rows: npt.NDArray[np.int64],
+    shown: npt.NDArray[np.bool_],
+    severity: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.int64]:
     """Primary reason index of each selected patient, from the indicators ``shown`` for it.
 
-    ``shown`` has shape (indicators, len(rows)): the signals behind each warning.
+    ``shown`` and ``severity`` have shape (indicators, len(rows)): the signals
+    behind each warning and their severities.
     """
     if not panel.results or rows.shape[0] == 0:
         return np.full(rows.shape[0], _BEHAVIOUR, np.int64)
     codes = reason_matrix(panel, rows)
-    severity = panel.matrix("severity")[:, rows]
     explanatory = shown & (codes != _BEHAVIOUR)
     # Severity first; among equal severities the earlier reason code wins.
     key = np.where(explanatory, severity * 100.0 - codes * 1e-3, -np.inf)

@@ -89,10 +89,17 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
     warned = np.flatnonzero(level > RiskLevel.NONE)
     order = np.lexsort((panel.patients[warned], -score[warned], -level[warned]))
     rows = warned[order].astype(np.int64)
-    fired = panel.matrix("fired")[:, rows] > 0
-    positive = panel.matrix("severity")[:, rows] > 0
-    shown = fired | (~fired.any(axis=0) & positive)
-    reasons = reason_values(primary_reasons(panel, rows, shown))
+    width = (len(panel.results), rows.shape[0])
+    fired = (
+        np.vstack([r.fired[rows] for r in panel.results])
+        if panel.results
+        else np.zeros(width, bool)
+    )
+    severity = (
+        np.vstack([r.severity[rows] for r in panel.results]) if panel.results else np.zeros(width)
+    )
+    shown = fired | (~fired.any(axis=0) & (severity > 0))
+    reasons = reason_values(primary_reasons(panel, rows, shown, severity))
     matched = None
     labels: tuple[str, ...] = ()
     rule_sources = (

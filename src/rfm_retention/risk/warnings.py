@@ -328,9 +328,12 @@ class WarningList:
         }
         if include_resolved:
             for gone in self.resolved:
-                row = {"patient_id": gone.patient_id, "level": RiskLevel.NONE.label,
-                       "change": "resolved",
-                       "evidence": f"was {gone.previous_level.label}; no longer over threshold"}
+                row = {
+                    "patient_id": gone.patient_id,
+                    "level": RiskLevel.NONE.label,
+                    "change": "resolved",
+                    "evidence": f"was {gone.previous_level.label}; no longer over threshold",
+                }
                 for key, column in cols.items():
                     column.append(row.get(key, ""))
         return cols

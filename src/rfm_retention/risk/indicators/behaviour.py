@@ -17,6 +17,7 @@ from rfm_retention.data import PatientData
 from rfm_retention.risk._rows import SourceRows, scatter, visit_features
 from rfm_retention.risk.care_intervals import SPEC_CARE_INTERVALS, CareIntervals
 from rfm_retention.risk.indicator import (
+    REASON_CODES,
     IndicatorBase,
     Measurement,
     require,
@@ -180,7 +181,7 @@ class NoShows(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         assert data.appointments is not None
-        rows = SourceRows.of(data, "appointments", instant)
+        rows = SourceRows.of(data, "appointments", instant, tiebreak=("status",))
         status = rows.column(data.appointments.status)
         resolved = rows.subset((status == "attended") | (status == "no_show"))
         missed = resolved.column(data.appointments.status) == "no_show"
@@ -260,11 +261,13 @@ class SpendDrop(IndicatorBase):
         else:
             value = np.fmax(monthly, per_visit)
         with np.errstate(invalid="ignore"):
-            price = np.where(per_visit >= self.threshold - 1e-12, ReasonCode.PRICE.value, "")
+            price = np.where(
+                per_visit >= self.threshold - 1e-12, REASON_CODES.index(ReasonCode.PRICE), -1
+            ).astype(np.int8)
         return Measurement(
             value=scatter(n, where, value, np.nan),
             signal=scatter(n, where, ~np.isnan(value), False),
-            reasons=scatter(n, where, price.astype("U16"), ""),
+            reasons=scatter(n, where, price, np.int8(-1)),
             details={
                 "per_visit_drop": scatter(n, where, per_visit, np.nan),
                 "monthly_drop": scatter(n, where, monthly, np.nan),

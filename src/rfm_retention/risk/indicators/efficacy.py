@@ -71,7 +71,12 @@ class CourseNotCompleted(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.courses
         assert table is not None
-        rows = SourceRows.of(data, "courses", instant)
+        rows = SourceRows.of(
+            data,
+            "courses",
+            instant,
+            tiebreak=("prescribed_sessions", "completed_sessions", "status", "expected_end"),
+        )
         status = rows.column(table.status)
         prescribed = rows.column(table.prescribed_sessions).astype(np.float64)
         done = rows.column(table.completed_sessions).astype(np.float64)
@@ -157,7 +162,12 @@ class RehabilitationLag(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.outcomes
         assert table is not None
-        rows = SourceRows.of(data, "outcomes", instant)
+        rows = SourceRows.of(
+            data,
+            "outcomes",
+            instant,
+            tiebreak=("outcome_score", "expected_progress", "actual_progress"),
+        )
         exp = rows.column(table.expected_progress)
         act = rows.column(table.actual_progress)
         both = rows.subset(~np.isnan(exp) & ~np.isnan(act))
@@ -216,7 +226,12 @@ class PoorOutcome(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.outcomes
         assert table is not None
-        rows = SourceRows.of(data, "outcomes", instant)
+        rows = SourceRows.of(
+            data,
+            "outcomes",
+            instant,
+            tiebreak=("outcome_score", "expected_progress", "actual_progress"),
+        )
         scored = rows.subset(~np.isnan(rows.column(table.outcome_score)))
         value = scored.last(scored.column(table.outcome_score), np.nan)
         return Measurement(value=value, signal=~np.isnan(value))

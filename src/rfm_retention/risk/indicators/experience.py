@@ -15,16 +15,16 @@ import numpy as np
 from rfm_retention.data import PatientData
 from rfm_retention.risk._rows import SourceRows, months_before
 from rfm_retention.risk.indicator import (
+    REASON_CODES,
     IndicatorBase,
     Measurement,
     check_score_threshold,
+    reason_codes,
     require,
 )
 from rfm_retention.risk.levels import Dimension, ReasonCode
 
 __all__ = ["ComplaintHandling", "Complaints", "LowSatisfaction"]
-
-_CATEGORY_REASONS = frozenset(r.value for r in ReasonCode) - {ReasonCode.BEHAVIOUR_ONLY.value}
 
 
 @attrs.frozen
@@ -59,7 +59,7 @@ class LowSatisfaction(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         assert data.ratings is not None
-        rows = SourceRows.of(data, "ratings", instant)
+        rows = SourceRows.of(data, "ratings", instant, tiebreak=("score",))
         score = rows.column(data.ratings.score)
         has = rows.has_rows()
         run = rows.trailing_run(score < self.below).astype(np.float64)
@@ -112,12 +112,19 @@ class Complaints(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.complaints
         assert table is not None
-        rows = SourceRows.of(data, "complaints", instant, since=months_before(instant, self.months))
+        rows = SourceRows.of(
+            data,
+            "complaints",
+            instant,
+            since=months_before(instant, self.months),
+            tiebreak=("valid", "category", "handling_satisfaction"),
+        )
         valid = rows.subset(rows.column(table.valid))
         count = valid.count().astype(np.float64)
-        category = np.char.lower(np.char.strip(valid.column(table.category).astype(str)))
-        known = np.isin(category, list(_CATEGORY_REASONS))
-        reasons = valid.last(np.where(known, category, ReasonCode.SERVICE.value).astype("U16"), "")
+        service = REASON_CODES.index(ReasonCode.SERVICE)
+        codes = reason_codes(valid.column(table.category), default=service)
+        codes[codes == REASON_CODES.index(ReasonCode.BEHAVIOUR_ONLY)] = service
+        reasons = valid.last(codes, np.int8(-1))
         return Measurement(value=count, signal=np.ones(len(data.patients), bool), reasons=reasons)
 
     def limit(self) -> float:
@@ -157,7 +164,13 @@ class ComplaintHandling(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.complaints
         assert table is not None
-        rows = SourceRows.of(data, "complaints", instant, since=months_before(instant, self.months))
+        rows = SourceRows.of(
+            data,
+            "complaints",
+            instant,
+            since=months_before(instant, self.months),
+            tiebreak=("valid", "category", "handling_satisfaction"),
+        )
         rated = rows.subset(~np.isnan(rows.column(table.handling_satisfaction)))
         value = rated.minimum(rated.column(table.handling_satisfaction))
         return Measurement(value=value, signal=~np.isnan(value))
