@@ -193,3 +193,26 @@ def test_failed_new_case_notice_is_retried_by_the_next_intake():
     book.intake("p1", "high", "price", T0 + 48 * H)
     assert [(n.kind.value, n.at) for n in inbox] == [("new_case", T0)]
     assert book.get("p1#1").notified == ("new_case:high",)
+
+
+def test_care_batch_messages_each_case_once_unless_resend_is_due():
+    """A case messaged yesterday is skipped today; with resend_after it is messaged again later."""
+    book = CaseBook(InMemoryCaseStore())
+    book.intake("p1", "medium", "price", T0)
+    first = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
+    assert len(first.messages) == 1
+    book.record_contact("p1#1", at=T0 + H, actor="sms-gateway", channel="sms",
+                        result="message_sent")
+    again = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
+    assert again.messages == ()
+    assert again.skipped[0].reason.startswith("already messaged")
+    month = dt.timedelta(days=30)
+    early = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1",
+                               as_of=T0 + 10 * 24 * H, resend_after=month)
+    later = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1",
+                               as_of=T0 + 31 * 24 * H, resend_after=month)
+    assert early.messages == ()
+    assert len(later.messages) == 1
+    with pytest.raises(ConfigError, match="as_of"):
+        compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1",
+                           resend_after=month)

@@ -11,15 +11,18 @@ case with :meth:`~rfm_retention.interventions.CaseBook.record_contact`
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
 from rfm_retention.errors import ConfigError
+from rfm_retention.interventions._time import instant
 from rfm_retention.interventions.contact_rules import ContactRules
 from rfm_retention.interventions.records import Case
-from rfm_retention.interventions.vocabulary import Channel, Purpose
+from rfm_retention.interventions.vocabulary import Channel, ContactResult, Purpose
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
 
 __all__ = [
@@ -154,12 +157,16 @@ def compose_care_batch(
     levels: Iterable[RiskLevel] = (RiskLevel.MEDIUM,),
     default_name: str = "patient",
     default_department: str = "our clinic",
+    as_of: Any = None,
+    resend_after: dt.timedelta | None = None,
 ) -> MessageBatch:
     """Write the batch of care messages for the non-closed cases at ``levels``.
 
     Each case gets its reason's template (or the general one). Patients the
     contact rules refuse on ``channel`` are skipped with the rule's reason, as
-    are patients whose template needs a detail nobody supplied.
+    are patients whose template needs a detail nobody supplied, and cases that
+    already had a message sent (ever, or within ``resend_after`` of ``as_of``):
+    running the batch every day does not text the same patient every day.
 
     Example:
         >>> import datetime as dt
@@ -185,9 +192,17 @@ def compose_care_batch(
         levels: Which risk levels get the batch (SPEC: medium).
         default_name: Used when a patient's name is not supplied.
         default_department: Used when a patient's department is not supplied.
+        as_of: When the batch is written (needed with ``resend_after``).
+        resend_after: Message a case again once its last message is this old;
+            ``None`` messages each case once.
     """
     channel = Channel(channel)
     chosen = tuple(templates)
+    now = None
+    if resend_after is not None:
+        if as_of is None:
+            raise ConfigError("compose_care_batch: resend_after needs as_of")
+        now = instant(as_of, field="as_of")
     wanted = frozenset(RiskLevel(level) for level in levels)
     base = {"hospital": hospital, "contact_line": contact_line, "name": default_name,
             "department": default_department}
@@ -195,6 +210,11 @@ def compose_care_batch(
     skipped: list[SkippedRecipient] = []
     for case in cases:
         if case.is_closed or case.level not in wanted:
+            continue
+        sent = [c.at for c in case.contacts if c.result is ContactResult.MESSAGE_SENT]
+        if sent and (resend_after is None or now is None or now - max(sent) < resend_after):
+            skipped.append(SkippedRecipient(case.case_id, case.patient_id,
+                                            f"already messaged at {max(sent):%Y-%m-%d %H:%M}"))
             continue
         template = _template_for(case, chosen)
         if template is None:
