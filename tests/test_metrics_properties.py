@@ -52,9 +52,13 @@ def build(rows: list[tuple[str, int, str]]) -> VisitLog:
 
 
 def per_patient_days(rows: list[tuple[str, int, str]]) -> dict[str, list[tuple[dt.date, str]]]:
-    """Distinct visit days up to AS_OF with the day's last diagnosis (rows are in input order)."""
+    """Distinct visit days up to AS_OF with the day's last diagnosis.
+
+    Visits at the same instant are ordered by content (the visit log's rule), so
+    the day's last diagnosis is the greatest.
+    """
     out: dict[str, dict[dt.date, str]] = {}
-    for pid, d, diag in sorted(rows, key=lambda r: (r[0], r[1])):
+    for pid, d, diag in sorted(rows):
         day = BASE + dt.timedelta(days=d)
         if day <= AS_OF:
             out.setdefault(pid, {})[day] = diag

@@ -34,7 +34,9 @@ class VisitDays:
         ordinal: 0 for the patient's first visit day, 1 for the second...
         first_day: day number of the patient's first visit day (per row).
         next_day: the patient's next visit day, ``NO_DAY`` when there is none.
-        diagnosis: diagnosis of the day's last visit ('' when not given).
+        diagnosis: diagnosis of the day's last visit ('' when not given); visits at
+            the same instant keep the visit log's order (by content), so the
+            choice never depends on the order rows were given in.
     """
 
     patient: IntArray
