@@ -61,14 +61,27 @@ def test_records_arrays_and_csv_give_identical_tables(tmp_path: Path) -> None:
         assert_same_table(by_records, other)
 
 
-def test_rows_are_sorted_by_patient_then_time_then_input_order() -> None:
-    """Sorting is by (patient, time) and stable, so ties keep their input order."""
+def test_rows_are_sorted_by_patient_then_time_then_content() -> None:
+    """Sorting is by (patient, time); same-time rows are ordered by their other columns."""
     log = VisitLog.from_records(Visit(*r) for r in ROWS)
     assert log.row_patient_ids().tolist() == ["p1", "p1", "p2", "p2"]
-    assert log.source_row.tolist() == [1, 3, 2, 0]
-    assert log.amount.tolist() == [100.0, 20.0, 80.5, 50.0]
+    assert log.source_row.tolist() == [3, 1, 2, 0]  # p1's two 5 January visits: 20 before 100
+    assert log.amount.tolist() == [20.0, 100.0, 80.5, 50.0]
     assert log.group_starts.tolist() == [0, 2, 4]
-    assert log.visit_id.tolist() == ["v1", "", "v2", "v3"]
+    assert log.visit_id.tolist() == ["", "v1", "v2", "v3"]
+
+
+def test_same_time_rows_do_not_depend_on_input_order() -> None:
+    """Reversing same-time rows gives the same table, so 'the last visit' is well defined."""
+    rows = [("a", "2024-01-01", 10.0, "lab", "", ""),
+            ("a", "2024-01-01", 10.0, "cardiology", "", ""),
+            ("a", "2024-01-01", 5.0, "x-ray", "", "")]
+    forward = VisitLog.from_records(Visit(*r) for r in rows)
+    backward = VisitLog.from_records(Visit(*r) for r in reversed(rows))
+    assert forward.department.tolist() == backward.department.tolist() == [
+        "x-ray", "cardiology", "lab"
+    ]
+    assert forward.features("2024-01-31").last_department.tolist() == ["lab"]
 
 
 def test_dates_and_datetimes_mix_freely_in_records() -> None:

@@ -53,7 +53,8 @@ FEATURE_COLUMNS: Mapping[str, str] = {
     "as_of - 3 months].",
     "spend_last_3_months": "Spend over the same span as visits_last_3_months.",
     "spend_prior_3_months": "Spend over the same span as visits_prior_3_months.",
-    "last_department": "Department of the most recent visit ('' if none was given).",
+    "last_department": "Department of the most recent visit ('' if none was given); among "
+    "same-time visits, the one that sorts last by amount, department, diagnosis, visit id.",
     "last_diagnosis": "Diagnosis of the most recent visit ('' if none was given).",
 }
 """Every feature column with its exact definition (the CSV header of ``features``)."""

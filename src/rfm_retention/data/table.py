@@ -30,6 +30,9 @@ IdArray = npt.NDArray[Any]
 class PatientTable:
     """Rows of one source, validated, sorted by (patient, time), patients factorised.
 
+    Same-time rows of a patient are ordered by their other columns (schema
+    order), so a table never depends on the order its input rows came in.
+
     Attributes:
         patient_ids: the distinct patient ids, sorted ascending.
         patient_index: for each row, the position of its patient in ``patient_ids``.
@@ -95,7 +98,13 @@ class PatientTable:
             patient_ids, inverse = ids[:0], np.empty(0, np.int64)
         inverse = inverse.reshape(-1).astype(np.int64)
         times = cols[cls.SCHEMA.time_field].astype(np.int64)
-        order = np.lexsort((checked.source_row, times, inverse))
+        order = np.lexsort((times, inverse))  # stable, like source_row as a last key
+        content = [
+            cols[f.name]
+            for f in cls.SCHEMA.fields[1:]
+            if f.name != cls.SCHEMA.time_field
+        ]
+        order = _order_ties_by_content(order, inverse, times, content)
         sorted_cols = {name: col[order] for name, col in cols.items()}
         index = inverse[order]
         starts = np.searchsorted(index, np.arange(len(patient_ids) + 1)).astype(np.int64)
@@ -206,6 +215,39 @@ class PatientTable:
         """Mask of rows whose time is at or before ``instant``."""
         t = self.time
         return ~np.isnat(t) & (t <= instant)
+
+
+def _order_ties_by_content(
+    order: npt.NDArray[np.intp],
+    patient: npt.NDArray[np.int64],
+    times: npt.NDArray[np.int64],
+    content: list[npt.NDArray[Any]],
+) -> npt.NDArray[np.intp]:
+    """Put rows that share (patient, time) in the order of their other columns.
+
+    Which of two same-time rows is "last" (the last visit's department, the
+    latest rating) then never depends on the order the host happened to give
+    the rows in. Only the tied rows are sorted again, so data with distinct
+    times pays one comparison pass.
+    """
+    if order.shape[0] < 2 or not content:
+        return order
+    p, t = patient[order], times[order]
+    same = (p[1:] == p[:-1]) & (t[1:] == t[:-1])
+    if not same.any():
+        return order
+    run_starts = np.ones(order.shape[0], bool)
+    run_starts[1:] = ~same
+    run = np.cumsum(run_starts)
+    tied = np.zeros(order.shape[0], bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    rows = np.flatnonzero(tied)
+    sub = order[rows]
+    keys = [column[sub] for column in reversed(content)]
+    out = order.copy()
+    out[rows] = sub[np.lexsort((*keys, run[rows]))]
+    return out
 
 
 def union_patients(tables: Iterable[PatientTable]) -> IdArray:
