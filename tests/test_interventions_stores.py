@@ -7,15 +7,14 @@ import sqlite3
 
 import pytest
 
-from rfm_retention.errors import CaseError, StoreIntegrityError
+from rfm_retention.errors import StoreIntegrityError
 from rfm_retention.interventions import (
     CaseBook,
-    CaseOpened,
     CaseStore,
     ContactRecorded,
     InMemoryCaseStore,
     SQLiteCaseStore,
-    apply,
+    check_case_store,
     decode_event,
     encode_event,
 )
@@ -61,40 +60,41 @@ def test_history_round_trips_every_event_kind(store):
     assert case.score == 83.0
 
 
-def test_stale_writer_is_refused(store):
-    """Two books on one store: the second writer with an old version gets CaseError."""
-    first, second = CaseBook(store), CaseBook(store)
-    first.intake("p1", "high", "price", T0)
-    stale = second.get("p1#1")
-    first.record_contact("p1#1", at=T0 + H, actor="a", channel="phone", result="reached")
-    event = ContactRecorded(case_id="p1#1", seq=stale.version + 1, at=T0 + 2 * H, actor="b",
-                            channel="sms", result="message_sent")
-    with pytest.raises(CaseError, match="changed meanwhile"):
-        store.append(apply(stale, event), [event])
-    assert len(store.history("p1#1")) == 2
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_built_in_stores_pass_the_conformance_kit(kind, tmp_path):
+    """Both built-ins keep every promise of the CaseStore contract."""
+    paths = iter(tmp_path / f"cases{i}.db" for i in range(100))
+    factory = InMemoryCaseStore if kind == "memory" else lambda: SQLiteCaseStore(next(paths))
+    check_case_store(factory)
 
 
-def test_one_open_case_per_patient(store):
-    """A second non-closed case for the same patient is refused by the store itself."""
-    CaseBook(store).intake("p1", "high", "price", T0)
-    rogue = CaseOpened(case_id="p1#9", seq=1, at=T0, actor="x", patient_id="p1", episode=9,
-                       level="high", reason="price")
-    with pytest.raises(CaseError, match="open case"):
-        store.append(apply(None, rogue), [rogue])
-    assert store.case_ids() == ("p1#1",)
+class _ForgetfulStore(InMemoryCaseStore):
+    """Accepts anything: no continuity or one-open-case checks."""
+
+    def append(self, case, events):
+        self._events.setdefault(case.case_id, []).extend(events)
+        self._by_patient.setdefault(case.patient_id, [])
+        if (case.episode, case.case_id) not in self._by_patient[case.patient_id]:
+            self._by_patient[case.patient_id].append((case.episode, case.case_id))
+        self._closed[case.case_id] = case.is_closed
 
 
-def test_case_ids_filters(store):
-    """Listing by patient and open-only, ordered by patient then episode."""
+def test_conformance_kit_catches_a_store_that_accepts_stale_writes():
+    """A store without the append checks fails the kit with a message naming the promise."""
+    with pytest.raises(AssertionError, match="continue the history"):
+        check_case_store(_ForgetfulStore)
+
+
+def test_history_that_does_not_replay_is_an_integrity_error():
+    """A tampered history (contact before the warning) is reported as a store problem."""
+    store = _ForgetfulStore()
     book = CaseBook(store)
-    for pid in ("b", "a"):
-        book.intake(pid, "medium", "price", T0)
-    book.close("a#1", at=T0 + H, actor="x", outcome="not_needed", note="came back")
-    book.intake("a", "medium", "price", T0 + 2 * H, new_episode=True)
-    assert store.case_ids() == ("a#1", "a#2", "b#1")
-    assert store.case_ids(open_only=True) == ("a#2", "b#1")
-    assert store.case_ids(patient_id="a") == ("a#1", "a#2")
-    assert store.history("zzz#1") == ()
+    opened = book.intake("p1", "high", "price", T0).case
+    bad = ContactRecorded(case_id="p1#1", seq=2, at=T0 - H, actor="x", channel="phone",
+                          result="reached")
+    store.append(opened, [bad])
+    with pytest.raises(StoreIntegrityError, match="does not add up"):
+        book.get("p1#1")
 
 
 def test_sqlite_history_is_append_only(tmp_path):

@@ -14,6 +14,7 @@
 """
 
 from rfm_retention.interventions.casebook import Breach, CaseBook, Intake, IntakeAction
+from rfm_retention.interventions.conformance import check_case_store
 from rfm_retention.interventions.contact_rules import Consent, ContactRules
 from rfm_retention.interventions.events import (
     CaseClosed,
@@ -117,6 +118,7 @@ __all__ = [
     "WarningLike",
     "WorkingCalendar",
     "apply",
+    "check_case_store",
     "compose_care_batch",
     "decode_event",
     "encode_event",

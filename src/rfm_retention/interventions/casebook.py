@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from rfm_retention.errors import CaseError, ConfigError
+from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
 from rfm_retention.interventions._time import instant
 from rfm_retention.interventions.contact_rules import ContactRules
 from rfm_retention.interventions.events import (
@@ -157,7 +157,12 @@ class CaseBook:
         events = self.store.history(case_id)
         if not events:
             raise CaseError(f"no case {case_id!r}")
-        return replay(events)
+        try:
+            return replay(events)
+        except CaseError as exc:
+            raise StoreIntegrityError(
+                f"case {case_id}: the stored history does not add up: {exc}"
+            ) from None
 
     def history(self, case_id: str) -> tuple[CaseEvent, ...]:
         """Every event of the case, oldest first."""

@@ -87,6 +87,7 @@ class SQLiteCaseStore:
         db = self._db
         if self.path != ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before append returns
         db.execute("PRAGMA foreign_keys=ON")
         # executescript commits before it runs, so the script carries its own
         # transaction: schema and version row appear together or not at all.

@@ -23,7 +23,8 @@ __all__ = ["CaseStore", "InMemoryCaseStore", "check_append"]
 class CaseStore(Protocol):
     """Storage for case histories. Implement it to keep cases in the host's own database.
 
-    Contract (checked by the library's store tests, which a host can run on its own store):
+    Contract (checked by :func:`~rfm_retention.interventions.check_case_store`, which a
+    host runs on its own implementation):
 
     * ``append`` is all-or-nothing and refuses (``CaseError``, nothing written)
       events whose ``seq`` does not continue the stored history, and a second

@@ -1,0 +1,101 @@
+"""A conformance kit for case stores: run it on your own :class:`CaseStore` implementation.
+
+Like scikit-learn's ``check_estimator``: each check builds a fresh store with
+the factory you give, drives it through a :class:`CaseBook`, and raises
+``AssertionError`` naming the broken promise.
+
+Example:
+    >>> from rfm_retention.interventions import InMemoryCaseStore
+    >>> check_case_store(InMemoryCaseStore)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from rfm_retention.errors import CaseError
+from rfm_retention.interventions.casebook import CaseBook
+from rfm_retention.interventions.events import CaseOpened, ContactRecorded
+from rfm_retention.interventions.lifecycle import apply
+from rfm_retention.interventions.store import CaseStore
+
+__all__ = ["check_case_store"]
+
+_T0 = dt.datetime(2024, 5, 6, 9, 0)
+_H = dt.timedelta(hours=1)
+
+
+def _refused(write: Callable[[], None], promise: str) -> None:
+    try:
+        write()
+    except CaseError:
+        return
+    raise AssertionError(promise)
+
+
+def _check_round_trip(store: CaseStore) -> None:
+    book = CaseBook(store)
+    book.intake("p1", "medium", "service", _T0, score=61.5, summary="rating 72")
+    book.intake("p1", "high", "efficacy", _T0 + _H)
+    book.record_contact("p1#1", at=_T0 + 2 * _H, actor="a", channel="phone", result="reached")
+    book.record_plan("p1#1", at=_T0 + 3 * _H, actor="a")
+    book.close("p1#1", at=_T0 + 4 * _H, actor="a", outcome="won_back")
+    book.reopen("p1#1", at=_T0 + 5 * _H, actor="b", reason="did not come")
+    history = store.history("p1#1")
+    assert [e.seq for e in history] == [1, 2, 3, 4, 5, 6], "history lost or reordered events"
+    assert type(history[0]).__name__ == "CaseOpened", "history must start with the opening"
+    assert book.get("p1#1").reopen_count == 1, "history does not replay to the same case"
+    assert store.history("nobody#1") == (), "an unknown case must have an empty history"
+
+
+def _check_stale_writer(store: CaseStore) -> None:
+    book = CaseBook(store)
+    stale = book.intake("p1", "high", "price", _T0).case
+    assert stale is not None
+    book.record_contact("p1#1", at=_T0 + _H, actor="a", channel="phone", result="reached")
+    event = ContactRecorded(case_id="p1#1", seq=stale.version + 1, at=_T0 + 2 * _H, actor="b",
+                            channel="sms", result="message_sent")
+    _refused(lambda: store.append(apply(stale, event), [event]),
+             "append must refuse events that do not continue the history")
+    assert len(store.history("p1#1")) == 2, "a refused append must write nothing"
+
+
+def _check_one_open_case(store: CaseStore) -> None:
+    CaseBook(store).intake("p1", "high", "price", _T0)
+    rogue = CaseOpened(case_id="p1#7", seq=1, at=_T0, actor="x", patient_id="p1", episode=7,
+                       level="high", reason="price")
+    _refused(lambda: store.append(apply(None, rogue), [rogue]),
+             "append must refuse a second non-closed case for a patient")
+    assert store.case_ids() == ("p1#1",), "a refused opening must leave no case behind"
+
+
+def _check_listing(store: CaseStore) -> None:
+    book = CaseBook(store)
+    for pid in ("b", "a"):
+        book.intake(pid, "medium", "price", _T0)
+    book.close("a#1", at=_T0 + _H, actor="x", outcome="not_needed", note="came back")
+    book.intake("a", "medium", "price", _T0 + 2 * _H, new_episode=True)
+    assert store.case_ids() == ("a#1", "a#2", "b#1"), "case_ids: by patient, then episode"
+    assert store.case_ids(open_only=True) == ("a#2", "b#1"), "open_only must drop closed cases"
+    assert store.case_ids(patient_id="a") == ("a#1", "a#2"), "patient_id must filter"
+    assert store.case_ids(patient_id="zz") == (), "an unknown patient has no cases"
+
+
+CHECKS = (_check_round_trip, _check_stale_writer, _check_one_open_case, _check_listing)
+
+
+def check_case_store(make_store: Callable[[], CaseStore]) -> None:
+    """Run every store check, each on a fresh store from ``make_store``.
+
+    Raises:
+        AssertionError: naming the first promise the store breaks.
+    """
+    for check in CHECKS:
+        store = make_store()
+        try:
+            check(store)
+        finally:
+            close = getattr(store, "close", None)
+            if callable(close):
+                close()
