@@ -74,6 +74,14 @@ def test_timezone_hours_are_local_instants_utc():
     assert not cal.is_open(D(2024, 1, 2, 9, 30))
 
 
+def test_daylight_saving_switch_shifts_utc_opening():
+    """Berlin opens at 07:00 UTC before the March switch and 06:00 UTC after it."""
+    cal = WorkingCalendar(timezone="Europe/Berlin")
+    # Friday 29 March 2024, 15:30 UTC = 16:30 CET: one hour left that day.
+    assert cal.add_working_hours(D(2024, 3, 29, 15, 30), 2) == D(2024, 4, 1, 7, 0)
+    assert cal.working_hours_between(D(2024, 3, 29, 15, 30), D(2024, 4, 1, 7, 0)) == 2.0
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -107,13 +115,19 @@ moments = st.datetimes(min_value=D(2023, 1, 1), max_value=D(2026, 12, 31)).map(
 )
 
 
-@given(moments, st.integers(min_value=0, max_value=200))
-def test_working_hours_round_trip(start, hours):
+holiday_sets = st.frozensets(
+    st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2027, 3, 31)), max_size=40
+)
+
+
+@given(moments, st.integers(min_value=0, max_value=200), holiday_sets)
+def test_working_hours_round_trip(start, hours, holidays):
     """Adding N working hours then measuring them back gives N, and never moves backwards."""
-    cal = WorkingCalendar(hours=SPLIT_DAY, holidays=frozenset({dt.date(2024, 10, 1)}))
+    cal = WorkingCalendar(hours=SPLIT_DAY, holidays=holidays)
     due = cal.add_working_hours(start, hours)
     assert due >= start
     assert cal.working_hours_between(start, due) == pytest.approx(hours)
+    assert hours == 0 or due.date() not in holidays
 
 
 @given(moments)
