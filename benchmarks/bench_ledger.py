@@ -70,9 +70,9 @@ def _latencies(ledger: PointsLedger, n: int) -> tuple[list[float], list[float]]:
     earn, redeem = [], []
     for i in range(n):
         t0 = time.perf_counter()
-        ledger.earn("bench-patient", 10, key=f"bench-earn-{i}", at=at)
+        ledger.earn(f"bench-{i % 50}", 10, key=f"bench-earn-{i}", at=at)
         t1 = time.perf_counter()
-        ledger.redeem("bench-patient", "ten", key=f"bench-redeem-{i}", at=at)
+        ledger.redeem(f"bench-{i % 50}", "ten", key=f"bench-redeem-{i}", at=at)
         t2 = time.perf_counter()
         earn.append(t1 - t0)
         redeem.append(t2 - t1)

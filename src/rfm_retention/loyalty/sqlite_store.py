@@ -37,6 +37,15 @@ _COLUMNS = ("seq, key, kind, branch, patient_id, points, at, actor, reason, reve
             "expires_at, reward")
 _INSERT = ("INSERT INTO events (key, kind, branch, patient_id, points, at, actor, reason, "
            "reverses, expires_at, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# Adds the rows after seq ? to the running balances. NOT INDEXED makes SQLite read only
+# those rows by seq; otherwise it walks the whole account index to serve the GROUP BY.
+_ADD_TO_BALANCES = (
+    "INSERT INTO balances (branch, patient_id, balance, n_events) "
+    "SELECT branch, patient_id, SUM(points), COUNT(*) FROM events NOT INDEXED WHERE seq > ? "
+    "GROUP BY branch, patient_id "
+    "ON CONFLICT (branch, patient_id) DO UPDATE SET "
+    "balance = balance + excluded.balance, n_events = n_events + excluded.n_events"
+)
 _SCHEMA = (
     "CREATE TABLE ledger_schema (version INTEGER NOT NULL)",
     f"INSERT INTO ledger_schema (version) VALUES ({SCHEMA_VERSION})",
@@ -131,14 +140,7 @@ class _SQLiteTransaction:
         conn = self._conn
         before = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         conn.executemany(_INSERT, map(_event_to_row, events))
-        conn.execute(
-            "INSERT INTO balances (branch, patient_id, balance, n_events) "
-            "SELECT branch, patient_id, SUM(points), COUNT(*) FROM events WHERE seq > ? "
-            "GROUP BY branch, patient_id "
-            "ON CONFLICT (branch, patient_id) DO UPDATE SET "
-            "balance = balance + excluded.balance, n_events = n_events + excluded.n_events",
-            (before,),
-        )
+        conn.execute(_ADD_TO_BALANCES, (before,))
         return int(before) + 1
 
 
