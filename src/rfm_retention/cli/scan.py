@@ -156,7 +156,7 @@ def warnings_section(cohort: SyntheticCohort, as_of: Any) -> str:
     """The day's warning list on the sample cohort: counts and the top rows."""
     warnings = scan(cohort.data, as_of)
     rows = []
-    for w in list(warnings)[:8]:
+    for w in warnings.top(8):
         top = w.indicators[0] if w.indicators else None
         rows.append(
             [

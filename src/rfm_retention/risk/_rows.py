@@ -17,6 +17,7 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention.data import PatientData
+from rfm_retention.data.table import IdArray
 from rfm_retention.features import PatientFeatures
 
 __all__ = ["SourceRows", "forget_features", "months_before", "scatter", "visit_features"]
@@ -152,9 +153,9 @@ class SourceRows:
         return out
 
 
-_FEATURE_CACHE: weakref.WeakKeyDictionary[Any, tuple[np.datetime64, PatientFeatures]] = (
-    weakref.WeakKeyDictionary()
-)
+_FEATURE_CACHE: weakref.WeakKeyDictionary[
+    Any, tuple[np.datetime64, IdArray, PatientFeatures, IntArray]
+] = weakref.WeakKeyDictionary()
 
 
 def forget_features() -> None:
@@ -170,12 +171,11 @@ def visit_features(data: PatientData, instant: np.datetime64) -> tuple[PatientFe
     immutable), so a scan computes them once.
     """
     cached = _FEATURE_CACHE.get(data.visits)
-    if cached is not None and cached[0] == instant:
-        features = cached[1]
-    else:
-        features = data.visits.features(instant.astype("datetime64[s]").item())
-        _FEATURE_CACHE[data.visits] = (instant, features)
+    if cached is not None and cached[0] == instant and cached[1] is data.patients:
+        return cached[2], cached[3]
+    features = data.visits.features(instant.astype("datetime64[s]").item())
     where = np.searchsorted(data.patients, features.patient_id).astype(np.int64)
+    _FEATURE_CACHE[data.visits] = (instant, data.patients, features, where)
     return features, where
 
 

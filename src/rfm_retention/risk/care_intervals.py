@@ -116,8 +116,10 @@ class CareIntervals:
 
     Example:
         >>> norms = SPEC_CARE_INTERVALS.extended(CareNorm("asthma", 90, 180, prefixes=("J45",)))
-        >>> [n.name if n else None for n in norms.lookup(["I10", "E11.9", "J45", "Z00"])]
-        ['hypertension', 'diabetes', 'asthma', None]
+        >>> norms.lookup(["I10", "E11.9", "J45"])[2].name
+        'asthma'
+        >>> norms.lookup(("Z00",))
+        [None]
     """
 
     norms: tuple[CareNorm, ...] = ()

@@ -296,7 +296,8 @@ class IndicatorBase(abc.ABC):
         calm, full = self.severity_bounds()
         with np.errstate(invalid="ignore"):
             ramp = (value - calm) / (full - calm)
-        out: FloatArray = np.clip(np.nan_to_num(ramp, nan=0.0), 0.0, 1.0)
+        out: FloatArray = np.clip(ramp, 0.0, 1.0)
+        out[np.isnan(out)] = 0.0
         return out
 
     def missing_sources(self, data: PatientData) -> frozenset[str]:

@@ -12,7 +12,13 @@ from rfm_retention.data import PatientData
 from rfm_retention.data._time import to_instant
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import AsOf, FloatArray, Indicator, IndicatorResult, check_result
+from rfm_retention.risk.indicator import (
+    AsOf,
+    Indicator,
+    IndicatorBase,
+    IndicatorResult,
+    check_result,
+)
 from rfm_retention.risk.levels import Dimension
 from rfm_retention.risk.registry import IndicatorSet
 
@@ -79,9 +85,28 @@ class IndicatorPanel:
             raise KeyError(f"patient {patient_id!r} is not in the data")
         return pos
 
-    def take(self, rows: npt.NDArray[np.int64]) -> FloatArray:
-        """Severity matrix restricted to ``rows`` (a convenience for training)."""
-        return self.matrix("severity")[:, rows]
+    def subset(self, rows: npt.NDArray[np.int64]) -> IndicatorPanel:
+        """The panel restricted to the patients at ``rows`` (e.g. one patient to explain)."""
+
+        def cut(r: IndicatorResult) -> IndicatorResult:
+            def describe(i: int) -> str:
+                return r.describe(int(rows[i]))
+
+            return attrs.evolve(
+                r,
+                patients=r.patients[rows],
+                value=r.value[rows],
+                severity=r.severity[rows],
+                fired=r.fired[rows],
+                signal=r.signal[rows],
+                details={k: v[rows] for k, v in r.details.items()},
+                reasons=None if r.reasons is None else r.reasons[rows],
+                describe=describe,
+            )
+
+        return attrs.evolve(
+            self, patients=self.patients[rows], results=tuple(cut(r) for r in self.results)
+        )
 
 
 def evaluate(
@@ -102,8 +127,8 @@ def evaluate(
         >>> panel = evaluate(PatientData(visits=log), "2024-06-30")
         >>> round(float(panel["interval_extension"].value[0]), 2)
         3.03
-        >>> [s.name for s in panel.skipped][:2]
-        ['no_shows', 'low_satisfaction']
+        >>> str(panel.skipped[0])
+        'no_shows (no appointments data)'
     """
     instant = to_instant(as_of)
     chosen = IndicatorSet.of(indicators)
@@ -121,6 +146,7 @@ def evaluate(
                     f"indicator {ind.name!r} returned a result named {result.name!r} "
                     f"({result.dimension}); name and dimension must match"
                 )
-            check_result(result, data.patients, tuple(ind.measures))
+            if not isinstance(ind, IndicatorBase):  # built-ins check their own results
+                check_result(result, data.patients, tuple(ind.measures))
         results.append(result)
     return IndicatorPanel(instant, data.patients, tuple(results), tuple(skipped))

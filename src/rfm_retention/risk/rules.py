@@ -174,9 +174,8 @@ class Condition:
             )
             known = np.ones(len(panel), bool)
         known &= ~np.isnan(column)
-        holds: npt.NDArray[np.bool_] = known & _OPS[self.op](
-            np.nan_to_num(column), float(self.value)
-        )
+        with np.errstate(invalid="ignore"):
+            holds: npt.NDArray[np.bool_] = known & _OPS[self.op](column, float(self.value))
         return holds
 
 

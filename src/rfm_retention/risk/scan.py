@@ -60,8 +60,8 @@ def scan(
         ...     visit_time=["2024-01-01", "2024-02-01", "2024-03-01", "2024-05-01", "2024-06-01"],
         ...     amount=[50, 50, 50, 80, 80])
         >>> warnings = scan(PatientData(visits=log), "2024-06-15")
-        >>> [(w.patient_id, w.level.label) for w in warnings]
-        [('a', 'high')]
+        >>> len(warnings), warnings[0].patient_id, warnings[0].level.label
+        (1, 'a', 'high')
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
@@ -100,17 +100,11 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
     )
     shown = fired | (~fired.any(axis=0) & (severity > 0))
     reasons = reason_values(primary_reasons(panel, rows, shown, severity))
-    matched = None
-    labels: tuple[str, ...] = ()
-    rule_sources = (
+    rule_policies = (
         [policy]
         if isinstance(policy, RulePolicy)
         else [p for p in getattr(policy, "policies", ()) if isinstance(p, RulePolicy)]
     )
-    if rule_sources:
-        rules = rule_sources[0]
-        matched = rules.matched(panel)
-        labels = tuple(r.describe() for r in rules.rules)
     return WarningList(
         as_of=panel.as_of,
         policy=policy.name,
@@ -124,6 +118,5 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
         panel=panel,
         assessment=verdict,
         skipped=panel.skipped,
-        rules_matched=matched,
-        rule_labels=labels,
+        rules=rule_policies[0] if rule_policies else None,
     )

@@ -65,10 +65,12 @@ def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         rows = panel.dimension_rows(dim)
         if not rows:
             continue
-        sev = np.vstack([panel.results[k].severity for k in rows])
-        sig = np.vstack([panel.results[k].signal for k in rows])
-        best = np.max(np.where(sig, sev, -1.0), axis=0)
-        out[d] = np.where(best >= 0, best, np.nan)
+        best = np.full(n, -1.0)
+        for k in rows:
+            r = panel.results[k]
+            np.maximum(best, np.where(r.signal, r.severity, -1.0), out=best)
+        best[best < 0] = np.nan
+        out[d] = best
     return out
 
 

@@ -16,6 +16,7 @@ from rfm_retention.risk.levels import Dimension, ReasonCode, RiskLevel
 from rfm_retention.risk.panel import IndicatorPanel, SkippedIndicator
 from rfm_retention.risk.policy import Assessment
 from rfm_retention.risk.reasons import REASON_ORDER
+from rfm_retention.risk.rules import RulePolicy
 
 __all__ = [
     "Change",
@@ -169,6 +170,7 @@ class WarningList:
         panel: every indicator's result for every patient (for :meth:`explain`).
         assessment: the policy's verdict for every patient of the panel.
         shown: per indicator and warning, whether it is behind the warning.
+        rules: the rule policy (if any) whose matching rules :meth:`explain` lists.
     """
 
     as_of: np.datetime64
@@ -184,8 +186,7 @@ class WarningList:
     assessment: Assessment = attrs.field(repr=False)
     resolved: tuple[ResolvedWarning, ...] = ()
     skipped: tuple[SkippedIndicator, ...] = ()
-    rules_matched: npt.NDArray[np.bool_] | None = attrs.field(default=None, repr=False)
-    rule_labels: tuple[str, ...] = ()
+    rules: RulePolicy | None = attrs.field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
@@ -210,6 +211,10 @@ class WarningList:
             indicators=tuple(_reading(self.panel, int(k), row) for k in order),
             change=Change(change) if change else None,
         )
+
+    def top(self, n: int) -> list[PatientWarning]:
+        """The first ``n`` warnings as records (the worst ones)."""
+        return [self[i] for i in range(min(max(n, 0), len(self)))]
 
     def position(self, patient_id: str | int) -> int | None:
         """Position of a patient on the list, None when not warned about."""
@@ -244,15 +249,14 @@ class WarningList:
         from rfm_retention.risk.score import DIMENSIONS, dimension_scores
 
         row = self.panel.row_of(patient_id)
-        one = np.array([row])
-        dims = dimension_scores(_single(self.panel, one))[:, 0]
+        one = self.panel.subset(np.array([row]))
+        dims = dimension_scores(one)[:, 0]
         at = self.position(patient_id)
         matched: tuple[str, ...] = ()
-        if self.rules_matched is not None:
+        if self.rules is not None:
+            hits = self.rules.matched(one)[:, 0]
             matched = tuple(
-                label
-                for label, hit in zip(self.rule_labels, self.rules_matched[:, row], strict=True)
-                if hit
+                r.describe() for r, hit in zip(self.rules.rules, hits, strict=True) if hit
             )
         readings = tuple(_reading(self.panel, k, row) for k in range(len(self.panel.results)))
         return PatientExplanation(
@@ -337,25 +341,6 @@ class WarningList:
                 for key, column in cols.items():
                     column.append(row.get(key, ""))
         return cols
-
-
-def _single(panel: IndicatorPanel, rows: npt.NDArray[np.int64]) -> IndicatorPanel:
-    """The panel restricted to some patients (for one patient's dimension scores)."""
-    return attrs.evolve(
-        panel,
-        patients=panel.patients[rows],
-        results=tuple(
-            attrs.evolve(
-                r,
-                patients=r.patients[rows],
-                value=r.value[rows],
-                severity=r.severity[rows],
-                fired=r.fired[rows],
-                signal=r.signal[rows],
-            )
-            for r in panel.results
-        ),
-    )
 
 
 def reason_values(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
