@@ -194,3 +194,25 @@ def test_bad_holidays_file_is_named(tmp_path, warnings_csv, capsys):
                  str(tmp_path / "c.db"), "--at", "2024-05-10", "--holidays", str(holidays)])
     assert code == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_show_prints_state_and_history(tmp_path, warnings_csv, capsys):
+    """cases show lists every event of a case, oldest first, with its details."""
+    db = tmp_path / "cases.db"
+    main(["cases", "open", "--warnings", str(warnings_csv), "--db", str(db),
+          "--at", "2024-05-06T07:00"])
+    with SQLiteCaseStore(db) as store:
+        book = CaseBook(store)
+        book.record_contact("17#1", at="2024-05-06T09:00", actor="dr.li", channel="phone",
+                            result="reached", note="course too painful")
+        book.record_plan("17#1", at="2024-05-06T10:00", actor="dr.li")
+        book.close("17#1", at="2024-05-20T10:00", actor="dr.li", outcome="won_back")
+    capsys.readouterr()
+    assert main(["cases", "show", "--db", str(db), "--case", "17#1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("case 17#1: patient 17, high risk, reason efficacy, closed, "
+                          "outcome won_back")
+    events = [line.split()[4] for line in out.splitlines()[4:]]
+    assert events == ["opened", "contact", "plan", "closed"]
+    assert "phone reached (care): course too painful" in out
+    assert main(["cases", "show", "--db", str(db), "--case", "99#1"]) == 2

@@ -1,11 +1,12 @@
-"""``rfm-retention cases``: open cases from a warning list, list overdue deadlines.
+"""``rfm-retention cases``: open cases from a warning list, list overdue deadlines, show one.
 
 ``cases open`` reads the warning CSV the risk scan writes (columns
 ``patient_id, level, reason`` and optionally ``score, evidence, change``) and
 opens or escalates one case per warning in an SQLite case database.
 ``cases overdue`` lists every breached deadline at ``--as-of`` with the roles
 the escalation rules name, and with ``--notify`` appends one JSON line per new
-breach (each breach and tier once, however often it runs).
+breach (each breach and tier once, however often it runs). ``cases show``
+prints one case's state and its whole history.
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ from rfm_retention.errors import ConfigError, RowIssue
 from rfm_retention.interventions import (
     SPEC_PLAYBOOK,
     CaseBook,
+    CaseClosed,
+    CaseEscalated,
+    CaseEvent,
+    CaseOpened,
+    CaseReopened,
+    ContactRecorded,
     DeadlineUnit,
     JsonLinesNotifier,
+    PlanRecorded,
     SQLiteCaseStore,
     WorkingCalendar,
     intake_warnings,
 )
+from rfm_retention.interventions.events import kind_of
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
 
 __all__ = ["register"]
@@ -84,6 +93,16 @@ def register(sub: Any) -> None:
     overdue.add_argument("--exit-code", action="store_true",
                          help="exit 1 when anything is overdue (for schedulers)")
     overdue.set_defaults(func=run_overdue)
+
+    show = actions.add_parser(
+        "show",
+        help="one case: its state and its full history",
+        description="Print the case's current state and every event of its history, oldest "
+        "first (the audit trail).",
+    )
+    show.add_argument("--db", required=True, metavar="FILE", help="case database")
+    show.add_argument("--case", required=True, metavar="ID", help="case id, e.g. P000113#1")
+    show.set_defaults(func=run_show)
 
 
 def _read_warnings(path: str) -> list[SimpleNamespace]:
@@ -158,12 +177,16 @@ def run_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_db(path: str) -> str:
+    if not os.path.exists(path):
+        raise ConfigError(f"no case database at {path}\nHint: create it with "
+                          "'rfm-retention cases open'.")
+    return path
+
+
 def run_overdue(args: argparse.Namespace) -> int:
     """List overdue deadlines (and notify about new ones)."""
-    if not os.path.exists(args.db):
-        raise ConfigError(f"no case database at {args.db}\nHint: create it with "
-                          "'rfm-retention cases open'.")
-    with SQLiteCaseStore(args.db) as store:
+    with SQLiteCaseStore(_existing_db(args.db)) as store:
         book = CaseBook(store, notifier=JsonLinesNotifier(args.notify) if args.notify else None)
         breaches = book.overdue(args.as_of)
         if args.notify:
@@ -181,6 +204,39 @@ def run_overdue(args: argparse.Namespace) -> int:
     else:
         print(f"Nothing overdue as of {args.as_of}.")
     return 1 if (args.exit_code and breaches) else 0
+
+
+def _describe(event: CaseEvent) -> str:
+    if isinstance(event, CaseOpened | CaseEscalated):
+        dues = ", ".join(f"{d.name} by {d.due_at:%Y-%m-%d %H:%M}" for d in event.deadlines)
+        return (f"{event.level.label} risk, reason {event.reason.value}"
+                + (f"; {event.summary}" if event.summary else "")
+                + (f"; due: {dues}" if dues else ""))
+    if isinstance(event, ContactRecorded):
+        return (f"{event.channel.value} {event.result.value} ({event.purpose.value}"
+                + (", inbound" if event.inbound else "") + ")"
+                + (f": {event.note}" if event.note else ""))
+    if isinstance(event, PlanRecorded):
+        return f"plan {event.code}" + (f": {event.description}" if event.description else "")
+    if isinstance(event, CaseClosed):
+        return f"outcome {event.outcome.value}" + (f": {event.note}" if event.note else "")
+    if isinstance(event, CaseReopened):
+        return f"reopened: {event.reason}"
+    return f"told {', '.join(event.roles)} ({event.key})"
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print one case and its history."""
+    with SQLiteCaseStore(_existing_db(args.db)) as store:
+        book = CaseBook(store)
+        case = book.get(args.case)
+        history = book.history(args.case)
+    print(f"case {case.case_id}: patient {case.patient_id}, {case.level.label} risk, "
+          f"reason {case.reason.value}, {case.status.value}"
+          + (f", outcome {case.outcome.value}" if case.outcome else ""))
+    rows = [[e.seq, e.at.isoformat(sep=" "), e.actor, kind_of(e), _describe(e)] for e in history]
+    print(format_table(["#", "at", "actor", "event", "details"], rows, title="History"))
+    return 0
 
 
 def demo_section(cohort: Any, as_of: Any) -> str:

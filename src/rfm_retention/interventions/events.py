@@ -32,6 +32,7 @@ __all__ = [
     "StaffNotified",
     "decode_event",
     "encode_event",
+    "kind_of",
 ]
 
 
