@@ -222,7 +222,8 @@ def _describe(event: CaseEvent) -> str:
         return f"outcome {event.outcome.value}" + (f": {event.note}" if event.note else "")
     if isinstance(event, CaseReopened):
         return f"reopened: {event.reason}"
-    return f"told {', '.join(event.roles)} ({event.key})"
+    about = f"breached {event.deadline}" if event.deadline else event.key
+    return f"told {', '.join(event.roles)}: {about}"
 
 
 def run_show(args: argparse.Namespace) -> int:
