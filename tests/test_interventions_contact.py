@@ -82,6 +82,10 @@ def test_offer_plan_for_opted_out_patient_is_refused_care_plan_allowed():
         book.record_plan("p1#1", at=T0 + H, actor="amy")
     case = book.record_plan("p1#1", at=T0 + H, actor="amy", code="caring_check_in")
     assert case.plan.purpose.value == "care"
+    book.intake("p2", "high", "service", T0)
+    with pytest.raises(ContactRefused):  # an offer is marketing whatever the case's reason
+        CaseBook(book.store, contact_rules=ContactRules()).record_plan(
+            "p2#1", at=T0 + H, actor="amy", code="offer")
 
 
 def test_offer_plan_allowed_when_one_channel_consents():

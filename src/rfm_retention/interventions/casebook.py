@@ -343,6 +343,9 @@ class CaseBook:
     ) -> Case:
         """Record the retention plan; by default the playbook's plan for the case's reason.
 
+        ``code`` may name any playbook plan (its steps and purpose are used) or
+        a plan of the host's own (purpose ``care`` unless given).
+
         A marketing plan (an offer) for a patient who has not agreed to
         marketing is refused with :class:`~rfm_retention.errors.ContactRefused`
         when ``channel`` (how the offer will reach them) is given and the
@@ -351,10 +354,11 @@ class CaseBook:
         case = self.get(case_id)
         suggested = self.playbook.retention_plan(case.reason)
         plan_code = suggested.code if code is None else _text(code, "code")
+        known = next((p for p in self.playbook.plans if p.code == plan_code), None)
         if description is None:
-            description = "; ".join(suggested.steps) if plan_code == suggested.code else ""
+            description = "" if known is None else "; ".join(known.steps)
         plan_purpose = (
-            (suggested.purpose if plan_code == suggested.code else Purpose.CARE)
+            (Purpose.CARE if known is None else known.purpose)
             if purpose is None else Purpose(purpose)
         )
         if self.contact_rules is not None and plan_purpose is Purpose.MARKETING:
