@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,20 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.interventions import DeadlineRule, DeadlineUnit, WorkingCalendar
 
 D = dt.datetime
+
+
+def _zone_available(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except zoneinfo.ZoneInfoNotFoundError:
+        return False
+    return True
+
+
+needs_zones = pytest.mark.skipif(
+    not (_zone_available("Asia/Shanghai") and _zone_available("Europe/Berlin")),
+    reason="no time-zone database on this system (install tzdata)",
+)
 SPLIT_DAY = ((dt.time(8), dt.time(12)), (dt.time(13), dt.time(17)))  # 8 working hours
 
 
@@ -66,6 +81,7 @@ def test_calendar_without_working_time_is_refused():
         cal.add_working_hours(D(2024, 1, 1), 1)
 
 
+@needs_zones
 def test_timezone_hours_are_local_instants_utc():
     """Shanghai 08:00-17:30 is 00:00-09:30 UTC; a 10:00 UTC warning waits for the next day."""
     cal = WorkingCalendar(timezone="Asia/Shanghai")
@@ -74,6 +90,7 @@ def test_timezone_hours_are_local_instants_utc():
     assert not cal.is_open(D(2024, 1, 2, 9, 30))
 
 
+@needs_zones
 def test_daylight_saving_switch_shifts_utc_opening():
     """Berlin opens at 07:00 UTC before the March switch and 06:00 UTC after it."""
     cal = WorkingCalendar(timezone="Europe/Berlin")
