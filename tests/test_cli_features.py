@@ -63,6 +63,20 @@ def test_features_to_file_with_window(visits: Path, tmp_path: Path) -> None:
     ]
 
 
+def test_features_window_in_calendar_months(visits: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """--window-months 2 from 31 March reaches back to 31 January exclusive."""
+    argv = ["features", "--visits", str(visits), "--as-of", "2024-03-31", *MAP,
+            "--window-months", "2"]
+    assert main(argv) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert [(r["patient_id"], r["visits_in_window"]) for r in rows] == [("p1", "0"), ("p2", "1")]
+    with pytest.raises(SystemExit) as caught:  # argparse: the two windows exclude each other
+        main([*argv, "--window-days", "5"])
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_btyd_command(visits: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """btyd writes frequency, recency, T and monetary value per patient."""
     assert main(["btyd", "--visits", str(visits), "--as-of", "2024-03-31", "--period", "M",
@@ -71,6 +85,9 @@ def test_btyd_command(visits: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.splitlines()[0].split(",") == list(BTYD_COLUMNS)
     assert _rows(out)[1] == {"patient_id": "p2", "frequency": "1", "recency": "2", "T": "2",
                              "monetary_value": "50.0"}
+    assert main(["btyd", "--visits", str(visits), "--as-of", "2024-03-31", "--period", "M",
+                 "--include-first-visit", *MAP]) == 0
+    assert _rows(capsys.readouterr().out)[1]["frequency"] == "2"
 
 
 @pytest.mark.parametrize(

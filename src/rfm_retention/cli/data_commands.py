@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
 
 from rfm_retention.btyd import BTYD_COLUMNS, PERIODS
 from rfm_retention.cli._common import add_input_options, columns_to_rows, load_table, write_csv
@@ -33,11 +34,18 @@ def register(sub: Any) -> None:
         "Columns: " + ", ".join(FEATURE_COLUMNS) + ". Definitions: docs/guide/features.md.",
     )
     _add_common(features)
-    features.add_argument(
+    window = features.add_mutually_exclusive_group()
+    window.add_argument(
         "--window-days",
         type=int,
         metavar="N",
         help="count visits and spend over the last N days only (default: all history)",
+    )
+    window.add_argument(
+        "--window-months",
+        type=int,
+        metavar="N",
+        help="count visits and spend over the last N calendar months only",
     )
     features.add_argument(
         "--min-exposure-days",
@@ -60,6 +68,11 @@ def register(sub: Any) -> None:
         choices=PERIODS,
         default="D",
         help="period unit: D days, W Monday-Sunday weeks, M calendar months (default D)",
+    )
+    btyd.add_argument(
+        "--include-first-visit",
+        action="store_true",
+        help="count and average the first period too (lifetimes' include_first_transaction)",
     )
     btyd.set_defaults(func=run_btyd)
 
@@ -97,9 +110,12 @@ def _cells(columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
 def run_features(args: argparse.Namespace) -> int:
     """Load the visits, compute the features as of --as-of, write the CSV."""
     log = _load_visits(args)
-    features = log.features(
-        args.as_of, window=args.window_days, min_exposure_days=args.min_exposure_days
+    window = (
+        relativedelta(months=args.window_months)
+        if args.window_months is not None
+        else args.window_days
     )
+    features = log.features(args.as_of, window=window, min_exposure_days=args.min_exposure_days)
     header, rows = columns_to_rows(_cells(features.to_columns()))
     write_csv(args.out, header, rows)
     return 0
@@ -108,7 +124,9 @@ def run_features(args: argparse.Namespace) -> int:
 def run_btyd(args: argparse.Namespace) -> int:
     """Load the visits, compute the BTYD summary as of --as-of, write the CSV."""
     log = _load_visits(args)
-    summary = log.btyd_summary(args.as_of, period=args.period)
+    summary = log.btyd_summary(
+        args.as_of, period=args.period, include_first_visit=args.include_first_visit
+    )
     header, rows = columns_to_rows(_cells(summary.to_columns()))
     write_csv(args.out, header, rows)
     return 0
