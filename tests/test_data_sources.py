@@ -164,7 +164,8 @@ def test_stars_to_score_scales() -> None:
     [RatingTable, ComplaintTable, AppointmentTable, CourseTable, AssessmentTable, ReviewTable],
 )
 def test_every_source_has_a_valid_empty_table(table_cls: type[RatingTable]) -> None:
-    """Every source can be empty: a host that has the source but no rows yet."""
+    """Every source can be empty (built empty or from no records): no rows yet is valid."""
+    assert len(table_cls.from_records([])) == 0
     table = table_cls.empty()
     assert len(table) == 0
     assert table.n_patients == 0

@@ -326,6 +326,8 @@ class _DayKeys:
     """
 
     def __init__(self, log: VisitLog) -> None:
+        if log.n_patients >= 1 << (63 - _DAY_BITS):
+            raise ConfigError("too many patients for one visit log's features")
         days = log.time.astype("datetime64[D]").view(np.int64)
         self.origin = int(days.min()) if days.size else 0
         if days.size and int(days.max()) - self.origin >= 1 << _DAY_BITS:

@@ -229,12 +229,12 @@ def validate_columns(
     absent = [f.name for f in schema.fields if f.required and f.name not in columns]
     if absent:
         raise ConfigError(f"{schema.source}: required column(s) missing: {absent}")
+    n = _column_length(columns)
     for group in schema.one_of:
-        if not any(name in columns for name in group):
+        if n and not any(name in columns for name in group):
             raise ConfigError(
                 f"{schema.source}: needs at least one of the columns {list(group)}"
             )
-    n = _column_length(columns)
     issues: list[RowIssue] = []
     clean: dict[str, npt.NDArray[Any]] = {}
     for f in schema.fields:
