@@ -62,7 +62,7 @@ class SourceRows:
         if since is not None:
             keep &= table.time > since
         rows = np.flatnonzero(keep).astype(np.int64)
-        patient = data.rows_of(source)[rows]
+        patient = _positions(data, source, table)[rows]
         if tiebreak and rows.shape[0] > 1:
             times = table.time[rows]
             tied = (patient[1:] == patient[:-1]) & (times[1:] == times[:-1])
@@ -158,9 +158,25 @@ _FEATURE_CACHE: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
+_POSITION_CACHE: weakref.WeakKeyDictionary[Any, tuple[IdArray, IntArray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _positions(data: PatientData, source: str, table: Any) -> IntArray:
+    """``data.rows_of(source)``, remembered per (immutable) table and patient universe."""
+    cached = _POSITION_CACHE.get(table)
+    if cached is not None and cached[0] is data.patients:
+        return cached[1]
+    positions = data.rows_of(source)
+    _POSITION_CACHE[table] = (data.patients, positions)
+    return positions
+
+
 def forget_features() -> None:
-    """Drop the remembered visit features (for timing a cold scan)."""
+    """Drop the remembered visit features and row positions (for timing a cold scan)."""
     _FEATURE_CACHE.clear()
+    _POSITION_CACHE.clear()
 
 
 def visit_features(data: PatientData, instant: np.datetime64) -> tuple[PatientFeatures, IntArray]:

@@ -349,7 +349,10 @@ def check_result(
     """
     n = patients.shape[0]
     who = f"indicator {result.name!r}"
-    if result.patients.shape != (n,) or not np.array_equal(result.patients, patients):
+    same = result.patients is patients or (
+        result.patients.shape == (n,) and np.array_equal(result.patients, patients)
+    )
+    if not same:
         raise ConfigError(f"{who}: result rows must be data.patients, in that order")
     for field in ("value", "severity", "fired", "signal"):
         arr = getattr(result, field)

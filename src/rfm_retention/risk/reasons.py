@@ -18,23 +18,12 @@ from rfm_retention.risk.indicator import REASON_CODES
 from rfm_retention.risk.levels import ReasonCode
 from rfm_retention.risk.panel import IndicatorPanel
 
-__all__ = ["REASON_ORDER", "primary_reasons", "reason_matrix"]
+__all__ = ["REASON_ORDER", "primary_reasons"]
 
 REASON_ORDER: tuple[ReasonCode, ...] = REASON_CODES
 """Reason codes by precedence (ties between equally severe signals)."""
 
 _BEHAVIOUR = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
-
-
-def reason_matrix(panel: IndicatorPanel, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Reason code index (in :data:`REASON_ORDER`) per indicator and selected patient."""
-    out = np.empty((len(panel.results), rows.shape[0]), np.int64)
-    for i, result in enumerate(panel.results):
-        out[i] = REASON_ORDER.index(ReasonCode(result.reason))
-        if result.reasons is not None:
-            given = result.reasons[rows]
-            out[i] = np.where(given >= 0, given, out[i])
-    return out
 
 
 def primary_reasons(
@@ -50,11 +39,21 @@ def primary_reasons(
     """
     if not panel.results or rows.shape[0] == 0:
         return np.full(rows.shape[0], _BEHAVIOUR, np.int64)
-    codes = reason_matrix(panel, rows)
-    explanatory = shown & (codes != _BEHAVIOUR)
-    # Severity first; among equal severities the earlier reason code wins.
-    key = np.where(explanatory, severity * 100.0 - codes * 1e-3, -np.inf)
-    best = np.argmax(key, axis=0)
-    picked = codes[best, np.arange(rows.shape[0])]
-    out: npt.NDArray[np.int64] = np.where(explanatory.any(axis=0), picked, _BEHAVIOUR)
-    return out
+    m = rows.shape[0]
+    best_key = np.full(m, -np.inf)
+    best_code = np.full(m, _BEHAVIOUR, np.int64)
+    # One pass per indicator, keeping the best so far: severity first, and among
+    # equal severities the earlier reason code.
+    for i, result in enumerate(panel.results):
+        code = np.full(m, REASON_ORDER.index(ReasonCode(result.reason)), np.int64)
+        if result.reasons is not None:
+            given = result.reasons[rows]
+            code = np.where(given >= 0, given, code)
+        explanatory = shown[i] & (code != _BEHAVIOUR)
+        if not explanatory.any():
+            continue
+        key = np.where(explanatory, severity[i] * 100.0 - code * 1e-3, -np.inf)
+        better = key > best_key
+        best_key = np.where(better, key, best_key)
+        best_code = np.where(better, code, best_code)
+    return best_code

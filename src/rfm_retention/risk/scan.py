@@ -87,8 +87,10 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
     if np.any((level < RiskLevel.NONE) | (level > RiskLevel.HIGH)):
         raise ConfigError(f"policy {policy.name!r} returned levels outside none..high")
     warned = np.flatnonzero(level > RiskLevel.NONE)
-    order = np.lexsort((panel.patients[warned], -score[warned], -level[warned]))
-    rows = warned[order].astype(np.int64)
+    # Level first, then score (0-100), then patient id: rows are in id order, so a
+    # stable sort on one composite key does it.
+    key = -(level[warned].astype(np.float64) * 1000.0 + np.clip(score[warned], 0.0, 100.0))
+    rows = warned[np.argsort(key, kind="stable")].astype(np.int64)
     width = (len(panel.results), rows.shape[0])
     fired = (
         np.vstack([r.fired[rows] for r in panel.results])

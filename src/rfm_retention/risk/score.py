@@ -22,6 +22,7 @@ Each step is monotone, so a worse signal never lowers the score.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -48,6 +49,11 @@ SPEC_WEIGHTS: Mapping[Dimension, float] = {
 DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
 
 
+_DIMENSION_CACHE: weakref.WeakKeyDictionary[IndicatorPanel, npt.NDArray[np.float64]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
     """Per dimension (rows, in :class:`Dimension` order) and patient: max severity, NaN = no data.
 
@@ -59,6 +65,9 @@ def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         >>> dimension_scores(evaluate(PatientData(visits=log), "2024-03-01"))[:, 0].tolist()
         [0.0, nan, nan, nan]
     """
+    cached = _DIMENSION_CACHE.get(panel)
+    if cached is not None:  # panels are immutable; several policies may ask
+        return cached
     n = len(panel)
     out = np.full((len(DIMENSIONS), n), np.nan)
     for d, dim in enumerate(DIMENSIONS):
@@ -71,6 +80,8 @@ def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
             np.maximum(best, np.where(r.signal, r.severity, -1.0), out=best)
         best[best < 0] = np.nan
         out[d] = best
+    out.flags.writeable = False
+    _DIMENSION_CACHE[panel] = out
     return out
 
 

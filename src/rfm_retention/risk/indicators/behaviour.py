@@ -70,7 +70,12 @@ class IntervalExtension(IndicatorBase):
         f, where = visit_features(data, instant)
         n = len(data.patients)
         own = np.where(f.total_visits >= self.min_visits, f.mean_interval_days, np.nan)
-        norm_days, norm_index = self.care_intervals.max_days_of(f.last_diagnosis)
+        short = np.flatnonzero(np.isnan(own))  # only they need a disease norm
+        norm_days = np.full(own.shape[0], np.nan)
+        norm_index = np.full(own.shape[0], -1, np.int64)
+        norm_days[short], norm_index[short] = self.care_intervals.max_days_of(
+            f.last_diagnosis[short]
+        )
         use_norm = np.isnan(own) & ~np.isnan(norm_days)
         usual = np.where(use_norm, norm_days, own)
         usual = np.where(np.isnan(usual), np.nan, np.maximum(usual, self.min_usual_days))
@@ -182,9 +187,11 @@ class NoShows(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         assert data.appointments is not None
         rows = SourceRows.of(data, "appointments", instant, tiebreak=("status",))
-        status = rows.column(data.appointments.status)
-        resolved = rows.subset((status == "attended") | (status == "no_show"))
-        missed = resolved.column(data.appointments.status) == "no_show"
+        # Compare the text column once in place (no copy of the strings).
+        missed_all = data.appointments.status == "no_show"
+        attended_all = data.appointments.status == "attended"
+        resolved = rows.subset(rows.column(missed_all | attended_all))
+        missed = resolved.column(missed_all)
         run = resolved.trailing_run(missed).astype(np.float64)
         has = resolved.has_rows()
         return Measurement(
