@@ -11,6 +11,8 @@ in :class:`~rfm_retention.risk.levels.ReasonCode` order.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import numpy.typing as npt
 
@@ -18,7 +20,7 @@ from rfm_retention.risk.indicator import REASON_CODES
 from rfm_retention.risk.levels import ReasonCode
 from rfm_retention.risk.panel import IndicatorPanel
 
-__all__ = ["REASON_ORDER", "primary_reasons"]
+__all__ = ["REASON_ORDER", "primary_reasons", "signals_behind"]
 
 REASON_ORDER: tuple[ReasonCode, ...] = REASON_CODES
 """Reason codes by precedence (ties between equally severe signals)."""
@@ -26,34 +28,54 @@ REASON_ORDER: tuple[ReasonCode, ...] = REASON_CODES
 _BEHAVIOUR = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
 
 
-def primary_reasons(
-    panel: IndicatorPanel,
-    rows: npt.NDArray[np.int64],
-    shown: npt.NDArray[np.bool_],
-    severity: npt.NDArray[np.float64],
-) -> npt.NDArray[np.int64]:
-    """Primary reason index of each selected patient, from the indicators ``shown`` for it.
+_REASON_CACHE: weakref.WeakKeyDictionary[IndicatorPanel, npt.NDArray[np.int64]] = (
+    weakref.WeakKeyDictionary()
+)
 
-    ``shown`` and ``severity`` have shape (indicators, len(rows)): the signals
-    behind each warning and their severities.
+
+def signals_behind(panel: IndicatorPanel, row: int) -> npt.NDArray[np.int64]:
+    """Positions (in ``panel.results``) of the signals behind a warning for the patient at ``row``.
+
+    Every fired indicator; when none fired (a level reached below every firing
+    threshold), every indicator with a severity above 0.
     """
-    if not panel.results or rows.shape[0] == 0:
-        return np.full(rows.shape[0], _BEHAVIOUR, np.int64)
-    m = rows.shape[0]
-    best_key = np.full(m, -np.inf)
-    best_code = np.full(m, _BEHAVIOUR, np.int64)
+    fired = np.array([bool(r.fired[row]) for r in panel.results], bool)
+    if fired.any():
+        return np.flatnonzero(fired).astype(np.int64)
+    positive = np.array([r.severity[row] > 0 for r in panel.results], bool)
+    return np.flatnonzero(positive).astype(np.int64)
+
+
+def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
+    """Primary reason (position in :data:`REASON_ORDER`) of every patient of ``panel``.
+
+    Taken over the signals behind a warning (see :func:`signals_behind`); it
+    depends on the indicators only, not on the policy, so it is computed once
+    per panel and shared by every warning list made from it.
+    """
+    cached = _REASON_CACHE.get(panel)
+    if cached is not None:
+        return cached
+    n = len(panel)
+    any_fired = np.zeros(n, bool)
+    for r in panel.results:
+        any_fired |= r.fired
+    best_key = np.full(n, -np.inf)
+    best_code = np.full(n, _BEHAVIOUR, np.int64)
     # One pass per indicator, keeping the best so far: severity first, and among
     # equal severities the earlier reason code.
-    for i, result in enumerate(panel.results):
-        code = np.full(m, REASON_ORDER.index(ReasonCode(result.reason)), np.int64)
+    for result in panel.results:
+        code = np.full(n, REASON_ORDER.index(ReasonCode(result.reason)), np.int64)
         if result.reasons is not None:
-            given = result.reasons[rows]
-            code = np.where(given >= 0, given, code)
-        explanatory = shown[i] & (code != _BEHAVIOUR)
+            code = np.where(result.reasons >= 0, result.reasons, code)
+        behind = np.where(any_fired, result.fired, result.severity > 0)
+        explanatory = behind & (code != _BEHAVIOUR)
         if not explanatory.any():
             continue
-        key = np.where(explanatory, severity[i] * 100.0 - code * 1e-3, -np.inf)
+        key = np.where(explanatory, result.severity * 100.0 - code * 1e-3, -np.inf)
         better = key > best_key
         best_key = np.where(better, key, best_key)
         best_code = np.where(better, code, best_code)
+    best_code.flags.writeable = False
+    _REASON_CACHE[panel] = best_code
     return best_code

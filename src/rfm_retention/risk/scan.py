@@ -91,17 +91,7 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
     # stable sort on one composite key does it.
     key = -(level[warned].astype(np.float64) * 1000.0 + np.clip(score[warned], 0.0, 100.0))
     rows = warned[np.argsort(key, kind="stable")].astype(np.int64)
-    width = (len(panel.results), rows.shape[0])
-    fired = (
-        np.vstack([r.fired[rows] for r in panel.results])
-        if panel.results
-        else np.zeros(width, bool)
-    )
-    severity = (
-        np.vstack([r.severity[rows] for r in panel.results]) if panel.results else np.zeros(width)
-    )
-    shown = fired | (~fired.any(axis=0) & (severity > 0))
-    reasons = reason_values(primary_reasons(panel, rows, shown, severity))
+    reasons = reason_values(primary_reasons(panel)[rows])
     rule_policies = (
         [policy]
         if isinstance(policy, RulePolicy)
@@ -116,7 +106,6 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
         reason=reasons,
         change=np.full(rows.shape[0], "", dtype="U12"),
         rows=rows,
-        shown=shown,
         panel=panel,
         assessment=verdict,
         skipped=panel.skipped,

@@ -54,6 +54,11 @@ _DIMENSION_CACHE: weakref.WeakKeyDictionary[IndicatorPanel, npt.NDArray[np.float
 )
 
 
+_SCORE_CACHE: weakref.WeakKeyDictionary[
+    IndicatorPanel, dict[tuple[float, ...], npt.NDArray[np.float64]]
+] = weakref.WeakKeyDictionary()
+
+
 def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
     """Per dimension (rows, in :class:`Dimension` order) and patient: max severity, NaN = no data.
 
@@ -131,7 +136,14 @@ class ScorePolicy:
         """Any indicator set will do: dimensions without indicators are "no data"."""
 
     def scores(self, panel: IndicatorPanel) -> npt.NDArray[np.float64]:
-        """0-100 score of every patient of ``panel``."""
+        """0-100 score of every patient of ``panel`` (remembered per panel and weights)."""
+        key = tuple(self.weights.get(d, 0.0) for d in DIMENSIONS)
+        per_panel = _SCORE_CACHE.setdefault(panel, {})
+        if key not in per_panel:
+            per_panel[key] = self._scores(panel)
+        return per_panel[key]
+
+    def _scores(self, panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         dims = dimension_scores(panel)
         w = np.array([self.weights.get(d, 0.0) for d in DIMENSIONS])[:, None]
         has = ~np.isnan(dims) & (w > 0)
@@ -140,6 +152,7 @@ class ScorePolicy:
         with np.errstate(invalid="ignore", divide="ignore"):
             score = np.where(covered > 0, 100.0 * total / covered, 0.0)
         out: npt.NDArray[np.float64] = np.clip(score, 0.0, 100.0)
+        out.flags.writeable = False
         return out
 
     def assess(self, panel: IndicatorPanel) -> Assessment:

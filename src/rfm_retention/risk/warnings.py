@@ -15,7 +15,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import Dimension, ReasonCode, RiskLevel
 from rfm_retention.risk.panel import IndicatorPanel, SkippedIndicator
 from rfm_retention.risk.policy import Assessment
-from rfm_retention.risk.reasons import REASON_ORDER
+from rfm_retention.risk.reasons import REASON_ORDER, signals_behind
 from rfm_retention.risk.rules import RulePolicy
 
 __all__ = [
@@ -169,7 +169,6 @@ class WarningList:
         skipped: indicators not run because a source is absent.
         panel: every indicator's result for every patient (for :meth:`explain`).
         assessment: the policy's verdict for every patient of the panel.
-        shown: per indicator and warning, whether it is behind the warning.
         rules: the rule policy (if any) whose matching rules :meth:`explain` lists.
     """
 
@@ -181,7 +180,6 @@ class WarningList:
     reason: npt.NDArray[np.str_] = attrs.field(repr=False)
     change: npt.NDArray[np.str_] = attrs.field(repr=False)
     rows: npt.NDArray[np.int64] = attrs.field(repr=False)
-    shown: npt.NDArray[np.bool_] = attrs.field(repr=False)
     panel: IndicatorPanel = attrs.field(repr=False)
     assessment: Assessment = attrs.field(repr=False)
     resolved: tuple[ResolvedWarning, ...] = ()
@@ -199,7 +197,7 @@ class WarningList:
             raise IndexError(f"warning {i} out of range ({len(self)} warnings)")
         i %= max(len(self), 1)
         row = int(self.rows[i])
-        ks = np.flatnonzero(self.shown[:, i])
+        ks = signals_behind(self.panel, row)
         sev = np.array([self.panel.results[k].severity[row] for k in ks])
         order = ks[np.argsort(-sev, kind="stable")]
         change = str(self.change[i])
