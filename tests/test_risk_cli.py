@@ -215,3 +215,51 @@ def test_unknown_policy_name_is_an_error(
         == 2
     )
     assert "not rules, score, worst" in capsys.readouterr().err
+
+
+def test_learned_score_file_as_policy(files: dict[str, str], tmp_path: Path) -> None:
+    """A learned score saved with to_mapping() is accepted by --policy; extra keys are refused."""
+    learned = {
+        "indicators": ["interval_extension"],
+        "intercept": -1.0,
+        "coefficients": [6.0],
+        "missing_coefficients": [0.0, 0.0, 0.0, 0.0],
+        "cutoffs": [80, 60, 40],
+    }
+    path = tmp_path / "learned.json"
+    path.write_text(json.dumps(learned))
+    out = tmp_path / "w.csv"
+    assert (
+        main(
+            [
+                "scan",
+                "--visits",
+                files["visits"],
+                "--as-of",
+                "2024-06-30",
+                "--policy",
+                str(path),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert {r["level"] for r in read(out)} <= {"high", "medium", "low"}
+    path.write_text(json.dumps({**learned, "bias": 1}))
+    assert (
+        main(
+            [
+                "scan",
+                "--visits",
+                files["visits"],
+                "--as-of",
+                "2024-06-30",
+                "--policy",
+                str(path),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
