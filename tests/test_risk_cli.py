@@ -26,6 +26,18 @@ def read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def run(files: dict[str, str], out: Path | None, *extra: str) -> int:
+    """``rfm-retention scan`` on the fixture's visits as of 2024-06-30, plus ``extra``."""
+    args = ["scan", "--visits", files["visits"], "--as-of", "2024-06-30", *extra]
+    return main(args if out is None else [*args, "--out", str(out)])
+
+
+def rule_table(indicator: str) -> str:
+    """A one-rule JSON table: high when the indicator's value is above 0."""
+    condition = {"indicator": indicator, "op": ">", "value": 0.0}
+    return json.dumps({"rules": [{"level": "high", "conditions": [condition]}]})
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
     """Visits for three patients (one with a formula-like id) and their ratings."""
@@ -54,20 +66,7 @@ def test_scan_writes_the_warning_csv(
 ) -> None:
     """The CSV has the documented columns, worst first, and skipped indicators go to stderr."""
     out = tmp_path / "warnings.csv"
-    code = main(
-        [
-            "scan",
-            "--visits",
-            files["visits"],
-            "--ratings",
-            files["ratings"],
-            "--as-of",
-            "2024-06-30",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
+    assert run(files, out, "--ratings", files["ratings"]) == 0
     rows = read(out)
     assert list(rows[0]) == [
         "patient_id",
@@ -88,7 +87,7 @@ def test_scan_writes_the_warning_csv(
 def test_formula_like_cells_are_neutralised(files: dict[str, str], tmp_path: Path) -> None:
     """A patient id starting with '=' is written with a leading quote, never as a formula."""
     out = tmp_path / "w.csv"
-    main(["scan", "--visits", files["visits"], "--as-of", "2024-06-30", "--out", str(out)])
+    run(files, out)
     ids = [r["patient_id"] for r in read(out)]
     assert "'=HYPERLINK(1)" in ids
     assert not any(i.startswith(("=", "+", "-", "@")) for i in ids)
@@ -97,7 +96,7 @@ def test_formula_like_cells_are_neutralised(files: dict[str, str], tmp_path: Pat
 def test_previous_file_marks_changes_and_resolved(files: dict[str, str], tmp_path: Path) -> None:
     """Yesterday's CSV (with its quoted ids) drives the change column; vanished ids resolve."""
     first = tmp_path / "d1.csv"
-    main(["scan", "--visits", files["visits"], "--as-of", "2024-06-30", "--out", str(first)])
+    run(files, first)
     rows = read(first)
     rows.append({**rows[0], "patient_id": "left-yesterday", "level": "high"})
     previous = tmp_path / "prev.csv"
@@ -106,19 +105,7 @@ def test_previous_file_marks_changes_and_resolved(files: dict[str, str], tmp_pat
         writer.writeheader()
         writer.writerows(rows)
     second = tmp_path / "d2.csv"
-    main(
-        [
-            "scan",
-            "--visits",
-            files["visits"],
-            "--as-of",
-            "2024-06-30",
-            "--previous",
-            str(previous),
-            "--out",
-            str(second),
-        ]
-    )
+    run(files, second, "--previous", str(previous))
     got = {r["patient_id"]: r["change"] for r in read(second)}
     assert got.pop("left-yesterday") == "resolved"
     assert set(got.values()) == {"unchanged"}
@@ -127,93 +114,21 @@ def test_previous_file_marks_changes_and_resolved(files: dict[str, str], tmp_pat
 def test_policy_choices_and_rule_file(files: dict[str, str], tmp_path: Path) -> None:
     """rules, score, worst and a JSON rule file all run; a bad rule file is a one-line error."""
     for policy in ("rules", "score", "worst"):
-        assert (
-            main(
-                [
-                    "scan",
-                    "--visits",
-                    files["visits"],
-                    "--as-of",
-                    "2024-06-30",
-                    "--policy",
-                    policy,
-                    "--out",
-                    str(tmp_path / f"{policy}.csv"),
-                ]
-            )
-            == 0
-        )
+        assert run(files, tmp_path / f"{policy}.csv", "--policy", policy) == 0
     rule_file = tmp_path / "rules.json"
-    rule_file.write_text(
-        json.dumps(
-            {
-                "rules": [
-                    {
-                        "level": "high",
-                        "conditions": [
-                            {"indicator": "interval_extension", "op": ">", "value": 0.0}
-                        ],
-                    }
-                ]
-            }
-        )
-    )
+    rule_file.write_text(rule_table("interval_extension"))
     out = tmp_path / "custom.csv"
-    assert (
-        main(
-            [
-                "scan",
-                "--visits",
-                files["visits"],
-                "--as-of",
-                "2024-06-30",
-                "--policy",
-                str(rule_file),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert run(files, out, "--policy", str(rule_file)) == 0
     assert {r["level"] for r in read(out)} == {"high"}
-    rule_file.write_text(
-        json.dumps(
-            {
-                "rules": [
-                    {
-                        "level": "high",
-                        "conditions": [{"indicator": "gut_feeling", "op": ">", "value": 0.0}],
-                    }
-                ]
-            }
-        )
-    )
-    assert (
-        main(
-            [
-                "scan",
-                "--visits",
-                files["visits"],
-                "--as-of",
-                "2024-06-30",
-                "--policy",
-                str(rule_file),
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    rule_file.write_text(rule_table("gut_feeling"))
+    assert run(files, out, "--policy", str(rule_file)) == 2
 
 
 def test_unknown_policy_name_is_an_error(
     files: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A policy that is neither a name nor a file exits 2 with a one-line message."""
-    assert (
-        main(["scan", "--visits", files["visits"], "--as-of", "2024-06-30", "--policy", "strict"])
-        == 2
-    )
+    assert run(files, None, "--policy", "strict") == 2
     assert "not rules, score, worst" in capsys.readouterr().err
 
 
@@ -229,37 +144,7 @@ def test_learned_score_file_as_policy(files: dict[str, str], tmp_path: Path) -> 
     path = tmp_path / "learned.json"
     path.write_text(json.dumps(learned))
     out = tmp_path / "w.csv"
-    assert (
-        main(
-            [
-                "scan",
-                "--visits",
-                files["visits"],
-                "--as-of",
-                "2024-06-30",
-                "--policy",
-                str(path),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert run(files, out, "--policy", str(path)) == 0
     assert {r["level"] for r in read(out)} <= {"high", "medium", "low"}
     path.write_text(json.dumps({**learned, "bias": 1}))
-    assert (
-        main(
-            [
-                "scan",
-                "--visits",
-                files["visits"],
-                "--as-of",
-                "2024-06-30",
-                "--policy",
-                str(path),
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    assert run(files, out, "--policy", str(path)) == 2
