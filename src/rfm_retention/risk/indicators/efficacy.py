@@ -32,6 +32,16 @@ def _day(number: float) -> str:
     return str(np.datetime64(int(number), "D"))
 
 
+def _assessments(data: PatientData, instant: np.datetime64) -> SourceRows:
+    """The outcome/rehabilitation assessments up to ``instant``, ties ordered by value."""
+    return SourceRows.of(
+        data,
+        "outcomes",
+        instant,
+        tiebreak=("outcome_score", "expected_progress", "actual_progress"),
+    )
+
+
 @attrs.frozen
 class CourseNotCompleted(IndicatorBase):
     """A prescribed treatment course not completed as prescribed; fires on any shortfall.
@@ -162,12 +172,7 @@ class RehabilitationLag(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.outcomes
         assert table is not None
-        rows = SourceRows.of(
-            data,
-            "outcomes",
-            instant,
-            tiebreak=("outcome_score", "expected_progress", "actual_progress"),
-        )
+        rows = _assessments(data, instant)
         exp = rows.column(table.expected_progress)
         act = rows.column(table.actual_progress)
         both = rows.subset(~np.isnan(exp) & ~np.isnan(act))
@@ -226,12 +231,7 @@ class PoorOutcome(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.outcomes
         assert table is not None
-        rows = SourceRows.of(
-            data,
-            "outcomes",
-            instant,
-            tiebreak=("outcome_score", "expected_progress", "actual_progress"),
-        )
+        rows = _assessments(data, instant)
         scored = rows.subset(~np.isnan(rows.column(table.outcome_score)))
         value = scored.last(scored.column(table.outcome_score), np.nan)
         return Measurement(value=value, signal=~np.isnan(value))

@@ -27,6 +27,17 @@ from rfm_retention.risk.levels import Dimension, ReasonCode
 __all__ = ["ComplaintHandling", "Complaints", "LowSatisfaction"]
 
 
+def _complaints_within(data: PatientData, instant: np.datetime64, months: int) -> SourceRows:
+    """Complaints filed in ``(instant - months, instant]``, ties ordered by value."""
+    return SourceRows.of(
+        data,
+        "complaints",
+        instant,
+        since=months_before(instant, months),
+        tiebreak=("valid", "category", "handling_satisfaction"),
+    )
+
+
 @attrs.frozen
 class LowSatisfaction(IndicatorBase):
     """Consecutive satisfaction ratings below 80; fires at 2 in a row.
@@ -112,13 +123,7 @@ class Complaints(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.complaints
         assert table is not None
-        rows = SourceRows.of(
-            data,
-            "complaints",
-            instant,
-            since=months_before(instant, self.months),
-            tiebreak=("valid", "category", "handling_satisfaction"),
-        )
+        rows = _complaints_within(data, instant, self.months)
         valid = rows.subset(rows.column(table.valid))
         count = valid.count().astype(np.float64)
         service = REASON_CODES.index(ReasonCode.SERVICE)
@@ -164,13 +169,7 @@ class ComplaintHandling(IndicatorBase):
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.complaints
         assert table is not None
-        rows = SourceRows.of(
-            data,
-            "complaints",
-            instant,
-            since=months_before(instant, self.months),
-            tiebreak=("valid", "category", "handling_satisfaction"),
-        )
+        rows = _complaints_within(data, instant, self.months)
         rated = rows.subset(~np.isnan(rows.column(table.handling_satisfaction)))
         value = rated.minimum(rated.column(table.handling_satisfaction))
         return Measurement(value=value, signal=~np.isnan(value))
