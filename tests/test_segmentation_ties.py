@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rfm_retention.segmentation.ties import balanced_levels, balanced_starts, distinct_counts
+from rfm_retention.segmentation.ties import (
+    balanced_levels,
+    balanced_starts,
+    distinct_counts,
+    level_sizes,
+)
 
 # Values with heavy ties: small integers drawn from a narrow range, like visit counts.
 tied_values = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=200)
@@ -35,14 +40,14 @@ def test_no_ties_splits_like_quintiles():
 
 
 def test_uneven_sizes_put_extra_values_high():
-    """Twelve distinct values into five levels: sizes 2,2,3,2,3 (equal distances go low)."""
-    assert np.bincount(balanced_levels(np.arange(12), 5)).tolist() == [2, 2, 3, 2, 3]
+    """Twelve distinct values into five levels: sizes 2,2,2,3,3 (earliest boundaries win ties)."""
+    assert np.bincount(balanced_levels(np.arange(12), 5)).tolist() == [2, 2, 2, 3, 3]
 
 
 def test_heavy_block_then_singletons_rebalances_the_rest():
     """A 70-patient tie takes one level; the other 30 patients share the remaining four evenly."""
     values = np.array([1] * 70 + list(range(2, 32)))
-    assert np.bincount(balanced_levels(values, 5)).tolist() == [70, 7, 8, 7, 8]
+    assert np.bincount(balanced_levels(values, 5)).tolist() == [70, 7, 7, 8, 8]
 
 
 def test_all_equal_is_one_level():
@@ -101,17 +106,65 @@ def test_never_fewer_levels_than_qcut_with_dropped_duplicates(values, k):
     assert len(set(balanced_levels(arr, k).tolist())) >= qcut_levels
 
 
-@given(st.lists(st.integers(min_value=1, max_value=6), min_size=2, max_size=7),
-       st.integers(min_value=2, max_value=4))
-def test_close_to_the_best_possible_balance(counts, k):
-    """The largest level is never more than the largest tie block above the best achievable."""
+def test_greedy_trap_is_avoided():
+    """Blocks 8,8,5,20,1,20 into four levels: 8|13|20|21, not the nearest-first 16|25|1|20."""
+    counts = np.array([8, 8, 5, 20, 1, 20], dtype=np.int64)
+    starts = balanced_starts(np.arange(6, dtype=float), counts, 4)
+    assert level_sizes(counts, starts) == [8, 13, 20, 21]
+
+
+@given(st.lists(st.sampled_from([1, 1, 2, 3, 5, 8, 20, 50]), min_size=1, max_size=8),
+       st.integers(min_value=1, max_value=6))
+def test_most_balanced_cut_by_brute_force(counts, k):
+    """No cut into min(k, m) levels has a smaller sum of squared sizes; ties take the first."""
     counts_arr = np.array(counts, dtype=np.int64)
     m = len(counts)
     levels = min(k, m)
     starts = balanced_starts(np.arange(m, dtype=float), counts_arr, k)
-    ours = max(int(s.sum()) for s in np.split(counts_arr, starts))
+    ours = (sum(s * s for s in level_sizes(counts_arr, starts)), starts.tolist())
     best = min(
-        max(int(s.sum()) for s in np.split(counts_arr, list(cut)))
+        (sum(s * s for s in level_sizes(counts_arr, np.array(cut, dtype=np.int64))), list(cut))
         for cut in itertools.combinations(range(1, m), levels - 1)
     )
-    assert ours <= best + int(counts_arr.max())
+    assert ours == best
+
+
+def reference_cut(counts, k):
+    """Plain O(k m²) dynamic programme: least sum of squares, then earliest boundaries."""
+    m = len(counts)
+    levels = min(k, m)
+    cum = [0, *itertools.accumulate(counts)]
+    # best[l][t]: (cost, boundaries) of the first t blocks cut into l levels
+    best = {(0, 0): (0, ())}
+    for level in range(1, levels + 1):
+        for t in range(level, m + 1):
+            options = [
+                (best[(level - 1, s)][0] + (cum[t] - cum[s]) ** 2, (*best[(level - 1, s)][1], s))
+                for s in range(level - 1, t)
+                if (level - 1, s) in best
+            ]
+            best[(level, t)] = min(options)
+    cost, bounds = best[(levels, m)]
+    return cost, list(bounds[1:])
+
+
+@given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=40),
+       st.integers(min_value=1, max_value=9))
+def test_matches_a_plain_dynamic_programme(counts, k):
+    """Up to 40 blocks: same cut as an unpruned dynamic programme (cost, then earliest)."""
+    counts_arr = np.array(counts, dtype=np.int64)
+    starts = balanced_starts(np.arange(len(counts), dtype=float), counts_arr, k)
+    cost = sum(s * s for s in level_sizes(counts_arr, starts))
+    assert (cost, starts.tolist()) == reference_cut(counts, k)
+
+
+def test_one_huge_tie_among_many_distinct_values_stays_fast():
+    """Half the patients on one fee, the rest all different: exact, and no quadratic blow-up."""
+    rng = np.random.default_rng(5)
+    values = np.concatenate([np.full(100_000, 50.0), rng.uniform(0, 1e4, 100_000)])
+    levels = balanced_levels(values, 5)
+    sizes = np.bincount(levels).tolist()
+    assert len(sizes) == 5
+    assert len(set(levels[values == 50.0].tolist())) == 1
+    rest = sorted(sizes)[:4]  # the fee's level also takes the few smaller values before it
+    assert rest[-1] - rest[0] <= 1
