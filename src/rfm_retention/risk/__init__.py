@@ -7,6 +7,7 @@ The flow: :func:`scan` runs every :class:`Indicator` on a
 carrying its level, score, primary reason and the evidence behind it.
 """
 
+from rfm_retention.risk._rows import SourceRows, months_before
 from rfm_retention.risk.care_intervals import (
     DIABETES,
     HYPERTENSION,
@@ -89,12 +90,14 @@ __all__ = [
     "RulePolicy",
     "ScorePolicy",
     "SkippedIndicator",
+    "SourceRows",
     "SpendDrop",
     "WarningList",
     "WorstOf",
     "default_indicators",
     "default_policy",
     "evaluate",
+    "months_before",
     "scan",
     "warnings_from_panel",
 ]
