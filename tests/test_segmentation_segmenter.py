@@ -14,6 +14,7 @@ from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError, ValidationError
 from rfm_retention.features import PatientFeatures
 from rfm_retention.segmentation import (
+    TEN_SEGMENT_MAP,
     FittedRFM,
     FittedSegmenter,
     FixedSplit,
@@ -109,6 +110,14 @@ def test_default_frequency_is_visits_per_year():
     assert eight_segments().columns.frequency == "visits_per_year"
     with pytest.raises(ConfigError, match="not a numeric feature column"):
         RFMColumns(frequency="last_department")
+
+
+def test_score_segments_default_map_follows_k():
+    """k=5 reads the 10-segment map; other k the eight segments; the ten map needs k=5."""
+    assert score_segments().segment_map is TEN_SEGMENT_MAP
+    assert score_segments(4).segment_map.name == "eight_from_scores_4_3"
+    with pytest.raises(ConfigError, match="1-5 scores"):
+        score_segments(4, TEN_SEGMENT_MAP)
 
 
 def test_split_labels_must_fit_the_map():

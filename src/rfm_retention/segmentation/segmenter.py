@@ -25,6 +25,7 @@ from rfm_retention.segmentation.maps import (
     EIGHT_SEGMENT_MAP,
     TEN_SEGMENT_MAP,
     SegmentMap,
+    eight_segments_from_scores,
 )
 from rfm_retention.segmentation.results import Segmentation
 from rfm_retention.segmentation.splits import MedianSplit, ScoreSplit, Split
@@ -469,19 +470,23 @@ def score_segments(
 ) -> RFMSegmenter:
     """1..k scores on all three dimensions (tie rule), named by a score map.
 
-    The default map is the widely used 10-segment map (which needs ``k=5``);
-    :func:`~rfm_retention.segmentation.maps.eight_segments_from_scores` gives
-    the eight segments from scores instead.
+    The default map is the widely used 10-segment map for ``k=5`` and the
+    eight segments (:func:`~rfm_retention.segmentation.maps.eight_segments_from_scores`)
+    for any other ``k``; the 10-segment map is refused with ``k != 5``.
 
     Example:
         >>> score_segments().segment_map.name
         'ten'
     """
     split = ScoreSplit(k)
+    if segment_map is None:
+        segment_map = TEN_SEGMENT_MAP if k == 5 else eight_segments_from_scores(k)
+    elif segment_map is TEN_SEGMENT_MAP and k != 5:
+        raise ConfigError(f"the 10-segment map reads 1-5 scores; got k={k}")
     return RFMSegmenter(
         recency=split,
         frequency=split,
         monetary=split,
-        segment_map=segment_map or TEN_SEGMENT_MAP,
+        segment_map=segment_map,
         columns=columns or RFMColumns(),
     )
