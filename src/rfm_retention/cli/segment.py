@@ -143,7 +143,9 @@ def run_segment(args: argparse.Namespace) -> int:
         columns["group"] = segments.group
         columns["cut_source"] = segments.cut_source
     header = list(columns)
-    rows = zip(*(c.tolist() for c in columns.values()), strict=True)
+    # floats to 9 decimals, so sums print as 9464.73, not 9464.730000000001
+    cells = [np.round(c, 9) if c.dtype.kind == "f" else c for c in columns.values()]
+    rows = zip(*(c.tolist() for c in cells), strict=True)
     write_csv(args.out, header, rows)
     if args.out not in (None, "-"):
         print(summary_table(
