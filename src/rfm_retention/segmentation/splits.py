@@ -223,9 +223,10 @@ class ScoreSplit:
     The levels come from :mod:`rfm_retention.segmentation.ties`: equal values
     always share a score, the result does not depend on row order, and when
     ties make k equal bins impossible there are still as many levels as there
-    are distinct values (up to k), as balanced as the rule makes them. Fewer
-    levels than ``k`` are labelled with :func:`spread_labels`. Recency is
-    reversed: the most recent patients score k.
+    are distinct values (up to k), as balanced as possible (least sum of
+    squared level sizes). Fewer levels than ``k`` are labelled with
+    :func:`spread_labels`. Recency is reversed: the most recent patients
+    score k.
 
     Example:
         >>> import numpy as np
