@@ -202,6 +202,20 @@ def test_small_group_falls_back_to_parent_then_overall():
     assert fitted.cuts_for("never-seen")[1] == "overall"
 
 
+def test_group_of_fits_per_family_and_round_trips():
+    """group_of maps column values to families: cut points per family, kept in the JSON."""
+    f = grouped_cohort()
+    family = {"cardio": "internal", "ent": "surgical", "derm": "surgical"}
+    fitted = GroupedSegmenter(eight_segments(), min_group_size=10, group_of=family).fit(f)
+    assert set(fitted.groups) == {"internal", "surgical"}
+    seg = fitted.assign(f)
+    assert set(seg.group.tolist()) == {"internal", "surgical"}
+    assert set(seg.cut_source[f.last_department == "ent"].tolist()) == {"group:surgical"}
+    again = loads(fitted.to_json())
+    assert again.group_of == family
+    assert again.assign(f).codes.tolist() == seg.codes.tolist()
+
+
 def test_grouped_rejects_non_text_columns():
     """Groups come from the department or diagnosis columns."""
     with pytest.raises(ConfigError, match="last_department"):
@@ -274,6 +288,7 @@ SEGMENTERS = [
     score_segments(4, eight_segments_from_scores(4)),
     GroupedSegmenter(score_segments(), min_group_size=5),
     GroupedSegmenter(eight_segments(), min_group_size=3, parents={"a": "ab", "b": "ab"}),
+    GroupedSegmenter(score_segments(), min_group_size=4, group_of={"a": "ab", "b": "ab"}),
 ]
 
 

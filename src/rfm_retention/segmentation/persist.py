@@ -44,6 +44,7 @@ def to_dict(fitted: FittedRFM) -> dict[str, Any]:
         "by": fitted.by,
         "groups": {name: cuts.to_dict() for name, cuts in sorted(fitted.groups.items())},
         "parents": dict(sorted(fitted.parents.items())),
+        "group_of": dict(sorted(fitted.group_of.items())),
         "parent_cuts": {
             name: cuts.to_dict() for name, cuts in sorted(fitted.parent_cuts.items())
         },
@@ -67,6 +68,7 @@ def from_dict(data: Any) -> FittedRFM:
             by=data.get("by"),
             groups={str(k): RFMCuts.from_dict(v) for k, v in data.get("groups", {}).items()},
             parents={str(k): str(v) for k, v in data.get("parents", {}).items()},
+            group_of={str(k): str(v) for k, v in data.get("group_of", {}).items()},
             parent_cuts={
                 str(k): RFMCuts.from_dict(v) for k, v in data.get("parent_cuts", {}).items()
             },

@@ -206,6 +206,8 @@ class FittedRFM:
         segment_map: names the label combinations.
         columns: the feature columns used as R, F and M.
         by: the feature column holding each patient's group (None: no groups).
+        group_of: column value -> group (diagnosis -> family, department ->
+            branch); values not listed are their own group.
         groups: cut points of each group large enough to fit.
         parents: group -> parent group (e.g. diagnosis -> diagnosis family).
         parent_cuts: cut points of each parent, fitted on all its groups' patients.
@@ -219,6 +221,7 @@ class FittedRFM:
     by: str | None = None
     groups: Mapping[str, RFMCuts] = attrs.field(factory=dict)
     parents: Mapping[str, str] = attrs.field(factory=dict)
+    group_of: Mapping[str, str] = attrs.field(factory=dict)
     parent_cuts: Mapping[str, RFMCuts] = attrs.field(factory=dict)
     fitted_as_of: dt.date | None = None
     fitted_patients: int = 0
@@ -254,7 +257,7 @@ class FittedRFM:
         if self.by is None:
             labels = self.overall.apply(*values)
             return _segmentation(features, values, labels, self.segment_map, self.columns)
-        group = np.asarray(getattr(features, self.by)).astype(str)
+        group = _group_values(features, self.by, self.group_of)
         n = len(features)
         out = [np.empty(n, np.int8) for _ in range(3)]
         source = np.empty(n, dtype=object)
@@ -287,6 +290,18 @@ class FittedRFM:
         from rfm_retention.segmentation.persist import save
 
         save(self, path)
+
+
+def _group_values(
+    features: PatientFeatures, by: str, group_of: Mapping[str, str]
+) -> npt.NDArray[np.str_]:
+    """Each patient's group: the ``by`` column, mapped through ``group_of`` (per distinct value)."""
+    raw = np.asarray(getattr(features, by)).astype(str)
+    if not group_of or raw.shape[0] == 0:
+        return raw
+    names, inverse = np.unique(raw, return_inverse=True)
+    mapped = np.asarray([group_of.get(str(name), str(name)) for name in names], dtype=str)
+    return mapped[inverse]
 
 
 def _group_rows(group: npt.NDArray[np.str_]) -> list[tuple[str, npt.NDArray[np.int64]]]:
@@ -369,8 +384,10 @@ def _parents(value: Mapping[str, str] | None) -> Mapping[str, str]:
 class GroupedSegmenter:
     """Fit cut points within each group, so cardiology's "high spend" is not dermatology's.
 
-    ``by`` names a feature column (``last_department`` or ``last_diagnosis``).
-    A group with fewer than ``min_group_size`` patients has too little data for
+    ``by`` names a feature column (``last_department`` or ``last_diagnosis``);
+    ``group_of`` optionally maps its values to coarser groups (diagnosis code
+    -> diagnosis family, department -> branch), values not listed being their
+    own group. A group with fewer than ``min_group_size`` patients has too little data for
     cut points of its own; its patients get, in order: the cut points of the
     group's parent in ``parents`` (e.g. a diagnosis family, fitted on all the
     family's patients) if the parent has ``min_group_size`` patients, else the
@@ -392,6 +409,7 @@ class GroupedSegmenter:
     by: str = "last_department"
     min_group_size: int = 30
     parents: Mapping[str, str] = attrs.field(factory=dict, converter=_parents)
+    group_of: Mapping[str, str] = attrs.field(factory=dict, converter=_parents)
 
     def __attrs_post_init__(self) -> None:
         if self.by not in GROUP_COLUMNS:
@@ -405,7 +423,7 @@ class GroupedSegmenter:
     def fit(self, features: PatientFeatures) -> FittedRFM:
         """Overall cut points, plus cut points per large-enough group and parent."""
         values = self.segmenter.columns.values(features)
-        group = np.asarray(getattr(features, self.by)).astype(str)
+        group = _group_values(features, self.by, self.group_of)
         groups: dict[str, RFMCuts] = {}
         for name, rows in _group_rows(group):
             if rows.shape[0] >= self.min_group_size:
@@ -428,6 +446,7 @@ class GroupedSegmenter:
             by=self.by,
             groups=groups,
             parents=self.parents,
+            group_of=self.group_of,
             parent_cuts=parent_cuts,
             fitted_as_of=features.as_of,
             fitted_patients=len(features),
