@@ -169,3 +169,14 @@ def test_ten_segment_playbook_covers_the_ten_map():
     """Every segment of the 10-segment map has an action in its playbook."""
     assert set(TEN_SEGMENT_PLAYBOOK.entries) == set(TEN_SEGMENT_MAP.codes)
     assert TEN_SEGMENT_PLAYBOOK.action_for("cant_lose").code == "priority_activation"
+
+
+def test_pandas_views_for_analysts():
+    """Segmentation, summary and migration convert to DataFrames with the same numbers."""
+    pytest.importorskip("pandas")
+    frame = Q1.to_pandas()
+    assert frame["segment"].tolist() == Q1.codes.tolist()
+    summary = Q1.summary().to_pandas()
+    assert summary.loc["core", "patients"] == 2
+    moves = migration(Q1, Q2).to_pandas()
+    assert moves.loc["core", "at_risk"] == 1

@@ -64,6 +64,14 @@ class MigrationMatrix:
             self.codes, self.counts, strict=True)]
         return header, rows
 
+    def to_pandas(self) -> Any:
+        """Counts as a DataFrame, earlier segments as rows, later ones as columns (needs pandas)."""
+        from rfm_retention.segmentation.results import _pandas
+
+        pd = _pandas("MigrationMatrix.to_pandas")
+        return pd.DataFrame(self.counts, index=pd.Index(self.codes, name="from"),
+                            columns=pd.Index(self.codes, name="to"))
+
     def _pos(self, code: str) -> int:
         try:
             return self.codes.index(code)
