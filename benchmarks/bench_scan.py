@@ -177,7 +177,7 @@ def main(small: bool = False) -> None:
     print(f"  rows: {sizes}", flush=True)
     as_of = dt.date(2020 + YEARS, 1, 1)
     ours = best_time(
-        "rfm_retention scan: 11 indicators, 2 policies", lambda: full_scan(data, as_of), repeat=2
+        "rfm_retention scan: 11 indicators, 2 policies", lambda: full_scan(data, as_of), repeat=3
     )
     print(f"  warnings: rules {ours.value[0]:,}, score {ours.value[1]:,}", flush=True)
     try:
@@ -199,7 +199,7 @@ def main(small: bool = False) -> None:
     baseline: Result = best_time(
         "pandas: 3 indicators (interval, frequency, rating)",
         lambda: pandas_three(visits, ratings, as_of),
-        repeat=2,
+        repeat=3,
     )
     print(f"  pandas fired for {baseline.value:,} patients", flush=True)
     report(f"daily scan, {n_patients:,} patients / {n_visits:,} visits", ours, baseline)

@@ -40,6 +40,9 @@ class SourceRows:
     rows: IntArray
     patient: IntArray
     n_patients: int
+    _groups: list[tuple[IntArray, IntArray, IntArray]] = attrs.field(
+        factory=list, init=False, repr=False, eq=False
+    )
 
     @classmethod
     def of(
@@ -81,7 +84,12 @@ class SourceRows:
         return SourceRows(self.rows[mask], self.patient[mask], self.n_patients)
 
     def _bounds(self) -> tuple[IntArray, IntArray, IntArray]:
-        """(patients with rows, group starts, group ends) over the kept rows."""
+        """(patients with rows, group starts, group ends) over the kept rows (computed once)."""
+        if not self._groups:
+            self._groups.append(self._find_bounds())
+        return self._groups[0]
+
+    def _find_bounds(self) -> tuple[IntArray, IntArray, IntArray]:
         m = self.patient.shape[0]
         if m == 0:
             empty = np.empty(0, np.int64)

@@ -160,22 +160,21 @@ class Condition:
     def evaluate(self, panel: IndicatorPanel) -> npt.NDArray[np.bool_]:
         """Where the condition holds; false without a signal or with an undefined measure."""
         result = panel[self.indicator]
-        if self.measure in ("value", "severity", "fired"):
-            column = np.asarray(
-                {"value": result.value, "severity": result.severity, "fired": result.fired}[
-                    self.measure
-                ],
-                np.float64,
-            )
-            known = result.signal.copy()
+        holds: npt.NDArray[np.bool_]
+        if self.measure == "fired":  # booleans compared as booleans
+            holds = _OPS[self.op](result.fired, bool(self.value)) & result.signal
+            return holds
+        if self.measure in ("value", "severity"):
+            # value is NaN exactly where there is no signal; severity is 0 there
+            column = result.value if self.measure == "value" else result.severity
+            known = result.signal
         else:
             column = np.asarray(
                 result.details.get(self.measure, np.full(len(panel), np.nan)), np.float64
             )
-            known = np.ones(len(panel), bool)
-        known &= ~np.isnan(column)
+            known = ~np.isnan(column)
         with np.errstate(invalid="ignore"):
-            holds: npt.NDArray[np.bool_] = known & _OPS[self.op](column, float(self.value))
+            holds = known & _OPS[self.op](column, float(self.value))
         return holds
 
 
