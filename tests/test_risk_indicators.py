@@ -287,3 +287,16 @@ def test_parameters_are_validated(make) -> None:  # type: ignore[no-untyped-def]
     """Nonsensical thresholds are a ConfigError naming the indicator."""
     with pytest.raises(ConfigError):
         make()
+
+
+def test_care_norms_match_plain_words() -> None:
+    """Hosts coding diagnoses in words get the same norms ("Hypertension", "diabetes")."""
+    data = bundle(
+        [
+            Visit("h", day(90), 1.0, diagnosis=" Hypertension "),
+            Visit("d", day(90), 1.0, diagnosis="diabetes"),
+        ]
+    )
+    ind = IntervalExtension()
+    assert one(ind, data, "h")[0] == pytest.approx(90 / 60 - 1)
+    assert one(ind, data, "d")[0] == pytest.approx(0.0)

@@ -231,3 +231,18 @@ def test_conformance_kit_rejects_non_indicators() -> None:
         AS_OF,
     )
     assert list(report.failures) == ["protocol"]
+
+
+@settings(max_examples=25)
+@given(parts=cohorts)
+def test_scores_in_range_and_levels_follow_cutoffs(parts) -> None:  # type: ignore[no-untyped-def]
+    """Scores stay within 0-100 and the score policy's levels are exactly its cut-off bands."""
+    from rfm_retention.risk import ScorePolicy
+    from rfm_retention.risk.policy import levels_from_scores
+
+    panel = evaluate(merge(*parts), AS_OF)
+    verdict = ScorePolicy().assess(panel)
+    assert np.all((verdict.score >= 0) & (verdict.score <= 100))
+    assert np.array_equal(verdict.level, levels_from_scores(verdict.score))
+    for result in panel.results:
+        assert not np.any(result.fired & ~result.signal)
