@@ -2,9 +2,16 @@
 
 Segments patients by recency, frequency and monetary value; warns before a
 patient drifts away; says what staff should do about it; rewards returning;
-and measures the programme. See https://rfm-retention docs (``docs/``).
+and measures the programme.
+
+The top level holds the names a host reaches for first. Each capability keeps
+its full surface in its own package: :mod:`rfm_retention.data`,
+:mod:`rfm_retention.segmentation`, :mod:`rfm_retention.risk`,
+:mod:`rfm_retention.interventions`, :mod:`rfm_retention.loyalty`,
+:mod:`rfm_retention.metrics` and :mod:`rfm_retention.testing`.
 """
 
+from rfm_retention.btyd import BTYDSummary, btyd_summary
 from rfm_retention.data import (
     Appointment,
     AppointmentTable,
@@ -25,36 +32,77 @@ from rfm_retention.data import (
     VisitLog,
 )
 from rfm_retention.errors import (
+    CaseError,
     ConfigError,
+    ContactRefused,
+    IdempotencyConflict,
+    InsufficientPoints,
+    LedgerError,
+    MissingDependencyError,
+    NotFittedError,
     RFMRetentionError,
+    RowIssue,
+    StoreIntegrityError,
     ValidationError,
 )
-from rfm_retention.features import PatientFeatures, patient_features
+from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, patient_features
+from rfm_retention.interventions import CaseBook, intake_warnings
+from rfm_retention.loyalty import MemoryStore, PointsLedger, SQLiteStore
+from rfm_retention.metrics import backtest, kpi_report
+from rfm_retention.risk import ReasonCode, RiskLevel, WarningList, scan
+from rfm_retention.segmentation import Segment, Segmentation, eight_segments, score_segments
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FEATURE_COLUMNS",
     "Appointment",
     "AppointmentTable",
     "Assessment",
     "AssessmentTable",
+    "BTYDSummary",
+    "CaseBook",
+    "CaseError",
     "Complaint",
     "ComplaintTable",
     "ConfigError",
+    "ContactRefused",
     "Course",
     "CourseTable",
     "DateParsing",
+    "IdempotencyConflict",
+    "InsufficientPoints",
+    "LedgerError",
+    "MemoryStore",
+    "MissingDependencyError",
+    "NotFittedError",
     "PatientData",
     "PatientFeatures",
+    "PointsLedger",
     "RFMRetentionError",
     "Rating",
     "RatingTable",
+    "ReasonCode",
     "RejectedRows",
     "Review",
     "ReviewTable",
+    "RiskLevel",
+    "RowIssue",
+    "SQLiteStore",
+    "Segment",
+    "Segmentation",
+    "StoreIntegrityError",
     "ValidationError",
     "Visit",
     "VisitLog",
+    "WarningList",
     "__version__",
+    "backtest",
+    "btyd_summary",
+    "eight_segments",
+    "intake_warnings",
+    "kpi_report",
     "patient_features",
+    "scan",
+    "score_segments",
 ]
