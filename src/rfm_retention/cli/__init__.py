@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in detail[:10]:
             print(f"  {line.strip()}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (``| head``) stopped early: not an error. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, UnicodeDecodeError) as exc:
         print(f"rfm-retention {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ from rfm_retention.risk.levels import ReasonCode, RiskLevel
 
 __all__ = ["register"]
 
-_REQUIRED = ("patient_id", "level", "reason")
+_REQUIRED = ("patient_id", "level")
 _OVERDUE_HEADER = ["case_id", "patient_id", "level", "reason", "deadline", "due_at",
                    "overdue_hours", "notify"]
 
@@ -105,10 +105,19 @@ def register(sub: Any) -> None:
     show.set_defaults(func=run_show)
 
 
+def _primary_reason(row: dict[str, str]) -> str:
+    """``reason``, or the first of the scan's ``;``-separated ``reasons`` (the primary one)."""
+    text = row.get("reason") or (row.get("reasons") or "").split(";")[0]
+    return text.strip()
+
+
 def _read_warnings(path: str) -> list[SimpleNamespace]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
+        fields = reader.fieldnames or []
+        missing = [c for c in _REQUIRED if c not in fields]
+        if "reason" not in fields and "reasons" not in fields:
+            missing.append("reason (or reasons, as written by 'rfm-retention scan')")
         if missing:
             raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}; "
                               f"found {', '.join(reader.fieldnames or []) or 'none'}")
@@ -121,12 +130,12 @@ def _read_warnings(path: str) -> list[SimpleNamespace]:
                 RiskLevel.parse(row.get("level") or "")
             except ValueError as exc:
                 issues.append(RowIssue(row_number, "level", str(exc), row.get("level") or "", pid))
+            reason = _primary_reason(row)
             try:
-                ReasonCode((row.get("reason") or "").strip())
+                ReasonCode(reason)
             except ValueError:
                 known = ", ".join(r.value for r in ReasonCode)
-                issues.append(RowIssue(row_number, "reason", f"not one of {known}",
-                                       row.get("reason") or "", pid))
+                issues.append(RowIssue(row_number, "reason", f"not one of {known}", reason, pid))
             score = (row.get("score") or "").strip()
             try:
                 float(score or 0)
@@ -134,7 +143,7 @@ def _read_warnings(path: str) -> list[SimpleNamespace]:
                 issues.append(RowIssue(row_number, "score", "not a number", score, pid))
             rows.append(SimpleNamespace(
                 patient_id=pid, level=(row.get("level") or "").strip(),
-                reason=(row.get("reason") or "").strip(), score=score or None,
+                reason=reason, score=score or None,
                 evidence=row.get("evidence") or "", change=row.get("change") or "",
             ))
     if issues:
