@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rfm_retention.cli import main
+from rfm_retention.cli.report import read_control
+from rfm_retention.errors import ConfigError
 from rfm_retention.interventions import CaseBook, SQLiteCaseStore
 from rfm_retention.metrics import CaseColumns
 
@@ -19,6 +23,11 @@ def write(path: Path, header: list[str], rows: list[list[str]]) -> str:
         writer.writerow(header)
         writer.writerows(rows)
     return str(path)
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 @pytest.fixture
@@ -63,8 +72,7 @@ def test_report_csv_with_cases_and_exclusions(
     code = main(["report", "--visits", visits, "--cases", case_db, "--exclusions", excl,
                  "--from", "2024-01-01", "--to", "2024-04-30", "--out", str(out)])
     assert code == 0
-    with open(out, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read(out)
     assert [r["month"] for r in rows] == ["2024-01", "2024-02", "2024-03", "2024-04"]
     march = rows[2]
     assert march["cases_opened"] == "2"
@@ -122,8 +130,7 @@ def test_backtest_csv_with_truth_and_policy(sample_dir: Path, tmp_path: Path) ->
                  "--truth", str(sample_dir / "truth.csv"), "--policy", "score",
                  "--horizon", "120", "--out", str(out)])
     assert code == 0
-    with open(out, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read(out)
     assert [r["method"] for r in rows] == ["scan: score", "baseline: days since last visit"]
     assert rows[0]["positives"] == rows[1]["positives"]
     assert 0.0 <= float(rows[1]["auc"]) <= 1.0
@@ -150,3 +157,68 @@ def test_backtest_train_at(sample_dir: Path, capsys: pytest.CaptureFixture[str])
     late = main(["backtest", "--visits", str(sample_dir / "visits.csv"),
                  "--train-at", "2023-08-31", "--at", "2023-09-30"])
     assert late == 2
+
+
+@pytest.fixture
+def control_csv(tmp_path: Path) -> str:
+    # 4 (high, warned 03-05) is back 03-31: won; 1 (medium, warned 04-01) never returns
+    return write(tmp_path / "control.csv", ["patient_id", "level", "warned_at"],
+                 [["4", "high", "2024-03-05T08:00:00"], ["1", "medium", "2024-04-01"]])
+
+
+def test_report_control_uplift_csv(
+    visits: str, case_db: str, control_csv: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--control adds the control side and the uplift per month, and the pooled uplift."""
+    out = tmp_path / "kpis.csv"
+    args = ["--cases", case_db, "--control", control_csv, "--from", "2024-03-01"]
+    assert main(["report", "--visits", visits, *args, "--to", "2024-04-30", "--out", str(out)]) == 0
+    rows = read(out)
+    # March: patient 2 contacted 03-02, next visit 05-15 -> 0 of 1; control 4 -> 1 of 1
+    assert (rows[0]["win_back_won"], rows[0]["control_won"]) == ("0", "1")
+    assert float(rows[0]["uplift"]) == -1.0
+    # April: no contacted case; control 1 not back -> 0 of 1
+    assert (rows[1]["control_warned"], rows[1]["control_won"]) == ("1", "0")
+    assert math.isnan(float(rows[1]["uplift"]))
+    # pooled: 0/1 vs 1/2 -> -50 pts, half-width 1.96 * sqrt(0.25 / 2) = 69.3 pts, the
+    # lower end clipped to -100
+    err = capsys.readouterr().err
+    assert "uplift over the period: -50.0 pts (95 % CI -100.0 to +19.3)" in err
+
+
+def test_report_control_table(
+    visits: str, case_db: str, control_csv: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The terminal table shows control and uplift columns and the pooled line."""
+    code = main(["report", "--visits", visits, "--cases", case_db, "--control", control_csv,
+                 "--from", "2024-03-01", "--to", "2024-04-30"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "uplift pts" in out
+    assert "contacted 0/1 won back, control 1/2" in out
+
+
+def test_report_control_errors(
+    visits: str, case_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--control without --cases, bad levels and non-integer ids are one-line errors."""
+    good = write(tmp_path / "c1.csv", ["patient_id", "level", "warned_at"],
+                 [["4", "high", "2024-03-05"]])
+    period = ["--from", "2024-03-01", "--to", "2024-04-30"]
+    assert main(["report", "--visits", visits, "--control", good, *period]) == 2
+    assert "--control needs --cases" in capsys.readouterr().err
+    bad = write(tmp_path / "c2.csv", ["patient_id", "level", "warned_at"],
+                [["4", "high", "2024-03-05"], ["1", "urgent", "2024-03-05"]])
+    assert main(["report", "--visits", visits, "--cases", case_db, "--control", bad,
+                 *period]) == 2
+    assert "row 1: not a risk level: 'urgent'" in capsys.readouterr().err
+    text = write(tmp_path / "c3.csv", ["patient_id", "level", "warned_at"],
+                 [["4", "high", "2024-03-05"], ["p4", "high", "2024-03-05"]])
+    with pytest.raises(ConfigError, match="row 2: patient id 'p4' is not an integer"):
+        read_control(text, np.array([1, 4]))
+    assert read_control(good, np.array([1, 4])).patient_id.tolist() == [4]
+    short = write(tmp_path / "c4.csv", ["patient_id", "warned_at"], [["4", "2024-03-05"]])
+    assert main(["report", "--visits", visits, "--cases", case_db, "--control", short,
+                 *period]) == 2
+    assert "missing column(s) level" in capsys.readouterr().err

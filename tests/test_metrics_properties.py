@@ -149,11 +149,13 @@ def test_revisit_matches_reference(rows: list[tuple[str, int, str]], window: int
 
 @settings(max_examples=100)
 @given(logs, st.lists(st.tuples(st.sampled_from(["p1", "p2", "p9"]), st.integers(0, 400)),
-                      max_size=8), st.integers(1, 60))
+                      max_size=8), st.integers(1, 60),
+       st.dictionaries(st.sampled_from(["p1", "p2", "p9"]), st.integers(0, 400), max_size=2))
 def test_win_back_matches_reference(
-    rows: list[tuple[str, int, str]], contacts: list[tuple[str, int]], within: int
+    rows: list[tuple[str, int, str]], contacts: list[tuple[str, int]], within: int,
+    exclusions: dict[str, int],
 ) -> None:
-    """Won-back cases equal a direct search for a visit in (contact, contact + N days]."""
+    """Won-back and excluded cases equal a direct reading of (contact, contact + N days]."""
     log = build(rows)
     at = [np.datetime64(BASE + dt.timedelta(days=d), "s") + np.timedelta64(12, "h")
           for _, d in contacts]
@@ -161,18 +163,28 @@ def test_win_back_matches_reference(
         patient_id=[c[0] for c in contacts], level=["high"] * len(contacts),
         first_contact_at=np.array(at, dtype="datetime64[s]"),
     )
-    got = win_back_rate(log, cases, as_of=AS_OF, within_days=within)
+    ex = Exclusions.from_records(
+        [(p, BASE + dt.timedelta(days=d)) for p, d in exclusions.items()]
+    )
+    got = win_back_rate(log, cases, as_of=AS_OF, within_days=within, exclusions=ex)
     cutoff = np.datetime64(AS_OF, "s") + np.timedelta64(86399, "s")
     times = {p: [np.datetime64(BASE + dt.timedelta(days=d), "s") for q, d, _ in rows if q == p]
              for p in {"p1", "p2", "p9"}}
-    contacted = censored = won = 0
+    contacted = censored = won = excluded = 0
     for (pid, _), t in zip(contacts, at, strict=True):
         if t > cutoff:
             continue
         contacted += 1
         end = t + np.timedelta64(within, "D")
+        gone = (np.datetime64(BASE + dt.timedelta(days=exclusions[pid]), "D")
+                if pid in exclusions else None)
         if end > cutoff:
             censored += 1
-        elif any(t < v <= end for v in times[pid]):
+        elif any(t < v <= end and (gone is None or v.astype("datetime64[D]") <= gone)
+                 for v in times[pid]):
             won += 1
-    assert (got.contacted, got.censored, got.won_back) == (contacted, censored, won)
+        elif gone is not None and gone <= end.astype("datetime64[D]"):
+            excluded += 1
+    assert (got.contacted, got.censored, got.won_back, got.excluded) == (
+        contacted, censored, won, excluded)
+    assert got.won_back <= got.eligible

@@ -13,7 +13,10 @@ from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import (
     CaseColumns,
+    ControlGroup,
+    Exclusions,
     draw_control_group,
+    kpi_report,
     win_back_rate,
     win_back_uplift,
 )
@@ -115,3 +118,103 @@ def test_control_group_bad_arguments() -> None:
         draw_control_group(["a"], fraction=1.5, seed=1)
     with pytest.raises(ConfigError, match="seed"):
         draw_control_group(["a"], fraction=0.5, seed=-1)
+
+
+def test_win_back_exclusions_by_hand(log: VisitLog) -> None:
+    """Deceased/transferred patients leave both counts unless they came back first."""
+    cases = CaseColumns.from_arrays(
+        patient_id=["a", "b", "c", "x", "e"], level=["high"] * 5,
+        first_contact_at=["2024-03-01T10:00:00"] * 4 + ["2024-05-15T00:00:00"],
+    )
+    gone = Exclusions.from_records([
+        ("a", "2024-03-31", "deceased"),  # back on 03-31, the exclusion day: still won back
+        ("b", "2024-03-31", "transferred"),  # not back, marked on the window's last day
+        ("c", "2024-04-01", "deceased"),  # marked after the window closed: a plain failure
+        ("x", "2024-02-01", "transferred"),  # never visited, marked before the contact
+        ("e", "2024-05-16", "deceased"),  # window still open on as_of: censored first
+    ])
+    r = win_back_rate(log, cases, as_of="2024-05-31", exclusions=gone)
+    assert (r.contacted, r.censored, r.won_back, r.excluded) == (5, 1, 1, 2)
+    assert (r.eligible, r.rate) == (2, 0.5)
+    earlier = Exclusions.from_records([("a", "2024-03-30", "deceased")])
+    r2 = win_back_rate(log, cases, as_of="2024-05-31", exclusions=earlier)
+    # a's return on 03-31 came after the mark: no longer a win, a leaves the cohort
+    assert (r2.won_back, r2.excluded) == (0, 1)
+
+
+@pytest.fixture
+def programme() -> tuple[VisitLog, CaseColumns, ControlGroup, Exclusions]:
+    log = VisitLog.from_arrays(
+        patient_id=["a", "c", "e", "f"],
+        visit_time=["2024-03-10", "2024-03-20", "2024-04-15", "2024-02-01"],
+        amount=[1.0] * 4,
+    )
+    cases = CaseColumns.from_arrays(
+        patient_id=["a", "b", "g"], level=["high", "high", "medium"],
+        first_contact_at=["2024-03-01T10:00:00", "2024-03-01T10:00:00", "2024-04-02T09:00:00"],
+    )
+    control = ControlGroup.from_arrays(
+        patient_id=["c", "d", "e", "h"], level=["high", "high", "medium", "low"],
+        warned_at=["2024-03-02", "2024-03-05", "2024-04-01T08:00:00", "2024-04-01"],
+    )
+    return log, cases, control, Exclusions.from_records([("g", "2024-04-10", "deceased")])
+
+
+def test_report_uplift_by_hand(
+    programme: tuple[VisitLog, CaseColumns, ControlGroup, Exclusions],
+) -> None:
+    """The report pairs each month's cases with the month's control warnings, and pools them."""
+    log, cases, control, gone = programme
+    report = kpi_report(log, "2024-03-01", "2024-04-30", as_of="2024-06-30", cases=cases,
+                        control=control, exclusions=gone)
+    cols = report.to_columns()
+    # March: treated a (back 03-10) and b (never) -> 1/2; control c (back 03-20) and d -> 1/2.
+    # April: treated g marked deceased 04-10 -> excluded, no rate; control e back 04-15 -> 1/1,
+    # h is low risk and does not count.
+    assert cols["win_back_contacted"] == [2, 1]
+    assert cols["win_back_excluded"] == [0, 1]
+    assert cols["control_warned"] == [2, 1]
+    assert cols["control_won"] == [1, 1]
+    assert cols["uplift"][0] == 0.0
+    half = 1.96 * math.sqrt(0.25 / 2 + 0.25 / 2)
+    assert (cols["uplift_low"][0], cols["uplift_high"][0]) == pytest.approx((-half, half))
+    assert math.isnan(cols["uplift"][1])
+    pooled = report.uplift
+    assert pooled is not None
+    # treated 1 of 2 eligible, control 2 of 3
+    assert (pooled.treated.won_back, pooled.treated.eligible) == (1, 2)
+    assert (pooled.control.won_back, pooled.control.eligible) == (2, 3)
+    assert pooled.uplift == pytest.approx(0.5 - 2 / 3)
+    half = 1.96 * math.sqrt(0.25 / 2 + (2 / 3) * (1 / 3) / 3)
+    # -0.167 - 0.874 is below -1: the interval is clipped there
+    assert pooled.confidence_interval == pytest.approx((-1.0, 0.5 - 2 / 3 + half))
+    direct = win_back_uplift(log, cases, control=control, as_of="2024-06-30", exclusions=gone)
+    assert direct == pooled
+
+
+def test_report_without_control_has_no_uplift(
+    programme: tuple[VisitLog, CaseColumns, ControlGroup, Exclusions],
+) -> None:
+    """No control group: no uplift columns; a control group without cases is refused."""
+    log, cases, control, _ = programme
+    report = kpi_report(log, "2024-03-01", "2024-04-30", as_of="2024-06-30", cases=cases)
+    assert report.uplift is None
+    assert "uplift" not in report.to_columns()
+    with pytest.raises(ConfigError, match="needs the cases"):
+        kpi_report(log, "2024-03-01", "2024-04-30", as_of="2024-06-30", control=control)
+
+
+def test_control_group_bad_rows() -> None:
+    """Bad levels, bad or missing warning times and mixed argument forms name the problem."""
+    with pytest.raises(ConfigError, match="control group row 1: not a risk level"):
+        ControlGroup.from_arrays(patient_id=["a", "b"], level=["high", "urgent"],
+                                 warned_at=["2024-01-01", "2024-01-01"])
+    with pytest.raises(ConfigError, match="control group row 0: warned_at"):
+        ControlGroup.from_arrays(patient_id=["a"], level=["high"], warned_at=["someday"])
+    with pytest.raises(ConfigError, match="row 1: warned_at is missing"):
+        ControlGroup.from_arrays(patient_id=["a", "b"], level=["high"] * 2,
+                                 warned_at=["2024-01-01", None])
+    log = VisitLog.from_arrays(patient_id=["a"], visit_time=["2024-01-01"], amount=[1.0])
+    cases = CaseColumns.from_arrays(patient_id=["a"], level=["high"])
+    with pytest.raises(ConfigError, match="control="):
+        win_back_uplift(log, cases, ["a"], as_of="2024-02-01")

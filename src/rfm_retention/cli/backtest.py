@@ -11,7 +11,7 @@ import numpy as np
 
 from rfm_retention.cli._common import add_input_options, add_signal_options, load_bundle
 from rfm_retention.cli._format import format_table
-from rfm_retention.cli.report import emit
+from rfm_retention.cli.report import emit, ids_like
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics.backtest import Backtest
@@ -84,12 +84,7 @@ def read_truth(path: str, rule: LapseRule, horizon: int, id_like: Any) -> ChurnO
         if missing:
             raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         rows = [(r["patient_id"], r["churned_from"].strip()) for r in reader]
-    ids: Any = [r[0] for r in rows]
-    if np.asarray(id_like).dtype.kind in "iu":
-        try:
-            ids = [int(v) for v in ids]
-        except ValueError:
-            raise ConfigError(f"{path}: patient ids must be integers like the visits'") from None
+    ids = ids_like([r[0] for r in rows], id_like, where=path)
     try:
         when = np.array([r[1] or "NaT" for r in rows], dtype="datetime64[D]")
     except ValueError as exc:

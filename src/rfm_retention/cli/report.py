@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
@@ -17,7 +19,7 @@ from rfm_retention.cli._common import (
 )
 from rfm_retention.cli._format import format_table
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics import CaseColumns, Exclusions, LapseRule, kpi_report
+from rfm_retention.metrics import CaseColumns, ControlGroup, Exclusions, LapseRule, kpi_report
 from rfm_retention.metrics.report import KPIReport
 
 __all__ = ["register"]
@@ -33,9 +35,11 @@ _SHOWN = (
     ("coverage", "coverage %"),
     ("contact_compliance", "on time %"),
     ("win_back_rate", "win-back %"),
+    ("control_rate", "control %"),
+    ("uplift", "uplift pts"),
 )
 _PERCENT = {"churn_rate", "revisit_3m_rate", "revisit_6m_rate", "coverage",
-            "contact_compliance", "win_back_rate"}
+            "contact_compliance", "win_back_rate", "control_rate", "uplift"}
 
 
 def register(sub: Any) -> None:
@@ -47,7 +51,9 @@ def register(sub: Any) -> None:
         "patient's history or diagnosis norm, plus --grace-days). Revisit rates are "
         "right-censored: months whose windows have not closed show no rate. With --cases, "
         "follow-up coverage, first-contact compliance and the win-back rate of medium/high "
-        "cases are added. Prints a table, or writes every column as CSV with --out.",
+        "cases are added; with --control as well, the same win-back rate of untreated control "
+        "patients and the uplift over them (monthly, and pooled over the period with its 95 % "
+        "confidence interval). Prints a table, or writes every column as CSV with --out.",
     )
     parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
     parser.add_argument("--cases", metavar="DB", help="SQLite case store of the interventions")
@@ -65,6 +71,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--exclusions", metavar="FILE",
                         help="CSV of patients no longer counted: patient_id,since[,reason] "
                         "(reason deceased or transferred)")
+    parser.add_argument("--control", metavar="FILE",
+                        help="CSV of untreated control patients: patient_id,level,warned_at "
+                        "(needs --cases for the treated side)")
     parser.add_argument("--out", metavar="FILE", help="write the full table as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -80,6 +89,41 @@ def read_exclusions(path: str) -> Exclusions:
             raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         rows = [(r["patient_id"], r["since"], r.get("reason") or "deceased") for r in reader]
     return Exclusions.from_records(rows)
+
+
+def ids_like(values: list[str], id_like: Any, *, where: str) -> Any:
+    """Patient ids read as text, turned into integers when the visit log's ids are integers."""
+    if np.asarray(id_like).dtype.kind not in "iu":
+        return values
+    out = []
+    for row, value in enumerate(values):
+        try:
+            out.append(int(value))
+        except ValueError:
+            raise ConfigError(
+                f"{where} row {row + 1}: patient id {value!r} is not an integer like the "
+                "visits' ids"
+            ) from None
+    return out
+
+
+def read_control(path: str, id_like: Any) -> ControlGroup:
+    """``patient_id,level,warned_at`` rows (header required) as a :class:`ControlGroup`."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"patient_id", "level", "warned_at"} - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        rows = [(r["patient_id"].strip(), r["level"].strip(), r["warned_at"].strip() or None)
+                for r in reader]
+    try:
+        return ControlGroup.from_arrays(
+            patient_id=ids_like([r[0] for r in rows], id_like, where=path),
+            level=[r[1] for r in rows],
+            warned_at=np.array([r[2] for r in rows], dtype=object),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path} (data rows counted from 0): {exc}") from None
 
 
 def load_cases(path: str, id_like: Any) -> CaseColumns:
@@ -106,7 +150,23 @@ def render(report: KPIReport) -> str:
             row[0] = f"{row[0]} *"
     title = (f"KPIs {report.start} to {report.end}, as of {report.as_of} "
              "(* = month not over; blank = no data or not yet known)")
-    return format_table([label for _, label in shown], rows, title=title)
+    table = format_table([label for _, label in shown], rows, title=title)
+    pooled = pooled_uplift(report)
+    return table if pooled is None else f"{table}\n{pooled}"
+
+
+def pooled_uplift(report: KPIReport) -> str | None:
+    """One line on the period's pooled uplift (None without a control group)."""
+    up = report.uplift
+    if up is None:
+        return None
+    low, high = up.confidence_interval
+    return (
+        f"Win-back uplift over the period: {up.uplift * 100:+.1f} pts "
+        f"(95 % CI {low * 100:+.1f} to {high * 100:+.1f}); contacted "
+        f"{up.treated.won_back}/{up.treated.eligible} won back, control "
+        f"{up.control.won_back}/{up.control.eligible}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,14 +178,20 @@ def run(args: argparse.Namespace) -> int:
         as_of = str(visits.time.max().astype("datetime64[D]"))
     else:
         raise ConfigError(f"{args.visits}: no visits, and no --as-of given")
+    if args.control and not args.cases:
+        raise ConfigError("--control needs --cases: the case store is the treated side")
     cases = load_cases(args.cases, visits.patient_ids) if args.cases else None
+    control = read_control(args.control, visits.patient_ids) if args.control else None
     exclusions = read_exclusions(args.exclusions) if args.exclusions else None
     report = kpi_report(
         visits, args.start, args.end, as_of=as_of, ratings=data.ratings, cases=cases,
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
-        win_back_days=args.win_back_days,
+        win_back_days=args.win_back_days, control=control,
     )
     emit(args.out, report.to_columns(), lambda: render(report), what="month(s)")
+    pooled = pooled_uplift(report)
+    if args.out and pooled is not None:
+        print(pooled, file=sys.stderr)
     return 0
 
 

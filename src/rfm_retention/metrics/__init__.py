@@ -6,7 +6,8 @@ KPIs (each module's docstring holds the exact definition):
   calendar months, right-censored.
 * :func:`monthly_churn`: patients lapsing during a month ÷ active at its
   start, under a :class:`LapseRule`.
-* :func:`win_back_rate`, :func:`draw_control_group`, :func:`win_back_uplift`.
+* :func:`win_back_rate`, :func:`draw_control_group`, :class:`ControlGroup`,
+  :func:`control_win_back`, :func:`win_back_uplift`.
 * :func:`satisfaction_trend`, :func:`followup_coverage`,
   :func:`deadline_compliance`.
 * :func:`kpi_report`: all of them, month by month.
@@ -59,8 +60,10 @@ from rfm_retention.metrics.satisfaction import MonthlySatisfaction, satisfaction
 from rfm_retention.metrics.winback import (
     WIN_BACK_DAYS,
     WIN_BACK_LEVELS,
+    ControlGroup,
     Uplift,
     WinBackRate,
+    control_win_back,
     draw_control_group,
     win_back_rate,
     win_back_uplift,
@@ -76,6 +79,7 @@ __all__ = [
     "CaseRecord",
     "ChurnOutcome",
     "Compliance",
+    "ControlGroup",
     "Coverage",
     "DaysSinceLastVisit",
     "Exclusion",
@@ -96,6 +100,7 @@ __all__ = [
     "WinBackRate",
     "auc",
     "backtest",
+    "control_win_back",
     "data_until",
     "deadline_compliance",
     "draw_control_group",

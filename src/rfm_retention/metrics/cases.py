@@ -37,6 +37,7 @@ __all__ = [
     "deadline_compliance",
     "followup_coverage",
     "parse_levels",
+    "parse_time_column",
 ]
 
 TimeArray = npt.NDArray[np.datetime64]
@@ -56,7 +57,7 @@ class CaseRecord:
     plan_due: DateLike | None = None
 
 
-def parse_levels(values: Any) -> npt.NDArray[np.int64]:
+def parse_levels(values: Any, *, what: str = "case") -> npt.NDArray[np.int64]:
     """Risk levels given as :class:`RiskLevel`, ints 0-3 or names (``"high"``) -> ints."""
     out = []
     for row, value in enumerate(np.asarray(values, dtype=object).tolist()):
@@ -66,20 +67,21 @@ def parse_levels(values: Any) -> npt.NDArray[np.int64]:
             else:
                 out.append(int(RiskLevel(int(value))))
         except (ValueError, TypeError):
-            raise ConfigError(f"case row {row}: not a risk level: {value!r}") from None
+            raise ConfigError(f"{what} row {row}: not a risk level: {value!r}") from None
     return np.asarray(out, np.int64)
 
 
-def _times(values: Any, name: str, n: int) -> TimeArray:
+def parse_time_column(values: Any, name: str, n: int, *, what: str = "case") -> TimeArray:
+    """``n`` times (datetimes, ISO text, None -> NaT); a bad value raises naming its row."""
     if values is None:
         return np.full(n, np.datetime64("NaT", "s"))
     parsed = parse_times(np.asarray(values, dtype=object) if not hasattr(values, "dtype")
                          else values)
     if parsed.problems:
         row, message = next(iter(sorted(parsed.problems.items())))
-        raise ConfigError(f"case row {row}: {name}: {message}")
+        raise ConfigError(f"{what} row {row}: {name}: {message}")
     if len(parsed.values) != n:
-        raise ConfigError(f"cases: {name} has {len(parsed.values)} values for {n} cases")
+        raise ConfigError(f"{what}s: {name} has {len(parsed.values)} values for {n} rows")
     return parsed.values
 
 
@@ -129,7 +131,7 @@ class CaseColumns:
             opened_at=opened_at, first_contact_at=first_contact_at,
             first_contact_due=first_contact_due, plan_at=plan_at, plan_due=plan_due,
         )
-        times = {name: _times(values, name, n) for name, values in given.items()}
+        times = {name: parse_time_column(values, name, n) for name, values in given.items()}
         return cls(patient_id=ids, level=levels, **times)
 
     @classmethod

@@ -16,7 +16,14 @@ column                        definition
 ``contact_compliance``        first-contact deadlines falling in the month: met share
 ``plan_compliance``           retention-plan deadlines falling in the month: met share
 ``win_back_*``                medium/high cases first contacted in the month
+``control_*``                 control patients warned in the month (win-back rule)
+``uplift``, ``uplift_low/high``  ``win_back_rate - control_rate`` and its 95 % CI
 ============================  ==================================================
+
+The uplift columns appear when the host supplies a :class:`ControlGroup`
+(warned patients kept untreated) beside the cases; :attr:`KPIReport.uplift`
+pools every month of the report, the figure to judge the programme by, since
+a single month's groups are usually too small for a useful interval.
 
 See :mod:`~rfm_retention.metrics.churn`, :mod:`~rfm_retention.metrics.revisit`,
 :mod:`~rfm_retention.metrics.satisfaction`, :mod:`~rfm_retention.metrics.cases`
@@ -35,6 +42,7 @@ import numpy.typing as npt
 
 from rfm_retention.data._time import to_instant
 from rfm_retention.data.sources import RatingTable, VisitLog
+from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import DateLike, month_spans
 from rfm_retention.metrics.cases import (
     CaseColumns,
@@ -48,7 +56,14 @@ from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.metrics.lapse import LapseRule
 from rfm_retention.metrics.revisit import RevisitRate, revisit_rates_by_month
 from rfm_retention.metrics.satisfaction import MonthlySatisfaction, satisfaction_trend
-from rfm_retention.metrics.winback import WIN_BACK_DAYS, WinBackRate, win_back_rate
+from rfm_retention.metrics.winback import (
+    WIN_BACK_DAYS,
+    ControlGroup,
+    Uplift,
+    WinBackRate,
+    control_win_back,
+    win_back_rate,
+)
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -66,11 +81,19 @@ class MonthlyKPIs:
     contact_compliance: Compliance | None = None
     plan_compliance: Compliance | None = None
     win_back: WinBackRate | None = None
+    control_win_back: WinBackRate | None = None
 
     @property
     def complete(self) -> bool:
         """False when the month ends after the report's ``as_of``."""
         return self.churn.complete
+
+    @property
+    def uplift(self) -> Uplift | None:
+        """The month's cases against the month's control patients (None without a control)."""
+        if self.win_back is None or self.control_win_back is None:
+            return None
+        return Uplift(self.win_back, self.control_win_back)
 
 
 def _rate(value: Any) -> float:
@@ -94,6 +117,23 @@ class KPIReport:
     end: dt.date
     as_of: dt.date
     months: tuple[MonthlyKPIs, ...]
+
+    @property
+    def uplift(self) -> Uplift | None:
+        """Win-back uplift pooled over every month (None without cases and a control group).
+
+        Treated: cases first contacted in the report's months; control: control
+        patients warned in them. Each case and control warning belongs to one
+        month, so the pooled counts are the sums of the monthly ones.
+        """
+        pairs = [m.uplift for m in self.months]
+        if not pairs or any(p is None for p in pairs):
+            return None
+        treated, control = WinBackRate(0, 0, 0), WinBackRate(0, 0, 0)
+        for p in pairs:
+            assert p is not None
+            treated, control = treated + p.treated, control + p.control
+        return Uplift(treated, control)
 
     def to_columns(self) -> dict[str, list[Any]]:
         """A flat table, one row per month (what ``rfm-retention report`` prints)."""
@@ -125,7 +165,19 @@ class KPIReport:
                 put("win_back_contacted", m.win_back.contacted)
                 put("win_back_censored", m.win_back.censored)
                 put("win_back_won", m.win_back.won_back)
+                put("win_back_excluded", m.win_back.excluded)
                 put("win_back_rate", m.win_back.rate)
+            up = m.uplift
+            if up is not None:
+                put("control_warned", up.control.contacted)
+                put("control_censored", up.control.censored)
+                put("control_won", up.control.won_back)
+                put("control_excluded", up.control.excluded)
+                put("control_rate", up.control.rate)
+                low, high = up.confidence_interval
+                put("uplift", up.uplift)
+                put("uplift_low", low)
+                put("uplift_high", high)
         return cols
 
 
@@ -152,14 +204,32 @@ def kpi_report(
     lapse_rule: LapseRule | None = None,
     exclusions: Exclusions | None = None,
     win_back_days: int = WIN_BACK_DAYS,
+    control: ControlGroup | None = None,
 ) -> KPIReport:
     """Compute the monthly KPIs of every calendar month touching ``[start, end]``.
 
     ``as_of`` is the last day the data covers (the CLI uses the last visit
     day): it decides censoring and which months are complete. Cases are
     grouped by the month they were opened (coverage), first contacted
-    (win-back) or due (compliance).
+    (win-back) or due (compliance); control patients by the month they were
+    warned. ``exclusions`` apply to churn, revisit and win-back (both sides).
+
+    Examples:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "b", "c"], amount=[1.0] * 3,
+        ...     visit_time=["2024-03-10", "2024-01-05", "2024-03-20"])
+        >>> cases = CaseColumns.from_arrays(patient_id=["a", "b"], level=["high"] * 2,
+        ...     first_contact_at=["2024-03-01T10:00:00"] * 2)
+        >>> control = ControlGroup.from_arrays(patient_id=["c", "d"], level=["high"] * 2,
+        ...     warned_at=["2024-03-02", "2024-03-02"])
+        >>> report = kpi_report(log, "2024-03-01", "2024-03-31", as_of="2024-06-30",
+        ...                     cases=cases, control=control)
+        >>> up = report.uplift
+        >>> up.treated.rate, up.control.rate, up.uplift
+        (0.5, 0.5, 0.0)
     """
+    if control is not None and cases is None:
+        raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
     churn = monthly_churn(visits, start, end, as_of=as_of, rule=rule, exclusions=exclusions)
     labels, rev3 = revisit_rates_by_month(
@@ -188,7 +258,14 @@ def kpi_report(
             )
             contacted = _in_month(cases.first_contact_at, bounds, i)
             extra["win_back"] = win_back_rate(
-                visits, _take(cases, contacted), as_of=as_of, within_days=win_back_days
+                visits, _take(cases, contacted), as_of=as_of, within_days=win_back_days,
+                exclusions=exclusions,
+            )
+        if control is not None:
+            warned = _in_month(control.warned_at, bounds, i)
+            extra["control_win_back"] = control_win_back(
+                visits, control.take(warned), as_of=as_of, within_days=win_back_days,
+                exclusions=exclusions,
             )
         rows.append(MonthlyKPIs(month, churn[i], rev3[i], rev6[i], **extra))
     first = to_instant(start).astype("datetime64[D]").item()
