@@ -67,7 +67,31 @@ def test_interval_one_visit_chronic_patient_uses_disease_norm() -> None:
     assert fired
     assert value == pytest.approx(95 / 60 - 1)
     assert "hypertension norm 60 days" in evidence
-    assert not one(IntervalExtension(), data, "x")[3]  # no history, no norm: no signal
+    value, _, fired, signal, evidence = one(IntervalExtension(), data, "x")
+    assert signal
+    assert not fired
+    assert value == pytest.approx(95 / 90 - 1)
+    assert "general revisit norm 90 days" in evidence
+    assert not one(IntervalExtension(fallback_days=None), data, "x")[3]
+
+
+def test_interval_course_sessions_are_one_episode() -> None:
+    """Sessions every 3 days are one episode: the usual interval is the gap between episodes."""
+    course = [Visit("r", day(400 - 3 * k), 50.0) for k in range(10)]  # days 373..400 ago
+    follow_ups = [Visit("r", day(ago), 50.0) for ago in (313, 253, 193)]
+    value, _, fired, _, evidence = one(IntervalExtension(), bundle(course + follow_ups), "r")
+    assert evidence == "last visit 193 days ago; usual interval 60 days (+222%)"
+    assert fired
+    assert value == pytest.approx(193 / 60 - 1)
+
+
+def test_interval_median_ignores_one_past_absence() -> None:
+    """One long absence in the past does not stretch the usual interval (median, not mean)."""
+    agos = (700, 400, 370, 340, 310, 280)  # one 300-day gap, then every 30 days
+    data = bundle([Visit("m", day(ago), 50.0) for ago in agos])
+    value, _, fired, _, _ = one(IntervalExtension(), data, "m")
+    assert value == pytest.approx(280 / 30 - 1)
+    assert fired
 
 
 def test_interval_norm_by_prefix_and_range_host_extension() -> None:
@@ -246,7 +270,7 @@ def test_outcomes_rehab_lag_and_poor_outcome() -> None:
         Assessment("b", day(10), 80, 60, 60),
     ]
     data = bundle([Visit(x, day(5), 1.0) for x in "ab"], outcomes=outcomes)
-    assert one(PoorOutcome(), data, "a")[:3] == (79.0, pytest.approx(21 / 40), True)
+    assert one(PoorOutcome(), data, "a")[:3] == (79.0, pytest.approx(11 / 20), True)
     assert one(PoorOutcome(), data, "b")[2] is False
     lag = one(RehabilitationLag(), data, "a")
     assert lag[0] == pytest.approx(0.25)
@@ -264,7 +288,7 @@ def test_low_reputation_mean_of_recent_reviews() -> None:
         Review("b", day(20), 60),
     ]
     data = bundle([Visit(x, day(5), 1.0) for x in "ab"], reviews=reviews)
-    assert one(LowReputation(), data, "a")[:3] == (50.0, pytest.approx(50 / 80), True)
+    assert one(LowReputation(), data, "a")[:3] == (50.0, pytest.approx(30 / 40), True)
     assert one(LowReputation(), data, "b")[2] is False
 
 

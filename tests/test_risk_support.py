@@ -23,6 +23,8 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
+from rfm_retention.data._time import to_instant
+from rfm_retention.risk.indicators.behaviour import episode_intervals
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -40,12 +42,15 @@ def visits_every(
 
 
 def lapse(pid: Any, ago: int, usual: int = 40, amount: float = 100.0) -> list[Visit]:
-    """Four visits with mean interval ``usual``, the last ``ago`` days back (``ago`` <= 90).
+    """Episodes of care every ``usual`` days, the last visit ``ago`` days back (``ago`` <= 89).
 
-    Two visits fall in the last 3 months and at most two in the 3 before, so
-    the visit frequency and spend do not drop: only the interval speaks.
+    The latest episode is two visits a day apart (one episode), the two before
+    it ``usual`` days apart, so the usual interval is ``usual``. Two visits
+    fall in the last 3 months and at most two in the 3 before, so the visit
+    frequency and spend do not drop: only the interval speaks.
     """
-    return [Visit(pid, day(d), amount) for d in (ago, ago + 1, 100, ago + 3 * usual)]
+    days = (ago, ago + 1, ago + 1 + usual, ago + 1 + 2 * usual)
+    return [Visit(pid, day(d), amount) for d in days]
 
 
 def bundle(
@@ -82,11 +87,13 @@ def test_visits_every_spacing() -> None:
     assert [r.visit_time for r in rows] == [day(10), day(40), day(70)]
 
 
-def test_lapse_mean_interval() -> None:
-    """lapse() gives the requested mean interval and last visit."""
+def test_lapse_usual_interval() -> None:
+    """lapse() gives the requested usual interval (between episodes) and last visit."""
     data = bundle(lapse("p", 60))
+    median, episodes = episode_intervals(data, to_instant(AS_OF), 14.0)
+    assert median[0] == 40
+    assert episodes[0] == 2
     f = data.visits.features(AS_OF)
-    assert f.mean_interval_days[0] == 40
     assert f.days_since_last_visit[0] == 60
     assert f.visits_last_3_months[0] >= f.visits_prior_3_months[0]
 

@@ -288,7 +288,8 @@ class IndicatorBase(abc.ABC):
         """``(calm, full)``: the values at which severity is 0 and 1 (linear between)."""
         limit = self.limit()
         if self.trigger == "<":
-            return 100.0, max(100.0 - 2 * (100.0 - limit), 0.0)
+            room = (100.0 - limit) / 2.0
+            return limit + room, max(limit - room, 0.0)
         return 0.0, 2 * limit
 
     def severity(self, value: FloatArray) -> FloatArray:

@@ -18,17 +18,52 @@ from rfm_retention.risk._rows import SourceRows, scatter, visit_features
 from rfm_retention.risk.care_intervals import SPEC_CARE_INTERVALS, CareIntervals
 from rfm_retention.risk.indicator import (
     REASON_CODES,
+    FloatArray,
     IndicatorBase,
     Measurement,
     require,
 )
 from rfm_retention.risk.levels import Dimension, ReasonCode
 
-__all__ = ["FrequencyDrop", "IntervalExtension", "NoShows", "SpendDrop"]
+__all__ = ["FrequencyDrop", "IntervalExtension", "NoShows", "SpendDrop", "episode_intervals"]
+
+
+_GENERAL_NORM = -2
+"""``norm`` detail of a patient judged against ``fallback_days``."""
 
 
 def _pct(x: float) -> str:
     return f"{x:+.0%}"
+
+
+def episode_intervals(
+    data: PatientData, instant: np.datetime64, cluster_days: float
+) -> tuple[FloatArray, FloatArray]:
+    """Per patient: the median and the count of gaps between *episodes of care*.
+
+    Visits closer than ``cluster_days`` to the previous one belong to the same
+    episode (a course of sessions every 3 days, a check-up and its results
+    visit); only the gaps between episodes are the patient's revisit rhythm.
+    One sort of those gaps, no loop per patient. NaN median where a patient
+    has no such gap.
+    """
+    rows = SourceRows.of(data, "visits", instant)
+    n = rows.n_patients
+    t = (rows.column(data.visits.time).astype(np.int64) / 86400.0).astype(np.float64)
+    same = rows.patient[1:] == rows.patient[:-1]
+    gap = np.diff(t)
+    long = same & (gap >= cluster_days)
+    who, g = rows.patient[1:][long], gap[long]
+    count = np.bincount(who, minlength=n).astype(np.float64)
+    median = np.full(n, np.nan)
+    if g.shape[0]:
+        order = np.lexsort((g, who))
+        g_sorted, who_sorted = g[order], who[order]
+        has = np.flatnonzero(count > 0)
+        k = count[has].astype(np.int64)
+        start = np.searchsorted(who_sorted, has)
+        median[has] = 0.5 * (g_sorted[start + (k - 1) // 2] + g_sorted[start + k // 2])
+    return median, count
 
 
 @attrs.frozen
@@ -36,13 +71,26 @@ class IntervalExtension(IndicatorBase):
     """Days since the last visit vs the patient's usual interval; fires above +50 %.
 
     ``value = days_since_last_visit / usual_interval - 1`` (``1.32`` = 132 %
-    longer than usual). The usual interval is the patient's own mean interval
-    when they have at least ``min_visits`` visits; otherwise the disease norm
-    (``max_days`` of the care norm matching the last visit's diagnosis), so a
-    one-visit hypertension patient is judged against the 60-day norm rather
-    than ignored. No own history and no matching norm: no signal. Fires when
-    ``value > threshold`` (exactly +50 % does not fire). Severity: 0 at 0 %,
-    1 at twice the threshold (+100 %).
+    longer than usual). Fires when ``value > threshold`` (exactly +50 % does
+    not fire). Severity: 0 at 0 %, 1 at twice the threshold (+100 %).
+
+    The usual interval, in order of preference:
+
+    1. **the patient's own rhythm**: the median gap between their *episodes of
+       care*, where visits less than ``cluster_days`` apart count as one
+       episode, once they have ``min_visits`` episodes. Clustering matters:
+       a rehabilitation course (sessions every 3-4 days) would otherwise make
+       the usual interval a few days and every patient "+2000 %" the week
+       the course ends. The median, not the mean, so one long absence in the
+       past does not hide the current one;
+    2. **the disease norm** (``max_days`` of the care norm matching the last
+       visit's diagnosis), so a one-visit hypertension patient is judged
+       against the 60-day norm rather than ignored;
+    3. **a general revisit norm**, ``fallback_days`` (90: the documents'
+       memory of the hospital has faded by 80 % after 3 months without
+       contact), so a patient seen once for an acute complaint, the patient
+       the documents most often lose, is not invisible either. ``None``
+       gives such patients no signal.
 
     Example:
         >>> IntervalExtension(threshold=0.8).threshold
@@ -60,16 +108,24 @@ class IntervalExtension(IndicatorBase):
     min_visits: int = 2
     care_intervals: CareIntervals = SPEC_CARE_INTERVALS
     min_usual_days: float = 1.0
+    cluster_days: float = 14.0
+    fallback_days: float | None = 90.0
 
     def __attrs_post_init__(self) -> None:
         require(self.threshold > 0, f"{self.name}: threshold must be > 0")
         require(self.min_visits >= 2, f"{self.name}: min_visits must be at least 2")
         require(self.min_usual_days > 0, f"{self.name}: min_usual_days must be > 0")
+        require(self.cluster_days >= 0, f"{self.name}: cluster_days must be >= 0")
+        require(
+            self.fallback_days is None or self.fallback_days > 0,
+            f"{self.name}: fallback_days must be > 0 or None",
+        )
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         f, where = visit_features(data, instant)
         n = len(data.patients)
-        own = np.where(f.total_visits >= self.min_visits, f.mean_interval_days, np.nan)
+        median, episodes = episode_intervals(data, instant, self.cluster_days)
+        own = np.where(episodes[where] >= self.min_visits - 1, median[where], np.nan)
         short = np.flatnonzero(np.isnan(own))  # only they need a disease norm
         norm_days = np.full(own.shape[0], np.nan)
         norm_index = np.full(own.shape[0], -1, np.int64)
@@ -78,6 +134,9 @@ class IntervalExtension(IndicatorBase):
         )
         use_norm = np.isnan(own) & ~np.isnan(norm_days)
         usual = np.where(use_norm, norm_days, own)
+        if self.fallback_days is not None:
+            norm_index = np.where(np.isnan(usual), _GENERAL_NORM, norm_index)
+            usual = np.where(np.isnan(usual), self.fallback_days, usual)
         usual = np.where(np.isnan(usual), np.nan, np.maximum(usual, self.min_usual_days))
         gap = f.days_since_last_visit.astype(np.float64)
         with np.errstate(invalid="ignore"):
@@ -88,7 +147,9 @@ class IntervalExtension(IndicatorBase):
             details={
                 "days_since_last_visit": scatter(n, where, gap, np.nan),
                 "usual_interval_days": scatter(n, where, usual, np.nan),
-                "norm": scatter(n, where, np.where(use_norm, norm_index, -1), -1),
+                "norm": scatter(
+                    n, where, np.where(use_norm | (norm_index == _GENERAL_NORM), norm_index, -1), -1
+                ),
             },
         )
 
@@ -97,7 +158,12 @@ class IntervalExtension(IndicatorBase):
 
     def explain_row(self, row: int, value: float, details: Mapping[str, float]) -> str:
         norm = int(details["norm"])
-        basis = f"{self.care_intervals.norms[norm].name} norm" if norm >= 0 else "usual interval"
+        if norm == _GENERAL_NORM:
+            basis = "general revisit norm"
+        elif norm >= 0:
+            basis = f"{self.care_intervals.norms[norm].name} norm"
+        else:
+            basis = "usual interval"
         return (
             f"last visit {details['days_since_last_visit']:.0f} days ago; "
             f"{basis} {details['usual_interval_days']:.0f} days ({_pct(value)})"
