@@ -163,11 +163,14 @@ class Peeker:
         return Scores.of(ids, level.astype(float), level)
 
 
+FLAGS = {"2024-03-15": {"c"}, "2024-03-20": {"a", "c"}}
+
+
 def test_backtest_lead_time_by_hand(small: PatientData) -> None:
-    """Lead time = lapse day minus the first scan date that flagged the patient."""
-    scorer = Peeker({"2024-03-15": {"c"}, "2024-03-20": {"a", "c"}})
+    """Lapse outcome: lead time = lapse day minus the first scan date that flagged the patient."""
+    scorer = Peeker(FLAGS)
     bt = backtest(small, ["2024-03-20", "2024-03-15"], scorer=scorer,
-                  outcome=ChurnOutcome(horizon_days=60, rule=RULE), k=1)
+                  outcome=ChurnOutcome("lapse", horizon_days=60, rule=RULE), k=1)
     assert [r.at.isoformat() for r in bt.results][::2] == ["2024-03-15", "2024-03-20"]
     lead = bt.lead_time_of("fixed")
     # lapses with a scan date in between: a (03-01 -> 04-01), c (03-10 -> 04-20).
@@ -185,6 +188,38 @@ def test_backtest_lead_time_by_hand(small: PatientData) -> None:
     cols = bt.to_columns()
     assert cols["method"] == ["fixed", DaysSinceLastVisit.name] * 2
     assert cols["median_lead_days"][0] == 24.0
+
+
+def test_lead_time_follows_no_visit_outcome(small: PatientData) -> None:
+    """No-visit outcome: a departure is a silence longer than the horizon, gone on v + H + 1."""
+    bt = backtest(small, ["2024-03-15", "2024-03-20"], scorer=Peeker(FLAGS),
+                  outcome=ChurnOutcome(horizon_days=60, rule=RULE), k=1)
+    lead = bt.lead_time_of("fixed")
+    # data end 06-20. a: silent after 03-01 -> gone 05-01; b: 01-15 to 06-20 is 157 days
+    # -> gone 03-16 (scan 03-15 in between, not flagged); c: after 03-10 -> gone 05-10;
+    # d: 2023-01-01 -> 2023-03-03 (no scan in between); b after 06-20: not seen yet.
+    # a first flagged 03-20 -> 42 days; c first flagged 03-15 -> 56 days.
+    assert (lead.lapses, lead.warned) == (3, 2)
+    assert sorted(lead.days.tolist()) == [42, 56]
+    assert lead.median_days == 49.0
+
+
+def test_lead_time_follows_known_churn_dates(small: PatientData) -> None:
+    """Known outcome: lead time runs to the known churn day, from after the last visit before it."""
+    truth = ChurnOutcome.known_churn(
+        ["a", "b", "c", "zz"],
+        np.array(["2024-03-25", "2024-02-01", "2024-04-01", "2024-03-30"], "datetime64[D]"),
+        horizon_days=60, rule=RULE,
+    )
+    bt = backtest(small, ["2024-03-15", "2024-03-20"], scorer=Peeker(FLAGS), outcome=truth, k=1)
+    lead = bt.lead_time_of("fixed")
+    # a: last visit 03-01, gone 03-25, scans 03-15 and 03-20 between, flagged 03-20 -> 5 days.
+    # b: 01-15 -> 02-01, no scan between. c: 03-10 -> 04-01, flagged 03-15 -> 17 days.
+    # zz has no visit: skipped.
+    assert (lead.lapses, lead.warned) == (2, 2)
+    assert sorted(lead.days.tolist()) == [5, 17]
+    base = bt.lead_time_of(DaysSinceLastVisit.name)
+    assert base.lapses == 2
 
 
 def test_backtest_refuses_same_names(small: PatientData) -> None:

@@ -92,6 +92,13 @@ def read_truth(path: str, rule: LapseRule, horizon: int, id_like: Any) -> ChurnO
     return ChurnOutcome.known_churn(ids, when, horizon_days=horizon, rule=rule)
 
 
+_DEPARTURE = {
+    "no_visit": "a silence passing {h} days",
+    "lapse": "the lapse (lapse rule)",
+    "known": "the known churn day",
+}
+
+
 def _pct(value: float) -> float:
     return value * 100.0
 
@@ -113,12 +120,13 @@ def render(result: Backtest) -> str:
         [lt.method, lt.lapses, lt.warned, lt.median_days] for lt in result.lead_times
     ]
     level = result.warn_level.label
+    gone = _DEPARTURE[result.outcome.kind].format(h=result.outcome.horizon_days)
     return "\n\n".join([
         format_table(header, rows, title=f"Backtest, {result.outcome.horizon_days}-day horizon, "
                      f"outcome {result.outcome.kind} (P/R: precision/recall of the level "
                      "and above)"),
-        format_table(["method", "lapses", f"warned ({level}+)", "median lead days"], leads,
-                     title="Lead time: days between the first warning and the lapse"),
+        format_table(["method", "departures", f"warned ({level}+)", "median lead days"], leads,
+                     title=f"Lead time: days between the first warning and {gone}"),
     ])
 
 

@@ -17,12 +17,25 @@ no-peeking rules):
    "high", the next ``n_medium`` "medium" and so on (ties broken by patient
    id). Both then spend the same effort, and the figures compare like for like.
 
-**Lead time**, over all scan dates together: for every lapse seen in the
-data (a patient's silence passing the lapse rule's limit on day ``L``) that
-at least one scan date fell inside (after the last visit, before ``L``), the
-first scan date that flagged the patient at ``warn_level`` or above; lead
-time = ``L`` − that date, in days. Reported: lapses that could have been
-warned about, how many were, and the median lead time.
+**Lead time**, over all scan dates together, follows the chosen outcome: it
+measures how early the method warned about the *departures that outcome
+defines*. A departure is a patient, the day ``v`` of their last visit before
+it, and the day ``L`` they count as gone, seen by the end of the data:
+
+* ``"no_visit"``: a silence longer than the horizon ``H``: ``L = v + H + 1``,
+  the first day on which "no visit in the ``H`` days after" has come true
+  (the next visit, if any, is on or after ``L``);
+* ``"lapse"``: a lapse of the lapse rule: ``L = v + floor(E + G) + 1``;
+* ``"known"``: a known churn day ``L``; ``v`` is the patient's last visit day
+  before ``L`` (patients with no visit before it are skipped).
+
+A departure *could be warned about* when at least one scan date ``t`` falls
+strictly between ``v`` and ``L``; it *was* warned about when such a scan
+flagged the patient at ``warn_level`` or above, and its lead time is ``L``
+minus the first such ``t``, in days. Flags before ``v`` do not count: the
+patient came back after them. Reported: departures that could have been
+warned about (``lapses_warnable``), how many were (``lapses_warned``) and the
+median lead time.
 """
 
 from __future__ import annotations
@@ -39,7 +52,7 @@ from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import DateLike, day_number, to_date
-from rfm_retention.metrics._visits import as_id_array, patient_positions, visit_days
+from rfm_retention.metrics._visits import VisitDays, as_id_array, patient_positions, visit_days
 from rfm_retention.metrics.lapse import lapse_days
 from rfm_retention.metrics.ranking import (
     auc,
@@ -56,12 +69,14 @@ __all__ = [
     "DEFAULT_K",
     "Backtest",
     "DaysSinceLastVisit",
+    "Departures",
     "LeadTimes",
     "LevelResult",
     "MethodResult",
     "Scorer",
     "Scores",
     "backtest",
+    "departures",
     "match_levels",
 ]
 
@@ -187,9 +202,15 @@ class LeadTimes:
 
     Attributes:
         method: the method's name.
-        lapses: lapses at least one scan date fell before (could be warned about).
-        warned: of those, lapses the method flagged ahead.
-        days: lead time of each warned lapse, in days.
+        lapses: departures (under the backtest's outcome) at least one scan
+            date fell before, after the last visit: those that could be warned about.
+        warned: of those, departures the method flagged ahead.
+        days: lead time of each warned departure, in days.
+
+    Examples:
+        >>> lt = LeadTimes("scan", lapses=3, warned=2, days=np.array([12, 36]))
+        >>> lt.median_days
+        24.0
     """
 
     method: str
@@ -282,6 +303,66 @@ def _evaluate(
         lift_top_decile=lift_at(score, positive, TOP_DECILE) if n else float("nan"),
         by_level=tuple(by_level),
     )
+
+
+@attrs.frozen(eq=False)
+class Departures:
+    """Departures under an outcome (see the module docstring), one row each.
+
+    Attributes:
+        patient: position of the patient in the visit log's ``patient_ids``.
+        last_visit_day: ``v``, day number of the last visit before the departure.
+        day: ``L``, day number from which the patient counts as gone.
+    """
+
+    patient: IntArray
+    last_visit_day: IntArray
+    day: IntArray
+
+
+def departures(
+    visits: Any, outcome: ChurnOutcome, observed_until_day: int
+) -> Departures:
+    """The departures the outcome defines, seen by ``observed_until_day``.
+
+    Examples:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "a", "b"], amount=[1.0] * 3,
+        ...     visit_time=["2024-01-01", "2024-05-01", "2024-01-10"])
+        >>> gone = departures(log, ChurnOutcome(horizon_days=90), day_number("2024-06-30"))
+        >>> [str(to_date(d)) for d in gone.day]  # v + 90 + 1: a's 121-day gap, b's silence
+        ['2024-04-01', '2024-04-10']
+    """
+    vd = visit_days(visits, observed_until_day)
+    if outcome.kind == "known":
+        return _known_departures(visits, vd, outcome, observed_until_day)
+    if outcome.kind == "no_visit":
+        limit = vd.day + np.int64(outcome.horizon_days) + 1
+    else:
+        _, limit = lapse_days(vd, outcome.rule)
+    event = (vd.next_day >= limit) & (limit <= observed_until_day)
+    return Departures(vd.patient[event], vd.day[event], limit[event])
+
+
+def _known_departures(
+    visits: Any, vd: VisitDays, outcome: ChurnOutcome, observed_until_day: int
+) -> Departures:
+    assert outcome.churn_patient_id is not None
+    assert outcome.churn_day is not None
+    where = patient_positions(visits.patient_ids, outcome.churn_patient_id, what="churn")
+    seen = (where >= 0) & (outcome.churn_day <= observed_until_day)
+    patient, day = where[seen], outcome.churn_day[seen].astype(np.int64)
+    if len(vd) == 0 or len(patient) == 0:
+        empty = np.empty(0, np.int64)
+        return Departures(empty, empty, empty)
+    low = int(vd.day.min())
+    span = np.int64(int(vd.day.max()) - low + 2)
+    keys = vd.patient * span + (vd.day - low)
+    query = patient * span + np.clip(day - low, 0, span - 1)
+    before = np.searchsorted(keys, query, side="left") - 1  # last visit day strictly before
+    clipped = np.maximum(before, 0)
+    has = (before >= 0) & (vd.patient[clipped] == patient)
+    return Departures(patient[has], vd.day[clipped[has]], day[has])
 
 
 def _lead_times(
@@ -388,13 +469,11 @@ def backtest(
             flags[name][0].append(positions[chosen])
             flags[name][1].append(np.full(int(chosen.sum()), day, np.int64))
 
-    vd = visit_days(visits, observed)
-    _, lapse = lapse_days(vd, outcome.rule)
-    event = (vd.next_day >= lapse) & (lapse <= observed)
+    gone = departures(visits, outcome, observed)
     leads = tuple(
         _lead_times(
             name, np.concatenate(pats), np.concatenate(days), scan_days,
-            vd.patient[event], vd.day[event], lapse[event],
+            gone.patient, gone.last_visit_day, gone.day,
         )
         for name, (pats, days) in flags.items()
     )

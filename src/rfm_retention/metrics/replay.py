@@ -71,8 +71,8 @@ class ChurnOutcome:
             day is on or before the horizon's end; build it with
             :meth:`known_churn`.
         horizon_days: how far ahead the outcome looks.
-        rule: the lapse rule (used by ``"lapse"``, by the ``"active"``
-            population and by lead times).
+        rule: the lapse rule (used by ``"lapse"`` outcomes and their lead
+            times, and by the ``"active"`` population whatever the outcome).
         churn_patient_id: with ``"known"``: patients who left.
         churn_day: with ``"known"``: the day each left (day numbers).
 
