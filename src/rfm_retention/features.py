@@ -246,26 +246,43 @@ def patient_features(
     # Each patient's rows are contiguous and sorted by time, so the visits on or
     # before as_of are a prefix of the group, and every window is a contiguous
     # run of rows ending where that prefix ends: counts are differences of row
-    # positions and spends are segment sums; no per-visit mask is materialised.
-    ends_all = _kept_ends(log, cutoff)
-    present = np.flatnonzero(ends_all > log.group_starts[:-1])
-    start = log.group_starts[:-1][present]
-    end = ends_all[present]
+    # positions and spends are segment sums. Where a window starts is found by a
+    # search from the end of each group (see _suffix_lengths); no per-row mask,
+    # day number or sort key over the whole log is built.
+    seconds = log.time.view(np.int64)
+    group_start, group_end = log.group_starts[:-1], log.group_starts[1:]
+    tail_all = seconds[group_end - 1]  # each group's last row (groups are never empty)
+    late = _suffix_lengths(seconds, group_start, group_end, _seconds_of(cutoff) + 1, tail_all)
+    end_all = group_end
+    if late.any():
+        end_all = group_end - late
+        tail_all = seconds[end_all - 1]  # garbage where a patient has no row left
+    present = np.flatnonzero(end_all > group_start)
+    everyone = present.shape[0] == group_start.shape[0]
+    start = group_start if everyone else group_start[present]
+    end = end_all if everyone else end_all[present]
+    tail = tail_all if everyone else tail_all[present]
     n = end - start
-    keys = _DayKeys(log)
-    first = keys.day(start)
-    last = keys.day(end - 1)
+    first = _day_of(seconds[start])
+    last = _day_of(tail)
     many = n >= 2
-    prev = keys.day(np.where(many, end - 2, end - 1))
+    prev = _day_of(seconds[np.where(many, end - 2, end - 1)])
 
-    window_from = (
-        start if window_days is None else keys.first_after(present, window_start, start, end)
-    )
-    last3_from = keys.first_after(present, three, start, end)
-    prior3_from = keys.first_after(present, six, start, last3_from)
-    amount = _padded(log.amount)
+    def first_after(day: int, ends: IntArray, tails: IntArray) -> IntArray:
+        """Per patient, the first row after ``day`` among its rows before ``ends``."""
+        threshold = _midnight_after(day)
+        after: IntArray = ends - _suffix_lengths(seconds, start, ends, threshold, tails)
+        return after
+
+    window_from = start if window_days is None else first_after(window_start, end, tail)
+    last3_from = first_after(three, end, tail)
+    moved = np.flatnonzero(last3_from < end)
+    tail3 = tail.copy()
+    tail3[moved] = seconds[last3_from[moved] - 1]
+    prior3_from = first_after(six, last3_from, tail3)
     visits_in_window = end - window_from
-    spend_in_window = _segment_sums(amount, window_from, end)
+    spend_in_window = _segment_sums(log.amount, window_from, end)
+    spend_prior_3, spend_last_3 = _adjacent_sums(log.amount, prior3_from, last3_from, end)
 
     tenure = as_of_num - first
     exposure = tenure + 1 if window_days is None else np.minimum(window_days, tenure + 1)
@@ -293,15 +310,15 @@ def patient_features(
         last_interval_days=np.where(many, (last - prev).astype(np.float64), np.nan),
         visits_last_3_months=end - last3_from,
         visits_prior_3_months=last3_from - prior3_from,
-        spend_last_3_months=_segment_sums(amount, last3_from, end),
-        spend_prior_3_months=_segment_sums(amount, prior3_from, last3_from),
+        spend_last_3_months=spend_last_3,
+        spend_prior_3_months=spend_prior_3,
         last_department=log.department[end - 1],
         last_diagnosis=log.diagnosis[end - 1],
     )
 
 
 _EPOCH = dt.date(1970, 1, 1)
-_DAY_BITS = 32
+_SECONDS_PER_DAY = 86_400
 
 
 def _day_number(day: dt.date) -> int:
@@ -309,61 +326,126 @@ def _day_number(day: dt.date) -> int:
     return (day - _EPOCH).days
 
 
-def _kept_ends(log: VisitLog, cutoff: np.datetime64) -> IntArray:
-    """For every patient of the log, the end (exclusive) of its rows on or before cutoff."""
-    ends: IntArray = log.group_starts[1:].copy()
-    late = np.flatnonzero(log.time > cutoff)
-    if late.size:
-        ends -= np.bincount(log.patient_index[late], minlength=log.n_patients)
-    return ends
+def _seconds_of(instant: np.datetime64) -> int:
+    """An instant as whole seconds since 1970-01-01 (the int64 view of ``datetime64[s]``)."""
+    return int(instant.astype("datetime64[s]").astype(np.int64))
 
 
-class _DayKeys:
-    """One sortable int64 per row: (patient position, day of the visit).
+def _day_of(seconds: IntArray) -> IntArray:
+    """Day numbers (days since 1970-01-01) of instants in seconds, like ``datetime64[D]``."""
+    days: IntArray = np.floor_divide(seconds, _SECONDS_PER_DAY)
+    return days
 
-    The log is sorted by (patient, time), so the keys are ascending and one
-    ``searchsorted`` finds, for every patient at once, where a window starts.
+
+def _midnight_after(day: int) -> int:
+    """The first second after day number ``day`` (a row is after the day iff it is at or after)."""
+    return min(max((day + 1) * _SECONDS_PER_DAY, -(2**62)), 2**62)
+
+
+def _suffix_lengths(
+    seconds: IntArray, starts: IntArray, ends: IntArray, threshold: int, tails: IntArray
+) -> IntArray:
+    """Per group ``[starts[i], ends[i])`` of ascending ``seconds``: how many of its last rows
+    are at or after ``threshold``. ``tails`` is ``seconds[ends - 1]`` (any value for an
+    empty group), which callers usually have already.
+
+    A galloping search from the end of every group at once: probe the last
+    1, 2, 4, ... rows until a probe falls before ``threshold`` (or the group
+    runs out), then halve the bracket. Each round touches only the groups
+    still undecided, so the cost follows the number of rows *after* the
+    threshold (usually a few per patient), not the size of the log.
     """
-
-    def __init__(self, log: VisitLog) -> None:
-        if log.n_patients >= 1 << (63 - _DAY_BITS):
-            raise ConfigError("too many patients for one visit log's features")
-        days = log.time.astype("datetime64[D]").view(np.int64)
-        self.origin = int(days.min()) if days.size else 0
-        if days.size and int(days.max()) - self.origin >= 1 << _DAY_BITS:
-            raise ConfigError("visit times span more days than features can index")
-        days -= self.origin
-        days += log.patient_index << _DAY_BITS
-        self.keys: IntArray = days
-
-    def day(self, rows: IntArray) -> IntArray:
-        """Day numbers (days since 1970-01-01) of the given rows."""
-        offset: IntArray = (self.keys[rows] & ((1 << _DAY_BITS) - 1)) + self.origin
-        return offset
-
-    def first_after(self, patients: IntArray, day: int, lo: IntArray, hi: IntArray) -> IntArray:
-        """Per patient, the first row whose day is after ``day``, clipped to [lo, hi]."""
-        offset = min(max(day - self.origin, -1), (1 << _DAY_BITS) - 1)
-        pos = np.searchsorted(self.keys, (patients << _DAY_BITS) + offset, side="right")
-        clipped: IntArray = np.minimum(np.maximum(pos, lo), hi)
-        return clipped
-
-
-def _padded(values: FloatArray) -> FloatArray:
-    """values with a trailing 0, so a segment may end at the last row (see _segment_sums)."""
-    out = np.empty(values.shape[0] + 1, np.float64)
-    out[:-1] = values
-    out[-1] = 0.0
+    out = np.zeros(starts.shape[0], np.int64)
+    if out.shape[0] == 0:
+        return out
+    sizes = ends - starts
+    # Probe 1 for every group at once; only groups whose last row qualifies go on.
+    todo = np.flatnonzero((sizes > 0) & (tails >= threshold))
+    if todo.shape[0] == 0:
+        return out
+    end, size = ends[todo], sizes[todo]
+    found = np.ones(todo.shape[0], np.int64)  # lengths known to be all at/after threshold
+    limit = size + 1  # lengths known not to be (or out of range)
+    active = np.flatnonzero(size >= 2)
+    probe = 2
+    while active.shape[0]:  # gallop: probe lengths 2, 4, 8, ... within the group
+        ok = seconds[end[active] - probe] >= threshold
+        found[active[ok]] = probe
+        limit[active[~ok]] = probe
+        active = active[ok]
+        probe *= 2
+        active = active[probe < limit[active]]
+    active = np.flatnonzero(limit - found > 1)
+    while active.shape[0]:  # bisect between the last length that held and the first that not
+        mid = (found[active] + limit[active]) // 2
+        ok = seconds[end[active] - mid] >= threshold
+        found[active[ok]] = mid[ok]
+        limit[active[~ok]] = mid[~ok]
+        active = active[limit[active] - found[active] > 1]
+    out[todo] = found
     return out
 
 
-def _segment_sums(padded: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
-    """sum(padded[starts[i]:ends[i]]) for every i (0 where empty), in one reduceat pass."""
-    if starts.shape[0] == 0:
-        return np.zeros(0)
-    bounds = np.empty(2 * starts.shape[0], np.int64)
-    bounds[0::2] = starts
-    bounds[1::2] = ends
-    sums: FloatArray = np.add.reduceat(padded, bounds)[0::2]
-    sums[starts >= ends] = 0.0
-    return sums
+def _segment_sums(values: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
+    """sum(values[starts[i]:ends[i]]) for every i (0 where empty), in one reduceat pass.
+
+    Segments must be in order (``ends[i] <= starts[i + 1]``).
+    """
+    return _bounded_sums(values, (starts, ends))[0]
+
+
+def _adjacent_sums(
+    values: FloatArray, a: IntArray, b: IntArray, c: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """(sum(values[a:b]), sum(values[b:c])) per entry, both in one reduceat pass."""
+    first, second = _bounded_sums(values, (a, b, c))
+    return first, second
+
+
+def _bounded_sums(values: FloatArray, bounds: tuple[IntArray, ...]) -> list[FloatArray]:
+    """For k bound arrays, the k - 1 sums between consecutive bounds, per entry.
+
+    Bounds must be non-decreasing when read entry by entry. Each segment is
+    summed by ``np.add.reduceat`` over exactly its rows, in order, so a sum
+    does not depend on which other segments are asked for. When the segments
+    cover few of the rows (3-month windows in a 5-year log), only those rows
+    are gathered and summed. When the segments cover the array back to back,
+    each entry's last bound is the next entry's first and is not passed.
+    Bounds equal to ``len(values)`` are left out of the ``reduceat`` call, whose
+    last segment then runs to the end of the array: no padded copy is needed.
+    """
+    k = len(bounds)
+    m = bounds[0].shape[0]
+    if m == 0:
+        return [np.zeros(0) for _ in range(k - 1)]
+    lengths = bounds[-1] - bounds[0]
+    covered = int(lengths.sum())
+    if 4 * covered < values.shape[0]:
+        offsets = np.zeros(m, np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        shift = bounds[0] - offsets
+        rows = np.arange(covered, dtype=np.int64)
+        rows += np.repeat(shift, lengths)
+        values = values[rows]
+        bounds = tuple(b - shift for b in bounds)
+    size = values.shape[0]
+    tiled = (
+        bounds[0][0] == 0
+        and bounds[-1][-1] == size
+        and np.array_equal(bounds[0][1:], bounds[-1][:-1])
+    )
+    used = bounds[:-1] if tiled else bounds
+    w = len(used)
+    flat = np.empty(w * m, np.int64)
+    for j, b in enumerate(used):
+        flat[j::w] = b
+    usable = int(np.searchsorted(flat, size, side="left"))
+    sums = np.zeros(w * m, np.float64)
+    if usable:
+        sums[:usable] = np.add.reduceat(values, flat[:usable])
+    out = []
+    for j in range(k - 1):
+        part = sums if w == 1 else np.ascontiguousarray(sums[j::w])
+        part[bounds[j] >= bounds[j + 1]] = 0.0
+        out.append(part)
+    return out
