@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
 from rfm_retention.metrics._calendar import DateLike, day_number, month_spans, to_date
-from rfm_retention.metrics._visits import visit_days
+from rfm_retention.metrics._visits import VisitDays, visit_days
 from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.metrics.lapse import LapseRule, lapse_days
 
@@ -70,8 +70,8 @@ def monthly_churn(
     """Churn of every calendar month touching ``[start, end]`` (see the module docstring).
 
     Vectorised: each visit day covers the month starts between it and its
-    end of activity (next visit or lapse), so the work grows with visits,
-    not with patients times months.
+    end of activity (next visit or lapse), counted with a running sum, so
+    the work grows with visits, not with patients times months.
 
     Examples:
         >>> from rfm_retention.data import VisitLog
@@ -87,36 +87,60 @@ def monthly_churn(
     """
     rule = rule or LapseRule()
     as_of_day = day_number(as_of)
+    vd = visit_days(visits, as_of_day)
+    since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    return churn_of_days(vd, since, start, end, as_of_day=as_of_day, rule=rule)
+
+
+def churn_of_days(
+    vd: VisitDays,
+    excluded_since: IntArray,
+    start: DateLike,
+    end: DateLike,
+    *,
+    as_of_day: int,
+    rule: LapseRule,
+) -> list[MonthlyChurn]:
+    """:func:`monthly_churn` on visit days already cut at ``as_of_day``.
+
+    ``excluded_since`` holds each patient's exclusion day (``NO_DAY`` if none),
+    indexed like ``vd.patient``. Work is linear in visit days: no
+    (patient, month) pairs are materialised.
+    """
     months, bounds = month_spans(start, end)
     n_months = len(months)
     starts = bounds[:-1]
-    vd = visit_days(visits, as_of_day)
     _, lapse = lapse_days(vd, rule)
-    excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)[vd.patient]
+    excl = excluded_since[vd.patient]
 
-    # Visit day j keeps its patient active at every month start s with day_j < s <= end_j.
+    # Visit day j keeps its patient active at every month start s with day_j < s <= end_j,
+    # i.e. months lo_j <= m < hi_j, and not in months ending after the exclusion day.
     end_active = np.minimum(vd.next_day, lapse)
     lo = np.searchsorted(starts, vd.day, side="right")
     hi = np.searchsorted(starts, end_active, side="right")
     hi = np.minimum(hi, np.searchsorted(starts, as_of_day, side="right"))
-    span = np.maximum(hi - lo, 0)
-    rows = np.repeat(np.arange(len(vd)), span)
-    offsets = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
-    month_of = lo[rows] + offsets
-    keep = excl[rows] >= bounds[month_of + 1]
-    act_patient, act_month = vd.patient[rows][keep], month_of[keep]
-    active = np.bincount(act_month, minlength=n_months).astype(np.int64)
+    hi = np.minimum(hi, np.searchsorted(bounds, excl, side="right") - 1)
+    spans = hi > lo
+    delta = np.bincount(lo[spans], minlength=n_months + 1) - np.bincount(
+        hi[spans], minlength=n_months + 1
+    )
+    active = np.cumsum(delta)[:n_months].astype(np.int64)
 
-    # Lapse events inside each month, seen by as_of.
-    happened = (vd.next_day >= lapse) & (lapse <= as_of_day)
+    # Lapse events inside each month, seen by as_of, of patients active at its start: the
+    # visit day covering the month's start is the patient's last one before it.
+    happened = np.flatnonzero((vd.next_day >= lapse) & (lapse <= as_of_day))
     ev_month = np.searchsorted(bounds, lapse[happened], side="right") - 1
-    ev_patient = vd.patient[happened]
     inside = (ev_month >= 0) & (ev_month < n_months)
-    width = np.int64(n_months + 1)
-    active_keys = act_patient * width + act_month
-    event_keys = np.unique(ev_patient[inside] * width + ev_month[inside])
-    lapsed_keys = event_keys[np.isin(event_keys, active_keys)]
-    lapsed = np.bincount(lapsed_keys % width, minlength=n_months).astype(np.int64)
+    happened, ev_month = happened[inside], ev_month[inside]
+    ev_patient = vd.patient[happened]
+    covering = _last_day_before(vd, ev_patient, starts[ev_month])
+    ok = covering >= 0
+    ok[ok] = ev_month[ok] < hi[covering[ok]]
+    ev_patient, ev_month = ev_patient[ok], ev_month[ok]
+    # events are sorted by (patient, lapse day): one count per (patient, month)
+    first = np.ones(len(ev_month), bool)
+    first[1:] = (ev_patient[1:] != ev_patient[:-1]) | (ev_month[1:] != ev_month[:-1])
+    lapsed = np.bincount(ev_month[first], minlength=n_months).astype(np.int64)
 
     return [
         MonthlyChurn(
@@ -127,3 +151,17 @@ def monthly_churn(
         )
         for i in range(n_months)
     ]
+
+
+def _last_day_before(vd: VisitDays, patient: IntArray, day: IntArray) -> IntArray:
+    """Row of each patient's last visit day strictly before ``day``; -1 if none."""
+    if len(vd) == 0 or len(patient) == 0:
+        return np.full(len(patient), -1, np.int64)
+    low = min(int(vd.day.min()), int(day.min()))
+    span = max(int(vd.day.max()), int(day.max())) - low + 1
+    keys = vd.patient * span + (vd.day - low)
+    row = np.searchsorted(keys, patient * span + (day - low), side="left") - 1
+    clipped = np.maximum(row, 0)
+    found = (row >= 0) & (vd.patient[clipped] == patient)
+    out: IntArray = np.where(found, row, -1).astype(np.int64)
+    return out

@@ -43,7 +43,8 @@ import numpy.typing as npt
 from rfm_retention.data._time import to_instant
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, month_spans
+from rfm_retention.metrics._calendar import DateLike, day_number, month_spans
+from rfm_retention.metrics._visits import visit_days
 from rfm_retention.metrics.cases import (
     CaseColumns,
     Compliance,
@@ -51,10 +52,10 @@ from rfm_retention.metrics.cases import (
     deadline_compliance,
     followup_coverage,
 )
-from rfm_retention.metrics.churn import MonthlyChurn, monthly_churn
+from rfm_retention.metrics.churn import MonthlyChurn, churn_of_days
 from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.metrics.lapse import LapseRule
-from rfm_retention.metrics.revisit import RevisitRate, revisit_rates_by_month
+from rfm_retention.metrics.revisit import RevisitRate, revisit_of_days
 from rfm_retention.metrics.satisfaction import MonthlySatisfaction, satisfaction_trend
 from rfm_retention.metrics.winback import (
     WIN_BACK_DAYS,
@@ -231,13 +232,12 @@ def kpi_report(
     if control is not None and cases is None:
         raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
-    churn = monthly_churn(visits, start, end, as_of=as_of, rule=rule, exclusions=exclusions)
-    labels, rev3 = revisit_rates_by_month(
-        visits, start, end, as_of=as_of, months=3, exclusions=exclusions
-    )
-    _, rev6 = revisit_rates_by_month(
-        visits, start, end, as_of=as_of, months=6, exclusions=exclusions
-    )
+    as_of_day = day_number(as_of)
+    vd = visit_days(visits, as_of_day)  # shared by churn and both revisit windows
+    since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    churn = churn_of_days(vd, since, start, end, as_of_day=as_of_day, rule=rule)
+    labels, rev3 = revisit_of_days(vd, since, start, end, as_of_day=as_of_day, months=3)
+    _, rev6 = revisit_of_days(vd, since, start, end, as_of_day=as_of_day, months=6)
     sat = satisfaction_trend(ratings, start, end) if ratings is not None else None
     _, bounds = month_spans(start, end)
     rows = []

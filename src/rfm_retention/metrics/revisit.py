@@ -78,15 +78,13 @@ def _check_months(months: int) -> None:
 def _count(
     vd: VisitDays,
     index_rows: IntArray,
+    window_end: IntArray,
     group: IntArray,
     n_groups: int,
-    months: int,
     as_of_day: int,
     excluded_since: IntArray,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
     """Per group: (index patients, censored, excluded, revisited)."""
-    index_day = vd.day[index_rows]
-    window_end = add_months(index_day, months)
     nxt = vd.next_day[index_rows]
     excl = excluded_since[vd.patient[index_rows]]
     censored = window_end > as_of_day
@@ -137,8 +135,9 @@ def revisit_rate(
     first_in_period[1:] = vd.patient[rows[1:]] != vd.patient[rows[:-1]]
     rows = rows[first_in_period]
     excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    window_end = add_months(vd.day[rows], months)
     idx, cen, exc, rev = _count(
-        vd, rows, np.zeros(len(rows), np.int64), 1, months, as_of_day, excl
+        vd, rows, window_end, np.zeros(len(rows), np.int64), 1, as_of_day, excl
     )
     return RevisitRate(months, int(idx[0]), int(cen[0]), int(exc[0]), int(rev[0]))
 
@@ -157,26 +156,65 @@ def revisit_rates_by_month(
     Each month is its own cohort: a patient's index visit for month M is
     their first visit day in M, so a patient seen in January and March is in
     both cohorts. Returns the first day of each month and its rate.
+
+    Examples:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(
+        ...     patient_id=["a", "a", "b", "b"], amount=[1.0] * 4,
+        ...     visit_time=["2024-01-31", "2024-04-30", "2024-02-10", "2024-06-01"])
+        >>> labels, rates = revisit_rates_by_month(log, "2024-01-01", "2024-02-29",
+        ...                                        as_of="2024-12-31")
+        >>> [(str(m), r.index_patients, r.revisited) for m, r in zip(labels, rates)]
+        [('2024-01-01', 1, 1), ('2024-02-01', 1, 0)]
     """
     _check_months(months)
     as_of_day = day_number(as_of)
-    month_starts, bounds = month_spans(start, end)
     vd = visit_days(visits, as_of_day)
+    excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    return revisit_of_days(vd, excl, start, end, as_of_day=as_of_day, months=months)
+
+
+def revisit_of_days(
+    vd: VisitDays,
+    excluded_since: IntArray,
+    start: DateLike,
+    end: DateLike,
+    *,
+    as_of_day: int,
+    months: int,
+) -> tuple[list[dt.date], list[RevisitRate]]:
+    """:func:`revisit_rates_by_month` on visit days already cut at ``as_of_day``.
+
+    ``excluded_since`` holds each patient's exclusion day (``NO_DAY`` if
+    none). An index visit's window end is computed from its month's position
+    (day of month clipped to the target month's length), so no per-visit
+    calendar conversion is needed.
+    """
+    _check_months(months)
+    month_starts, bounds = month_spans(start, end)
+    n_months = len(month_starts)
+    # month starts from the first month to ``months`` months past the last, as day numbers
+    ext = np.arange(
+        month_starts[0], month_starts[-1] + np.timedelta64(months + 2, "M"), dtype="datetime64[M]"
+    ).astype("datetime64[D]").astype(np.int64)
     group = np.searchsorted(bounds, vd.day, side="right") - 1
-    inside = (group >= 0) & (group < len(month_starts))
+    inside = (group >= 0) & (group < n_months)
     rows = np.flatnonzero(inside)
     first_in_month = np.ones(len(rows), bool)
     first_in_month[1:] = (vd.patient[rows[1:]] != vd.patient[rows[:-1]]) | (
         group[rows[1:]] != group[rows[:-1]]
     )
     rows = rows[first_in_month]
-    excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    g = group[rows]
+    target = g + months
+    offset = vd.day[rows] - ext[g]
+    window_end = ext[target] + np.minimum(offset, ext[target + 1] - ext[target] - 1)
     idx, cen, exc, rev = _count(
-        vd, rows, group[rows], len(month_starts), months, as_of_day, excl
+        vd, rows, window_end, g, n_months, as_of_day, excluded_since
     )
     labels = [to_date(b) for b in bounds[:-1]]
     rates = [
         RevisitRate(months, int(idx[i]), int(cen[i]), int(exc[i]), int(rev[i]))
-        for i in range(len(month_starts))
+        for i in range(n_months)
     ]
     return labels, rates
