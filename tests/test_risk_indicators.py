@@ -129,13 +129,42 @@ def test_interval_ignores_visits_after_as_of() -> None:
 
 # ------------------------------------------------------------------ frequency and spend
 def test_frequency_drop_exactly_30_percent_fires() -> None:
-    """10 visits in the prior 3 months and 7 in the last is exactly a 30 % drop: fires."""
+    """10 visits in the prior 3 months and 6 in the last is exactly 30 % beyond one visit: fires."""
     prior = [Visit("p", day(100 + k), 10.0) for k in range(10)]
-    last = [Visit("p", day(10 + k), 10.0) for k in range(7)]
+    last = [Visit("p", day(10 + k), 10.0) for k in range(6)]
     value, _, fired, _, evidence = one(FrequencyDrop(), bundle(prior + last), "p")
     assert value == pytest.approx(0.3)
     assert fired
-    assert evidence.startswith("7 visit(s) in the last 3 months vs 10")
+    assert evidence == (
+        "6 visit(s) in the last 3 months vs 10 in the 3 before "
+        "(-40%; -30% beyond one visit's variation)"
+    )
+
+
+def test_frequency_drop_plain_ratio_without_jitter_allowance() -> None:
+    """With jitter_visits=0 the value is the plain ratio: 10 then 7 visits is exactly -30 %."""
+    prior = [Visit("p", day(100 + k), 10.0) for k in range(10)]
+    last = [Visit("p", day(10 + k), 10.0) for k in range(7)]
+    value, _, fired, _, evidence = one(FrequencyDrop(jitter_visits=0), bundle(prior + last), "p")
+    assert value == pytest.approx(0.3)
+    assert fired
+    assert evidence == "7 visit(s) in the last 3 months vs 10 in the 3 before (-30%)"
+
+
+def test_frequency_drop_one_visit_dip_is_jitter_no_visit_is_not() -> None:
+    """2 visits then 1 is a regular rhythm's phase jitter; 1 visit then none is a 100 % drop."""
+    rows = [Visit("d", day(d), 10.0) for d in (150, 100, 30)]
+    rows += [Visit("g", day(120), 10.0)]
+    data = bundle(rows)
+    value, severity, fired, _, _ = one(FrequencyDrop(), data, "d")
+    assert value == pytest.approx(0.0)
+    assert severity == 0.0
+    assert not fired
+    value, severity, fired, _, evidence = one(FrequencyDrop(), data, "g")
+    assert value == pytest.approx(1.0)
+    assert severity == 1.0
+    assert fired
+    assert evidence == "0 visit(s) in the last 3 months vs 1 in the 3 before (-100%)"
 
 
 def test_frequency_drop_without_prior_visits_is_no_signal() -> None:
@@ -150,13 +179,35 @@ def test_spend_drop_per_visit_is_price_monthly_is_behaviour() -> None:
     """A per-visit spend drop of 40 % fires with reason price; stopping altogether is behaviour."""
     rows = [Visit("c", day(120), 100.0), Visit("c", day(20), 60.0), Visit("s", day(120), 100.0)]
     data = bundle(rows)
-    result = SpendDrop().evaluate(data, AS_OF)
     c, s = int(np.searchsorted(data.patients, "c")), int(np.searchsorted(data.patients, "s"))
-    assert result.fired[c]
-    assert result.value[c] == pytest.approx(0.4)
-    assert result.reason_of(c).value == "price"
-    assert result.fired[s]
-    assert result.reason_of(s).value == "behaviour_only"
+    per_visit = SpendDrop(basis="per_visit").evaluate(data, AS_OF)
+    assert per_visit.fired[c]
+    assert per_visit.value[c] == pytest.approx(0.4)
+    assert per_visit.reason_of(c).value == "price"
+    monthly = SpendDrop().evaluate(data, AS_OF)  # default: monthly, net of one visit
+    assert not monthly.fired[c]  # still came once, at 60 % of the price: within one visit
+    assert monthly.value[c] == pytest.approx(1.0 - (60.0 + 100.0) / 100.0)
+    assert monthly.fired[s]
+    assert monthly.value[s] == pytest.approx(1.0)
+    assert monthly.reason_of(s).value == "behaviour_only"
+    assert "monthly spend -100%" in monthly.evidence(s)
+
+
+def test_spend_drop_monthly_beyond_one_visit_keeps_price_reason() -> None:
+    """Two visits at half price after three at full price: monthly drop past 40 %, reason price."""
+    rows = [Visit("p", day(d), 100.0) for d in (150, 130, 110)]
+    rows += [Visit("p", day(d), 50.0) for d in (40, 20)]
+    result = SpendDrop().evaluate(bundle(rows), AS_OF)
+    assert result.value[0] == pytest.approx(1.0 - (100.0 + 100.0) / 300.0)
+    assert not result.fired[0]  # 33 % < 40 %
+    rows += [Visit("q", day(d), 100.0) for d in (170, 150, 130, 110)]
+    rows += [Visit("q", day(20), 40.0)]
+    data = bundle(rows)
+    q = int(np.searchsorted(data.patients, "q"))
+    result = SpendDrop().evaluate(data, AS_OF)
+    assert result.value[q] == pytest.approx(1.0 - (40.0 + 100.0) / 400.0)
+    assert result.fired[q]
+    assert result.reason_of(q).value == "price"
 
 
 # ------------------------------------------------------------------ appointments
@@ -270,8 +321,9 @@ def test_outcomes_rehab_lag_and_poor_outcome() -> None:
         Assessment("b", day(10), 80, 60, 60),
     ]
     data = bundle([Visit(x, day(5), 1.0) for x in "ab"], outcomes=outcomes)
-    assert one(PoorOutcome(), data, "a")[:3] == (79.0, pytest.approx(11 / 20), True)
-    assert one(PoorOutcome(), data, "b")[2] is False
+    # a fired score starts at severity 0.5 and ramps to 1 at 60; 80 and above is calm
+    assert one(PoorOutcome(), data, "a")[:3] == (79.0, pytest.approx(0.5 + 0.5 / 20), True)
+    assert one(PoorOutcome(), data, "b")[1:3] == (0.0, False)
     lag = one(RehabilitationLag(), data, "a")
     assert lag[0] == pytest.approx(0.25)
     assert lag[2]
@@ -288,8 +340,8 @@ def test_low_reputation_mean_of_recent_reviews() -> None:
         Review("b", day(20), 60),
     ]
     data = bundle([Visit(x, day(5), 1.0) for x in "ab"], reviews=reviews)
-    assert one(LowReputation(), data, "a")[:3] == (50.0, pytest.approx(30 / 40), True)
-    assert one(LowReputation(), data, "b")[2] is False
+    assert one(LowReputation(), data, "a")[:3] == (50.0, pytest.approx(0.5 + 0.5 * 10 / 40), True)
+    assert one(LowReputation(), data, "b")[1:3] == (0.0, False)
 
 
 @pytest.mark.parametrize(

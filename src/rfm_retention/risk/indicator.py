@@ -235,12 +235,18 @@ class IndicatorBase(abc.ABC):
     - :meth:`limit`: the threshold the value is compared with;
     - :meth:`explain_row`: one sentence of evidence for one patient.
 
-    Severity is a linear ramp from ``calm`` (severity 0) to ``full`` (severity
-    1), see :meth:`severity_bounds`. By default, for "higher is worse"
-    indicators, calm is 0 and full is twice the threshold; for "lower is
-    worse" scores (``trigger = "<"`` on a 0-100 scale), calm is 100 and full is
-    twice as far below 100 as the threshold. So a value exactly at the
-    threshold has severity 0.5.
+    Severity, by default: for "higher is worse" indicators, a linear ramp from
+    0 (severity 0: no extension, no drop) to twice the threshold (severity 1),
+    so a value exactly at the threshold has severity 0.5 (see
+    :meth:`severity_bounds`). For "lower is worse" scores (``trigger = "<"``
+    on a 0-100 scale) a score at or above the threshold is normal, severity 0;
+    a score that fires starts at 0.5 and ramps to 1 at twice the threshold's
+    distance below 100 (outcome threshold 80: 0.5 just below 80, 1 at 60).
+    Not a ramp from 100: most patients score somewhere between the threshold
+    and 100 (an outcome of 86 is a good one), and giving those "a little
+    severity" made every patient with follow-up data look riskier than a
+    patient with none, which on synthetic cohorts inverted the score's
+    ranking of who leaves.
 
     The base converts ``as_of``, returns a no-signal result when a source is
     absent, forces severity 0 / not fired where there is no signal, and checks
@@ -285,20 +291,30 @@ class IndicatorBase(abc.ABC):
         return out
 
     def severity_bounds(self) -> tuple[float, float]:
-        """``(calm, full)``: the values at which severity is 0 and 1 (linear between)."""
+        """``(calm, full)``: the values at which the severity ramp is 0 and 1 (linear between).
+
+        For ``trigger = "<"`` the ramp runs from the threshold to ``full`` and
+        only fired values use it (see :meth:`severity`).
+        """
         limit = self.limit()
         if self.trigger == "<":
-            room = (100.0 - limit) / 2.0
-            return limit + room, max(limit - room, 0.0)
+            return limit, max(limit - (100.0 - limit), 0.0)
         return 0.0, 2 * limit
 
     def severity(self, value: FloatArray) -> FloatArray:
-        """Severity 0-1 from values: the ramp between :meth:`severity_bounds`."""
+        """Severity 0-1 from values: the ramp between :meth:`severity_bounds`.
+
+        For ``trigger = "<"``: 0 where the value does not fire, ``0.5 + 0.5 *
+        ramp`` where it does (the class docstring says why).
+        """
         calm, full = self.severity_bounds()
         with np.errstate(invalid="ignore"):
             ramp = (value - calm) / (full - calm)
         out: FloatArray = np.clip(ramp, 0.0, 1.0)
         out[np.isnan(out)] = 0.0
+        if self.trigger == "<":
+            stepped: FloatArray = np.where(self.fires(value), 0.5 + 0.5 * out, 0.0)
+            return stepped
         return out
 
     def missing_sources(self, data: PatientData) -> frozenset[str]:

@@ -208,8 +208,8 @@ class PoorOutcome(IndicatorBase):
     """Treatment outcome score below 80; fires below the threshold.
 
     ``value`` = the latest outcome score (0-100) on or before ``as_of``. No
-    score: no signal. Severity: 0 at 100, 1 at twice the shortfall
-    (100 - 2 x 20 = 60).
+    score: no signal. Severity: 0 at 80 or above, 0.5 just below 80, 1 at
+    twice the shortfall (100 - 2 x 20 = 60).
 
     Example:
         >>> PoorOutcome(below=70).below

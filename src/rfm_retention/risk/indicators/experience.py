@@ -145,8 +145,8 @@ class ComplaintHandling(IndicatorBase):
 
     ``value`` = the lowest handling satisfaction (0-100) of the complaints filed
     in ``(as_of - months, as_of]`` that were surveyed. No surveyed complaint in
-    the window: no signal. Severity: 0 at 100, 1 at twice the shortfall
-    (100 - 2 x 30 = 40).
+    the window: no signal. Severity: 0 at 70 or above, 0.5 just below 70,
+    1 at twice the shortfall (100 - 2 x 30 = 40).
 
     Example:
         >>> ComplaintHandling(below=60).below

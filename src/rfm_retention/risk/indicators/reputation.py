@@ -28,8 +28,8 @@ class LowReputation(IndicatorBase):
     months, as_of]`` (default 12 months). The documents name the signal
     (social media, third-party platforms) but give no number: 60 is the
     default because it puts 3 of 5 stars (50) below it and 4 stars (75) above.
-    No review in the window: no signal. Severity: 0 at 100, 1 at twice the
-    shortfall (100 - 2 x 40 = 20). Reason: trust.
+    No review in the window: no signal. Severity: 0 at 60 or above, 0.5 just
+    below 60, 1 at twice the shortfall (100 - 2 x 40 = 20). Reason: trust.
 
     Example:
         >>> LowReputation(below=50).below
