@@ -163,3 +163,32 @@ def test_realistic_volume_on_sqlite(tmp_path: Path) -> None:
         report = verify(store)
         assert report.ok
         assert report.total_balance == 100 * result.awarded
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_growing_log_rerun_awards_only_new_visits(kind: str, tmp_path: Path) -> None:
+    """The nightly job over a log that grew: stored visits are skipped, new ones awarded."""
+    rules = attrs.evolve(REVISIT_POINTS, expires_after_days=365)
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "g.db")
+    ledger = PointsLedger(store, rules=rules)
+    ledger.award_visits(log_of(Visit("a", "2024-01-05", 80.0, visit_id="V1"),
+                               Visit("a", "2024-02-05", 40.0, visit_id="V2"),
+                               Visit("a", "2024-03-05", 0.0, visit_id="V3")))
+    result = ledger.award_visits(LOG)
+    assert (result.earning, result.awarded, result.already_awarded) == (3, 1, 2)
+    assert {e.key for e in store.events()} == {"visit:main:V2", "visit:main:V3",
+                                               "visit:main:V6"}
+    assert all(e.expires_at == e.at + dt.timedelta(days=365) for e in store.events())
+    assert verify(store).ok
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_rerun_with_other_expiry_conflicts(kind: str, tmp_path: Path) -> None:
+    """Changing the expiry rule and rerunning is a conflict on every store (no silent skip)."""
+    store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "x.db")
+    PointsLedger(store, rules=attrs.evolve(REVISIT_POINTS, expires_after_days=365)
+                 ).award_visits(LOG)
+    other = PointsLedger(store, rules=attrs.evolve(REVISIT_POINTS, expires_after_days=30))
+    with pytest.raises(IdempotencyConflict, match="expires_at"):
+        other.award_visits(LOG)
+    assert len(list(store.events())) == 3

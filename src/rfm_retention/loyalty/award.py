@@ -22,6 +22,7 @@ import numpy.typing as npt
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import IdempotencyConflict, LedgerError
 from rfm_retention.loyalty.events import Event, EventKind, as_time
+from rfm_retention.loyalty.store import StoredSignatures, StoreTransaction
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty.ledger import PointsLedger
@@ -118,41 +119,84 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: dt.datetime |
     if len(set(keys)) != len(keys):
         dup = Counter(keys).most_common(1)[0][0]
         raise LedgerError(f"two visits share the key {dup!r}; give them distinct visit ids")
-    events = _earn_events(ledger, visits, rows, keys, points, actor)
+    fields = _EarnFields.of(ledger, visits, rows, points)
     with ledger.store.transaction() as tx:
-        stored = tx.get(keys)
-        for event in events:
-            old = stored.get(event.key)
-            if old is not None and not old.same_request(event):
-                raise IdempotencyConflict(event.key, detail=old.describe_difference(event))
-        new = [e for e in events if e.key not in stored] if stored else events
+        stored = _stored_signatures(tx, keys)
+        if stored:
+            _check_unchanged(tx, ledger.branch, keys, fields, stored, actor)
+            fresh = [i for i, key in enumerate(keys) if key not in stored]
+        else:
+            fresh = list(range(len(keys)))
+        new = _earn_events(ledger.branch, keys, fields, fresh, actor)
         if new:
             tx.append(new)
     return AwardResult(
         visits=int(in_range.sum()),
-        earning=len(events),
+        earning=len(keys),
         awarded=len(new),
-        already_awarded=len(events) - len(new),
+        already_awarded=len(keys) - len(new),
         points=sum(e.points for e in new),
     )
 
 
-def _earn_events(ledger: PointsLedger, visits: VisitLog, rows: npt.NDArray[np.int64],
-                 keys: list[str], points: npt.NDArray[np.int64], actor: str) -> list[Event]:
-    pids = visits.row_patient_ids()[rows].astype(str).tolist()
-    times: list[Any] = visits.time[rows].astype("datetime64[us]").tolist()
-    days = ledger.rules.expires_after_days
-    expiry: list[Any] = [None] * len(rows)
-    if days is not None:
-        expiry = (visits.time[rows].astype("datetime64[us]")
-                  + np.timedelta64(days, "D")).tolist()
-    branch = ledger.branch
+@attrs.frozen
+class _EarnFields:
+    """Per earning row: patient id, points, time and expiry (datetime and ISO text)."""
+
+    pids: list[str]
+    points: list[int]
+    times: list[Any]
+    expiry: list[Any]
+    expiry_iso: list[str | None]
+
+    @classmethod
+    def of(cls, ledger: PointsLedger, visits: VisitLog, rows: npt.NDArray[np.int64],
+           points: npt.NDArray[np.int64]) -> _EarnFields:
+        at = visits.time[rows].astype("datetime64[s]")
+        days = ledger.rules.expires_after_days
+        expiry: list[Any] = [None] * len(rows)
+        expiry_iso: list[str | None] = [None] * len(rows)
+        if days is not None:
+            ends = (at + np.timedelta64(days, "D")).astype("datetime64[s]")
+            expiry = ends.astype("datetime64[us]").tolist()
+            # whole seconds, so this is exactly datetime.isoformat() of each expiry
+            expiry_iso = np.datetime_as_string(ends, unit="s").tolist()
+        return cls(visits.row_patient_ids()[rows].astype(str).tolist(),
+                   points[rows].tolist(), at.astype("datetime64[us]").tolist(), expiry,
+                   expiry_iso)
+
+
+Signature = tuple[str, str, str, int | None, str, str, str | None, str]
+
+
+def _stored_signatures(tx: StoreTransaction, keys: list[str]) -> dict[str, Signature]:
+    """What is stored under ``keys``, as request signatures (one bulk read)."""
+    if not keys:
+        return {}
+    if isinstance(tx, StoredSignatures):
+        return tx.stored_signatures(keys)
+    return {key: event.request_signature() for key, event in tx.get(keys).items()}
+
+
+def _check_unchanged(tx: StoreTransaction, branch: str, keys: list[str], fields: _EarnFields,
+                     stored: dict[str, Signature], actor: str) -> None:
+    """Raise IdempotencyConflict for the first stored key whose request differs."""
+    earn = EventKind.EARN.value
+    for i, (key, pid, pts, exp) in enumerate(zip(keys, fields.pids, fields.points,
+                                                 fields.expiry_iso, strict=True)):
+        old = stored.get(key)
+        if old is not None and old != (earn, branch, pid, pts, REVISIT_REASON, "", exp, ""):
+            request = _earn_events(branch, keys, fields, [i], actor)[0]
+            event = tx.get([key])[key]
+            raise IdempotencyConflict(key, detail=event.describe_difference(request))
+
+
+def _earn_events(branch: str, keys: list[str], fields: _EarnFields, which: list[int],
+                 actor: str) -> list[Event]:
     earn = EventKind.EARN
-    return [
-        Event(key, earn, branch, pid, pts, at, actor, REVISIT_REASON, "", exp)
-        for key, pid, pts, at, exp in zip(keys, pids, points[rows].tolist(), times, expiry,
-                                          strict=True)
-    ]
+    pids, points, times, expiry = fields.pids, fields.points, fields.times, fields.expiry
+    return [Event(keys[i], earn, branch, pids[i], points[i], times[i], actor, REVISIT_REASON,
+                  "", expiry[i]) for i in which]
 
 
 def reverse_visit(ledger: PointsLedger, key: str, *, at: dt.datetime, actor: str,

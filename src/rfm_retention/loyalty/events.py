@@ -87,18 +87,25 @@ class Event:
         Reversal and expiry amounts are derived from the ledger, so only
         the target is compared for them.
         """
+        return self.key == other.key and self.request_signature() == other.request_signature()
+
+    def request_signature(self) -> tuple[str, str, str, int | None, str, str, str | None, str]:
+        """The fields that make a request what it is, as plain values (see :meth:`same_request`).
+
+        ``(kind, branch, patient_id, points, reason, reverses, expires_at, reward)``
+        with ``points`` None for reversals and expiries and ``expires_at`` in
+        ISO format: what a store can compare without building events.
+
+        Example:
+            >>> e = Event(key="k1", kind=EventKind.EARN, branch="main", patient_id="p1",
+            ...           points=100, at=dt.datetime(2024, 3, 1))
+            >>> e.request_signature()
+            ('earn', 'main', 'p1', 100, '', '', None, '')
+        """
         derived = self.kind in (EventKind.REVERSE, EventKind.EXPIRE)
-        return (
-            self.key == other.key
-            and self.kind == other.kind
-            and self.branch == other.branch
-            and self.patient_id == other.patient_id
-            and (derived or self.points == other.points)
-            and self.reason == other.reason
-            and self.reverses == other.reverses
-            and self.expires_at == other.expires_at
-            and self.reward == other.reward
-        )
+        return (self.kind.value, self.branch, self.patient_id, None if derived else self.points,
+                self.reason, self.reverses,
+                None if self.expires_at is None else self.expires_at.isoformat(), self.reward)
 
     def describe_difference(self, other: Event) -> str:
         """The first field where ``other`` differs from this event's request (for errors)."""

@@ -69,13 +69,16 @@ class MemoryStore:
         with self._lock:
             tx = _MemoryTransaction(self)
             yield tx
-            for stored in tx.pending:
-                account = (stored.branch, stored.patient_id)
-                self._by_account.setdefault(account, []).append(len(self._events))
-                self._events.append(stored)
-                self._by_key[stored.key] = stored
-                balance, count = self._balances.get(account, (0, 0))
-                self._balances[account] = (balance + stored.points, count + 1)
+            self._commit(tx)
+
+    def _commit(self, tx: _MemoryTransaction) -> None:
+        for stored in tx.pending:
+            account = (stored.branch, stored.patient_id)
+            self._by_account.setdefault(account, []).append(len(self._events))
+            self._events.append(stored)
+            self._by_key[stored.key] = stored
+            balance, count = self._balances.get(account, (0, 0))
+            self._balances[account] = (balance + stored.points, count + 1)
 
     def events(self, *, branch: str | None = None, patient_id: str | None = None
                ) -> Iterator[Event]:

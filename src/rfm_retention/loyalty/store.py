@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from rfm_retention.loyalty.events import Event
 
-__all__ = ["LedgerStore", "StoreTransaction"]
+__all__ = ["LedgerStore", "StoreTransaction", "StoredSignatures"]
 
 
 @runtime_checkable
@@ -47,6 +47,23 @@ class StoreTransaction(Protocol):
 
         Keys are unique in the store; a duplicate key must raise (the ledger
         checks keys first, so this only guards against a bug)."""
+        ...
+
+
+@runtime_checkable
+class StoredSignatures(Protocol):
+    """Optional fast path a transaction may offer for big batches (``award_visits``).
+
+    A rerun of a nightly batch finds almost every key already stored; reading
+    each stored event back in full to compare it is most of the work. A
+    transaction that also has this method lets the ledger compare plain
+    tuples instead. Stores without it are served by :meth:`StoreTransaction.get`.
+    """
+
+    def stored_signatures(self, keys: Sequence[str]
+                          ) -> dict[str, tuple[str, str, str, int | None, str, str, str | None,
+                                               str]]:
+        """``Event.request_signature()`` of the stored events among ``keys`` (plus own appends)."""
         ...
 
 
