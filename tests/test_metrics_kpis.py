@@ -276,3 +276,17 @@ def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_every_public_function_has_an_example() -> None:
+    """Each function the metrics package exports shows a runnable example in its docstring."""
+    import inspect
+
+    import rfm_retention.metrics as metrics
+
+    missing = [
+        name for name in metrics.__all__
+        if inspect.isfunction(getattr(metrics, name))
+        and ">>>" not in (inspect.getdoc(getattr(metrics, name)) or "")
+    ]
+    assert missing == []

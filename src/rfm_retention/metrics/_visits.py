@@ -17,7 +17,14 @@ from rfm_retention.data.sources import VisitLog
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 
-__all__ = ["VisitDays", "as_id_array", "next_visit_after", "patient_positions", "visit_days"]
+__all__ = [
+    "VisitDays",
+    "as_id_array",
+    "last_day_before",
+    "next_visit_after",
+    "patient_positions",
+    "visit_days",
+]
 
 IntArray = npt.NDArray[np.int64]
 NO_DAY = np.iinfo(np.int64).max // 4
@@ -145,4 +152,18 @@ def next_visit_after(
     clipped = np.minimum(pos, len(log) - 1)
     hit = known & (pos < len(log)) & (log.patient_index[clipped] == patient)
     out[hit] = log.time[clipped[hit]]
+    return out
+
+
+def last_day_before(vd: VisitDays, patient: IntArray, day: IntArray) -> IntArray:
+    """Row of each patient's last visit day strictly before ``day``; -1 if none."""
+    if len(vd) == 0 or len(patient) == 0:
+        return np.full(len(patient), -1, np.int64)
+    low = min(int(vd.day.min()), int(day.min()))
+    span = max(int(vd.day.max()), int(day.max())) - low + 1
+    keys = vd.patient * span + (vd.day - low)
+    row = np.searchsorted(keys, patient * span + (day - low), side="left") - 1
+    clipped = np.maximum(row, 0)
+    found = (row >= 0) & (vd.patient[clipped] == patient)
+    out: IntArray = np.where(found, row, -1).astype(np.int64)
     return out

@@ -52,7 +52,13 @@ from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import DateLike, day_number, to_date
-from rfm_retention.metrics._visits import VisitDays, as_id_array, patient_positions, visit_days
+from rfm_retention.metrics._visits import (
+    VisitDays,
+    as_id_array,
+    last_day_before,
+    patient_positions,
+    visit_days,
+)
 from rfm_retention.metrics.lapse import lapse_days
 from rfm_retention.metrics.ranking import (
     auc,
@@ -140,7 +146,16 @@ class Scorer(Protocol):
 
 @attrs.frozen
 class DaysSinceLastVisit:
-    """The naive baseline: the longer since the last visit, the riskier; no levels."""
+    """The naive baseline: the longer since the last visit, the riskier; no levels.
+
+    Examples:
+        >>> from rfm_retention.data import PatientData, VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "b"], amount=[1.0, 1.0],
+        ...                            visit_time=["2024-01-01", "2024-03-01"])
+        >>> s = DaysSinceLastVisit().score(PatientData(visits=log), dt.date(2024, 3, 31))
+        >>> s.score.tolist()
+        [90.0, 30.0]
+    """
 
     name: ClassVar[str] = "baseline: days since last visit"
 
@@ -155,6 +170,11 @@ def match_levels(score: FloatArray, patient_id: IdArray, reference: IntArray) ->
 
     The highest ``count(reference == HIGH)`` scores become HIGH, the next
     ``count(MEDIUM)`` MEDIUM, then LOW; equal scores are ordered by patient id.
+
+    Examples:
+        >>> match_levels(np.array([1.0, 9.0, 5.0]), np.array(["a", "b", "c"]),
+        ...              np.array([3, 0, 2])).tolist()
+        [0, 3, 2]
     """
     order = np.lexsort((patient_id, -score))
     out = np.zeros(len(score), np.int64)
@@ -352,17 +372,9 @@ def _known_departures(
     where = patient_positions(visits.patient_ids, outcome.churn_patient_id, what="churn")
     seen = (where >= 0) & (outcome.churn_day <= observed_until_day)
     patient, day = where[seen], outcome.churn_day[seen].astype(np.int64)
-    if len(vd) == 0 or len(patient) == 0:
-        empty = np.empty(0, np.int64)
-        return Departures(empty, empty, empty)
-    low = int(vd.day.min())
-    span = np.int64(int(vd.day.max()) - low + 2)
-    keys = vd.patient * span + (vd.day - low)
-    query = patient * span + np.clip(day - low, 0, span - 1)
-    before = np.searchsorted(keys, query, side="left") - 1  # last visit day strictly before
-    clipped = np.maximum(before, 0)
-    has = (before >= 0) & (vd.patient[clipped] == patient)
-    return Departures(patient[has], vd.day[clipped[has]], day[has])
+    row = last_day_before(vd, patient, day)  # last visit day strictly before the churn day
+    has = row >= 0
+    return Departures(patient[has], vd.day[row[has]], day[has])
 
 
 def _lead_times(

@@ -192,7 +192,12 @@ class CaseColumns:
 
 @attrs.frozen
 class Coverage:
-    """Follow-up coverage: ``contacted / opened``."""
+    """Follow-up coverage: ``contacted / opened``.
+
+    Examples:
+        >>> Coverage(opened=8, contacted=6).rate
+        0.75
+    """
 
     opened: int
     contacted: int
@@ -205,7 +210,12 @@ class Coverage:
 
 @attrs.frozen
 class Compliance:
-    """Deadline compliance: ``met / (met + breached)``; pending deadlines are not counted."""
+    """Deadline compliance: ``met / (met + breached)``; pending deadlines are not counted.
+
+    Examples:
+        >>> Compliance(met=9, breached=1, pending=4).rate
+        0.9
+    """
 
     met: int
     breached: int

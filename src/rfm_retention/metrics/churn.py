@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
 from rfm_retention.metrics._calendar import DateLike, day_number, month_spans, to_date
-from rfm_retention.metrics._visits import VisitDays, visit_days
+from rfm_retention.metrics._visits import VisitDays, last_day_before, visit_days
 from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.metrics.lapse import LapseRule, lapse_days
 
@@ -45,6 +45,10 @@ class MonthlyChurn:
         active_at_start: patients active on the month's first day.
         lapsed: of those, patients who lapsed during the month.
         complete: False when the month ends after ``as_of``.
+
+    Examples:
+        >>> MonthlyChurn(dt.date(2024, 3, 1), active_at_start=200, lapsed=9, complete=True).rate
+        0.045
     """
 
     month: dt.date
@@ -133,7 +137,7 @@ def churn_of_days(
     inside = (ev_month >= 0) & (ev_month < n_months)
     happened, ev_month = happened[inside], ev_month[inside]
     ev_patient = vd.patient[happened]
-    covering = _last_day_before(vd, ev_patient, starts[ev_month])
+    covering = last_day_before(vd, ev_patient, starts[ev_month])
     ok = covering >= 0
     ok[ok] = ev_month[ok] < hi[covering[ok]]
     ev_patient, ev_month = ev_patient[ok], ev_month[ok]
@@ -151,17 +155,3 @@ def churn_of_days(
         )
         for i in range(n_months)
     ]
-
-
-def _last_day_before(vd: VisitDays, patient: IntArray, day: IntArray) -> IntArray:
-    """Row of each patient's last visit day strictly before ``day``; -1 if none."""
-    if len(vd) == 0 or len(patient) == 0:
-        return np.full(len(patient), -1, np.int64)
-    low = min(int(vd.day.min()), int(day.min()))
-    span = max(int(vd.day.max()), int(day.max())) - low + 1
-    keys = vd.patient * span + (vd.day - low)
-    row = np.searchsorted(keys, patient * span + (day - low), side="left") - 1
-    clipped = np.maximum(row, 0)
-    found = (row >= 0) & (vd.patient[clipped] == patient)
-    out: IntArray = np.where(found, row, -1).astype(np.int64)
-    return out

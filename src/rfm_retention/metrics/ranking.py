@@ -96,7 +96,15 @@ def precision_at_k(score: Any, outcome: Any, k: int) -> float:
 
 
 def recall_at_k(score: Any, outcome: Any, k: int) -> float:
-    """Expected share of all positives found among the ``k`` highest scores."""
+    """Expected share of all positives found among the ``k`` highest scores.
+
+    ``recall = expected positives in the top k / all positives`` (ties at the
+    cut broken at random, as for :func:`precision_at_k`); NaN without positives.
+
+    Examples:
+        >>> recall_at_k([5, 4, 3, 1], [1, 0, 1, 1], k=2)
+        0.3333333333333333
+    """
     _check_k(k)
     s, y = _check(score, outcome)
     positives = int(y.sum())

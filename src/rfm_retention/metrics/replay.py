@@ -53,6 +53,14 @@ def data_until(data: PatientData, instant: np.datetime64) -> PatientData:
     Sources that carry a *current* state (a course's ``status``, completed
     sessions) keep the state of the export: on a real export that is a small
     leak a backtest cannot undo, worth knowing when reading its figures.
+
+    Examples:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "a", "b"], amount=[1.0] * 3,
+        ...     visit_time=["2024-01-01", "2024-03-01", "2024-04-01"])
+        >>> cut = data_until(PatientData(visits=log), np.datetime64("2024-02-29T23:59:59"))
+        >>> len(cut.visits), cut.visits.patient_ids.tolist()
+        (1, ['a'])
     """
     tables = {name: table_until(table, instant) for name, table in data.sources()}
     return PatientData(**tables)
@@ -158,6 +166,15 @@ def outcome_labels(
     since a warning is about patients who can still be kept. The outcome needs
     the whole horizon observed: ``at_day + horizon_days`` must not be after
     ``observed_until_day``.
+
+    Examples:
+        >>> from rfm_retention.metrics._calendar import day_number
+        >>> log = VisitLog.from_arrays(patient_id=["a", "a", "b"], amount=[1.0] * 3,
+        ...     visit_time=["2024-01-01", "2024-02-15", "2024-01-20"])
+        >>> labels = outcome_labels(log, day_number("2024-01-31"), ChurnOutcome(horizon_days=30),
+        ...                         observed_until_day=day_number("2024-06-30"))
+        >>> labels.patient_id.tolist(), labels.positive.tolist()
+        (['a', 'b'], [False, True])
     """
     end = at_day + outcome.horizon_days
     if end > observed_until_day:

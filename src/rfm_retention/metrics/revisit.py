@@ -51,6 +51,11 @@ class RevisitRate:
         censored: of those, patients whose window had not closed by ``as_of``.
         excluded: of those, patients marked deceased/transferred (see module doc).
         revisited: patients who came back within the window.
+
+    Examples:
+        >>> r = RevisitRate(months=3, index_patients=10, censored=2, excluded=1, revisited=4)
+        >>> r.eligible, round(r.rate, 3)
+        (7, 0.571)
     """
 
     months: int

@@ -25,7 +25,11 @@ SATISFACTION_THRESHOLD = 80.0
 
 @attrs.frozen
 class MonthlySatisfaction:
-    """Ratings of one calendar month: count, mean score and how many were low."""
+    """Ratings of one calendar month: count, mean score and how many were low.
+
+    ``mean = sum of the month's scores / ratings`` (NaN without ratings);
+    ``below`` = ratings with ``score < threshold``.
+    """
 
     month: dt.date
     ratings: int

@@ -317,7 +317,13 @@ def draw_control_group(patient_ids: Any, *, fraction: float, seed: int) -> npt.N
 
 @attrs.frozen
 class Uplift:
-    """Treated vs control win-back, with the difference's 95 % confidence interval."""
+    """Treated vs control win-back, with the difference's 95 % confidence interval.
+
+    Examples:
+        >>> up = Uplift(WinBackRate(100, 0, 40), WinBackRate(100, 0, 25))
+        >>> round(up.uplift, 2), [round(x, 3) for x in up.confidence_interval]
+        (0.15, [0.022, 0.278])
+    """
 
     treated: WinBackRate
     control: WinBackRate
