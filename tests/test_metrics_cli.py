@@ -121,6 +121,7 @@ def test_backtest_table(sample_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert out.count("baseline: days since last visit") == 3
     assert out.count("scan: worst(rules, score)") == 3
     assert "median lead days" in out
+    assert "first warning and a silence passing 90 days" in out
 
 
 def test_backtest_csv_with_truth_and_policy(sample_dir: Path, tmp_path: Path) -> None:

@@ -188,3 +188,30 @@ def test_win_back_matches_reference(
     assert (got.contacted, got.censored, got.won_back, got.excluded) == (
         contacted, censored, won, excluded)
     assert got.won_back <= got.eligible
+
+
+@settings(max_examples=100)
+@given(logs, st.integers(0, 330), st.integers(5, 60))
+def test_no_visit_labels_have_their_departure(
+    rows: list[tuple[str, int, str]], at: int, horizon: int
+) -> None:
+    """Every "no visit within H days" label has its departure: (v, v + H + 1), v its last visit."""
+    from rfm_retention.metrics import ChurnOutcome, departures, outcome_labels
+    from rfm_retention.metrics._calendar import day_number
+
+    log = build(rows)
+    observed = day_number(AS_OF)
+    outcome = ChurnOutcome(horizon_days=horizon)
+    at_day = day_number(BASE) + at
+    if at_day + horizon + 1 > observed:
+        return
+    labels = outcome_labels(log, at_day, outcome, observed_until_day=observed, population="all")
+    gone = departures(log, outcome, observed)
+    pairs = {(int(p), int(v), int(d)) for p, v, d in
+             zip(gone.patient, gone.last_visit_day, gone.day, strict=True)}
+    assert all(d == v + horizon + 1 for _, v, d in pairs)
+    pos = log.patient_ids.tolist()
+    for pid, positive in zip(labels.patient_id.tolist(), labels.positive.tolist(), strict=True):
+        last = max(day_number(BASE) + d for q, d, _ in rows if q == pid and d <= at)
+        # no visit in (t, t + H] means the silence after v passed H days: a departure on v + H + 1
+        assert not positive or (pos.index(pid), last, last + horizon + 1) in pairs
