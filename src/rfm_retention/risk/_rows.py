@@ -20,7 +20,13 @@ from rfm_retention.data import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.features import PatientFeatures
 
-__all__ = ["SourceRows", "forget_features", "months_before", "scatter", "visit_features"]
+__all__ = [
+    "SourceRows",
+    "forget_features",
+    "months_before",
+    "scatter",
+    "visit_features",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -43,6 +49,8 @@ class SourceRows:
     _groups: list[tuple[IntArray, IntArray, IntArray]] = attrs.field(
         factory=list, init=False, repr=False, eq=False
     )
+    _every_row: bool = attrs.field(default=False, kw_only=True, repr=False, eq=False)
+    """True when ``rows`` is ``0, 1, ..., len(table) - 1`` (a column is then a plain copy)."""
 
     @classmethod
     def of(
@@ -61,22 +69,28 @@ class SourceRows:
         rows in a row" never depend on the order the host supplied them in.
         """
         table = getattr(data, source)
-        keep = table.before(instant)
+        time = table.time
+        keep = time <= instant  # NaT compares false: rows without a time are never kept
         if since is not None:
-            keep &= table.time > since
-        rows = np.flatnonzero(keep).astype(np.int64)
-        patient = _positions(data, source, table)[rows]
-        if tiebreak and rows.shape[0] > 1:
-            times = table.time[rows]
+            keep &= time > since
+        rows = np.flatnonzero(keep).astype(np.int64, copy=False)
+        positions = _positions(data, source, table)
+        every = rows.shape[0] == positions.shape[0]  # flatnonzero: then rows is 0..n-1
+        patient = positions.copy() if every else positions[rows]
+        if tiebreak and rows.shape[0] > 1 and not _already_ordered(table, tiebreak):
+            times = time[rows]
             tied = (patient[1:] == patient[:-1]) & (times[1:] == times[:-1])
             if tied.any():
                 keys = [table.columns[c][rows] for c in reversed(tiebreak)]
                 order = np.lexsort((*keys, times, patient))
                 rows, patient = rows[order], patient[order]
-        return cls(rows, patient, len(data.patients))
+                every = False
+        return cls(rows, patient, len(data.patients), every_row=every)
 
     def column(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """A table column restricted to the kept rows."""
+        if self._every_row and values.shape[0] == self.rows.shape[0]:
+            return values.copy()
         return values[self.rows]
 
     def subset(self, mask: BoolArray) -> SourceRows:
@@ -101,12 +115,15 @@ class SourceRows:
 
     def count(self) -> IntArray:
         """Number of kept rows per patient."""
-        out: IntArray = np.bincount(self.patient, minlength=self.n_patients).astype(np.int64)
+        who, starts, ends = self._bounds()
+        out = np.zeros(self.n_patients, np.int64)
+        out[who] = ends - starts
         return out
 
     def has_rows(self) -> BoolArray:
         """Whether each patient has at least one kept row."""
-        out: BoolArray = self.count() > 0
+        out = np.zeros(self.n_patients, bool)
+        out[self._bounds()[0]] = True
         return out
 
     def last(self, values: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
@@ -139,14 +156,15 @@ class SourceRows:
 
         Ties go to the most recent row.
         """
+        who, starts, ends = self._bounds()
         out = np.full(self.n_patients, -1, np.int64)
-        m = values.shape[0]
-        if m:
-            order = np.lexsort((np.arange(m), np.nan_to_num(values, nan=-np.inf), self.patient))
-            ends = np.flatnonzero(
-                np.append(self.patient[order][1:] != self.patient[order][:-1], True)
-            )
-            out[self.patient[order][ends]] = order[ends]
+        if len(who):
+            # No sort: each group's maximum, then the group's last row holding it.
+            key = np.nan_to_num(values, nan=-np.inf)
+            group = np.repeat(np.arange(len(who)), ends - starts)
+            at_max = key == np.maximum.reduceat(key, starts)[group]
+            position = np.where(at_max, np.arange(key.shape[0], dtype=np.int64), -1)
+            out[who] = np.maximum.reduceat(position, starts)
         return out
 
     def trailing_run(self, bad: BoolArray) -> IntArray:
@@ -172,13 +190,32 @@ _POSITION_CACHE: weakref.WeakKeyDictionary[Any, tuple[IdArray, IntArray]] = (
 
 
 def _positions(data: PatientData, source: str, table: Any) -> IntArray:
-    """``data.rows_of(source)``, remembered per (immutable) table and patient universe."""
+    """``data.rows_of(source)``, remembered per (immutable) table and patient universe.
+
+    Read only: when the table has every patient of the universe, this is the
+    table's own ``patient_index``.
+    """
     cached = _POSITION_CACHE.get(table)
     if cached is not None and cached[0] is data.patients:
         return cached[1]
-    positions = data.rows_of(source)
+    ids = table.patient_ids
+    if ids.shape == data.patients.shape and np.array_equal(ids, data.patients):
+        positions: IntArray = table.patient_index
+    else:
+        positions = data.rows_of(source)
     _POSITION_CACHE[table] = (data.patients, positions)
     return positions
+
+
+def _already_ordered(table: Any, tiebreak: tuple[str, ...]) -> bool:
+    """Whether the table's own order already puts same-time rows in ``tiebreak`` order.
+
+    Tables order same-time rows of a patient by their other columns in schema
+    order, so a tiebreak that is a prefix of those columns needs no re-sort.
+    """
+    schema = table.SCHEMA
+    content = [f.name for f in schema.fields[1:] if f.name != schema.time_field]
+    return list(tiebreak) == content[: len(tiebreak)]
 
 
 def forget_features() -> None:
@@ -198,14 +235,24 @@ def visit_features(data: PatientData, instant: np.datetime64) -> tuple[PatientFe
     if cached is not None and cached[0] == instant and cached[1] is data.patients:
         return cached[2], cached[3]
     features = data.visits.features(instant.astype("datetime64[s]").item())
-    where = np.searchsorted(data.patients, features.patient_id).astype(np.int64)
+    if len(features) == len(data.patients):  # sorted, unique and within: the same ids
+        where = np.arange(len(features), dtype=np.int64)
+    else:
+        where = np.searchsorted(data.patients, features.patient_id).astype(np.int64)
     _FEATURE_CACHE[data.visits] = (instant, data.patients, features, where)
     return features, where
 
 
 def scatter(n: int, where: IntArray, values: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
-    """An array of length ``n`` holding ``values`` at ``where`` and ``fill`` elsewhere."""
-    out = np.full(n, fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+    """An array of length ``n`` holding ``values`` at ``where`` and ``fill`` elsewhere.
+
+    When ``where`` is ``0, 1, ..., n - 1`` (every patient, e.g. from
+    :func:`visit_features`) the result is simply a copy of ``values``.
+    """
+    dtype = np.result_type(values.dtype, np.asarray(fill).dtype)
+    if where.shape[0] == n and (n == 0 or (where[0] == 0 and bool(np.all(np.diff(where) == 1)))):
+        return np.array(values, dtype=dtype)
+    out = np.full(n, fill, dtype=dtype)
     out[where] = values
     return out
 

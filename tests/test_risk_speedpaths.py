@@ -1,0 +1,131 @@
+"""The scan's shortcuts (no re-sort, no bincount, no gather) equal the plain computations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from rfm_retention.data import (
+    AppointmentTable,
+    ComplaintTable,
+    PatientData,
+    RatingTable,
+    VisitLog,
+)
+from rfm_retention.risk._rows import SourceRows, forget_features, scatter, visit_features
+
+START = np.datetime64("2024-01-01T00:00:00")
+
+
+def _bundle(seed: int, *, everyone_rates: bool = False) -> PatientData:
+    """Visits and signal tables with many same-time rows (times on a few days)."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    patients = np.arange(40)
+
+    def ids(k: int) -> np.ndarray:
+        return np.concatenate([patients, rng.choice(patients, k - len(patients))])
+
+    def times(k: int) -> np.ndarray:
+        return START + (rng.integers(0, 6, k) * 86_400).astype("timedelta64[s]")
+
+    pid = ids(n) if everyone_rates else rng.choice(patients[:30], n)
+    return PatientData(
+        visits=VisitLog.from_arrays(
+            patient_id=ids(n), visit_time=times(n), amount=rng.integers(1, 9, n).astype(float)
+        ),
+        ratings=RatingTable.from_arrays(
+            patient_id=pid, rated_at=times(n), score=rng.integers(0, 5, n) * 25.0
+        ),
+        appointments=AppointmentTable.from_arrays(
+            patient_id=ids(n),
+            scheduled_at=times(n),
+            status=rng.choice(["attended", "no_show", "cancelled", "booked"], n),
+        ),
+        complaints=ComplaintTable.from_arrays(
+            patient_id=ids(n),
+            filed_at=times(n),
+            valid=rng.random(n) < 0.5,
+            category=rng.choice(["price", "service", "trust"], n),
+        ),
+    )
+
+
+def _plain_rows(data: PatientData, source: str, instant: np.datetime64,
+                tiebreak: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Kept rows and their patients, re-sorted by (patient, time, tiebreak...) explicitly."""
+    table = getattr(data, source)
+    rows = np.flatnonzero(~np.isnat(table.time) & (table.time <= instant))
+    patient = data.rows_of(source)[rows]
+    keys = [table.columns[c][rows] for c in reversed(tiebreak)]
+    order = np.lexsort((*keys, table.time[rows], patient))
+    return rows[order], patient[order]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize(
+    ("source", "tiebreak"),
+    [("ratings", ("score",)), ("appointments", ("status",)),
+     ("complaints", ("valid", "category", "handling_satisfaction"))],
+)
+def test_rows_equal_an_explicit_sort(seed: int, source: str, tiebreak: tuple[str, ...]) -> None:
+    """Kept rows come in (patient, time, tiebreak) order whether or not a re-sort is skipped."""
+    forget_features()
+    data = _bundle(seed, everyone_rates=seed % 2 == 0)
+    for instant in (START + np.timedelta64(2, "D"), START + np.timedelta64(30, "D")):
+        got = SourceRows.of(data, source, instant, tiebreak=tiebreak)
+        rows, patient = _plain_rows(data, source, instant, tiebreak)
+        assert got.rows.tolist() == rows.tolist()
+        assert got.patient.tolist() == patient.tolist()
+        table = getattr(data, source)
+        for column in table.columns.values():
+            np.testing.assert_array_equal(got.column(column), column[rows])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reductions_equal_plain_numpy(seed: int) -> None:
+    """count, has_rows and argmax equal bincount and a full lexsort (ties to the latest row)."""
+    data = _bundle(seed)
+    rows = SourceRows.of(data, "ratings", START + np.timedelta64(3, "D"), tiebreak=("score",))
+    n = rows.n_patients
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, rows.rows.shape[0]).astype(float)
+    values[rng.random(values.shape[0]) < 0.2] = np.nan
+    plain_count = np.bincount(rows.patient, minlength=n)
+    assert rows.count().tolist() == plain_count.tolist()
+    assert rows.has_rows().tolist() == (plain_count > 0).tolist()
+    m = values.shape[0]
+    order = np.lexsort((np.arange(m), np.nan_to_num(values, nan=-np.inf), rows.patient))
+    last = np.append(rows.patient[order][1:] != rows.patient[order][:-1], True)
+    plain = np.full(n, -1)
+    plain[rows.patient[order][last]] = order[last]
+    assert rows.argmax(values).tolist() == plain.tolist()
+
+
+def test_scatter_of_every_position_is_a_copy() -> None:
+    """Scattering onto every position equals the general scatter and never aliases the input."""
+    values = np.array([3.0, 1.0, 2.0])
+    out = scatter(3, np.arange(3), values, np.nan)
+    assert out.tolist() == [3.0, 1.0, 2.0]
+    assert out is not values
+    assert scatter(4, np.array([0, 1, 3]), values, np.nan).tolist()[:2] == [3.0, 1.0]
+    assert scatter(3, np.array([0, 2, 1]), values, -1.0).tolist() == [3.0, 2.0, 1.0]
+    assert scatter(3, np.arange(3), np.array([1, 2, 3]), np.nan).dtype == np.float64
+
+
+@pytest.mark.parametrize("everyone", [True, False])
+def test_visit_feature_positions_equal_a_search(everyone: bool) -> None:
+    """Feature rows map onto the patient universe as a search would find them."""
+    forget_features()
+    data = _bundle(3, everyone_rates=not everyone)
+    if not everyone:  # a rating-only patient: features cover fewer patients than the universe
+        extra = RatingTable.from_arrays(patient_id=[999], rated_at=[START], score=[50.0])
+        data = PatientData(visits=data.visits, ratings=extra)
+    instant = np.datetime64(dt.datetime(2024, 1, 4, 12), "s")
+    features, where = visit_features(data, instant)
+    assert where.tolist() == np.searchsorted(data.patients, features.patient_id).tolist()
+    again, where_again = visit_features(data, instant)
+    assert again is features
+    assert where_again is where
