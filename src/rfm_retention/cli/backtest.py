@@ -36,7 +36,9 @@ def register(sub: Any) -> None:
         "(--outcome lapse: lapsed within the horizon; --truth FILE: known churn dates, e.g. "
         "the truth.csv of 'rfm-retention sample'). Every figure is shown beside the naive "
         "baseline (days since the last visit alone), given the same number of patients per "
-        "level. The population is patients seen by the date and not yet lapsed.",
+        "level. The population is patients seen by the date and not yet lapsed. Lead time "
+        "follows the outcome: days from the first warning to the day the patient counts as "
+        "gone (silence passing the horizon, the lapse day, or the known churn day).",
     )
     parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
     parser.add_argument("--at", action="append", required=True, metavar="DATE",

@@ -70,7 +70,8 @@ def register(sub: Any) -> None:
                         "contact (default 30)")
     parser.add_argument("--exclusions", metavar="FILE",
                         help="CSV of patients no longer counted: patient_id,since[,reason] "
-                        "(reason deceased or transferred)")
+                        "(reason deceased or transferred); applies to churn, revisit and "
+                        "win-back (both sides of the uplift)")
     parser.add_argument("--control", metavar="FILE",
                         help="CSV of untreated control patients: patient_id,level,warned_at "
                         "(needs --cases for the treated side)")
