@@ -192,3 +192,25 @@ def test_rerun_with_other_expiry_conflicts(kind: str, tmp_path: Path) -> None:
     with pytest.raises(IdempotencyConflict, match="expires_at"):
         other.award_visits(LOG)
     assert len(list(store.events())) == 3
+
+
+def test_bulk_rerun_on_sqlite_still_catches_one_changed_visit(tmp_path: Path) -> None:
+    """Among 2,000 stored visits, one now under another patient is a conflict; nothing written."""
+    n = 2_000
+    times = np.datetime64("2024-01-01T08:00:00") + np.arange(n).astype("timedelta64[h]")
+    patients = np.arange(n) % 9
+    ids = np.char.add("V", np.arange(n).astype(str))
+    with SQLiteStore(tmp_path / "b.db", synchronous="OFF") as store:
+        ledger = PointsLedger(store)
+        ledger.award_visits(VisitLog.from_arrays(patient_id=patients, visit_time=times,
+                                                 amount=np.ones(n), visit_id=ids))
+        before = len(store)
+        changed = patients.copy()
+        changed[1_500] = 8 if patients[1_500] != 8 else 7
+        grown = VisitLog.from_arrays(
+            patient_id=np.append(changed, 3), visit_time=np.append(times, times[-1] + 3600),
+            amount=np.ones(n + 1), visit_id=np.append(ids, "V-new"))
+        with pytest.raises(IdempotencyConflict, match="V1500"):
+            ledger.award_visits(grown)
+        assert len(store) == before
+        assert verify(store).ok

@@ -261,3 +261,24 @@ def test_sigkill_mid_batch_keeps_committed_batches_and_no_partial_one(tmp_path: 
         report = verify(store)
         assert report.ok, report.summary()
         assert report.total_balance == 100 * per_batch * len(counts)
+
+
+@pytest.mark.parametrize("n_wanted", [3, 600, 2_500])
+def test_bulk_reads_return_exactly_the_stored_keys(db: Path, n_wanted: int) -> None:
+    """get and stored_signatures agree with events() for few keys, a sparse bulk and a scan."""
+    with SQLiteStore(db, synchronous="OFF") as store:
+        n = 3_000
+        times = np.datetime64("2024-01-01T08:00:00") + np.arange(n).astype("timedelta64[h]")
+        log = VisitLog.from_arrays(patient_id=np.arange(n) % 7, visit_time=times,
+                                   amount=np.ones(n), visit_id=np.char.add("V", np.arange(n)
+                                                                           .astype(str)))
+        PointsLedger(store).award_visits(log)
+        stored = {e.key: e for e in store.events()}
+        rng = np.random.default_rng(3)
+        keys = sorted(stored)
+        wanted = [keys[i] for i in rng.choice(len(keys), n_wanted, replace=False)]
+        asked = wanted + wanted[:2] + ["visit:main:nope", "other"]
+        with store.transaction() as tx:
+            assert tx.get(asked) == {k: stored[k] for k in wanted}
+            assert tx.stored_signatures(asked) == {k: stored[k].request_signature()
+                                                   for k in wanted}

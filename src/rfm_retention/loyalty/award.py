@@ -74,6 +74,9 @@ def visit_keys(branch: str, visits: VisitLog) -> list[str]:
     if n == 0:
         return []
     ids = visits.visit_id
+    prefix = f"visit:{branch}:"
+    if not (ids == "").any():  # every visit has an id: the common, fast case
+        return [prefix + vid for vid in ids.tolist()]
     pids = visits.row_patient_ids().astype(str)
     seconds = visits.time.astype("datetime64[s]")
     stamps = np.datetime_as_string(seconds, unit="s")
@@ -83,7 +86,6 @@ def visit_keys(branch: str, visits: VisitLog) -> list[str]:
     idx = np.arange(n)
     run_start = np.maximum.accumulate(np.where(same, 0, idx))
     occurrence = idx - run_start + 1
-    prefix = f"visit:{branch}:"
     return [
         prefix + vid if vid else
         f"{prefix}{pid}@{stamp}" + (f"#{occ}" if occ > 1 else "")

@@ -38,14 +38,17 @@ _COLUMNS = ("seq, key, kind, branch, patient_id, points, at, actor, reason, reve
             "expires_at, reward")
 _INSERT = ("INSERT INTO events (key, kind, branch, patient_id, points, at, actor, reason, "
            "reverses, expires_at, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-# Big key lookups run in two passes, so that the events table is read in seq order
-# (sequentially) rather than once per key at random: the seqs of the keys come from the
-# key index alone, then the rows are read by seq. See _SQLiteTransaction._rows_of.
+# Big key lookups read the events table in seq order (sequentially) rather than once per
+# key at random; see _SQLiteTransaction._rows_of.
 _SEQS_OF_KEYS = "SELECT e.seq FROM json_each(?) AS j JOIN events AS e ON e.key = j.value"
 _SIGNATURE_COLUMNS = ("seq, key, kind, branch, patient_id, "
                       "CASE WHEN kind IN ('reverse', 'expire') THEN NULL ELSE points END, "
                       "reason, reverses, expires_at, reward")
 _CHUNK = 50_000
+_FEW_KEYS = 500
+# Read the whole table instead of looking keys up when they number at least 1/_SCAN_RATIO
+# of the stored events (a scan costs about what looking up a quarter of the rows does).
+_SCAN_RATIO = 4
 # Adds the rows after seq ? to the running balances. NOT INDEXED makes SQLite read only
 # those rows by seq; otherwise it walks the whole account index to serve the GROUP BY.
 _ADD_TO_BALANCES = (
@@ -121,33 +124,38 @@ class _SQLiteTransaction:
                 for row in rows}
 
     def _rows_of(self, columns: str, keys: Sequence[str]) -> Iterator[list[tuple[Any, ...]]]:
-        """``columns`` (starting with seq) of the stored events among ``keys``, in seq order.
+        """``columns`` (seq, key, ...) of the stored events among ``keys``, in seq order.
 
-        Yields lists of rows. A chunk of wanted seqs that fills most of its range
-        is read with one range scan and filtered here (the nightly rerun: nearly
-        every row); a sparse one is read row by row through the primary key.
+        Yields lists of rows. When the keys are many compared with the table (the
+        nightly rerun of a big log), the table is read once in order and filtered
+        here: a sequential scan beats a random probe per key. Otherwise the seqs of
+        the keys come from the key index alone (keys sorted, so the index is walked
+        in order) and the rows are read by seq.
         """
         conn = self._conn
+        unique = set(keys)
+        if len(unique) <= _FEW_KEYS:  # single operations: one indexed query
+            if unique:
+                marks = ",".join("?" * len(unique))
+                yield conn.execute(f"SELECT {columns} FROM events WHERE key IN ({marks}) "
+                                   "ORDER BY seq", tuple(unique)).fetchall()
+            return
+        last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        if _SCAN_RATIO * len(unique) >= last:
+            cursor = conn.execute(f"SELECT {columns} FROM events")
+            while rows := cursor.fetchmany(_CHUNK):
+                yield [row for row in rows if row[1] in unique]
+            return
         seqs: list[int] = []
-        unique = sorted(set(keys))  # walks the key index in order: about twice as fast
-        for start in range(0, len(unique), _CHUNK):
-            part = json.dumps(unique[start:start + _CHUNK])
+        ordered = sorted(unique)
+        for start in range(0, len(ordered), _CHUNK):
+            part = json.dumps(ordered[start:start + _CHUNK])
             seqs.extend(row[0] for row in conn.execute(_SEQS_OF_KEYS, (part,)))
         seqs.sort()
         for start in range(0, len(seqs), _CHUNK):
-            chunk = seqs[start:start + _CHUNK]
-            low, high = chunk[0], chunk[-1]
-            if high - low + 1 <= 2 * len(chunk):
-                rows = conn.execute(f"SELECT {columns} FROM events WHERE seq BETWEEN ? AND ?",
-                                    (low, high)).fetchall()
-                if high - low + 1 > len(chunk):
-                    wanted = set(chunk)
-                    rows = [row for row in rows if row[0] in wanted]
-                yield rows
-            else:
-                yield conn.execute(
-                    f"SELECT {columns} FROM events WHERE seq IN (SELECT value FROM json_each(?))",
-                    (json.dumps(chunk),)).fetchall()
+            yield conn.execute(
+                f"SELECT {columns} FROM events WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps(seqs[start:start + _CHUNK]),)).fetchall()
 
     def account(self, branch: str, patient_id: str) -> list[Event]:
         rows = self._conn.execute(
