@@ -14,7 +14,13 @@ from rfm_retention.data import (
     RatingTable,
     VisitLog,
 )
-from rfm_retention.risk._rows import SourceRows, forget_features, scatter, visit_features
+from rfm_retention.risk._rows import (
+    SourceRows,
+    forget_features,
+    scatter,
+    visit_features,
+    visit_gaps,
+)
 
 START = np.datetime64("2024-01-01T00:00:00")
 
@@ -129,3 +135,39 @@ def test_visit_feature_positions_equal_a_search(everyone: bool) -> None:
     again, where_again = visit_features(data, instant)
     assert again is features
     assert where_again is where
+
+
+def _plain_gaps(
+    data: PatientData, instant: np.datetime64, min_seconds: int
+) -> list[tuple[int, int]]:
+    """(patient position, gap) pairs from a loop over patients, sorted."""
+    log = data.visits
+    seconds = log.time.astype(np.int64)
+    out = []
+    for g in range(log.n_patients):
+        mine = seconds[log.group_starts[g]:log.group_starts[g + 1]]
+        mine = mine[mine <= instant.astype(np.int64)]
+        where = int(np.searchsorted(data.patients, log.patient_ids[g]))
+        out += [(where, int(d)) for d in np.diff(mine) if d >= min_seconds]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("min_seconds", [0, 86_400, 3 * 86_400])
+def test_visit_gaps_equal_a_loop(min_seconds: int, packed: bool,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gaps per patient, sorted by patient then gap, equal a loop (packed sort or lexsort)."""
+    if not packed:
+        monkeypatch.setattr("rfm_retention.risk._rows._PACKED_BITS", 4)
+    for seed, everyone in ((0, True), (1, False)):
+        data = _bundle(seed, everyone_rates=not everyone)
+        if not everyone:
+            extra = RatingTable.from_arrays(patient_id=[-5], rated_at=[START], score=[50.0])
+            data = PatientData(visits=data.visits, ratings=extra)
+        for days in (3, 30):
+            instant = (START + np.timedelta64(days, "D")).astype("datetime64[s]")
+            forget_features()
+            who, gap = visit_gaps(data, instant, min_seconds)
+            assert list(zip(who.tolist(), gap.tolist(), strict=True)) == _plain_gaps(
+                data, instant, min_seconds
+            )

@@ -26,6 +26,7 @@ __all__ = [
     "months_before",
     "scatter",
     "visit_features",
+    "visit_gaps",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -205,6 +206,56 @@ def _positions(data: PatientData, source: str, table: Any) -> IntArray:
         positions = data.rows_of(source)
     _POSITION_CACHE[table] = (data.patients, positions)
     return positions
+
+
+_PACKED_BITS = 62
+"""Bits a packed (patient, gap) sort key may use (an int64, kept non-negative)."""
+
+
+def visit_gaps(
+    data: PatientData, instant: np.datetime64, min_seconds: int
+) -> tuple[IntArray, IntArray]:
+    """Every gap of at least ``min_seconds`` between consecutive visits of a patient.
+
+    Only visits on or before ``instant`` count. Returns ``(patient, gap)``:
+    each gap's patient (position in ``data.patients``) and its length in
+    seconds, sorted by patient, then by gap, so each patient's gaps are a
+    sorted run (ready for medians and other order statistics).
+
+    The visit log is already in (patient, time) order, so the gaps are one
+    ``diff`` of the times (the rows after ``instant`` are a suffix of each
+    patient's rows), and the sort is one ``np.sort`` of packed (patient, gap)
+    integers rather than a lexsort or an argsort and gather.
+
+    Example:
+        >>> from rfm_retention.data import PatientData, VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=[1, 1, 1, 2, 2], amount=[9] * 5,
+        ...     visit_time=["2024-01-01", "2024-03-01", "2024-03-03", "2024-01-01", "2024-02-01"])
+        >>> who, gap = visit_gaps(PatientData(visits=log), np.datetime64("2024-06-01"), 86_400)
+        >>> who.tolist(), (gap // 86_400).tolist()
+        ([0, 0, 1], [2, 60, 31])
+    """
+    log = data.visits
+    seconds = log.time.view(np.int64)
+    gap = np.diff(seconds)
+    if gap.shape[0] == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    gap[log.group_starts[1:-1] - 1] = -1  # from one patient's last visit to the next's first
+    long = gap >= max(int(min_seconds), 0)
+    late = seconds[1:] > instant.astype("datetime64[s]").astype(np.int64)
+    if late.any():  # a gap ending after the instant does not count
+        long &= ~late
+    positions = _positions(data, "visits", log)
+    who = positions[1:][long]
+    gap = gap[long]
+    if gap.shape[0] == 0:
+        return who, gap
+    bits = max(int(gap.max()).bit_length(), 1)
+    if int(positions[-1]).bit_length() + bits <= _PACKED_BITS:
+        packed = np.sort((who << bits) | gap)
+        return packed >> bits, packed & ((1 << bits) - 1)
+    order = np.lexsort((gap, who))
+    return who[order], gap[order]
 
 
 def _already_ordered(table: Any, tiebreak: tuple[str, ...]) -> bool:

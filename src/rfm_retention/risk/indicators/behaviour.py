@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 from rfm_retention.data import PatientData
-from rfm_retention.risk._rows import SourceRows, scatter, visit_features
+from rfm_retention.risk._rows import SourceRows, scatter, visit_features, visit_gaps
 from rfm_retention.risk.care_intervals import SPEC_CARE_INTERVALS, CareIntervals
 from rfm_retention.risk.indicator import (
     REASON_CODES,
@@ -48,8 +48,8 @@ def episode_intervals(
     episode (a course of sessions every 3 days, a check-up and its results
     visit); only the gaps between episodes are the patient's revisit rhythm.
     NaN median where a patient has no such gap. Vectorised: the visits are
-    already in (patient, time) order, so one stable sort of ``(patient, gap)``
-    keys (runs already in patient order) groups each patient's gaps by size.
+    already in (patient, time) order, so one sort of packed ``(patient, gap)``
+    integers groups each patient's gaps by size (see ``visit_gaps``).
 
     Example:
         >>> from rfm_retention.data import PatientData, VisitLog
@@ -60,21 +60,12 @@ def episode_intervals(
         >>> median.tolist(), count.tolist()  # 3 days apart: one episode; then 57 and 61 days
         ([59.0], [2.0])
     """
-    rows = SourceRows.of(data, "visits", instant)
-    n = rows.n_patients
-    seconds = rows.column(data.visits.time).astype(np.int64)
-    gap = np.diff(seconds)
-    who = rows.patient[1:]
-    long = (who == rows.patient[:-1]) & (gap >= round(cluster_days * _SECONDS_PER_DAY))
-    who, gap = who[long], gap[long]
+    n = len(data.patients)
+    # each patient's gaps come as a sorted run (see visit_gaps: one packed sort)
+    who, in_order = visit_gaps(data, instant, round(cluster_days * _SECONDS_PER_DAY))
     count = np.bincount(who, minlength=n).astype(np.float64)
     median = np.full(n, np.nan)
-    if gap.shape[0]:
-        # a gap fits in 36 bits (2,000 years of seconds), leaving 27 bits for
-        # 134 million patients; patients are already in order, so the stable
-        # sort (timsort) only has short runs to merge
-        order = np.argsort((who << 36) | np.minimum(gap, (1 << 36) - 1), kind="stable")
-        in_order = gap[order]
+    if in_order.shape[0]:
         has = np.flatnonzero(count > 0)
         k = count[has].astype(np.int64)
         start = np.cumsum(k) - k
