@@ -3,10 +3,14 @@
 A :class:`PointsLedger` over a :class:`LedgerStore` (in memory, SQLite, or the
 host's own) earns points for revisits, redeems them for catalogue rewards,
 reverses, expires and adjusts them; :func:`verify` audits a store;
-:func:`privileges` decides returning-patient benefits.
+:func:`privileges` decides returning-patient benefits;
+:func:`check_ledger_store` checks a host's own store (and
+:mod:`rfm_retention.loyalty.state_machine`, which needs hypothesis, drives it
+at random).
 """
 
 from rfm_retention.loyalty.award import AwardResult, visit_key, visit_keys
+from rfm_retention.loyalty.conformance import check_ledger_store
 from rfm_retention.loyalty.events import Event, EventKind
 from rfm_retention.loyalty.ledger import PointsLedger, ReversalPolicy
 from rfm_retention.loyalty.lots import Balance, Lot
@@ -32,7 +36,7 @@ from rfm_retention.loyalty.rewards import (
 )
 from rfm_retention.loyalty.rules import REVISIT_POINTS, EarningRules
 from rfm_retention.loyalty.sqlite_store import SCHEMA_VERSION, SQLiteStore
-from rfm_retention.loyalty.store import LedgerStore, StoreTransaction
+from rfm_retention.loyalty.store import LedgerStore, StoredSignatures, StoreTransaction
 from rfm_retention.loyalty.verify import Problem, VerifyReport, verify
 
 __all__ = [
@@ -63,8 +67,10 @@ __all__ = [
     "RewardCatalogue",
     "SQLiteStore",
     "StoreTransaction",
+    "StoredSignatures",
     "VerifyReport",
     "Voucher",
+    "check_ledger_store",
     "privileges",
     "verify",
     "visit_key",

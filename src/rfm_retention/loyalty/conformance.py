@@ -286,11 +286,11 @@ def check_ledger_store(make_store: Callable[[], LedgerStore]) -> None:
         AssertionError: naming the check and the first promise the store breaks.
 
     Example:
-        >>> import tempfile, pathlib
+        >>> import itertools, pathlib, tempfile
         >>> from rfm_retention.loyalty import SQLiteStore
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> names = iter(range(100))
-        >>> check_ledger_store(lambda: SQLiteStore(folder / f"{next(names)}.db"))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     names = itertools.count()
+        ...     check_ledger_store(lambda: SQLiteStore(pathlib.Path(folder) / f"{next(names)}.db"))
     """
     for check in CHECKS:
         store = make_store()

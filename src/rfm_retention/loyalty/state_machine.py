@@ -178,7 +178,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """Close the store when it has a ``close()`` method."""
-        close = getattr(self.store, "close", None)
+        close = getattr(getattr(self, "store", None), "close", None)
         if callable(close):
             close()
 

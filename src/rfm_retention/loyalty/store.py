@@ -5,7 +5,9 @@ serialised unit in which it reads an account, decides, and appends. The
 ledger never writes outside a transaction, and a transaction that raises
 appends nothing. That is all a store must guarantee; every rule about points
 lives in the ledger, so a PostgreSQL store is a few dozen lines (see the
-loyalty guide).
+loyalty guide). :func:`rfm_retention.loyalty.conformance.check_ledger_store`
+and :mod:`rfm_retention.loyalty.state_machine` check that a store keeps
+these promises.
 """
 
 from __future__ import annotations
