@@ -242,18 +242,19 @@ def visit_gaps(
         return np.empty(0, np.int64), np.empty(0, np.int64)
     gap[log.group_starts[1:-1] - 1] = -1  # from one patient's last visit to the next's first
     long = gap >= max(int(min_seconds), 0)
-    late = seconds[1:] > instant.astype("datetime64[s]").astype(np.int64)
-    if late.any():  # a gap ending after the instant does not count
-        long &= ~late
+    cutoff = int(instant.astype("datetime64[s]").astype(np.int64))
+    if int(seconds[log.group_starts[1:] - 1].max()) > cutoff:  # some visits are after instant
+        long &= seconds[1:] <= cutoff  # (a gap ending after the instant does not count)
     positions = _positions(data, "visits", log)
-    who = positions[1:][long]
-    gap = gap[long]
-    if gap.shape[0] == 0:
-        return who, gap
     bits = max(int(gap.max()).bit_length(), 1)
     if int(positions[-1]).bit_length() + bits <= _PACKED_BITS:
-        packed = np.sort((who << bits) | gap)
+        # Pack every gap with its patient first, then keep the long ones: one
+        # compress of one array instead of two.
+        packed = positions[1:] << bits
+        packed |= gap
+        packed = np.sort(packed[long])
         return packed >> bits, packed & ((1 << bits) - 1)
+    who, gap = positions[1:][long], gap[long]
     order = np.lexsort((gap, who))
     return who[order], gap[order]
 
