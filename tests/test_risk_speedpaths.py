@@ -16,6 +16,7 @@ from rfm_retention.data import (
 )
 from rfm_retention.risk._rows import (
     SourceRows,
+    _sort_runs,
     forget_features,
     scatter,
     visit_features,
@@ -171,3 +172,17 @@ def test_visit_gaps_equal_a_loop(min_seconds: int, packed: bool,
             assert list(zip(who.tolist(), gap.tolist(), strict=True)) == _plain_gaps(
                 data, instant, min_seconds
             )
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 64, 1 << 15])
+def test_chunked_sort_of_patient_runs_equals_a_full_sort(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sorting cache-sized chunks cut at patient boundaries gives the fully sorted keys."""
+    monkeypatch.setattr("rfm_retention.risk._rows._SORT_CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    who = np.sort(rng.integers(0, 50, 2000))
+    packed = (who << 20) | rng.integers(0, 1 << 20, who.shape[0])
+    expected = np.sort(packed)
+    _sort_runs(packed, 20)
+    assert packed.tolist() == expected.tolist()

@@ -8,6 +8,7 @@ here is one ``reduceat``/``bincount`` over those groups: no loop per patient.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
@@ -252,11 +253,37 @@ def visit_gaps(
         # compress of one array instead of two.
         packed = positions[1:] << bits
         packed |= gap
-        packed = np.sort(packed[long])
-        return packed >> bits, packed & ((1 << bits) - 1)
+        packed = packed[long]
+        _sort_runs(packed, bits)
+        who = packed >> bits
+        packed &= (1 << bits) - 1
+        return who, packed
     who, gap = positions[1:][long], gap[long]
     order = np.lexsort((gap, who))
     return who[order], gap[order]
+
+
+_SORT_CHUNK = 1 << 15
+"""Rows per independently sorted chunk in :func:`_sort_runs` (fits a core's cache)."""
+
+
+def _sort_runs(packed: IntArray, bits: int) -> None:
+    """Sort, in place, packed keys already in order of their high part (``key >> bits``).
+
+    Only keys with the same high part (one patient) can be out of order, so
+    the array is cut into cache-sized chunks at patient boundaries and each
+    chunk is sorted on its own: the same result as a full sort, with less
+    work and far fewer cache misses.
+    """
+    size = packed.shape[0]
+    cuts = np.arange(_SORT_CHUNK, size, _SORT_CHUNK)
+    if cuts.shape[0]:
+        # First row of the patient holding each cut: keys below (patient << bits)
+        # are exactly those of earlier patients, so the search is valid.
+        cuts = np.unique(np.searchsorted(packed, (packed[cuts] >> bits) << bits))
+    bounds = [0, *cuts.tolist(), size]
+    for lo, hi in itertools.pairwise(bounds):
+        packed[lo:hi].sort()
 
 
 def _already_ordered(table: Any, tiebreak: tuple[str, ...]) -> bool:

@@ -104,7 +104,7 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
         level=level[rows],
         score=score[rows],
         reason=reasons,
-        change=np.full(rows.shape[0], "", dtype="U12"),
+        change=np.zeros(rows.shape[0], dtype="U12"),  # all "" (zero bytes), no fill pass
         rows=rows,
         panel=panel,
         assessment=verdict,
