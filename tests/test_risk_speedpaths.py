@@ -14,6 +14,7 @@ from rfm_retention.data import (
     RatingTable,
     VisitLog,
 )
+from rfm_retention.risk import ScorePolicy, default_indicators
 from rfm_retention.risk._rows import (
     SourceRows,
     _sort_runs,
@@ -22,6 +23,9 @@ from rfm_retention.risk._rows import (
     visit_features,
     visit_gaps,
 )
+from rfm_retention.risk.levels import Dimension
+from rfm_retention.risk.panel import evaluate
+from rfm_retention.risk.score import dimension_scores
 
 START = np.datetime64("2024-01-01T00:00:00")
 
@@ -186,3 +190,23 @@ def test_chunked_sort_of_patient_runs_equals_a_full_sort(
     expected = np.sort(packed)
     _sort_runs(packed, 20)
     assert packed.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [None, {"behaviour": 1.0, "experience": 0.0, "efficacy": 2.0, "reputation": 0.5},
+     {"experience": 1.0}],
+)
+def test_scores_equal_the_weighted_matrix_formula(weights: dict[str, float] | None) -> None:
+    """Scores computed dimension by dimension equal the weighted-matrix formula bit for bit."""
+    data = _bundle(4)
+    panel = evaluate(data, "2024-01-04", default_indicators())
+    policy = ScorePolicy() if weights is None else ScorePolicy(weights=weights)
+    dims = dimension_scores(panel)
+    w = np.array([policy.weights.get(d, 0.0) for d in Dimension])[:, None]
+    has = ~np.isnan(dims) & (w > 0)
+    covered = np.sum(np.where(has, w, 0.0), axis=0)
+    total = np.sum(np.where(has, w * np.nan_to_num(dims), 0.0), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plain = np.clip(np.where(covered > 0, 100.0 * total / covered, 0.0), 0.0, 100.0)
+    assert policy.scores(panel).tolist() == plain.tolist()

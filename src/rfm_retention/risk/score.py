@@ -145,10 +145,18 @@ class ScorePolicy:
 
     def _scores(self, panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         dims = dimension_scores(panel)
-        w = np.array([self.weights.get(d, 0.0) for d in DIMENSIONS])[:, None]
-        has = ~np.isnan(dims) & (w > 0)
-        covered = np.sum(np.where(has, w, 0.0), axis=0)
-        total = np.sum(np.where(has, w * np.nan_to_num(dims), 0.0), axis=0)
+        covered = np.zeros(dims.shape[1])
+        total = np.zeros(dims.shape[1])
+        # Dimension by dimension: the same additions in the same order as summing
+        # the weighted (dimension, patient) matrix down its columns, without
+        # building weighted copies of the whole matrix.
+        for d, dim in enumerate(DIMENSIONS):
+            w = float(self.weights.get(dim, 0.0))
+            if not w > 0:
+                continue
+            has = ~np.isnan(dims[d])
+            covered += np.where(has, w, 0.0)
+            total += np.where(has, w * dims[d], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             score = np.where(covered > 0, 100.0 * total / covered, 0.0)
         out: npt.NDArray[np.float64] = np.clip(score, 0.0, 100.0)
