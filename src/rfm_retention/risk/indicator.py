@@ -308,9 +308,10 @@ class IndicatorBase(abc.ABC):
         ramp`` where it does (the class docstring says why).
         """
         calm, full = self.severity_bounds()
+        out: FloatArray = np.subtract(value, calm, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            ramp = (value - calm) / (full - calm)
-        out: FloatArray = np.clip(ramp, 0.0, 1.0)
+            out /= full - calm
+        np.clip(out, 0.0, 1.0, out=out)  # one array, updated in place
         out[np.isnan(out)] = 0.0
         if self.trigger == "<":
             stepped: FloatArray = np.where(self.fires(value), 0.5 + 0.5 * out, 0.0)
@@ -379,7 +380,7 @@ def check_result(
         if getattr(result, field).dtype != np.bool_:
             raise ConfigError(f"{who}: {field} must be boolean")
     sev = result.severity
-    if not np.all(np.isfinite(sev)) or sev.min(initial=0.0) < 0 or sev.max(initial=0.0) > 1:
+    if not (sev.min(initial=0.0) >= 0 and sev.max(initial=0.0) <= 1):  # NaN fails both
         raise ConfigError(f"{who}: severity must be finite and within [0, 1]")
     silent = ~result.signal
     if np.any(result.fired & silent) or np.any(sev[silent] != 0):
