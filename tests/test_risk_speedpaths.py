@@ -210,3 +210,15 @@ def test_scores_equal_the_weighted_matrix_formula(weights: dict[str, float] | No
     with np.errstate(invalid="ignore", divide="ignore"):
         plain = np.clip(np.where(covered > 0, 100.0 * total / covered, 0.0), 0.0, 100.0)
     assert policy.scores(panel).tolist() == plain.tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_row_positions_kept_by_the_bundle_equal_a_search(seed: int) -> None:
+    """rows_of equals a search of each row's patient, and each call returns a fresh array."""
+    data = _bundle(seed, everyone_rates=seed == 0)
+    for name, table in data.sources():
+        plain = np.searchsorted(data.patients, table.row_patient_ids())
+        got = data.rows_of(name)
+        assert got.tolist() == plain.tolist()
+        got[:] = -1
+        assert data.rows_of(name).tolist() == plain.tolist()

@@ -71,14 +71,19 @@ class PatientData:
     outcomes: AssessmentTable | None = None
     reviews: ReviewTable | None = None
     patients: IdArray = attrs.field(init=False, repr=False)
+    _row_positions: dict[str, npt.NDArray[np.int64]] = attrs.field(
+        init=False, repr=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         patients = union_patients(t for _, t in self.sources())
         if len(patients) == 0:
             patients = self.visits.patient_ids[:0]
         object.__setattr__(self, "patients", patients)
-        for _, table in self.sources():  # fail early on mixed id types
-            table.positions_in(patients)
+        for name, table in self.sources():  # fail early on mixed id types
+            positions = table.positions_in(patients)
+            if table.patient_ids.shape != patients.shape:  # equal shapes: the same ids
+                self._row_positions[name] = positions  # kept for rows_of
 
     def sources(self) -> Iterator[tuple[str, PatientTable]]:
         """The (name, table) pairs of the sources present."""
@@ -97,7 +102,10 @@ class PatientData:
         table = getattr(self, source)
         if table is None:
             raise KeyError(f"source {source!r} is absent")
-        positions: npt.NDArray[np.int64] = table.positions_in(self.patients)
+        kept = self._row_positions.get(source)
+        positions: npt.NDArray[np.int64] = (
+            kept.copy() if kept is not None else table.positions_in(self.patients)
+        )
         return positions
 
     @classmethod

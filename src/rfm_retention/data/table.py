@@ -200,6 +200,8 @@ class PatientTable:
                 f"{self.SCHEMA.source}: patient ids are {self.patient_ids.dtype} but the "
                 f"other sources use {universe.dtype}; use one id type for every source"
             )
+        if universe.shape == self.patient_ids.shape and np.array_equal(universe, self.patient_ids):
+            return self.patient_index.copy()  # the same patients: positions are the index
         where = np.searchsorted(universe, self.patient_ids)
         found = where < len(universe)
         found[found] = universe[where[found]] == self.patient_ids[found]
