@@ -23,8 +23,9 @@ from rfm_retention.risk._rows import (
     visit_features,
     visit_gaps,
 )
-from rfm_retention.risk.levels import Dimension
-from rfm_retention.risk.panel import evaluate
+from rfm_retention.risk.levels import Dimension, ReasonCode
+from rfm_retention.risk.panel import IndicatorPanel, evaluate
+from rfm_retention.risk.reasons import REASON_ORDER, primary_reasons
 from rfm_retention.risk.score import dimension_scores
 
 START = np.datetime64("2024-01-01T00:00:00")
@@ -222,3 +223,32 @@ def test_row_positions_kept_by_the_bundle_equal_a_search(seed: int) -> None:
         assert got.tolist() == plain.tolist()
         got[:] = -1
         assert data.rows_of(name).tolist() == plain.tolist()
+
+
+def _plain_primary_reasons(panel: IndicatorPanel) -> list[int]:
+    """Primary reasons with a full per-patient code array for every indicator."""
+    n = len(panel)
+    behaviour = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
+    any_fired = np.zeros(n, bool)
+    for r in panel.results:
+        any_fired |= r.fired
+    best_key = np.full(n, -np.inf)
+    best_code = np.full(n, behaviour, np.int64)
+    for r in panel.results:
+        code = np.full(n, REASON_ORDER.index(ReasonCode(r.reason)), np.int64)
+        if r.reasons is not None:
+            code = np.where(r.reasons >= 0, r.reasons, code)
+        explanatory = np.where(any_fired, r.fired, r.severity > 0) & (code != behaviour)
+        key = np.where(explanatory, r.severity * 100.0 - code * 1e-3, -np.inf)
+        better = key > best_key
+        best_key = np.where(better, key, best_key)
+        best_code = np.where(better, code, best_code)
+    return best_code.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_primary_reasons_equal_per_patient_codes(seed: int) -> None:
+    """Indicators with one reason for everyone are judged as with a full code array."""
+    data = _bundle(seed)
+    panel = evaluate(data, "2024-01-05", default_indicators())
+    assert primary_reasons(panel).tolist() == _plain_primary_reasons(panel)

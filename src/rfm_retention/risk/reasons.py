@@ -65,9 +65,19 @@ def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
     # One pass per indicator, keeping the best so far: severity first, and among
     # equal severities the earlier reason code.
     for result in panel.results:
-        code = np.full(n, REASON_ORDER.index(ReasonCode(result.reason)), np.int64)
-        if result.reasons is not None:
-            code = np.where(result.reasons >= 0, result.reasons, code)
+        base = REASON_ORDER.index(ReasonCode(result.reason))
+        if result.reasons is None:  # one reason for every patient: no per-patient codes
+            if base == _BEHAVIOUR:
+                continue  # never explanatory
+            behind = np.where(any_fired, result.fired, result.severity > 0)
+            if not behind.any():
+                continue
+            key = np.where(behind, result.severity * 100.0 - base * 1e-3, -np.inf)
+            better = key > best_key
+            best_key = np.where(better, key, best_key)
+            best_code[better] = base
+            continue
+        code = np.where(result.reasons >= 0, result.reasons, base).astype(np.int64)
         behind = np.where(any_fired, result.fired, result.severity > 0)
         explanatory = behind & (code != _BEHAVIOUR)
         if not explanatory.any():
