@@ -73,18 +73,18 @@ def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
     cached = _DIMENSION_CACHE.get(panel)
     if cached is not None:  # panels are immutable; several policies may ask
         return cached
-    n = len(panel)
-    out = np.full((len(DIMENSIONS), n), np.nan)
+    out = np.empty((len(DIMENSIONS), len(panel)))
     for d, dim in enumerate(DIMENSIONS):
         rows = panel.dimension_rows(dim)
+        best = out[d]  # each row is written once, in place (no full-matrix fill first)
         if not rows:
+            best.fill(np.nan)
             continue
-        best = np.full(n, -1.0)
+        best.fill(-1.0)
         for k in rows:
             r = panel.results[k]
             np.maximum(best, np.where(r.signal, r.severity, -1.0), out=best)
         best[best < 0] = np.nan
-        out[d] = best
     out.flags.writeable = False
     _DIMENSION_CACHE[panel] = out
     return out
