@@ -174,8 +174,8 @@ class SourceRows:
         who, starts, ends = self._bounds()
         out = np.zeros(self.n_patients, np.int64)
         if len(who):
-            position = np.arange(bad.shape[0], dtype=np.int64)
-            good_at = np.where(bad, -1, position)
+            good_at = np.arange(bad.shape[0], dtype=np.int64)  # row, or -1 where bad
+            good_at[bad] = -1
             last_good = np.maximum.reduceat(good_at, starts)
             out[who] = ends - 1 - np.maximum(last_good, starts - 1)
         return out
