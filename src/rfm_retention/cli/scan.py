@@ -20,6 +20,7 @@ from rfm_retention.cli._format import format_table
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk import (
+    DEFAULT_LAPSED_AFTER_DAYS,
     IndicatorSet,
     RiskLevel,
     RiskPolicy,
@@ -63,9 +64,33 @@ def register(sub: Any) -> None:
         help="yesterday's scan CSV: mark each warning new/escalated/unchanged/de-escalated "
         "and list resolved patients",
     )
+    parser.add_argument(
+        "--lapsed-after-days",
+        default=DEFAULT_LAPSED_AFTER_DAYS,
+        type=_window,
+        metavar="N|none",
+        help="early-warning window: patients last seen more than N days before --as-of are "
+        f"left off the list and counted as win-back work (default {DEFAULT_LAPSED_AFTER_DAYS}; "
+        "0 or none: warn about everyone)",
+    )
     parser.add_argument("--out", default="-", metavar="FILE", help="output CSV (default stdout)")
     add_input_options(parser)
     parser.set_defaults(func=run_scan)
+
+
+def _window(text: str) -> int | None:
+    """``--lapsed-after-days``: a whole number of days; 0 or ``none`` turns the window off."""
+    if text.strip().lower() in ("none", "0"):
+        return None
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a whole number of days or 'none': {text!r}"
+        ) from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0 or none: no window), got {days}")
+    return days
 
 
 def choose_policy(spec: str, indicators: IndicatorSet) -> RiskPolicy:
@@ -134,6 +159,11 @@ def _summary(warnings: WarningList) -> str:
     text = f"scan {day} ({warnings.policy}): {len(warnings)} warning(s): {counts}"
     if warnings.resolved:
         text += f"; {len(warnings.resolved)} resolved"
+    if warnings.lapsed_after_days is not None:
+        text += (
+            f"; {len(warnings.lapsed)} lapsed (last visit over {warnings.lapsed_after_days} "
+            "days ago: hand to win-back)"
+        )
     if warnings.skipped:
         text += "; skipped for lack of data: " + ", ".join(str(s) for s in warnings.skipped)
     return text
@@ -144,7 +174,14 @@ def run_scan(args: argparse.Namespace) -> int:
     indicators = default_indicators()
     policy = choose_policy(args.policy, indicators)
     previous = read_previous(args.previous, data.patients) if args.previous else None
-    warnings = scan(data, args.as_of, indicators, policy, previous=previous)
+    warnings = scan(
+        data,
+        args.as_of,
+        indicators,
+        policy,
+        previous=previous,
+        lapsed_after_days=args.lapsed_after_days,
+    )
     columns = warnings.to_columns()
     rows = zip(*(columns[c] for c in _COLUMNS), strict=True)
     write_csv(args.out, _COLUMNS, rows)

@@ -3,7 +3,12 @@
 :class:`ScanScorer` runs :func:`rfm_retention.risk.scan` at each scan date and
 ranks patients the way staff work the warning list: by level first, then by
 score within a level (``rank key = 1000 * level + score``). Its flags are the
-list's levels.
+policy's levels. It scores every patient the backtest ranks, with the scan's
+early-warning window off: a patient last seen more than a year before is
+ranked by what the indicators say about them (usually high: a long silence),
+not dropped or pushed to the bottom, because the window decides who goes on
+the staff's list, not how likely a patient is to leave. (The backtest's
+``"active"`` population already leaves out patients who have lapsed.)
 
 :func:`fit_learned_score` trains the risk package's trainable score with the
 backtest's own labels, without leakage: it learns from the indicators as of
@@ -67,7 +72,7 @@ class ScanScorer:
 
     def score(self, data: PatientData, at: dt.date) -> Scores:
         """Scan ``data`` as of ``at``; every patient of the panel gets a level and a score."""
-        warnings = scan(data, at, self.indicators, self.policy)
+        warnings = scan(data, at, self.indicators, self.policy, lapsed_after_days=None)
         assessment = warnings.assessment
         level = assessment.level.astype(np.int64)
         key = _LEVEL_WEIGHT * level + np.nan_to_num(assessment.score, nan=0.0)

@@ -39,7 +39,12 @@ from rfm_retention.risk.panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk.policy import SPEC_CUTOFFS, Assessment, RiskPolicy, WorstOf
 from rfm_retention.risk.registry import IndicatorSet, default_indicators
 from rfm_retention.risk.rules import SPEC_RULE_TABLE, Condition, Rule, RulePolicy
-from rfm_retention.risk.scan import default_policy, scan, warnings_from_panel
+from rfm_retention.risk.scan import (
+    DEFAULT_LAPSED_AFTER_DAYS,
+    default_policy,
+    scan,
+    warnings_from_panel,
+)
 from rfm_retention.risk.score import SPEC_WEIGHTS, ScorePolicy
 from rfm_retention.risk.warnings import (
     Change,
@@ -51,6 +56,7 @@ from rfm_retention.risk.warnings import (
 )
 
 __all__ = [
+    "DEFAULT_LAPSED_AFTER_DAYS",
     "DIABETES",
     "HYPERTENSION",
     "SPEC_CARE_INTERVALS",

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import to_instant
+from rfm_retention.data._time import day_of, to_instant
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.indicator import (
@@ -22,7 +22,7 @@ from rfm_retention.risk.indicator import (
 from rfm_retention.risk.levels import Dimension
 from rfm_retention.risk.registry import IndicatorSet
 
-__all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate"]
+__all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate", "last_visits"]
 
 
 @attrs.frozen
@@ -45,12 +45,17 @@ class IndicatorPanel:
         patients: patient ids, the rows of every result.
         results: one result per indicator, in the set's order.
         skipped: indicators whose sources are absent (their results have no signal).
+        last_visit: each patient's last visit on or before ``as_of``
+            (``datetime64[s]``; NaT for a patient with no visit by then), or None
+            when the panel was built without visits. The scan's early-warning
+            window reads it (see :meth:`days_since_last_visit`).
     """
 
     as_of: np.datetime64
     patients: IdArray = attrs.field(repr=False)
     results: tuple[IndicatorResult, ...]
     skipped: tuple[SkippedIndicator, ...] = ()
+    last_visit: npt.NDArray[np.datetime64] | None = attrs.field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.patients.shape[0])
@@ -85,6 +90,20 @@ class IndicatorPanel:
             raise KeyError(f"patient {patient_id!r} is not in the data")
         return pos
 
+    def days_since_last_visit(self) -> npt.NDArray[np.float64]:
+        """Calendar days from each patient's last visit to the day of ``as_of``.
+
+        NaN for a patient with no visit on or before ``as_of``, and for everyone
+        when the panel carries no visit dates. A visit on the scan day is 0 days.
+        """
+        if self.last_visit is None:
+            return np.full(len(self), np.nan)
+        seen = ~np.isnat(self.last_visit)
+        days = np.full(len(self), np.nan)
+        today = self.as_of.astype("datetime64[D]").astype(np.int64)
+        days[seen] = today - day_of(self.last_visit[seen])
+        return days
+
     def subset(self, rows: npt.NDArray[np.int64]) -> IndicatorPanel:
         """The panel restricted to the patients at ``rows`` (e.g. one patient to explain)."""
 
@@ -105,7 +124,10 @@ class IndicatorPanel:
             )
 
         return attrs.evolve(
-            self, patients=self.patients[rows], results=tuple(cut(r) for r in self.results)
+            self,
+            patients=self.patients[rows],
+            results=tuple(cut(r) for r in self.results),
+            last_visit=None if self.last_visit is None else self.last_visit[rows],
         )
 
 
@@ -149,4 +171,26 @@ def evaluate(
             if not isinstance(ind, IndicatorBase):  # built-ins check their own results
                 check_result(result, data.patients, tuple(ind.measures))
         results.append(result)
-    return IndicatorPanel(instant, data.patients, tuple(results), tuple(skipped))
+    return IndicatorPanel(
+        instant, data.patients, tuple(results), tuple(skipped), last_visits(data, instant)
+    )
+
+
+def last_visits(data: PatientData, instant: np.datetime64) -> npt.NDArray[np.datetime64]:
+    """Each patient's last visit at or before ``instant`` (NaT when none), one pass over rows.
+
+    Rows are sorted by (patient, time), so a patient's visits up to ``instant``
+    are a prefix of its group and the last of them is the row before the
+    first later one (or the group's last row).
+    """
+    visits = data.visits
+    out = np.full(len(data.patients), np.datetime64("NaT"), "datetime64[s]")
+    seen = visits.before(instant)
+    if not seen.any():
+        return out
+    group = visits.patient_index
+    last = seen.copy()
+    last[:-1] &= ~(seen[1:] & (group[1:] == group[:-1]))
+    rows = np.flatnonzero(last)
+    out[data.rows_of("visits")[rows]] = visits.time[rows]
+    return out

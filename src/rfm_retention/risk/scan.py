@@ -18,7 +18,15 @@ from rfm_retention.risk.rules import RulePolicy
 from rfm_retention.risk.score import ScorePolicy
 from rfm_retention.risk.warnings import PreviousLevels, WarningList, reason_values
 
-__all__ = ["default_policy", "scan", "warnings_from_panel"]
+__all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
+
+DEFAULT_LAPSED_AFTER_DAYS = 365
+"""The early-warning window: a patient last seen more than a year ago has left.
+
+Such patients are win-back work (the segmentation's lost and dormant
+segments), not early warning; grading them floods the high-risk list with
+patients whose huge interval extensions say only that they are gone.
+"""
 
 
 def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
@@ -33,8 +41,16 @@ def scan(
     policy: RiskPolicy | None = None,
     *,
     previous: WarningList | PreviousLevels | None = None,
+    lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
 ) -> WarningList:
     """Judge every patient as of ``as_of`` and list those at level low or above.
+
+    Only patients within the early-warning window are listed: a patient whose
+    last visit is more than ``lapsed_after_days`` calendar days before the day
+    of ``as_of`` has already left, is kept off the list and is reported in
+    ``WarningList.lapsed`` (beyond early warning: hand to win-back). A patient
+    with no visit by ``as_of`` (known only from other sources) is inside the
+    window: there is no silence to measure, and their signals are current.
 
     Args:
         data: visits plus whichever sources the host has; an absent source
@@ -48,6 +64,9 @@ def scan(
         previous: yesterday's list (or ``{patient_id: level}``) to mark each
             warning new / escalated / unchanged / de-escalated and list the
             resolved ones.
+        lapsed_after_days: the early-warning window in days (default 365);
+            exactly that many days since the last visit is still inside.
+            None grades every patient, however long ago they were seen.
 
     Returns:
         The warning list, sorted by level (high first), then score (highest
@@ -69,15 +88,23 @@ def scan(
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
-    result = warnings_from_panel(panel, grader)
+    result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days)
     return result if previous is None else result.compared_with(previous)
 
 
-def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningList:
+def warnings_from_panel(
+    panel: IndicatorPanel,
+    policy: RiskPolicy,
+    *,
+    lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
+) -> WarningList:
     """The warning list of an already evaluated panel (scan without re-running indicators).
 
-    Useful to grade the same indicator results with several policies.
+    Useful to grade the same indicator results with several policies. The
+    early-warning window is applied as in :func:`scan`, from the panel's
+    last visits (a panel without them puts everyone inside the window).
     """
+    window = _checked_window(lapsed_after_days)
     verdict = policy.assess(panel)
     n = len(panel)
     if verdict.level.shape != (n,) or verdict.score.shape != (n,):
@@ -86,7 +113,10 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
     score = np.asarray(verdict.score, np.float64)
     if np.any((level < RiskLevel.NONE) | (level > RiskLevel.HIGH)):
         raise ConfigError(f"policy {policy.name!r} returned levels outside none..high")
-    warned = np.flatnonzero(level > RiskLevel.NONE)
+    beyond = np.zeros(n, bool)
+    if window is not None:
+        beyond = panel.days_since_last_visit() > window  # NaN (no visit) is inside
+    warned = np.flatnonzero((level > RiskLevel.NONE) & ~beyond)
     # Level first, then score (0-100), then patient id: rows are in id order, so a
     # stable sort on one composite key does it.
     key = -(level[warned].astype(np.float64) * 1000.0 + np.clip(score[warned], 0.0, 100.0))
@@ -110,4 +140,17 @@ def warnings_from_panel(panel: IndicatorPanel, policy: RiskPolicy) -> WarningLis
         assessment=verdict,
         skipped=panel.skipped,
         rules=rule_policies[0] if rule_policies else None,
+        lapsed=panel.patients[beyond],
+        lapsed_after_days=window,
     )
+
+
+def _checked_window(days: int | None) -> int | None:
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
+        raise ConfigError(
+            f"lapsed_after_days must be a whole number of days >= 1 (None warns about "
+            f"everyone), got {days!r}"
+        )
+    return int(days)

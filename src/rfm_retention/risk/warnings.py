@@ -102,7 +102,13 @@ class ResolvedWarning:
 
 @attrs.frozen
 class PatientExplanation:
-    """Everything the scan knows about one patient: every indicator, dimension and verdict."""
+    """Everything the scan knows about one patient: every indicator, dimension and verdict.
+
+    ``level`` and ``score`` are the policy's verdict whatever the early-warning
+    window says; ``beyond_window`` is True for a patient the window kept off
+    the list (last visit more than ``lapsed_after_days`` days before the scan),
+    and ``days_since_last_visit`` is None for a patient with no visit.
+    """
 
     patient_id: str | int
     as_of: np.datetime64
@@ -113,6 +119,9 @@ class PatientExplanation:
     dimension_scores: Mapping[Dimension, float | None]
     readings: tuple[IndicatorReading, ...]
     rules_matched: tuple[str, ...] = ()
+    days_since_last_visit: float | None = None
+    beyond_window: bool = False
+    lapsed_after_days: int | None = None
 
     def __str__(self) -> str:
         day = str(self.as_of.astype("datetime64[D]"))
@@ -121,6 +130,12 @@ class PatientExplanation:
             f"(score {self.score:.1f}, policy {self.policy})"
             + (f", reason {self.reason.value}" if self.reason else "")
         ]
+        if self.beyond_window:
+            lines.append(
+                f"  not on the warning list: last visit {self.days_since_last_visit:.0f} days "
+                f"before, beyond the {self.lapsed_after_days}-day early-warning window "
+                "(hand to win-back)"
+            )
         dims = ", ".join(
             f"{d.value} {'no data' if v is None else f'{v:.2f}'}"
             for d, v in self.dimension_scores.items()
@@ -167,6 +182,11 @@ class WarningList:
         change: per warning, a ``Change`` value, or "" when no previous list was given.
         resolved: patients warned about on the previous list and no longer.
         skipped: indicators not run because a source is absent.
+        lapsed: patients beyond the early-warning window (last visit more than
+            ``lapsed_after_days`` days before ``as_of``), sorted by id, whatever
+            their level: beyond early warning, hand them to win-back. Empty
+            when the window is off.
+        lapsed_after_days: the window in days, or None when everyone was graded.
         panel: every indicator's result for every patient (for :meth:`explain`).
         assessment: the policy's verdict for every patient of the panel.
         rules: the rule policy (if any) whose matching rules :meth:`explain` lists.
@@ -185,6 +205,8 @@ class WarningList:
     resolved: tuple[ResolvedWarning, ...] = ()
     skipped: tuple[SkippedIndicator, ...] = ()
     rules: RulePolicy | None = attrs.field(default=None, repr=False)
+    lapsed: IdArray = attrs.field(factory=lambda: np.empty(0, np.int64), repr=False)
+    lapsed_after_days: int | None = None
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
@@ -241,8 +263,9 @@ class WarningList:
     def explain(self, patient_id: str | int) -> PatientExplanation:
         """One patient's full picture: every indicator's reading, dimension scores, verdict.
 
-        Works for every patient in the data, warned about or not; KeyError for
-        an unknown patient.
+        Works for every patient in the data, warned about or not, including
+        patients beyond the early-warning window (``beyond_window`` is True and
+        the text says so); KeyError for an unknown patient.
         """
         from rfm_retention.risk.score import DIMENSIONS, dimension_scores
 
@@ -257,6 +280,7 @@ class WarningList:
                 r.describe() for r, hit in zip(self.rules.rules, hits, strict=True) if hit
             )
         readings = tuple(_reading(self.panel, k, row) for k in range(len(self.panel.results)))
+        days = float(self.panel.days_since_last_visit()[row])
         return PatientExplanation(
             patient_id=self.panel.patients[row].item(),
             as_of=self.as_of,
@@ -270,7 +294,20 @@ class WarningList:
             },
             readings=readings,
             rules_matched=matched,
+            days_since_last_visit=None if np.isnan(days) else days,
+            beyond_window=self.is_lapsed(patient_id),
+            lapsed_after_days=self.lapsed_after_days,
         )
+
+    def is_lapsed(self, patient_id: str | int) -> bool:
+        """Whether a patient is beyond the early-warning window (see :attr:`lapsed`)."""
+        if not len(self.lapsed):
+            return False
+        try:
+            pos = int(np.searchsorted(self.lapsed, patient_id))
+        except TypeError:  # an id of the other kind (text vs integer) is nobody here
+            return False
+        return pos < len(self.lapsed) and bool(self.lapsed[pos] == patient_id)
 
     def compared_with(self, previous: WarningList | PreviousLevels) -> WarningList:
         """This list with each warning marked new / escalated / unchanged / de-escalated.
@@ -278,7 +315,8 @@ class WarningList:
         ``previous`` is yesterday's list or a ``{patient_id: level}`` mapping
         (levels as ``RiskLevel``, ints or names). A patient absent from it (or
         at level none) is new. Patients warned about yesterday and not today
-        are listed in :attr:`resolved`.
+        are listed in :attr:`resolved` (also those who crossed the
+        early-warning window since: :meth:`to_columns` says so).
         """
         before = previous.levels_by_patient() if isinstance(previous, WarningList) else previous
         prev_level: dict[Any, RiskLevel] = {}
@@ -334,7 +372,13 @@ class WarningList:
                     "patient_id": gone.patient_id,
                     "level": RiskLevel.NONE.label,
                     "change": "resolved",
-                    "evidence": f"was {gone.previous_level.label}; no longer over threshold",
+                    "evidence": f"was {gone.previous_level.label}; "
+                    + (
+                        f"beyond the {self.lapsed_after_days}-day early-warning window "
+                        "(hand to win-back)"
+                        if self.is_lapsed(gone.patient_id)
+                        else "no longer over threshold"
+                    ),
                 }
                 for key, column in cols.items():
                     column.append(row.get(key, ""))
