@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.data._time import to_instant
+from rfm_retention.data._time import day_number, to_date, to_instant
 from rfm_retention.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -191,12 +191,11 @@ class PatientFeatures:
 def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tuple[int, int | None]:
     """(last day number *before* the window, window length in days) for a window ending on
     as_of_day; the window is the days ``(start, as_of_day]``."""
-    epoch = dt.date(1970, 1, 1)
-    end = (as_of_day - epoch).days
+    end = day_number(as_of_day)
     if window is None:
         return np.iinfo(np.int64).min // 2, None
     if isinstance(window, relativedelta):
-        start = ((as_of_day - window) - epoch).days
+        start = day_number(as_of_day - window)
     elif isinstance(window, numbers.Integral) and not isinstance(window, bool | np.bool_):
         start = end - int(window)
     else:
@@ -237,11 +236,11 @@ def patient_features(
     if min_exposure_days < 1:
         raise ConfigError("min_exposure_days must be at least 1")
     cutoff = to_instant(as_of)
-    as_of_day = dt.date.fromisoformat(str(cutoff.astype("datetime64[D]")))
-    as_of_num = _day_number(as_of_day)
+    as_of_num = day_number(cutoff)
+    as_of_day = to_date(as_of_num)
     window_start, window_days = _window_start(as_of_day, window)
-    three = _day_number(as_of_day - relativedelta(months=3))
-    six = _day_number(as_of_day - relativedelta(months=6))
+    three = day_number(as_of_day - relativedelta(months=3))
+    six = day_number(as_of_day - relativedelta(months=6))
 
     # Each patient's rows are contiguous and sorted by time, so the visits on or
     # before as_of are a prefix of the group, and every window is a contiguous
@@ -317,13 +316,7 @@ def patient_features(
     )
 
 
-_EPOCH = dt.date(1970, 1, 1)
 _SECONDS_PER_DAY = 86_400
-
-
-def _day_number(day: dt.date) -> int:
-    """Days since 1970-01-01."""
-    return (day - _EPOCH).days
 
 
 def _seconds_of(instant: np.datetime64) -> int:

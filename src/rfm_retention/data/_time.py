@@ -22,9 +22,11 @@ __all__ = [
     "DateParsing",
     "ParsedTimes",
     "as_day",
+    "day_number",
     "day_of",
     "is_missing",
     "parse_times",
+    "to_date",
     "to_instant",
 ]
 
@@ -233,6 +235,26 @@ def as_day(value: dt.date | dt.datetime | np.datetime64 | str) -> np.datetime64:
     """The calendar day (``datetime64[D]``) that contains :func:`to_instant` of ``value``."""
     day: np.datetime64 = to_instant(value).astype("datetime64[D]")
     return day
+
+
+def day_number(value: dt.date | dt.datetime | np.datetime64 | str) -> int:
+    """The day number (days since 1970-01-01) of the calendar day containing ``value``.
+
+    Example:
+        >>> day_number("1970-01-02"), day_number(dt.datetime(1970, 1, 2, 23, 59))
+        (1, 1)
+    """
+    return int(as_day(value).astype(np.int64))
+
+
+def to_date(day: int | np.integer[Any]) -> dt.date:
+    """A day number (days since 1970-01-01) back to a :class:`datetime.date`.
+
+    Example:
+        >>> to_date(day_number("2024-03-01"))
+        datetime.date(2024, 3, 1)
+    """
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
 
 
 def day_of(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:

@@ -8,12 +8,11 @@ visits is handled in one numpy expression.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import as_day
+from rfm_retention.data._time import as_day, day_number, to_date
 from rfm_retention.errors import ConfigError
 
 __all__ = ["add_months", "day_number", "month_spans", "to_date"]
@@ -21,16 +20,6 @@ __all__ = ["add_months", "day_number", "month_spans", "to_date"]
 IntArray = npt.NDArray[np.int64]
 
 DateLike = dt.date | dt.datetime | np.datetime64 | str
-
-
-def day_number(value: DateLike) -> int:
-    """The day number (days since 1970-01-01) of the calendar day containing ``value``."""
-    return int(as_day(value).astype(np.int64))
-
-
-def to_date(day: int | np.integer[Any]) -> dt.date:
-    """A day number back to a :class:`datetime.date`."""
-    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
 
 
 def add_months(days: IntArray | int, months: int) -> IntArray:

@@ -32,7 +32,7 @@ from rfm_retention.data import (
     ReviewTable,
     VisitLog,
 )
-from rfm_retention.data._time import to_instant
+from rfm_retention.data._time import day_number, to_instant
 from rfm_retention.data.table import PatientTable
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import ReasonCode
@@ -69,7 +69,6 @@ SAMPLE_SEED = 20240601
 SAMPLE_START = dt.date(2022, 1, 1)
 SAMPLE_END = dt.date(2024, 12, 31)
 
-_EPOCH = dt.date(1970, 1, 1)
 T = TypeVar("T", bound=PatientTable)
 _SECONDS_PER_DAY = 86400
 
@@ -220,8 +219,8 @@ def synthetic_cohort(
             f"{2 * ARRIVAL_MARGIN_DAYS} days"
         )
     rng = np.random.default_rng(seed)
-    start_day = (start - _EPOCH).days
-    end_day = (end - _EPOCH).days
+    start_day = day_number(start)
+    end_day = day_number(end)
     pop = draw_population(rng, int(n_patients), start_day, end_day, settings)
     care = draw_care(rng, pop, end_day, settings)
     v, a, c = care.visits, care.appointments, care.courses

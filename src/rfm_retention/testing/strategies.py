@@ -43,6 +43,7 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
+from rfm_retention.data._time import day_number
 from rfm_retention.features import PatientFeatures
 from rfm_retention.testing.cohort import SyntheticCohort, synthetic_cohort
 from rfm_retention.testing.presets import DEFAULT_CONDITIONS
@@ -148,7 +149,7 @@ def _times(
     With ``ties`` some instants repeat exactly; without, every instant lies on
     its own day.
     """
-    first = (start - dt.date(1970, 1, 1)).days
+    first = day_number(start)
     span = (end - start).days
     if not ties and n > span + 1:
         n = span + 1
