@@ -9,7 +9,7 @@ from typing import Any
 from rfm_retention.cli._common import add_input_options, load_table
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import VisitLog
-from rfm_retention.data._time import to_instant
+from rfm_retention.data._time import naive_utc, to_instant
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
@@ -37,9 +37,7 @@ def _time(text: str | None, what: str) -> dt.datetime:
     except ValueError:
         raise ConfigError(f"--{what} takes an ISO time such as 2024-06-30T09:00, "
                           f"got {text!r}") from None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
+    return naive_utc(value)
 
 
 def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "day_number",
     "day_of",
     "is_missing",
+    "naive_utc",
     "parse_times",
     "to_date",
     "to_instant",
@@ -105,6 +106,19 @@ def _naive_utc(value: dt.datetime) -> tuple[dt.datetime, bool]:
     if value.tzinfo is None or value.utcoffset() is None:
         return value, False
     return value.astimezone(dt.UTC).replace(tzinfo=None), True
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` as a naive UTC datetime: an aware time is converted, a naive one kept.
+
+    Every stored time (visits, case events, ledger events) is naive UTC, so
+    times given with an offset compare correctly with the rest.
+
+    Example:
+        >>> naive_utc(dt.datetime(2024, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+        datetime.datetime(2024, 3, 1, 0, 30)
+    """
+    return _naive_utc(value)[0]
 
 
 def parse_times(values: Any, parsing: DateParsing = ISO) -> ParsedTimes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from rfm_retention.data._time import naive_utc
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import RiskLevel
 
@@ -17,10 +18,7 @@ def moment(value: Any) -> dt.datetime:
         value = dt.datetime.fromisoformat(value)
     if not isinstance(value, dt.datetime):
         raise ConfigError(f"expected a datetime, got {value!r}")
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    result: dt.datetime = value.replace(microsecond=0)
-    return result
+    return naive_utc(value).replace(microsecond=0)
 
 
 def optional_moment(value: Any) -> dt.datetime | None:

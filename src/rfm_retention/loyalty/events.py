@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from rfm_retention.data._time import naive_utc
 from rfm_retention.errors import LedgerError
 
 __all__ = ["Event", "EventKind", "as_points", "as_time"]
@@ -149,7 +150,4 @@ def as_time(value: Any, *, what: str = "at") -> dt.datetime:
         value = dt.datetime.fromisoformat(str(value.astype("datetime64[us]")))
     if not isinstance(value, dt.datetime):
         raise LedgerError(f"{what} must be a datetime, got {value!r}")
-    when: dt.datetime = value
-    if when.tzinfo is not None and when.utcoffset() is not None:
-        when = when.astimezone(dt.UTC).replace(tzinfo=None)
-    return when
+    return naive_utc(value)
