@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
+import numpy as np
+
 from rfm_retention.data import DateParsing, PatientData
 from rfm_retention.data.bundle import SOURCE_FILES
 from rfm_retention.data.table import PatientTable
@@ -17,9 +19,11 @@ from rfm_retention.errors import ConfigError
 __all__ = [
     "add_input_options",
     "add_signal_options",
+    "ids_like",
     "load_bundle",
     "load_table",
     "parse_mapping",
+    "read_rows",
     "safe_cell",
     "write_csv",
 ]
@@ -112,6 +116,37 @@ def load_bundle(args: argparse.Namespace) -> PatientData:
         if name != "visits" and path:
             tables[name] = load_table(args, name, path)
     return PatientData(**tables)
+
+
+def read_rows(path: str, required: Iterable[str]) -> list[dict[str, str]]:
+    """The rows of a small CSV file with a header, as dicts; ``required`` columns must be there.
+
+    Example:
+        ``read_rows("exclusions.csv", ("patient_id", "since"))`` gives
+        ``[{"patient_id": "P1", "since": "2024-02-01"}, ...]``.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(required) - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        return list(reader)
+
+
+def ids_like(values: list[str], id_like: Any, *, where: str) -> Any:
+    """Patient ids read as text, turned into integers when the visit log's ids are integers."""
+    if np.asarray(id_like).dtype.kind not in "iu":
+        return values
+    out = []
+    for row, value in enumerate(values):
+        try:
+            out.append(int(value))
+        except ValueError:
+            raise ConfigError(
+                f"{where} row {row + 1}: patient id {value!r} is not an integer like the "
+                "visits' ids"
+            ) from None
+    return out
 
 
 def safe_cell(value: Any) -> str:

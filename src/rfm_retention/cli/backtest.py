@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from typing import Any
 
 import numpy as np
 
-from rfm_retention.cli._common import add_input_options, add_signal_options, load_bundle
+from rfm_retention.cli._common import (
+    add_input_options,
+    add_signal_options,
+    ids_like,
+    load_bundle,
+    read_rows,
+)
 from rfm_retention.cli._format import format_table
-from rfm_retention.cli.report import emit, ids_like
+from rfm_retention.cli.report import emit
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics.backtest import Backtest
@@ -80,12 +85,8 @@ def policy_named(name: str) -> RiskPolicy:
 
 def read_truth(path: str, rule: LapseRule, horizon: int, id_like: Any) -> ChurnOutcome:
     """Known churn dates (``patient_id,churned_from``; empty = did not churn) as an outcome."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"patient_id", "churned_from"} - set(reader.fieldnames or ())
-        if missing:
-            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        rows = [(r["patient_id"], r["churned_from"].strip()) for r in reader]
+    rows = [(r["patient_id"], r["churned_from"].strip())
+            for r in read_rows(path, ("patient_id", "churned_from"))]
     ids = ids_like([r[0] for r in rows], id_like, where=path)
     try:
         when = np.array([r[1] or "NaT" for r in rows], dtype="datetime64[D]")

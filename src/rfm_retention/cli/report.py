@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,9 @@ from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
     columns_to_rows,
+    ids_like,
     load_bundle,
+    read_rows,
     write_csv,
 )
 from rfm_retention.cli._format import format_table
@@ -83,40 +84,15 @@ def register(sub: Any) -> None:
 
 def read_exclusions(path: str) -> Exclusions:
     """``patient_id,since[,reason]`` rows (header required) as :class:`Exclusions`."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"patient_id", "since"} - set(reader.fieldnames or ())
-        if missing:
-            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        rows = [(r["patient_id"], r["since"], r.get("reason") or "deceased") for r in reader]
+    rows = [(r["patient_id"], r["since"], r.get("reason") or "deceased")
+            for r in read_rows(path, ("patient_id", "since"))]
     return Exclusions.from_records(rows)
-
-
-def ids_like(values: list[str], id_like: Any, *, where: str) -> Any:
-    """Patient ids read as text, turned into integers when the visit log's ids are integers."""
-    if np.asarray(id_like).dtype.kind not in "iu":
-        return values
-    out = []
-    for row, value in enumerate(values):
-        try:
-            out.append(int(value))
-        except ValueError:
-            raise ConfigError(
-                f"{where} row {row + 1}: patient id {value!r} is not an integer like the "
-                "visits' ids"
-            ) from None
-    return out
 
 
 def read_control(path: str, id_like: Any) -> ControlGroup:
     """``patient_id,level,warned_at`` rows (header required) as a :class:`ControlGroup`."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"patient_id", "level", "warned_at"} - set(reader.fieldnames or ())
-        if missing:
-            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        rows = [(r["patient_id"].strip(), r["level"].strip(), r["warned_at"].strip() or None)
-                for r in reader]
+    rows = [(r["patient_id"].strip(), r["level"].strip(), r["warned_at"].strip() or None)
+            for r in read_rows(path, ("patient_id", "level", "warned_at"))]
     try:
         return ControlGroup.from_arrays(
             patient_id=ids_like([r[0] for r in rows], id_like, where=path),
