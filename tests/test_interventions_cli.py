@@ -132,7 +132,7 @@ def test_demo_section_opens_cases_from_two_daily_scans():
     assert "unchanged" in text
     assert "1 suppressed" in text  # the case closed as won back is not reopened
     assert "Overdue at" in text
-    assert "did something get in the way?" in text
+    assert 'e.g. "Dear patient, this is Sample Hospital.' in text  # an example message
 
 
 def test_intake_from_a_real_scan_uses_the_list_time():

@@ -229,16 +229,14 @@ def _plain_primary_reasons(panel: IndicatorPanel) -> list[int]:
     """Primary reasons with a full per-patient code array for every indicator."""
     n = len(panel)
     behaviour = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
-    any_fired = np.zeros(n, bool)
-    for r in panel.results:
-        any_fired |= r.fired
     best_key = np.full(n, -np.inf)
     best_code = np.full(n, behaviour, np.int64)
     for r in panel.results:
         code = np.full(n, REASON_ORDER.index(ReasonCode(r.reason)), np.int64)
+        own = np.zeros(n, bool) if r.reasons is None else (r.reasons >= 0) & r.signal
         if r.reasons is not None:
             code = np.where(r.reasons >= 0, r.reasons, code)
-        explanatory = np.where(any_fired, r.fired, r.severity > 0) & (code != behaviour)
+        explanatory = (r.fired | (r.severity > 0) | own) & (code != behaviour)
         key = np.where(explanatory, r.severity * 100.0 - code * 1e-3, -np.inf)
         better = key > best_key
         best_key = np.where(better, key, best_key)
