@@ -410,8 +410,3 @@ def check_score_threshold(name: str, below: float, months: int | None = None) ->
     require(0 < below <= 100, f"{name}: below must be in (0, 100]")
     if months is not None:
         require(months >= 1, f"{name}: months must be at least 1")
-
-
-def as_float(values: Any) -> FloatArray:
-    """``values`` as a float64 array."""
-    return np.asarray(values, np.float64)
