@@ -161,9 +161,9 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     """One backtest of the default scan, six months before the end, vs the baseline."""
     import datetime as dt
 
-    from rfm_retention.metrics._calendar import day_number, to_date
+    from rfm_retention.data._time import as_date
 
-    at = to_date(day_number(as_of)) - dt.timedelta(days=183)
+    at = as_date(as_of) - dt.timedelta(days=183)
     result = backtest(cohort.data, [at], scorer=ScanScorer(), k=25)
     lines = [
         f"{r.method}: AUC {r.auc:.3f}, precision@25 {_pct(r.precision_at_k):.0f} %, "

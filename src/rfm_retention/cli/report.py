@@ -189,9 +189,9 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     """The sample cohort's last twelve months of KPIs."""
     from dateutil.relativedelta import relativedelta
 
-    from rfm_retention.metrics._calendar import day_number, to_date
+    from rfm_retention.data._time import as_date
 
-    end = to_date(day_number(as_of))
+    end = as_date(as_of)
     start = end.replace(day=1) - relativedelta(months=11)
     report = kpi_report(cohort.data.visits, start, end, as_of=end, ratings=cohort.data.ratings)
     return render(report)

@@ -21,6 +21,7 @@ from rfm_retention.errors import ConfigError
 __all__ = [
     "DateParsing",
     "ParsedTimes",
+    "as_date",
     "as_day",
     "day_number",
     "day_of",
@@ -269,6 +270,16 @@ def to_date(day: int | np.integer[Any]) -> dt.date:
         datetime.date(2024, 3, 1)
     """
     return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
+
+
+def as_date(value: dt.date | dt.datetime | np.datetime64 | str) -> dt.date:
+    """The calendar day that contains :func:`to_instant` of ``value``, as a :class:`datetime.date`.
+
+    Example:
+        >>> as_date("2024-03-01T23:30:00+08:00")
+        datetime.date(2024, 3, 1)
+    """
+    return to_date(day_number(value))
 
 
 def day_of(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:

@@ -40,7 +40,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import to_instant
+from rfm_retention.data._time import as_date
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import DateLike, day_number, month_spans
@@ -268,7 +268,4 @@ def kpi_report(
                 exclusions=exclusions,
             )
         rows.append(MonthlyKPIs(month, churn[i], rev3[i], rev6[i], **extra))
-    first = to_instant(start).astype("datetime64[D]").item()
-    last = to_instant(end).astype("datetime64[D]").item()
-    as_of_day = to_instant(as_of).astype("datetime64[D]").item()
-    return KPIReport(first, last, as_of_day, tuple(rows))
+    return KPIReport(as_date(start), as_date(end), as_date(as_of), tuple(rows))
