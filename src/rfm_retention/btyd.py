@@ -39,8 +39,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._optional import import_pandas
 from rfm_retention.data._time import to_instant
-from rfm_retention.errors import ConfigError, MissingDependencyError
+from rfm_retention.errors import ConfigError
 
 if TYPE_CHECKING:
     from rfm_retention.data.sources import VisitLog
@@ -117,10 +118,7 @@ class BTYDSummary:
 
         Needs the optional pandas package.
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError("pandas", "bench", "BTYDSummary.to_pandas") from exc
+        pd = import_pandas("BTYDSummary.to_pandas")
         columns = {
             name: values.astype(np.float64)
             for name, values in self.to_columns().items()

@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention._optional import import_pandas
 from rfm_retention.data._time import day_number, to_date, to_instant
-from rfm_retention.errors import ConfigError, MissingDependencyError
+from rfm_retention.errors import ConfigError
 
 if TYPE_CHECKING:
     from rfm_retention.data.sources import VisitLog
@@ -125,10 +126,7 @@ class PatientFeatures:
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (needs the optional pandas package)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError("pandas", "bench", "PatientFeatures.to_pandas") from exc
+        pd = import_pandas("PatientFeatures.to_pandas")
         return pd.DataFrame(self.to_columns())
 
     @classmethod

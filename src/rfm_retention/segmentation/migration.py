@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._optional import import_pandas
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.segmentation.results import Segmentation
@@ -66,9 +67,7 @@ class MigrationMatrix:
 
     def to_pandas(self) -> Any:
         """Counts as a DataFrame, earlier segments as rows, later ones as columns (needs pandas)."""
-        from rfm_retention.segmentation.results import _pandas
-
-        pd = _pandas("MigrationMatrix.to_pandas")
+        pd = import_pandas("MigrationMatrix.to_pandas")
         return pd.DataFrame(self.counts, index=pd.Index(self.codes, name="from"),
                             columns=pd.Index(self.codes, name="to"))
 

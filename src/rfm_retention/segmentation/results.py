@@ -15,8 +15,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._optional import import_pandas
 from rfm_retention.data.table import IdArray
-from rfm_retention.errors import MissingDependencyError
 from rfm_retention.segmentation.cuts import LabelArray
 from rfm_retention.segmentation.maps import SegmentArray, SegmentMap
 
@@ -114,18 +114,9 @@ class SegmentSummary:
 
     def to_pandas(self) -> Any:
         """The summary as a DataFrame indexed by segment code (needs pandas)."""
-        pd = _pandas("SegmentSummary.to_pandas")
+        pd = import_pandas("SegmentSummary.to_pandas")
         header, rows = self.to_rows()
         return pd.DataFrame(rows, columns=header).set_index("segment")
-
-
-def _pandas(purpose: str) -> Any:
-    """pandas, imported only when asked for, with an install hint when missing."""
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("pandas", "bench", purpose) from exc
-    return pd
 
 
 def _per_segment_median(
@@ -283,4 +274,4 @@ class Segmentation:
 
     def to_pandas(self) -> Any:
         """:meth:`to_columns` as a DataFrame (needs pandas)."""
-        return _pandas("Segmentation.to_pandas").DataFrame(self.to_columns())
+        return import_pandas("Segmentation.to_pandas").DataFrame(self.to_columns())
