@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
+from rfm_retention.data._time import to_instant
 from rfm_retention.data.bundle import SOURCE_FILES
 from rfm_retention.data.table import IdArray, PatientTable
 from rfm_retention.errors import ConfigError
@@ -119,8 +120,6 @@ def only_patients(data: PatientData, patients: IdArray) -> PatientData:
 
 def up_to(data: PatientData, as_of: AsOf) -> PatientData:
     """The same data without rows after ``as_of``."""
-    from rfm_retention.data._time import to_instant
-
     instant = to_instant(as_of)
     return _each_table(data, lambda _, t: np.flatnonzero(t.before(instant)).astype(np.int64))
 
