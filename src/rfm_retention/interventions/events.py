@@ -17,6 +17,7 @@ import attrs
 
 from rfm_retention.errors import StoreIntegrityError
 from rfm_retention.interventions._convert import moment, risk_level, text_tuple
+from rfm_retention.interventions._time import iso
 from rfm_retention.interventions.records import Due
 from rfm_retention.interventions.vocabulary import Channel, ContactResult, Outcome, Purpose
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
@@ -153,7 +154,7 @@ def _plain(_inst: Any, _field: Any, value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):
-        return value.isoformat(timespec="seconds")
+        return iso(value)
     return value
 
 

@@ -23,6 +23,7 @@ from rfm_retention.interventions._convert import (
     risk_level,
     text_tuple,
 )
+from rfm_retention.interventions._time import iso
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
 
 __all__ = ["CallbackNotifier", "JsonLinesNotifier", "NoticeKind", "Notifier", "StaffNotice"]
@@ -75,7 +76,7 @@ class StaffNotice:
         """
         return {
             "kind": self.kind.value,
-            "at": self.at.isoformat(timespec="seconds"),
+            "at": iso(self.at),
             "case_id": self.case_id,
             "patient_id": self.patient_id,
             "level": self.level.label,
@@ -83,7 +84,7 @@ class StaffNotice:
             "roles": list(self.roles),
             "summary": self.summary,
             "deadline": self.deadline,
-            "due_at": None if self.due_at is None else self.due_at.isoformat(timespec="seconds"),
+            "due_at": None if self.due_at is None else iso(self.due_at),
         }
 
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from rfm_retention.errors import CaseError, StoreIntegrityError
+from rfm_retention.interventions._time import iso
 from rfm_retention.interventions.events import CaseEvent, decode_event, encode_event, kind_of
 from rfm_retention.interventions.records import Case
 from rfm_retention.interventions.store import check_append
@@ -125,7 +126,7 @@ class SQLiteCaseStore:
     def append(self, case: Case, events: Sequence[CaseEvent]) -> None:
         """See :meth:`~rfm_retention.interventions.CaseStore.append`."""
         rows = [
-            (e.case_id, e.seq, kind_of(e), e.at.isoformat(timespec="seconds"), encode_event(e))
+            (e.case_id, e.seq, kind_of(e), iso(e.at), encode_event(e))
             for e in events
         ]
         with self._lock:
