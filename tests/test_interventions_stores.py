@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -202,3 +204,21 @@ def test_intake_that_loses_a_race_decides_again():
     assert result.action.value == "unchanged"
     assert inner.case_ids() == ("p1#1",)
     assert result.case.warned_at == T0
+
+
+def test_conformance_kit_still_checks_under_python_optimise():
+    """The kit raises for a broken store even with assertions stripped (python -O)."""
+    code = (
+        "from rfm_retention.interventions import InMemoryCaseStore, check_case_store\n"
+        "class Backwards(InMemoryCaseStore):\n"
+        "    def case_ids(self, **kw):\n"
+        "        return tuple(reversed(super().case_ids(**kw)))\n"
+        "try:\n"
+        "    check_case_store(Backwards)\n"
+        "except AssertionError as exc:\n"
+        "    print('caught:', exc)\n"
+    )
+    run = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "caught:" in run.stdout
+    assert "case_ids" in run.stdout
