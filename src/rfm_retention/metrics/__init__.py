@@ -15,9 +15,12 @@ KPIs (each module's docstring holds the exact definition):
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
 :class:`DaysSinceLastVisit` baseline; :mod:`~rfm_retention.metrics.ranking`
-holds the plain-array metrics (AUC, precision at k, lift).
+holds the plain-array metrics (AUC, precision at k, lift);
+:func:`scored_outcomes` keeps every score of one date for the curves
+(ROC, precision at every k, observed rate by score decile).
 """
 
+from rfm_retention.metrics._scored import ScoredOutcomes, scored_outcomes
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
     Backtest,
@@ -59,6 +62,7 @@ from rfm_retention.metrics.revisit import (
     revisit_rates_by_month,
 )
 from rfm_retention.metrics.satisfaction import MonthlySatisfaction, satisfaction_trend
+from rfm_retention.metrics.scorers import ScanScorer
 from rfm_retention.metrics.winback import (
     WIN_BACK_DAYS,
     WIN_BACK_LEVELS,
@@ -97,6 +101,8 @@ __all__ = [
     "MonthlyKPIs",
     "MonthlySatisfaction",
     "RevisitRate",
+    "ScanScorer",
+    "ScoredOutcomes",
     "Scorer",
     "Scores",
     "Uplift",
@@ -121,6 +127,7 @@ __all__ = [
     "revisit_rate",
     "revisit_rates_by_month",
     "satisfaction_trend",
+    "scored_outcomes",
     "win_back_rate",
     "win_back_uplift",
 ]
