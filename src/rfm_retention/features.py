@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention._display import Display
 from rfm_retention._optional import import_pandas
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
@@ -104,6 +105,16 @@ class PatientFeatures:
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"as_of": self.as_of, "window_days": self.window_days}
+        return Display("PatientFeatures", self.to_columns(), figures)
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """Column name -> array, in :data:`FEATURE_COLUMNS` order."""

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from rfm_retention._display import Display
 from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
 from rfm_retention.interventions.contact_rules import ContactRules
 from rfm_retention.interventions.events import (
@@ -149,6 +150,25 @@ class CaseBook:
         self.contact_rules = contact_rules
         self.notifier = notifier
         self.notify_levels = frozenset(RiskLevel(v) for v in notify_levels)
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        """Every stored case: patient, level, reason, status, when warned, first contact."""
+        cases = self.cases()
+        columns = {
+            "case_id": [c.case_id for c in cases], "level": [c.level.label for c in cases],
+            "reason": [c.reason for c in cases], "status": [c.status for c in cases],
+            "warned_at": [c.warned_at for c in cases],
+            "first_contact_at": [c.first_contact_at for c in cases],
+            "outcome": [c.outcome for c in cases],
+        }
+        still_open = sum(not c.is_closed for c in cases)
+        return Display("CaseBook", columns, {"cases": len(cases), "open": still_open})
 
     # -- reading ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from rfm_retention._display import Display
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import (
     IdempotencyConflict,
@@ -102,6 +103,24 @@ class PointsLedger:
         self.catalogue = catalogue
         self.caps = caps
         self.reversal_policy = ReversalPolicy(reversal_policy)
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        """Every patient's points in this branch: the sum of their events, and the event count."""
+        points: dict[str, list[int]] = {}
+        for e in self.store.events(branch=self.branch):
+            row = points.setdefault(e.patient_id, [0, 0])
+            row[0] += e.points
+            row[1] += 1
+        ids = sorted(points)
+        columns = {"patient_id": ids, "balance": [points[p][0] for p in ids],
+                   "events": [points[p][1] for p in ids]}
+        return Display("PointsLedger", columns, {"branch": self.branch, "patients": len(ids)})
 
     # ------------------------------------------------------------------ reading
     def history(self, patient_id: str | int) -> tuple[Event, ...]:

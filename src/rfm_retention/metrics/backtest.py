@@ -48,6 +48,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
@@ -253,6 +254,16 @@ class Backtest:
     warn_level: RiskLevel
     results: tuple[MethodResult, ...]
     lead_times: tuple[LeadTimes, ...]
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"outcome": self.outcome.kind, "k": self.k, "warn_level": self.warn_level.label}
+        return Display("Backtest", self.to_columns(), figures)
 
     def lead_time_of(self, method: str) -> LeadTimes:
         """The lead times of one method by name."""

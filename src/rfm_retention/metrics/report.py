@@ -40,6 +40,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import month_spans
@@ -118,6 +119,16 @@ class KPIReport:
     end: dt.date
     as_of: dt.date
     months: tuple[MonthlyKPIs, ...]
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"from": self.start, "to": self.end, "as_of": self.as_of}
+        return Display("KPIReport", self.to_columns(), figures)
 
     @property
     def uplift(self) -> Uplift | None:
