@@ -52,7 +52,6 @@ from rfm_retention._display import Display
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics._visits import (
     VisitDays,
     as_id_array,
@@ -71,6 +70,7 @@ from rfm_retention.metrics.ranking import (
 )
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import TimeLike, day_number, to_date, to_instant
 
 __all__ = [
     "DEFAULT_K",
@@ -413,7 +413,7 @@ def _lead_times(
 
 def backtest(
     data: PatientData,
-    at: Sequence[DateLike],
+    at: Sequence[TimeLike],
     *,
     scorer: Scorer | Sequence[Scorer],
     baseline: Scorer | None = None,
@@ -421,7 +421,7 @@ def backtest(
     k: int = DEFAULT_K,
     warn_level: RiskLevel = RiskLevel.MEDIUM,
     population: Literal["active", "all"] = "active",
-    observed_until: DateLike | None = None,
+    observed_until: TimeLike | None = None,
 ) -> Backtest:
     """Replay ``scorer`` (and the baseline) at each date of ``at`` and score them.
 
@@ -479,7 +479,7 @@ def backtest(
         labels = outcome_labels(
             visits, day, outcome, observed_until_day=observed, population=population
         )
-        past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
+        past = data_until(data, to_instant(when))
         judged = [(m.name, *_aligned(m.score(past, when), labels.patient_id)) for m in methods]
         b_score, b_level = _aligned(base.score(past, when), labels.patient_id)
         if not b_level.any():

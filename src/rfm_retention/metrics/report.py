@@ -41,10 +41,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention.data._time import as_date
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, month_spans
+from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._visits import visit_days
 from rfm_retention.metrics.cases import (
     CaseColumns,
@@ -66,6 +65,7 @@ from rfm_retention.metrics.winback import (
     control_win_back,
     win_back_rate,
 )
+from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -207,10 +207,10 @@ def _take(cases: CaseColumns, mask: npt.NDArray[np.bool_]) -> CaseColumns:
 
 def kpi_report(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     ratings: RatingTable | None = None,
     cases: CaseColumns | None = None,
     lapse_rule: LapseRule | None = None,
