@@ -22,9 +22,9 @@ import numpy.typing as npt
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics.backtest import DaysSinceLastVisit, Scorer, Scores
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
+from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["ScoredOutcomes", "scored_outcomes"]
 
@@ -137,13 +137,13 @@ def _aligned(scores: Scores, population: IdArray) -> FloatArray:
 
 def scored_outcomes(
     data: PatientData,
-    at: DateLike,
+    at: TimeLike,
     *,
     scorer: Scorer | Sequence[Scorer],
     baseline: Scorer | None = None,
     outcome: ChurnOutcome | None = None,
     population: Literal["active", "all"] = "active",
-    observed_until: DateLike | None = None,
+    observed_until: TimeLike | None = None,
 ) -> ScoredOutcomes:
     """Replay the methods and the baseline at ``at`` and keep every score beside the outcome.
 

@@ -8,9 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics.report import KPIReport
 from rfm_retention.plot._axes import axes
+from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["kpi_lines", "revisit_curves"]
 
@@ -22,7 +22,7 @@ _RATES = (
 )
 
 
-def kpi_lines(report: KPIReport, *, programme_start: DateLike | None = None,
+def kpi_lines(report: KPIReport, *, programme_start: TimeLike | None = None,
               ax: Any = None) -> Any:
     """Churn, revisit at 3 and 6 months and win-back by month (%), satisfaction on a right axis.
 
@@ -83,7 +83,7 @@ def _cohort_labels(first_day: npt.NDArray[np.int64], by: Cohort) -> npt.NDArray[
 def revisit_curves(
     visits: VisitLog,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     by: Cohort = "quarter",
     max_days: int = 365,
     last: int = 6,
