@@ -45,11 +45,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import as_date
+from rfm_retention._display import Display
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, month_spans
+from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._visits import (
     as_id_array,
     patient_positions,
@@ -70,6 +70,7 @@ from rfm_retention.metrics.revisit import revisit_by_group
 from rfm_retention.metrics.satisfaction import satisfaction_of
 from rfm_retention.metrics.winback import WIN_BACK_DAYS, ControlGroup
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = [
     "DIMENSIONS",
@@ -152,7 +153,7 @@ class PatientGroups:
         return out
 
 
-def segment_groups(visits: VisitLog, as_of: DateLike) -> PatientGroups:
+def segment_groups(visits: VisitLog, as_of: TimeLike) -> PatientGroups:
     """Each patient's RFM segment (eight segments, median splits) as of ``as_of``.
 
     Patients first seen after ``as_of`` have no segment yet: they are ``(new)``.
@@ -176,7 +177,7 @@ def segment_groups(visits: VisitLog, as_of: DateLike) -> PatientGroups:
     return PatientGroups.from_mapping("segment", names, basis=BASIS["segment"])
 
 
-def as_of_text(day: DateLike) -> str:
+def as_of_text(day: TimeLike) -> str:
     """A date-like as ISO text (what the feature builder accepts)."""
     return as_date(day).isoformat()
 
@@ -243,6 +244,17 @@ class GroupedKPIReport:
     min_group_size: int
     overall: KPIReport
     groups: tuple[GroupKPIs, ...]
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"by": self.dimension, "groups": len(self.groups),
+                   "from": self.overall.start, "to": self.overall.end}
+        return Display("GroupedKPIReport", self.to_columns(), figures)
 
     def group(self, name: str) -> GroupKPIs:
         """The KPIs of the group called ``name``."""
@@ -340,7 +352,7 @@ def _level_names(levels: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
 def _codes(
     by: str | PatientGroups,
     visits: VisitLog,
-    start: DateLike,
+    start: TimeLike,
     cases: CaseColumns | None,
 ) -> tuple[str, str, _Codes]:
     if isinstance(by, PatientGroups):
@@ -376,11 +388,11 @@ def _codes(
 
 def kpi_report_by(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     by: str | PatientGroups,
-    as_of: DateLike,
+    as_of: TimeLike,
     ratings: RatingTable | None = None,
     cases: CaseColumns | None = None,
     lapse_rule: LapseRule | None = None,

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data.sources import RatingTable
-from rfm_retention.metrics._calendar import DateLike, month_spans, to_date
+from rfm_retention.metrics._calendar import month_spans
+from rfm_retention.time import TimeLike, to_date
 
 __all__ = ["SATISFACTION_THRESHOLD", "MonthlySatisfaction", "satisfaction_of", "satisfaction_trend"]
 
@@ -40,8 +41,8 @@ class MonthlySatisfaction:
 
 def satisfaction_trend(
     ratings: RatingTable,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     threshold: float = SATISFACTION_THRESHOLD,
 ) -> list[MonthlySatisfaction]:
@@ -61,8 +62,8 @@ def satisfaction_trend(
 def satisfaction_of(
     time: npt.NDArray[np.datetime64],
     score: npt.NDArray[np.float64],
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     threshold: float = SATISFACTION_THRESHOLD,
 ) -> list[MonthlySatisfaction]:
