@@ -18,6 +18,12 @@ trained score, a host's model) at past dates beside the naive
 holds the plain-array metrics (AUC, precision at k, lift).
 """
 
+from rfm_retention.metrics._quality import (
+    average_precision,
+    brier_score,
+    decile_calibration_error,
+    log_loss,
+)
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
     Backtest,
@@ -102,16 +108,20 @@ __all__ = [
     "Uplift",
     "WinBackRate",
     "auc",
+    "average_precision",
     "backtest",
+    "brier_score",
     "control_win_back",
     "data_until",
     "deadline_compliance",
+    "decile_calibration_error",
     "departures",
     "draw_control_group",
     "followup_coverage",
     "kpi_report",
     "lapse_events",
     "lift_at",
+    "log_loss",
     "match_levels",
     "monthly_churn",
     "outcome_labels",
