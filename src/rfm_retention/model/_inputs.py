@@ -29,12 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import as_date
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._terms import TermSpec
 from rfm_retention.risk.panel import IndicatorPanel, evaluate
 from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.time import as_date, to_instant
 
 __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]
 
@@ -44,7 +44,6 @@ LIFETIME_MODELS = ("bgnbd", "mbgnbd", "paretonbd")
 """Patient-lifetime models whose outputs the risk model can read."""
 
 YEAR_DAYS = 365
-_LAST_SECOND = 86_399  # a date means the end of that day
 _LIFETIME_COLUMNS = (
     ("lifetime_p_active", "lifetime model P(still a patient)", "none", "p_active"),
     ("lifetime_expected_visits", "lifetime model expected visits", "log1p", "expected_visits"),
@@ -180,7 +179,7 @@ def model_inputs(
                      transform="signed_log1p"),
             np.where(result.signal, _signed_log1p(np.nan_to_num(result.value)), np.nan),
             where=None)
-    instant = np.datetime64(day, "s") + np.timedelta64(_LAST_SECOND, "s")
+    instant = to_instant(day)
     for name, table in data.sources():
         if name == "visits":
             continue

@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import as_date
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._calibration import Calibration
@@ -34,6 +33,7 @@ from rfm_retention.model._inputs import ModelInputs, model_inputs
 from rfm_retention.model._terms import Term, describe_value
 from rfm_retention.risk.panel import IndicatorPanel
 from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.time import as_date
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -49,6 +49,10 @@ SCHEMA_VERSION = 1
 """Version of the JSON model file; :meth:`RiskModel.from_json` refuses other versions."""
 
 _FORMAT = "rfm_retention.risk_model"
+
+
+def _date(value: Any) -> dt.date:
+    return as_date(value)
 
 
 def _dates(values: Sequence[Any]) -> tuple[dt.date, ...]:
@@ -78,7 +82,7 @@ class TrainingRecord:
     train_dates: tuple[dt.date, ...] = attrs.field(converter=_dates)
     horizon_days: int
     train_horizon_days: int
-    labels_until: dt.date = attrs.field(converter=as_date)
+    labels_until: dt.date = attrs.field(converter=_date)
     outcome: str
     population: str
     rows: int

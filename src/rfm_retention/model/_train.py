@@ -32,7 +32,6 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import day_number, to_date
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics.ranking import auc
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
@@ -42,6 +41,7 @@ from rfm_retention.model._inputs import model_inputs
 from rfm_retention.model._risk_model import RiskModel, TrainingRecord
 from rfm_retention.model._terms import DEFAULT_KNOTS, Term, TermSpec
 from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.time import day_number, to_date, to_instant
 
 __all__ = ["DEFAULT_L2", "train_risk_model"]
 
@@ -142,7 +142,7 @@ def train_risk_model(
             population=population,
         )
         when = to_date(day)
-        past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86_399, "s"))
+        past = data_until(data, to_instant(when))
         x = model_inputs(
             past, when, indicators=chosen, lifetime=lifetime, horizon_days=horizon_days
         )
