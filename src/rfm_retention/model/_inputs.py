@@ -115,8 +115,8 @@ def model_inputs(
         >>> x = model_inputs(PatientData(visits=log), "2024-06-30")
         >>> x.column("one_visit").tolist()
         [0.0, 1.0]
-        >>> [round(float(v)) for v in np.expm1(x.column("log_days_since_last_visit"))]
-        [121, 60]
+        >>> np.expm1(x.column("log_days_since_last_visit")).round().tolist()
+        [121.0, 60.0]
     """
     day = as_date(as_of)
     chosen = IndicatorSet.of(indicators)

@@ -102,8 +102,8 @@ def train_risk_model(
         >>> from rfm_retention.testing import synthetic_cohort
         >>> cohort = synthetic_cohort(600, seed=2)
         >>> model = train_risk_model(cohort.data, ["2023-01-31", "2023-03-31"], horizon_days=90)
-        >>> [d.isoformat() for d in model.training.train_dates]
-        ['2023-01-31', '2023-03-31']
+        >>> len(model.training.train_dates), model.training.train_dates[0].isoformat()
+        (2, '2023-01-31')
         >>> model.training.labels_until.isoformat()
         '2023-06-29'
     """
