@@ -197,7 +197,10 @@ def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
 def _column_length(columns: Mapping[str, Any]) -> int:
     lengths: dict[str, int] = {}
     for name, col in columns.items():
-        shape = np.shape(col) if not isinstance(col, list | tuple) else (len(col),)
+        flat = isinstance(col, list | tuple) and not (
+            col and isinstance(col[0], list | tuple | np.ndarray)
+        )  # np.shape of a list of text would build a fixed-width copy of it
+        shape = (len(col),) if flat else np.shape(col)
         if len(shape) > 1:
             raise ConfigError(f"column {name!r} must be one-dimensional, got shape {shape}")
         lengths[name] = 1 if not shape else int(shape[0])
