@@ -189,7 +189,7 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     """The sample cohort's last twelve months of KPIs."""
     from dateutil.relativedelta import relativedelta
 
-    from rfm_retention.data._time import as_date
+    from rfm_retention.time import as_date
 
     end = as_date(as_of)
     start = end.replace(day=1) - relativedelta(months=11)

@@ -23,11 +23,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import parse_times, to_instant
+from rfm_retention.data._time import parse_times
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike
 from rfm_retention.metrics._visits import as_id_array
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import TimeLike, to_instant
 
 __all__ = [
     "CaseColumns",
@@ -50,11 +50,11 @@ class CaseRecord:
 
     patient_id: str | int
     level: RiskLevel | str | int
-    opened_at: DateLike | None = None
-    first_contact_at: DateLike | None = None
-    first_contact_due: DateLike | None = None
-    plan_at: DateLike | None = None
-    plan_due: DateLike | None = None
+    opened_at: TimeLike | None = None
+    first_contact_at: TimeLike | None = None
+    first_contact_due: TimeLike | None = None
+    plan_at: TimeLike | None = None
+    plan_due: TimeLike | None = None
 
 
 def parse_levels(values: Any, *, what: str = "case") -> npt.NDArray[np.int64]:
@@ -228,7 +228,7 @@ class Compliance:
         return self.met / decided if decided else float("nan")
 
 
-def followup_coverage(cases: CaseColumns, *, as_of: DateLike) -> Coverage:
+def followup_coverage(cases: CaseColumns, *, as_of: TimeLike) -> Coverage:
     """Share of cases opened by ``as_of`` that had a first contact by ``as_of``.
 
     Cases without ``opened_at`` count as opened (the host gave no date).
@@ -247,7 +247,7 @@ def followup_coverage(cases: CaseColumns, *, as_of: DateLike) -> Coverage:
     return Coverage(int(opened.sum()), int(contacted.sum()))
 
 
-def deadline_compliance(due: TimeArray, done: TimeArray, *, as_of: DateLike) -> Compliance:
+def deadline_compliance(due: TimeArray, done: TimeArray, *, as_of: TimeLike) -> Compliance:
     """Deadlines met, breached and pending as of ``as_of`` (rows without a deadline skipped).
 
     Work done after ``as_of`` is treated as not done yet (what was known then).

@@ -26,10 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
-from rfm_retention.metrics._calendar import DateLike, day_number, month_spans, to_date
+from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._visits import VisitDays, last_day_before, visit_days
 from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.metrics.lapse import LapseRule, lapse_days
+from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["MonthlyChurn", "monthly_churn"]
 
@@ -64,10 +65,10 @@ class MonthlyChurn:
 
 def monthly_churn(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     rule: LapseRule | None = None,
     exclusions: Exclusions | None = None,
 ) -> list[MonthlyChurn]:
@@ -99,8 +100,8 @@ def monthly_churn(
 def churn_of_days(
     vd: VisitDays,
     excluded_since: IntArray,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     as_of_day: int,
     rule: LapseRule,

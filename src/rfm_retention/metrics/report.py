@@ -40,10 +40,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import as_date
+from rfm_retention._display import Display
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, month_spans
+from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._visits import visit_days
 from rfm_retention.metrics.cases import (
     CaseColumns,
@@ -65,6 +65,7 @@ from rfm_retention.metrics.winback import (
     control_win_back,
     win_back_rate,
 )
+from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -118,6 +119,16 @@ class KPIReport:
     end: dt.date
     as_of: dt.date
     months: tuple[MonthlyKPIs, ...]
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"from": self.start, "to": self.end, "as_of": self.as_of}
+        return Display("KPIReport", self.to_columns(), figures)
 
     @property
     def uplift(self) -> Uplift | None:
@@ -196,10 +207,10 @@ def _take(cases: CaseColumns, mask: npt.NDArray[np.bool_]) -> CaseColumns:
 
 def kpi_report(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     ratings: RatingTable | None = None,
     cases: CaseColumns | None = None,
     lapse_rule: LapseRule | None = None,

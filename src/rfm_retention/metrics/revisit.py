@@ -28,9 +28,10 @@ import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, add_months, day_number, month_spans, to_date
+from rfm_retention.metrics._calendar import add_months, month_spans
 from rfm_retention.metrics._visits import VisitDays, visit_days
 from rfm_retention.metrics.exclusions import Exclusions
+from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["REVISIT_MONTHS", "RevisitRate", "revisit_rate", "revisit_rates_by_month"]
 
@@ -105,10 +106,10 @@ def _count(
 
 def revisit_rate(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     months: int = 3,
     exclusions: Exclusions | None = None,
 ) -> RevisitRate:
@@ -149,10 +150,10 @@ def revisit_rate(
 
 def revisit_rates_by_month(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     months: int = 3,
     exclusions: Exclusions | None = None,
 ) -> tuple[list[dt.date], list[RevisitRate]]:
@@ -182,8 +183,8 @@ def revisit_rates_by_month(
 def revisit_of_days(
     vd: VisitDays,
     excluded_since: IntArray,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     as_of_day: int,
     months: int,

@@ -15,7 +15,8 @@ import attrs
 import numpy as np
 
 from rfm_retention.data.sources import RatingTable
-from rfm_retention.metrics._calendar import DateLike, month_spans, to_date
+from rfm_retention.metrics._calendar import month_spans
+from rfm_retention.time import TimeLike, to_date
 
 __all__ = ["SATISFACTION_THRESHOLD", "MonthlySatisfaction", "satisfaction_trend"]
 
@@ -39,8 +40,8 @@ class MonthlySatisfaction:
 
 def satisfaction_trend(
     ratings: RatingTable,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     threshold: float = SATISFACTION_THRESHOLD,
 ) -> list[MonthlySatisfaction]:
