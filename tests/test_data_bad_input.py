@@ -103,14 +103,16 @@ def test_a_file_without_line_breaks_fails_early_with_bounded_memory(tmp_path: Pa
         for _ in range(4 * (MAX_LINE_BYTES >> 20)):
             handle.write(block)
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from rfm_retention.data import VisitLog\n"
         "from rfm_retention.errors import InputFileError\n"
         "try:\n"
         f"    VisitLog.from_csv({str(path)!r})\n"
         "except InputFileError as exc:\n"
         "    print(exc)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        # VmHWM is this program's own peak; ru_maxrss would carry the parent's across exec
+        "print([int(x.split()[1]) // 1024 for x in open('/proc/self/status')\n"
+        "       if x.startswith('VmHWM')][0])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     message, peak_mb = out.stdout.strip().splitlines()
@@ -151,7 +153,9 @@ def test_one_long_id_does_not_widen_every_row() -> None:
         "                           amount=[1.0] * n, department=dep)\n"
         "f = log.features('2024-02-01')\n"
         "assert len(f) == n and 'X' * 10000 in f.patient_id.tolist()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        # VmHWM is this program's own peak; ru_maxrss would carry the parent's across exec
+        "print([int(x.split()[1]) // 1024 for x in open('/proc/self/status')\n"
+        "       if x.startswith('VmHWM')][0])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) < 250  # fixed-width text would need 1.6 GB
