@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention._display import Display
 from rfm_retention._optional import import_pandas
-from rfm_retention.data._time import day_number, to_date, to_instant
 from rfm_retention.errors import ConfigError
+from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
 
 if TYPE_CHECKING:
     from rfm_retention.data.sources import VisitLog
@@ -104,6 +105,16 @@ class PatientFeatures:
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"as_of": self.as_of, "window_days": self.window_days}
+        return Display("PatientFeatures", self.to_columns(), figures)
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """Column name -> array, in :data:`FEATURE_COLUMNS` order."""
@@ -314,9 +325,6 @@ def patient_features(
     )
 
 
-_SECONDS_PER_DAY = 86_400
-
-
 def _seconds_of(instant: np.datetime64) -> int:
     """An instant as whole seconds since 1970-01-01 (the int64 view of ``datetime64[s]``)."""
     return int(instant.astype("datetime64[s]").astype(np.int64))
@@ -324,13 +332,13 @@ def _seconds_of(instant: np.datetime64) -> int:
 
 def _day_of(seconds: IntArray) -> IntArray:
     """Day numbers (days since 1970-01-01) of instants in seconds, like ``datetime64[D]``."""
-    days: IntArray = np.floor_divide(seconds, _SECONDS_PER_DAY)
+    days: IntArray = np.floor_divide(seconds, SECONDS_PER_DAY)
     return days
 
 
 def _midnight_after(day: int) -> int:
     """The first second after day number ``day`` (a row is after the day iff it is at or after)."""
-    return min(max((day + 1) * _SECONDS_PER_DAY, -(2**62)), 2**62)
+    return min(max((day + 1) * SECONDS_PER_DAY, -(2**62)), 2**62)
 
 
 def _suffix_lengths(

@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.data.schema import OnError, RejectedRows, Schema, validate_columns
 from rfm_retention.errors import ConfigError
@@ -172,6 +173,19 @@ class PatientTable:
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
         return int(self.patient_index.shape[0])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        times = self.time
+        span = (f"{times.min().astype('datetime64[D]')} to {times.max().astype('datetime64[D]')}"
+                if len(times) else "none")
+        figures = {"patients": self.n_patients, "times": span, "rejected": len(self.rejected)}
+        return Display(type(self).__name__, self.columns, figures)
 
     @property
     def n_patients(self) -> int:

@@ -48,10 +48,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics._visits import (
     VisitDays,
     as_id_array,
@@ -70,6 +70,7 @@ from rfm_retention.metrics.ranking import (
 )
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import TimeLike, day_number, to_date, to_instant
 
 __all__ = [
     "DEFAULT_K",
@@ -254,6 +255,16 @@ class Backtest:
     results: tuple[MethodResult, ...]
     lead_times: tuple[LeadTimes, ...]
 
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"outcome": self.outcome.kind, "k": self.k, "warn_level": self.warn_level.label}
+        return Display("Backtest", self.to_columns(), figures)
+
     def lead_time_of(self, method: str) -> LeadTimes:
         """The lead times of one method by name."""
         for lead in self.lead_times:
@@ -402,7 +413,7 @@ def _lead_times(
 
 def backtest(
     data: PatientData,
-    at: Sequence[DateLike],
+    at: Sequence[TimeLike],
     *,
     scorer: Scorer | Sequence[Scorer],
     baseline: Scorer | None = None,
@@ -410,7 +421,7 @@ def backtest(
     k: int = DEFAULT_K,
     warn_level: RiskLevel = RiskLevel.MEDIUM,
     population: Literal["active", "all"] = "active",
-    observed_until: DateLike | None = None,
+    observed_until: TimeLike | None = None,
 ) -> Backtest:
     """Replay ``scorer`` (and the baseline) at each date of ``at`` and score them.
 
@@ -468,7 +479,7 @@ def backtest(
         labels = outcome_labels(
             visits, day, outcome, observed_until_day=observed, population=population
         )
-        past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
+        past = data_until(data, to_instant(when))
         judged = [(m.name, *_aligned(m.score(past, when), labels.patient_id)) for m in methods]
         b_score, b_level = _aligned(base.score(past, when), labels.patient_id)
         if not b_level.any():

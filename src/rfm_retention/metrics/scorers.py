@@ -27,13 +27,13 @@ import numpy as np
 
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics.backtest import Scores
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.policy import RiskPolicy
 from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.scan import default_policy, scan
 from rfm_retention.risk.training import LearnedScorePolicy, ScoreTrainer
+from rfm_retention.time import TimeLike, day_number, to_date, to_instant
 
 __all__ = ["ScanScorer", "fit_learned_score"]
 
@@ -81,9 +81,9 @@ class ScanScorer:
 
 def fit_learned_score(
     data: PatientData,
-    train_at: DateLike,
+    train_at: TimeLike,
     *,
-    evaluate_from: DateLike,
+    evaluate_from: TimeLike,
     outcome: ChurnOutcome | None = None,
     trainer: ScoreTrainer | None = None,
     indicators: IndicatorSet | None = None,
@@ -121,7 +121,7 @@ def fit_learned_score(
         data.visits, train_day, outcome, observed_until_day=eval_day, population=population
     )
     when = to_date(train_day)
-    past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
+    past = data_until(data, to_instant(when))
     return (trainer or ScoreTrainer()).fit(
         past, when, (labels.patient_id, labels.positive), indicators
     )

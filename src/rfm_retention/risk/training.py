@@ -32,12 +32,13 @@ import numpy.typing as npt
 
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import AsOf, Indicator
+from rfm_retention.risk.indicator import Indicator
 from rfm_retention.risk.levels import Dimension
 from rfm_retention.risk.panel import IndicatorPanel, evaluate
 from rfm_retention.risk.policy import SPEC_CUTOFFS, Assessment, check_cutoffs, levels_from_scores
 from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.score import DIMENSIONS, dimension_scores
+from rfm_retention.time import TimeLike
 
 __all__ = ["CoefficientReport", "LearnedScorePolicy", "ScoreTrainer", "labels_for"]
 
@@ -239,7 +240,7 @@ class ScoreTrainer:
     def fit(
         self,
         data: PatientData,
-        as_of: AsOf,
+        as_of: TimeLike,
         labels: Labels,
         indicators: IndicatorSet | Sequence[Indicator] | None = None,
     ) -> LearnedScorePolicy:
