@@ -29,6 +29,12 @@ from rfm_retention.metrics._groups import (
     kpi_report_by,
     segment_groups,
 )
+from rfm_retention.metrics._quality import (
+    average_precision,
+    brier_score,
+    decile_calibration_error,
+    log_loss,
+)
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
     Backtest,
@@ -119,10 +125,13 @@ __all__ = [
     "Uplift",
     "WinBackRate",
     "auc",
+    "average_precision",
     "backtest",
+    "brier_score",
     "control_win_back",
     "data_until",
     "deadline_compliance",
+    "decile_calibration_error",
     "departures",
     "draw_control_group",
     "followup_coverage",
@@ -130,6 +139,7 @@ __all__ = [
     "kpi_report_by",
     "lapse_events",
     "lift_at",
+    "log_loss",
     "match_levels",
     "monthly_churn",
     "outcome_labels",
