@@ -11,7 +11,10 @@ KPIs (each module's docstring holds the exact definition):
 * :func:`satisfaction_trend`, :func:`followup_coverage`,
   :func:`deadline_compliance`.
 * :func:`kpi_report`: all of them, month by month; :func:`kpi_report_by`: the
-  same per department, team, segment, level or channel, adding up to the whole.
+  same per department, team, segment, level or channel, adding up to the whole;
+  :func:`causes_by_group`: reasons and complaint categories over-represented where;
+  :func:`before_after`: churn and revisit before vs after the programme start;
+  :func:`programme_review`: all of them as one :class:`ProgrammeReview`.
 
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
@@ -19,6 +22,14 @@ trained score, a host's model) at past dates beside the naive
 holds the plain-array metrics (AUC, precision at k, lift).
 """
 
+from rfm_retention.metrics._before_after import BeforeAfter, PeriodRate, RateChange, before_after
+from rfm_retention.metrics._causes import (
+    NOT_WARNED,
+    CauseReport,
+    CauseShare,
+    GroupCauses,
+    causes_by_group,
+)
 from rfm_retention.metrics._groups import (
     DIMENSIONS,
     MIN_GROUP_SIZE,
@@ -29,6 +40,7 @@ from rfm_retention.metrics._groups import (
     kpi_report_by,
     segment_groups,
 )
+from rfm_retention.metrics._review import ProgrammeReview, control_arm, programme_review
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
     Backtest,
@@ -77,6 +89,7 @@ from rfm_retention.metrics.winback import (
     Uplift,
     WinBackRate,
     control_win_back,
+    difference_interval,
     draw_control_group,
     win_back_rate,
     win_back_uplift,
@@ -86,13 +99,17 @@ __all__ = [
     "DEFAULT_K",
     "DIMENSIONS",
     "MIN_GROUP_SIZE",
+    "NOT_WARNED",
     "NO_GROUP",
     "REVISIT_MONTHS",
     "WIN_BACK_DAYS",
     "WIN_BACK_LEVELS",
     "Backtest",
+    "BeforeAfter",
     "CaseColumns",
     "CaseRecord",
+    "CauseReport",
+    "CauseShare",
     "ChurnOutcome",
     "Compliance",
     "ControlGroup",
@@ -101,6 +118,7 @@ __all__ = [
     "Departures",
     "Exclusion",
     "Exclusions",
+    "GroupCauses",
     "GroupKPIs",
     "GroupedKPIReport",
     "KPIReport",
@@ -113,6 +131,9 @@ __all__ = [
     "MonthlyKPIs",
     "MonthlySatisfaction",
     "PatientGroups",
+    "PeriodRate",
+    "ProgrammeReview",
+    "RateChange",
     "RevisitRate",
     "Scorer",
     "Scores",
@@ -120,10 +141,14 @@ __all__ = [
     "WinBackRate",
     "auc",
     "backtest",
+    "before_after",
+    "causes_by_group",
+    "control_arm",
     "control_win_back",
     "data_until",
     "deadline_compliance",
     "departures",
+    "difference_interval",
     "draw_control_group",
     "followup_coverage",
     "kpi_report",
@@ -135,6 +160,7 @@ __all__ = [
     "outcome_labels",
     "precision_at_k",
     "precision_recall",
+    "programme_review",
     "recall_at_k",
     "revisit_rate",
     "revisit_rates_by_month",
