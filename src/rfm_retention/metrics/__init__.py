@@ -40,6 +40,12 @@ from rfm_retention.metrics._groups import (
     kpi_report_by,
     segment_groups,
 )
+from rfm_retention.metrics._quality import (
+    average_precision,
+    brier_score,
+    decile_calibration_error,
+    log_loss,
+)
 from rfm_retention.metrics._review import ProgrammeReview, control_arm, programme_review
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
@@ -140,13 +146,16 @@ __all__ = [
     "Uplift",
     "WinBackRate",
     "auc",
+    "average_precision",
     "backtest",
     "before_after",
+    "brier_score",
     "causes_by_group",
     "control_arm",
     "control_win_back",
     "data_until",
     "deadline_compliance",
+    "decile_calibration_error",
     "departures",
     "difference_interval",
     "draw_control_group",
@@ -155,6 +164,7 @@ __all__ = [
     "kpi_report_by",
     "lapse_events",
     "lift_at",
+    "log_loss",
     "match_levels",
     "monthly_churn",
     "outcome_labels",
