@@ -23,8 +23,8 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
 
 if TYPE_CHECKING:
-    from rfm_retention.data.sources import VisitLog
-    from rfm_retention.data.table import IdArray
+    from rfm_retention.data._sources import VisitLog
+    from rfm_retention.data._table import IdArray
 
 __all__ = ["FEATURE_COLUMNS", "PatientFeatures", "patient_features"]
 

@@ -21,7 +21,7 @@ from rfm_retention.cli._common import (
 from rfm_retention.cli._format import format_table
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import CaseColumns, ControlGroup, Exclusions, LapseRule, kpi_report
-from rfm_retention.metrics.report import KPIReport
+from rfm_retention.metrics._report import KPIReport
 
 __all__ = ["register"]
 
