@@ -23,6 +23,7 @@ with the usual cut-offs. Re-calibrate by fitting again on a newer date.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -99,6 +100,12 @@ class CoefficientReport:
         return "\n".join(lines)
 
 
+def _optional_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
 def _names(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
@@ -128,6 +135,9 @@ class LearnedScorePolicy:
     missing_coefficients: tuple[float, ...] = attrs.field(converter=_floats)
     cutoffs: tuple[float, float, float] = attrs.field(default=SPEC_CUTOFFS, converter=check_cutoffs)
     report: CoefficientReport | None = attrs.field(default=None, eq=False)
+    labels_until: dt.date | None = attrs.field(default=None, converter=_optional_date)
+    """The last day the training labels read (set by the backtest's trainer): the
+    policy is not backtested before it."""
 
     def __attrs_post_init__(self) -> None:
         if len(self.coefficients) != len(self.indicators):
@@ -178,6 +188,7 @@ class LearnedScorePolicy:
             "coefficients": list(self.coefficients),
             "missing_coefficients": list(self.missing_coefficients),
             "cutoffs": list(self.cutoffs),
+            "labels_until": None if self.labels_until is None else self.labels_until.isoformat(),
         }
 
 
