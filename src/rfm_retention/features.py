@@ -355,7 +355,7 @@ def patient_features(
         >>> f.days_since_last_visit.tolist(), f.visits_in_window.tolist()
         ([26, 59], [2, 1])
     """
-    from rfm_retention.data.sources import VisitLog
+    from rfm_retention.data._sources import VisitLog
 
     bounds = FeatureBounds.of(as_of, window, min_exposure_days)
     if isinstance(source, VisitLog):
