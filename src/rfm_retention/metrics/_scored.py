@@ -19,11 +19,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data.bundle import PatientData
-from rfm_retention.data.table import IdArray
+from rfm_retention.data import PatientData
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics.backtest import DaysSinceLastVisit, Scorer, Scores
-from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
+from rfm_retention.metrics._backtest import DaysSinceLastVisit, Scorer, Scores
+from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["ScoredOutcomes", "scored_outcomes"]

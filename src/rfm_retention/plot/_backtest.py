@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from rfm_retention.metrics._scored import ScoredOutcomes
-from rfm_retention.metrics.backtest import Backtest
+from rfm_retention.metrics import Backtest, ScoredOutcomes, auc
 from rfm_retention.plot._axes import BASELINE_STYLE, axes
 
 __all__ = ["calibration_curve", "lead_times", "precision_at_k", "roc_curves"]
@@ -36,8 +35,6 @@ def roc_curves(scored: ScoredOutcomes, *, ax: Any = None) -> Any:
         >>> len(ax.get_lines())  # the scan, the baseline, chance
         3
     """
-    from rfm_retention.metrics.ranking import auc
-
     ax = axes(ax, "plot.roc_curves")
     for method in scored.methods:
         fpr, tpr = scored.roc(method)

@@ -7,8 +7,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data.sources import VisitLog
-from rfm_retention.metrics.report import KPIReport
+from rfm_retention.data import VisitLog
+from rfm_retention.metrics import KPIReport
 from rfm_retention.plot._axes import axes
 from rfm_retention.time import TimeLike, day_number, to_date
 

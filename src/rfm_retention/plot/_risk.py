@@ -7,12 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from rfm_retention.data.bundle import PatientData
-from rfm_retention.interventions.records import Case
-from rfm_retention.interventions.vocabulary import Outcome
+from rfm_retention.data import PatientData
+from rfm_retention.interventions import Case, Outcome
 from rfm_retention.plot._axes import LEVEL_COLOURS, axes
-from rfm_retention.risk.levels import RiskLevel
-from rfm_retention.risk.warnings import WarningList
+from rfm_retention.risk import RiskLevel, WarningList
 
 __all__ = ["funnel_stages", "patient_timeline", "risk_funnel"]
 

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from rfm_retention.plot._axes import axes
-from rfm_retention.segmentation.migration import MigrationMatrix
-from rfm_retention.segmentation.results import Segmentation, SegmentSummary
+from rfm_retention.segmentation import MigrationMatrix, Segmentation, SegmentSummary
 
 __all__ = ["migration_matrix", "rfm_grid", "segment_sizes"]
 
