@@ -14,7 +14,13 @@ MODULES = [
     "rfm_retention.data.table",
     "rfm_retention.data.bundle",
     "rfm_retention.features",
-    "rfm_retention.btyd",
+    "rfm_retention.btyd._summary",
+    "rfm_retention.btyd._bgnbd",
+    "rfm_retention.btyd._pareto_nbd",
+    "rfm_retention.btyd._gamma_gamma",
+    "rfm_retention.btyd._scores",
+    "rfm_retention.btyd._special",
+    "rfm_retention.btyd._optimize",
 ]
 
 

@@ -7,6 +7,7 @@ so a host can catch the library's failures without catching its own bugs::
     ├── ValidationError          input rows that break a rule (lists every bad row)
     ├── ConfigError              a preset, rule file, mapping or parameter that makes no sense
     ├── NotFittedError           a learned object used before ``fit``
+    ├── ConvergenceError         a maximum-likelihood fit found no optimum
     ├── MissingDependencyError   an optional extra (pandas, ...) is not installed
     ├── LedgerError              the points ledger refused an operation
     │   ├── IdempotencyConflict  same idempotency key, different content
@@ -30,6 +31,7 @@ __all__ = [
     "CaseError",
     "ConfigError",
     "ContactRefused",
+    "ConvergenceError",
     "IdempotencyConflict",
     "InsufficientPoints",
     "LedgerError",
@@ -100,6 +102,10 @@ class ConfigError(RFMRetentionError, ValueError):
 
 class NotFittedError(RFMRetentionError, RuntimeError):
     """A learned object (segmenter, score) was used before ``fit``."""
+
+
+class ConvergenceError(RFMRetentionError, ArithmeticError):
+    """A model's maximum-likelihood fit stopped without reaching an optimum."""
 
 
 class MissingDependencyError(RFMRetentionError, ImportError):
