@@ -19,6 +19,7 @@ PACKAGES = (
     "rfm_retention.interventions",
     "rfm_retention.loyalty",
     "rfm_retention.metrics",
+    "rfm_retention.model",
     "rfm_retention.testing",
 )
 

@@ -50,10 +50,15 @@ def test_points_must_be_positive_integers(ledger: PointsLedger, bad: object) -> 
     assert ledger.history("p1") == ()
 
 
-def test_time_must_be_a_datetime(ledger: PointsLedger) -> None:
-    """A date or text time is refused: events carry exact instants."""
-    with pytest.raises(LedgerError, match="datetime"):
-        ledger.earn("p1", 1, key="k", at="2024-01-01")  # type: ignore[arg-type]
+def test_time_reads_like_the_case_book(ledger: PointsLedger) -> None:
+    """A date or ISO text means what it means in the case book (a date is its last second)."""
+    e = ledger.earn("p1", 1, key="k", at="2024-01-01")
+    assert e.at == dt.datetime(2024, 1, 1, 23, 59, 59)
+    assert ledger.earn("p1", 1, key="k2", at=dt.date(2024, 1, 1)).at == e.at
+    with pytest.raises(LedgerError, match="date, datetime or ISO text"):
+        ledger.earn("p1", 1, key="k3", at=20240101)  # type: ignore[arg-type]
+    with pytest.raises(LedgerError, match="not an ISO date"):
+        ledger.earn("p1", 1, key="k4", at="01/01/2024")
 
 
 def test_aware_times_are_stored_as_naive_utc(ledger: PointsLedger) -> None:

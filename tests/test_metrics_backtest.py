@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from rfm_retention.data import PatientData, RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import LapseRule
-from rfm_retention.metrics._calendar import day_number
 from rfm_retention.metrics.backtest import (
     DaysSinceLastVisit,
     Scores,
@@ -25,6 +24,7 @@ from rfm_retention.metrics.ranking import auc, lift_at, precision_at_k, recall_a
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.care_intervals import CareIntervals
 from rfm_retention.testing import synthetic_cohort
+from rfm_retention.time import day_number
 
 scores_and_outcomes = st.integers(2, 7).flatmap(
     lambda n: st.tuples(

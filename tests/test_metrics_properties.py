@@ -197,7 +197,7 @@ def test_no_visit_labels_have_their_departure(
 ) -> None:
     """Every "no visit within H days" label has its departure: (v, v + H + 1), v its last visit."""
     from rfm_retention.metrics import ChurnOutcome, departures, outcome_labels
-    from rfm_retention.metrics._calendar import day_number
+    from rfm_retention.time import day_number
 
     log = build(rows)
     observed = day_number(AS_OF)

@@ -23,8 +23,8 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
-from rfm_retention.data._time import to_instant
 from rfm_retention.risk.indicators.behaviour import episode_intervals
+from rfm_retention.time import to_instant
 
 AS_OF = dt.date(2024, 6, 30)
 

@@ -40,8 +40,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._optional import import_pandas
-from rfm_retention.data._time import to_instant
 from rfm_retention.errors import ConfigError
+from rfm_retention.time import TimeLike, to_instant
 
 if TYPE_CHECKING:
     from rfm_retention.data.sources import VisitLog
@@ -129,7 +129,7 @@ class BTYDSummary:
 
 def btyd_summary(
     log: VisitLog,
-    observation_period_end: dt.date | dt.datetime | str,
+    observation_period_end: TimeLike,
     *,
     period: Period = "D",
     include_first_visit: bool = False,

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from rfm_retention import __version__
 from rfm_retention.errors import RFMRetentionError
 
 __all__ = ["main"]
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rfm-retention",
         description="Patient retention for hospitals: segments, warnings, points and KPIs.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -162,7 +162,7 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     months earlier, and the days-since-last-visit baseline."""
     import datetime as dt
 
-    from rfm_retention.data._time import as_date
+    from rfm_retention.time import as_date
 
     at = as_date(as_of) - dt.timedelta(days=183)
     train_at = at - dt.timedelta(days=183)

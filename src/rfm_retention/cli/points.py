@@ -9,8 +9,6 @@ from typing import Any
 from rfm_retention.cli._common import add_input_options, load_table
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import VisitLog
-from rfm_retention.data._time import naive_utc, to_instant
-from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
     PointsLedger,
@@ -19,8 +17,8 @@ from rfm_retention.loyalty import (
     privileges,
     verify,
 )
-from rfm_retention.loyalty.events import as_time
 from rfm_retention.testing import SyntheticCohort
+from rfm_retention.time import to_datetime
 
 __all__ = ["demo_section", "register"]
 
@@ -32,12 +30,7 @@ def _now() -> dt.datetime:
 def _time(text: str | None, what: str) -> dt.datetime:
     if text is None:
         return _now()
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--{what} takes an ISO time such as 2024-06-30T09:00, "
-                          f"got {text!r}") from None
-    return naive_utc(value)
+    return to_datetime(text, field=f"--{what}")
 
 
 def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
@@ -213,7 +206,7 @@ def demo_section(cohort: SyntheticCohort, as_of: Any) -> str:
     ledger = PointsLedger(MemoryStore())
     result = ledger.award_visits(cohort.data.visits)
     again = ledger.award_visits(cohort.data.visits)
-    at = as_time(to_instant(as_of))  # a date means the end of that day
+    at = to_datetime(as_of)  # a date means the end of that day
     balances = sorted((ledger.balance(str(p)) for p in cohort.data.visits.patient_ids),
                       key=lambda b: (-b.available, b.patient_id))
     rows = [[b.patient_id, b.balance, b.available, len(b.lots)] for b in balances[:5]]

@@ -20,8 +20,18 @@ from rfm_retention.cli._common import (
 )
 from rfm_retention.cli._format import format_table
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics import CaseColumns, ControlGroup, Exclusions, LapseRule, kpi_report
-from rfm_retention.metrics.report import KPIReport
+from rfm_retention.metrics import (
+    DIMENSIONS,
+    MIN_GROUP_SIZE,
+    CaseColumns,
+    ControlGroup,
+    Exclusions,
+    GroupedKPIReport,
+    KPIReport,
+    LapseRule,
+    kpi_report,
+    kpi_report_by,
+)
 
 __all__ = ["register"]
 
@@ -76,6 +86,16 @@ def register(sub: Any) -> None:
     parser.add_argument("--control", metavar="FILE",
                         help="CSV of untreated control patients: patient_id,level,warned_at "
                         "(needs --cases for the treated side)")
+    parser.add_argument("--by", choices=DIMENSIONS, metavar="DIMENSION",
+                        help="one row per group and month: department (of the last visit "
+                        "before the month for churn, of the index visit for revisit), team "
+                        "(case owner; needs --cases), segment (RFM segment the day before "
+                        "--from), level (case level; needs --cases) or channel (acquisition "
+                        "channel; needs --patients); the groups' counts add up to the "
+                        "programme-wide ones")
+    parser.add_argument("--min-group-size", type=int, default=MIN_GROUP_SIZE, metavar="N",
+                        help="with --by: rates over fewer than N patients/cases are not shown "
+                        f"(counts are; default {MIN_GROUP_SIZE})")
     parser.add_argument("--out", metavar="FILE", help="write the full table as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -117,17 +137,33 @@ def _cell(name: str, value: Any) -> Any:
     return value
 
 
+def _table(cols: dict[str, list[Any]], title: str, lead: tuple[tuple[str, str], ...] = ()) -> str:
+    shown = [*lead, *((key, label) for key, label in _SHOWN if key in cols)]
+    rows = [[_cell(key, cols[key][i]) for key, _ in shown] for i in range(len(cols["month"]))]
+    month_at = len(lead)
+    for i, row in enumerate(rows):
+        if not cols["complete"][i]:
+            row[month_at] = f"{row[month_at]} *"
+        if cols.get("small", [False] * len(rows))[i]:
+            row[0] = f"{row[0]} (small)"
+    return format_table([label for _, label in shown], rows, title=title)
+
+
+def render_by(report: GroupedKPIReport) -> str:
+    """The grouped report as a terminal table: one row per group and month."""
+    overall = report.overall
+    title = (f"KPIs by {report.dimension} {overall.start} to {overall.end}, as of "
+             f"{overall.as_of} ({report.basis}; * = month not over; (small) = fewer than "
+             f"{report.min_group_size} patients at risk; blank = no data, not yet known or "
+             "too few to show)")
+    return _table(report.to_columns(), title, lead=((("group", report.dimension)),))
+
+
 def render(report: KPIReport) -> str:
     """The report as a terminal table (the columns the data supports)."""
-    cols = report.to_columns()
-    shown = [(key, label) for key, label in _SHOWN if key in cols]
-    rows = [[_cell(key, cols[key][i]) for key, _ in shown] for i in range(len(cols["month"]))]
-    for row, complete in zip(rows, cols["complete"], strict=True):
-        if not complete:
-            row[0] = f"{row[0]} *"
     title = (f"KPIs {report.start} to {report.end}, as of {report.as_of} "
              "(* = month not over; blank = no data or not yet known)")
-    table = format_table([label for _, label in shown], rows, title=title)
+    table = _table(report.to_columns(), title)
     pooled = pooled_uplift(report)
     return table if pooled is None else f"{table}\n{pooled}"
 
@@ -160,11 +196,19 @@ def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.cases, visits.patient_ids) if args.cases else None
     control = read_control(args.control, visits.patient_ids) if args.control else None
     exclusions = read_exclusions(args.exclusions) if args.exclusions else None
-    report = kpi_report(
-        visits, args.start, args.end, as_of=as_of, ratings=data.ratings, cases=cases,
+    options: dict[str, Any] = dict(
+        as_of=as_of, ratings=data.ratings, cases=cases,
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
         win_back_days=args.win_back_days, control=control,
     )
+    if args.by:
+        if args.by in ("team", "level") and cases is None:
+            raise ConfigError(f"--by {args.by} needs --cases: the {args.by} is the case's")
+        by = kpi_report_by(visits, args.start, args.end, by=args.by,
+                           min_group_size=args.min_group_size, **options)
+        emit(args.out, by.to_columns(), lambda: render_by(by), what="group-month(s)")
+        return 0
+    report = kpi_report(visits, args.start, args.end, **options)
     emit(args.out, report.to_columns(), lambda: render(report), what="month(s)")
     pooled = pooled_uplift(report)
     if args.out and pooled is not None:
@@ -189,7 +233,7 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     """The sample cohort's last twelve months of KPIs."""
     from dateutil.relativedelta import relativedelta
 
-    from rfm_retention.data._time import as_date
+    from rfm_retention.time import as_date
 
     end = as_date(as_of)
     start = end.replace(day=1) - relativedelta(months=11)

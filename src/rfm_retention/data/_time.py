@@ -1,4 +1,4 @@
-"""Turning host-supplied times into ``datetime64[s]`` columns, row by row problems kept.
+"""Reading time columns into ``datetime64[s]``, row by row problems kept.
 
 Times are stored as naive ``datetime64[s]``. Timezone-aware inputs are converted
 to UTC first; a column that mixes naive and aware values is rejected (row by
@@ -17,20 +17,9 @@ import numpy.typing as npt
 from dateutil import parser as dateutil_parser
 
 from rfm_retention.errors import ConfigError
+from rfm_retention.time import parse_iso
 
-__all__ = [
-    "DateParsing",
-    "ParsedTimes",
-    "as_date",
-    "as_day",
-    "day_number",
-    "day_of",
-    "is_missing",
-    "naive_utc",
-    "parse_times",
-    "to_date",
-    "to_instant",
-]
+__all__ = ["ISO", "DateParsing", "ParsedTimes", "is_missing", "parse_times"]
 
 _NAT = np.datetime64("NaT", "s")
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -86,9 +75,8 @@ class DateParsing:
             return dt.datetime.strptime(text, self.format)
         if (self.dayfirst or self.fuzzy) and not _ISO_START.match(text):
             return _free_form(text, dayfirst=self.dayfirst)
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
-        return dt.datetime.fromisoformat(text)
+        value = parse_iso(text)
+        return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
 
 
 ISO = DateParsing()
@@ -107,19 +95,6 @@ def _naive_utc(value: dt.datetime) -> tuple[dt.datetime, bool]:
     if value.tzinfo is None or value.utcoffset() is None:
         return value, False
     return value.astimezone(dt.UTC).replace(tzinfo=None), True
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """``value`` as a naive UTC datetime: an aware time is converted, a naive one kept.
-
-    Every stored time (visits, case events, ledger events) is naive UTC, so
-    times given with an offset compare correctly with the rest.
-
-    Example:
-        >>> naive_utc(dt.datetime(2024, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))))
-        datetime.datetime(2024, 3, 1, 0, 30)
-    """
-    return _naive_utc(value)[0]
 
 
 def parse_times(values: Any, parsing: DateParsing = ISO) -> ParsedTimes:
@@ -217,72 +192,3 @@ def _one_value(raw: Any, parsing: DateParsing) -> dt.datetime | None:
             return None
         return parsing.parse_one(text)
     raise TypeError(f"expected a date, datetime or text, got {type(raw).__name__}")
-
-
-def to_instant(value: dt.date | dt.datetime | np.datetime64 | str) -> np.datetime64:
-    """One point in time as naive UTC ``datetime64[s]``.
-
-    A date stands for the *end* of that day (every visit on the day counts as
-    before it): the returned instant is the last second of the date.
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = ISO.parse_one(text) if len(text) > 10 else dt.date.fromisoformat(text)
-        except ValueError as exc:
-            raise ConfigError(f"not an ISO date or time: {value!r} ({exc})") from None
-    instant: np.datetime64
-    if isinstance(value, np.datetime64):
-        instant = value.astype("datetime64[s]")
-    elif isinstance(value, dt.datetime):
-        naive, _ = _naive_utc(value)
-        instant = np.datetime64(naive.replace(microsecond=0), "s")
-    elif isinstance(value, dt.date):
-        instant = np.datetime64(value, "D").astype("datetime64[s]") + np.timedelta64(86399, "s")
-    else:
-        raise ConfigError(
-            f"as_of must be a date, datetime or ISO text, got {type(value).__name__}"
-        )
-    return instant
-
-
-def as_day(value: dt.date | dt.datetime | np.datetime64 | str) -> np.datetime64:
-    """The calendar day (``datetime64[D]``) that contains :func:`to_instant` of ``value``."""
-    day: np.datetime64 = to_instant(value).astype("datetime64[D]")
-    return day
-
-
-def day_number(value: dt.date | dt.datetime | np.datetime64 | str) -> int:
-    """The day number (days since 1970-01-01) of the calendar day containing ``value``.
-
-    Example:
-        >>> day_number("1970-01-02"), day_number(dt.datetime(1970, 1, 2, 23, 59))
-        (1, 1)
-    """
-    return int(as_day(value).astype(np.int64))
-
-
-def to_date(day: int | np.integer[Any]) -> dt.date:
-    """A day number (days since 1970-01-01) back to a :class:`datetime.date`.
-
-    Example:
-        >>> to_date(day_number("2024-03-01"))
-        datetime.date(2024, 3, 1)
-    """
-    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
-
-
-def as_date(value: dt.date | dt.datetime | np.datetime64 | str) -> dt.date:
-    """The calendar day that contains :func:`to_instant` of ``value``, as a :class:`datetime.date`.
-
-    Example:
-        >>> as_date("2024-03-01T23:30:00+08:00")
-        datetime.date(2024, 3, 1)
-    """
-    return to_date(day_number(value))
-
-
-def day_of(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
-    """Day numbers (days since 1970-01-01) of a ``datetime64`` column."""
-    return times.astype("datetime64[D]").astype(np.int64)
-

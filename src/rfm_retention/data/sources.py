@@ -8,7 +8,6 @@ table is built, so that every bad row is reported at once.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
@@ -18,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention.data.schema import Field, Fill, RowRule, Schema, stars_to_score
 from rfm_retention.data.table import PatientTable
+from rfm_retention.time import TimeLike
 
 if TYPE_CHECKING:
     from rfm_retention.btyd import BTYDSummary, Period
@@ -43,7 +43,6 @@ __all__ = [
     "stars_to_score",
 ]
 
-Time = dt.date | dt.datetime | str
 FloatArray = npt.NDArray[np.float64]
 TextArray = npt.NDArray[np.str_]
 
@@ -69,7 +68,7 @@ class Visit:
     """
 
     patient_id: str | int
-    visit_time: Time
+    visit_time: TimeLike
     amount: float
     department: str = ""
     diagnosis: str = ""
@@ -136,7 +135,7 @@ class VisitLog(PatientTable):
 
     def features(
         self,
-        as_of: Time,
+        as_of: TimeLike,
         *,
         window: int | relativedelta | None = None,
         min_exposure_days: int = 365,
@@ -150,7 +149,7 @@ class VisitLog(PatientTable):
 
     def btyd_summary(
         self,
-        observation_period_end: Time,
+        observation_period_end: TimeLike,
         *,
         period: Period = "D",
         include_first_visit: bool = False,
@@ -180,7 +179,7 @@ class Rating:
     """A satisfaction rating, 0-100."""
 
     patient_id: str | int
-    rated_at: Time
+    rated_at: TimeLike
     score: float
     channel: str = ""
 
@@ -211,7 +210,7 @@ class Complaint:
     """A complaint; ``valid`` says whether the hospital upheld it."""
 
     patient_id: str | int
-    filed_at: Time
+    filed_at: TimeLike
     valid: bool | str = True
     handling_satisfaction: float | None = None
     category: str = ""
@@ -261,7 +260,7 @@ class Appointment:
     """A booked appointment and what became of it."""
 
     patient_id: str | int
-    scheduled_at: Time
+    scheduled_at: TimeLike
     status: str
     department: str = ""
     appointment_id: str | None = None
@@ -299,10 +298,10 @@ class Course:
     """A prescribed treatment course (doctor's order) and how far it got."""
 
     patient_id: str | int
-    prescribed_at: Time
+    prescribed_at: TimeLike
     prescribed_sessions: int
     completed_sessions: int = 0
-    expected_end: Time | None = None
+    expected_end: TimeLike | None = None
     status: str = "active"
     course_id: str | None = None
 
@@ -371,7 +370,7 @@ class Assessment:
     """A treatment-outcome or rehabilitation assessment (follow-up system)."""
 
     patient_id: str | int
-    assessed_at: Time
+    assessed_at: TimeLike
     outcome_score: float | None = None
     expected_progress: float | None = None
     actual_progress: float | None = None
@@ -442,7 +441,7 @@ class Review:
     """
 
     patient_id: str | int
-    posted_at: Time
+    posted_at: TimeLike
     score: float | None = None
     platform: str = ""
     stars: float | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from rfm_retention.data._time import naive_utc
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import naive_utc
 
 __all__ = ["moment", "optional_moment", "risk_level", "text_tuple"]
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import attrs
 
+from rfm_retention._display import Display
 from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
-from rfm_retention.interventions._time import instant
 from rfm_retention.interventions.contact_rules import ContactRules
 from rfm_retention.interventions.events import (
     CaseClosed,
@@ -47,6 +47,7 @@ from rfm_retention.interventions.store import CaseStore
 from rfm_retention.interventions.vocabulary import Channel, ContactResult, Outcome, Purpose
 from rfm_retention.interventions.working_calendar import WorkingCalendar
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
+from rfm_retention.time import to_datetime
 
 __all__ = ["Breach", "CaseBook", "Intake", "IntakeAction"]
 
@@ -150,6 +151,25 @@ class CaseBook:
         self.notifier = notifier
         self.notify_levels = frozenset(RiskLevel(v) for v in notify_levels)
 
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        """Every stored case: patient, level, reason, status, when warned, first contact."""
+        cases = self.cases()
+        columns = {
+            "case_id": [c.case_id for c in cases], "level": [c.level.label for c in cases],
+            "reason": [c.reason for c in cases], "status": [c.status for c in cases],
+            "warned_at": [c.warned_at for c in cases],
+            "first_contact_at": [c.first_contact_at for c in cases],
+            "outcome": [c.outcome for c in cases],
+        }
+        still_open = sum(not c.is_closed for c in cases)
+        return Display("CaseBook", columns, {"cases": len(cases), "open": still_open})
+
     # -- reading ------------------------------------------------------------
 
     def get(self, case_id: str) -> Case:
@@ -219,7 +239,7 @@ class CaseBook:
         pid = _text(patient_id, "patient_id")
         risk = RiskLevel.parse(level) if isinstance(level, str) else RiskLevel(level)
         why = ReasonCode(reason)
-        at = instant(warned_at, field="warned_at")
+        at = to_datetime(warned_at, field="warned_at")
         if not self.playbook.opens_case(risk):
             return Intake(IntakeAction.IGNORED, None)
         # Another writer (a second scan process) may change the patient's cases
@@ -324,7 +344,7 @@ class CaseBook:
         if self.contact_rules is not None and not inbound:
             self.contact_rules.check(case.patient_id, channel, purpose)
         event = ContactRecorded(
-            case_id=case.case_id, seq=case.version + 1, at=instant(at, field="at"),
+            case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
             actor=_text(actor, "actor"), channel=channel, result=ContactResult(result),
             purpose=purpose, note=note, inbound=inbound,
         )
@@ -368,7 +388,7 @@ class CaseBook:
             if all(reasons):
                 self.contact_rules.check(case.patient_id, channels[0], plan_purpose)
         event = PlanRecorded(
-            case_id=case.case_id, seq=case.version + 1, at=instant(at, field="at"),
+            case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
             actor=_text(actor, "actor"), code=plan_code, description=description,
             purpose=plan_purpose,
         )
@@ -380,7 +400,7 @@ class CaseBook:
         """Close the case with an outcome (see the state machine's rules)."""
         case = self.get(case_id)
         event = CaseClosed(case_id=case.case_id, seq=case.version + 1,
-                           at=instant(at, field="at"), actor=_text(actor, "actor"),
+                           at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
                            outcome=Outcome(outcome), note=note)
         return self._commit(case, [event])
 
@@ -388,7 +408,7 @@ class CaseBook:
         """Reopen a closed case; ``reason`` must say why."""
         case = self.get(case_id)
         event = CaseReopened(case_id=case.case_id, seq=case.version + 1,
-                             at=instant(at, field="at"), actor=_text(actor, "actor"),
+                             at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
                              reason=reason)
         return self._commit(case, [event])
 
@@ -399,7 +419,7 @@ class CaseBook:
 
         A bare date means the end of that day.
         """
-        now = instant(as_of, field="as_of")
+        now = to_datetime(as_of, field="as_of")
         breaches = []
         for case in self.cases(open_only=True):
             for due in case.breaches(now):
@@ -419,7 +439,7 @@ class CaseBook:
         (at-least-once). A new tier (a rule with a later ``after_hours``)
         triggers a new notice. Returns the notices.
         """
-        now = instant(as_of, field="as_of")
+        now = to_datetime(as_of, field="as_of")
         sent: list[StaffNotice] = []
         for breach in self.overdue(now):
             if not breach.notify:

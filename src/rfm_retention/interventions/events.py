@@ -17,10 +17,10 @@ import attrs
 
 from rfm_retention.errors import StoreIntegrityError
 from rfm_retention.interventions._convert import moment, risk_level, text_tuple
-from rfm_retention.interventions._time import iso
 from rfm_retention.interventions.records import Due
 from rfm_retention.interventions.vocabulary import Channel, ContactResult, Outcome, Purpose
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
+from rfm_retention.time import iso
 
 __all__ = [
     "CaseClosed",

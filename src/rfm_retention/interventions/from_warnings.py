@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import attrs
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.interventions._time import instant
 from rfm_retention.interventions.casebook import CaseBook, Intake, IntakeAction
+from rfm_retention.time import to_datetime
 
 __all__ = ["IntakeReport", "WarningLike", "intake_warnings"]
 
@@ -106,7 +106,7 @@ def intake_warnings(
         warned_at = getattr(warnings, "as_of", None)
         if warned_at is None:
             raise ConfigError("intake_warnings: give warned_at= (this list has no as_of)")
-    at = instant(warned_at, field="warned_at")
+    at = to_datetime(warned_at, field="warned_at")
     results = []
     for warning in warnings:
         evidence = str(warning.evidence or "")

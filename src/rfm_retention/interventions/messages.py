@@ -19,11 +19,11 @@ from typing import Any
 import attrs
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.interventions._time import instant
 from rfm_retention.interventions.contact_rules import ContactRules
 from rfm_retention.interventions.records import Case
 from rfm_retention.interventions.vocabulary import Channel, ContactResult, Purpose
 from rfm_retention.risk.levels import ReasonCode, RiskLevel
+from rfm_retention.time import to_datetime
 
 __all__ = [
     "CARE_TEMPLATES",
@@ -202,7 +202,7 @@ def compose_care_batch(
     if resend_after is not None:
         if as_of is None:
             raise ConfigError("compose_care_batch: resend_after needs as_of")
-        now = instant(as_of, field="as_of")
+        now = to_datetime(as_of, field="as_of")
     wanted = frozenset(RiskLevel(level) for level in levels)
     base = {"hospital": hospital, "contact_line": contact_line, "name": default_name,
             "department": default_department}

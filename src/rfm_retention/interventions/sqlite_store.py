@@ -16,10 +16,10 @@ import threading
 from collections.abc import Sequence
 
 from rfm_retention.errors import CaseError, StoreIntegrityError
-from rfm_retention.interventions._time import iso
 from rfm_retention.interventions.events import CaseEvent, decode_event, encode_event, kind_of
 from rfm_retention.interventions.records import Case
 from rfm_retention.interventions.store import check_append
+from rfm_retention.time import iso
 
 __all__ = ["SCHEMA_VERSION", "SQLiteCaseStore"]
 

@@ -21,8 +21,9 @@ import numpy.typing as npt
 
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import IdempotencyConflict, LedgerError
-from rfm_retention.loyalty.events import Event, EventKind, as_time
+from rfm_retention.loyalty.events import Event, EventKind
 from rfm_retention.loyalty.store import StoredSignatures, StoreTransaction
+from rfm_retention.time import TimeLike, to_instant
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty.ledger import PointsLedger
@@ -94,16 +95,16 @@ def visit_keys(branch: str, visits: VisitLog) -> list[str]:
     ]
 
 
-def _earning_rows(ledger: PointsLedger, visits: VisitLog, since: dt.datetime | None
+def _earning_rows(ledger: PointsLedger, visits: VisitLog, since: TimeLike | None
                   ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
     points = ledger.rules.points(visits)
     in_range = np.ones(len(visits), dtype=bool)
     if since is not None:
-        in_range = visits.time >= np.datetime64(as_time(since, what="since"), "s")
+        in_range = visits.time >= to_instant(since, field="since", error=LedgerError)
     return in_range, in_range & (points > 0), points
 
 
-def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: dt.datetime | None = None,
+def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | None = None,
                  actor: str = "award_visits") -> AwardResult:
     """Award the ledger's earning rules over ``visits`` in one all-or-nothing transaction.
 
@@ -201,7 +202,7 @@ def _earn_events(branch: str, keys: list[str], fields: _EarnFields, which: list[
                   "", expiry[i]) for i in which]
 
 
-def reverse_visit(ledger: PointsLedger, key: str, *, at: dt.datetime, actor: str,
+def reverse_visit(ledger: PointsLedger, key: str, *, at: TimeLike, actor: str,
                   reason: str) -> Event | None:
     """Reverse a cancelled or refunded visit's points; None when the visit earned nothing."""
     with ledger.store.transaction() as tx:

@@ -14,10 +14,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from rfm_retention.data._time import naive_utc
 from rfm_retention.errors import LedgerError
 
-__all__ = ["Event", "EventKind", "as_points", "as_time"]
+__all__ = ["Event", "EventKind", "as_points"]
 
 
 class EventKind(enum.StrEnum):
@@ -135,19 +134,3 @@ def as_points(value: Any, *, what: str = "points", allow_negative: bool = False)
         sign = "non-zero" if allow_negative else "positive"
         raise LedgerError(f"{what} must be a {sign} integer, got {points}")
     return points
-
-
-def as_time(value: Any, *, what: str = "at") -> dt.datetime:
-    """Check and convert an event time to a naive-UTC datetime (aware times are converted).
-
-    Example:
-        >>> as_time(dt.datetime(2024, 3, 1, 8, 30))
-        datetime.datetime(2024, 3, 1, 8, 30)
-    """
-    if isinstance(value, np.datetime64):
-        if np.isnat(value):
-            raise LedgerError(f"{what} must be a time, got NaT")
-        value = dt.datetime.fromisoformat(str(value.astype("datetime64[us]")))
-    if not isinstance(value, dt.datetime):
-        raise LedgerError(f"{what} must be a datetime, got {value!r}")
-    return naive_utc(value)

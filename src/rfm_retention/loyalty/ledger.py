@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from rfm_retention._display import Display
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import (
     IdempotencyConflict,
@@ -23,7 +24,7 @@ from rfm_retention.errors import (
     StoreIntegrityError,
 )
 from rfm_retention.loyalty.award import AwardResult, award_visits, reverse_visit, visit_key
-from rfm_retention.loyalty.events import Event, EventKind, as_points, as_time
+from rfm_retention.loyalty.events import Event, EventKind, as_points
 from rfm_retention.loyalty.lots import AccountState, Balance, InvariantViolation, replay
 from rfm_retention.loyalty.rewards import (
     NO_CAPS,
@@ -35,6 +36,7 @@ from rfm_retention.loyalty.rewards import (
 )
 from rfm_retention.loyalty.rules import REVISIT_POINTS, EarningRules
 from rfm_retention.loyalty.store import LedgerStore, StoreTransaction
+from rfm_retention.time import TimeLike, to_datetime
 
 __all__ = ["PointsLedger", "ReversalPolicy"]
 
@@ -102,6 +104,24 @@ class PointsLedger:
         self.caps = caps
         self.reversal_policy = ReversalPolicy(reversal_policy)
 
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        """Every patient's points in this branch: the sum of their events, and the event count."""
+        points: dict[str, list[int]] = {}
+        for e in self.store.events(branch=self.branch):
+            row = points.setdefault(e.patient_id, [0, 0])
+            row[0] += e.points
+            row[1] += 1
+        ids = sorted(points)
+        columns = {"patient_id": ids, "balance": [points[p][0] for p in ids],
+                   "events": [points[p][1] for p in ids]}
+        return Display("PointsLedger", columns, {"branch": self.branch, "patients": len(ids)})
+
     # ------------------------------------------------------------------ reading
     def history(self, patient_id: str | int) -> tuple[Event, ...]:
         """Every event of the patient in this branch, in store order."""
@@ -125,8 +145,8 @@ class PointsLedger:
         points: int,
         *,
         key: str,
-        at: dt.datetime,
-        expires_at: dt.datetime | None = None,
+        at: TimeLike,
+        expires_at: TimeLike | None = None,
         actor: str = "",
         reason: str = "",
     ) -> Event:
@@ -145,10 +165,10 @@ class PointsLedger:
         points: int,
         *,
         key: str,
-        at: dt.datetime,
+        at: TimeLike,
         actor: str,
         reason: str,
-        expires_at: dt.datetime | None = None,
+        expires_at: TimeLike | None = None,
     ) -> Event:
         """A manual correction (positive opens a lot, negative spends like a redemption).
 
@@ -175,7 +195,7 @@ class PointsLedger:
         reward: str,
         *,
         key: str,
-        at: dt.datetime,
+        at: TimeLike,
         actor: str = "",
         reason: str = "",
     ) -> Voucher:
@@ -196,7 +216,7 @@ class PointsLedger:
         return self._voucher(self._commit(request, finish, expire_first=True))
 
     def cancel_voucher(
-        self, voucher: Voucher | str, *, at: dt.datetime, actor: str = "", reason: str = ""
+        self, voucher: Voucher | str, *, at: TimeLike, actor: str = "", reason: str = ""
     ) -> Event:
         """Give a redemption's points back, exactly once (a retry returns the same event)."""
         target = voucher.key if isinstance(voucher, Voucher) else voucher
@@ -206,7 +226,7 @@ class PointsLedger:
         self,
         target_key: str,
         *,
-        at: dt.datetime,
+        at: TimeLike,
         key: str | None = None,
         actor: str = "",
         reason: str = "",
@@ -227,13 +247,13 @@ class PointsLedger:
                                     actor=actor, reason=reason, reverses=target_key)
             return self._commit_in(tx, request, self._finish_reversal)
 
-    def expire(self, *, at: dt.datetime, patient_id: str | int | None = None) -> list[Event]:
+    def expire(self, *, at: TimeLike, patient_id: str | int | None = None) -> list[Event]:
         """Expire every lot of the branch (or of one patient) due at or before ``at``.
 
         Idempotent: a second run at the same time finds nothing left to expire.
         One transaction for all patients: either every due lot expires or none.
         """
-        when = as_time(at)
+        when = to_datetime(at, field="at", error=LedgerError)
         with self.store.transaction() as tx:
             if patient_id is None:
                 patients = tx.patients_with_lots_due(self.branch, when)
@@ -249,7 +269,7 @@ class PointsLedger:
         return [attrs.evolve(e, seq=first + i) for i, e in enumerate(created)]
 
     def award_visits(
-        self, visits: VisitLog, *, since: dt.datetime | None = None, actor: str = "award_visits"
+        self, visits: VisitLog, *, since: TimeLike | None = None, actor: str = "award_visits"
     ) -> AwardResult:
         """Award :attr:`rules` over a visit log, keyed by visit (a rerun awards nothing twice).
 
@@ -269,9 +289,9 @@ class PointsLedger:
         self,
         visit_id: str = "",
         *,
-        at: dt.datetime,
+        at: TimeLike,
         patient_id: str | int = "",
-        visit_time: dt.datetime | None = None,
+        visit_time: TimeLike | None = None,
         actor: str = "",
         reason: str = "visit cancelled",
     ) -> Event | None:
@@ -282,7 +302,8 @@ class PointsLedger:
         """
         if not visit_id and (not str(patient_id) or visit_time is None):
             raise LedgerError("reverse_visit needs visit_id, or patient_id and visit_time")
-        when = as_time(visit_time) if visit_time is not None else dt.datetime.min
+        when = (dt.datetime.min if visit_time is None
+                else to_datetime(visit_time, field="visit_time", error=LedgerError))
         key = visit_key(self.branch, patient_id, when, visit_id)
         return reverse_visit(self, key, at=at, actor=actor, reason=reason)
 
@@ -294,10 +315,10 @@ class PointsLedger:
         points: int,
         *,
         key: str,
-        at: dt.datetime,
+        at: TimeLike,
         actor: str,
         reason: str,
-        expires_at: dt.datetime | None = None,
+        expires_at: TimeLike | None = None,
         reverses: str = "",
         reward: str = "",
     ) -> Event:
@@ -310,11 +331,12 @@ class PointsLedger:
             branch=self.branch,
             patient_id=pid,
             points=points,
-            at=as_time(at),
+            at=to_datetime(at, field="at", error=LedgerError),
             actor=_text(actor, "actor"),
             reason=_text(reason, "reason"),
             reverses=reverses,
-            expires_at=None if expires_at is None else as_time(expires_at, what="expires_at"),
+            expires_at=None if expires_at is None
+            else to_datetime(expires_at, field="expires_at", error=LedgerError),
             reward=reward,
         )
 

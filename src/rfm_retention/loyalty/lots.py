@@ -31,6 +31,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from rfm_retention._display import Display
 from rfm_retention.loyalty.events import Event, EventKind
 
 __all__ = ["AccountState", "Balance", "InvariantViolation", "Lot", "replay"]
@@ -85,6 +86,19 @@ class Balance:
     debt: int
     lots: tuple[Lot, ...]
     n_events: int
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        lots = {name: [getattr(lot, name) for lot in self.lots] for name in
+                ("key", "earned_at", "expires_at", "points", "remaining", "expired", "reversed")}
+        figures = {"patient": self.patient_id, "branch": self.branch, "balance": self.balance,
+                   "available": self.available, "debt": self.debt, "events": self.n_events}
+        return Display("Balance (lots)", lots, figures)
 
 
 @attrs.define

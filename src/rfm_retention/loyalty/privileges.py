@@ -15,9 +15,9 @@ import attrs
 import numpy as np
 
 from rfm_retention.data import VisitLog
-from rfm_retention.data._time import to_instant
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty.events import EventKind
+from rfm_retention.time import to_instant
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty.ledger import PointsLedger

@@ -10,7 +10,8 @@ KPIs (each module's docstring holds the exact definition):
   :func:`control_win_back`, :func:`win_back_uplift`.
 * :func:`satisfaction_trend`, :func:`followup_coverage`,
   :func:`deadline_compliance`.
-* :func:`kpi_report`: all of them, month by month.
+* :func:`kpi_report`: all of them, month by month; :func:`kpi_report_by`: the
+  same per department, team, segment, level or channel, adding up to the whole.
 
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
@@ -18,6 +19,22 @@ trained score, a host's model) at past dates beside the naive
 holds the plain-array metrics (AUC, precision at k, lift).
 """
 
+from rfm_retention.metrics._groups import (
+    DIMENSIONS,
+    MIN_GROUP_SIZE,
+    NO_GROUP,
+    GroupedKPIReport,
+    GroupKPIs,
+    PatientGroups,
+    kpi_report_by,
+    segment_groups,
+)
+from rfm_retention.metrics._quality import (
+    average_precision,
+    brier_score,
+    decile_calibration_error,
+    log_loss,
+)
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
     Backtest,
@@ -73,6 +90,9 @@ from rfm_retention.metrics.winback import (
 
 __all__ = [
     "DEFAULT_K",
+    "DIMENSIONS",
+    "MIN_GROUP_SIZE",
+    "NO_GROUP",
     "REVISIT_MONTHS",
     "WIN_BACK_DAYS",
     "WIN_BACK_LEVELS",
@@ -87,6 +107,8 @@ __all__ = [
     "Departures",
     "Exclusion",
     "Exclusions",
+    "GroupKPIs",
+    "GroupedKPIReport",
     "KPIReport",
     "LapseEvents",
     "LapseRule",
@@ -96,22 +118,28 @@ __all__ = [
     "MonthlyChurn",
     "MonthlyKPIs",
     "MonthlySatisfaction",
+    "PatientGroups",
     "RevisitRate",
     "Scorer",
     "Scores",
     "Uplift",
     "WinBackRate",
     "auc",
+    "average_precision",
     "backtest",
+    "brier_score",
     "control_win_back",
     "data_until",
     "deadline_compliance",
+    "decile_calibration_error",
     "departures",
     "draw_control_group",
     "followup_coverage",
     "kpi_report",
+    "kpi_report_by",
     "lapse_events",
     "lift_at",
+    "log_loss",
     "match_levels",
     "monthly_churn",
     "outcome_labels",
@@ -121,6 +149,7 @@ __all__ = [
     "revisit_rate",
     "revisit_rates_by_month",
     "satisfaction_trend",
+    "segment_groups",
     "win_back_rate",
     "win_back_uplift",
 ]

@@ -7,19 +7,16 @@ visits is handled in one numpy expression.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import as_day, day_number, to_date
 from rfm_retention.errors import ConfigError
+from rfm_retention.time import TimeLike, as_day
 
-__all__ = ["add_months", "day_number", "month_spans", "to_date"]
+__all__ = ["add_months", "month_spans"]
 
 IntArray = npt.NDArray[np.int64]
 
-DateLike = dt.date | dt.datetime | np.datetime64 | str
 
 
 def add_months(days: IntArray | int, months: int) -> IntArray:
@@ -29,6 +26,7 @@ def add_months(days: IntArray | int, months: int) -> IntArray:
     day of February; 15 March + 3 months is 15 June.
 
     Examples:
+        >>> from rfm_retention.time import day_number
         >>> int(add_months(day_number("2024-01-31"), 1)) == day_number("2024-02-29")
         True
     """
@@ -44,7 +42,7 @@ def add_months(days: IntArray | int, months: int) -> IntArray:
     return out
 
 
-def month_spans(start: DateLike, end: DateLike) -> tuple[npt.NDArray[np.datetime64], IntArray]:
+def month_spans(start: TimeLike, end: TimeLike) -> tuple[npt.NDArray[np.datetime64], IntArray]:
     """The calendar months touching ``[start, end]`` and their boundaries.
 
     Returns ``(months, bounds)``: ``months`` as ``datetime64[M]`` (one per

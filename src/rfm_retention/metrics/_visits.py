@@ -24,6 +24,7 @@ __all__ = [
     "next_visit_after",
     "patient_positions",
     "visit_days",
+    "visit_row_at",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -44,6 +45,7 @@ class VisitDays:
         diagnosis: diagnosis of the day's last visit ('' when not given); visits at
             the same instant keep the visit log's order (by content), so the
             choice never depends on the order rows were given in.
+        row: the visit log row of that last visit (its department, for instance).
     """
 
     patient: IntArray
@@ -52,6 +54,7 @@ class VisitDays:
     first_day: IntArray
     next_day: IntArray
     diagnosis: npt.NDArray[np.str_]
+    row: IntArray
 
     def __len__(self) -> int:
         return int(self.day.shape[0])
@@ -64,11 +67,13 @@ def visit_days(log: VisitLog, until_day: int | None = None) -> VisitDays:
     keep = np.ones(len(days), bool) if until_day is None else days <= until_day
     days, patient = days[keep], patient[keep]
     diagnosis = log.diagnosis[keep]
+    rows = np.flatnonzero(keep).astype(np.int64)
     # rows are sorted by (patient, time): the last row of each (patient, day) run is kept
     last_of_run = np.ones(len(days), bool)
     if len(days):
         last_of_run[:-1] = (patient[1:] != patient[:-1]) | (days[1:] != days[:-1])
     days, patient, diagnosis = days[last_of_run], patient[last_of_run], diagnosis[last_of_run]
+    rows = rows[last_of_run]
     n = len(days)
     new_patient = np.ones(n, bool)
     if n:
@@ -87,6 +92,7 @@ def visit_days(log: VisitLog, until_day: int | None = None) -> VisitDays:
         first_day=days[starts][run] if n else np.empty(0, np.int64),
         next_day=next_day,
         diagnosis=diagnosis,
+        row=rows,
     )
 
 
@@ -125,21 +131,14 @@ def patient_positions(universe: IdArray, ids: Any, *, what: str) -> IntArray:
     return np.where(found, clipped, -1).astype(np.int64)
 
 
-def next_visit_after(
+def _after_rows(
     log: VisitLog, patient: IntArray, instants: npt.NDArray[np.datetime64]
-) -> npt.NDArray[np.datetime64]:
-    """For each (patient position, instant), the patient's first visit strictly after it.
-
-    ``patient`` holds positions in ``log.patient_ids`` (``-1`` = unknown patient,
-    who has no visit). NaT where there is no later visit.
-    """
+) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Per query: the first log row after the instant in (patient, time) order, and validity."""
     n = len(patient)
-    out = np.full(n, np.datetime64("NaT", "s"))
-    if n == 0 or len(log) == 0:
-        return out
     known = (patient >= 0) & ~np.isnat(instants)
-    if not known.any():
-        return out
+    if n == 0 or len(log) == 0 or not known.any():
+        return np.zeros(n, np.int64), np.zeros(n, bool)
     times = log.time.astype(np.int64)
     at = instants.astype("datetime64[s]").astype(np.int64)
     low = min(int(times.min()), int(at[known].min())) - 1
@@ -148,10 +147,47 @@ def next_visit_after(
         raise ConfigError("visit times span too wide to search (check for corrupt dates)")
     keys = log.patient_index * span + (times - low)
     query = np.where(known, patient, 0) * span + (np.where(known, at, low) - low)
-    pos = np.searchsorted(keys, query, side="right")
+    pos = np.searchsorted(keys, query, side="right").astype(np.int64)
+    return pos, known
+
+
+def next_visit_after(
+    log: VisitLog, patient: IntArray, instants: npt.NDArray[np.datetime64]
+) -> npt.NDArray[np.datetime64]:
+    """For each (patient position, instant), the patient's first visit strictly after it.
+
+    ``patient`` holds positions in ``log.patient_ids`` (``-1`` = unknown patient,
+    who has no visit). NaT where there is no later visit.
+    """
+    out = np.full(len(patient), np.datetime64("NaT", "s"))
+    pos, known = _after_rows(log, patient, instants)
+    if not known.any():
+        return out
     clipped = np.minimum(pos, len(log) - 1)
     hit = known & (pos < len(log)) & (log.patient_index[clipped] == patient)
     out[hit] = log.time[clipped[hit]]
+    return out
+
+
+def visit_row_at(
+    log: VisitLog, patient: IntArray, instants: npt.NDArray[np.datetime64]
+) -> IntArray:
+    """For each (patient position, instant), the row of the patient's last visit at or before it.
+
+    A patient with no visit by then gets their first visit's row (the visit
+    the event leads to); ``-1`` for a patient with no visit at all.
+    """
+    out = np.full(len(patient), -1, np.int64)
+    pos, known = _after_rows(log, patient, instants)
+    if not known.any():
+        return out
+    before = np.maximum(pos - 1, 0)
+    ok = known & (pos > 0) & (log.patient_index[before] == patient)
+    out[ok] = before[ok]
+    rest = known & ~ok
+    out[rest] = log.group_starts[patient[rest]]
+    valid = patient >= 0
+    out[valid & np.isnat(instants)] = log.group_starts[patient[valid & np.isnat(instants)]]
     return out
 
 

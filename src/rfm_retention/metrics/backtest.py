@@ -9,13 +9,26 @@ no-peeking rules):
    or "lapsed within the horizon" (the lapse rule of the KPIs);
 3. the method under test and the **naive baseline** (days since the last
    visit, alone) each score the population from the data cut at ``t``;
-4. each gets: AUC, precision and recall at ``k`` (``k`` = how many patients
-   the team can call in a week), lift in the top decile, and precision and
+4. each gets: AUC, average precision, precision and recall at ``k`` (``k`` =
+   how many patients the team can call in a week), lift in the top decile,
+   the probability figures (Brier score, log-loss, decile calibration error;
+   see :mod:`~rfm_retention.metrics._quality`) and precision and
    recall *per level* — patients at that level *or above*, the set a team
    acting from that level would call. The baseline has no levels of its own,
    so it is given the method's level counts: its top ``n_high`` patients are
    "high", the next ``n_medium`` "medium" and so on (ties broken by patient
    id). Both then spend the same effort, and the figures compare like for like.
+
+**Probabilities.** A method that states P(churn) (``Scores.probability``:
+the trained model, the trainable score's ``score / 100``) is judged on it.
+One that only ranks (days since the last visit) states no probability: its
+Brier, log-loss and calibration columns are those of its implied rate, the
+same probability (the base rate) for everyone, which is also the bar every
+probability must beat (``base_rate_brier``).
+
+**No judging on training labels.** A scorer with a ``labels_until`` date
+(a trained model: the last day its training labels read) is refused at any
+scan date before it.
 
 **Lead time**, over all scan dates together, follows the chosen outcome: it
 measures how early the method warned about the *departures that outcome
@@ -48,10 +61,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
+from rfm_retention.metrics._quality import (
+    average_precision,
+    brier_score,
+    decile_calibration_error,
+    log_loss,
+)
 from rfm_retention.metrics._visits import (
     VisitDays,
     as_id_array,
@@ -70,6 +89,7 @@ from rfm_retention.metrics.ranking import (
 )
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import TimeLike, day_number, to_date, to_instant
 
 __all__ = [
     "DEFAULT_K",
@@ -108,17 +128,24 @@ class Scores:
     patient_id: IdArray
     score: FloatArray
     level: IntArray
+    probability: FloatArray | None = None
 
     @classmethod
-    def of(cls, patient_id: Any, score: Any, level: Any = None) -> Scores:
-        """From parallel sequences (levels as ``RiskLevel`` values; default all NONE)."""
+    def of(
+        cls, patient_id: Any, score: Any, level: Any = None, probability: Any = None
+    ) -> Scores:
+        """From parallel sequences (levels as ``RiskLevel`` values; default all NONE;
+        ``probability``: the method's P(churn), if it states one)."""
         ids = as_id_array(patient_id)
         s = np.asarray(score, np.float64)
         lv = np.zeros(len(ids), np.int64) if level is None else np.asarray(level, np.int64)
         if not (len(ids) == len(s) == len(lv)):
             raise ConfigError("scores: patient_id, score and level need equal lengths")
+        prob = None if probability is None else np.asarray(probability, np.float64)
+        if prob is not None and (prob.shape != s.shape or not ((prob >= 0) & (prob <= 1)).all()):
+            raise ConfigError("scores: one probability in [0, 1] per patient is needed")
         order = np.argsort(ids, kind="stable")
-        return cls(ids[order], s[order], lv[order])
+        return cls(ids[order], s[order], lv[order], None if prob is None else prob[order])
 
 
 @runtime_checkable
@@ -209,11 +236,22 @@ class MethodResult:
     recall_at_k: float
     lift_top_decile: float
     by_level: tuple[LevelResult, ...]
+    average_precision: float = float("nan")
+    brier: float = float("nan")
+    log_loss: float = float("nan")
+    calibration_error: float = float("nan")
+    states_probability: bool = False
 
     @property
     def base_rate(self) -> float:
         """``positives / patients``: the precision of calling patients at random."""
         return self.positives / self.patients if self.patients else float("nan")
+
+    @property
+    def base_rate_brier(self) -> float:
+        """Brier score of predicting the base rate for everyone: ``r (1 - r)``."""
+        r = self.base_rate
+        return r * (1.0 - r)
 
 
 @attrs.frozen(eq=False)
@@ -254,6 +292,16 @@ class Backtest:
     results: tuple[MethodResult, ...]
     lead_times: tuple[LeadTimes, ...]
 
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"outcome": self.outcome.kind, "k": self.k, "warn_level": self.warn_level.label}
+        return Display("Backtest", self.to_columns(), figures)
+
     def lead_time_of(self, method: str) -> LeadTimes:
         """The lead times of one method by name."""
         for lead in self.lead_times:
@@ -279,6 +327,12 @@ class Backtest:
             put(f"precision_at_{self.k}", r.precision_at_k)
             put(f"recall_at_{self.k}", r.recall_at_k)
             put("lift_top_decile", r.lift_top_decile)
+            put("average_precision", r.average_precision)
+            put("brier", r.brier)
+            put("base_rate_brier", r.base_rate_brier)
+            put("log_loss", r.log_loss)
+            put("calibration_error", r.calibration_error)
+            put("states_probability", r.states_probability)
             for lv in r.by_level:
                 put(f"{lv.level.label}_flagged", lv.flagged)
                 put(f"{lv.level.label}_precision", lv.precision)
@@ -289,8 +343,11 @@ class Backtest:
         return cols
 
 
-def _aligned(scores: Scores, population: IdArray) -> tuple[FloatArray, IntArray]:
-    """Scores of ``population``; patients the method did not score rank last, level NONE."""
+def _aligned(
+    scores: Scores, population: IdArray
+) -> tuple[FloatArray, IntArray, FloatArray | None]:
+    """Scores of ``population``; patients the method did not score rank last, level NONE
+    (and, with probabilities, get the lowest probability the method gave)."""
     where = patient_positions(scores.patient_id, population, what="scores")
     known = where >= 0
     score = np.full(len(population), -np.inf)
@@ -299,12 +356,17 @@ def _aligned(scores: Scores, population: IdArray) -> tuple[FloatArray, IntArray]
     level[known] = scores.level[where[known]]
     if np.isnan(score).any():
         raise ConfigError("a scorer returned NaN scores; give every patient a number")
-    return score, level
+    prob = None
+    if scores.probability is not None:
+        floor = float(scores.probability.min()) if scores.probability.size else 0.0
+        prob = np.full(len(population), floor)
+        prob[known] = scores.probability[where[known]]
+    return score, level, prob
 
 
 def _evaluate(
     at: dt.date, method: str, score: FloatArray, level: IntArray,
-    positive: npt.NDArray[np.bool_], k: int,
+    positive: npt.NDArray[np.bool_], k: int, probability: FloatArray | None = None,
 ) -> MethodResult:
     by_level = []
     for lv in LEVELS:
@@ -312,6 +374,9 @@ def _evaluate(
         p, r = precision_recall(flagged, positive)
         by_level.append(LevelResult(lv, int(flagged.sum()), p, r))
     n = len(score)
+    states = probability is not None
+    if probability is None:  # a ranking only: its implied rate is the base rate for everyone
+        probability = np.full(n, float(positive.mean()) if n else 0.0)
     return MethodResult(
         at=at,
         method=method,
@@ -322,6 +387,11 @@ def _evaluate(
         recall_at_k=recall_at_k(score, positive, k) if n else float("nan"),
         lift_top_decile=lift_at(score, positive, TOP_DECILE) if n else float("nan"),
         by_level=tuple(by_level),
+        average_precision=average_precision(score, positive) if n else float("nan"),
+        brier=brier_score(probability, positive),
+        log_loss=log_loss(probability, positive),
+        calibration_error=decile_calibration_error(probability, positive),
+        states_probability=states,
     )
 
 
@@ -400,9 +470,21 @@ def _lead_times(
     return LeadTimes(method, int(warnable.sum()), int(found.sum()), days)
 
 
+def _check_not_trained_on(methods: Sequence[Scorer], at: Sequence[TimeLike]) -> None:
+    """ConfigError when a scan date is before a method's ``labels_until``."""
+    first = min(to_date(day_number(a)) for a in at)
+    for m in methods:
+        until = getattr(m, "labels_until", None)
+        if until is not None and first < until:
+            raise ConfigError(
+                f"{m.name!r} was trained on outcomes read up to {until}; it cannot be "
+                f"backtested at {first}. Backtest on or after {until}, or train earlier"
+            )
+
+
 def backtest(
     data: PatientData,
-    at: Sequence[DateLike],
+    at: Sequence[TimeLike],
     *,
     scorer: Scorer | Sequence[Scorer],
     baseline: Scorer | None = None,
@@ -410,7 +492,7 @@ def backtest(
     k: int = DEFAULT_K,
     warn_level: RiskLevel = RiskLevel.MEDIUM,
     population: Literal["active", "all"] = "active",
-    observed_until: DateLike | None = None,
+    observed_until: TimeLike | None = None,
 ) -> Backtest:
     """Replay ``scorer`` (and the baseline) at each date of ``at`` and score them.
 
@@ -454,6 +536,7 @@ def backtest(
     names = [m.name for m in methods] + [base.name]
     if len(set(names)) != len(names):
         raise ConfigError(f"the methods and the baseline need distinct names, got {names}")
+    _check_not_trained_on([*methods, base], at)
     visits = data.visits
     if len(visits) == 0:
         raise ConfigError("the visit log is empty: nothing to backtest")
@@ -468,15 +551,15 @@ def backtest(
         labels = outcome_labels(
             visits, day, outcome, observed_until_day=observed, population=population
         )
-        past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
+        past = data_until(data, to_instant(when))
         judged = [(m.name, *_aligned(m.score(past, when), labels.patient_id)) for m in methods]
-        b_score, b_level = _aligned(base.score(past, when), labels.patient_id)
+        b_score, b_level, b_prob = _aligned(base.score(past, when), labels.patient_id)
         if not b_level.any():
             b_level = match_levels(b_score, labels.patient_id, judged[0][2])
-        judged.append((base.name, b_score, b_level))
+        judged.append((base.name, b_score, b_level, b_prob))
         positions = patient_positions(visits.patient_ids, labels.patient_id, what="population")
-        for name, score, level in judged:
-            results.append(_evaluate(when, name, score, level, labels.positive, k))
+        for name, score, level, prob in judged:
+            results.append(_evaluate(when, name, score, level, labels.positive, k, prob))
             chosen = level >= int(warn_level)
             flags[name][0].append(positions[chosen])
             flags[name][1].append(np.full(int(chosen.sum()), day, np.int64))

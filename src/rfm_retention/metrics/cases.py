@@ -23,11 +23,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import parse_times, to_instant
+from rfm_retention.data._time import parse_times
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike
 from rfm_retention.metrics._visits import as_id_array
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import TimeLike, to_instant
 
 __all__ = [
     "CaseColumns",
@@ -50,11 +50,13 @@ class CaseRecord:
 
     patient_id: str | int
     level: RiskLevel | str | int
-    opened_at: DateLike | None = None
-    first_contact_at: DateLike | None = None
-    first_contact_due: DateLike | None = None
-    plan_at: DateLike | None = None
-    plan_due: DateLike | None = None
+    opened_at: TimeLike | None = None
+    first_contact_at: TimeLike | None = None
+    first_contact_due: TimeLike | None = None
+    plan_at: TimeLike | None = None
+    plan_due: TimeLike | None = None
+    owner: str = ""
+    reason: str = ""
 
 
 def parse_levels(values: Any, *, what: str = "case") -> npt.NDArray[np.int64]:
@@ -105,9 +107,22 @@ class CaseColumns:
     first_contact_due: TimeArray
     plan_at: TimeArray
     plan_due: TimeArray
+    owner: npt.NDArray[np.str_] = attrs.field(default=None)
+    reason: npt.NDArray[np.str_] = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.level)
+        for name in ("owner", "reason"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(n, "", dtype=str))
 
     def __len__(self) -> int:
         return int(self.level.shape[0])
+
+    def take(self, mask: npt.NDArray[np.bool_]) -> CaseColumns:
+        """The cases where ``mask`` is True."""
+        fields = attrs.fields(CaseColumns)
+        return CaseColumns(**{f.name: getattr(self, f.name)[mask] for f in fields})
 
     @classmethod
     def from_arrays(
@@ -120,8 +135,14 @@ class CaseColumns:
         first_contact_due: Any = None,
         plan_at: Any = None,
         plan_due: Any = None,
+        owner: Any = None,
+        reason: Any = None,
     ) -> CaseColumns:
-        """From one sequence per field (times: datetimes, ISO text, None)."""
+        """From one sequence per field (times: datetimes, ISO text, None).
+
+        ``owner`` is who is responsible for the case (a team or staff member,
+        the "team" of the grouped KPIs); ``reason`` its primary churn reason.
+        """
         ids = as_id_array(patient_id)
         levels = parse_levels(level)
         n = len(ids)
@@ -132,7 +153,10 @@ class CaseColumns:
             first_contact_due=first_contact_due, plan_at=plan_at, plan_due=plan_due,
         )
         times = {name: parse_time_column(values, name, n) for name, values in given.items()}
-        return cls(patient_id=ids, level=levels, **times)
+        return cls(
+            patient_id=ids, level=levels, **times,
+            owner=_text_column(owner, "owner", n), reason=_text_column(reason, "reason", n),
+        )
 
     @classmethod
     def from_records(cls, records: Iterable[Any]) -> CaseColumns:
@@ -144,6 +168,8 @@ class CaseColumns:
         }
         for name in _TIME_FIELDS:
             columns[name] = np.array([getattr(r, name, None) for r in rows], dtype=object)
+        for name in ("owner", "reason"):
+            columns[name] = [str(getattr(r, name, "") or "") for r in rows]
         return cls.from_arrays(**columns)
 
     @classmethod
@@ -187,7 +213,19 @@ class CaseColumns:
             first_contact_due=col(contact_due),
             plan_at=col([p[1] for p in plan_due]),
             plan_due=col([p[0] for p in plan_due]),
+            owner=["+".join(getattr(c, "owners", ())) for c in rows],
+            reason=[str(getattr(c, "reason", "") or "") for c in rows],
         )
+
+
+def _text_column(values: Any, name: str, n: int) -> npt.NDArray[np.str_]:
+    if values is None:
+        return np.full(n, "", dtype=str)
+    out = np.asarray(["" if v is None else str(v) for v in np.asarray(values, dtype=object)],
+                     dtype=str).reshape(-1)
+    if len(out) != n:
+        raise ConfigError(f"cases: {name} has {len(out)} values for {n} cases")
+    return out
 
 
 @attrs.frozen
@@ -228,7 +266,7 @@ class Compliance:
         return self.met / decided if decided else float("nan")
 
 
-def followup_coverage(cases: CaseColumns, *, as_of: DateLike) -> Coverage:
+def followup_coverage(cases: CaseColumns, *, as_of: TimeLike) -> Coverage:
     """Share of cases opened by ``as_of`` that had a first contact by ``as_of``.
 
     Cases without ``opened_at`` count as opened (the host gave no date).
@@ -247,7 +285,7 @@ def followup_coverage(cases: CaseColumns, *, as_of: DateLike) -> Coverage:
     return Coverage(int(opened.sum()), int(contacted.sum()))
 
 
-def deadline_compliance(due: TimeArray, done: TimeArray, *, as_of: DateLike) -> Compliance:
+def deadline_compliance(due: TimeArray, done: TimeArray, *, as_of: TimeLike) -> Compliance:
     """Deadlines met, breached and pending as of ``as_of`` (rows without a deadline skipped).
 
     Work done after ``as_of`` is treated as not done yet (what was known then).

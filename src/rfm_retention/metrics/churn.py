@@ -26,10 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
-from rfm_retention.metrics._calendar import DateLike, day_number, month_spans, to_date
+from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._visits import VisitDays, last_day_before, visit_days
 from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.metrics.lapse import LapseRule, lapse_days
+from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["MonthlyChurn", "monthly_churn"]
 
@@ -64,10 +65,10 @@ class MonthlyChurn:
 
 def monthly_churn(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     rule: LapseRule | None = None,
     exclusions: Exclusions | None = None,
 ) -> list[MonthlyChurn]:
@@ -99,8 +100,8 @@ def monthly_churn(
 def churn_of_days(
     vd: VisitDays,
     excluded_since: IntArray,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     as_of_day: int,
     rule: LapseRule,
@@ -111,11 +112,36 @@ def churn_of_days(
     indexed like ``vd.patient``. Work is linear in visit days: no
     (patient, month) pairs are materialised.
     """
+    group = np.zeros(len(vd), np.int64)
+    return churn_by_group(
+        vd, excluded_since, start, end, as_of_day=as_of_day, rule=rule, group=group, n_groups=1
+    )[0]
+
+
+def churn_by_group(
+    vd: VisitDays,
+    excluded_since: IntArray,
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    as_of_day: int,
+    rule: LapseRule,
+    group: IntArray,
+    n_groups: int,
+) -> list[list[MonthlyChurn]]:
+    """:func:`churn_of_days` split by a group code per visit day (one list per group).
+
+    A patient active at a month's start belongs, for that month, to the group
+    of the visit day that keeps them active (their last visit day before the
+    month), and so does their lapse in that month: every (patient, month)
+    counts in exactly one group, so the groups add up to the whole.
+    """
     months, bounds = month_spans(start, end)
     n_months = len(months)
     starts = bounds[:-1]
     _, lapse = lapse_days(vd, rule)
     excl = excluded_since[vd.patient]
+    width = n_months + 1
 
     # Visit day j keeps its patient active at every month start s with day_j < s <= end_j,
     # i.e. months lo_j <= m < hi_j, and not in months ending after the exclusion day.
@@ -125,10 +151,11 @@ def churn_of_days(
     hi = np.minimum(hi, np.searchsorted(starts, as_of_day, side="right"))
     hi = np.minimum(hi, np.searchsorted(bounds, excl, side="right") - 1)
     spans = hi > lo
-    delta = np.bincount(lo[spans], minlength=n_months + 1) - np.bincount(
-        hi[spans], minlength=n_months + 1
+    g = group[spans] * width
+    delta = np.bincount(g + lo[spans], minlength=n_groups * width) - np.bincount(
+        g + hi[spans], minlength=n_groups * width
     )
-    active = np.cumsum(delta)[:n_months].astype(np.int64)
+    active = np.cumsum(delta.reshape(n_groups, width), axis=1)[:, :n_months].astype(np.int64)
 
     # Lapse events inside each month, seen by as_of, of patients active at its start: the
     # visit day covering the month's start is the patient's last one before it.
@@ -140,18 +167,19 @@ def churn_of_days(
     covering = last_day_before(vd, ev_patient, starts[ev_month])
     ok = covering >= 0
     ok[ok] = ev_month[ok] < hi[covering[ok]]
-    ev_patient, ev_month = ev_patient[ok], ev_month[ok]
+    ev_patient, ev_month, covering = ev_patient[ok], ev_month[ok], covering[ok]
     # events are sorted by (patient, lapse day): one count per (patient, month)
     first = np.ones(len(ev_month), bool)
     first[1:] = (ev_patient[1:] != ev_patient[:-1]) | (ev_month[1:] != ev_month[:-1])
-    lapsed = np.bincount(ev_month[first], minlength=n_months).astype(np.int64)
+    cell = group[covering[first]] * n_months + ev_month[first]
+    lapsed = np.bincount(cell, minlength=n_groups * n_months).reshape(n_groups, n_months)
 
+    complete = [bool(bounds[i + 1] - 1 <= as_of_day) for i in range(n_months)]
+    labels = [to_date(starts[i]) for i in range(n_months)]
     return [
-        MonthlyChurn(
-            month=to_date(starts[i]),
-            active_at_start=int(active[i]),
-            lapsed=int(lapsed[i]),
-            complete=bool(bounds[i + 1] - 1 <= as_of_day),
-        )
-        for i in range(n_months)
+        [
+            MonthlyChurn(labels[i], int(active[k, i]), int(lapsed[k, i]), complete[i])
+            for i in range(n_months)
+        ]
+        for k in range(n_groups)
     ]

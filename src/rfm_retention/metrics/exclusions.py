@@ -17,8 +17,8 @@ import numpy.typing as npt
 
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import day_number
 from rfm_retention.metrics._visits import NO_DAY, as_id_array, patient_positions
+from rfm_retention.time import day_number
 
 __all__ = ["EXCLUSION_REASONS", "Exclusion", "Exclusions"]
 

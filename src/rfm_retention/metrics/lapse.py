@@ -28,9 +28,9 @@ import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number
 from rfm_retention.metrics._visits import VisitDays, visit_days
 from rfm_retention.risk.care_intervals import SPEC_CARE_INTERVALS, CareIntervals
+from rfm_retention.time import TimeLike, day_number
 
 __all__ = ["LapseEvents", "LapseRule", "lapse_days", "lapse_events"]
 
@@ -104,7 +104,7 @@ class LapseEvents:
 
 
 def lapse_events(
-    visits: VisitLog, *, as_of: DateLike, rule: LapseRule | None = None
+    visits: VisitLog, *, as_of: TimeLike, rule: LapseRule | None = None
 ) -> LapseEvents:
     """The lapses that had happened by ``as_of`` (visits after it are ignored).
 

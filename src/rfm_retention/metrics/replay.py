@@ -168,7 +168,7 @@ def outcome_labels(
     ``observed_until_day``.
 
     Examples:
-        >>> from rfm_retention.metrics._calendar import day_number
+        >>> from rfm_retention.time import day_number
         >>> log = VisitLog.from_arrays(patient_id=["a", "a", "b"], amount=[1.0] * 3,
         ...     visit_time=["2024-01-01", "2024-02-15", "2024-01-20"])
         >>> labels = outcome_labels(log, day_number("2024-01-31"), ChurnOutcome(horizon_days=30),

@@ -40,10 +40,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import as_date
+from rfm_retention._display import Display
 from rfm_retention.data.sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, month_spans
+from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._visits import visit_days
 from rfm_retention.metrics.cases import (
     CaseColumns,
@@ -65,6 +65,7 @@ from rfm_retention.metrics.winback import (
     control_win_back,
     win_back_rate,
 )
+from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -118,6 +119,16 @@ class KPIReport:
     end: dt.date
     as_of: dt.date
     months: tuple[MonthlyKPIs, ...]
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        figures = {"from": self.start, "to": self.end, "as_of": self.as_of}
+        return Display("KPIReport", self.to_columns(), figures)
 
     @property
     def uplift(self) -> Uplift | None:
@@ -190,16 +201,66 @@ def _in_month(
     return mask
 
 
-def _take(cases: CaseColumns, mask: npt.NDArray[np.bool_]) -> CaseColumns:
-    return CaseColumns(**{f.name: getattr(cases, f.name)[mask] for f in attrs.fields(CaseColumns)})
+@attrs.frozen(eq=False)
+class MonthContext:
+    """What every month's case KPIs share: the visits, month bounds and the rules."""
+
+    visits: VisitLog
+    bounds: npt.NDArray[np.int64]
+    as_of: TimeLike
+    win_back_days: int
+    exclusions: Exclusions | None
+
+
+def monthly_rows(
+    ctx: MonthContext,
+    labels: list[dt.date],
+    churn: list[MonthlyChurn],
+    rev3: list[RevisitRate],
+    rev6: list[RevisitRate],
+    sat: list[MonthlySatisfaction] | None,
+    cases: CaseColumns | None,
+    control: ControlGroup | None,
+) -> tuple[MonthlyKPIs, ...]:
+    """One :class:`MonthlyKPIs` per month from its churn, revisit and the case data given."""
+    bounds, as_of = ctx.bounds, ctx.as_of
+    rows = []
+    for i, month in enumerate(labels):
+        extra: dict[str, Any] = {}
+        if sat is not None:
+            extra["satisfaction"] = sat[i]
+        if cases is not None:
+            opened = _in_month(cases.opened_at, bounds, i)
+            extra["coverage"] = followup_coverage(cases.take(opened), as_of=as_of)
+            due1 = _in_month(cases.first_contact_due, bounds, i)
+            extra["contact_compliance"] = deadline_compliance(
+                cases.first_contact_due[due1], cases.first_contact_at[due1], as_of=as_of
+            )
+            due2 = _in_month(cases.plan_due, bounds, i)
+            extra["plan_compliance"] = deadline_compliance(
+                cases.plan_due[due2], cases.plan_at[due2], as_of=as_of
+            )
+            contacted = _in_month(cases.first_contact_at, bounds, i)
+            extra["win_back"] = win_back_rate(
+                ctx.visits, cases.take(contacted), as_of=as_of,
+                within_days=ctx.win_back_days, exclusions=ctx.exclusions,
+            )
+        if control is not None:
+            warned = _in_month(control.warned_at, bounds, i)
+            extra["control_win_back"] = control_win_back(
+                ctx.visits, control.take(warned), as_of=as_of, within_days=ctx.win_back_days,
+                exclusions=ctx.exclusions,
+            )
+        rows.append(MonthlyKPIs(month, churn[i], rev3[i], rev6[i], **extra))
+    return tuple(rows)
 
 
 def kpi_report(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     ratings: RatingTable | None = None,
     cases: CaseColumns | None = None,
     lapse_rule: LapseRule | None = None,
@@ -240,32 +301,6 @@ def kpi_report(
     _, rev6 = revisit_of_days(vd, since, start, end, as_of_day=as_of_day, months=6)
     sat = satisfaction_trend(ratings, start, end) if ratings is not None else None
     _, bounds = month_spans(start, end)
-    rows = []
-    for i, month in enumerate(labels):
-        extra: dict[str, Any] = {}
-        if sat is not None:
-            extra["satisfaction"] = sat[i]
-        if cases is not None:
-            opened = _in_month(cases.opened_at, bounds, i)
-            extra["coverage"] = followup_coverage(_take(cases, opened), as_of=as_of)
-            due1 = _in_month(cases.first_contact_due, bounds, i)
-            extra["contact_compliance"] = deadline_compliance(
-                cases.first_contact_due[due1], cases.first_contact_at[due1], as_of=as_of
-            )
-            due2 = _in_month(cases.plan_due, bounds, i)
-            extra["plan_compliance"] = deadline_compliance(
-                cases.plan_due[due2], cases.plan_at[due2], as_of=as_of
-            )
-            contacted = _in_month(cases.first_contact_at, bounds, i)
-            extra["win_back"] = win_back_rate(
-                visits, _take(cases, contacted), as_of=as_of, within_days=win_back_days,
-                exclusions=exclusions,
-            )
-        if control is not None:
-            warned = _in_month(control.warned_at, bounds, i)
-            extra["control_win_back"] = control_win_back(
-                visits, control.take(warned), as_of=as_of, within_days=win_back_days,
-                exclusions=exclusions,
-            )
-        rows.append(MonthlyKPIs(month, churn[i], rev3[i], rev6[i], **extra))
-    return KPIReport(as_date(start), as_date(end), as_date(as_of), tuple(rows))
+    context = MonthContext(visits, bounds, as_of, win_back_days, exclusions)
+    rows = monthly_rows(context, labels, churn, rev3, rev6, sat, cases, control)
+    return KPIReport(as_date(start), as_date(end), as_date(as_of), rows)

@@ -28,9 +28,10 @@ import numpy.typing as npt
 
 from rfm_retention.data.sources import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, add_months, day_number, month_spans, to_date
+from rfm_retention.metrics._calendar import add_months, month_spans
 from rfm_retention.metrics._visits import VisitDays, visit_days
 from rfm_retention.metrics.exclusions import Exclusions
+from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["REVISIT_MONTHS", "RevisitRate", "revisit_rate", "revisit_rates_by_month"]
 
@@ -105,10 +106,10 @@ def _count(
 
 def revisit_rate(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     months: int = 3,
     exclusions: Exclusions | None = None,
 ) -> RevisitRate:
@@ -149,10 +150,10 @@ def revisit_rate(
 
 def revisit_rates_by_month(
     visits: VisitLog,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     months: int = 3,
     exclusions: Exclusions | None = None,
 ) -> tuple[list[dt.date], list[RevisitRate]]:
@@ -182,8 +183,8 @@ def revisit_rates_by_month(
 def revisit_of_days(
     vd: VisitDays,
     excluded_since: IntArray,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     as_of_day: int,
     months: int,
@@ -195,6 +196,30 @@ def revisit_of_days(
     (day of month clipped to the target month's length), so no per-visit
     calendar conversion is needed.
     """
+    labels, rates = revisit_by_group(
+        vd, excluded_since, start, end, as_of_day=as_of_day, months=months,
+        group=np.zeros(len(vd), np.int64), n_groups=1,
+    )
+    return labels, rates[0]
+
+
+def revisit_by_group(
+    vd: VisitDays,
+    excluded_since: IntArray,
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    as_of_day: int,
+    months: int,
+    group: IntArray,
+    n_groups: int,
+) -> tuple[list[dt.date], list[list[RevisitRate]]]:
+    """:func:`revisit_of_days` split by a group code per visit day (one list per group).
+
+    Each index visit counts in the group of its own visit day (the
+    department of the index visit, for instance), so the groups add up to
+    the whole.
+    """
     _check_months(months)
     month_starts, bounds = month_spans(start, end)
     n_months = len(month_starts)
@@ -202,24 +227,28 @@ def revisit_of_days(
     ext = np.arange(
         month_starts[0], month_starts[-1] + np.timedelta64(months + 2, "M"), dtype="datetime64[M]"
     ).astype("datetime64[D]").astype(np.int64)
-    group = np.searchsorted(bounds, vd.day, side="right") - 1
-    inside = (group >= 0) & (group < n_months)
+    month = np.searchsorted(bounds, vd.day, side="right") - 1
+    inside = (month >= 0) & (month < n_months)
     rows = np.flatnonzero(inside)
     first_in_month = np.ones(len(rows), bool)
     first_in_month[1:] = (vd.patient[rows[1:]] != vd.patient[rows[:-1]]) | (
-        group[rows[1:]] != group[rows[:-1]]
+        month[rows[1:]] != month[rows[:-1]]
     )
     rows = rows[first_in_month]
-    g = group[rows]
+    g = month[rows]
     target = g + months
     offset = vd.day[rows] - ext[g]
     window_end = ext[target] + np.minimum(offset, ext[target + 1] - ext[target] - 1)
+    cell = group[rows] * n_months + g
     idx, cen, exc, rev = _count(
-        vd, rows, window_end, g, n_months, as_of_day, excluded_since
+        vd, rows, window_end, cell, n_groups * n_months, as_of_day, excluded_since
     )
     labels = [to_date(b) for b in bounds[:-1]]
     rates = [
-        RevisitRate(months, int(idx[i]), int(cen[i]), int(exc[i]), int(rev[i]))
-        for i in range(n_months)
+        [
+            RevisitRate(months, int(idx[c]), int(cen[c]), int(exc[c]), int(rev[c]))
+            for c in range(k * n_months, (k + 1) * n_months)
+        ]
+        for k in range(n_groups)
     ]
     return labels, rates

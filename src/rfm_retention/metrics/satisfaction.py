@@ -13,11 +13,13 @@ import datetime as dt
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from rfm_retention.data.sources import RatingTable
-from rfm_retention.metrics._calendar import DateLike, month_spans, to_date
+from rfm_retention.metrics._calendar import month_spans
+from rfm_retention.time import TimeLike, to_date
 
-__all__ = ["SATISFACTION_THRESHOLD", "MonthlySatisfaction", "satisfaction_trend"]
+__all__ = ["SATISFACTION_THRESHOLD", "MonthlySatisfaction", "satisfaction_of", "satisfaction_trend"]
 
 SATISFACTION_THRESHOLD = 80.0
 """Ratings below this start a satisfaction warning (SPEC section 4)."""
@@ -39,8 +41,8 @@ class MonthlySatisfaction:
 
 def satisfaction_trend(
     ratings: RatingTable,
-    start: DateLike,
-    end: DateLike,
+    start: TimeLike,
+    end: TimeLike,
     *,
     threshold: float = SATISFACTION_THRESHOLD,
 ) -> list[MonthlySatisfaction]:
@@ -54,13 +56,31 @@ def satisfaction_trend(
         >>> [(m.ratings, m.mean, m.below) for m in trend]
         [(2, 80.0, 1), (1, 85.0, 0), (0, nan, 0)]
     """
+    return satisfaction_of(ratings.time, ratings.score, start, end, threshold=threshold)
+
+
+def satisfaction_of(
+    time: npt.NDArray[np.datetime64],
+    score: npt.NDArray[np.float64],
+    start: TimeLike,
+    end: TimeLike,
+    *,
+    threshold: float = SATISFACTION_THRESHOLD,
+) -> list[MonthlySatisfaction]:
+    """:func:`satisfaction_trend` of rating times and scores given as arrays (a subset).
+
+    Examples:
+        >>> t = np.array(["2024-01-03", "2024-01-20"], dtype="datetime64[s]")
+        >>> [m.mean for m in satisfaction_of(t, np.array([90.0, 70.0]), "2024-01-01", "2024-01-31")]
+        [80.0]
+    """
     months, bounds = month_spans(start, end)
     n = len(months)
-    days = ratings.time.astype("datetime64[D]").astype(np.int64)
+    days = time.astype("datetime64[D]").astype(np.int64)
     month = np.searchsorted(bounds, days, side="right") - 1
     inside = (month >= 0) & (month < n)
     month = month[inside]
-    score = ratings.columns["score"][inside].astype(np.float64)
+    score = score[inside].astype(np.float64)
     count = np.bincount(month, minlength=n)
     total = np.bincount(month, weights=score, minlength=n)
     below = np.bincount(month[score < threshold], minlength=n)

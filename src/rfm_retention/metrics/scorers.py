@@ -12,9 +12,11 @@ the staff's list, not how likely a patient is to leave. (The backtest's
 
 :func:`fit_learned_score` trains the risk package's trainable score with the
 backtest's own labels, without leakage: it learns from the indicators as of
-a training date and the outcomes of the horizon after it, and that horizon
-must end on or before the first evaluation date, so nothing the model is
-later judged on was seen while training.
+a training date and the outcomes of the horizon after it (read from visits up
+to the horizon's end and no further). The policy records that last day
+(``labels_until``) and :class:`ScanScorer` exposes it, so the backtest
+refuses to judge the policy at any earlier date, whatever the caller passed
+as ``evaluate_from``.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ import numpy as np
 
 from rfm_retention.data.bundle import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike, day_number, to_date
 from rfm_retention.metrics.backtest import Scores
 from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.risk.policy import RiskPolicy
 from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.scan import default_policy, scan
 from rfm_retention.risk.training import LearnedScorePolicy, ScoreTrainer
+from rfm_retention.time import TimeLike, day_number, to_date, to_instant
 
 __all__ = ["ScanScorer", "fit_learned_score"]
 
@@ -64,6 +66,12 @@ class ScanScorer:
     label: str = ""
 
     @property
+    def labels_until(self) -> dt.date | None:
+        """The last day a trained policy's labels read (None for hand-set policies)."""
+        until = getattr(self.policy, "labels_until", None)
+        return until if isinstance(until, dt.date) else None
+
+    @property
     def name(self) -> str:
         """Label in reports."""
         if self.label:
@@ -75,15 +83,18 @@ class ScanScorer:
         warnings = scan(data, at, self.indicators, self.policy, lapsed_after_days=None)
         assessment = warnings.assessment
         level = assessment.level.astype(np.int64)
-        key = _LEVEL_WEIGHT * level + np.nan_to_num(assessment.score, nan=0.0)
-        return Scores.of(warnings.panel.patients, key, level)
+        score = np.nan_to_num(assessment.score, nan=0.0)
+        key = _LEVEL_WEIGHT * level + score
+        # A trained score's 0-100 is 100 x P(churn): it states a probability.
+        stated = np.clip(score / 100.0, 0.0, 1.0) if self.labels_until is not None else None
+        return Scores.of(warnings.panel.patients, key, level, probability=stated)
 
 
 def fit_learned_score(
     data: PatientData,
-    train_at: DateLike,
+    train_at: TimeLike,
     *,
-    evaluate_from: DateLike,
+    evaluate_from: TimeLike,
     outcome: ChurnOutcome | None = None,
     trainer: ScoreTrainer | None = None,
     indicators: IndicatorSet | None = None,
@@ -93,10 +104,11 @@ def fit_learned_score(
 
     The training population and labels are those a backtest at ``train_at``
     would use (same :class:`~rfm_retention.metrics.ChurnOutcome`, same
-    population), read only from data up to ``evaluate_from``; the indicators
-    see the data cut at ``train_at``. Raises ConfigError when the training
-    horizon would run past ``evaluate_from`` (the labels would leak into the
-    evaluation period).
+    population), read only from visits up to the horizon's end; the indicators
+    see the data cut at ``train_at``. The policy records that last day as
+    ``labels_until`` and the backtest will not judge it earlier. Raises
+    ConfigError when the training horizon would run past ``evaluate_from``
+    (the labels would leak into the evaluation period).
 
     Examples:
         >>> from rfm_retention.testing import synthetic_cohort
@@ -117,11 +129,13 @@ def fit_learned_score(
             f"outcomes up to {to_date(train_day + outcome.horizon_days)}, after the first "
             f"evaluation date {to_date(eval_day)}; train earlier or shorten the horizon"
         )
+    labels_end = train_day + outcome.horizon_days
     labels = outcome_labels(
-        data.visits, train_day, outcome, observed_until_day=eval_day, population=population
+        data.visits, train_day, outcome, observed_until_day=labels_end, population=population
     )
     when = to_date(train_day)
-    past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
-    return (trainer or ScoreTrainer()).fit(
+    past = data_until(data, to_instant(when))
+    policy = (trainer or ScoreTrainer()).fit(
         past, when, (labels.patient_id, labels.positive), indicators
     )
+    return attrs.evolve(policy, labels_until=to_date(labels_end))

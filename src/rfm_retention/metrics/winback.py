@@ -39,11 +39,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._time import to_instant
 from rfm_retention.data.sources import VisitLog
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import DateLike
 from rfm_retention.metrics._visits import (
     NO_DAY,
     as_id_array,
@@ -53,6 +51,7 @@ from rfm_retention.metrics._visits import (
 from rfm_retention.metrics.cases import CaseColumns, parse_levels, parse_time_column
 from rfm_retention.metrics.exclusions import Exclusions
 from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.time import SECONDS_PER_DAY, TimeLike, to_instant
 
 __all__ = [
     "WIN_BACK_DAYS",
@@ -124,7 +123,7 @@ def _win_back_counts(
     level: Any,
     started_at: Any,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     within_days: int,
     levels: tuple[RiskLevel, ...],
     exclusions: Exclusions | None,
@@ -138,7 +137,7 @@ def _win_back_counts(
         raise ConfigError("win-back: patient_id, level and contact times need equal lengths")
     chosen = np.isin(lv, [int(v) for v in levels]) & ~np.isnat(start) & (start <= cutoff)
     # compare as whole seconds: the window ends exactly within_days * 24 h after the start
-    window_end = start.astype(np.int64) + within_days * 86400
+    window_end = start.astype(np.int64) + within_days * SECONDS_PER_DAY
     censored = chosen & (window_end > cutoff.astype(np.int64))
     pos = patient_positions(visits.patient_ids, patient_id, what="cases")
     nxt = next_visit_after(visits, pos, start)
@@ -147,7 +146,7 @@ def _win_back_counts(
     excl_day = np.full(len(marked), NO_DAY, np.int64)
     excl_day[marked >= 0] = ex.since_day[marked[marked >= 0]]
     nxt_day = nxt.astype("datetime64[D]").astype(np.int64)
-    end_day = (start.astype(np.int64) + within_days * 86400) // 86400
+    end_day = (start.astype(np.int64) + within_days * SECONDS_PER_DAY) // SECONDS_PER_DAY
     won = (
         chosen & ~censored & ~np.isnat(nxt) & (nxt.astype(np.int64) <= window_end)
         & (nxt_day <= excl_day)
@@ -162,7 +161,7 @@ def win_back_rate(
     visits: VisitLog,
     cases: CaseColumns,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     within_days: int = WIN_BACK_DAYS,
     levels: tuple[RiskLevel, ...] = WIN_BACK_LEVELS,
     exclusions: Exclusions | None = None,
@@ -246,7 +245,7 @@ def control_win_back(
     visits: VisitLog,
     control: ControlGroup,
     *,
-    as_of: DateLike,
+    as_of: TimeLike,
     within_days: int = WIN_BACK_DAYS,
     levels: tuple[RiskLevel, ...] = WIN_BACK_LEVELS,
     exclusions: Exclusions | None = None,
@@ -358,7 +357,7 @@ def win_back_uplift(
     control_warned_at: Any = None,
     *,
     control: ControlGroup | None = None,
-    as_of: DateLike,
+    as_of: TimeLike,
     within_days: int = WIN_BACK_DAYS,
     levels: tuple[RiskLevel, ...] = WIN_BACK_LEVELS,
     exclusions: Exclusions | None = None,

@@ -33,12 +33,12 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import to_instant
 from rfm_retention.data.bundle import SOURCE_FILES
 from rfm_retention.data.table import IdArray, PatientTable
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import AsOf, Indicator, IndicatorResult, check_result
+from rfm_retention.risk.indicator import Indicator, IndicatorResult, check_result
 from rfm_retention.risk.levels import Dimension
+from rfm_retention.time import TimeLike, to_instant
 
 __all__ = [
     "ConformanceReport",
@@ -118,7 +118,7 @@ def only_patients(data: PatientData, patients: IdArray) -> PatientData:
     )
 
 
-def up_to(data: PatientData, as_of: AsOf) -> PatientData:
+def up_to(data: PatientData, as_of: TimeLike) -> PatientData:
     """The same data without rows after ``as_of``."""
     instant = to_instant(as_of)
     return _each_table(data, lambda _, t: np.flatnonzero(t.before(instant)).astype(np.int64))
@@ -157,7 +157,7 @@ def check_protocol(indicator: Any) -> str:
     return ""
 
 
-def check_shape(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
+def check_shape(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str:
     """'' when the result is well formed (see :func:`.indicator.check_result`)."""
     try:
         result = indicator.evaluate(data, as_of)
@@ -169,14 +169,14 @@ def check_shape(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
     return ""
 
 
-def check_determinism(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
+def check_determinism(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str:
     """'' when two evaluations agree exactly."""
     a, b = indicator.evaluate(data, as_of), indicator.evaluate(data, as_of)
     rows = np.arange(len(data.patients))
     return same_results(a, b, rows, rows)
 
 
-def check_row_order(indicator: Indicator, data: PatientData, as_of: AsOf, seed: int = 0) -> str:
+def check_row_order(indicator: Indicator, data: PatientData, as_of: TimeLike, seed: int = 0) -> str:
     """'' when shuffling every source's rows leaves the result unchanged."""
     a = indicator.evaluate(data, as_of)
     b = indicator.evaluate(shuffled_rows(data, seed), as_of)
@@ -184,7 +184,7 @@ def check_row_order(indicator: Indicator, data: PatientData, as_of: AsOf, seed: 
     return same_results(a, b, rows, rows)
 
 
-def check_as_of(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
+def check_as_of(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str:
     """'' when rows after ``as_of`` do not change any patient's result."""
     a = indicator.evaluate(data, as_of)
     trimmed = up_to(data, as_of)
@@ -193,7 +193,9 @@ def check_as_of(indicator: Indicator, data: PatientData, as_of: AsOf) -> str:
     return same_results(a, b, rows_a, np.arange(len(trimmed.patients)))
 
 
-def check_independence(indicator: Indicator, data: PatientData, as_of: AsOf, seed: int = 0) -> str:
+def check_independence(
+    indicator: Indicator, data: PatientData, as_of: TimeLike, seed: int = 0
+) -> str:
     """'' when each patient's result is the same with half of the others removed."""
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.permutation(data.patients)[: max(1, len(data.patients) // 2)])
@@ -207,7 +209,7 @@ def check_independence(indicator: Indicator, data: PatientData, as_of: AsOf, see
 def check_indicator(
     indicator: Any,
     data: PatientData,
-    as_of: AsOf,
+    as_of: TimeLike,
     *,
     population_norm: bool = False,
     seed: int = 0,

@@ -25,7 +25,6 @@ rule, the severity ramp and the result checks, leaving each indicator one
 from __future__ import annotations
 
 import abc
-import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -34,14 +33,13 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import to_instant
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import Dimension, ReasonCode
+from rfm_retention.time import TimeLike, to_instant
 
 __all__ = [
     "REASON_CODES",
-    "AsOf",
     "Indicator",
     "IndicatorBase",
     "IndicatorResult",
@@ -50,7 +48,6 @@ __all__ = [
     "reason_codes",
 ]
 
-AsOf = dt.date | dt.datetime | np.datetime64 | str
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -205,7 +202,7 @@ class Indicator(Protocol):
         """Names of extra detail measures rules may compare."""
         ...
 
-    def evaluate(self, data: PatientData, as_of: AsOf) -> IndicatorResult:
+    def evaluate(self, data: PatientData, as_of: TimeLike) -> IndicatorResult:
         """Judge every patient of ``data.patients`` as of ``as_of``."""
         ...
 
@@ -322,7 +319,7 @@ class IndicatorBase(abc.ABC):
         """The sources this indicator needs that ``data`` does not have."""
         return self.sources - data.available
 
-    def evaluate(self, data: PatientData, as_of: AsOf) -> IndicatorResult:
+    def evaluate(self, data: PatientData, as_of: TimeLike) -> IndicatorResult:
         """Judge every patient as of ``as_of`` (a date means the end of that day)."""
         instant = to_instant(as_of)
         if self.missing_sources(data):

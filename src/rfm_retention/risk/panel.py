@@ -9,18 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import day_of, to_instant
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import (
-    AsOf,
-    Indicator,
-    IndicatorBase,
-    IndicatorResult,
-    check_result,
-)
+from rfm_retention.risk.indicator import Indicator, IndicatorBase, IndicatorResult, check_result
 from rfm_retention.risk.levels import Dimension
 from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.time import TimeLike, day_of, to_instant
 
 __all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate", "last_visits"]
 
@@ -133,7 +127,7 @@ class IndicatorPanel:
 
 def evaluate(
     data: PatientData,
-    as_of: AsOf,
+    as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
 ) -> IndicatorPanel:
     """Run every indicator on ``data`` as of ``as_of`` and collect the results.

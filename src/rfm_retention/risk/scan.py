@@ -8,7 +8,7 @@ import numpy as np
 
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import AsOf, Indicator
+from rfm_retention.risk.indicator import Indicator
 from rfm_retention.risk.levels import RiskLevel
 from rfm_retention.risk.panel import IndicatorPanel, evaluate
 from rfm_retention.risk.policy import RiskPolicy, WorstOf
@@ -17,6 +17,7 @@ from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.rules import RulePolicy
 from rfm_retention.risk.score import ScorePolicy
 from rfm_retention.risk.warnings import PreviousLevels, WarningList, reason_values
+from rfm_retention.time import TimeLike
 
 __all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
 
@@ -36,7 +37,7 @@ def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
 
 def scan(
     data: PatientData,
-    as_of: AsOf,
+    as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
     policy: RiskPolicy | None = None,
     *,

@@ -23,6 +23,7 @@ with the usual cut-offs. Re-calibrate by fitting again on a newer date.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -32,12 +33,13 @@ import numpy.typing as npt
 
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import AsOf, Indicator
+from rfm_retention.risk.indicator import Indicator
 from rfm_retention.risk.levels import Dimension
 from rfm_retention.risk.panel import IndicatorPanel, evaluate
 from rfm_retention.risk.policy import SPEC_CUTOFFS, Assessment, check_cutoffs, levels_from_scores
 from rfm_retention.risk.registry import IndicatorSet
 from rfm_retention.risk.score import DIMENSIONS, dimension_scores
+from rfm_retention.time import TimeLike
 
 __all__ = ["CoefficientReport", "LearnedScorePolicy", "ScoreTrainer", "labels_for"]
 
@@ -93,6 +95,12 @@ class CoefficientReport:
         return "\n".join(lines)
 
 
+def _optional_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
 def _names(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
@@ -122,6 +130,9 @@ class LearnedScorePolicy:
     missing_coefficients: tuple[float, ...] = attrs.field(converter=_floats)
     cutoffs: tuple[float, float, float] = attrs.field(default=SPEC_CUTOFFS, converter=check_cutoffs)
     report: CoefficientReport | None = attrs.field(default=None, eq=False)
+    labels_until: dt.date | None = attrs.field(default=None, converter=_optional_date)
+    """The last day the training labels read (set by the backtest's trainer): the
+    policy is not backtested before it."""
 
     def __attrs_post_init__(self) -> None:
         if len(self.coefficients) != len(self.indicators):
@@ -172,6 +183,7 @@ class LearnedScorePolicy:
             "coefficients": list(self.coefficients),
             "missing_coefficients": list(self.missing_coefficients),
             "cutoffs": list(self.cutoffs),
+            "labels_until": None if self.labels_until is None else self.labels_until.isoformat(),
         }
 
 
@@ -239,7 +251,7 @@ class ScoreTrainer:
     def fit(
         self,
         data: PatientData,
-        as_of: AsOf,
+        as_of: TimeLike,
         labels: Labels,
         indicators: IndicatorSet | Sequence[Indicator] | None = None,
     ) -> LearnedScorePolicy:

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention.data.table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import Dimension, ReasonCode, RiskLevel
@@ -123,6 +124,22 @@ class PatientExplanation:
     beyond_window: bool = False
     lapsed_after_days: int | None = None
 
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        r = self.readings
+        evidence = {"indicator": [x.name for x in r], "dimension": [x.dimension for x in r],
+                    "value": [x.value for x in r], "severity": [x.severity for x in r],
+                    "fired": [x.fired for x in r], "evidence": [x.evidence for x in r]}
+        figures = {"patient": self.patient_id, "as_of": self.as_of.astype("datetime64[D]"),
+                   "level": self.level.label, "score": round(self.score, 1),
+                   "reason": self.reason, "beyond_window": self.beyond_window}
+        return Display("PatientExplanation", evidence, figures, head=len(r))
+
     def __str__(self) -> str:
         day = str(self.as_of.astype("datetime64[D]"))
         lines = [
@@ -210,6 +227,21 @@ class WarningList:
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        levels = np.array([lv.label for lv in RiskLevel])[self.level.astype(np.int64)]
+        columns = {"patient_id": self.patient_id, "level": levels, "score": self.score,
+                   "reason": self.reason, "change": self.change}
+        figures = {"as_of": self.as_of.astype("datetime64[D]"), "policy": self.policy,
+                   **{lv.label: n for lv, n in self.counts().items()},
+                   "lapsed": len(self.lapsed)}
+        return Display("WarningList", columns, figures)
 
     def __iter__(self) -> Iterator[PatientWarning]:
         return (self[i] for i in range(len(self)))

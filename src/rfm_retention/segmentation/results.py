@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention._optional import import_pandas
 from rfm_retention.data.table import IdArray
 from rfm_retention.segmentation.cuts import LabelArray
@@ -95,6 +96,17 @@ class SegmentSummary:
     patients: int
     rows: tuple[SegmentSummaryRow, ...]
 
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        header, rows = self.to_rows()
+        columns = {h: [r[j] for r in rows] for j, h in enumerate(header)}
+        return Display("SegmentSummary", columns, {"as_of": self.as_of, "patients": self.patients})
+
     def row(self, code: str) -> SegmentSummaryRow:
         """The row of one segment code; KeyError if the map has no such segment."""
         for row in self.rows:
@@ -168,6 +180,17 @@ class Segmentation:
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        sizes = sorted(self.counts().items(), key=lambda kv: -kv[1])[:3]
+        figures = {"as_of": self.as_of, "largest": ", ".join(f"{c} {n}" for c, n in sizes)}
+        return Display("Segmentation", self.to_columns(), figures)
 
     @property
     def codes(self) -> npt.NDArray[np.str_]:

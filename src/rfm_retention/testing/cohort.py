@@ -32,7 +32,6 @@ from rfm_retention.data import (
     ReviewTable,
     VisitLog,
 )
-from rfm_retention.data._time import day_number, to_instant
 from rfm_retention.data.table import PatientTable
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk.levels import ReasonCode
@@ -52,6 +51,7 @@ from rfm_retention.testing._signals import (
     draw_reviews,
 )
 from rfm_retention.testing.presets import CHURN_REASONS, DEFAULT_SETTINGS, CohortSettings
+from rfm_retention.time import SECONDS_PER_DAY, day_number, to_instant
 
 __all__ = [
     "SAMPLE_END",
@@ -70,7 +70,6 @@ SAMPLE_START = dt.date(2022, 1, 1)
 SAMPLE_END = dt.date(2024, 12, 31)
 
 T = TypeVar("T", bound=PatientTable)
-_SECONDS_PER_DAY = 86400
 
 
 @attrs.frozen(eq=False)
@@ -287,7 +286,7 @@ def sample_cohort() -> SyntheticCohort:
 # ---------------------------------------------------------------- assembling tables
 def _times(t: FloatArray) -> npt.NDArray[np.datetime64]:
     """Float day numbers as ``datetime64[s]``."""
-    seconds = np.round(t * _SECONDS_PER_DAY).astype(np.int64)
+    seconds = np.round(t * SECONDS_PER_DAY).astype(np.int64)
     return seconds.astype("datetime64[s]")
 
 

@@ -43,10 +43,10 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
-from rfm_retention.data._time import day_number
 from rfm_retention.features import PatientFeatures
 from rfm_retention.testing.cohort import SyntheticCohort, synthetic_cohort
 from rfm_retention.testing.presets import DEFAULT_CONDITIONS
+from rfm_retention.time import SECONDS_PER_DAY, day_number
 
 __all__ = [
     "DEFAULT_END",
@@ -74,7 +74,6 @@ DEFAULT_END = dt.date(2024, 12, 31)
 IdKind = Literal["text", "int"]
 T = TypeVar("T", bound=PatientTable)
 
-_SECONDS_PER_DAY = 86400
 _CARE_SETTINGS = tuple((c.code, c.department) for c in DEFAULT_CONDITIONS)
 _CHANNELS = ("sms_survey", "app", "phone", "kiosk", "")
 _CATEGORIES = ("service", "waiting_time", "billing", "price", "communication", "efficacy", "")
@@ -156,11 +155,11 @@ def _times(
     days = draw(st.lists(st.integers(0, span), min_size=n, max_size=n, unique=not ties))
     days.sort()
     clock = (
-        draw(st.lists(st.integers(0, _SECONDS_PER_DAY - 1), min_size=n, max_size=n))
+        draw(st.lists(st.integers(0, SECONDS_PER_DAY - 1), min_size=n, max_size=n))
         if with_time_of_day
         else [0] * n
     )
-    seconds = [(first + d) * _SECONDS_PER_DAY + c for d, c in zip(days, clock, strict=True)]
+    seconds = [(first + d) * SECONDS_PER_DAY + c for d, c in zip(days, clock, strict=True)]
     if ties and n > 1:
         repeat = draw(st.lists(st.booleans(), min_size=n - 1, max_size=n - 1))
         for i, again in enumerate(repeat, start=1):

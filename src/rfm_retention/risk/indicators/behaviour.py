@@ -24,15 +24,13 @@ from rfm_retention.risk.indicator import (
     require,
 )
 from rfm_retention.risk.levels import Dimension, ReasonCode
+from rfm_retention.time import SECONDS_PER_DAY
 
 __all__ = ["FrequencyDrop", "IntervalExtension", "NoShows", "SpendDrop", "episode_intervals"]
 
 
 _GENERAL_NORM = -2
 """``norm`` detail of a patient judged against ``fallback_days``."""
-
-
-_SECONDS_PER_DAY = 86400.0
 
 
 def _pct(x: float) -> str:
@@ -62,7 +60,7 @@ def episode_intervals(
     """
     n = len(data.patients)
     # each patient's gaps come as a sorted run (see visit_gaps: one packed sort)
-    who, in_order = visit_gaps(data, instant, round(cluster_days * _SECONDS_PER_DAY))
+    who, in_order = visit_gaps(data, instant, round(cluster_days * SECONDS_PER_DAY))
     count = np.bincount(who, minlength=n).astype(np.float64)
     median = np.full(n, np.nan)
     if in_order.shape[0]:
@@ -70,7 +68,7 @@ def episode_intervals(
         k = count[has].astype(np.int64)
         start = np.cumsum(k) - k
         mid = 0.5 * (in_order[start + (k - 1) // 2] + in_order[start + k // 2])
-        median[has] = mid / _SECONDS_PER_DAY
+        median[has] = mid / SECONDS_PER_DAY
     return median, count
 
 

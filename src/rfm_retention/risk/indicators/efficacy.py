@@ -14,7 +14,6 @@ import attrs
 import numpy as np
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._time import day_of
 from rfm_retention.risk._rows import SourceRows
 from rfm_retention.risk.indicator import (
     FloatArray,
@@ -24,6 +23,7 @@ from rfm_retention.risk.indicator import (
     require,
 )
 from rfm_retention.risk.levels import Dimension, ReasonCode
+from rfm_retention.time import day_of
 
 __all__ = ["CourseNotCompleted", "PoorOutcome", "RehabilitationLag"]
 
