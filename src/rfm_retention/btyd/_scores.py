@@ -23,6 +23,7 @@ from rfm_retention.btyd._gamma_gamma import GammaGammaModel
 from rfm_retention.btyd._pareto_nbd import ParetoNBDModel
 from rfm_retention.btyd._summary import BTYDSummary, btyd_summary
 from rfm_retention.errors import ConfigError, ConvergenceError
+from rfm_retention.time import TimeLike
 
 if TYPE_CHECKING:
     from rfm_retention.data.sources import VisitLog
@@ -110,7 +111,7 @@ def _spend_per_visit(summary: BTYDSummary) -> tuple[FloatArray, GammaGammaModel 
 
 def lifetime_scores(
     visits: VisitLog,
-    as_of: dt.date | dt.datetime | str,
+    as_of: TimeLike,
     *,
     horizon_days: int,
     model: str = "mbgnbd",
