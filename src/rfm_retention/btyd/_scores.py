@@ -26,8 +26,8 @@ from rfm_retention.errors import ConfigError, ConvergenceError
 from rfm_retention.time import TimeLike
 
 if TYPE_CHECKING:
-    from rfm_retention.data.sources import VisitLog
-    from rfm_retention.data.table import IdArray
+    from rfm_retention.data._sources import VisitLog
+    from rfm_retention.data._table import IdArray
 
 __all__ = ["LIFETIME_MODELS", "LifetimeScores", "lifetime_scores"]
 
