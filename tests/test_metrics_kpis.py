@@ -269,7 +269,7 @@ def test_integer_ids_and_type_mismatch() -> None:
     "module",
     ["_calendar", "exclusions", "revisit", "lapse", "churn", "cases", "winback",
      "satisfaction", "report", "ranking", "replay", "backtest", "_groups", "_causes",
-     "_before_after", "_review"],
+     "_before_after", "_review", "_acquisition"],
 )
 def test_docstring_examples(module: str) -> None:
     """The examples in the metrics docstrings run and print what they claim."""

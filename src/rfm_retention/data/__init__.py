@@ -4,6 +4,7 @@ from rfm_retention.data._time import DateParsing
 from rfm_retention.data.bundle import SOURCE_FILES, PatientData
 from rfm_retention.data.schema import Field, RejectedRows, Schema
 from rfm_retention.data.sources import (
+    ACQUISITION_CHANNELS,
     APPOINTMENT_STATUSES,
     COURSE_STATUSES,
     Appointment,
@@ -14,6 +15,8 @@ from rfm_retention.data.sources import (
     ComplaintTable,
     Course,
     CourseTable,
+    PatientEntry,
+    PatientRegistry,
     Rating,
     RatingTable,
     Review,
@@ -25,6 +28,7 @@ from rfm_retention.data.sources import (
 from rfm_retention.data.table import PatientTable
 
 __all__ = [
+    "ACQUISITION_CHANNELS",
     "APPOINTMENT_STATUSES",
     "COURSE_STATUSES",
     "SOURCE_FILES",
@@ -39,6 +43,8 @@ __all__ = [
     "DateParsing",
     "Field",
     "PatientData",
+    "PatientEntry",
+    "PatientRegistry",
     "PatientTable",
     "Rating",
     "RatingTable",
