@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "rfm_retention.cli.report",
     "rfm_retention.cli.backtest",
     "rfm_retention.cli.points",
+    "rfm_retention.cli.db",
 )
 
 
