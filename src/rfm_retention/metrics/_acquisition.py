@@ -8,7 +8,7 @@ Definitions, from the :class:`~rfm_retention.data.PatientRegistry`:
   contact (``visited`` counts those who had one by ``as_of``).
 * **Revisit at 3 / 6 months**: another visit day after the first visit and
   no later than it plus 3 / 6 calendar months, censored and excluded
-  exactly as :mod:`~rfm_retention.metrics.revisit` does; ``retained`` is
+  exactly as :mod:`~rfm_retention.metrics._revisit` does; ``retained`` is
   the 6-month revisit.
 * **Cost per acquired** ``= cost / acquired`` and **cost per retained**
   ``= cost / retained`` when the host supplies the channel's cost for the
@@ -32,13 +32,13 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention.data.sources import PatientRegistry, VisitLog
+from rfm_retention.data._sources import PatientRegistry, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import add_months, month_spans
+from rfm_retention.metrics._exclusions import Exclusions
 from rfm_retention.metrics._groups import NO_GROUP, PatientGroups
+from rfm_retention.metrics._revisit import RevisitRate, count_revisits
 from rfm_retention.metrics._visits import VisitDays, patient_positions, visit_days
-from rfm_retention.metrics.exclusions import Exclusions
-from rfm_retention.metrics.revisit import RevisitRate, count_revisits
 from rfm_retention.time import TimeLike, as_date, day_number, to_date
 
 __all__ = [
