@@ -7,6 +7,7 @@ The flow: :func:`scan` runs every :class:`Indicator` on a
 carrying its level, score, primary reason and the evidence behind it.
 """
 
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, trailing_year_spend
 from rfm_retention.risk._rows import SourceRows, months_before
 from rfm_retention.risk.care_intervals import (
     DIABETES,
@@ -67,6 +68,8 @@ __all__ = [
     "CareIntervals",
     "CareNorm",
     "Change",
+    "ChurnEstimator",
+    "ChurnOdds",
     "ComplaintHandling",
     "Complaints",
     "Condition",
@@ -105,5 +108,6 @@ __all__ = [
     "evaluate",
     "months_before",
     "scan",
+    "trailing_year_spend",
     "warnings_from_panel",
 ]
