@@ -129,8 +129,8 @@ def test_bad_rows_fail_or_are_quarantined(tmp_path: Path,
     path.write_text("patient_id,visit_time,amount\na,2024-01-01,5\nb,2024-02-30,1\n,2024-01-02,1\n")
     assert main(["features", "--visits", str(path), "--as-of", "2024-03-01"]) == 2
     err = capsys.readouterr().err
-    assert "row 1 (patient b): visit_time '2024-02-30'" in err
-    assert "row 2: patient_id: missing" in err
+    assert "line 3 (patient b): visit_time '2024-02-30'" in err
+    assert "line 4: patient_id: missing" in err
     assert main(["features", "--visits", str(path), "--as-of", "2024-03-01", "--quarantine"]) == 0
     captured = capsys.readouterr()
     assert "2 row(s) set aside" in captured.err

@@ -15,7 +15,7 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
-from rfm_retention.errors import ConfigError, ValidationError
+from rfm_retention.errors import ConfigError, InputFileError, ValidationError
 
 
 def _visits(*ids: str) -> VisitLog:
@@ -90,6 +90,6 @@ def test_from_directory_mappings_and_validation(tmp_path: Path) -> None:
 
 
 def test_from_directory_without_visits_fails(tmp_path: Path) -> None:
-    """A folder without visits.csv is an OSError naming the file."""
-    with pytest.raises(FileNotFoundError, match=r"visits\.csv"):
+    """A folder without visits.csv is an InputFileError naming the file."""
+    with pytest.raises(InputFileError, match=r"visits\.csv: no such file"):
         PatientData.from_directory(tmp_path)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rfm_retention.data import PatientTable, Visit, VisitLog
-from rfm_retention.errors import ConfigError, ValidationError
+from rfm_retention.errors import ConfigError, InputFileError, ValidationError
 
 SYNTHEA = Path("/work/shared/data/synthea/encounters.csv")
 SYNTHEA_MAPPING = {
@@ -128,17 +128,18 @@ def test_csv_errors_name_the_column_and_hint_at_map(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(ConfigError, match="empty"):
         VisitLog.from_csv(empty)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InputFileError, match=r"absent\.csv: no such file"):
         VisitLog.from_csv(tmp_path / "absent.csv")
 
 
 def test_csv_row_numbers_count_data_rows(tmp_path: Path) -> None:
-    """Errors from a CSV give the data row (file line minus 2)."""
+    """Errors from a CSV give the data row (from 0) and the file line it is on."""
     path = _write_csv(tmp_path / "v.csv", ["patient_id", "visit_time", "amount"],
                       [("a", "2024-01-01", 1), ("b", "2024-01-01", -1)])
     with pytest.raises(ValidationError) as caught:
         VisitLog.from_csv(path)
     assert caught.value.rows == (1,)
+    assert [i.line for i in caught.value.issues] == [3]
 
 
 def test_header_only_csv_is_an_empty_table(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 OPTIONAL = ("pandas", "polars", "pyarrow", "hypothesis", "pytest", "matplotlib", "scipy",
-            "lifetimes", "pymc_marketing", "mkdocs", "sklearn")
+            "lifetimes", "pymc_marketing", "mkdocs", "sklearn", "narwhals", "duckdb",
+            "pyspark", "dask", "py4j")
 
 
 def _modules_after(statement: str) -> set[str]:

@@ -6,6 +6,7 @@ so a host can catch the library's failures without catching its own bugs::
     RFMRetentionError
     ├── ValidationError          input rows that break a rule (lists every bad row)
     ├── ConfigError              a preset, rule file, mapping or parameter that makes no sense
+    │   └── InputFileError       a data file that cannot be read (missing, not text, not CSV)
     ├── NotFittedError           a learned object used before ``fit``
     ├── MissingDependencyError   an optional extra (pandas, ...) is not installed
     ├── LedgerError              the points ledger refused an operation
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigError",
     "ContactRefused",
     "IdempotencyConflict",
+    "InputFileError",
     "InsufficientPoints",
     "LedgerError",
     "MissingDependencyError",
@@ -51,7 +53,13 @@ class RowIssue:
     """One reason one input row was rejected.
 
     ``row`` is the 0-based position in the input as given (for CSV files, the
-    data row after the header: the file line is ``row + 2``).
+    data row after the header). ``line`` is the 1-based line of the file where
+    the row starts when the input is a file (blank lines and quoted multi-line
+    cells counted as they are in the file), else ``None``.
+
+    Example:
+        >>> str(RowIssue(row=0, field="amount", message="negative", value="-1", line=3))
+        "line 3: amount '-1': negative"
     """
 
     row: int
@@ -59,11 +67,13 @@ class RowIssue:
     message: str
     value: str = ""
     patient_id: str = ""
+    line: int | None = None
 
     def __str__(self) -> str:
         who = f" (patient {self.patient_id})" if self.patient_id else ""
         shown = f" {self.value!r}" if self.value else ""
-        return f"row {self.row}{who}: {self.field}{shown}: {self.message}"
+        where = f"row {self.row}" if self.line is None else f"line {self.line}"
+        return f"{where}{who}: {self.field}{shown}: {self.message}"
 
 
 class ValidationError(RFMRetentionError):
@@ -96,6 +106,25 @@ class ValidationError(RFMRetentionError):
 
 class ConfigError(RFMRetentionError, ValueError):
     """A parameter, preset, mapping or rule file that cannot be used as given."""
+
+
+class InputFileError(ConfigError):
+    """A data file that cannot be read as a table: missing, a folder, not text in the
+    expected encoding, not one record per line, or a malformed header or row.
+
+    ``path`` names the file and ``line`` the 1-based file line (``None`` when the
+    problem is the file as a whole).
+
+    Example:
+        >>> str(InputFileError("visits.csv", "the file is empty (no header row)"))
+        'visits.csv: the file is empty (no header row)'
+    """
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = path if line is None else f"{path}, line {line}"
+        super().__init__(f"{where}: {message}")
 
 
 class NotFittedError(RFMRetentionError, RuntimeError):

@@ -216,14 +216,127 @@ def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tup
     return start, end - start
 
 
+@attrs.frozen
+class FeatureBounds:
+    """Where every window of one features call starts and ends, as day numbers and seconds.
+
+    A visit counts when its time (in whole seconds) is at or before
+    ``cutoff_seconds``; it is inside a window starting after day ``d`` when its
+    day number is above ``d`` (its time is at or after midnight of day ``d + 1``).
+    Every engine reads the same bounds, so every engine counts the same visits.
+    """
+
+    cutoff_seconds: int
+    as_of_num: int
+    as_of_day: dt.date
+    window_start: int
+    window_days: int | None
+    three: int
+    six: int
+
+    @classmethod
+    def of(
+        cls,
+        as_of: dt.date | dt.datetime | np.datetime64 | str,
+        window: int | relativedelta | None,
+        min_exposure_days: int,
+    ) -> FeatureBounds:
+        """The bounds of ``patient_features(..., as_of, window=window)``."""
+        if min_exposure_days < 1:
+            raise ConfigError("min_exposure_days must be at least 1")
+        cutoff = to_instant(as_of)
+        as_of_num = day_number(cutoff)
+        as_of_day = to_date(as_of_num)
+        window_start, window_days = _window_start(as_of_day, window)
+        return cls(
+            cutoff_seconds=_seconds_of(cutoff),
+            as_of_num=as_of_num,
+            as_of_day=as_of_day,
+            window_start=window_start,
+            window_days=window_days,
+            three=day_number(as_of_day - relativedelta(months=3)),
+            six=day_number(as_of_day - relativedelta(months=6)),
+        )
+
+
+def assemble_features(
+    bounds: FeatureBounds,
+    min_exposure_days: int,
+    *,
+    patient_id: IdArray,
+    first: IntArray,
+    last: IntArray,
+    prev: IntArray,
+    total_visits: IntArray,
+    visits_in_window: IntArray,
+    spend_in_window: FloatArray,
+    visits_last_3_months: IntArray,
+    visits_prior_3_months: IntArray,
+    spend_last_3_months: FloatArray,
+    spend_prior_3_months: FloatArray,
+    last_department: npt.NDArray[np.str_],
+    last_diagnosis: npt.NDArray[np.str_],
+) -> PatientFeatures:
+    """PatientFeatures from per-patient aggregates (days as day numbers, ``prev`` the day of
+    the second-to-last visit, any value with one visit): the one place the derived columns
+    (recency, tenure, rates, intervals) are defined, whichever engine aggregated."""
+    n = total_visits
+    many = n >= 2
+    tenure = bounds.as_of_num - first
+    window_days = bounds.window_days
+    exposure = tenure + 1 if window_days is None else np.minimum(window_days, tenure + 1)
+    exposure = np.maximum(exposure, min_exposure_days)
+    span = (last - first).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spend_per_visit = np.where(
+            visits_in_window > 0, spend_in_window / np.maximum(visits_in_window, 1), np.nan
+        )
+        mean_interval = np.where(many, span / np.maximum(n - 1, 1), np.nan)
+    return PatientFeatures(
+        as_of=bounds.as_of_day,
+        window_days=window_days,
+        patient_id=patient_id,
+        first_visit=first.astype("datetime64[D]"),
+        last_visit=last.astype("datetime64[D]"),
+        days_since_last_visit=bounds.as_of_num - last,
+        tenure_days=tenure,
+        total_visits=n,
+        visits_in_window=visits_in_window,
+        visits_per_year=visits_in_window * DAYS_PER_YEAR / exposure,
+        spend_in_window=spend_in_window,
+        spend_per_visit=spend_per_visit,
+        mean_interval_days=mean_interval,
+        last_interval_days=np.where(many, (last - prev).astype(np.float64), np.nan),
+        visits_last_3_months=visits_last_3_months,
+        visits_prior_3_months=visits_prior_3_months,
+        spend_last_3_months=spend_last_3_months,
+        spend_prior_3_months=spend_prior_3_months,
+        last_department=last_department,
+        last_diagnosis=last_diagnosis,
+    )
+
+
 def patient_features(
-    log: VisitLog,
+    source: Any,
     as_of: dt.date | dt.datetime | np.datetime64 | str,
     *,
     window: int | relativedelta | None = None,
     min_exposure_days: int = 365,
+    mapping: Mapping[str, str] | None = None,
+    connection: Any = None,
 ) -> PatientFeatures:
-    """Compute :class:`PatientFeatures` from a visit log, ignoring visits after ``as_of``.
+    """Compute :class:`PatientFeatures` from visits, ignoring visits after ``as_of``.
+
+    ``source`` is a :class:`~rfm_retention.data.VisitLog` (computed here, in
+    numpy) or a table on a dataframe engine, where the per-patient aggregation
+    runs and only one row per patient comes back: a DuckDB relation, a DuckDB
+    table name or SQL query (on ``connection``, default DuckDB's default
+    connection), a Polars ``LazyFrame`` or ``DataFrame``, a PySpark
+    ``DataFrame`` or a Dask ``DataFrame`` (needs the ``narwhals`` extra and the
+    engine's own; see the "Scaling out" guide). Every engine gives the same
+    features as the numpy path. ``mapping`` maps the library's field names to an
+    engine table's column names (``{"patient_id": "PATIENT", "visit_time":
+    "START"}``); unmapped fields are looked up under their own name.
 
     ``as_of`` as a date includes every visit on that day. ``window`` bounds the
     frequency and monetary columns: ``None`` (default) is all history, an int
@@ -242,15 +355,22 @@ def patient_features(
         >>> f.days_since_last_visit.tolist(), f.visits_in_window.tolist()
         ([26, 59], [2, 1])
     """
-    if min_exposure_days < 1:
-        raise ConfigError("min_exposure_days must be at least 1")
-    cutoff = to_instant(as_of)
-    as_of_num = day_number(cutoff)
-    as_of_day = to_date(as_of_num)
-    window_start, window_days = _window_start(as_of_day, window)
-    three = day_number(as_of_day - relativedelta(months=3))
-    six = day_number(as_of_day - relativedelta(months=6))
+    from rfm_retention.data.sources import VisitLog
 
+    bounds = FeatureBounds.of(as_of, window, min_exposure_days)
+    if isinstance(source, VisitLog):
+        if mapping:
+            raise ConfigError("mapping= is for engine tables; a VisitLog already has its fields")
+        return _log_features(source, bounds, min_exposure_days)
+    from rfm_retention._engines import engine_features
+
+    return engine_features(
+        source, bounds, min_exposure_days, mapping=mapping or {}, connection=connection
+    )
+
+
+def _log_features(log: VisitLog, bounds: FeatureBounds, min_exposure_days: int) -> PatientFeatures:
+    """The numpy path of :func:`patient_features` over a sorted, grouped visit log."""
     # Each patient's rows are contiguous and sorted by time, so the visits on or
     # before as_of are a prefix of the group, and every window is a contiguous
     # run of rows ending where that prefix ends: counts are differences of row
@@ -260,7 +380,7 @@ def patient_features(
     seconds = log.time.view(np.int64)
     group_start, group_end = log.group_starts[:-1], log.group_starts[1:]
     tail_all = seconds[group_end - 1]  # each group's last row (groups are never empty)
-    late = _suffix_lengths(seconds, group_start, group_end, _seconds_of(cutoff) + 1, tail_all)
+    late = _suffix_lengths(seconds, group_start, group_end, bounds.cutoff_seconds + 1, tail_all)
     end_all = group_end
     if late.any():
         end_all = group_end - late
@@ -271,51 +391,33 @@ def patient_features(
     end = end_all if everyone else end_all[present]
     tail = tail_all if everyone else tail_all[present]
     n = end - start
-    first = _day_of(seconds[start])
-    last = _day_of(tail)
-    many = n >= 2
-    prev = _day_of(seconds[np.where(many, end - 2, end - 1)])
+    prev = _day_of(seconds[np.where(n >= 2, end - 2, end - 1)])
 
     def first_after(day: int, ends: IntArray, tails: IntArray) -> IntArray:
         """Per patient, the first row after ``day`` among its rows before ``ends``."""
-        threshold = _midnight_after(day)
+        threshold = midnight_after(day)
         after: IntArray = ends - _suffix_lengths(seconds, start, ends, threshold, tails)
         return after
 
-    window_from = start if window_days is None else first_after(window_start, end, tail)
-    last3_from = first_after(three, end, tail)
+    window_from = (
+        start if bounds.window_days is None else first_after(bounds.window_start, end, tail)
+    )
+    last3_from = first_after(bounds.three, end, tail)
     moved = np.flatnonzero(last3_from < end)
     tail3 = tail.copy()
     tail3[moved] = seconds[last3_from[moved] - 1]
-    prior3_from = first_after(six, last3_from, tail3)
-    visits_in_window = end - window_from
-    spend_in_window = _segment_sums(log.amount, window_from, end)
+    prior3_from = first_after(bounds.six, last3_from, tail3)
     spend_prior_3, spend_last_3 = _adjacent_sums(log.amount, prior3_from, last3_from, end)
-
-    tenure = as_of_num - first
-    exposure = tenure + 1 if window_days is None else np.minimum(window_days, tenure + 1)
-    exposure = np.maximum(exposure, min_exposure_days)
-    span = (last - first).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spend_per_visit = np.where(
-            visits_in_window > 0, spend_in_window / np.maximum(visits_in_window, 1), np.nan
-        )
-        mean_interval = np.where(many, span / np.maximum(n - 1, 1), np.nan)
-    return PatientFeatures(
-        as_of=as_of_day,
-        window_days=window_days,
+    return assemble_features(
+        bounds,
+        min_exposure_days,
         patient_id=log.patient_ids[present],
-        first_visit=first.astype("datetime64[D]"),
-        last_visit=last.astype("datetime64[D]"),
-        days_since_last_visit=as_of_num - last,
-        tenure_days=tenure,
+        first=_day_of(seconds[start]),
+        last=_day_of(tail),
+        prev=prev,
         total_visits=n,
-        visits_in_window=visits_in_window,
-        visits_per_year=visits_in_window * DAYS_PER_YEAR / exposure,
-        spend_in_window=spend_in_window,
-        spend_per_visit=spend_per_visit,
-        mean_interval_days=mean_interval,
-        last_interval_days=np.where(many, (last - prev).astype(np.float64), np.nan),
+        visits_in_window=end - window_from,
+        spend_in_window=_segment_sums(log.amount, window_from, end),
         visits_last_3_months=end - last3_from,
         visits_prior_3_months=last3_from - prior3_from,
         spend_last_3_months=spend_last_3,
@@ -336,7 +438,7 @@ def _day_of(seconds: IntArray) -> IntArray:
     return days
 
 
-def _midnight_after(day: int) -> int:
+def midnight_after(day: int) -> int:
     """The first second after day number ``day`` (a row is after the day iff it is at or after)."""
     return min(max((day + 1) * SECONDS_PER_DAY, -(2**62)), 2**62)
 

@@ -53,6 +53,12 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="set bad rows aside (reported on stderr) instead of failing",
     )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of the input files (default utf-8), e.g. latin-1 or cp1252",
+    )
 
 
 def add_signal_options(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +104,7 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
         mapping=parse_mapping(args.map).get(source),
         parsing=_parsing(args),
         on_error="quarantine" if args.quarantine else "raise",
+        encoding=args.encoding,
     )
     if table.rejected:
         print(

@@ -116,11 +116,12 @@ class PatientData:
         mappings: Mapping[str, Mapping[str, str]] | None = None,
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
+        encoding: str = "utf-8",
     ) -> PatientData:
         """Load ``visits.csv`` and whichever of the other default files exist.
 
         ``mappings`` gives a column mapping per source name (see
-        :data:`SOURCE_FILES`).
+        :data:`SOURCE_FILES`); ``encoding`` is the files' text encoding.
         """
         folder = Path(directory)
         loaded: dict[str, PatientTable] = {}
@@ -132,5 +133,6 @@ class PatientData:
                     mapping=(mappings or {}).get(name),
                     parsing=parsing,
                     on_error=on_error,
+                    encoding=encoding,
                 )
         return cls(**loaded)  # type: ignore[arg-type]

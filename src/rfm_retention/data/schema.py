@@ -197,10 +197,13 @@ def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
 def _column_length(columns: Mapping[str, Any]) -> int:
     lengths: dict[str, int] = {}
     for name, col in columns.items():
-        arr = np.asarray(col) if not isinstance(col, np.ndarray) else col
-        if arr.ndim > 1:
-            raise ConfigError(f"column {name!r} must be one-dimensional, got shape {arr.shape}")
-        lengths[name] = 1 if arr.ndim == 0 else int(arr.shape[0])
+        flat = isinstance(col, list | tuple) and not (
+            col and isinstance(col[0], list | tuple | np.ndarray)
+        )  # np.shape of a list of text would build a fixed-width copy of it
+        shape = (len(col),) if flat else np.shape(col)
+        if len(shape) > 1:
+            raise ConfigError(f"column {name!r} must be one-dimensional, got shape {shape}")
+        lengths[name] = 1 if not shape else int(shape[0])
     if len(set(lengths.values())) > 1:
         raise ConfigError(f"columns have different lengths: {lengths}")
     return next(iter(lengths.values()), 0)
@@ -242,7 +245,7 @@ def validate_columns(
         if raw is None:
             clean[f.name] = _absent_column(f, n)
             continue
-        arr = np.asarray(raw)
+        arr = as_array(raw)
         if arr.ndim == 0:
             arr = arr.reshape(1)
         values, problems = _convert(f, arr.reshape(-1), parsing)
@@ -330,47 +333,124 @@ def _convert(
     return _convert_text(f, arr)
 
 
-def _text(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
+def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Text values, stripped; None, NaN and pandas' NA become ''."""
     if arr.dtype.kind == "U":
         return np.char.strip(arr)
+    if arr.dtype.kind == "T":
+        return np.strings.strip(arr)
     if arr.dtype.kind in "iub":
         return arr.astype(str)
-    out = ["" if is_missing(v) else str(v).strip() for v in arr.tolist()]
-    return np.array(out, dtype=str) if out else np.empty(0, "U1")
+    return text_array(["" if is_missing(v) else str(v).strip() for v in arr.tolist()])
+
+
+_WIDE_TEXT = 64
+
+
+def text_array(values: list[str]) -> npt.NDArray[Any]:
+    """``values`` as a numpy text array whose memory follows the text's total length.
+
+    Fixed-width ``str_`` arrays give every row the width of the longest value,
+    so one 10 KB value among short ones would cost 40 KB per row; such columns
+    use numpy's variable-width ``StringDType`` instead.
+
+    Example:
+        >>> text_array(["a", "bc"]).dtype, text_array(["a"] * 99 + ["x" * 10_000]).dtype.kind
+        (dtype('<U2'), 'T')
+    """
+    if not values:
+        return np.empty(0, "U1")
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    widest = int(lengths.max())
+    if widest > _WIDE_TEXT and widest * len(values) > 8 * (int(lengths.sum()) + len(values)):
+        return np.array(values, dtype=np.dtypes.StringDType())
+    return np.array(values, dtype=f"U{max(widest, 1)}")
+
+
+def as_array(raw: Any) -> npt.NDArray[Any]:
+    """A column as a numpy array without widening text or wrapping big integers.
+
+    ``np.asarray`` gives a list of strings the width of its longest one and a
+    list with an int beyond int64 a float dtype; such lists become object
+    arrays here, which the kind conversions then store compactly.
+    """
+    if isinstance(raw, np.ndarray):
+        return raw
+    if isinstance(raw, list | tuple) and (
+        any(isinstance(v, str) for v in raw)
+        or any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in raw)
+    ):
+        out = np.empty(len(raw), object)
+        out[:] = raw
+        return out
+    return np.asarray(raw)
+
+
+_EXACT_FLOAT = 2.0**53  # every whole float up to this is exactly one integer
+_INT64_MAX = 2**63 - 1
 
 
 def _integer_ids(
     arr: npt.NDArray[Any],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None:
-    """(int64 ids, missing mask) when every present value is a whole number, else None.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], dict[int, str]] | None:
+    """(int64 ids, missing mask, problems) when every present value is a whole number, else None.
 
     Integer ids stay integers whether they come as an int array, as Python ints
     in records, or as a float array (how pandas stores an int column with gaps).
+    An id that has no exact int64 value (a float beyond 2**53, an int beyond
+    2**63 - 1) is a problem of its row, never wrapped or rounded into another
+    patient's id.
     """
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64), np.zeros(arr.shape[0], bool)
+    n = arr.shape[0]
+    if arr.dtype.kind == "i":
+        return arr.astype(np.int64, copy=False), np.zeros(n, bool), {}
+    if arr.dtype.kind == "u":
+        too_big = arr > _INT64_MAX
+        return (
+            np.where(too_big, 0, arr).astype(np.int64),
+            np.zeros(n, bool),
+            dict.fromkeys(np.flatnonzero(too_big).tolist(), _ID_RANGE),
+        )
     if arr.dtype.kind == "f" and arr.size:
         missing = np.isnan(arr)
         values = arr[~missing]
         if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-            return np.where(missing, 0, arr).astype(np.int64), missing
+            inexact = np.abs(arr) > _EXACT_FLOAT
+            problems = dict.fromkeys(
+                np.flatnonzero(inexact).tolist(),
+                "a float id beyond 2**53 has no exact integer value; "
+                "give ids as integers or text",
+            )
+            return np.where(missing | inexact, 0, arr).astype(np.int64), missing, problems
         return None
     if arr.dtype.kind == "O" and arr.size:
         items = arr.tolist()
         n_int = sum(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in items)
         gaps = np.array([is_missing(v) for v in items], bool)
         if n_int and n_int + int(gaps.sum()) == len(items):
-            ints = [0 if gap else int(v) for v, gap in zip(items, gaps.tolist(), strict=True)]
-            return np.array(ints, np.int64), gaps
+            big = {
+                row: _ID_RANGE
+                for row, v in enumerate(items)
+                if not gaps[row] and not -_INT64_MAX - 1 <= int(v) <= _INT64_MAX
+            }
+            ints = [
+                0 if gap or row in big else int(v)
+                for row, (v, gap) in enumerate(zip(items, gaps.tolist(), strict=True))
+            ]
+            return np.array(ints, np.int64), gaps, big
     return None
+
+
+_ID_RANGE = "beyond the 64-bit integer range; give such ids as text"
 
 
 def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
     as_ints = _integer_ids(arr)
     if as_ints is not None:
-        ints, missing = as_ints
-        return ints, {int(r): "missing" for r in np.flatnonzero(missing)} if f.required else {}
+        ints, missing, problems = as_ints
+        if f.required:
+            problems.update(dict.fromkeys(np.flatnonzero(missing).tolist(), "missing"))
+        return ints, problems
     text = _text(arr)
     problems = {int(r): "missing" for r in np.flatnonzero(text == "")} if f.required else {}
     return text, problems

@@ -7,7 +7,6 @@ computation is a ``bincount`` / ``reduceat`` over contiguous groups.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self
@@ -17,9 +16,16 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention.data._csv import read_csv_columns
 from rfm_retention.data._time import ISO, DateParsing
-from rfm_retention.data.schema import OnError, RejectedRows, Schema, validate_columns
-from rfm_retention.errors import ConfigError
+from rfm_retention.data.schema import (
+    OnError,
+    RejectedRows,
+    Schema,
+    Validated,
+    validate_columns,
+)
+from rfm_retention.errors import ConfigError, ValidationError
 
 __all__ = ["IdArray", "PatientTable", "read_csv_columns", "union_patients"]
 
@@ -90,7 +96,13 @@ class PatientTable:
         on_error: OnError = "raise",
     ) -> Self:
         """Build from a mapping of field name to column."""
+        _refuse_frame(columns, "from_columns")
         checked = validate_columns(cls.SCHEMA, columns, parsing=parsing, on_error=on_error)
+        return cls._from_validated(checked)
+
+    @classmethod
+    def _from_validated(cls, checked: Validated) -> Self:
+        """Factorise the patients of validated columns and sort the rows by (patient, time)."""
         cols = checked.columns
         ids = cols[cls.SCHEMA.fields[0].name]
         if len(ids):
@@ -132,6 +144,7 @@ class PatientTable:
         a field no record has is an absent column. Row numbers in errors are
         positions in ``records``.
         """
+        _refuse_frame(records, "from_records")
         rows = list(records)
         columns: dict[str, Any] = {}
         for f in cls.SCHEMA.fields:
@@ -154,16 +167,43 @@ class PatientTable:
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
         delimiter: str = ",",
+        encoding: str = "utf-8",
     ) -> Self:
         """Read a CSV file with a header row.
 
         ``mapping`` maps the library's field names to the file's column names
         (``{"patient_id": "PATIENT", "visit_time": "START"}``); unmapped fields
         are looked up under their own name, file columns nobody asks for are
-        ignored. Row numbers in errors count data rows from 0 (file line = row + 2).
+        ignored. Errors name file lines (:attr:`RowIssue.line
+        <rfm_retention.errors.RowIssue.line>`); ``row`` counts data rows from 0.
+        A file that cannot be read as CSV (missing, a folder, not ``encoding``
+        text, a row with more cells than the header, a repeated column name)
+        raises :class:`~rfm_retention.errors.InputFileError` naming the line.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from rfm_retention.data import VisitLog
+            >>> from rfm_retention.errors import ValidationError
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "visits.csv"
+            >>> _ = path.write_text("patient_id,visit_time,amount\\n\\np1,2024-01-05,-3\\n")
+            >>> try:
+            ...     VisitLog.from_csv(path)
+            ... except ValidationError as exc:
+            ...     print(exc.issues[0])
+            line 3 (patient p1): amount '-3.0': negative
         """
-        columns = read_csv_columns(path, cls.SCHEMA, mapping or {}, delimiter=delimiter)
-        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
+        read = read_csv_columns(
+            path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
+        )
+        checked = validate_columns(cls.SCHEMA, read.columns, parsing=parsing, on_error="quarantine")
+        issues = tuple(
+            attrs.evolve(i, line=int(read.lines[i.row])) for i in checked.rejected.issues
+        )
+        if issues and on_error == "raise":
+            raise ValidationError(cls.SCHEMA.source, issues)
+        return cls._from_validated(
+            attrs.evolve(checked, rejected=attrs.evolve(checked.rejected, issues=issues))
+        )
 
     @classmethod
     def empty(cls) -> Self:
@@ -266,6 +306,20 @@ def _order_ties_by_content(
     return out
 
 
+def _refuse_frame(value: Any, method: str) -> None:
+    """A DataFrame given to ``from_columns``/``from_records`` is a clear error naming the
+    right method, not a confusing failure row by row."""
+    module = type(value).__module__.split(".")[0]
+    if module in _FRAME_MODULES:
+        raise ConfigError(
+            f"{method} was given a {module} {type(value).__name__}; "
+            "use from_frame(frame, mapping=...) for DataFrames and Arrow tables"
+        )
+
+
+_FRAME_MODULES = frozenset({"pandas", "polars", "pyarrow", "duckdb", "narwhals", "modin", "dask"})
+
+
 def union_patients(tables: Iterable[PatientTable]) -> IdArray:
     """The sorted union of every table's patient ids."""
     id_arrays = [t.patient_ids for t in tables if len(t.patient_ids)]
@@ -275,52 +329,3 @@ def union_patients(tables: Iterable[PatientTable]) -> IdArray:
     if len(kinds) > 1:
         raise ConfigError("patient ids are integers in some sources and text in others")
     return np.unique(np.concatenate(id_arrays))
-
-
-def read_csv_columns(
-    path: str | os.PathLike[str],
-    schema: Schema,
-    mapping: Mapping[str, str],
-    *,
-    delimiter: str = ",",
-) -> dict[str, list[str]]:
-    """The schema's columns of a CSV file, as text, renamed to the library's field names."""
-    unknown = set(mapping) - set(schema.names)
-    if unknown:
-        raise ConfigError(
-            f"{schema.source}: --map names unknown field(s) {sorted(unknown)}; "
-            f"fields are {list(schema.names)}"
-        )
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise ConfigError(f"{os.fspath(path)}: not a readable CSV file ({exc})") from None
-        if header is None:
-            raise ConfigError(f"{os.fspath(path)}: the file is empty (no header row)")
-        header = [h.strip() for h in header]
-        position: dict[str, int] = {}
-        for f in schema.fields:
-            column = mapping.get(f.name, f.name)
-            if column in header:
-                position[f.name] = header.index(column)
-            elif f.required or f.name in mapping:
-                raise ConfigError(
-                    f"{os.fspath(path)}: no column {column!r} for field {f.name!r}; "
-                    f"the header has {header}. Hint: map it with --map {f.name}=COLUMN"
-                )
-        columns: dict[str, list[str]] = {name: [] for name in position}
-        items = list(position.items())
-        try:
-            for row in reader:
-                if not row:
-                    continue
-                width = len(row)
-                for name, at in items:
-                    columns[name].append(row[at] if at < width else "")
-        except csv.Error as exc:
-            raise ConfigError(
-                f"{os.fspath(path)}, line {reader.line_num}: not a readable CSV file ({exc})"
-            ) from None
-    return columns

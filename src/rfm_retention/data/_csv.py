@@ -1,0 +1,485 @@
+"""Reading a CSV file into a schema's columns: streamed in chunks, parsed in bulk.
+
+The file is read as bytes in chunks of whole lines, so memory stays bounded
+whatever its size, and a file without line breaks fails as soon as one line
+outgrows :data:`MAX_LINE_BYTES` instead of being read whole. A chunk without
+quote characters is split into cells with numpy (newline and delimiter
+positions, one gather per column); only chunks with quoted cells go through the
+:mod:`csv` module. ISO dates and plain numbers are converted per chunk while
+the chunk is in memory; a chunk whose cells do not all convert cleanly keeps
+its text, so the validator reports each bad cell exactly as it would for any
+other input.
+
+Every data row keeps the file line it starts on (blank lines and quoted cells
+that span lines counted as they are in the file), so errors name file lines.
+File-level problems (missing file, a folder, undecodable bytes, a row with more
+cells than the header, a repeated column name) are
+:class:`~rfm_retention.errors.InputFileError`, naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.data._time import DateParsing
+from rfm_retention.data.schema import Schema
+from rfm_retention.errors import ConfigError, InputFileError
+
+__all__ = ["CHUNK_BYTES", "MAX_LINE_BYTES", "CsvColumns", "read_csv_columns"]
+
+CHUNK_BYTES = 16 << 20
+"""Bytes read from the file at a time (a chunk holds whole lines)."""
+
+MAX_LINE_BYTES = 16 << 20
+"""The longest physical line accepted; a longer one means the file is not line-based CSV."""
+
+_WIDE = 64  # cells wider than this are kept as separate objects when few are that wide
+_SPACE = np.zeros(256, bool)
+_SPACE[[9, 11, 12, 13, 32]] = True
+_NUMBER_KINDS = frozenset({"amount", "score", "stars", "count"})
+
+
+@attrs.frozen
+class CsvColumns:
+    """A file's columns, renamed to the schema's field names, and each row's file line.
+
+    A column holds ``datetime64[s]`` or ``float64`` values where every cell
+    converted cleanly (an empty cell is NaT / NaN), text otherwise.
+    """
+
+    columns: dict[str, npt.NDArray[Any]]
+    lines: npt.NDArray[np.int64]
+
+
+def read_csv_columns(
+    path: str | os.PathLike[str],
+    schema: Schema,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    parsing: DateParsing | None = None,
+) -> CsvColumns:
+    """The schema's columns of a CSV file with a header row, and the file line of each row.
+
+    ``mapping`` maps field names to the file's column names; unmapped fields
+    are looked up under their own name, other file columns are ignored.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rfm_retention.data import VisitLog
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "v.csv").write_text(
+        ...     "patient_id,visit_time,amount\\np1,2024-01-05,12.5\\n\\np2,2024-02-01,3\\n")
+        >>> read = read_csv_columns(folder / "v.csv", VisitLog.SCHEMA)
+        >>> read.columns["amount"].tolist(), read.lines.tolist()
+        ([12.5, 3.0], [2, 4])
+    """
+    mapping = mapping or {}
+    unknown = set(mapping) - set(schema.names)
+    if unknown:
+        raise ConfigError(
+            f"{schema.source}: --map names unknown field(s) {sorted(unknown)}; "
+            f"fields are {list(schema.names)}"
+        )
+    if len(delimiter) != 1 or delimiter in "\r\n\"" or ord(delimiter) > 127:
+        raise ConfigError(f"delimiter must be one ASCII character, not {delimiter!r}")
+    name = os.fspath(path)
+    codec = _codec(encoding)
+    kinds = {f.name: f.kind for f in schema.fields}
+    iso = parsing is None or parsing.format is None
+    with _open(name) as handle:
+        pieces = _pieces(handle, name, codec)
+        first = next(pieces, None)
+        if first is None:
+            raise InputFileError(name, "the file is empty (no header row)")
+        text, start = first
+        header_end = text.find(b"\n") + 1
+        header = _header(text[:header_end], name, delimiter)
+        position = _positions(header, schema, mapping, name)
+        chunks: dict[str, list[npt.NDArray[Any]]] = {field: [] for field in position}
+        lines: list[npt.NDArray[np.int64]] = []
+        piece: bytes | None = text[header_end:]
+        line = start + 1
+        while piece is not None:
+            if piece:
+                cells, rows = _split(piece, line, len(header), position, delimiter, name)
+                lines.append(rows)
+                for field, values in cells.items():
+                    chunks[field].append(_convert(values, kinds[field], iso))
+            nxt = next(pieces, None)
+            piece, line = (None, 0) if nxt is None else nxt
+    columns = {field: _join(parts) for field, parts in chunks.items()}
+    row_lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
+    return CsvColumns(columns, row_lines.astype(np.int64, copy=False))
+
+
+# ---------------------------------------------------------------- file level
+def _codec(encoding: str) -> str:
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(f"unknown text encoding {encoding!r}") from None
+    if info.name in ("utf-8", "utf-8-sig"):
+        return "utf-8"
+    probe = "\n\r,;\t|\"' 0123456789-.:abcdefghijklmnopqrstuvwxyzTZ"
+    try:
+        ascii_compatible = probe.encode(info.name) == probe.encode("ascii")
+    except (UnicodeError, LookupError):
+        ascii_compatible = False
+    if not ascii_compatible:
+        raise ConfigError(
+            f"encoding {encoding!r} does not keep ASCII characters as they are; "
+            "convert the file to UTF-8 first"
+        )
+    return info.name
+
+
+def _open(name: str) -> IO[bytes]:
+    try:
+        return open(name, "rb")
+    except FileNotFoundError:
+        raise InputFileError(name, "no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(name, "is a folder, not a file") from None
+    except PermissionError:
+        raise InputFileError(name, "permission denied") from None
+    except OSError as exc:
+        raise InputFileError(name, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _pieces(handle: IO[bytes], name: str, codec: str) -> Iterator[tuple[bytes, int]]:
+    """(UTF-8 bytes of whole lines, file line of their first line), chunk after chunk.
+
+    A piece never ends inside a quoted cell (its quote characters pair up),
+    and ends with a newline (one is added after a last line that lacks it).
+    """
+    buffer = b""
+    line = 1
+    at_start = True
+    while True:
+        try:
+            data = handle.read(CHUNK_BYTES)
+        except OSError as exc:
+            raise InputFileError(name, f"cannot be read ({exc.strerror or exc})") from None
+        if at_start and data.startswith(codecs.BOM_UTF8) and codec == "utf-8":
+            data = data[len(codecs.BOM_UTF8):]
+        at_start = False
+        if not data:
+            if buffer:
+                if not buffer.endswith(b"\n"):
+                    buffer += b"\n"
+                if buffer.count(b'"') % 2:
+                    raise InputFileError(name, "a quoted cell is never closed", line=line)
+                yield _decoded(buffer, line, name, codec), line
+            return
+        buffer += data
+        cut = buffer.rfind(b"\n") + 1
+        while cut and buffer.count(b'"', 0, cut) % 2:  # inside a quoted cell: wait for more
+            cut = buffer.rfind(b"\n", 0, cut - 1) + 1
+        if len(buffer) - cut > MAX_LINE_BYTES:
+            at = line + buffer.count(b"\n", 0, cut)
+            raise InputFileError(
+                name,
+                f"no line break within {MAX_LINE_BYTES} bytes; not a CSV file with one "
+                "record per line",
+                line=at,
+            )
+        if cut:
+            piece, buffer = buffer[:cut], buffer[cut:]
+            yield _decoded(piece, line, name, codec), line
+            line += piece.count(b"\n")
+
+
+def _decoded(piece: bytes, line: int, name: str, codec: str) -> bytes:
+    """``piece`` checked to be text in ``codec``, as UTF-8 bytes."""
+    try:
+        text = piece.decode(codec)
+    except UnicodeDecodeError as exc:
+        at = line + piece.count(b"\n", 0, exc.start)
+        raise InputFileError(
+            name,
+            f"not {codec} text (byte 0x{piece[exc.start]:02x}). Hint: give the file's "
+            "encoding, e.g. encoding='latin-1' (--encoding latin-1)",
+            line=at,
+        ) from None
+    return piece if codec == "utf-8" else text.encode("utf-8")
+
+
+def _header(raw: bytes, name: str, delimiter: str) -> list[str]:
+    try:
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8")), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputFileError(name, f"not a readable CSV header ({exc})", line=1) from None
+    if not rows or not rows[0]:
+        raise InputFileError(name, "the first line is empty; it must be the header row", line=1)
+    header = [h.strip() for h in rows[0]]
+    repeated = sorted(h for h, count in Counter(header).items() if count > 1)
+    if repeated:
+        raise InputFileError(
+            name, f"the header names column(s) {repeated} more than once", line=1
+        )
+    return header
+
+
+def _positions(
+    header: list[str], schema: Schema, mapping: Mapping[str, str], name: str
+) -> dict[str, int]:
+    position: dict[str, int] = {}
+    for f in schema.fields:
+        column = mapping.get(f.name, f.name)
+        if column in header:
+            position[f.name] = header.index(column)
+        elif f.required or f.name in mapping:
+            raise ConfigError(
+                f"{name}: no column {column!r} for field {f.name!r}; "
+                f"the header has {header}. Hint: map it with --map {f.name}=COLUMN"
+            )
+    return position
+
+
+# ---------------------------------------------------------------- splitting
+def _split(
+    piece: bytes,
+    first_line: int,
+    width: int,
+    position: Mapping[str, int],
+    delimiter: str,
+    name: str,
+) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.int64]]:
+    """Cells (bytes) of the wanted columns of every non-blank row, and each row's line."""
+    if b'"' in piece:
+        return _split_quoted(piece, first_line, width, position, delimiter, name)
+    buf = np.frombuffer(piece, np.uint8)
+    newline = np.flatnonzero(buf == 10)
+    starts = np.empty_like(newline)
+    starts[0] = 0
+    starts[1:] = newline[:-1] + 1
+    ends = newline.copy()
+    crlf = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+    ends[crlf] -= 1
+    line_of = first_line + np.arange(newline.shape[0], dtype=np.int64)
+    delim = np.flatnonzero(buf == ord(delimiter))
+    per_line = np.bincount(np.searchsorted(newline, delim), minlength=newline.shape[0])
+    first_delim = np.zeros(newline.shape[0], np.int64)
+    np.cumsum(per_line[:-1], out=first_delim[1:])
+    used = ends > starts  # blank lines hold no row
+    if not used.all():
+        starts, ends, line_of = starts[used], ends[used], line_of[used]
+        per_line, first_delim = per_line[used], first_delim[used]
+    _check_widths(per_line + 1, line_of, width, name)
+    cells: dict[str, npt.NDArray[Any]] = {}
+    for field, k in position.items():
+        if k == 0:
+            lo = starts
+        else:
+            lo = np.where(
+                per_line >= k, delim[np.minimum(first_delim + k - 1, delim.shape[0] - 1)] + 1,
+                ends,
+            ) if delim.shape[0] else ends
+        hi = (
+            np.where(per_line > k, delim[np.minimum(first_delim + k, delim.shape[0] - 1)], ends)
+            if delim.shape[0] else ends
+        )
+        cells[field] = _gather(buf, lo, hi)
+    return cells, line_of
+
+
+def _check_widths(
+    cells: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], width: int, name: str
+) -> None:
+    long = np.flatnonzero(cells > width)
+    if long.shape[0]:
+        shown = ", ".join(str(int(lines[r])) for r in long[:5])
+        more = f" and {long.shape[0] - 5} more" if long.shape[0] > 5 else ""
+        raise InputFileError(
+            name,
+            f"{int(cells[long[0]])} cells but the header has {width} column(s) "
+            f"(line(s) {shown}{more}); a cell holding the delimiter must be quoted",
+            line=int(lines[long[0]]),
+        )
+
+
+def _gather(
+    buf: npt.NDArray[np.uint8], lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
+) -> npt.NDArray[Any]:
+    """The bytes ``buf[lo[i]:hi[i]]`` of every row, spaces around them removed.
+
+    Narrow cells come back as one fixed-width ``bytes_`` array; when a few cells
+    are much wider than the rest, as an object array of ``bytes`` (so one long
+    value does not widen every row).
+    """
+    lo, hi = lo.copy(), hi.copy()
+    padded = False
+    for _ in range(8):  # usually no cell has surrounding spaces: one cheap check
+        pad = (lo < hi) & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]
+        pad |= (lo < hi) & _SPACE[buf[np.maximum(hi - 1, 0)]]
+        padded = bool(pad.any())
+        if not padded:
+            break
+        lo[pad & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]] += 1
+        hi[(lo < hi) & pad & _SPACE[buf[np.maximum(hi - 1, 0)]]] -= 1
+    sizes = hi - lo
+    n = sizes.shape[0]
+    widest = int(sizes.max()) if n else 0
+    if widest > _WIDE and widest * n > 8 * (int(sizes.sum()) + n):
+        raw = buf.tobytes()
+        out = np.empty(n, object)
+        out[:] = [raw[a:b].strip() for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+        return out
+    if widest == 0:
+        return np.zeros(n, "S1")
+    index = lo[:, None] + np.arange(widest, dtype=np.int64)[None, :]
+    outside = index >= hi[:, None]
+    np.minimum(index, buf.shape[0] - 1, out=index)
+    matrix = buf[index]
+    matrix[outside] = 0
+    cells: npt.NDArray[Any] = matrix.view(f"S{widest}").reshape(-1)
+    if padded:  # more spaces than the cheap passes removed
+        cells = np.char.strip(cells)
+    return cells
+
+
+def _split_quoted(
+    piece: bytes,
+    first_line: int,
+    width: int,
+    position: Mapping[str, int],
+    delimiter: str,
+    name: str,
+) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.int64]]:
+    """The :mod:`csv` module's reading of a piece that has quoted cells."""
+    reader = csv.reader(io.StringIO(piece.decode("utf-8"), newline=""), delimiter=delimiter)
+    values: dict[str, list[bytes]] = {field: [] for field in position}
+    lines: list[int] = []
+    counts: list[int] = []
+    items = list(position.items())
+    done = 0
+    try:
+        for row in reader:
+            start, done = done + 1, reader.line_num
+            if not row:
+                continue
+            lines.append(first_line + start - 1)
+            counts.append(len(row))
+            n = len(row)
+            for field, k in items:
+                values[field].append(row[k].strip().encode("utf-8") if k < n else b"")
+    except csv.Error as exc:
+        raise InputFileError(
+            name, f"not a readable CSV row ({exc})", line=first_line + reader.line_num - 1
+        ) from None
+    line_of = np.array(lines, np.int64)
+    _check_widths(np.array(counts, np.int64), line_of, width, name)
+    cells: dict[str, npt.NDArray[Any]] = {}
+    for field, items_ in values.items():
+        sizes = np.fromiter(map(len, items_), np.int64, len(items_))
+        widest = int(sizes.max()) if sizes.shape[0] else 0
+        if widest > _WIDE and widest * sizes.shape[0] > 8 * (int(sizes.sum()) + sizes.shape[0]):
+            column = np.empty(len(items_), object)
+            column[:] = items_
+            cells[field] = column
+        else:
+            cells[field] = np.array(items_, dtype=f"S{max(widest, 1)}")
+    return cells, line_of
+
+
+# ---------------------------------------------------------------- converting
+def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
+    """A chunk's cells as datetimes or numbers where every cell converts, else as text."""
+    if cells.dtype.kind == "S":
+        if kind == "time" and iso:
+            times = _iso_times(cells)
+            if times is not None:
+                return times
+        elif kind in _NUMBER_KINDS:
+            numbers = _numbers(cells)
+            if numbers is not None:
+                return numbers
+    return _text(cells)
+
+
+def _iso_times(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.datetime64] | None:
+    """ISO dates (``YYYY-MM-DD``) and times (``YYYY-MM-DDTHH:MM:SS``) in bulk, else None."""
+    width = cells.dtype.itemsize
+    if width not in (10, 19) and not (cells.shape[0] and width == 1):
+        return None
+    raw = cells.view(np.uint8).reshape(cells.shape[0], width)
+    empty = raw[:, 0] == 0
+    if width == 1:
+        return np.full(cells.shape[0], np.datetime64("NaT", "s")) if empty.all() else None
+    digits = np.ones(width, bool)
+    punctuation = {4: 45, 7: 45}
+    if width == 19:
+        punctuation.update({13: 58, 16: 58})
+    for at in (*punctuation, 10)[: len(punctuation) + (width == 19)]:
+        digits[at] = False
+    filled = raw[~empty]
+    short = filled[:, 10] == 0 if width == 19 else np.zeros(filled.shape[0], bool)
+    check = filled[~short] if short.any() else filled
+    if not (check[:, digits] - 48 < 10).all():
+        return None
+    if any((check[:, at] != byte).any() for at, byte in punctuation.items()):
+        return None
+    if width == 19 and not np.isin(check[:, 10], (84, 32)).all():
+        return None
+    if short.any():  # dates among datetimes: their cells are the first ten bytes
+        dates = filled[short]
+        if (dates[:, 10:] != 0).any() or not (dates[:, [0, 1, 2, 3, 5, 6, 8, 9]] - 48 < 10).all():
+            return None
+        if (dates[:, 4] != 45).any() or (dates[:, 7] != 45).any():
+            return None
+    text = np.where(empty, b"NaT", cells) if empty.any() else cells
+    try:
+        return text.astype("datetime64[s]")
+    except ValueError:
+        return None
+
+
+def _numbers(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.float64] | None:
+    empty = cells == b""
+    text = np.where(empty, b"nan", cells) if empty.any() else cells
+    try:
+        values: npt.NDArray[np.float64] = text.astype(np.float64)
+    except ValueError:
+        return None
+    return values
+
+
+def _text(cells: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Cells as text: a ``str_`` array, or an object array of ``str`` for wide cells."""
+    if cells.dtype.kind == "O":
+        out = np.empty(cells.shape[0], object)
+        out[:] = [b.decode("utf-8") for b in cells.tolist()]
+        return out
+    raw = cells.view(np.uint8)
+    if raw.shape[0] == 0 or int(raw.max()) < 128:
+        return cells.astype(f"U{cells.dtype.itemsize}")
+    return np.char.decode(cells, "utf-8")
+
+
+def _join(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """One column from its chunks; chunks of different kinds join as objects."""
+    if not parts:
+        return np.empty(0, "U1")
+    if len(parts) == 1:
+        return parts[0]
+    kinds = {p.dtype.kind for p in parts}
+    if len(kinds) == 1 and kinds != {"O"}:
+        return np.concatenate(parts)
+    out = np.empty(sum(p.shape[0] for p in parts), object)
+    at = 0
+    for p in parts:
+        out[at : at + p.shape[0]] = p.tolist() if p.dtype.kind == "M" else p
+        at += p.shape[0]
+    return out
