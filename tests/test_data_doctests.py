@@ -14,6 +14,8 @@ MODULES = [
     "rfm_retention.data.table",
     "rfm_retention.data.bundle",
     "rfm_retention.features",
+    "rfm_retention._feature_state",
+    "rfm_retention._engines._sources",
     "rfm_retention.btyd",
 ]
 

@@ -65,7 +65,7 @@ def test_foreign_database_is_refused(db: Path) -> None:
     conn.execute("CREATE TABLE patients (id TEXT)")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreIntegrityError, match="not a points ledger"):
+    with pytest.raises(StoreIntegrityError, match="not a ledger database"):
         SQLiteStore(db)
 
 

@@ -200,3 +200,25 @@ def test_cli_report_by_department_writes_group_rows(tmp_path: object) -> None:
     for month in whole:
         lapsed = sum(int(r["lapsed"]) for r in rows if r["month"] == month["month"])
         assert lapsed == int(month["lapsed"])
+
+
+def test_cli_report_causes_and_before_after_files(tmp_path: object) -> None:
+    """``--causes`` and ``--programme-start`` with ``--out`` write their tables beside the KPIs."""
+    import csv
+    from pathlib import Path
+
+    from rfm_retention.cli import main
+
+    folder = Path(str(tmp_path))
+    assert main(["sample", "--out", str(folder / "s"), "--patients", "150"]) == 0
+    s = folder / "s"
+    assert main(["report", "--visits", str(s / "visits.csv"), "--complaints",
+                 str(s / "complaints.csv"), "--from", "2023-01-01", "--to", "2024-06-30",
+                 "--by", "department", "--causes", "--programme-start", "2024-01-01",
+                 "--out", str(folder / "by.csv")]) == 0
+    with open(folder / "by.causes.csv") as a, open(folder / "by.before_after.csv") as b:
+        causes, change = list(csv.DictReader(a)), list(csv.DictReader(b))
+    assert causes[0]["group"] == "(hospital)"
+    assert {r["kpi"] for r in change} == {"churn", "revisit_3m", "revisit_6m"}
+    churn = next(r for r in change if r["kpi"] == "churn")
+    assert float(churn["ci_low"]) <= float(churn["difference"]) <= float(churn["ci_high"])

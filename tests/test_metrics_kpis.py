@@ -268,7 +268,8 @@ def test_integer_ids_and_type_mismatch() -> None:
 @pytest.mark.parametrize(
     "module",
     ["_calendar", "exclusions", "revisit", "lapse", "churn", "cases", "winback",
-     "satisfaction", "report", "ranking", "replay", "backtest"],
+     "satisfaction", "report", "ranking", "replay", "backtest", "_groups", "_causes",
+     "_before_after", "_review"],
 )
 def test_docstring_examples(module: str) -> None:
     """The examples in the metrics docstrings run and print what they claim."""

@@ -45,7 +45,12 @@ from rfm_retention.errors import (
     StoreIntegrityError,
     ValidationError,
 )
-from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, patient_features
+from rfm_retention.features import (
+    FEATURE_COLUMNS,
+    FeatureState,
+    PatientFeatures,
+    patient_features,
+)
 from rfm_retention.interventions import CaseBook, intake_warnings
 from rfm_retention.loyalty import MemoryStore, PointsLedger, SQLiteStore
 from rfm_retention.metrics import backtest, kpi_report
@@ -70,6 +75,7 @@ __all__ = [
     "Course",
     "CourseTable",
     "DateParsing",
+    "FeatureState",
     "IdempotencyConflict",
     "InsufficientPoints",
     "LedgerError",

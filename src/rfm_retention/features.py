@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rfm_retention.data.sources import VisitLog
     from rfm_retention.data.table import IdArray
 
-__all__ = ["FEATURE_COLUMNS", "PatientFeatures", "patient_features"]
+__all__ = ["FEATURE_COLUMNS", "FeatureState", "PatientFeatures", "patient_features"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -550,3 +550,7 @@ def _bounded_sums(values: FloatArray, bounds: tuple[IntArray, ...]) -> list[Floa
         part[bounds[j] >= bounds[j + 1]] = 0.0
         out.append(part)
     return out
+
+
+# The mergeable state builds on the definitions above; imported last so that it can.
+from rfm_retention._feature_state import FeatureState  # noqa: E402

@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "rfm_retention.cli.backtest",
     "rfm_retention.cli.train",
     "rfm_retention.cli.points",
+    "rfm_retention.cli.db",
 )
 
 

@@ -195,7 +195,7 @@ def _existing_db(path: str) -> str:
 
 def run_overdue(args: argparse.Namespace) -> int:
     """List overdue deadlines (and notify about new ones)."""
-    with SQLiteCaseStore(_existing_db(args.db)) as store:
+    with SQLiteCaseStore(_existing_db(args.db), create=False) as store:
         book = CaseBook(store, notifier=JsonLinesNotifier(args.notify) if args.notify else None)
         breaches = book.overdue(args.as_of)
         if args.notify:
@@ -237,7 +237,7 @@ def _describe(event: CaseEvent) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print one case and its history."""
-    with SQLiteCaseStore(_existing_db(args.db)) as store:
+    with SQLiteCaseStore(_existing_db(args.db), create=False) as store:
         book = CaseBook(store)
         case = book.get(args.case)
         history = book.history(args.case)

@@ -23,14 +23,16 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import (
     DIMENSIONS,
     MIN_GROUP_SIZE,
+    BeforeAfter,
     CaseColumns,
+    CauseReport,
     ControlGroup,
     Exclusions,
     GroupedKPIReport,
     KPIReport,
     LapseRule,
     kpi_report,
-    kpi_report_by,
+    programme_review,
 )
 
 __all__ = ["register"]
@@ -96,6 +98,15 @@ def register(sub: Any) -> None:
     parser.add_argument("--min-group-size", type=int, default=MIN_GROUP_SIZE, metavar="N",
                         help="with --by: rates over fewer than N patients/cases are not shown "
                         f"(counts are; default {MIN_GROUP_SIZE})")
+    parser.add_argument("--causes", action="store_true",
+                        help="also the causes per group (department without --by): primary "
+                        "reasons of warned or lapsed patients (needs --cases) and valid "
+                        "complaint categories, ranked by over-representation against the "
+                        "hospital; with --out, written to FILE's name + .causes")
+    parser.add_argument("--programme-start", metavar="DATE",
+                        help="also churn and revisit before vs after this day, with the "
+                        "difference and its 95 %% CI (and for the --control patients); "
+                        "with --out, written to FILE's name + .before_after")
     parser.add_argument("--out", metavar="FILE", help="write the full table as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -196,24 +207,74 @@ def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.cases, visits.patient_ids) if args.cases else None
     control = read_control(args.control, visits.patient_ids) if args.control else None
     exclusions = read_exclusions(args.exclusions) if args.exclusions else None
-    options: dict[str, Any] = dict(
-        as_of=as_of, ratings=data.ratings, cases=cases,
+    if args.by in ("team", "level") and cases is None:
+        raise ConfigError(f"--by {args.by} needs --cases: the {args.by} is the case's")
+    review = programme_review(
+        visits, args.start, args.end, as_of=as_of, by=args.by, causes=args.causes,
+        programme_start=args.programme_start, ratings=data.ratings,
+        complaints=data.complaints, cases=cases,
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
-        win_back_days=args.win_back_days, control=control,
+        win_back_days=args.win_back_days, control=control, min_group_size=args.min_group_size,
     )
-    if args.by:
-        if args.by in ("team", "level") and cases is None:
-            raise ConfigError(f"--by {args.by} needs --cases: the {args.by} is the case's")
-        by = kpi_report_by(visits, args.start, args.end, by=args.by,
-                           min_group_size=args.min_group_size, **options)
-        emit(args.out, by.to_columns(), lambda: render_by(by), what="group-month(s)")
-        return 0
-    report = kpi_report(visits, args.start, args.end, **options)
-    emit(args.out, report.to_columns(), lambda: render(report), what="month(s)")
-    pooled = pooled_uplift(report)
-    if args.out and pooled is not None:
-        print(pooled, file=sys.stderr)
+    report, grouped = review.kpis, review.by
+    if grouped is not None:
+        emit(args.out, grouped.to_columns(), lambda: render_by(grouped), what="group-month(s)")
+    else:
+        emit(args.out, report.to_columns(), lambda: render(report), what="month(s)")
+        pooled = pooled_uplift(report)
+        if args.out and pooled is not None:
+            print(pooled, file=sys.stderr)
+    extras = (("causes", review.causes, render_causes),
+              ("before_after", review.before_after, render_before_after))
+    for tag, part, text in extras:
+        if part is not None:
+            out = _beside(args.out, tag) if args.out else None
+            emit(out, part.to_columns(), lambda p=part, t=text: t(p), what="row(s)")  # type: ignore[misc]
     return 0
+
+
+def _beside(out: str, tag: str) -> str:
+    """``by.csv`` -> ``by.causes.csv`` (``-`` stays stdout)."""
+    if out == "-":
+        return out
+    stem, dot, ext = out.rpartition(".")
+    return f"{stem}.{tag}.{ext}" if dot else f"{out}.{tag}"
+
+
+def render_causes(causes: CauseReport, top: int = 3) -> str:
+    """Each group's most over-represented causes beside their hospital-wide share."""
+    rows = []
+    for g in causes.groups:
+        for c in g.over_represented()[:top]:
+            small = causes.is_small(c)
+            rows.append([g.group, c.kind, c.cause, c.count, c.total,
+                         float("nan") if small else c.share * 100, c.hospital_share * 100,
+                         float("nan") if small else c.over_representation,
+                         float("nan") if small else c.z])
+    title = (f"Causes by {causes.dimension} {causes.start} to {causes.end}: the {top} most "
+             "over-represented per group (reasons of warned or lapsed patients, categories "
+             f"of valid complaints; blank = fewer than {causes.min_group_size})")
+    return format_table(["group", "kind", "cause", "count", "of", "share %", "hospital %",
+                         "x hospital", "z"], rows, title=title)
+
+
+def render_before_after(change: BeforeAfter) -> str:
+    """Churn and revisit before vs after the programme start, with the 95 % intervals."""
+    cols = change.to_columns()
+    pct = ("before_rate", "after_rate", "difference", "ci_low", "ci_high", "did", "did_low",
+           "did_high")
+    names = ["arm", "kpi", "before_months", "before_rate", "after_months", "after_rate",
+             "difference", "ci_low", "ci_high", *(("did", "did_low", "did_high")
+                                                   if "did" in cols else ())]
+    rows = [[cols[n][i] * 100 if n in pct else cols[n][i] for n in names]
+            for i in range(len(cols["kpi"]))]
+    labels = ["arm", "kpi", "months before", "before %", "months after", "after %",
+              "change pts", "95 % CI low", "95 % CI high"]
+    if "did" in cols:
+        labels += ["vs control pts", "CI low", "CI high"]
+    title = (f"Before vs after the programme start {change.programme_start} (complete months; "
+             "the month it starts in is left out)")
+    return format_table(labels, rows, title=title)
 
 
 def emit(

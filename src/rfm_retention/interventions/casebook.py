@@ -272,7 +272,7 @@ class CaseBook:
             )
             case = self._commit(latest, [escalation])
             return Intake(IntakeAction.ESCALATED,
-                          self._announce(NoticeKind.ESCALATED, case, escalation.at))
+                          self._announce_committed(NoticeKind.ESCALATED, case, escalation.at))
         if latest is not None and not (new_episode or risk > latest.level):
             return Intake(IntakeAction.SUPPRESSED, latest)
         if latest is not None and latest.closed_at is not None and at < latest.closed_at:
@@ -284,7 +284,22 @@ class CaseBook:
             owners=self._owners(risk), deadlines=self._deadlines(risk, at),
         )
         case = self._commit(None, [opening])
-        return Intake(IntakeAction.OPENED, self._announce(NoticeKind.NEW_CASE, case, at))
+        return Intake(IntakeAction.OPENED, self._announce_committed(NoticeKind.NEW_CASE, case, at))
+
+    def _announce_committed(self, kind: NoticeKind, case: Case, at: dt.datetime) -> Case:
+        """Announce a case this call has just stored; a race on the notice keeps the result.
+
+        The opening (or escalation) is already committed, so this call's action
+        stands even when another writer appends to the case before the notice
+        is recorded: the case is reloaded and the notice recorded on it (unless
+        the other writer already did).
+        """
+        for _ in range(_INTAKE_ATTEMPTS):
+            try:
+                return self._announce(kind, case, at)
+            except _StoreConflict:
+                case = self.get(case.case_id)
+        return case
 
     def _announce(self, kind: NoticeKind, case: Case, at: dt.datetime) -> Case:
         """Tell the owners about a new or escalated case, at least once.
@@ -308,7 +323,8 @@ class CaseBook:
         state = case
         for event in events:
             state = apply(state, event)
-        assert state is not None
+        if state is None:
+            raise CaseError("nothing to store: no events were given")
         try:
             self.store.append(state, events)
         except _StoreConflict:

@@ -164,8 +164,7 @@ def apply(case: Case | None, event: CaseEvent) -> Case:
             raise _refuse(case.case_id, "is not closed; only a closed case can be reopened")
         if not event.reason.strip():
             raise _refuse(case.case_id, "reopening a closed case needs a reason")
-        assert case.closed_at is not None
-        if event.at < case.closed_at:
+        if case.closed_at is not None and event.at < case.closed_at:
             raise _refuse(case.case_id, f"cannot reopen at {event.at}, before it was closed")
         status = CaseStatus.IN_PROGRESS if case.contacts else CaseStatus.OPEN
         return attrs.evolve(step, status=status, outcome=None, closed_at=None, close_note="",

@@ -2,10 +2,13 @@
 
 One transaction per append (``BEGIN IMMEDIATE``: concurrent writers queue
 rather than interleave), WAL journal so readers never block the writer, a
-schema version checked on open, and triggers that make the event table
-append-only: an UPDATE or DELETE of a stored event aborts inside SQLite
-itself, whoever issues it. A partial unique index keeps at most one non-closed
-case per patient even across processes.
+schema version checked on open (with every column and the exact text of
+every guard), and triggers that make the history append-only: an UPDATE,
+DELETE or INSERT OR REPLACE of a stored event aborts inside SQLite itself,
+whoever issues it, and a ``cases`` row changes only together with its
+history. A partial unique index keeps at most one non-closed case per patient
+even across processes. Every ``sqlite3`` failure is a library error naming
+the file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,20 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
+from rfm_retention._storage import retrying
+from rfm_retention._storage._sqlite import (
+    connect,
+    ensure_schema,
+    migrate,
+    translated,
+)
 from rfm_retention.errors import CaseError, StoreIntegrityError
+from rfm_retention.interventions._schema import (
+    CASE_SCHEMA,
+    OPEN_CASE_REFUSED,
+    SCHEMA_VERSION,
+    SQLITE_V2_GUARDS,
+)
 from rfm_retention.interventions.events import CaseEvent, decode_event, encode_event, kind_of
 from rfm_retention.interventions.records import Case
 from rfm_retention.interventions.store import check_append
@@ -23,39 +39,15 @@ from rfm_retention.time import iso
 
 __all__ = ["SCHEMA_VERSION", "SQLiteCaseStore"]
 
-SCHEMA_VERSION = 1
+_ATTEMPTS = 4
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS case_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS cases (
-    case_id    TEXT PRIMARY KEY,
-    patient_id TEXT NOT NULL,
-    episode    INTEGER NOT NULL,
-    status     TEXT NOT NULL,
-    level      TEXT NOT NULL,
-    version    INTEGER NOT NULL,
-    UNIQUE (patient_id, episode)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS cases_one_open_per_patient
-    ON cases (patient_id) WHERE status != 'closed';
-CREATE TABLE IF NOT EXISTS case_events (
-    case_id TEXT NOT NULL REFERENCES cases (case_id),
-    seq     INTEGER NOT NULL,
-    kind    TEXT NOT NULL,
-    at      TEXT NOT NULL,
-    body    TEXT NOT NULL,
-    PRIMARY KEY (case_id, seq)
-);
-CREATE TRIGGER IF NOT EXISTS case_events_append_only_update
-    BEFORE UPDATE ON case_events
-    BEGIN SELECT RAISE(ABORT, 'case history is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS case_events_append_only_delete
-    BEFORE DELETE ON case_events
-    BEGIN SELECT RAISE(ABORT, 'case history is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS cases_never_deleted
-    BEFORE DELETE ON cases
-    BEGIN SELECT RAISE(ABORT, 'cases are never deleted'); END;
-"""
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    for statement in SQLITE_V2_GUARDS.values():
+        conn.execute(statement)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2}
 
 
 class SQLiteCaseStore:
@@ -72,45 +64,37 @@ class SQLiteCaseStore:
         timeout: Seconds to wait for another writer before giving up.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0,
+                 create: bool = True) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
+        self._db = connect(self.path, CASE_SCHEMA, timeout=timeout / _ATTEMPTS,
+                           create=create, error=StoreIntegrityError)
         try:
-            self._prepare()
+            self._prepare(create)
         except BaseException:
             self._db.close()
             raise
 
-    def _prepare(self) -> None:
+    def _prepare(self, create: bool) -> None:
         db = self._db
-        if self.path != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before append returns
-        db.execute("PRAGMA foreign_keys=ON")
-        # executescript commits before it runs, so the script carries its own
-        # transaction: schema and version row appear together or not at all.
-        try:
-            db.executescript(
-                "BEGIN IMMEDIATE;"
-                + _SCHEMA
-                + "INSERT INTO case_schema (version) SELECT "
-                + str(SCHEMA_VERSION)
-                + " WHERE NOT EXISTS (SELECT 1 FROM case_schema); COMMIT;"
-            )
-        except sqlite3.Error:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        versions = [row[0] for row in db.execute("SELECT version FROM case_schema")]
-        if versions != [SCHEMA_VERSION]:
-            raise StoreIntegrityError(
-                f"{self.path}: case store schema version {versions} is not the supported "
-                f"version {SCHEMA_VERSION}.\nHint: open it with the library version that "
-                "wrote it."
-            )
+        with translated(self.path, CASE_SCHEMA, StoreIntegrityError):
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before append returns
+            db.execute("PRAGMA foreign_keys=ON")
+        ensure_schema(db, self.path, CASE_SCHEMA, create=create, error=StoreIntegrityError,
+                      attempts=_ATTEMPTS)
+
+    @classmethod
+    def migrate(cls, path: str | os.PathLike[str]) -> tuple[int, int]:
+        """Bring an older case file to the current schema version; returns (before, after).
+
+        Example:
+            >>> SQLiteCaseStore.migrate("cases.db")  # doctest: +SKIP
+            (1, 2)
+        """
+        return migrate(os.fspath(path), CASE_SCHEMA, _MIGRATIONS, error=StoreIntegrityError)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -124,46 +108,62 @@ class SQLiteCaseStore:
         self.close()
 
     def append(self, case: Case, events: Sequence[CaseEvent]) -> None:
-        """See :meth:`~rfm_retention.interventions.CaseStore.append`."""
+        """See :meth:`~rfm_retention.interventions.CaseStore.append`.
+
+        A lock held by another writer is waited for and retried with backoff;
+        when it stays held, a CaseError naming the file (nothing was written).
+        """
+        retrying(lambda: self._append_once(case, events), error=CaseError,
+                 attempts=_ATTEMPTS)
+
+    def _append_once(self, case: Case, events: Sequence[CaseEvent]) -> None:
         rows = [
             (e.case_id, e.seq, kind_of(e), iso(e.at), encode_event(e))
             for e in events
         ]
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            with translated(self.path, CASE_SCHEMA, CaseError):  # Busy: append retries
+                db.execute("BEGIN IMMEDIATE")
             try:
                 found = db.execute(
                     "SELECT version FROM cases WHERE case_id = ?", (case.case_id,)
                 ).fetchone()
                 check_append(case, events, 0 if found is None else int(found[0]))
-                db.execute(
-                    "INSERT INTO cases (case_id, patient_id, episode, status, level, version) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET "
-                    "status = excluded.status, level = excluded.level, version = excluded.version",
-                    (case.case_id, case.patient_id, case.episode, case.status.value,
-                     case.level.label, case.version),
-                )
+                state = (case.status.value, case.level.label, case.version, case.case_id)
+                if found is None:  # the row first: the events refer to it
+                    db.execute(
+                        "INSERT INTO cases (case_id, patient_id, episode, status, level, "
+                        "version) VALUES (?, ?, ?, ?, ?, ?)",
+                        (case.case_id, case.patient_id, case.episode, *state[:3]))
                 db.executemany(
                     "INSERT INTO case_events (case_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)",
                     rows,
                 )
+                if found is not None:  # the history first: the row follows it
+                    db.execute("UPDATE cases SET status = ?, level = ?, version = ? "
+                               "WHERE case_id = ?", state)
                 db.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
                 db.execute("ROLLBACK")
-                if "cases.patient_id" in str(exc):
+                if "cases.patient_id" in str(exc) or OPEN_CASE_REFUSED in str(exc):
                     raise CaseError(
                         f"patient {case.patient_id} already has an open case "
                         f"(storing {case.case_id})"
                     ) from None
                 raise CaseError(f"case {case.case_id}: store refused the change: {exc}") from None
-            except BaseException:
+            except sqlite3.Error as exc:
                 db.execute("ROLLBACK")
+                with translated(self.path, CASE_SCHEMA, CaseError):
+                    raise exc
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
     def history(self, case_id: str) -> tuple[CaseEvent, ...]:
         """See :meth:`~rfm_retention.interventions.CaseStore.history`."""
-        with self._lock:
+        with self._lock, translated(self.path, CASE_SCHEMA, StoreIntegrityError):
             rows = self._db.execute(
                 "SELECT seq, body FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
             ).fetchall()
@@ -185,5 +185,5 @@ class SQLiteCaseStore:
         if open_only:
             sql += " AND status != 'closed'"
         sql += " ORDER BY patient_id, episode"
-        with self._lock:
+        with self._lock, translated(self.path, CASE_SCHEMA, StoreIntegrityError):
             return tuple(row[0] for row in self._db.execute(sql, params))

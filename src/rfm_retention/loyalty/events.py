@@ -16,7 +16,10 @@ import numpy as np
 
 from rfm_retention.errors import LedgerError
 
-__all__ = ["Event", "EventKind", "as_points"]
+__all__ = ["MAX_POINTS", "Event", "EventKind", "as_points"]
+
+MAX_POINTS = 2**63 - 1
+"""The largest points amount or running balance a store can hold (a signed 64-bit integer)."""
 
 
 class EventKind(enum.StrEnum):
@@ -130,6 +133,9 @@ def as_points(value: Any, *, what: str = "points", allow_negative: bool = False)
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise LedgerError(f"{what} must be an integer, got {value!r}")
     points = int(value)
+    if abs(points) > MAX_POINTS:
+        raise LedgerError(f"{what} must fit a signed 64-bit integer (at most {MAX_POINTS} "
+                          f"in size), got {points}")
     if points == 0 or (points < 0 and not allow_negative):
         sign = "non-zero" if allow_negative else "positive"
         raise LedgerError(f"{what} must be a {sign} integer, got {points}")

@@ -377,8 +377,8 @@ class PointsLedger:
         event = finish(state, request)
         try:
             state.apply(event)
-        except InvariantViolation as exc:  # pragma: no cover - finish() checks first
-            raise LedgerError(f"refused: {exc}") from exc
+        except InvariantViolation as exc:  # finish() checks the rules; this catches overflow
+            raise LedgerError(f"refused: {exc}") from None
         first = tx.append([*expired, event])
         return attrs.evolve(event, seq=first + len(expired))
 

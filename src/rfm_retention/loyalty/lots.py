@@ -32,7 +32,7 @@ from collections.abc import Iterable
 import attrs
 
 from rfm_retention._display import Display
-from rfm_retention.loyalty.events import Event, EventKind
+from rfm_retention.loyalty.events import MAX_POINTS, Event, EventKind
 
 __all__ = ["AccountState", "Balance", "InvariantViolation", "Lot", "replay"]
 
@@ -265,6 +265,11 @@ class AccountState:
         for lot in self.lots.values():
             if lot.remaining < 0:
                 raise InvariantViolation(f"after {event.key!r} lot {lot.key!r} is negative")
+        if max(abs(self.total), self.available, self.debt) > MAX_POINTS:
+            raise InvariantViolation(
+                f"after {event.key!r} the account would hold more than {MAX_POINTS} points "
+                "(a signed 64-bit integer)"
+            )
         if self.debt < 0 or self.available - self.debt != self.total:
             raise InvariantViolation(
                 f"after {event.key!r}: lots {self.available} - debt {self.debt} != "

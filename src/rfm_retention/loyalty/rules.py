@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
+from rfm_retention.loyalty.events import MAX_POINTS
 
 __all__ = ["REVISIT_POINTS", "EarningRules"]
 
@@ -50,8 +51,10 @@ class EarningRules:
                    "first_visit_points": self.first_visit_points,
                    **{f"department_points[{k!r}]": v for k, v in self.department_points.items()}}
         for name, value in amounts.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"EarningRules.{name} must be a non-negative integer, "
+            if (isinstance(value, bool) or not isinstance(value, int) or value < 0
+                    or value > MAX_POINTS):
+                raise ConfigError(f"EarningRules.{name} must be a non-negative integer "
+                                  f"of at most {MAX_POINTS}, "
                                   f"got {value!r}")
         if self.expires_after_days is not None and self.expires_after_days <= 0:
             raise ConfigError("EarningRules.expires_after_days must be positive or None")

@@ -26,13 +26,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from rfm_retention._storage._sqlite import (
+    connect,
+    ensure_schema,
+    migrate,
+    translated,
+    write_transaction,
+)
 from rfm_retention.errors import ConfigError, StoreIntegrityError
+from rfm_retention.loyalty._schema import LEDGER_SCHEMA, SCHEMA_VERSION, SQLITE_NO_REPLACE
 from rfm_retention.loyalty.events import Event, EventKind
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
-
-SCHEMA_VERSION = 1
-"""The schema this version of the library writes and reads."""
 
 _COLUMNS = ("seq, key, kind, branch, patient_id, points, at, actor, reason, reverses, "
             "expires_at, reward")
@@ -58,38 +63,6 @@ _ADD_TO_BALANCES = (
     "ON CONFLICT (branch, patient_id) DO UPDATE SET "
     "balance = balance + excluded.balance, n_events = n_events + excluded.n_events"
 )
-_SCHEMA = (
-    "CREATE TABLE ledger_schema (version INTEGER NOT NULL)",
-    f"INSERT INTO ledger_schema (version) VALUES ({SCHEMA_VERSION})",
-    """CREATE TABLE events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('earn', 'redeem', 'reverse', 'expire', 'adjust')),
-    branch TEXT NOT NULL,
-    patient_id TEXT NOT NULL,
-    points INTEGER NOT NULL CHECK (points <> 0),
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    reverses TEXT NOT NULL,
-    expires_at TEXT,
-    reward TEXT NOT NULL
-)""",
-    "CREATE INDEX events_account ON events (branch, patient_id, seq)",
-    "CREATE INDEX events_expiry ON events (branch, expires_at) WHERE expires_at IS NOT NULL",
-    """CREATE TABLE balances (
-    branch TEXT NOT NULL,
-    patient_id TEXT NOT NULL,
-    balance INTEGER NOT NULL,
-    n_events INTEGER NOT NULL,
-    PRIMARY KEY (branch, patient_id)
-)""",
-    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: DELETE refused'); END""",
-)
-
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 
@@ -180,6 +153,14 @@ class _SQLiteTransaction:
         return int(before) + 1
 
 
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    conn.execute(SQLITE_NO_REPLACE)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2}
+_ATTEMPTS = 4
+
+
 class SQLiteStore:
     """Ledger events in a SQLite database file, safe for many threads and processes.
 
@@ -188,11 +169,18 @@ class SQLiteStore:
             ``create=False``).
         synchronous: SQLite's ``synchronous`` setting; ``FULL`` (default) makes
             each commit durable across power loss, ``NORMAL`` across process crashes.
-        timeout: seconds to wait for another writer before giving up.
-        create: create the file and schema when missing.
+        timeout: seconds to wait for another writer before giving up (spread
+            over a few attempts with backoff; then a LedgerError with a hint).
+        create: create the file and schema when missing (or empty); without
+            it, a missing or empty file is refused.
         cache_mb: SQLite page cache per connection; a large batch keeps the
             key index in memory with it (64 MB inserts 1M events ~30% faster
             than SQLite's 2 MB default).
+
+    Every ``sqlite3`` failure (a corrupt or foreign file, a directory, a
+    missing folder, a lock held too long, a changed schema) is raised as
+    :class:`~rfm_retention.errors.StoreIntegrityError` or
+    :class:`~rfm_retention.errors.LedgerError` naming the file.
 
     Example:
         >>> from rfm_retention.loyalty import PointsLedger, SQLiteStore
@@ -211,28 +199,39 @@ class SQLiteStore:
         self.path = os.fspath(path)
         self.synchronous = synchronous
         self.timeout = timeout
+        self.create = create
         self.cache_mb = int(cache_mb)
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ConfigError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, "
                               f"got {synchronous!r}")
-        if not create and not os.path.exists(self.path):
-            raise StoreIntegrityError(f"no ledger database at {self.path!r}")
         self._local = threading.local()
         self._all: list[tuple[int, sqlite3.Connection]] = []
         self._lock = threading.Lock()
-        self._ensure_schema(self._connection())
+        conn = self._connection()
+        try:
+            ensure_schema(conn, self.path, LEDGER_SCHEMA, create=create,
+                          error=StoreIntegrityError, attempts=_ATTEMPTS)
+        except BaseException:
+            self.close()
+            raise
 
     # ------------------------------------------------------------------ connections
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
-        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        conn.execute(f"PRAGMA cache_size={-1024 * self.cache_mb}")
+        per_attempt = self.timeout / _ATTEMPTS
+        conn = connect(self.path, LEDGER_SCHEMA, timeout=per_attempt, create=self.create,
+                       error=StoreIntegrityError)
+        try:
+            with translated(self.path, LEDGER_SCHEMA, StoreIntegrityError):
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self.synchronous}")
+                conn.execute(f"PRAGMA busy_timeout={int(per_attempt * 1000)}")
+                conn.execute(f"PRAGMA cache_size={-1024 * self.cache_mb}")
+        except BaseException:
+            conn.close()
+            raise
         self._local.conn = conn
         self._local.pid = os.getpid()
         with self._lock:
@@ -267,49 +266,38 @@ class SQLiteStore:
         self.__init__(state["path"], synchronous=state["synchronous"],  # type: ignore[misc]
                       timeout=state["timeout"], cache_mb=state["cache_mb"])
 
-    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            tables = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "ledger_schema" not in tables:
-                if tables - {"sqlite_sequence"}:
-                    raise StoreIntegrityError(
-                        f"{self.path!r} holds tables {sorted(tables)} but no ledger schema; "
-                        "it is not a points ledger database"
-                    )
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-            versions = [r[0] for r in conn.execute("SELECT version FROM ledger_schema")]
-            if versions != [SCHEMA_VERSION]:
-                raise StoreIntegrityError(
-                    f"{self.path!r} has ledger schema version {versions}, this library "
-                    f"reads version {SCHEMA_VERSION}"
-                )
-            triggers = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-            missing = {"events_no_update", "events_no_delete"} - triggers
-            if missing:
-                raise StoreIntegrityError(
-                    f"{self.path!r}: the append-only trigger(s) {sorted(missing)} were removed"
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    @classmethod
+    def migrate(cls, path: str | os.PathLike[str]) -> tuple[int, int]:
+        """Bring an older ledger file to :data:`SCHEMA_VERSION`; returns (before, after).
+
+        Explicit on purpose: opening an older file refuses it with a hint to
+        migrate, so a schema never changes behind a host's back. One transaction:
+        a failed migration leaves the file as it was.
+
+        Example:
+            >>> SQLiteStore.migrate("points.db")  # doctest: +SKIP
+            (1, 2)
+        """
+        return migrate(os.fspath(path), LEDGER_SCHEMA, _MIGRATIONS, error=StoreIntegrityError)
 
     # ------------------------------------------------------------------ protocol
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn, self.path, LEDGER_SCHEMA, StoreIntegrityError,
+                               attempts=_ATTEMPTS):
             yield _SQLiteTransaction(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one query, read in one snapshot, failures translated."""
+        conn = self._connection()
+        with translated(self.path, LEDGER_SCHEMA, StoreIntegrityError):
+            conn.execute("BEGIN")
+            try:
+                return conn.execute(sql, params).fetchall()
+            finally:
+                conn.execute("COMMIT")
 
     def events(self, *, branch: str | None = None, patient_id: str | None = None
                ) -> Iterator[Event]:
@@ -324,19 +312,12 @@ class SQLiteStore:
         sql = f"SELECT {_COLUMNS} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            rows = conn.execute(sql + " ORDER BY seq", params).fetchall()
-        finally:
-            conn.execute("COMMIT")
-        return map(_row_to_event, rows)
+        return map(_row_to_event, self._read(sql + " ORDER BY seq", params))
 
     def projected_balances(self) -> dict[tuple[str, str], tuple[int, int]]:
         """The ``balances`` table: running (balance, event count) per account."""
-        rows = self._connection().execute(
-            "SELECT branch, patient_id, balance, n_events FROM balances").fetchall()
+        rows = self._read("SELECT branch, patient_id, balance, n_events FROM balances")
         return {(b, p): (int(bal), int(n)) for b, p, bal, n in rows}
 
     def __len__(self) -> int:
-        return int(self._connection().execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        return int(self._read("SELECT COUNT(*) FROM events")[0][0])

@@ -228,10 +228,14 @@ class LedgerStateMachine(RuleBasedStateMachine):
         try:
             voucher = ledger.redeem(account[1], reward.code, key=key, at=self.now)
         except InsufficientPoints:
-            assert not self.model.redeem(account, key, reward.points, self.now)
+            refused = not self.model.redeem(account, key, reward.points, self.now)
+            _expect(refused,
+                    "a refused redemption has too few points in the model")
             return multiple()
-        assert self.model.redeem(account, key, reward.points, self.now)
-        assert voucher.points == reward.points
+        accepted = self.model.redeem(account, key, reward.points, self.now)
+        _expect(accepted,
+                "an accepted redemption has enough points in the model")
+        _expect(voucher.points == reward.points, "voucher.points == reward.points")
         self.calls.append(("redeem", {"branch": account[0], "patient_id": account[1],
                                       "reward": reward.code, "key": key, "at": self.now},
                            voucher))
@@ -246,12 +250,16 @@ class LedgerStateMachine(RuleBasedStateMachine):
             ledger.adjust(account[1], points, key=key, at=self.now, actor="admin",
                           reason="correction")
         except InsufficientPoints:
-            assert not self.model.redeem(account, key, -points, self.now)
+            refused = not self.model.redeem(account, key, -points, self.now)
+            _expect(refused,
+                    "a refused adjustment has too few points in the model")
             return
         if points > 0:
             self.model.earn(account, key, points, self.now, None)
         else:
-            assert self.model.redeem(account, key, -points, self.now)
+            accepted = self.model.redeem(account, key, -points, self.now)
+            _expect(accepted,
+                    "an accepted adjustment has enough points in the model")
 
     @rule(key=earns)
     def reverse_earn(self, key: str) -> None:
@@ -260,7 +268,9 @@ class LedgerStateMachine(RuleBasedStateMachine):
         expected = self.model.reverse_earn(key)
         if expected == "already":
             # a retry with the default key returns the stored reversal; a new key is refused
-            assert self.ledgers[branch].reverse(key, at=self.now).reverses == key
+            retried = self.ledgers[branch].reverse(key, at=self.now)
+            _expect(retried.reverses == key,
+                    "a retried reversal returns the stored one")
             again = self.new_key("again")
             _raises(LedgerError, lambda: self.ledgers[branch].reverse(key, at=self.now, key=again),
                     "a second reversal under a new key must be refused", match="already reversed")
@@ -268,21 +278,23 @@ class LedgerStateMachine(RuleBasedStateMachine):
         try:
             event = self.ledgers[branch].reverse(key, at=self.now)
         except InsufficientPoints:
-            assert expected == "insufficient"
+            _expect(expected == "insufficient", "expected == 'insufficient'")
             return
         except LedgerError:
-            assert expected == "nothing"
+            _expect(expected == "nothing", "expected == 'nothing'")
             return
-        assert expected == "ok"
-        assert event.reverses == key
+        _expect(expected == "ok", "expected == 'ok'")
+        _expect(event.reverses == key, "event.reverses == key")
 
     @rule(key=consumes(redemptions))
     def cancel(self, key: str) -> None:
         """Cancel a voucher: its points come back."""
         branch = self.model.redemptions[key]["account"][0]
-        assert self.model.reverse_redemption(key) == "ok"
+        outcome = self.model.reverse_redemption(key)
+        _expect(outcome == "ok", "the model cancels the voucher")
         event = self.ledgers[branch].cancel_voucher(key, at=self.now)
-        assert event.points == self.model.redemptions[key]["points"]
+        _expect(event.points == self.model.redemptions[key]["points"],
+                "a cancellation gives back what was redeemed")
 
     @rule()
     def expire(self) -> None:
@@ -292,7 +304,8 @@ class LedgerStateMachine(RuleBasedStateMachine):
             for account in ACCOUNTS:
                 if account[0] == branch:
                     self.model.expire(account, self.now)
-        assert all(not ledger.expire(at=self.now) for ledger in self.ledgers.values())
+        _expect(all(not ledger.expire(at=self.now) for ledger in self.ledgers.values()),
+                "a second expiry run changes nothing")
 
     @rule(data=st.data())
     def retry(self, data: st.DataObject) -> None:
@@ -305,7 +318,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         args = {k: v for k, v in kwargs.items() if k not in ("branch", "at")}
         again: Any = (ledger.earn(at=later, **args) if kind == "earn"
                       else ledger.redeem(at=later, **args))
-        assert again == first
+        _expect(again == first, "again == first")
 
     @rule(data=st.data(), bump=st.integers(1, 50))
     def conflicting_key(self, data: st.DataObject, bump: int) -> None:
@@ -327,20 +340,29 @@ class LedgerStateMachine(RuleBasedStateMachine):
         for branch, patient in ACCOUNTS:
             account = (branch, patient)
             got = self.ledgers[branch].balance(patient)
-            assert got.available >= 0
-            assert got.debt == self.model.debt[account]
-            assert got.balance == self.model.balance[account]
-            assert got.available == self.model.available(account)
-            assert sum(lot.remaining for lot in got.lots) == got.available
-            assert got.available - got.debt == got.balance
-            assert sum(e.points for e in self.ledgers[branch].history(patient)) == got.balance
+            _expect(got.available >= 0, "got.available >= 0")
+            _expect(got.debt == self.model.debt[account], "debt equals the model")
+            _expect(got.balance == self.model.balance[account], "balance equals the model")
+            _expect(got.available == self.model.available(account), "available equals the model")
+            _expect(sum(lot.remaining for lot in got.lots) == got.available,
+                    "lots add up to available")
+            _expect(got.available - got.debt == got.balance, "available - debt == balance")
+            _expect(sum(e.points for e in self.ledgers[branch].history(patient)) == got.balance,
+                    "events add up to the balance")
             want = {lot["key"]: lot["remaining"] for lot in self.model.account_lots(account)}
-            assert {lot.key: lot.remaining for lot in got.lots} == want
+            _expect({lot.key: lot.remaining for lot in got.lots} == want, "lots equal the model")
             order = [(lot.expires_at or NEVER, lot.earned_at, lot.key) for lot in got.lots]
-            assert order == sorted(order)
-        assert len(list(self.store.events())) == self.model.n_events
+            _expect(order == sorted(order), "order == sorted(order)")
+        _expect(len(list(self.store.events())) == self.model.n_events,
+                "the store holds every event")
         report = verify(self.store)
-        assert report.ok, report.summary()
+        _expect(report.ok, report.summary())
+
+
+def _expect(condition: bool, promise: str) -> None:
+    """Fail the run when ``condition`` is false (not ``assert``: it must check under -O)."""
+    if not condition:
+        raise AssertionError(promise)
 
 
 def _raises(error: type[Exception], call: Callable[[], object], promise: str,

@@ -11,7 +11,10 @@ KPIs (each module's docstring holds the exact definition):
 * :func:`satisfaction_trend`, :func:`followup_coverage`,
   :func:`deadline_compliance`.
 * :func:`kpi_report`: all of them, month by month; :func:`kpi_report_by`: the
-  same per department, team, segment, level or channel, adding up to the whole.
+  same per department, team, segment, level or channel, adding up to the whole;
+  :func:`causes_by_group`: reasons and complaint categories over-represented where;
+  :func:`before_after`: churn and revisit before vs after the programme start;
+  :func:`programme_review`: all of them as one :class:`ProgrammeReview`.
 
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
@@ -19,6 +22,14 @@ trained score, a host's model) at past dates beside the naive
 holds the plain-array metrics (AUC, precision at k, lift).
 """
 
+from rfm_retention.metrics._before_after import BeforeAfter, PeriodRate, RateChange, before_after
+from rfm_retention.metrics._causes import (
+    NOT_WARNED,
+    CauseReport,
+    CauseShare,
+    GroupCauses,
+    causes_by_group,
+)
 from rfm_retention.metrics._groups import (
     DIMENSIONS,
     MIN_GROUP_SIZE,
@@ -35,6 +46,7 @@ from rfm_retention.metrics._quality import (
     decile_calibration_error,
     log_loss,
 )
+from rfm_retention.metrics._review import ProgrammeReview, control_arm, programme_review
 from rfm_retention.metrics.backtest import (
     DEFAULT_K,
     Backtest,
@@ -83,6 +95,7 @@ from rfm_retention.metrics.winback import (
     Uplift,
     WinBackRate,
     control_win_back,
+    difference_interval,
     draw_control_group,
     win_back_rate,
     win_back_uplift,
@@ -92,13 +105,17 @@ __all__ = [
     "DEFAULT_K",
     "DIMENSIONS",
     "MIN_GROUP_SIZE",
+    "NOT_WARNED",
     "NO_GROUP",
     "REVISIT_MONTHS",
     "WIN_BACK_DAYS",
     "WIN_BACK_LEVELS",
     "Backtest",
+    "BeforeAfter",
     "CaseColumns",
     "CaseRecord",
+    "CauseReport",
+    "CauseShare",
     "ChurnOutcome",
     "Compliance",
     "ControlGroup",
@@ -107,6 +124,7 @@ __all__ = [
     "Departures",
     "Exclusion",
     "Exclusions",
+    "GroupCauses",
     "GroupKPIs",
     "GroupedKPIReport",
     "KPIReport",
@@ -119,6 +137,9 @@ __all__ = [
     "MonthlyKPIs",
     "MonthlySatisfaction",
     "PatientGroups",
+    "PeriodRate",
+    "ProgrammeReview",
+    "RateChange",
     "RevisitRate",
     "Scorer",
     "Scores",
@@ -127,12 +148,16 @@ __all__ = [
     "auc",
     "average_precision",
     "backtest",
+    "before_after",
     "brier_score",
+    "causes_by_group",
+    "control_arm",
     "control_win_back",
     "data_until",
     "deadline_compliance",
     "decile_calibration_error",
     "departures",
+    "difference_interval",
     "draw_control_group",
     "followup_coverage",
     "kpi_report",
@@ -145,6 +170,7 @@ __all__ = [
     "outcome_labels",
     "precision_at_k",
     "precision_recall",
+    "programme_review",
     "recall_at_k",
     "revisit_rate",
     "revisit_rates_by_month",

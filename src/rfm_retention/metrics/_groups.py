@@ -263,6 +263,11 @@ class GroupedKPIReport:
                 return g
         raise KeyError(f"no {self.dimension} group {name!r}")
 
+    def report_of(self, name: str) -> KPIReport:
+        """The group's months as a :class:`~rfm_retention.metrics.KPIReport` of its own."""
+        o = self.overall
+        return KPIReport(o.start, o.end, o.as_of, self.group(name).months)
+
     def is_small(self, m: MonthlyKPIs) -> bool:
         """Whether a group-month has fewer patients at risk of churn than the minimum."""
         return m.churn.active_at_start < self.min_group_size
@@ -274,8 +279,7 @@ class GroupedKPIReport:
         """
         cols: dict[str, list[Any]] = {"group": [], "small": []}
         for g in self.groups:
-            part = KPIReport(self.overall.start, self.overall.end, self.overall.as_of, g.months)
-            table = part.to_columns()
+            table = self.report_of(g.group).to_columns()
             for i, m in enumerate(g.months):
                 cols["group"].append(g.group)
                 cols["small"].append(self.is_small(m))
@@ -288,7 +292,7 @@ class GroupedKPIReport:
 
 
 @attrs.frozen(eq=False)
-class _Codes:
+class GroupCodes:
     """Group codes for every kind of thing the KPIs count."""
 
     names: list[str]
@@ -349,32 +353,33 @@ def _level_names(levels: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
     return np.asarray([RiskLevel(int(v)).label for v in levels.tolist()], dtype=str)
 
 
-def _codes(
+def group_codes(
     by: str | PatientGroups,
     visits: VisitLog,
     start: TimeLike,
     cases: CaseColumns | None,
-) -> tuple[str, str, _Codes]:
+) -> tuple[str, str, GroupCodes]:
     if isinstance(by, PatientGroups):
         names = _names(by.label)
-        return by.dimension, by.basis, _Codes(names, None, by.codes_for(visits.patient_ids, names))
+        patient = by.codes_for(visits.patient_ids, names)
+        return by.dimension, by.basis, GroupCodes(names, None, patient)
     if by == "department":
         names = _names(visits.department)
-        return by, BASIS[by], _Codes(names, _code(visits.department, names), None)
+        return by, BASIS[by], GroupCodes(names, _code(visits.department, names), None)
     if by == "segment":
         before = as_date(start) - dt.timedelta(days=1)
-        return _codes(segment_groups(visits, before), visits, start, cases)
+        return group_codes(segment_groups(visits, before), visits, start, cases)
     if by in ("team", "level"):
         if cases is None:
             raise ConfigError(f"KPIs by {by} need the cases (the {by} is the case's)")
         if by == "team":
             names = _names(cases.owner)
             patient = _latest_case_label(visits, cases, cases.owner, names)
-            return by, BASIS[by], _Codes(names, None, patient, lambda c: _code(c.owner, names))
+            return by, BASIS[by], GroupCodes(names, None, patient, lambda c: _code(c.owner, names))
         level_names = [lv.label for lv in RiskLevel]
         names = [*level_names, NO_GROUP]
         patient = _latest_case_label(visits, cases, _level_names(cases.level), names)
-        return by, BASIS[by], _Codes(
+        return by, BASIS[by], GroupCodes(
             names, None, patient,
             lambda c: _code(_level_names(c.level), names),
             lambda c: _code(_level_names(c.level), names),
@@ -427,7 +432,7 @@ def kpi_report_by(
         visits, start, end, as_of=as_of, ratings=ratings, cases=cases, lapse_rule=lapse_rule,
         exclusions=exclusions, win_back_days=win_back_days, control=control,
     )
-    dimension, basis, codes = _codes(by, visits, start, cases)
+    dimension, basis, codes = group_codes(by, visits, start, cases)
     n = len(codes.names)
     rule = lapse_rule or LapseRule()
     as_of_day = day_number(as_of)

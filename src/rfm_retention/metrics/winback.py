@@ -60,6 +60,7 @@ __all__ = [
     "Uplift",
     "WinBackRate",
     "control_win_back",
+    "difference_interval",
     "draw_control_group",
     "win_back_rate",
     "win_back_uplift",
@@ -314,6 +315,22 @@ def draw_control_group(patient_ids: Any, *, fraction: float, seed: int) -> npt.N
     return _stable_uniform(patient_ids, int(seed)) < fraction
 
 
+def difference_interval(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float]:
+    """95 % Wald interval of ``p1 - p2``: ``d ± 1.96 * sqrt(p1(1-p1)/n1 + p2(1-p2)/n2)``.
+
+    Clipped to ``[-1, 1]``; NaN when either side has no observation.
+
+    Examples:
+        >>> [round(x, 3) for x in difference_interval(0.4, 100, 0.25, 100)]
+        [0.022, 0.278]
+    """
+    if not n1 or not n2:
+        return (float("nan"), float("nan"))
+    half = 1.96 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    d = p1 - p2
+    return (max(d - half, -1.0), min(d + half, 1.0))
+
+
 @attrs.frozen
 class Uplift:
     """Treated vs control win-back, with the difference's 95 % confidence interval.
@@ -341,12 +358,9 @@ class Uplift:
         rough below about ten wins and ten losses per side: read small months
         through the pooled figure of the report.
         """
-        n1, n2 = self.treated.eligible, self.control.eligible
-        if not n1 or not n2:
-            return (float("nan"), float("nan"))
-        p1, p2 = self.treated.rate, self.control.rate
-        half = 1.96 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-        return (max(self.uplift - half, -1.0), min(self.uplift + half, 1.0))
+        return difference_interval(
+            self.treated.rate, self.treated.eligible, self.control.rate, self.control.eligible
+        )
 
 
 def win_back_uplift(
