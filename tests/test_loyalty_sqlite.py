@@ -111,7 +111,7 @@ def test_dropped_trigger_is_detected_on_open(db: Path) -> None:
 
 def test_running_balance_update_reads_only_new_rows(db: Path) -> None:
     """Each append touches only its own rows, so latency does not grow with the file."""
-    from rfm_retention.loyalty.sqlite_store import _ADD_TO_BALANCES
+    from rfm_retention.loyalty._sqlite_store import _ADD_TO_BALANCES
 
     with SQLiteStore(db) as store:
         plan = store._connection().execute("EXPLAIN QUERY PLAN " + _ADD_TO_BALANCES, (0,))

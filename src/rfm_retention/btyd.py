@@ -44,8 +44,8 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.time import TimeLike, to_instant
 
 if TYPE_CHECKING:
-    from rfm_retention.data.sources import VisitLog
-    from rfm_retention.data.table import IdArray
+    from rfm_retention.data._sources import VisitLog
+    from rfm_retention.data._table import IdArray
 
 __all__ = ["BTYD_COLUMNS", "PERIODS", "BTYDSummary", "Period", "btyd_summary", "period_numbers"]
 

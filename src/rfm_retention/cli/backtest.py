@@ -20,14 +20,14 @@ from rfm_retention.cli.report import emit
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
-from rfm_retention.metrics.backtest import Backtest, Scorer
-from rfm_retention.metrics.replay import DEFAULT_HORIZON_DAYS
-from rfm_retention.metrics.scorers import ScanScorer, fit_learned_score
+from rfm_retention.metrics._backtest import Backtest, Scorer
+from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
+from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
 from rfm_retention.model import ModelScorer, RiskModel
-from rfm_retention.risk.policy import RiskPolicy
-from rfm_retention.risk.rules import RulePolicy
-from rfm_retention.risk.scan import default_policy
-from rfm_retention.risk.score import ScorePolicy
+from rfm_retention.risk._policy import RiskPolicy
+from rfm_retention.risk._rules import RulePolicy
+from rfm_retention.risk._scan import default_policy
+from rfm_retention.risk._score import ScorePolicy
 
 __all__ = ["register"]
 

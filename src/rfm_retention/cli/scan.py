@@ -17,7 +17,7 @@ from rfm_retention.cli._common import (
     write_csv,
 )
 from rfm_retention.cli._format import format_table
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model import RiskModel
 from rfm_retention.risk import (
@@ -32,7 +32,7 @@ from rfm_retention.risk import (
     default_indicators,
     scan,
 )
-from rfm_retention.risk.training import LearnedScorePolicy
+from rfm_retention.risk._training import LearnedScorePolicy
 from rfm_retention.testing import SyntheticCohort
 
 __all__ = ["choose_policy", "read_previous", "register", "warnings_section"]

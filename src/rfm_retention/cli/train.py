@@ -8,7 +8,7 @@ from typing import Any
 
 from rfm_retention.cli._common import add_input_options, add_signal_options, load_bundle
 from rfm_retention.cli.backtest import outcome_of
-from rfm_retention.metrics.replay import DEFAULT_HORIZON_DAYS
+from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.model import (
     AUTO_L2_MAX_ROWS,
     CALIBRATIONS,

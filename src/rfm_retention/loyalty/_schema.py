@@ -4,7 +4,7 @@
 ``UPDATE``, ``DELETE`` and an insert that would replace a stored key (SQLite's
 ``INSERT OR REPLACE`` deletes the old row without firing delete triggers, so
 the insert guard is what closes that door). ``balances`` is a running
-(balance, event count) per account that :func:`~rfm_retention.loyalty.verify`
+(balance, event count) per account that :func:`~rfm_retention.loyalty._verify`
 checks against the replay.
 """
 

@@ -5,7 +5,7 @@ with earns, redemptions, adjustments, reversals of earns and of redemptions,
 expiry, retries with the same key and reuse of a key for a different request,
 and after every step compares every account with :class:`LedgerModel`, a
 deliberately plain re-statement of the ledger's rules, and runs
-:func:`~rfm_retention.loyalty.verify` on the store. It needs hypothesis (the
+:func:`~rfm_retention.loyalty._verify` on the store. It needs hypothesis (the
 ``test`` extra); nothing else in the package imports this module.
 
 Example:
@@ -42,10 +42,10 @@ from hypothesis.stateful import (
 )
 
 from rfm_retention.errors import IdempotencyConflict, InsufficientPoints, LedgerError
-from rfm_retention.loyalty.ledger import PointsLedger
-from rfm_retention.loyalty.rewards import Reward, RewardCatalogue
-from rfm_retention.loyalty.store import LedgerStore
-from rfm_retention.loyalty.verify import verify
+from rfm_retention.loyalty._ledger import PointsLedger
+from rfm_retention.loyalty._rewards import Reward, RewardCatalogue
+from rfm_retention.loyalty._store import LedgerStore
+from rfm_retention.loyalty._verify import verify
 
 __all__ = ["ACCOUNTS", "CATALOGUE", "LedgerModel", "LedgerStateMachine"]
 

@@ -29,11 +29,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._terms import TermSpec
-from rfm_retention.risk.panel import IndicatorPanel, evaluate
-from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.risk._panel import IndicatorPanel, evaluate
+from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.time import as_date, to_instant
 
 __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]

@@ -26,14 +26,14 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._calibration import Calibration
 from rfm_retention.model._inputs import ModelInputs, model_inputs
 from rfm_retention.model._terms import Term, describe_value
 from rfm_retention.risk._odds import ChurnOdds, trailing_year_spend
-from rfm_retention.risk.panel import IndicatorPanel
-from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.risk._panel import IndicatorPanel
+from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.time import as_date
 
 __all__ = [

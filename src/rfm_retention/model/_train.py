@@ -33,14 +33,14 @@ import numpy.typing as npt
 
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics.ranking import auc
-from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
+from rfm_retention.metrics._ranking import auc
+from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.model._calibration import fit_calibration
 from rfm_retention.model._fit import LogisticFit, fit_logistic
 from rfm_retention.model._inputs import model_inputs
 from rfm_retention.model._risk_model import RiskModel, TrainingRecord
 from rfm_retention.model._terms import DEFAULT_KNOTS, Term, TermSpec
-from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.time import day_number, to_date, to_instant
 
 __all__ = ["AUTO_L2_MAX_ROWS", "DEFAULT_L2", "L2_GRID", "train_risk_model"]

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.panel import IndicatorPanel
+from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.time import TimeLike
 
 __all__ = ["ChurnEstimator", "ChurnOdds", "lifetime_odds", "trailing_year_spend"]
