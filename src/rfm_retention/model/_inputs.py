@@ -219,7 +219,7 @@ def _lifetime_columns(
     if model not in LIFETIME_MODELS:
         raise ConfigError(f"unknown lifetime model {model!r}; choose one of {LIFETIME_MODELS}")
     try:
-        from rfm_retention.btyd import lifetime_scores  # type: ignore[attr-defined]
+        from rfm_retention.btyd import lifetime_scores
     except ImportError:
         raise ConfigError(
             "the patient-lifetime models are not available in this version of rfm_retention"
