@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, ConvergenceError
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.time import TimeLike
 
@@ -100,14 +100,20 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
 
 
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
-    """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one."""
+    """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one.
+
+    None too when the model cannot be fitted on this data (too little repeat history).
+    """
     try:
         from rfm_retention.btyd import lifetime_scores
     except ImportError:
         return None
     visits = data.visits
     f = visits.features(as_of)
-    scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    try:
+        scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    except ConvergenceError:  # too little history to fit: the scan goes on without the odds
+        return None
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
     p = np.zeros(n)
