@@ -35,7 +35,7 @@ from rfm_retention.data import (
 )
 from rfm_retention.risk import RulePolicy, ScorePolicy, default_indicators, evaluate
 from rfm_retention.risk._rows import forget_features
-from rfm_retention.risk.scan import warnings_from_panel
+from rfm_retention.risk._scan import warnings_from_panel
 
 SPAN = YEARS * 365 * 86_400
 

@@ -13,7 +13,7 @@ from rfm_retention.cli import main
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
 from rfm_retention.loyalty import MemoryStore, PointsLedger
 from rfm_retention.metrics import backtest
-from rfm_retention.metrics.backtest import DaysSinceLastVisit
+from rfm_retention.metrics._backtest import DaysSinceLastVisit
 from rfm_retention.testing import synthetic_cohort
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from rfm_retention.data import VisitLog
 from rfm_retention.loyalty import MemoryStore, PointsLedger, SQLiteStore, verify
-from rfm_retention.loyalty.lots import AccountState
+from rfm_retention.loyalty._lots import AccountState
 
 T = dt.datetime(2024, 1, 1)
 

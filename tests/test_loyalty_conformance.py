@@ -17,13 +17,13 @@ import attrs
 import pytest
 
 from rfm_retention.loyalty import EventKind, MemoryStore, PointsLedger, SQLiteStore
+from rfm_retention.loyalty._events import Event
+from rfm_retention.loyalty._memory_store import _MemoryTransaction
 from rfm_retention.loyalty.conformance import (
     CHECKS,
     check_append_only,
     check_ledger_store,
 )
-from rfm_retention.loyalty.events import Event
-from rfm_retention.loyalty.memory_store import _MemoryTransaction
 
 AT = dt.datetime(2024, 5, 1, 10, 0)
 

@@ -14,15 +14,15 @@ from hypothesis import strategies as st
 from rfm_retention.data import PatientData, RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import LapseRule
-from rfm_retention.metrics.backtest import (
+from rfm_retention.metrics._backtest import (
     DaysSinceLastVisit,
     Scores,
     backtest,
     match_levels,
 )
-from rfm_retention.metrics.ranking import auc, lift_at, precision_at_k, recall_at_k
-from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
-from rfm_retention.risk.care_intervals import CareIntervals
+from rfm_retention.metrics._ranking import auc, lift_at, precision_at_k, recall_at_k
+from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
+from rfm_retention.risk._care_intervals import CareIntervals
 from rfm_retention.testing import synthetic_cohort
 from rfm_retention.time import day_number
 
@@ -254,7 +254,7 @@ def test_backtest_on_synthetic_truth() -> None:
 
 def test_learned_score_ignores_everything_after_the_evaluation_date() -> None:
     """Training sees nothing past the first evaluation date: later visits change nothing."""
-    from rfm_retention.metrics.scorers import ScanScorer, fit_learned_score
+    from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
 
     cohort = synthetic_cohort(400, seed=8)
     full = fit_learned_score(cohort.data, "2023-03-31", evaluate_from="2023-07-15")

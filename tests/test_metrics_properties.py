@@ -18,8 +18,8 @@ from rfm_retention.metrics import (
     revisit_rates_by_month,
     win_back_rate,
 )
-from rfm_retention.metrics.cases import CaseColumns
-from rfm_retention.risk.care_intervals import CareIntervals, CareNorm
+from rfm_retention.metrics._cases import CaseColumns
+from rfm_retention.risk._care_intervals import CareIntervals, CareNorm
 
 BASE = dt.date(2023, 1, 1)
 START, END, AS_OF = dt.date(2023, 2, 1), dt.date(2023, 12, 31), dt.date(2023, 11, 15)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from rfm_retention.metrics import backtest, kpi_report
-from rfm_retention.metrics.backtest import DaysSinceLastVisit
-from rfm_retention.metrics.scorers import ScanScorer
+from rfm_retention.metrics._backtest import DaysSinceLastVisit
+from rfm_retention.metrics._scorers import ScanScorer
 from rfm_retention.testing import synthetic_cohort
 
 

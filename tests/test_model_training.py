@@ -12,7 +12,7 @@ import pytest
 from rfm_retention.data import PatientData, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import backtest
-from rfm_retention.metrics.scorers import ScanScorer, fit_learned_score
+from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
 from rfm_retention.model import (
     SCHEMA_VERSION,
     ModelScorer,

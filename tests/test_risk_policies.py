@@ -18,7 +18,7 @@ from rfm_retention.risk import (
     default_indicators,
     evaluate,
 )
-from rfm_retention.risk.score import dimension_scores
+from rfm_retention.risk._score import dimension_scores
 from test_risk_support import AS_OF, bundle, day, lapse, visits_every
 
 

@@ -20,9 +20,9 @@ from rfm_retention.data import (
     Visit,
 )
 from rfm_retention.risk import IntervalExtension, evaluate, scan
+from rfm_retention.risk._registry import default_indicators
+from rfm_retention.risk._scan import default_policy
 from rfm_retention.risk.conformance import check_indicator, only_patients, shuffled_rows
-from rfm_retention.risk.registry import default_indicators
-from rfm_retention.risk.scan import default_policy
 from test_risk_support import AS_OF, bundle, day
 
 offsets = st.integers(min_value=1, max_value=400)
@@ -238,7 +238,7 @@ def test_conformance_kit_rejects_non_indicators() -> None:
 def test_scores_in_range_and_levels_follow_cutoffs(parts) -> None:  # type: ignore[no-untyped-def]
     """Scores stay within 0-100 and the score policy's levels are exactly its cut-off bands."""
     from rfm_retention.risk import ScorePolicy
-    from rfm_retention.risk.policy import levels_from_scores
+    from rfm_retention.risk._policy import levels_from_scores
 
     panel = evaluate(merge(*parts), AS_OF)
     verdict = ScorePolicy().assess(panel)

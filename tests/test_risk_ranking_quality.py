@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rfm_retention.metrics import ChurnOutcome, backtest
-from rfm_retention.metrics.scorers import ScanScorer
+from rfm_retention.metrics._scorers import ScanScorer
 from rfm_retention.risk import IntervalExtension
 from rfm_retention.testing import sample_cohort, synthetic_cohort
 

@@ -15,6 +15,9 @@ from rfm_retention.data import (
     VisitLog,
 )
 from rfm_retention.risk import ScorePolicy, default_indicators
+from rfm_retention.risk._levels import Dimension, ReasonCode
+from rfm_retention.risk._panel import IndicatorPanel, evaluate
+from rfm_retention.risk._reasons import REASON_ORDER, primary_reasons
 from rfm_retention.risk._rows import (
     SourceRows,
     _sort_runs,
@@ -23,10 +26,7 @@ from rfm_retention.risk._rows import (
     visit_features,
     visit_gaps,
 )
-from rfm_retention.risk.levels import Dimension, ReasonCode
-from rfm_retention.risk.panel import IndicatorPanel, evaluate
-from rfm_retention.risk.reasons import REASON_ORDER, primary_reasons
-from rfm_retention.risk.score import dimension_scores
+from rfm_retention.risk._score import dimension_scores
 
 START = np.datetime64("2024-01-01T00:00:00")
 

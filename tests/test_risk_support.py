@@ -23,7 +23,7 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
-from rfm_retention.risk.indicators.behaviour import episode_intervals
+from rfm_retention.risk.indicators._behaviour import episode_intervals
 from rfm_retention.time import to_instant
 
 AS_OF = dt.date(2024, 6, 30)

@@ -8,7 +8,7 @@ import pytest
 from rfm_retention.data import Course
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk import RiskLevel, default_indicators, evaluate, scan
-from rfm_retention.risk.training import LearnedScorePolicy, ScoreTrainer
+from rfm_retention.risk._training import LearnedScorePolicy, ScoreTrainer
 from test_risk_support import AS_OF, bundle, day, lapse, visits_every
 
 

@@ -11,7 +11,7 @@ import pytest
 from rfm_retention.cli import main
 from rfm_retention.data import Rating
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics.scorers import ScanScorer
+from rfm_retention.metrics._scorers import ScanScorer
 from rfm_retention.risk import (
     DEFAULT_LAPSED_AFTER_DAYS,
     RiskLevel,

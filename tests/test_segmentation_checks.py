@@ -17,7 +17,7 @@ from rfm_retention.segmentation import (
     eight_segments,
     score_segments,
 )
-from rfm_retention.segmentation.checks import check_segmenter, check_ties_share_labels
+from rfm_retention.segmentation.conformance import check_segmenter, check_ties_share_labels
 
 
 def cohort() -> PatientFeatures:

@@ -16,8 +16,8 @@ from rfm_retention.segmentation import (
     TEN_SEGMENT_MAP,
     TEN_SEGMENT_PLAYBOOK,
     FixedSplit,
-    Playbook,
     Segment,
+    SegmentPlaybook,
     actions,
     eight_segments,
     migration,
@@ -158,11 +158,11 @@ def test_host_overrides_an_action():
 
 def test_playbook_must_cover_every_segment():
     """A playbook missing a segment of the map is refused, naming it."""
-    partial = Playbook("partial", {"core": ACTIONS["exclusive_service"]})
+    partial = SegmentPlaybook("partial", {"core": ACTIONS["exclusive_service"]})
     with pytest.raises(ConfigError, match="no action for segment"):
         partial.actions(Q1)
     with pytest.raises(ConfigError, match="not an Action"):
-        Playbook("bad", {"core": "call them"})  # type: ignore[dict-item]
+        SegmentPlaybook("bad", {"core": "call them"})  # type: ignore[dict-item]
 
 
 def test_ten_segment_playbook_covers_the_ten_map():

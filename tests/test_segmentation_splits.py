@@ -17,7 +17,7 @@ from rfm_retention.segmentation import (
     ScoreSplit,
     Split,
 )
-from rfm_retention.segmentation.splits import spread_labels
+from rfm_retention.segmentation._splits import spread_labels
 
 DAYS = np.array([3.0, 10, 10, 40, 95, 200, 400])
 VISITS = np.array([1.0, 1, 1, 1, 2, 3, 8])

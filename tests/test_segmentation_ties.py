@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rfm_retention.segmentation.ties import (
+from rfm_retention.segmentation._ties import (
     balanced_levels,
     balanced_starts,
     distinct_counts,

@@ -13,7 +13,7 @@ import pytest
 
 from rfm_retention.data import PatientData, PatientTable
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.levels import ReasonCode
+from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.testing import (
     DEFAULT_SETTINGS,
     SAMPLE_END,
@@ -21,8 +21,8 @@ from rfm_retention.testing import (
     SAMPLE_START,
     ChurnHazards,
     ChurnTruth,
+    CohortCondition,
     CohortSettings,
-    Condition,
     SignalRates,
     SyntheticCohort,
     sample_cohort,
@@ -203,8 +203,8 @@ def test_settings_change_the_hospital() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: Condition("X1", "x", "d", "chronic", 0.1, (60, 30)), "cadence_days"),
-        (lambda: Condition("X1", "x", "d", "acute", 0.0), "share"),
+        (lambda: CohortCondition("X1", "x", "d", "chronic", 0.1, (60, 30)), "cadence_days"),
+        (lambda: CohortCondition("X1", "x", "d", "acute", 0.0), "share"),
         (lambda: ChurnHazards(service=-0.1), "service"),
         (lambda: ChurnHazards(stretch=(0.5, 1.0)), "stretch"),
         (lambda: SignalRates(no_show=(0.1, 1.5)), "no_show"),

@@ -11,7 +11,7 @@ import pytest
 
 from rfm_retention.data import PatientTable
 from rfm_retention.testing import ChurnTruth, SyntheticCohort, synthetic_cohort
-from rfm_retention.testing.presets import DEFAULT_CONDITIONS
+from rfm_retention.testing._presets import DEFAULT_CONDITIONS
 
 END = dt.date(2024, 12, 31)
 

@@ -78,7 +78,7 @@ class Display:
           patient_id  score
           a             1.5
           <b>             2
-        >>> "&lt;b&gt;" in d.html() and "<b>" not in d.html()
+        >>> '<td class="t">&lt;b&gt;</td>' in d.html()
         True
     """
 

@@ -35,8 +35,8 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.data.sources import VisitLog
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._sources import VisitLog
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import FeatureBounds, PatientFeatures, assemble_features
 from rfm_retention.time import SECONDS_PER_DAY, TimeLike, to_date

@@ -23,8 +23,8 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
 
 if TYPE_CHECKING:
-    from rfm_retention.data.sources import VisitLog
-    from rfm_retention.data.table import IdArray
+    from rfm_retention.data._sources import VisitLog
+    from rfm_retention.data._table import IdArray
 
 __all__ = ["FEATURE_COLUMNS", "FeatureState", "PatientFeatures", "patient_features"]
 
@@ -355,7 +355,7 @@ def patient_features(
         >>> f.days_since_last_visit.tolist(), f.visits_in_window.tolist()
         ([26, 59], [2, 1])
     """
-    from rfm_retention.data.sources import VisitLog
+    from rfm_retention.data._sources import VisitLog
 
     bounds = FeatureBounds.of(as_of, window, min_exposure_days)
     if isinstance(source, VisitLog):

@@ -104,7 +104,7 @@ def to_instant(
     its own, as the ledger does) naming ``field``.
 
     Example:
-        >>> to_instant(dt.date(2024, 3, 1)) == to_instant("2024-03-01T23:59:59")
+        >>> bool(to_instant(dt.date(2024, 3, 1)) == to_instant("2024-03-01T23:59:59"))
         True
     """
     if isinstance(value, str):

@@ -12,8 +12,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from rfm_retention.data import DateParsing, PatientData
-from rfm_retention.data.bundle import SOURCE_FILES
-from rfm_retention.data.table import PatientTable
+from rfm_retention.data._bundle import SOURCE_FILES
+from rfm_retention.data._table import PatientTable
 from rfm_retention.errors import ConfigError
 
 __all__ = [

@@ -37,8 +37,8 @@ from rfm_retention.interventions import (
     WorkingCalendar,
     intake_warnings,
 )
-from rfm_retention.interventions.events import kind_of
-from rfm_retention.risk.levels import ReasonCode, RiskLevel
+from rfm_retention.interventions._events import kind_of
+from rfm_retention.risk._levels import ReasonCode, RiskLevel
 
 __all__ = ["register"]
 

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.cli._common import columns_to_rows, write_csv
-from rfm_retention.data.bundle import SOURCE_FILES
-from rfm_retention.data.table import PatientTable
+from rfm_retention.data._bundle import SOURCE_FILES
+from rfm_retention.data._table import PatientTable
 from rfm_retention.errors import ConfigError
 from rfm_retention.testing import (
     SAMPLE_END,

@@ -25,8 +25,8 @@ from rfm_retention.segmentation import (
     load,
     score_segments,
 )
-from rfm_retention.segmentation.maps import TEN_SEGMENT_MAP
-from rfm_retention.segmentation.splits import FLAG_LABELS
+from rfm_retention.segmentation._maps import TEN_SEGMENT_MAP
+from rfm_retention.segmentation._splits import FLAG_LABELS
 
 __all__ = ["register"]
 

@@ -1,9 +1,8 @@
 """The patient data model: records, validated columnar tables, loaders and the bundle."""
 
-from rfm_retention.data._time import DateParsing
-from rfm_retention.data.bundle import SOURCE_FILES, PatientData
-from rfm_retention.data.schema import Field, RejectedRows, Schema
-from rfm_retention.data.sources import (
+from rfm_retention.data._bundle import SOURCE_FILES, PatientData
+from rfm_retention.data._schema import Field, RejectedRows, Schema
+from rfm_retention.data._sources import (
     APPOINTMENT_STATUSES,
     COURSE_STATUSES,
     Appointment,
@@ -22,7 +21,8 @@ from rfm_retention.data.sources import (
     VisitLog,
     stars_to_score,
 )
-from rfm_retention.data.table import PatientTable
+from rfm_retention.data._table import PatientTable
+from rfm_retention.data._time import DateParsing
 
 __all__ = [
     "APPOINTMENT_STATUSES",

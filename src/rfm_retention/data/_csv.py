@@ -31,8 +31,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
-from rfm_retention.data.schema import Schema
 from rfm_retention.errors import ConfigError, InputFileError
 
 __all__ = ["CHUNK_BYTES", "MAX_LINE_BYTES", "CsvColumns", "read_csv_columns"]

@@ -13,10 +13,9 @@
   :class:`JsonLinesNotifier`).
 """
 
-from rfm_retention.interventions.casebook import Breach, CaseBook, Intake, IntakeAction
-from rfm_retention.interventions.conformance import check_case_store
-from rfm_retention.interventions.contact_rules import Consent, ContactRules
-from rfm_retention.interventions.events import (
+from rfm_retention.interventions._casebook import Breach, CaseBook, Intake, IntakeAction
+from rfm_retention.interventions._contact_rules import Consent, ContactRules
+from rfm_retention.interventions._events import (
     CaseClosed,
     CaseEscalated,
     CaseEvent,
@@ -28,9 +27,9 @@ from rfm_retention.interventions.events import (
     decode_event,
     encode_event,
 )
-from rfm_retention.interventions.from_warnings import IntakeReport, WarningLike, intake_warnings
-from rfm_retention.interventions.lifecycle import apply, replay
-from rfm_retention.interventions.messages import (
+from rfm_retention.interventions._from_warnings import IntakeReport, WarningLike, intake_warnings
+from rfm_retention.interventions._lifecycle import apply, replay
+from rfm_retention.interventions._messages import (
     CARE_TEMPLATES,
     MessageBatch,
     MessageTemplate,
@@ -38,14 +37,14 @@ from rfm_retention.interventions.messages import (
     SkippedRecipient,
     compose_care_batch,
 )
-from rfm_retention.interventions.notify import (
+from rfm_retention.interventions._notify import (
     CallbackNotifier,
     JsonLinesNotifier,
     NoticeKind,
     Notifier,
     StaffNotice,
 )
-from rfm_retention.interventions.playbook import (
+from rfm_retention.interventions._playbook import (
     SPEC_PLAYBOOK,
     Action,
     DeadlineRule,
@@ -55,10 +54,10 @@ from rfm_retention.interventions.playbook import (
     Playbook,
     RetentionPlan,
 )
-from rfm_retention.interventions.records import Case, Contact, Due, PlanRecord
-from rfm_retention.interventions.sqlite_store import SQLiteCaseStore
-from rfm_retention.interventions.store import CaseStore, InMemoryCaseStore
-from rfm_retention.interventions.vocabulary import (
+from rfm_retention.interventions._records import Case, Contact, Due, PlanRecord
+from rfm_retention.interventions._sqlite_store import SQLiteCaseStore
+from rfm_retention.interventions._store import CaseStore, InMemoryCaseStore
+from rfm_retention.interventions._vocabulary import (
     CaseStatus,
     Channel,
     ContactResult,
@@ -66,7 +65,8 @@ from rfm_retention.interventions.vocabulary import (
     Outcome,
     Purpose,
 )
-from rfm_retention.interventions.working_calendar import WorkingCalendar
+from rfm_retention.interventions._working_calendar import WorkingCalendar
+from rfm_retention.interventions.conformance import check_case_store
 
 __all__ = [
     "CARE_TEMPLATES",

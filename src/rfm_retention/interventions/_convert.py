@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import naive_utc
 
 __all__ = ["moment", "optional_moment", "risk_level", "text_tuple"]

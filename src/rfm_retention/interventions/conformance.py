@@ -15,10 +15,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from rfm_retention.errors import CaseError
-from rfm_retention.interventions.casebook import CaseBook
-from rfm_retention.interventions.events import CaseOpened, ContactRecorded
-from rfm_retention.interventions.lifecycle import apply
-from rfm_retention.interventions.store import CaseStore
+from rfm_retention.interventions._casebook import CaseBook
+from rfm_retention.interventions._events import CaseOpened, ContactRecorded
+from rfm_retention.interventions._lifecycle import apply
+from rfm_retention.interventions._store import CaseStore
 
 __all__ = ["check_case_store"]
 

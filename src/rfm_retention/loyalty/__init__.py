@@ -9,13 +9,12 @@ reverses, expires and adjusts them; :func:`verify` audits a store;
 at random).
 """
 
-from rfm_retention.loyalty.award import AwardResult, visit_key, visit_keys
-from rfm_retention.loyalty.conformance import check_ledger_store
-from rfm_retention.loyalty.events import Event, EventKind
-from rfm_retention.loyalty.ledger import PointsLedger, ReversalPolicy
-from rfm_retention.loyalty.lots import Balance, Lot
-from rfm_retention.loyalty.memory_store import MemoryStore
-from rfm_retention.loyalty.privileges import (
+from rfm_retention.loyalty._award import AwardResult, visit_key, visit_keys
+from rfm_retention.loyalty._events import Event, EventKind
+from rfm_retention.loyalty._ledger import PointsLedger, ReversalPolicy
+from rfm_retention.loyalty._lots import Balance, Lot
+from rfm_retention.loyalty._memory_store import MemoryStore
+from rfm_retention.loyalty._privileges import (
     GREEN_CHANNEL,
     RETURNING_PACKAGE,
     SPEC_PRIVILEGES,
@@ -25,7 +24,7 @@ from rfm_retention.loyalty.privileges import (
     PrivilegeRule,
     privileges,
 )
-from rfm_retention.loyalty.rewards import (
+from rfm_retention.loyalty._rewards import (
     NO_CAPS,
     SPEC_REWARDS,
     RedemptionCaps,
@@ -34,10 +33,11 @@ from rfm_retention.loyalty.rewards import (
     Voucher,
     voucher_code,
 )
-from rfm_retention.loyalty.rules import REVISIT_POINTS, EarningRules
-from rfm_retention.loyalty.sqlite_store import SCHEMA_VERSION, SQLiteStore
-from rfm_retention.loyalty.store import LedgerStore, StoredSignatures, StoreTransaction
-from rfm_retention.loyalty.verify import Problem, VerifyReport, verify
+from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
+from rfm_retention.loyalty._sqlite_store import SCHEMA_VERSION, SQLiteStore
+from rfm_retention.loyalty._store import LedgerStore, StoredSignatures, StoreTransaction
+from rfm_retention.loyalty._verify import Problem, VerifyReport, verify
+from rfm_retention.loyalty.conformance import check_ledger_store
 
 __all__ = [
     "GREEN_CHANNEL",

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from rfm_retention.errors import StoreIntegrityError
-from rfm_retention.loyalty.events import Event, EventKind
-from rfm_retention.loyalty.lots import AccountState, InvariantViolation, Spend, _MutableLot
+from rfm_retention.loyalty._events import Event, EventKind
+from rfm_retention.loyalty._lots import AccountState, InvariantViolation, Spend, _MutableLot
 
 __all__ = [
     "COLUMNS",

@@ -22,11 +22,11 @@ import numpy as np
 
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import IdempotencyConflict, InsufficientPoints, RFMRetentionError
-from rfm_retention.loyalty.events import Event, EventKind
-from rfm_retention.loyalty.ledger import PointsLedger
-from rfm_retention.loyalty.rewards import Reward, RewardCatalogue
-from rfm_retention.loyalty.store import LedgerStore
-from rfm_retention.loyalty.verify import verify
+from rfm_retention.loyalty._events import Event, EventKind
+from rfm_retention.loyalty._ledger import PointsLedger
+from rfm_retention.loyalty._rewards import Reward, RewardCatalogue
+from rfm_retention.loyalty._store import LedgerStore
+from rfm_retention.loyalty._verify import verify
 
 __all__ = [
     "CHECKS",

@@ -42,10 +42,10 @@ from hypothesis.stateful import (
 )
 
 from rfm_retention.errors import IdempotencyConflict, InsufficientPoints, LedgerError
-from rfm_retention.loyalty.ledger import PointsLedger
-from rfm_retention.loyalty.rewards import Reward, RewardCatalogue
-from rfm_retention.loyalty.store import LedgerStore
-from rfm_retention.loyalty.verify import verify
+from rfm_retention.loyalty._ledger import PointsLedger
+from rfm_retention.loyalty._rewards import Reward, RewardCatalogue
+from rfm_retention.loyalty._store import LedgerStore
+from rfm_retention.loyalty._verify import verify
 
 __all__ = ["ACCOUNTS", "CATALOGUE", "LedgerModel", "LedgerStateMachine"]
 

@@ -18,36 +18,11 @@ KPIs (each module's docstring holds the exact definition):
 
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
-:class:`DaysSinceLastVisit` baseline; :mod:`~rfm_retention.metrics.ranking`
+:class:`DaysSinceLastVisit` baseline; :mod:`~rfm_retention.metrics._ranking`
 holds the plain-array metrics (AUC, precision at k, lift).
 """
 
-from rfm_retention.metrics._before_after import BeforeAfter, PeriodRate, RateChange, before_after
-from rfm_retention.metrics._causes import (
-    NOT_WARNED,
-    CauseReport,
-    CauseShare,
-    GroupCauses,
-    causes_by_group,
-)
-from rfm_retention.metrics._groups import (
-    DIMENSIONS,
-    MIN_GROUP_SIZE,
-    NO_GROUP,
-    GroupedKPIReport,
-    GroupKPIs,
-    PatientGroups,
-    kpi_report_by,
-    segment_groups,
-)
-from rfm_retention.metrics._quality import (
-    average_precision,
-    brier_score,
-    decile_calibration_error,
-    log_loss,
-)
-from rfm_retention.metrics._review import ProgrammeReview, control_arm, programme_review
-from rfm_retention.metrics.backtest import (
+from rfm_retention.metrics._backtest import (
     DEFAULT_K,
     Backtest,
     DaysSinceLastVisit,
@@ -61,7 +36,8 @@ from rfm_retention.metrics.backtest import (
     departures,
     match_levels,
 )
-from rfm_retention.metrics.cases import (
+from rfm_retention.metrics._before_after import BeforeAfter, PeriodRate, RateChange, before_after
+from rfm_retention.metrics._cases import (
     CaseColumns,
     CaseRecord,
     Compliance,
@@ -69,26 +45,51 @@ from rfm_retention.metrics.cases import (
     deadline_compliance,
     followup_coverage,
 )
-from rfm_retention.metrics.churn import MonthlyChurn, monthly_churn
-from rfm_retention.metrics.exclusions import Exclusion, Exclusions
-from rfm_retention.metrics.lapse import LapseEvents, LapseRule, lapse_events
-from rfm_retention.metrics.ranking import (
+from rfm_retention.metrics._causes import (
+    NOT_WARNED,
+    CauseReport,
+    CauseShare,
+    GroupCauses,
+    causes_by_group,
+)
+from rfm_retention.metrics._churn import MonthlyChurn, monthly_churn
+from rfm_retention.metrics._exclusions import Exclusion, Exclusions
+from rfm_retention.metrics._groups import (
+    DIMENSIONS,
+    MIN_GROUP_SIZE,
+    NO_GROUP,
+    GroupedKPIReport,
+    GroupKPIs,
+    PatientGroups,
+    kpi_report_by,
+    segment_groups,
+)
+from rfm_retention.metrics._lapse import LapseEvents, LapseRule, lapse_events
+from rfm_retention.metrics._quality import (
+    average_precision,
+    brier_score,
+    decile_calibration_error,
+    log_loss,
+)
+from rfm_retention.metrics._ranking import (
     auc,
     lift_at,
     precision_at_k,
     precision_recall,
     recall_at_k,
 )
-from rfm_retention.metrics.replay import ChurnOutcome, data_until, outcome_labels
-from rfm_retention.metrics.report import KPIReport, MonthlyKPIs, kpi_report
-from rfm_retention.metrics.revisit import (
+from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
+from rfm_retention.metrics._report import KPIReport, MonthlyKPIs, kpi_report
+from rfm_retention.metrics._review import ProgrammeReview, control_arm, programme_review
+from rfm_retention.metrics._revisit import (
     REVISIT_MONTHS,
     RevisitRate,
     revisit_rate,
     revisit_rates_by_month,
 )
-from rfm_retention.metrics.satisfaction import MonthlySatisfaction, satisfaction_trend
-from rfm_retention.metrics.winback import (
+from rfm_retention.metrics._satisfaction import MonthlySatisfaction, satisfaction_trend
+from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
+from rfm_retention.metrics._winback import (
     WIN_BACK_DAYS,
     WIN_BACK_LEVELS,
     ControlGroup,
@@ -141,6 +142,7 @@ __all__ = [
     "ProgrammeReview",
     "RateChange",
     "RevisitRate",
+    "ScanScorer",
     "Scorer",
     "Scores",
     "Uplift",
@@ -159,6 +161,7 @@ __all__ = [
     "departures",
     "difference_interval",
     "draw_control_group",
+    "fit_learned_score",
     "followup_coverage",
     "kpi_report",
     "kpi_report_by",

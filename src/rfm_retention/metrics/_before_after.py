@@ -35,8 +35,8 @@ from typing import Any
 import attrs
 
 from rfm_retention._display import Display
-from rfm_retention.metrics.report import KPIReport, MonthlyKPIs
-from rfm_retention.metrics.winback import difference_interval
+from rfm_retention.metrics._report import KPIReport, MonthlyKPIs
+from rfm_retention.metrics._winback import difference_interval
 from rfm_retention.time import TimeLike, as_date
 
 __all__ = ["BeforeAfter", "PeriodRate", "RateChange", "before_after"]

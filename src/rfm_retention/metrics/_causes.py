@@ -7,7 +7,7 @@ the meeting sees where a cause is concentrated and where to act.
 Definitions, for a period ``[start, end]``:
 
 * **Patients counted**: those warned in the period (a case opened in it) and
-  those who lapsed in it (:mod:`~rfm_retention.metrics.lapse`; excluded
+  those who lapsed in it (:mod:`~rfm_retention.metrics._lapse`; excluded
   patients leave from their exclusion day), each patient once.
 * **Their primary reason**: the reason of their latest case opened on or
   before the period's end; ``(not warned)`` for a lapsed patient who never
@@ -38,18 +38,18 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention.data.sources import ComplaintTable, VisitLog
+from rfm_retention.data._sources import ComplaintTable, VisitLog
 from rfm_retention.errors import ConfigError
+from rfm_retention.metrics._cases import CaseColumns
+from rfm_retention.metrics._exclusions import Exclusions
 from rfm_retention.metrics._groups import (
     MIN_GROUP_SIZE,
     NO_GROUP,
     PatientGroups,
     group_codes,
 )
+from rfm_retention.metrics._lapse import LapseRule, lapse_events
 from rfm_retention.metrics._visits import patient_positions
-from rfm_retention.metrics.cases import CaseColumns
-from rfm_retention.metrics.exclusions import Exclusions
-from rfm_retention.metrics.lapse import LapseRule, lapse_events
 from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = ["NOT_WARNED", "CauseReport", "CauseShare", "GroupCauses", "causes_by_group"]

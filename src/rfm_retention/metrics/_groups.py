@@ -46,30 +46,30 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention.data.sources import RatingTable, VisitLog
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._sources import RatingTable, VisitLog
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import month_spans
+from rfm_retention.metrics._cases import CaseColumns
+from rfm_retention.metrics._churn import churn_by_group
+from rfm_retention.metrics._exclusions import Exclusions
+from rfm_retention.metrics._lapse import LapseRule
+from rfm_retention.metrics._report import (
+    KPIReport,
+    MonthContext,
+    MonthlyKPIs,
+    monthly_rows,
+)
+from rfm_retention.metrics._revisit import revisit_by_group
+from rfm_retention.metrics._satisfaction import satisfaction_of
 from rfm_retention.metrics._visits import (
     as_id_array,
     patient_positions,
     visit_days,
     visit_row_at,
 )
-from rfm_retention.metrics.cases import CaseColumns
-from rfm_retention.metrics.churn import churn_by_group
-from rfm_retention.metrics.exclusions import Exclusions
-from rfm_retention.metrics.lapse import LapseRule
-from rfm_retention.metrics.report import (
-    KPIReport,
-    MonthContext,
-    MonthlyKPIs,
-    monthly_rows,
-)
-from rfm_retention.metrics.revisit import revisit_by_group
-from rfm_retention.metrics.satisfaction import satisfaction_of
-from rfm_retention.metrics.winback import WIN_BACK_DAYS, ControlGroup
-from rfm_retention.risk.levels import RiskLevel
+from rfm_retention.metrics._winback import WIN_BACK_DAYS, ControlGroup
+from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = [
@@ -423,7 +423,7 @@ def kpi_report_by(
         >>> [(g.group, g.months[0].revisit_3m.index_patients) for g in by.groups]
         [('programme', 2), ('(none)', 1)]
     """
-    from rfm_retention.metrics.report import kpi_report
+    from rfm_retention.metrics._report import kpi_report
 
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) \
             or min_group_size < 0:

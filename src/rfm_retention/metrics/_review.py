@@ -11,20 +11,20 @@ from typing import Any
 import attrs
 import numpy as np
 
-from rfm_retention.data.sources import ComplaintTable, RatingTable, VisitLog
+from rfm_retention.data._sources import ComplaintTable, RatingTable, VisitLog
 from rfm_retention.metrics._before_after import BeforeAfter, before_after
+from rfm_retention.metrics._cases import CaseColumns
 from rfm_retention.metrics._causes import CauseReport, causes_by_group
+from rfm_retention.metrics._exclusions import Exclusions
 from rfm_retention.metrics._groups import (
     MIN_GROUP_SIZE,
     GroupedKPIReport,
     PatientGroups,
     kpi_report_by,
 )
-from rfm_retention.metrics.cases import CaseColumns
-from rfm_retention.metrics.exclusions import Exclusions
-from rfm_retention.metrics.lapse import LapseRule
-from rfm_retention.metrics.report import KPIReport, kpi_report
-from rfm_retention.metrics.winback import WIN_BACK_DAYS, ControlGroup
+from rfm_retention.metrics._lapse import LapseRule
+from rfm_retention.metrics._report import KPIReport, kpi_report
+from rfm_retention.metrics._winback import WIN_BACK_DAYS, ControlGroup
 from rfm_retention.time import TimeLike
 
 __all__ = ["ProgrammeReview", "programme_review"]

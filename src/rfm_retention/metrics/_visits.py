@@ -13,8 +13,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data.sources import VisitLog
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._sources import VisitLog
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 
 __all__ = [

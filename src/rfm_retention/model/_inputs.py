@@ -29,11 +29,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._terms import TermSpec
-from rfm_retention.risk.panel import IndicatorPanel, evaluate
-from rfm_retention.risk.registry import IndicatorSet
+from rfm_retention.risk._panel import IndicatorPanel, evaluate
+from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.time import as_date, to_instant
 
 __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]
@@ -82,6 +82,15 @@ class ModelInputs:
                 out: FloatArray = self.values[:, k]
                 return out
         raise KeyError(f"no model input named {name!r}; known: {[s.name for s in self.specs]}")
+
+    def column_or_missing(self, name: str) -> FloatArray:
+        """One column by name; all NaN ("no data") when the data lack it (a source absent
+        today that the model was trained with)."""
+        for k, spec in enumerate(self.specs):
+            if spec.name == name:
+                out: FloatArray = self.values[:, k]
+                return out
+        return np.full(len(self.patient_id), np.nan)
 
 
 def _log1p(x: Any) -> FloatArray:
@@ -210,7 +219,7 @@ def _lifetime_columns(
     if model not in LIFETIME_MODELS:
         raise ConfigError(f"unknown lifetime model {model!r}; choose one of {LIFETIME_MODELS}")
     try:
-        from rfm_retention.btyd import lifetime_scores  # type: ignore[attr-defined]
+        from rfm_retention.btyd import lifetime_scores
     except ImportError:
         raise ConfigError(
             "the patient-lifetime models are not available in this version of rfm_retention"

@@ -8,9 +8,9 @@ import attrs
 import numpy as np
 
 from rfm_retention.data import PatientData
-from rfm_retention.metrics.backtest import Scores
+from rfm_retention.metrics._backtest import Scores
 from rfm_retention.model._risk_model import RiskModel
-from rfm_retention.risk.policy import SPEC_CUTOFFS, levels_from_scores
+from rfm_retention.risk._policy import SPEC_CUTOFFS, levels_from_scores
 
 __all__ = ["ModelScorer"]
 

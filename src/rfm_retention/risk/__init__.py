@@ -7,19 +7,41 @@ The flow: :func:`scan` runs every :class:`Indicator` on a
 carrying its level, score, primary reason and the evidence behind it.
 """
 
-from rfm_retention.risk._rows import SourceRows, months_before
-from rfm_retention.risk.care_intervals import (
+from rfm_retention.risk._care_intervals import (
     DIABETES,
     HYPERTENSION,
     SPEC_CARE_INTERVALS,
     CareIntervals,
     CareNorm,
 )
-from rfm_retention.risk.indicator import (
+from rfm_retention.risk._indicator import (
     Indicator,
     IndicatorBase,
     IndicatorResult,
     Measurement,
+)
+from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, trailing_year_spend
+from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
+from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
+from rfm_retention.risk._registry import IndicatorSet, default_indicators
+from rfm_retention.risk._rows import SourceRows, months_before
+from rfm_retention.risk._rules import SPEC_RULE_TABLE, Condition, Rule, RulePolicy
+from rfm_retention.risk._scan import (
+    DEFAULT_LAPSED_AFTER_DAYS,
+    default_policy,
+    scan,
+    warnings_from_panel,
+)
+from rfm_retention.risk._score import SPEC_WEIGHTS, ScorePolicy
+from rfm_retention.risk._training import CoefficientReport, LearnedScorePolicy, ScoreTrainer
+from rfm_retention.risk._warnings import (
+    Change,
+    IndicatorReading,
+    PatientExplanation,
+    PatientWarning,
+    ResolvedWarning,
+    WarningList,
 )
 from rfm_retention.risk.indicators import (
     ComplaintHandling,
@@ -34,26 +56,6 @@ from rfm_retention.risk.indicators import (
     RehabilitationLag,
     SpendDrop,
 )
-from rfm_retention.risk.levels import Dimension, ReasonCode, RiskLevel
-from rfm_retention.risk.panel import IndicatorPanel, SkippedIndicator, evaluate
-from rfm_retention.risk.policy import SPEC_CUTOFFS, Assessment, RiskPolicy, WorstOf
-from rfm_retention.risk.registry import IndicatorSet, default_indicators
-from rfm_retention.risk.rules import SPEC_RULE_TABLE, Condition, Rule, RulePolicy
-from rfm_retention.risk.scan import (
-    DEFAULT_LAPSED_AFTER_DAYS,
-    default_policy,
-    scan,
-    warnings_from_panel,
-)
-from rfm_retention.risk.score import SPEC_WEIGHTS, ScorePolicy
-from rfm_retention.risk.warnings import (
-    Change,
-    IndicatorReading,
-    PatientExplanation,
-    PatientWarning,
-    ResolvedWarning,
-    WarningList,
-)
 
 __all__ = [
     "DEFAULT_LAPSED_AFTER_DAYS",
@@ -63,10 +65,12 @@ __all__ = [
     "SPEC_CUTOFFS",
     "SPEC_RULE_TABLE",
     "SPEC_WEIGHTS",
-    "Assessment",
     "CareIntervals",
     "CareNorm",
     "Change",
+    "ChurnEstimator",
+    "ChurnOdds",
+    "CoefficientReport",
     "ComplaintHandling",
     "Complaints",
     "Condition",
@@ -80,6 +84,7 @@ __all__ = [
     "IndicatorResult",
     "IndicatorSet",
     "IntervalExtension",
+    "LearnedScorePolicy",
     "LowReputation",
     "LowSatisfaction",
     "Measurement",
@@ -90,11 +95,13 @@ __all__ = [
     "ReasonCode",
     "RehabilitationLag",
     "ResolvedWarning",
+    "RiskAssessment",
     "RiskLevel",
     "RiskPolicy",
     "Rule",
     "RulePolicy",
     "ScorePolicy",
+    "ScoreTrainer",
     "SkippedIndicator",
     "SourceRows",
     "SpendDrop",
@@ -105,5 +112,6 @@ __all__ = [
     "evaluate",
     "months_before",
     "scan",
+    "trailing_year_spend",
     "warnings_from_panel",
 ]

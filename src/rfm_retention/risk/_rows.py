@@ -18,7 +18,7 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention.data import PatientData
-from rfm_retention.data.table import IdArray
+from rfm_retention.data._table import IdArray
 from rfm_retention.features import PatientFeatures
 
 __all__ = [

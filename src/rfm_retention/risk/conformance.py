@@ -3,7 +3,7 @@
 :func:`check_indicator` runs small checks, each a function you can also call
 alone, and returns a report listing what failed:
 
-- ``check_protocol``: the members of :class:`~rfm_retention.risk.indicator.Indicator`
+- ``check_protocol``: the members of :class:`~rfm_retention.risk._indicator.Indicator`
   are there, with sensible types; ``sources`` are source names the bundle knows;
 - ``check_shape``: one entry per patient of ``data.patients``, severity in
   [0, 1], booleans where expected, nothing fired or severe without a signal,
@@ -33,11 +33,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.data.bundle import SOURCE_FILES
-from rfm_retention.data.table import IdArray, PatientTable
+from rfm_retention.data._bundle import SOURCE_FILES
+from rfm_retention.data._table import IdArray, PatientTable
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk.indicator import Indicator, IndicatorResult, check_result
-from rfm_retention.risk.levels import Dimension
+from rfm_retention.risk._indicator import Indicator, IndicatorResult, check_result
+from rfm_retention.risk._levels import Dimension
 from rfm_retention.time import TimeLike, to_instant
 
 __all__ = [

@@ -13,31 +13,31 @@ Fit cut points once, assign any snapshot (or one patient) with them::
 See the segmentation guide for every strategy and the tie rule.
 """
 
-from rfm_retention.segmentation.cuts import Cuts
-from rfm_retention.segmentation.maps import (
+from rfm_retention.segmentation._cuts import Cuts
+from rfm_retention.segmentation._maps import (
     EIGHT_SEGMENT_MAP,
     TEN_SEGMENT_MAP,
     SegmentMap,
     eight_segments_from_scores,
 )
-from rfm_retention.segmentation.migration import MigrationMatrix, migration
-from rfm_retention.segmentation.persist import dumps, load, loads, save
-from rfm_retention.segmentation.playbook import (
+from rfm_retention.segmentation._migration import MigrationMatrix, migration
+from rfm_retention.segmentation._persist import dumps, load, loads, save
+from rfm_retention.segmentation._playbook import (
     ACTIONS,
     EIGHT_SEGMENT_PLAYBOOK,
     TEN_SEGMENT_PLAYBOOK,
-    Action,
-    Playbook,
     RecommendedActions,
+    SegmentAction,
+    SegmentPlaybook,
     actions,
 )
-from rfm_retention.segmentation.results import (
+from rfm_retention.segmentation._results import (
     PatientSegment,
     Segmentation,
     SegmentSummary,
     SegmentSummaryRow,
 )
-from rfm_retention.segmentation.segmenter import (
+from rfm_retention.segmentation._segmenter import (
     FittedRFM,
     FittedSegmenter,
     GroupedSegmenter,
@@ -48,8 +48,8 @@ from rfm_retention.segmentation.segmenter import (
     eight_segments,
     score_segments,
 )
-from rfm_retention.segmentation.segments import Segment, SegmentInfo
-from rfm_retention.segmentation.splits import (
+from rfm_retention.segmentation._segments import Segment, SegmentInfo
+from rfm_retention.segmentation._splits import (
     FixedScores,
     FixedSplit,
     MedianSplit,
@@ -57,7 +57,7 @@ from rfm_retention.segmentation.splits import (
     ScoreSplit,
     Split,
 )
-from rfm_retention.segmentation.ties import balanced_levels
+from rfm_retention.segmentation._ties import balanced_levels
 
 __all__ = [
     "ACTIONS",
@@ -65,7 +65,6 @@ __all__ = [
     "EIGHT_SEGMENT_PLAYBOOK",
     "TEN_SEGMENT_MAP",
     "TEN_SEGMENT_PLAYBOOK",
-    "Action",
     "Cuts",
     "FittedRFM",
     "FittedSegmenter",
@@ -75,7 +74,6 @@ __all__ = [
     "MedianSplit",
     "MigrationMatrix",
     "PatientSegment",
-    "Playbook",
     "QuantileSplit",
     "RFMColumns",
     "RFMCuts",
@@ -83,8 +81,10 @@ __all__ = [
     "RecommendedActions",
     "ScoreSplit",
     "Segment",
+    "SegmentAction",
     "SegmentInfo",
     "SegmentMap",
+    "SegmentPlaybook",
     "SegmentSummary",
     "SegmentSummaryRow",
     "Segmentation",

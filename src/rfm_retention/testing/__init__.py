@@ -7,7 +7,7 @@ Hypothesis strategies live in :mod:`rfm_retention.testing.strategies`, which
 is the only module here that imports hypothesis (a test extra).
 """
 
-from rfm_retention.testing.cohort import (
+from rfm_retention.testing._cohort import (
     SAMPLE_END,
     SAMPLE_PATIENTS,
     SAMPLE_SEED,
@@ -17,11 +17,11 @@ from rfm_retention.testing.cohort import (
     sample_cohort,
     synthetic_cohort,
 )
-from rfm_retention.testing.presets import (
+from rfm_retention.testing._presets import (
     DEFAULT_SETTINGS,
     ChurnHazards,
+    CohortCondition,
     CohortSettings,
-    Condition,
     SignalRates,
 )
 
@@ -33,8 +33,8 @@ __all__ = [
     "SAMPLE_START",
     "ChurnHazards",
     "ChurnTruth",
+    "CohortCondition",
     "CohortSettings",
-    "Condition",
     "SignalRates",
     "SyntheticCohort",
     "sample_cohort",

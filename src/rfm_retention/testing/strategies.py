@@ -44,8 +44,8 @@ from rfm_retention.data import (
     VisitLog,
 )
 from rfm_retention.features import PatientFeatures
-from rfm_retention.testing.cohort import SyntheticCohort, synthetic_cohort
-from rfm_retention.testing.presets import DEFAULT_CONDITIONS
+from rfm_retention.testing._cohort import SyntheticCohort, synthetic_cohort
+from rfm_retention.testing._presets import DEFAULT_CONDITIONS
 from rfm_retention.time import SECONDS_PER_DAY, day_number
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
     "course_tables",
     "diagnoses",
     "patient_data",
-    "patient_features",
+    "patient_feature_tables",
     "patient_id_lists",
     "rating_tables",
     "review_tables",
@@ -284,7 +284,7 @@ def visit_logs(
 
 
 @st.composite
-def patient_features(
+def patient_feature_tables(
     draw: st.DrawFn,
     /,
     *,
@@ -300,7 +300,7 @@ def patient_features(
     Example:
         >>> from hypothesis import given, settings
         >>> @settings(max_examples=5)
-        ... @given(patient_features(min_patients=1))
+        ... @given(patient_feature_tables(min_patients=1))
         ... def check(features):
         ...     assert bool((features.days_since_last_visit >= 0).all())
         >>> check()

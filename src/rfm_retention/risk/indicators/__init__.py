@@ -1,22 +1,22 @@
 """The built-in indicators, one per signal of the documents (SPEC section 4)."""
 
-from rfm_retention.risk.indicators.behaviour import (
+from rfm_retention.risk.indicators._behaviour import (
     FrequencyDrop,
     IntervalExtension,
     NoShows,
     SpendDrop,
 )
-from rfm_retention.risk.indicators.efficacy import (
+from rfm_retention.risk.indicators._efficacy import (
     CourseNotCompleted,
     PoorOutcome,
     RehabilitationLag,
 )
-from rfm_retention.risk.indicators.experience import (
+from rfm_retention.risk.indicators._experience import (
     ComplaintHandling,
     Complaints,
     LowSatisfaction,
 )
-from rfm_retention.risk.indicators.reputation import LowReputation
+from rfm_retention.risk.indicators._reputation import LowReputation
 
 __all__ = [
     "ComplaintHandling",

@@ -1,0 +1,138 @@
+"""The bundle of whatever sources a hospital has, keyed by one set of patient ids."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.data._schema import OnError
+from rfm_retention.data._sources import (
+    AppointmentTable,
+    AssessmentTable,
+    ComplaintTable,
+    CourseTable,
+    RatingTable,
+    ReviewTable,
+    VisitLog,
+)
+from rfm_retention.data._table import IdArray, PatientTable, union_patients
+from rfm_retention.data._time import ISO, DateParsing
+
+__all__ = ["SOURCE_FILES", "PatientData"]
+
+SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = {
+    "visits": ("visits.csv", VisitLog),
+    "ratings": ("ratings.csv", RatingTable),
+    "complaints": ("complaints.csv", ComplaintTable),
+    "appointments": ("appointments.csv", AppointmentTable),
+    "courses": ("courses.csv", CourseTable),
+    "outcomes": ("outcomes.csv", AssessmentTable),
+    "reviews": ("reviews.csv", ReviewTable),
+}
+"""Source name -> (default file name, table class)."""
+
+
+@attrs.frozen(eq=False)
+class PatientData:
+    """Visits plus whichever other sources the host has.
+
+    A source the host does not have is ``None`` (absent), which indicators read
+    as "no signal", never as "no complaints, so all is well". An empty table,
+    by contrast, says "we have this source and nothing happened".
+
+    ``patients`` is the sorted union of every source's patient ids: the rows of
+    every per-patient result.
+
+    Example:
+        >>> from rfm_retention.data import RatingTable, VisitLog
+        >>> visits = VisitLog.from_arrays(
+        ...     patient_id=["p2", "p1"], visit_time=["2024-01-02", "2024-01-03"], amount=[5, 9]
+        ... )
+        >>> ratings = RatingTable.from_arrays(
+        ...     patient_id=["p3"], rated_at=["2024-01-04"], score=[40]
+        ... )
+        >>> data = PatientData(visits=visits, ratings=ratings)
+        >>> data.patients.tolist(), sorted(data.available), data.complaints is None
+        (['p1', 'p2', 'p3'], ['ratings', 'visits'], True)
+        >>> data.rows_of("ratings").tolist()
+        [2]
+    """
+
+    visits: VisitLog
+    ratings: RatingTable | None = None
+    complaints: ComplaintTable | None = None
+    appointments: AppointmentTable | None = None
+    courses: CourseTable | None = None
+    outcomes: AssessmentTable | None = None
+    reviews: ReviewTable | None = None
+    patients: IdArray = attrs.field(init=False, repr=False)
+    _row_positions: dict[str, npt.NDArray[np.int64]] = attrs.field(
+        init=False, repr=False, factory=dict
+    )
+
+    def __attrs_post_init__(self) -> None:
+        patients = union_patients(t for _, t in self.sources())
+        if len(patients) == 0:
+            patients = self.visits.patient_ids[:0]
+        object.__setattr__(self, "patients", patients)
+        for name, table in self.sources():  # fail early on mixed id types
+            positions = table.positions_in(patients)
+            if table.patient_ids.shape != patients.shape:  # equal shapes: the same ids
+                self._row_positions[name] = positions  # kept for rows_of
+
+    def sources(self) -> Iterator[tuple[str, PatientTable]]:
+        """The (name, table) pairs of the sources present."""
+        for name in SOURCE_FILES:
+            table = getattr(self, name)
+            if table is not None:
+                yield name, table
+
+    @property
+    def available(self) -> frozenset[str]:
+        """Names of the sources present."""
+        return frozenset(name for name, _ in self.sources())
+
+    def rows_of(self, source: str) -> npt.NDArray[np.int64]:
+        """For each row of ``source``, its patient's position in :attr:`patients`."""
+        table = getattr(self, source)
+        if table is None:
+            raise KeyError(f"source {source!r} is absent")
+        kept = self._row_positions.get(source)
+        positions: npt.NDArray[np.int64] = (
+            kept.copy() if kept is not None else table.positions_in(self.patients)
+        )
+        return positions
+
+    @classmethod
+    def from_directory(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        mappings: Mapping[str, Mapping[str, str]] | None = None,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+        encoding: str = "utf-8",
+    ) -> PatientData:
+        """Load ``visits.csv`` and whichever of the other default files exist.
+
+        ``mappings`` gives a column mapping per source name (see
+        :data:`SOURCE_FILES`); ``encoding`` is the files' text encoding.
+        """
+        folder = Path(directory)
+        loaded: dict[str, PatientTable] = {}
+        for name, (filename, table_cls) in SOURCE_FILES.items():
+            path = folder / filename
+            if name == "visits" or path.exists():
+                loaded[name] = table_cls.from_csv(
+                    path,
+                    mapping=(mappings or {}).get(name),
+                    parsing=parsing,
+                    on_error=on_error,
+                    encoding=encoding,
+                )
+        return cls(**loaded)  # type: ignore[arg-type]

@@ -1,0 +1,335 @@
+"""The columnar base every patient source is built on.
+
+A :class:`PatientTable` is validated once, its patient ids factorised once and
+its rows sorted once by (patient, time). After that every per-patient
+computation is a ``bincount`` / ``reduceat`` over contiguous groups.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Self
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention._display import Display
+from rfm_retention.data._build import factorise, order_rows
+from rfm_retention.data._csv import read_csv_columns
+from rfm_retention.data._schema import (
+    OnError,
+    RejectedRows,
+    Schema,
+    Validated,
+    validate_columns,
+)
+from rfm_retention.data._time import ISO, DateParsing
+from rfm_retention.errors import ConfigError, ValidationError
+
+__all__ = ["IdArray", "PatientTable", "read_csv_columns", "union_patients"]
+
+IdArray = npt.NDArray[Any]
+"""Patient ids: ``int64`` when the host's ids are integers, text (``str_``) otherwise."""
+
+
+@attrs.frozen(eq=False)
+class PatientTable:
+    """Rows of one source, validated, sorted by (patient, time), patients factorised.
+
+    Same-time rows of a patient are ordered by their other columns (schema
+    order), so a table never depends on the order its input rows came in.
+
+    Attributes:
+        patient_ids: the distinct patient ids, sorted ascending.
+        patient_index: for each row, the position of its patient in ``patient_ids``.
+        group_starts: for each patient, the first row of its contiguous group
+            (``group_starts[-1] == len(self)``, so it has one more entry).
+        source_row: for each row, its position in the input as given.
+        rejected: rows set aside by ``on_error='quarantine'``.
+
+    Example:
+        >>> import numpy as np
+        >>> from rfm_retention.data import RatingTable
+        >>> ratings = RatingTable.from_arrays(
+        ...     patient_id=["b", "a", "b"],
+        ...     rated_at=["2024-02-01", "2024-01-15", "2024-01-10"],
+        ...     score=[70, 90, 40],
+        ... )
+        >>> ratings.patient_ids.tolist(), ratings.patient_index.tolist(), ratings.score.tolist()
+        (['a', 'b'], [0, 1, 1], [90.0, 40.0, 70.0])
+        >>> ratings.source_row.tolist(), ratings.group_starts.tolist()
+        ([1, 2, 0], [0, 1, 3])
+        >>> ratings.positions_in(np.array(["a", "b", "c"])).tolist()
+        [0, 1, 1]
+        >>> ratings.before(np.datetime64("2024-01-31T23:59:59")).tolist()
+        [True, True, False]
+    """
+
+    SCHEMA: ClassVar[Schema]
+
+    columns: Mapping[str, npt.NDArray[Any]] = attrs.field(repr=False)
+    patient_ids: IdArray = attrs.field(repr=False)
+    patient_index: npt.NDArray[np.int64] = attrs.field(repr=False)
+    group_starts: npt.NDArray[np.int64] = attrs.field(repr=False)
+    source_row: npt.NDArray[np.int64] = attrs.field(repr=False)
+    rejected: RejectedRows = attrs.field(repr=False)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+        **columns: Any,
+    ) -> Self:
+        """Build from one array (or sequence) per field; see the class's schema for names."""
+        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Mapping[str, Any],
+        *,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+    ) -> Self:
+        """Build from a mapping of field name to column."""
+        _refuse_frame(columns, "from_columns")
+        checked = validate_columns(cls.SCHEMA, columns, parsing=parsing, on_error=on_error)
+        return cls._from_validated(checked)
+
+    @classmethod
+    def _from_validated(cls, checked: Validated) -> Self:
+        """Factorise the patients of validated columns and sort the rows by (patient, time)."""
+        cols = checked.columns
+        schema = cls.SCHEMA
+        patient_ids, codes = factorise(cols[schema.fields[0].name])
+        times = cols[schema.time_field].astype("datetime64[s]", copy=False).view(np.int64)
+        ordered = order_rows(codes, len(patient_ids), times)
+        content = [
+            cols[f.name]
+            for f in schema.fields[1:]
+            if f.name != schema.time_field and f.name not in checked.absent
+        ]
+        order = _order_ties_by_content(ordered.order, ordered.ties, content)
+        id_name = schema.fields[0].name
+        sorted_cols = {}
+        for name, col in cols.items():
+            if name in checked.absent:
+                sorted_cols[name] = col  # one value throughout: already in any order
+            elif name == schema.time_field:  # tied rows share their time: the sort knows it
+                sorted_cols[name] = ordered.seconds.view("datetime64[s]")
+            elif name == id_name:
+                sorted_cols[name] = patient_ids[ordered.codes]
+            else:
+                sorted_cols[name] = col[order]
+        rows = checked.source_row
+        all_rows = rows.shape[0] == 0 or int(rows[-1]) == rows.shape[0] - 1
+        source_row = order.astype(np.int64) if all_rows else rows[order]
+        counts = np.bincount(ordered.codes, minlength=len(patient_ids))
+        starts = np.zeros(len(patient_ids) + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        return cls(
+            columns=sorted_cols,
+            patient_ids=patient_ids,
+            patient_index=ordered.codes,
+            group_starts=starts,
+            source_row=source_row,
+            rejected=checked.rejected,
+        )
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[Any],
+        *,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+    ) -> Self:
+        """Build from records: attrs records, any objects or mappings with one entry per field.
+
+        A field a record lacks (or holds as ``None``) is missing for that row;
+        a field no record has is an absent column. Row numbers in errors are
+        positions in ``records``.
+        """
+        _refuse_frame(records, "from_records")
+        rows = list(records)
+        columns: dict[str, Any] = {}
+        for f in cls.SCHEMA.fields:
+            name = f.name
+            values = [
+                r.get(name) if isinstance(r, Mapping) else getattr(r, name, None) for r in rows
+            ]
+            if f.required or any(v is not None for v in values):
+                column = np.empty(len(values), dtype=object)
+                column[:] = values
+                columns[name] = column
+        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        mapping: Mapping[str, str] | None = None,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+        delimiter: str = ",",
+        encoding: str = "utf-8",
+    ) -> Self:
+        """Read a CSV file with a header row.
+
+        ``mapping`` maps the library's field names to the file's column names
+        (``{"patient_id": "PATIENT", "visit_time": "START"}``); unmapped fields
+        are looked up under their own name, file columns nobody asks for are
+        ignored. Errors name file lines (:attr:`RowIssue.line
+        <rfm_retention.errors.RowIssue.line>`); ``row`` counts data rows from 0.
+        A file that cannot be read as CSV (missing, a folder, not ``encoding``
+        text, a row with more cells than the header, a repeated column name)
+        raises :class:`~rfm_retention.errors.InputFileError` naming the line.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from rfm_retention.data import VisitLog
+            >>> from rfm_retention.errors import ValidationError
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "visits.csv"
+            >>> _ = path.write_text("patient_id,visit_time,amount\\n\\np1,2024-01-05,-3\\n")
+            >>> try:
+            ...     VisitLog.from_csv(path)
+            ... except ValidationError as exc:
+            ...     print(exc.issues[0])
+            line 3 (patient p1): amount '-3.0': negative
+        """
+        read = read_csv_columns(
+            path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
+        )
+        checked = validate_columns(cls.SCHEMA, read.columns, parsing=parsing, on_error="quarantine")
+        issues = tuple(
+            attrs.evolve(i, line=int(read.lines[i.row])) for i in checked.rejected.issues
+        )
+        if issues and on_error == "raise":
+            raise ValidationError(cls.SCHEMA.source, issues)
+        return cls._from_validated(
+            attrs.evolve(checked, rejected=attrs.evolve(checked.rejected, issues=issues))
+        )
+
+    @classmethod
+    def empty(cls) -> Self:
+        """A table with no rows (a valid result, not an error)."""
+        return cls.from_columns({f.name: [] for f in cls.SCHEMA.fields})
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return int(self.patient_index.shape[0])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        times = self.time
+        span = (f"{times.min().astype('datetime64[D]')} to {times.max().astype('datetime64[D]')}"
+                if len(times) else "none")
+        figures = {"patients": self.n_patients, "times": span, "rejected": len(self.rejected)}
+        return Display(type(self).__name__, self.columns, figures)
+
+    @property
+    def n_patients(self) -> int:
+        """How many distinct patients have at least one row."""
+        return int(self.patient_ids.shape[0])
+
+    @property
+    def time(self) -> npt.NDArray[np.datetime64]:
+        """The column that orders each patient's rows (``datetime64[s]``)."""
+        return self.columns[self.SCHEMA.time_field]
+
+    def row_patient_ids(self) -> IdArray:
+        """The patient id of every row."""
+        return self.patient_ids[self.patient_index]
+
+    def positions_in(self, universe: IdArray) -> npt.NDArray[np.int64]:
+        """For each row, the position of its patient in ``universe`` (sorted, unique ids).
+
+        Raises ConfigError when a patient of this table is not in ``universe``
+        or the id types differ (integer ids vs text ids).
+        """
+        if len(self.patient_ids) == 0:
+            return np.empty(0, np.int64)
+        if (universe.dtype.kind in "iu") != (self.patient_ids.dtype.kind in "iu"):
+            raise ConfigError(
+                f"{self.SCHEMA.source}: patient ids are {self.patient_ids.dtype} but the "
+                f"other sources use {universe.dtype}; use one id type for every source"
+            )
+        if universe.shape == self.patient_ids.shape and np.array_equal(universe, self.patient_ids):
+            return self.patient_index.copy()  # the same patients: positions are the index
+        where = np.searchsorted(universe, self.patient_ids)
+        found = where < len(universe)
+        found[found] = universe[where[found]] == self.patient_ids[found]
+        if not found.all():
+            missing = self.patient_ids[~found]
+            raise ConfigError(
+                f"{self.SCHEMA.source}: {len(missing)} patient(s) not in the patient universe, "
+                f"e.g. {missing[:3].tolist()}"
+            )
+        return where.astype(np.int64)[self.patient_index]
+
+    def before(self, instant: np.datetime64) -> npt.NDArray[np.bool_]:
+        """Mask of rows whose time is at or before ``instant``."""
+        t = self.time
+        return ~np.isnat(t) & (t <= instant)
+
+
+def _order_ties_by_content(
+    order: npt.NDArray[np.intp],
+    ties: npt.NDArray[np.bool_],
+    content: list[npt.NDArray[Any]],
+) -> npt.NDArray[np.intp]:
+    """Put rows that share (patient, time) in the order of their other columns.
+
+    Which of two same-time rows is "last" (the last visit's department, the
+    latest rating) then never depends on the order the host happened to give
+    the rows in. ``ties[i]`` says row ``i`` (in ``order``) shares its
+    (patient, time) with row ``i + 1``; only tied rows are sorted again, and
+    rows equal in every column keep their input order.
+    """
+    if order.shape[0] < 2 or not content or not ties.any():
+        return order
+    tied = ties.copy()
+    tied[1:] |= ties[:-1]
+    run = np.cumsum(~np.concatenate(([False], ties[:-1])))
+    rows = np.flatnonzero(tied)
+    sub = order[rows]
+    keys = [column[sub] for column in reversed(content)]
+    out = order.copy()
+    out[rows] = sub[np.lexsort((sub, *keys, run[rows]))]
+    return out
+
+
+def _refuse_frame(value: Any, method: str) -> None:
+    """A DataFrame given to ``from_columns``/``from_records`` is a clear error naming the
+    right method, not a confusing failure row by row."""
+    module = type(value).__module__.split(".")[0]
+    if module in _FRAME_MODULES:
+        raise ConfigError(
+            f"{method} was given a {module} {type(value).__name__}; "
+            "use from_frame(frame, mapping=...) for DataFrames and Arrow tables"
+        )
+
+
+_FRAME_MODULES = frozenset({"pandas", "polars", "pyarrow", "duckdb", "narwhals", "modin", "dask"})
+
+
+def union_patients(tables: Iterable[PatientTable]) -> IdArray:
+    """The sorted union of every table's patient ids."""
+    id_arrays = [t.patient_ids for t in tables if len(t.patient_ids)]
+    if not id_arrays:
+        return np.empty(0, "U1")
+    kinds = {a.dtype.kind in "iu" for a in id_arrays}
+    if len(kinds) > 1:
+        raise ConfigError("patient ids are integers in some sources and text in others")
+    return np.unique(np.concatenate(id_arrays))

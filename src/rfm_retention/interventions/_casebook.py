@@ -1,0 +1,479 @@
+"""The case book: warnings in, cases with deadlines out; contacts, plans and outcomes recorded.
+
+A :class:`CaseBook` ties a :class:`~rfm_retention.interventions.CaseStore`, a
+:class:`~rfm_retention.interventions.Playbook` and a
+:class:`~rfm_retention.interventions.WorkingCalendar` together. Every change
+is validated by the case state machine
+(:mod:`rfm_retention.interventions._lifecycle`) *before* it is stored, so a
+refused change leaves nothing behind. Times are always arguments: the book
+never reads the clock.
+
+Episodes. A warning for a patient with a non-closed case belongs to that
+case: the same or a lower level changes nothing (``unchanged``), a higher level
+escalates it. A warning for a patient whose latest case is closed opens a new
+case only when it starts a new episode - the warning is new (the patient was
+not warned in the previous scan; pass ``new_episode=True``) or its level is
+above the closed case's - otherwise it is ``suppressed``: the same ongoing
+warning already had its case and its outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from rfm_retention._display import Display
+from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
+from rfm_retention.interventions._contact_rules import ContactRules
+from rfm_retention.interventions._events import (
+    CaseClosed,
+    CaseEscalated,
+    CaseEvent,
+    CaseOpened,
+    CaseReopened,
+    ContactRecorded,
+    PlanRecorded,
+    StaffNotified,
+)
+from rfm_retention.interventions._lifecycle import apply, replay
+from rfm_retention.interventions._notify import NoticeKind, Notifier, StaffNotice
+from rfm_retention.interventions._playbook import SPEC_PLAYBOOK, Playbook
+from rfm_retention.interventions._records import Case, Due
+from rfm_retention.interventions._store import CaseStore
+from rfm_retention.interventions._vocabulary import Channel, ContactResult, Outcome, Purpose
+from rfm_retention.interventions._working_calendar import WorkingCalendar
+from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.time import to_datetime
+
+__all__ = ["Breach", "CaseBook", "Intake", "IntakeAction"]
+
+
+class IntakeAction(enum.StrEnum):
+    """What taking in one warning did."""
+
+    OPENED = "opened"
+    ESCALATED = "escalated"
+    UNCHANGED = "unchanged"
+    SUPPRESSED = "suppressed"
+    IGNORED = "ignored"
+
+
+@attrs.frozen
+class Intake:
+    """The result of :meth:`CaseBook.intake`: what happened, and the case concerned (if any)."""
+
+    action: IntakeAction
+    case: Case | None
+
+
+@attrs.frozen
+class Breach:
+    """One unmet, past-due deadline of a non-closed case, and who should hear about it.
+
+    Attributes:
+        case: The case.
+        deadline: The deadline breached.
+        overdue_hours: Clock hours since it fell due.
+        notify: Roles the playbook's escalation rules name for this breach.
+    """
+
+    case: Case
+    deadline: Due
+    overdue_hours: float
+    notify: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """Identifies the breach and the escalation tier (so each tier is told once)."""
+        return f"{self.deadline.name}@{self.deadline.due_at.isoformat()}>{'|'.join(self.notify)}"
+
+
+_INTAKE_ATTEMPTS = 3
+
+
+class _StoreConflict(CaseError):
+    """The store refused a write that the state machine accepted: someone else wrote first."""
+
+
+def _text(value: object, field: str) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(f"{field} must not be empty")
+    return text
+
+
+class CaseBook:
+    """Opens, escalates, records and closes intervention cases.
+
+    Example:
+        >>> import datetime as dt
+        >>> from rfm_retention.interventions import InMemoryCaseStore
+        >>> book = CaseBook(InMemoryCaseStore())
+        >>> warned = dt.datetime(2024, 5, 6, 9, 0)
+        >>> case = book.intake("p42", "high", "price", warned).case
+        >>> {d.name: d.due_at.isoformat() for d in case.deadlines}
+        {'first_contact': '2024-05-07T09:00:00', 'retention_plan': '2024-05-08T09:00:00'}
+        >>> case = book.record_contact(case.case_id, at=warned + dt.timedelta(hours=3),
+        ...                            actor="dr.wang", channel="phone", result="reached")
+        >>> book.close(case.case_id, at=warned + dt.timedelta(days=9), actor="dr.wang",
+        ...            outcome="won_back").outcome
+        <Outcome.WON_BACK: 'won_back'>
+
+    Args:
+        store: Where histories are kept.
+        playbook: Levels, deadlines, plans and escalation rules.
+        calendar: Working calendar the deadlines are counted in.
+        contact_rules: Consent rules checked before every outbound contact and
+            every marketing plan; ``None`` checks nothing.
+        notifier: Told about new cases and escalations at ``notify_levels``,
+            and about breaches by :meth:`escalate_overdue`.
+        notify_levels: Levels whose new cases and escalations are announced.
+    """
+
+    def __init__(
+        self,
+        store: CaseStore,
+        *,
+        playbook: Playbook = SPEC_PLAYBOOK,
+        calendar: WorkingCalendar | None = None,
+        contact_rules: ContactRules | None = None,
+        notifier: Notifier | None = None,
+        notify_levels: Sequence[RiskLevel] = (RiskLevel.HIGH,),
+    ) -> None:
+        self.store = store
+        self.playbook = playbook
+        self.calendar = WorkingCalendar() if calendar is None else calendar
+        self.contact_rules = contact_rules
+        self.notifier = notifier
+        self.notify_levels = frozenset(RiskLevel(v) for v in notify_levels)
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        """Every stored case: patient, level, reason, status, when warned, first contact."""
+        cases = self.cases()
+        columns = {
+            "case_id": [c.case_id for c in cases], "level": [c.level.label for c in cases],
+            "reason": [c.reason for c in cases], "status": [c.status for c in cases],
+            "warned_at": [c.warned_at for c in cases],
+            "first_contact_at": [c.first_contact_at for c in cases],
+            "outcome": [c.outcome for c in cases],
+        }
+        still_open = sum(not c.is_closed for c in cases)
+        return Display("CaseBook", columns, {"cases": len(cases), "open": still_open})
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, case_id: str) -> Case:
+        """The case as its history adds up to now; CaseError when there is no such case."""
+        events = self.store.history(case_id)
+        if not events:
+            raise CaseError(f"no case {case_id!r}")
+        try:
+            return replay(events)
+        except CaseError as exc:
+            raise StoreIntegrityError(
+                f"case {case_id}: the stored history does not add up: {exc}"
+            ) from None
+
+    def history(self, case_id: str) -> tuple[CaseEvent, ...]:
+        """Every event of the case, oldest first."""
+        return self.store.history(case_id)
+
+    def cases(self, *, patient_id: object | None = None, open_only: bool = False) -> list[Case]:
+        """Stored cases, by patient then episode (optionally one patient's, or non-closed only)."""
+        pid = None if patient_id is None else str(patient_id)
+        return [self.get(cid) for cid in self.store.case_ids(patient_id=pid, open_only=open_only)]
+
+    # -- warnings -----------------------------------------------------------
+
+    def _deadlines(self, level: RiskLevel, start: dt.datetime) -> tuple[Due, ...]:
+        plan = self.playbook.level_plan(level)
+        if plan is None:
+            return ()
+        return tuple(
+            Due(rule.name, start=start, due_at=rule.due_from(start, self.calendar),
+                met_by=rule.met_by)
+            for rule in plan.deadlines
+        )
+
+    def _owners(self, level: RiskLevel) -> tuple[str, ...]:
+        plan = self.playbook.level_plan(level)
+        return () if plan is None else plan.owners
+
+    def intake(
+        self,
+        patient_id: object,
+        level: RiskLevel | str | int,
+        reason: ReasonCode | str,
+        warned_at: Any,
+        *,
+        score: float | None = None,
+        summary: str = "",
+        new_episode: bool = False,
+        actor: str = "risk-scan",
+    ) -> Intake:
+        """Take in one warning: open a case, escalate the open one, or leave things be.
+
+        Idempotent: taking in the same warning again changes nothing. See the
+        module docstring for how episodes are told apart.
+
+        Args:
+            patient_id: The patient (stored as text).
+            level: Risk level of the warning (``"high"``, ``RiskLevel.HIGH``, 3).
+            reason: Churn reason code.
+            warned_at: When the warning was raised; deadlines count from it.
+            score: The risk score, if the policy produced one.
+            summary: One line for staff on why the patient was warned.
+            new_episode: The patient was not warned in the previous scan.
+            actor: Recorded as the author of the opening or escalation.
+        """
+        pid = _text(patient_id, "patient_id")
+        risk = RiskLevel.parse(level) if isinstance(level, str) else RiskLevel(level)
+        why = ReasonCode(reason)
+        at = to_datetime(warned_at, field="warned_at")
+        if not self.playbook.opens_case(risk):
+            return Intake(IntakeAction.IGNORED, None)
+        # Another writer (a second scan process) may change the patient's cases
+        # between our read and our write; the store refuses the stale write and
+        # the decision is simply taken again on fresh data.
+        for attempt in range(_INTAKE_ATTEMPTS):
+            try:
+                return self._intake(pid, risk, why, at, score, summary, new_episode, actor)
+            except _StoreConflict:
+                if attempt == _INTAKE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _intake(
+        self, pid: str, risk: RiskLevel, why: ReasonCode, at: dt.datetime,
+        score: float | None, summary: str, new_episode: bool, actor: str,
+    ) -> Intake:
+        ids = self.store.case_ids(patient_id=pid)
+        latest = self.get(ids[-1]) if ids else None
+        if latest is not None and not latest.is_closed:
+            if risk <= latest.level:
+                kind = NoticeKind.ESCALATED if latest.escalated_at else NoticeKind.NEW_CASE
+                since = latest.escalated_at or latest.warned_at
+                return Intake(IntakeAction.UNCHANGED, self._announce(kind, latest, since))
+            start = max(at, latest.warned_at)
+            escalation = CaseEscalated(
+                case_id=latest.case_id, seq=latest.version + 1, at=start, actor=actor,
+                level=risk, reason=why, score=score, summary=summary,
+                owners=self._owners(risk), deadlines=self._deadlines(risk, start),
+            )
+            case = self._commit(latest, [escalation])
+            return Intake(IntakeAction.ESCALATED,
+                          self._announce_committed(NoticeKind.ESCALATED, case, escalation.at))
+        if latest is not None and not (new_episode or risk > latest.level):
+            return Intake(IntakeAction.SUPPRESSED, latest)
+        if latest is not None and latest.closed_at is not None and at < latest.closed_at:
+            return Intake(IntakeAction.SUPPRESSED, latest)
+        episode = 1 if latest is None else latest.episode + 1
+        opening = CaseOpened(
+            case_id=f"{pid}#{episode}", seq=1, at=at, actor=actor, patient_id=pid,
+            episode=episode, level=risk, reason=why, score=score, summary=summary,
+            owners=self._owners(risk), deadlines=self._deadlines(risk, at),
+        )
+        case = self._commit(None, [opening])
+        return Intake(IntakeAction.OPENED, self._announce_committed(NoticeKind.NEW_CASE, case, at))
+
+    def _announce_committed(self, kind: NoticeKind, case: Case, at: dt.datetime) -> Case:
+        """Announce a case this call has just stored; a race on the notice keeps the result.
+
+        The opening (or escalation) is already committed, so this call's action
+        stands even when another writer appends to the case before the notice
+        is recorded: the case is reloaded and the notice recorded on it (unless
+        the other writer already did).
+        """
+        for _ in range(_INTAKE_ATTEMPTS):
+            try:
+                return self._announce(kind, case, at)
+            except _StoreConflict:
+                case = self.get(case.case_id)
+        return case
+
+    def _announce(self, kind: NoticeKind, case: Case, at: dt.datetime) -> Case:
+        """Tell the owners about a new or escalated case, at least once.
+
+        The notice is recorded on the case (``notified`` event) only after the
+        notifier accepted it; a notifier that failed is retried by the next
+        intake of the same warning.
+        """
+        key = f"{kind.value}:{case.level.label}"
+        if self.notifier is None or case.level not in self.notify_levels or key in case.notified:
+            return case
+        self.notifier.notify(StaffNotice(
+            kind=kind, at=at, case_id=case.case_id, patient_id=case.patient_id,
+            level=case.level, reason=case.reason, roles=case.owners, summary=case.summary,
+        ))
+        event = StaffNotified(case_id=case.case_id, seq=case.version + 1, at=at, actor="notifier",
+                              key=key, roles=case.owners)
+        return self._commit(case, [event])
+
+    def _commit(self, case: Case | None, events: Sequence[CaseEvent]) -> Case:
+        state = case
+        for event in events:
+            state = apply(state, event)
+        if state is None:
+            raise CaseError("nothing to store: no events were given")
+        try:
+            self.store.append(state, events)
+        except _StoreConflict:
+            raise
+        except CaseError as exc:
+            raise _StoreConflict(str(exc)) from exc
+        return state
+
+    # -- staff work ---------------------------------------------------------
+
+    def record_contact(
+        self,
+        case_id: str,
+        *,
+        at: Any,
+        actor: str,
+        channel: Channel | str,
+        result: ContactResult | str,
+        purpose: Purpose | str = Purpose.CARE,
+        note: str = "",
+        inbound: bool = False,
+    ) -> Case:
+        """Record a contact with the patient.
+
+        Outbound contacts are checked against the contact rules first
+        (:class:`~rfm_retention.errors.ContactRefused`, nothing recorded);
+        ``inbound=True`` records a contact the patient started, which no rule
+        forbids.
+        """
+        case = self.get(case_id)
+        channel = Channel(channel)
+        purpose = Purpose(purpose)
+        if self.contact_rules is not None and not inbound:
+            self.contact_rules.check(case.patient_id, channel, purpose)
+        event = ContactRecorded(
+            case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
+            actor=_text(actor, "actor"), channel=channel, result=ContactResult(result),
+            purpose=purpose, note=note, inbound=inbound,
+        )
+        return self._commit(case, [event])
+
+    def record_plan(
+        self,
+        case_id: str,
+        *,
+        at: Any,
+        actor: str,
+        code: str | None = None,
+        description: str | None = None,
+        purpose: Purpose | str | None = None,
+        channel: Channel | str | None = None,
+    ) -> Case:
+        """Record the retention plan; by default the playbook's plan for the case's reason.
+
+        ``code`` may name any playbook plan (its steps and purpose are used) or
+        a plan of the host's own (purpose ``care`` unless given).
+
+        A marketing plan (an offer) for a patient who has not agreed to
+        marketing is refused with :class:`~rfm_retention.errors.ContactRefused`
+        when ``channel`` (how the offer will reach them) is given and the
+        contact rules forbid it there, or on every channel when none is given.
+        """
+        case = self.get(case_id)
+        suggested = self.playbook.retention_plan(case.reason)
+        plan_code = suggested.code if code is None else _text(code, "code")
+        known = next((p for p in self.playbook.plans if p.code == plan_code), None)
+        if description is None:
+            description = "" if known is None else "; ".join(known.steps)
+        plan_purpose = (
+            (Purpose.CARE if known is None else known.purpose)
+            if purpose is None else Purpose(purpose)
+        )
+        if self.contact_rules is not None and plan_purpose is Purpose.MARKETING:
+            channels = list(Channel) if channel is None else [Channel(channel)]
+            reasons = [self.contact_rules.why_not(case.patient_id, c, plan_purpose)
+                       for c in channels]
+            if all(reasons):
+                self.contact_rules.check(case.patient_id, channels[0], plan_purpose)
+        event = PlanRecorded(
+            case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
+            actor=_text(actor, "actor"), code=plan_code, description=description,
+            purpose=plan_purpose,
+        )
+        return self._commit(case, [event])
+
+    def close(
+        self, case_id: str, *, at: Any, actor: str, outcome: Outcome | str, note: str = ""
+    ) -> Case:
+        """Close the case with an outcome (see the state machine's rules)."""
+        case = self.get(case_id)
+        event = CaseClosed(case_id=case.case_id, seq=case.version + 1,
+                           at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
+                           outcome=Outcome(outcome), note=note)
+        return self._commit(case, [event])
+
+    def reopen(self, case_id: str, *, at: Any, actor: str, reason: str) -> Case:
+        """Reopen a closed case; ``reason`` must say why."""
+        case = self.get(case_id)
+        event = CaseReopened(case_id=case.case_id, seq=case.version + 1,
+                             at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
+                             reason=reason)
+        return self._commit(case, [event])
+
+    # -- deadlines ----------------------------------------------------------
+
+    def overdue(self, as_of: Any) -> list[Breach]:
+        """Every breached deadline of every non-closed case at ``as_of``, most overdue first.
+
+        A bare date means the end of that day.
+        """
+        now = to_datetime(as_of, field="as_of")
+        breaches = []
+        for case in self.cases(open_only=True):
+            for due in case.breaches(now):
+                hours = (now - due.due_at).total_seconds() / 3600.0
+                roles = self.playbook.notify_for(case.level, due.name, overdue_hours=hours,
+                                                 owners=case.owners)
+                breaches.append(Breach(case, due, hours, roles))
+        breaches.sort(key=lambda b: (b.deadline.due_at, b.case.case_id, b.deadline.name))
+        return breaches
+
+    def escalate_overdue(self, as_of: Any, *, actor: str = "deadline-check") -> list[StaffNotice]:
+        """Tell the escalation rules' roles about each breach, once per breach and tier.
+
+        Each notice sent is recorded on the case (``notified`` event) after the
+        notifier accepted it, so running the check every hour does not repeat
+        it, and a notice whose delivery failed is sent again next time
+        (at-least-once). A new tier (a rule with a later ``after_hours``)
+        triggers a new notice. Returns the notices.
+        """
+        now = to_datetime(as_of, field="as_of")
+        sent: list[StaffNotice] = []
+        for breach in self.overdue(now):
+            if not breach.notify:
+                continue
+            case = self.get(breach.case.case_id)
+            if breach.key in case.notified:
+                continue
+            notice = StaffNotice(
+                kind=NoticeKind.DEADLINE_BREACHED, at=now, case_id=case.case_id,
+                patient_id=case.patient_id, level=case.level, reason=case.reason,
+                roles=breach.notify, summary=case.summary, deadline=breach.deadline.name,
+                due_at=breach.deadline.due_at,
+            )
+            if self.notifier is not None:
+                self.notifier.notify(notice)
+            event = StaffNotified(case_id=case.case_id, seq=case.version + 1,
+                                  at=max(now, case.warned_at), actor=actor, key=breach.key,
+                                  roles=breach.notify, deadline=breach.deadline.name)
+            self._commit(case, [event])
+            sent.append(notice)
+        return sent

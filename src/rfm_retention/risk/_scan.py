@@ -1,0 +1,171 @@
+"""The daily scan: every indicator, one policy, the day's warning list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from rfm_retention.data import PatientData
+from rfm_retention.errors import ConfigError
+from rfm_retention.risk._indicator import Indicator
+from rfm_retention.risk._levels import RiskLevel
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, lifetime_odds
+from rfm_retention.risk._panel import IndicatorPanel, evaluate
+from rfm_retention.risk._policy import RiskPolicy, WorstOf
+from rfm_retention.risk._reasons import primary_reasons
+from rfm_retention.risk._registry import IndicatorSet
+from rfm_retention.risk._rules import RulePolicy
+from rfm_retention.risk._score import ScorePolicy
+from rfm_retention.risk._warnings import PreviousLevels, WarningList, reason_values
+from rfm_retention.time import TimeLike
+
+__all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
+
+DEFAULT_LAPSED_AFTER_DAYS = 365
+"""The early-warning window: a patient last seen more than a year ago has left.
+
+Such patients are win-back work (the segmentation's lost and dormant
+segments), not early warning; grading them floods the high-risk list with
+patients whose huge interval extensions say only that they are gone.
+"""
+
+
+def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
+    """The worse of the documents' rule table and their weighted score."""
+    return WorstOf((RulePolicy.spec(indicators), ScorePolicy()))
+
+
+def scan(
+    data: PatientData,
+    as_of: TimeLike,
+    indicators: IndicatorSet | Iterable[Indicator] | None = None,
+    policy: RiskPolicy | None = None,
+    *,
+    previous: WarningList | PreviousLevels | None = None,
+    lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
+    model: ChurnEstimator | None = None,
+) -> WarningList:
+    """Judge every patient as of ``as_of`` and list those at level low or above.
+
+    Only patients within the early-warning window are listed: a patient whose
+    last visit is more than ``lapsed_after_days`` calendar days before the day
+    of ``as_of`` has already left, is kept off the list and is reported in
+    ``WarningList.lapsed`` (beyond early warning: hand to win-back). A patient
+    with no visit by ``as_of`` (known only from other sources) is inside the
+    window: there is no silence to measure, and their signals are current.
+
+    Args:
+        data: visits plus whichever sources the host has; an absent source
+            means "no signal" for the indicators that need it, and those
+            indicators are listed in ``WarningList.skipped``.
+        as_of: the day (or instant) of the scan; rows after it are ignored.
+        indicators: the indicators to run (default: every built-in, with the
+            documents' thresholds).
+        policy: how levels are graded (default: :func:`default_policy`, the
+            worse of the rule table and the weighted score).
+        previous: yesterday's list (or ``{patient_id: level}``) to mark each
+            warning new / escalated / unchanged / de-escalated and list the
+            resolved ones.
+        lapsed_after_days: the early-warning window in days (default 365);
+            exactly that many days since the last visit is still inside.
+            None grades every patient, however long ago they were seen.
+        model: a trained risk model (:class:`~rfm_retention.model.RiskModel`)
+            whose calibrated P(churn) orders patients within a level and goes
+            with each warning; without one, the patient-lifetime model's odds
+            are used when available (see :mod:`~rfm_retention.risk._odds`).
+
+    Returns:
+        The warning list, sorted by level (high first), then P(churn) (highest
+        first, when odds are available), then score, then days since the last
+        visit, then patient id.
+
+    Example:
+        >>> from rfm_retention.data import PatientData, VisitLog
+        >>> log = VisitLog.from_arrays(
+        ...     patient_id=["a", "a", "a", "b", "b"],
+        ...     visit_time=["2024-01-01", "2024-02-01", "2024-03-01", "2024-05-01", "2024-06-01"],
+        ...     amount=[50, 50, 50, 80, 80])
+        >>> warnings = scan(PatientData(visits=log), "2024-06-15")
+        >>> len(warnings), warnings[0].patient_id, warnings[0].level.label
+        (1, 'a', 'high')
+        >>> warnings[0].indicators[0].evidence
+        'last visit 106 days ago; usual interval 30 days (+253%)'
+    """
+    chosen = IndicatorSet.of(indicators)
+    grader = policy if policy is not None else default_policy(chosen)
+    grader.validate(chosen)
+    panel = evaluate(data, as_of, chosen)
+    odds = model.churn_odds(data, as_of, panel) if model is not None else lifetime_odds(data, as_of)
+    result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
+    return result if previous is None else result.compared_with(previous)
+
+
+def warnings_from_panel(
+    panel: IndicatorPanel,
+    policy: RiskPolicy,
+    *,
+    lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
+    odds: ChurnOdds | None = None,
+) -> WarningList:
+    """The warning list of an already evaluated panel (scan without re-running indicators).
+
+    Useful to grade the same indicator results with several policies. The
+    early-warning window is applied as in :func:`scan`, from the panel's
+    last visits (a panel without them puts everyone inside the window).
+    """
+    window = _checked_window(lapsed_after_days)
+    verdict = policy.assess(panel)
+    n = len(panel)
+    if verdict.level.shape != (n,) or verdict.score.shape != (n,):
+        raise ConfigError(f"policy {policy.name!r} must return one level and score per patient")
+    level = verdict.level.astype(np.int8)
+    score = np.asarray(verdict.score, np.float64)
+    if np.any((level < RiskLevel.NONE) | (level > RiskLevel.HIGH)):
+        raise ConfigError(f"policy {policy.name!r} returned levels outside none..high")
+    beyond = np.zeros(n, bool)
+    if window is not None:
+        beyond = panel.days_since_last_visit() > window  # NaN (no visit) is inside
+    warned = np.flatnonzero((level > RiskLevel.NONE) & ~beyond)
+    if odds is not None and odds.probability.shape != (n,):
+        raise ConfigError(f"churn odds from {odds.source} must give one value per patient ({n})")
+    # Level first, then P(churn), then score (0-100), then the silence, then patient
+    # id: rows are in id order and lexsort is stable (its last key sorts first).
+    silence = np.nan_to_num(panel.days_since_last_visit()[warned], nan=-1.0)
+    prob = np.zeros(len(warned)) if odds is None else np.nan_to_num(odds.probability[warned])
+    order = np.lexsort((-silence, -np.clip(score[warned], 0.0, 100.0), -prob, -level[warned]))
+    rows = warned[order].astype(np.int64)
+    reasons = reason_values(primary_reasons(panel)[rows])
+    rule_policies = (
+        [policy]
+        if isinstance(policy, RulePolicy)
+        else [p for p in getattr(policy, "policies", ()) if isinstance(p, RulePolicy)]
+    )
+    return WarningList(
+        as_of=panel.as_of,
+        policy=policy.name,
+        patient_id=panel.patients[rows],
+        level=level[rows],
+        score=score[rows],
+        reason=reasons,
+        change=np.zeros(rows.shape[0], dtype="U12"),  # all "" (zero bytes), no fill pass
+        rows=rows,
+        panel=panel,
+        assessment=verdict,
+        skipped=panel.skipped,
+        rules=rule_policies[0] if rule_policies else None,
+        lapsed=panel.patients[beyond],
+        lapsed_after_days=window,
+        odds=odds,
+    )
+
+
+def _checked_window(days: int | None) -> int | None:
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
+        raise ConfigError(
+            f"lapsed_after_days must be a whole number of days >= 1 (None warns about "
+            f"everyone), got {days!r}"
+        )
+    return int(days)
