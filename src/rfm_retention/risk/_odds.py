@@ -112,7 +112,7 @@ def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
     f = visits.features(as_of)
     try:
         scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
-    except ConvergenceError:  # too little history to fit: the scan goes on without the odds
+    except (ConfigError, ConvergenceError):  # too little history to fit: go on without odds
         return None
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
