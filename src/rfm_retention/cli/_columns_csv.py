@@ -47,13 +47,14 @@ def column_text(values: Any, *, decimals: int | None = None) -> list[str]:
     arr = values if isinstance(values, np.ndarray) else _array(values)
     kind = arr.dtype.kind
     if kind == "f":
-        shown = np.round(arr, decimals) if decimals is not None else arr
-        text = shown.astype(str)
-        text[np.isnan(arr)] = ""
-        out: list[str] = text.tolist()
+        with np.errstate(over="ignore", invalid="ignore"):
+            shown = np.round(arr, decimals) if decimals is not None else arr
+        out = list(map(repr, shown.tolist()))  # Python's shortest form, faster than numpy's
+        for row in np.flatnonzero(np.isnan(arr)).tolist():
+            out[row] = ""
         return out
     if kind in "iub":
-        return list(arr.astype(str).tolist())
+        return list(map(str, arr.tolist()))
     if kind == "M":
         text = arr.astype(str)
         if arr.dtype != np.dtype("datetime64[D]"):
@@ -76,6 +77,8 @@ def _text_cells(arr: npt.NDArray[Any]) -> list[str]:
     """Text cells: formula-safe and quoted; the cell-by-cell rules run only where needed."""
     if arr.dtype.kind == "U" and arr.shape[0]:
         width = arr.dtype.itemsize // 4
+        if width == 1 and not arr.view(np.uint32).any():  # a column of empty cells
+            return [""] * arr.shape[0]
         first = arr.view(np.uint32).reshape(arr.shape[0], width)[:, 0] if width else None
         risky = np.isin(first, _FORMULA_CODES) if first is not None else np.zeros(0, bool)
         special = np.zeros(arr.shape[0], bool)
@@ -93,10 +96,11 @@ def _missing(value: Any) -> bool:
 
 
 def _quoted(text: str) -> str:
+    """The cell as the csv module writes it in a row (quoted only where it must be)."""
     if any(mark in text for mark in _NEEDS_QUOTES):
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow([text])
-        return buffer.getvalue()
+        csv.writer(buffer, lineterminator="\n").writerow([text, ""])
+        return buffer.getvalue()[:-2]
     return text
 
 
