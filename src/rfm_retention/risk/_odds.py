@@ -102,7 +102,7 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
     """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one."""
     try:
-        from rfm_retention.btyd import lifetime_scores  # type: ignore[attr-defined]
+        from rfm_retention.btyd import lifetime_scores
     except ImportError:
         return None
     visits = data.visits
