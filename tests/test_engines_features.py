@@ -15,7 +15,7 @@ import rfm_retention as rr
 from engine_frames import ENGINES, Row, duckdb_relation, polars_frame
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures
+from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, patient_features
 
 # Month ends, the leap day and the days around them, where calendar windows bite.
 _EDGE_DAYS = [dt.date(2024, 2, 29), dt.date(2024, 2, 28), dt.date(2024, 3, 1), dt.date(2023, 2, 28),
@@ -113,7 +113,7 @@ def test_arbitrary_amounts_agree_to_rounding() -> None:
     log = VisitLog.from_arrays(patient_id=frame["patient_id"].to_numpy(),
                                visit_time=frame["visit_time"].to_numpy(),
                                amount=frame["amount"].to_numpy())
-    want = log.features("2024-02-29", window=relativedelta(years=1))
+    want = patient_features(log, "2024-02-29", window=relativedelta(years=1))
     got = rr.patient_features(frame.lazy(), "2024-02-29", window=relativedelta(years=1))
     for name in FEATURE_COLUMNS:
         a, b = getattr(want, name), getattr(got, name)

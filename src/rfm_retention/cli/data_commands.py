@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.btyd import BTYD_COLUMNS, PERIODS
+from rfm_retention.btyd import BTYD_COLUMNS, PERIODS, btyd_summary
 from rfm_retention.cli._common import add_input_options, columns_to_rows, load_table, write_csv
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FEATURE_COLUMNS
+from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
 __all__ = ["register"]
 
@@ -115,7 +115,9 @@ def run_features(args: argparse.Namespace) -> int:
         if args.window_months is not None
         else args.window_days
     )
-    features = log.features(args.as_of, window=window, min_exposure_days=args.min_exposure_days)
+    features = patient_features(
+        log, args.as_of, window=window, min_exposure_days=args.min_exposure_days
+    )
     header, rows = columns_to_rows(_cells(features.to_columns()))
     write_csv(args.out, header, rows)
     return 0
@@ -124,7 +126,7 @@ def run_features(args: argparse.Namespace) -> int:
 def run_btyd(args: argparse.Namespace) -> int:
     """Load the visits, compute the BTYD summary as of --as-of, write the CSV."""
     log = _load_visits(args)
-    summary = log.btyd_summary(
+    summary = btyd_summary(log,
         args.as_of, period=args.period, include_first_visit=args.include_first_visit
     )
     header, rows = columns_to_rows(_cells(summary.to_columns()))

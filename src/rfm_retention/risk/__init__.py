@@ -33,6 +33,7 @@ from rfm_retention.risk._scan import (
     warnings_from_panel,
 )
 from rfm_retention.risk._score import SPEC_WEIGHTS, ScorePolicy
+from rfm_retention.risk._snapshot import Snapshot
 from rfm_retention.risk._training import CoefficientReport, LearnedScorePolicy, ScoreTrainer
 from rfm_retention.risk._warnings import (
     Change,
@@ -100,6 +101,7 @@ __all__ = [
     "ScorePolicy",
     "ScoreTrainer",
     "SkippedIndicator",
+    "Snapshot",
     "SourceRows",
     "SpendDrop",
     "WarningList",
