@@ -1,5 +1,9 @@
-"""Test settings: hypothesis without deadlines (shared CI machines are noisy)."""
+"""Test settings: hypothesis without deadlines (shared CI machines are noisy); one Spark session."""
 
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -7,3 +11,40 @@ settings.register_profile(
 )
 settings.register_profile("thorough", deadline=None, max_examples=500)
 settings.load_profile("default")
+
+
+def _java_missing() -> str | None:
+    """Why Spark cannot start here, or None when a Java runtime is on the machine."""
+    import os
+    import shutil
+
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return None
+    return "Spark tests need a Java runtime (no java on PATH and no JAVA_HOME)"
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local[2] SparkSession for the whole test session (UTC, small shuffles, quiet)."""
+    reason = _java_missing()
+    if reason:
+        pytest.skip(reason)
+    import os
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname lookup in local mode
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("rfm_retention-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -12,60 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rfm_retention as rr
-from engine_frames import ENGINES, Row, duckdb_relation, polars_frame
+from engine_frames import (
+    AS_OF,
+    ENGINES,
+    INT_ROWS,
+    TEXT_ROWS,
+    WINDOW,
+    Row,
+    assert_identical,
+    duckdb_relation,
+    numpy_features,
+    polars_frame,
+)
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, patient_features
-
-# Month ends, the leap day and the days around them, where calendar windows bite.
-_EDGE_DAYS = [dt.date(2024, 2, 29), dt.date(2024, 2, 28), dt.date(2024, 3, 1), dt.date(2023, 2, 28),
-              dt.date(2024, 5, 31), dt.date(2024, 8, 31), dt.date(2024, 11, 30),
-              dt.date(2023, 12, 31), dt.date(2024, 9, 1)]
-_day = st.one_of(st.sampled_from(_EDGE_DAYS),
-                 st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2024, 12, 31)))
-_time = st.builds(lambda d, s: dt.datetime.combine(d, dt.time()) + dt.timedelta(seconds=s),
-                  _day, st.sampled_from([0, 1, 3600, 43_200, 86_399]))
-_text = st.sampled_from(["", "cardiology", "icu", "er"])
-# Quarter amounts: every sum is exact in float64, so any engine's order gives the same bits.
-_amount = st.integers(min_value=0, max_value=40_000).map(lambda q: q / 4)
-
-
-def _rows(ids: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Row]]:
-    return st.lists(st.tuples(ids, _time, _amount, _text, _text), min_size=1, max_size=40)
-
-
-_int_rows = _rows(st.integers(min_value=1, max_value=6))
-_text_rows = _rows(st.sampled_from(["p1", "p2", "p3", "p10"]))
-_as_of = st.one_of(st.sampled_from(_EDGE_DAYS), _day,
-                   _time.map(lambda t: t + dt.timedelta(seconds=7)))
-_window = st.one_of(st.none(), st.integers(min_value=1, max_value=500),
-                    st.builds(relativedelta, months=st.integers(min_value=1, max_value=15)),
-                    st.just(relativedelta(years=1)))
-
-
-def numpy_features(rows: list[Row], as_of: Any, window: Any) -> PatientFeatures:
-    """The reference: the same rows through a VisitLog."""
-    log = VisitLog.from_arrays(
-        patient_id=[r[0] for r in rows], visit_time=[r[1] for r in rows],
-        amount=[r[2] for r in rows], department=[r[3] for r in rows],
-        diagnosis=[r[4] for r in rows],
-    )
-    return rr.patient_features(log, as_of, window=window)
-
-
-def assert_identical(expected: PatientFeatures, got: PatientFeatures) -> None:
-    """Every column equal, NaN where NaN, same as_of and window length."""
-    assert (got.as_of, got.window_days, len(got)) == (expected.as_of, expected.window_days,
-                                                       len(expected))
-    for name in FEATURE_COLUMNS:
-        a, b = getattr(expected, name), getattr(got, name)
-        assert a.dtype.kind == b.dtype.kind, name
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (name, a, b)
+from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 @settings(max_examples=40)
-@given(rows=st.one_of(_int_rows, _text_rows), as_of=_as_of, window=_window)
+@given(rows=st.one_of(INT_ROWS, TEXT_ROWS), as_of=AS_OF, window=WINDOW)
 def test_engine_equals_numpy(engine: str, rows: list[Row], as_of: Any, window: Any) -> None:
     """Random visit logs: every engine's features are identical to the numpy path's."""
     int_ids = isinstance(rows[0][0], int)

@@ -8,6 +8,7 @@ so a host can catch the library's failures without catching its own bugs::
     ├── ConfigError              a preset, rule file, mapping or parameter that makes no sense
     │   └── InputFileError       a data file that cannot be read (missing, not text, not CSV)
     ├── NotFittedError           a learned object used before ``fit``
+    ├── ConvergenceError         a maximum-likelihood fit found no optimum
     ├── MissingDependencyError   an optional extra (pandas, ...) is not installed
     ├── LedgerError              the points ledger refused an operation
     │   ├── IdempotencyConflict  same idempotency key, different content
@@ -31,6 +32,7 @@ __all__ = [
     "CaseError",
     "ConfigError",
     "ContactRefused",
+    "ConvergenceError",
     "IdempotencyConflict",
     "InputFileError",
     "InsufficientPoints",
@@ -129,6 +131,10 @@ class InputFileError(ConfigError):
 
 class NotFittedError(RFMRetentionError, RuntimeError):
     """A learned object (segmenter, score) was used before ``fit``."""
+
+
+class ConvergenceError(RFMRetentionError, ArithmeticError):
+    """A model's maximum-likelihood fit stopped without reaching an optimum."""
 
 
 class MissingDependencyError(RFMRetentionError, ImportError):

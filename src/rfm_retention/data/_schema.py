@@ -173,6 +173,8 @@ class Validated:
     columns: dict[str, npt.NDArray[Any]]
     source_row: npt.NDArray[np.int64]
     rejected: RejectedRows
+    absent: frozenset[str] = frozenset()
+    """Fields the input did not have: their columns hold one default value throughout."""
 
 
 def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
@@ -273,7 +275,7 @@ def validate_columns(
                         value=_shown(clean[rule.field], int(row)),
                     )
                 )
-    issues.extend(_duplicate_issues(schema, clean))
+    issues.extend(_duplicate_issues(schema, clean, given=columns))
     id_name = schema.fields[0].name
     id_col = clean[id_name]
     no_id = {i.row for i in issues if i.field == id_name}
@@ -283,12 +285,17 @@ def validate_columns(
     ]
     if issues and on_error == "raise":
         raise ValidationError(schema.source, issues)
+    rejected = RejectedRows(schema.source, tuple(sorted(issues, key=lambda i: (i.row, i.field))))
+    not_given = frozenset(f.name for f in schema.fields if f.name not in columns)
+    if not issues:  # nothing to drop: no copy
+        return Validated(clean, np.arange(n, dtype=np.int64), rejected, not_given)
     keep = np.ones(n, bool)
     keep[[i.row for i in issues]] = False
     return Validated(
         columns={k: v[keep] for k, v in clean.items()},
         source_row=np.flatnonzero(keep).astype(np.int64),
-        rejected=RejectedRows(schema.source, tuple(sorted(issues, key=lambda i: (i.row, i.field)))),
+        rejected=rejected,
+        absent=not_given,
     )
 
 
@@ -313,7 +320,9 @@ def _absent_column(f: Field, n: int) -> npt.NDArray[Any]:
     if f.kind == "flag":
         return np.full(n, bool(f.default))
     text = str(f.default)
-    return np.full(n, text, dtype=f"U{max(len(text), 1)}")
+    if not text:
+        return np.zeros(n, "U1")  # all '' (zero bytes), and free until written
+    return np.full(n, text, dtype=f"U{len(text)}")
 
 
 def _convert(
@@ -458,7 +467,7 @@ def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict
 
 def _to_float(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float64], dict[int, str]]:
     if arr.dtype.kind in "fiub":
-        return arr.astype(np.float64), {}
+        return arr.astype(np.float64, copy=False), {}
     text = _text(arr)
     out = np.full(text.shape[0], np.nan)
     problems: dict[int, str] = {}
@@ -476,6 +485,11 @@ def _to_float(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float64], dict[int,
 
 def _convert_number(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
     values, problems = _to_float(arr)
+    if f.kind == "amount" and f.required and not problems:
+        with np.errstate(invalid="ignore"):
+            fine = bool(np.all(values >= 0)) and bool(np.isfinite(values.sum()))
+        if fine:  # one pass for the usual case: every amount a finite number >= 0
+            return values, problems
     nan = np.isnan(values)
     checks: list[tuple[npt.NDArray[np.bool_], str]] = [(np.isinf(values), "not finite")]
     if f.required:
@@ -521,10 +535,12 @@ def _convert_text(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], di
     return np.where(empty, str(f.default), lowered) if len(text) else lowered, problems
 
 
-def _duplicate_issues(schema: Schema, clean: Mapping[str, npt.NDArray[Any]]) -> list[RowIssue]:
+def _duplicate_issues(
+    schema: Schema, clean: Mapping[str, npt.NDArray[Any]], *, given: Mapping[str, Any]
+) -> list[RowIssue]:
     issues: list[RowIssue] = []
     for f in schema.fields:
-        if not f.unique:
+        if not f.unique or f.name not in given:
             continue
         values = clean[f.name]
         present = np.flatnonzero(values != "") if values.dtype.kind == "U" else np.arange(

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention.data._build import factorise, order_rows
 from rfm_retention.data._csv import read_csv_columns
 from rfm_retention.data._schema import (
     OnError,
@@ -104,29 +105,39 @@ class PatientTable:
     def _from_validated(cls, checked: Validated) -> Self:
         """Factorise the patients of validated columns and sort the rows by (patient, time)."""
         cols = checked.columns
-        ids = cols[cls.SCHEMA.fields[0].name]
-        if len(ids):
-            patient_ids, inverse = np.unique(ids, return_inverse=True)
-        else:
-            patient_ids, inverse = ids[:0], np.empty(0, np.int64)
-        inverse = inverse.reshape(-1).astype(np.int64)
-        times = cols[cls.SCHEMA.time_field].astype(np.int64)
-        order = np.lexsort((times, inverse))  # stable, like source_row as a last key
+        schema = cls.SCHEMA
+        patient_ids, codes = factorise(cols[schema.fields[0].name])
+        times = cols[schema.time_field].astype("datetime64[s]", copy=False).view(np.int64)
+        ordered = order_rows(codes, len(patient_ids), times)
         content = [
             cols[f.name]
-            for f in cls.SCHEMA.fields[1:]
-            if f.name != cls.SCHEMA.time_field
+            for f in schema.fields[1:]
+            if f.name != schema.time_field and f.name not in checked.absent
         ]
-        order = _order_ties_by_content(order, inverse, times, content)
-        sorted_cols = {name: col[order] for name, col in cols.items()}
-        index = inverse[order]
-        starts = np.searchsorted(index, np.arange(len(patient_ids) + 1)).astype(np.int64)
+        order = _order_ties_by_content(ordered.order, ordered.ties, content)
+        id_name = schema.fields[0].name
+        sorted_cols = {}
+        for name, col in cols.items():
+            if name in checked.absent:
+                sorted_cols[name] = col  # one value throughout: already in any order
+            elif name == schema.time_field:  # tied rows share their time: the sort knows it
+                sorted_cols[name] = ordered.seconds.view("datetime64[s]")
+            elif name == id_name:
+                sorted_cols[name] = patient_ids[ordered.codes]
+            else:
+                sorted_cols[name] = col[order]
+        rows = checked.source_row
+        all_rows = rows.shape[0] == 0 or int(rows[-1]) == rows.shape[0] - 1
+        source_row = order.astype(np.int64) if all_rows else rows[order]
+        counts = np.bincount(ordered.codes, minlength=len(patient_ids))
+        starts = np.zeros(len(patient_ids) + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
         return cls(
             columns=sorted_cols,
             patient_ids=patient_ids,
-            patient_index=index,
+            patient_index=ordered.codes,
             group_starts=starts,
-            source_row=checked.source_row[order],
+            source_row=source_row,
             rejected=checked.rejected,
         )
 
@@ -275,34 +286,27 @@ class PatientTable:
 
 def _order_ties_by_content(
     order: npt.NDArray[np.intp],
-    patient: npt.NDArray[np.int64],
-    times: npt.NDArray[np.int64],
+    ties: npt.NDArray[np.bool_],
     content: list[npt.NDArray[Any]],
 ) -> npt.NDArray[np.intp]:
     """Put rows that share (patient, time) in the order of their other columns.
 
     Which of two same-time rows is "last" (the last visit's department, the
     latest rating) then never depends on the order the host happened to give
-    the rows in. Only the tied rows are sorted again, so data with distinct
-    times pays one comparison pass.
+    the rows in. ``ties[i]`` says row ``i`` (in ``order``) shares its
+    (patient, time) with row ``i + 1``; only tied rows are sorted again, and
+    rows equal in every column keep their input order.
     """
-    if order.shape[0] < 2 or not content:
+    if order.shape[0] < 2 or not content or not ties.any():
         return order
-    p, t = patient[order], times[order]
-    same = (p[1:] == p[:-1]) & (t[1:] == t[:-1])
-    if not same.any():
-        return order
-    run_starts = np.ones(order.shape[0], bool)
-    run_starts[1:] = ~same
-    run = np.cumsum(run_starts)
-    tied = np.zeros(order.shape[0], bool)
-    tied[1:] |= same
-    tied[:-1] |= same
+    tied = ties.copy()
+    tied[1:] |= ties[:-1]
+    run = np.cumsum(~np.concatenate(([False], ties[:-1])))
     rows = np.flatnonzero(tied)
     sub = order[rows]
     keys = [column[sub] for column in reversed(content)]
     out = order.copy()
-    out[rows] = sub[np.lexsort((*keys, run[rows]))]
+    out[rows] = sub[np.lexsort((sub, *keys, run[rows]))]
     return out
 
 

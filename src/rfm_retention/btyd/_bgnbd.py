@@ -1,0 +1,174 @@
+"""BG/NBD and MBG/NBD: patients visit at a gamma-distributed rate and may leave after a visit.
+
+While a patient, visits follow a Poisson process with rate ``λ ~ Gamma(r, α)``;
+the patient leaves with probability ``p ~ Beta(a, b)``. In BG/NBD (Fader,
+Hardie and Lee 2005) the chance to leave comes after each *repeat* visit, so a
+patient never seen again after the first visit is certainly still a patient
+(``p_active = 1``): the flaw users report. MBG/NBD (Batislam, Denizel and Filiztekin
+2007) also gives that chance at the first visit, so one-visit patients age
+out too.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention.btyd._base import FitRows, VisitModel
+from rfm_retention.btyd._special import digamma, gammaln, log_hyp2f1
+
+__all__ = ["BGNBDModel", "MBGNBDModel"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _visit_rate_terms(
+    r: float, alpha: float, rows: FitRows
+) -> tuple[float, float, float]:
+    """``log Γ(r+x) - log Γ(r) + r log α`` summed over rows, and its r and α derivatives."""
+    xw = rows.weight_per_x()
+    xv = rows.x_values
+    total = float(xw.sum())
+    value = float(xw @ (gammaln(r + xv) - gammaln(r))) + total * r * float(np.log(alpha))
+    d_r = float(xw @ (digamma(r + xv) - digamma(r))) + total * float(np.log(alpha))
+    d_alpha = total * r / alpha
+    return value, d_r, d_alpha
+
+
+def _dropout_terms(a: float, b: float, rows: FitRows, shift: float) -> tuple[float, float, float]:
+    """``log B(a, b + x + shift) - log B(a, b)`` summed over rows, with its a and b derivatives."""
+    xw = rows.weight_per_x()
+    xv = rows.x_values + shift
+    total = float(xw.sum())
+    value = total * (float(gammaln(a + b)) - float(gammaln(b))) + float(
+        xw @ (gammaln(b + xv) - gammaln(a + b + xv))
+    )
+    d_a = total * float(digamma(a + b)) - float(xw @ digamma(a + b + xv))
+    d_b = total * (float(digamma(a + b)) - float(digamma(b))) + float(
+        xw @ (digamma(b + xv) - digamma(a + b + xv))
+    )
+    return value, d_a, d_b
+
+
+class BGNBDModel(VisitModel):
+    """The beta-geometric / negative binomial model of Fader, Hardie and Lee (2005).
+
+    Parameters ``r, alpha`` (visit rate: Gamma with shape r, rate alpha) and
+    ``a, b`` (chance of leaving after a repeat visit: Beta(a, b)). One-visit
+    patients always have ``p_active == 1``; prefer :class:`MBGNBDModel` where
+    many patients come once.
+
+    Example:
+        >>> from rfm_retention.testing import synthetic_cohort
+        >>> summary = synthetic_cohort(300, seed=1).data.visits.btyd_summary("2024-06-30")
+        >>> model = BGNBDModel().fit(summary)
+        >>> sorted(model.params_)
+        ['a', 'alpha', 'b', 'r']
+        >>> once = summary.frequency == 0
+        >>> bool((model.p_active(summary)[once] == 1.0).all())  # one-visit: always active
+        True
+    """
+
+    PARAMS: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+
+    def _log_likelihood(
+        self, params: FloatArray, rows: FitRows
+    ) -> tuple[float, FloatArray | None]:
+        r, alpha, a, b = (float(v) for v in params)
+        x, tx, age = rows.columns
+        w = rows.weight
+        rate, d_r_rate, d_alpha_rate = _visit_rate_terms(r, alpha, rows)
+        drop, d_a_drop, d_b_drop = _dropout_terms(a, b, rows, 0.0)
+        repeat = x > 0
+        stay = -(r + x) * np.log(alpha + age)
+        left = np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) - (r + x) * np.log(alpha + tx)
+        mix = np.where(repeat, np.logaddexp(stay, left), stay)
+        share_left = np.where(repeat, np.exp(left - mix), 0.0)
+        share_stay = 1.0 - share_left
+        value = rate + drop + float(w @ mix)
+        d_r = d_r_rate - float(
+            w @ (share_stay * np.log(alpha + age) + share_left * np.log(alpha + tx))
+        )
+        d_alpha = d_alpha_rate - float(
+            w @ ((r + x) * (share_stay / (alpha + age) + share_left / (alpha + tx)))
+        )
+        d_a = d_a_drop + float(w @ share_left) / a
+        d_b = d_b_drop - float(w @ (share_left / (b + np.maximum(x, 1.0) - 1.0)))
+        return value, np.array([d_r, d_alpha, d_a, d_b])
+
+    def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:
+        r, alpha, a, b = params
+        x, tx, age = rows.columns
+        log_odds_gone = np.log(a / (b + np.maximum(x, 1.0) - 1.0)) + (r + x) * np.log(
+            (alpha + age) / (alpha + tx)
+        )
+        return np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds_gone)), 1.0)
+
+    def _expected_visits(self, params: FloatArray, rows: FitRows, t: float) -> FloatArray:
+        r, alpha, a, b = params
+        x, tx, age = rows.columns
+        z = t / (alpha + age + t)
+        log_term = log_hyp2f1(r + x, b + x, a + b + x - 1.0, z) + (r + x) * np.log1p(-z)
+        numerator = (a + b + x - 1.0) / (a - 1.0) * -np.expm1(log_term)
+        odds_gone = np.where(
+            x > 0,
+            a / (b + np.maximum(x, 1.0) - 1.0) * ((alpha + age) / (alpha + tx)) ** (r + x),
+            0.0,
+        )
+        return np.asarray(numerator / (1.0 + odds_gone), dtype=np.float64)
+
+
+class MBGNBDModel(VisitModel):
+    """The modified BG/NBD of Batislam, Denizel and Filiztekin (2007), as in ``lifetimes``.
+
+    As :class:`BGNBDModel`, but the chance of leaving also comes right after
+    the first visit, so a patient seen once long ago has a low ``p_active``.
+    The library's default lifetime model: hospitals have many one-visit patients.
+
+    Example:
+        >>> from rfm_retention.testing import synthetic_cohort
+        >>> summary = synthetic_cohort(300, seed=1).data.visits.btyd_summary("2024-06-30")
+        >>> model = MBGNBDModel().fit(summary)
+        >>> once = summary.frequency == 0
+        >>> bool((model.p_active(summary)[once] < 1.0).all())  # one-visit patients can be gone
+        True
+    """
+
+    PARAMS: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+
+    def _log_likelihood(
+        self, params: FloatArray, rows: FitRows
+    ) -> tuple[float, FloatArray | None]:
+        r, alpha, a, b = (float(v) for v in params)
+        x, tx, age = rows.columns
+        w = rows.weight
+        rate, d_r_rate, d_alpha_rate = _visit_rate_terms(r, alpha, rows)
+        drop, d_a_drop, d_b_drop = _dropout_terms(a, b, rows, 1.0)
+        log_gap = np.log(alpha + age) - np.log(alpha + tx)
+        odds = np.log(a) - np.log(b + x) + (r + x) * log_gap
+        soft = np.logaddexp(0.0, odds)
+        share = np.exp(odds - soft)  # sigmoid(odds)
+        value = rate + drop + float(w @ (soft - (r + x) * np.log(alpha + age)))
+        d_r = d_r_rate + float(w @ (share * log_gap - np.log(alpha + age)))
+        to_age, to_last = 1.0 / (alpha + age), 1.0 / (alpha + tx)
+        d_alpha = d_alpha_rate + float(w @ ((r + x) * (share * (to_age - to_last) - to_age)))
+        d_a = d_a_drop + float(w @ share) / a
+        d_b = d_b_drop - float(w @ (share / (b + x)))
+        return value, np.array([d_r, d_alpha, d_a, d_b])
+
+    def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:
+        r, alpha, a, b = params
+        x, tx, age = rows.columns
+        log_odds_gone = np.log(a / (b + x)) + (r + x) * np.log((alpha + age) / (alpha + tx))
+        return np.asarray(1.0 / (1.0 + np.exp(log_odds_gone)), dtype=np.float64)
+
+    def _expected_visits(self, params: FloatArray, rows: FitRows, t: float) -> FloatArray:
+        r, alpha, a, b = params
+        x, tx, age = rows.columns
+        z = t / (alpha + age + t)
+        log_term = log_hyp2f1(r + x, b + x + 1.0, a + b + x, z) + (r + x) * np.log1p(-z)
+        numerator = (a + b + x) / (a - 1.0) * -np.expm1(log_term)
+        odds_gone = a / (b + x) * ((alpha + age) / (alpha + tx)) ** (r + x)
+        return np.asarray(numerator / (1.0 + odds_gone), dtype=np.float64)
