@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.time import TimeLike
 
@@ -93,7 +94,7 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
         >>> trailing_year_spend(PatientData(visits=log), "2024-06-30").tolist()
         [5.0]
     """
-    f = data.visits.features(as_of, window=YEAR_DAYS)
+    f = patient_features(data.visits, as_of, window=YEAR_DAYS)
     out = np.zeros(len(data.patients))
     out[np.searchsorted(data.patients, f.patient_id)] = f.spend_in_window
     return out
@@ -102,11 +103,11 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
     """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one."""
     try:
-        from rfm_retention.btyd import lifetime_scores  # type: ignore[attr-defined]
+        from rfm_retention.btyd import lifetime_scores
     except ImportError:
         return None
     visits = data.visits
-    f = visits.features(as_of)
+    f = patient_features(visits, as_of)
     scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
