@@ -62,7 +62,7 @@ class BGNBDModel(VisitModel):
 
     Example:
         >>> from rfm_retention.testing import synthetic_cohort
-        >>> summary = btyd_summary(synthetic_cohort(300, seed=1).data.visits, "2024-06-30")
+        >>> summary = synthetic_cohort(300, seed=1).data.visits.btyd_summary("2024-06-30")
         >>> model = BGNBDModel().fit(summary)
         >>> sorted(model.params_)
         ['a', 'alpha', 'b', 'r']
@@ -129,7 +129,7 @@ class MBGNBDModel(VisitModel):
 
     Example:
         >>> from rfm_retention.testing import synthetic_cohort
-        >>> summary = btyd_summary(synthetic_cohort(300, seed=1).data.visits, "2024-06-30")
+        >>> summary = synthetic_cohort(300, seed=1).data.visits.btyd_summary("2024-06-30")
         >>> model = MBGNBDModel().fit(summary)
         >>> once = summary.frequency == 0
         >>> bool((model.p_active(summary)[once] < 1.0).all())  # one-visit patients can be gone

@@ -39,7 +39,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
 
     Example:
         >>> from rfm_retention.testing import synthetic_cohort
-        >>> summary = btyd_summary(synthetic_cohort(300, seed=1).data.visits, "2024-06-30")
+        >>> summary = synthetic_cohort(300, seed=1).data.visits.btyd_summary("2024-06-30")
         >>> model = GammaGammaModel().fit(summary)
         >>> spend = model.expected_mean_spend(summary)
         >>> once = summary.frequency == 0

@@ -61,7 +61,7 @@ class ParetoNBDModel(VisitModel):
 
     Example:
         >>> from rfm_retention.testing import synthetic_cohort
-        >>> summary = btyd_summary(synthetic_cohort(300, seed=1).data.visits, "2024-06-30")
+        >>> summary = synthetic_cohort(300, seed=1).data.visits.btyd_summary("2024-06-30")
         >>> model = ParetoNBDModel().fit(summary)
         >>> sorted(model.params_)
         ['alpha', 'beta', 'r', 's']

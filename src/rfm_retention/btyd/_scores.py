@@ -2,7 +2,7 @@
 
 :func:`lifetime_scores` builds the daily BTYD summary at ``as_of``, fits a visit
 model and a spend model to it (no labels needed) and returns, per patient in
-the order of ``patient_features(visits, as_of).patient_id``: P(active), expected visits
+the order of ``visits.features(as_of).patient_id``: P(active), expected visits
 and P(no visit) over the horizon, and expected spend over the next 12 months.
 """
 
