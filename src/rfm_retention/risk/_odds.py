@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, ConvergenceError
 from rfm_retention.features import patient_features
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.time import TimeLike
@@ -101,14 +101,22 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
 
 
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
-    """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one."""
+    """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one.
+
+    None also when the history cannot identify a lifetime model (the fit does
+    not converge, as on a handful of patients): the warnings then keep their
+    order by score instead of failing the scan.
+    """
     try:
         from rfm_retention.btyd import lifetime_scores
     except ImportError:
         return None
     visits = data.visits
+    try:
+        scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    except ConvergenceError:
+        return None
     f = patient_features(visits, as_of)
-    scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
     p = np.zeros(n)
