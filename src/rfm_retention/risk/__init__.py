@@ -21,7 +21,7 @@ from rfm_retention.risk._indicator import (
     Measurement,
 )
 from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
-from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, trailing_year_spend
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
@@ -86,6 +86,7 @@ __all__ = [
     "IndicatorSet",
     "IntervalExtension",
     "LearnedScorePolicy",
+    "LifetimeOdds",
     "LowReputation",
     "LowSatisfaction",
     "Measurement",
