@@ -360,7 +360,7 @@ class FeatureState:
         arrays = {name: getattr(self, name) for name in
                   ("patient_id", *_PATIENT_FIELDS, *_BUCKET_FIELDS)}
         with open(path, "wb") as handle:
-            np.savez_compressed(handle, header=np.array(json.dumps(header)), **arrays)
+            np.savez(handle, header=np.array(json.dumps(header)), **arrays)  # fast: no zlib
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FeatureState:
