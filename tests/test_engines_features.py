@@ -26,7 +26,7 @@ from engine_frames import (
 )
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FEATURE_COLUMNS
+from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
 
 def _check_engine(engine: str, rows: list[Row], as_of: Any, window: Any) -> None:
@@ -106,7 +106,7 @@ def test_arbitrary_amounts_agree_to_rounding() -> None:
     log = VisitLog.from_arrays(patient_id=frame["patient_id"].to_numpy(),
                                visit_time=frame["visit_time"].to_numpy(),
                                amount=frame["amount"].to_numpy())
-    want = log.features("2024-02-29", window=relativedelta(years=1))
+    want = patient_features(log, "2024-02-29", window=relativedelta(years=1))
     got = rr.patient_features(frame.lazy(), "2024-02-29", window=relativedelta(years=1))
     for name in FEATURE_COLUMNS:
         a, b = getattr(want, name), getattr(got, name)

@@ -74,7 +74,7 @@ class PatientFeatures(FrameViews):
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(patient_id=[7, 7, 3], amount=[10.0, 30.0, 5.0],
         ...                            visit_time=["2024-05-01", "2024-06-01", "2024-06-20"])
-        >>> f = log.features("2024-06-30")
+        >>> f = patient_features(log, "2024-06-30")
         >>> f.patient_id.tolist(), f.total_visits.tolist(), f.spend_in_window.tolist()
         ([3, 7], [1, 2], [5.0, 40.0])
         >>> row = f.index_of(7)
@@ -347,7 +347,7 @@ def patient_features(
         ...     visit_time=["2024-01-05", "2024-03-05", "2024-02-01"],
         ...     amount=[100.0, 50.0, 80.0],
         ... )
-        >>> f = log.features("2024-03-31")
+        >>> f = patient_features(log, "2024-03-31")
         >>> f.days_since_last_visit.tolist(), f.visits_in_window.tolist()
         ([26, 59], [2, 1])
     """
