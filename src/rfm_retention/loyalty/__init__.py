@@ -2,7 +2,8 @@
 
 A :class:`PointsLedger` over a :class:`LedgerStore` (in memory, SQLite, or the
 host's own) earns points for revisits, redeems them for catalogue rewards,
-reverses, expires and adjusts them; :func:`verify` audits a store;
+reverses, expires and adjusts them; :func:`award_referrals` and
+:func:`award_reviews` add the word-of-mouth rewards; :func:`verify` audits a store;
 :func:`privileges` decides returning-patient benefits;
 :func:`check_ledger_store` checks a host's own store (and
 :mod:`rfm_retention.loyalty.state_machine`, which needs hypothesis, drives it
@@ -37,6 +38,16 @@ from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
 from rfm_retention.loyalty._sqlite_store import SCHEMA_VERSION, SQLiteStore
 from rfm_retention.loyalty._store import LedgerStore, StoredSignatures, StoreTransaction
 from rfm_retention.loyalty._verify import Problem, VerifyReport, verify
+from rfm_retention.loyalty._word_of_mouth import (
+    WORD_OF_MOUTH,
+    WordOfMouthAward,
+    WordOfMouthRules,
+    award_referrals,
+    award_reviews,
+    referral_key,
+    reverse_referral,
+    review_key,
+)
 from rfm_retention.loyalty.conformance import check_ledger_store
 
 __all__ = [
@@ -47,6 +58,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SPEC_PRIVILEGES",
     "SPEC_REWARDS",
+    "WORD_OF_MOUTH",
     "AwardResult",
     "Balance",
     "EarningRules",
@@ -70,8 +82,15 @@ __all__ = [
     "StoredSignatures",
     "VerifyReport",
     "Voucher",
+    "WordOfMouthAward",
+    "WordOfMouthRules",
+    "award_referrals",
+    "award_reviews",
     "check_ledger_store",
     "privileges",
+    "referral_key",
+    "reverse_referral",
+    "review_key",
     "verify",
     "visit_key",
     "visit_keys",
