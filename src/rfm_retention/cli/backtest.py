@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rfm_retention.btyd import LIFETIME_MODELS, LifetimeScorer
 from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
@@ -19,7 +20,7 @@ from rfm_retention.cli._format import format_table
 from rfm_retention.cli.report import emit
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
-from rfm_retention.metrics._backtest import Backtest
+from rfm_retention.metrics._backtest import Backtest, Scorer
 from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
 from rfm_retention.risk._policy import RiskPolicy
@@ -66,6 +67,11 @@ def register(sub: Any) -> None:
                         help="lapse rule: days past the expected interval (default 30)")
     parser.add_argument("--population", choices=("active", "all"), default="active",
                         help="judge patients not yet lapsed (default) or everyone seen")
+    parser.add_argument("--lifetime", action="append", choices=tuple(LIFETIME_MODELS),
+                        default=[], metavar="MODEL",
+                        help="also backtest an untrained patient-lifetime model, fitted at each "
+                        f"date, scoring P(no visit in the horizon) (repeatable): "
+                        f"{', '.join(LIFETIME_MODELS)}")
     parser.add_argument("--out", metavar="FILE", help="write the metrics as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = read_truth(args.truth, rule, args.horizon, data.visits.patient_ids)
     else:
         outcome = ChurnOutcome(kind=args.outcome, horizon_days=args.horizon, rule=rule)
-    methods = [ScanScorer(policy_named(args.policy))]
+    methods: list[Scorer] = [ScanScorer(policy_named(args.policy))]
     if args.train_at:
         learned = fit_learned_score(
             data, args.train_at, evaluate_from=min(args.at), outcome=outcome,
@@ -150,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"learned score, trained at {args.train_at}:\n{learned.report}\n",
                   file=sys.stderr)
         methods.insert(0, ScanScorer(learned, label=f"learned score (trained {args.train_at})"))
+    methods += [LifetimeScorer(horizon_days=args.horizon, model=m) for m in args.lifetime]
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
     )
