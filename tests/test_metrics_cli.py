@@ -112,14 +112,16 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_backtest_table(sample_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The backtest prints the scan and the baseline for each date, and the lead times."""
+    """The backtest prints the scan and the baseline per date (ranking and probability
+    tables), and the lead times."""
     code = main(["backtest", "--visits", str(sample_dir / "visits.csv"),
                  "--ratings", str(sample_dir / "ratings.csv"),
                  "--at", "2023-06-30", "--at", "2023-12-31", "--k", "20"])
     assert code == 0
     out = capsys.readouterr().out
-    assert out.count("baseline: days since last visit") == 3
-    assert out.count("scan: worst(rules, score)") == 3
+    assert out.count("baseline: days since last visit") == 5  # 2 dates x 2 tables + lead time
+    assert out.count("scan: worst(rules, score)") == 5
+    assert "decile cal. error" in out
     assert "median lead days" in out
     assert "first warning and a silence passing 90 days" in out
 

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "rfm_retention.cli.cases",
     "rfm_retention.cli.report",
     "rfm_retention.cli.backtest",
+    "rfm_retention.cli.train",
     "rfm_retention.cli.points",
     "rfm_retention.cli.db",
 )

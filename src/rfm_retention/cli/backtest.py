@@ -18,11 +18,13 @@ from rfm_retention.cli._common import (
 )
 from rfm_retention.cli._format import format_table
 from rfm_retention.cli.report import emit
+from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics._backtest import Backtest, Scorer
 from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
+from rfm_retention.model import ModelScorer, RiskModel
 from rfm_retention.risk._policy import RiskPolicy
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._scan import default_policy
@@ -61,6 +63,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--train-at", metavar="DATE",
                         help="also fit the trainable score at DATE (labels from the horizon "
                         "after it, which must end by the first --at) and backtest it")
+    parser.add_argument("--model", action="append", default=[], metavar="FILE",
+                        help="also backtest a trained risk model (rfm-retention train; "
+                        "repeatable); refused at dates before its labels end")
     parser.add_argument("--k", type=int, default=DEFAULT_K, metavar="N",
                         help=f"patients the team can call in a week (default {DEFAULT_K})")
     parser.add_argument("--grace-days", type=float, default=30.0, metavar="N",
@@ -114,14 +119,20 @@ def _pct(value: float) -> float:
 
 def render(result: Backtest) -> str:
     """The metrics table and the lead-time table."""
-    header = ["at", "method", "patients", "left %", "AUC", f"prec@{result.k} %",
+    header = ["at", "method", "patients", "left %", "AUC", "AP", f"prec@{result.k} %",
               "lift top 10%", "high P/R %", "medium+ P/R %"]
     rows = []
+    odds = []
     for r in result.results:
         high, medium = r.by_level[0], r.by_level[1]
+        odds.append([
+            r.at.isoformat(), r.method, "stated" if r.states_probability else "base rate",
+            f"{r.brier:.4f}", f"{r.base_rate_brier:.4f}", f"{r.log_loss:.4f}",
+            f"{r.calibration_error:.3f}",
+        ])
         rows.append([
             r.at.isoformat(), r.method, r.patients, _pct(r.base_rate), f"{r.auc:.3f}",
-            _pct(r.precision_at_k), f"{r.lift_top_decile:.2f}",
+            f"{r.average_precision:.3f}", _pct(r.precision_at_k), f"{r.lift_top_decile:.2f}",
             f"{_pct(high.precision):.0f}/{_pct(high.recall):.0f} (n={high.flagged})",
             f"{_pct(medium.precision):.0f}/{_pct(medium.recall):.0f} (n={medium.flagged})",
         ])
@@ -134,18 +145,25 @@ def render(result: Backtest) -> str:
         format_table(header, rows, title=f"Backtest, {result.outcome.horizon_days}-day horizon, "
                      f"outcome {result.outcome.kind} (P/R: precision/recall of the level "
                      "and above)"),
+        format_table(["at", "method", "probability", "Brier", "base-rate Brier", "log-loss",
+                      "decile cal. error"], odds,
+                     title="Probabilities (a method that only ranks is given the base rate)"),
         format_table(["method", "departures", f"warned ({level}+)", "median lead days"], leads,
                      title=f"Lead time: days between the first warning and {gone}"),
     ])
 
 
-def run(args: argparse.Namespace) -> int:
-    data = load_bundle(args)
+def outcome_of(args: argparse.Namespace, data: PatientData) -> ChurnOutcome:
+    """The outcome the options name: --truth known churn dates, else --outcome, --horizon."""
     rule = LapseRule(grace_days=args.grace_days)
     if args.truth:
-        outcome = read_truth(args.truth, rule, args.horizon, data.visits.patient_ids)
-    else:
-        outcome = ChurnOutcome(kind=args.outcome, horizon_days=args.horizon, rule=rule)
+        return read_truth(args.truth, rule, args.horizon, data.visits.patient_ids)
+    return ChurnOutcome(kind=args.outcome, horizon_days=args.horizon, rule=rule)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = load_bundle(args)
+    outcome = outcome_of(args, data)
     methods: list[Scorer] = [ScanScorer(policy_named(args.policy))]
     if args.train_at:
         learned = fit_learned_score(
@@ -156,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"learned score, trained at {args.train_at}:\n{learned.report}\n",
                   file=sys.stderr)
         methods.insert(0, ScanScorer(learned, label=f"learned score (trained {args.train_at})"))
+    for path in args.model:
+        model = RiskModel.load(path)
+        dates = ", ".join(d.isoformat() for d in model.training.train_dates)
+        methods.insert(0, ModelScorer(model, label=f"trained model ({dates})"))
     methods += [LifetimeScorer(horizon_days=args.horizon, model=m) for m in args.lifetime]
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,

@@ -19,6 +19,7 @@ from rfm_retention.cli._common import (
 from rfm_retention.cli._format import format_table
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
+from rfm_retention.model import RiskModel
 from rfm_retention.risk import (
     DEFAULT_LAPSED_AFTER_DAYS,
     IndicatorSet,
@@ -37,6 +38,7 @@ from rfm_retention.testing import SyntheticCohort
 __all__ = ["choose_policy", "read_previous", "register", "warnings_section"]
 
 _COLUMNS = ("patient_id", "level", "score", "reasons", "indicators", "evidence", "change")
+_ODDS_COLUMNS = ("p_churn", "expected_spend_12m", "value_at_risk", "odds_evidence")
 
 
 def register(sub: Any) -> None:
@@ -72,6 +74,17 @@ def register(sub: Any) -> None:
         help="early-warning window: patients last seen more than N days before --as-of are "
         f"left off the list and counted as win-back work (default {DEFAULT_LAPSED_AFTER_DAYS}; "
         "0 or none: warn about everyone)",
+    )
+    parser.add_argument(
+        "--model", metavar="FILE",
+        help="a trained risk model (rfm-retention train): its calibrated P(churn) orders each "
+        "level and every row gets p_churn, expected_spend_12m, value_at_risk and the terms "
+        "behind the odds",
+    )
+    parser.add_argument(
+        "--sort", choices=("level", "value"), default="level",
+        help="level (default): level, then P(churn); value: largest value at risk first "
+        "(needs churn odds)",
     )
     parser.add_argument("--out", default="-", metavar="FILE", help="output CSV (default stdout)")
     add_input_options(parser)
@@ -111,7 +124,8 @@ def choose_policy(spec: str, indicators: IndicatorSet) -> RiskPolicy:
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not valid {suffix[1:].upper() or 'JSON'}: {exc}") from None
     if isinstance(table, dict) and "coefficients" in table:
-        allowed = {"indicators", "intercept", "coefficients", "missing_coefficients", "cutoffs"}
+        allowed = {"indicators", "intercept", "coefficients", "missing_coefficients", "cutoffs",
+                   "labels_until"}
         unknown = sorted(set(table) - allowed)
         if unknown:
             raise ConfigError(f"{path}: unknown field(s) {unknown} in a learned score")
@@ -166,6 +180,8 @@ def _summary(warnings: WarningList) -> str:
         )
     if warnings.skipped:
         text += "; skipped for lack of data: " + ", ".join(str(s) for s in warnings.skipped)
+    if warnings.odds is not None:
+        text += f"; ordered within each level by P(churn) from the {warnings.odds.source}"
     return text
 
 
@@ -174,6 +190,7 @@ def run_scan(args: argparse.Namespace) -> int:
     indicators = default_indicators()
     policy = choose_policy(args.policy, indicators)
     previous = read_previous(args.previous, data.patients) if args.previous else None
+    model = RiskModel.load(args.model) if args.model else None
     warnings = scan(
         data,
         args.as_of,
@@ -181,10 +198,14 @@ def run_scan(args: argparse.Namespace) -> int:
         policy,
         previous=previous,
         lapsed_after_days=args.lapsed_after_days,
+        model=model,
     )
+    if args.sort == "value":
+        warnings = warnings.by_value_at_risk()
     columns = warnings.to_columns()
-    rows = zip(*(columns[c] for c in _COLUMNS), strict=True)
-    write_csv(args.out, _COLUMNS, rows)
+    header = _COLUMNS + (_ODDS_COLUMNS if warnings.odds is not None else ())
+    rows = zip(*(columns[c] for c in header), strict=True)
+    write_csv(args.out, header, rows)
     print(_summary(warnings), file=sys.stderr)
     return 0
 

@@ -31,11 +31,13 @@ from rfm_retention.model._risk_model import (
 )
 from rfm_retention.model._scorer import ModelScorer
 from rfm_retention.model._terms import Term, TermSpec
-from rfm_retention.model._train import DEFAULT_L2, train_risk_model
+from rfm_retention.model._train import AUTO_L2_MAX_ROWS, DEFAULT_L2, L2_GRID, train_risk_model
 
 __all__ = [
+    "AUTO_L2_MAX_ROWS",
     "CALIBRATIONS",
     "DEFAULT_L2",
+    "L2_GRID",
     "LIFETIME_MODELS",
     "SCHEMA_VERSION",
     "Calibration",

@@ -83,6 +83,15 @@ class ModelInputs:
                 return out
         raise KeyError(f"no model input named {name!r}; known: {[s.name for s in self.specs]}")
 
+    def column_or_missing(self, name: str) -> FloatArray:
+        """One column by name; all NaN ("no data") when the data lack it (a source absent
+        today that the model was trained with)."""
+        for k, spec in enumerate(self.specs):
+            if spec.name == name:
+                out: FloatArray = self.values[:, k]
+                return out
+        return np.full(len(self.patient_id), np.nan)
+
 
 def _log1p(x: Any) -> FloatArray:
     out: FloatArray = np.log1p(np.maximum(np.asarray(x, np.float64), 0.0))

@@ -31,6 +31,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.model._calibration import Calibration
 from rfm_retention.model._inputs import ModelInputs, model_inputs
 from rfm_retention.model._terms import Term, describe_value
+from rfm_retention.risk._odds import ChurnOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.time import as_date
@@ -49,6 +50,8 @@ SCHEMA_VERSION = 1
 """Version of the JSON model file; :meth:`RiskModel.from_json` refuses other versions."""
 
 _FORMAT = "rfm_retention.risk_model"
+EXPLAINED_TERMS = 3
+"""Terms named on each warning: the three that move its odds most."""
 
 
 def _date(value: Any) -> dt.date:
@@ -147,7 +150,7 @@ class RiskPrediction:
         """Each term's contribution for the patient at ``row``, largest effect first."""
         out = []
         for k, term in enumerate(self.model.terms):
-            value = float(self.inputs.column(term.spec.name)[row])
+            value = float(self.inputs.column_or_missing(term.spec.name)[row])
             out.append(TermContribution(
                 term.spec.name, describe_value(term.spec, value), float(self.contributions[row, k])
             ))
@@ -233,12 +236,29 @@ class RiskModel:
         day = self.check_date(as_of)
         x = self.inputs(data, day, indicators=indicators, panel=panel)
         contributions = np.column_stack(
-            [t.contribution(x.column(t.spec.name)) for t in self.terms]
+            [t.contribution(x.column_or_missing(t.spec.name)) for t in self.terms]
         ) if self.terms else np.zeros((len(x.patient_id), 0))
         z = self.intercept + contributions.sum(axis=1)
         return RiskPrediction(
             day, x.patient_id, self.calibration.probability(z), z, contributions, self, x
         )
+
+    def churn_odds(
+        self, data: PatientData, as_of: Any, panel: IndicatorPanel | None = None
+    ) -> ChurnOdds:
+        """P(churn) and expected 12-month spend for the scan (see ``scan(..., model=)``).
+
+        The expected spend is the lifetime model's when the model reads one,
+        otherwise the spend of the last 12 months (the run rate).
+        """
+        prediction = self.predict(data, as_of, panel=panel)
+        spend = prediction.inputs.expected_spend_12m
+        if np.isnan(spend).all():
+            spend = trailing_year_spend(data, prediction.as_of)
+        def explain_row(row: int) -> str:
+            return "; ".join(str(c) for c in prediction.explain(row, top=EXPLAINED_TERMS))
+
+        return ChurnOdds(prediction.probability, spend, "trained model", explain_row)
 
     def __str__(self) -> str:
         t = self.training

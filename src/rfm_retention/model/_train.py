@@ -36,19 +36,25 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._ranking import auc
 from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.model._calibration import fit_calibration
-from rfm_retention.model._fit import fit_logistic
+from rfm_retention.model._fit import LogisticFit, fit_logistic
 from rfm_retention.model._inputs import model_inputs
 from rfm_retention.model._risk_model import RiskModel, TrainingRecord
 from rfm_retention.model._terms import DEFAULT_KNOTS, Term, TermSpec
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.time import day_number, to_date, to_instant
 
-__all__ = ["DEFAULT_L2", "train_risk_model"]
+__all__ = ["AUTO_L2_MAX_ROWS", "DEFAULT_L2", "L2_GRID", "train_risk_model"]
 
 FloatArray = npt.NDArray[np.float64]
 
-DEFAULT_L2 = 3.0
-"""Ridge penalty on the standardised basis columns (the intercept is free)."""
+DEFAULT_L2 = 10.0
+"""Ridge penalty on the standardised basis columns (the intercept is free) when it is
+not chosen on the held-out slice."""
+L2_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+"""Penalties tried by ``l2="auto"`` (the one with the best held-out log-loss wins)."""
+AUTO_L2_MAX_ROWS = 250_000
+"""Above this many fitting rows ``l2="auto"`` uses :data:`DEFAULT_L2`: the penalty then
+barely matters and one fit is enough."""
 DEFAULT_HOLDOUT = 0.2
 
 
@@ -71,7 +77,7 @@ def train_risk_model(
     population: Literal["active", "all"] = "active",
     indicators: IndicatorSet | None = None,
     lifetime: str | None = None,
-    l2: float = DEFAULT_L2,
+    l2: float | Literal["auto"] = "auto",
     n_knots: int = DEFAULT_KNOTS,
     calibration: str = "platt",
     holdout: float = DEFAULT_HOLDOUT,
@@ -89,7 +95,9 @@ def train_risk_model(
         population: ``"active"`` (not yet lapsed) or ``"all"`` patients seen.
         indicators: the indicators whose measurements are inputs (default: every built-in).
         lifetime: a patient-lifetime model whose outputs are inputs, or None.
-        l2: ridge penalty (> 0).
+        l2: ridge penalty (> 0), or ``"auto"`` (default): the best of
+            :data:`L2_GRID` by held-out log-loss (:data:`DEFAULT_L2` on more
+            than :data:`AUTO_L2_MAX_ROWS` rows or without a held-out slice).
         n_knots: hinge knots per numeric input.
         calibration: ``"platt"``, ``"isotonic"`` or ``"none"``.
         holdout: share of patients held out for calibration (0-0.5).
@@ -109,8 +117,8 @@ def train_risk_model(
     """
     if not at:
         raise ConfigError("give at least one training date")
-    if not (l2 > 0 and np.isfinite(l2)):
-        raise ConfigError(f"l2 must be a finite number > 0, got {l2!r}")
+    if l2 != "auto" and not (isinstance(l2, int | float) and l2 > 0 and np.isfinite(l2)):
+        raise ConfigError(f"l2 must be a finite number > 0 or 'auto', got {l2!r}")
     if not 0.0 <= holdout <= 0.5:
         raise ConfigError(f"holdout must be a share between 0 and 0.5, got {holdout!r}")
     if calibration != "none" and holdout == 0:
@@ -179,7 +187,15 @@ def train_risk_model(
             "may hold too little history by those dates)"
         )
     design = _design(values, kept)
-    fit = fit_logistic(design[fit_rows], y[fit_rows], l2=l2)
+    x_fit, y_fit = design[fit_rows], y[fit_rows]
+    if l2 != "auto":
+        chosen_l2 = float(l2)
+        fit = fit_logistic(x_fit, y_fit, l2=chosen_l2)
+    elif held.any() and x_fit.shape[0] <= AUTO_L2_MAX_ROWS:
+        chosen_l2, fit = _best_penalty(x_fit, y_fit, design[held], y[held])
+    else:
+        chosen_l2 = DEFAULT_L2
+        fit = fit_logistic(x_fit, y_fit, l2=chosen_l2)
     beta = fit.coefficients
     fitted: list[Term] = []
     start = 1
@@ -203,7 +219,7 @@ def train_risk_model(
         rows=len(y),
         positives=positives,
         holdout_rows=int(held.sum()),
-        l2=float(l2),
+        l2=chosen_l2,
         iterations=fit.iterations,
         train_log_loss=fit.log_loss,
         holdout_log_loss=float(-np.mean(yc * np.log(p) + (1 - yc) * np.log(1 - p))),
@@ -217,6 +233,22 @@ def train_risk_model(
         indicators=tuple(ind.name for ind in chosen),
         lifetime=lifetime,
     )
+
+
+def _best_penalty(
+    x_fit: npt.NDArray[np.float32], y_fit: FloatArray,
+    x_held: npt.NDArray[np.float32], y_held: FloatArray,
+) -> tuple[float, LogisticFit]:
+    """The penalty of :data:`L2_GRID` with the lowest held-out log-loss, and its fit."""
+    best: tuple[float, float, LogisticFit] | None = None
+    for penalty in L2_GRID:
+        fit = fit_logistic(x_fit, y_fit, l2=penalty)
+        z = np.asarray(x_held, np.float64) @ fit.coefficients
+        loss = float(np.mean(np.where(y_held > 0.5, np.logaddexp(0, -z), np.logaddexp(0, z))))
+        if best is None or loss < best[0] - 1e-9:
+            best = (loss, penalty, fit)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _design(values: FloatArray, kept: list[tuple[int, Term]]) -> npt.NDArray[np.float32]:

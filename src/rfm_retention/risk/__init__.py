@@ -21,6 +21,7 @@ from rfm_retention.risk._indicator import (
     Measurement,
 )
 from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
@@ -67,6 +68,8 @@ __all__ = [
     "CareIntervals",
     "CareNorm",
     "Change",
+    "ChurnEstimator",
+    "ChurnOdds",
     "CoefficientReport",
     "ComplaintHandling",
     "Complaints",
@@ -109,5 +112,6 @@ __all__ = [
     "evaluate",
     "months_before",
     "scan",
+    "trailing_year_spend",
     "warnings_from_panel",
 ]

@@ -10,6 +10,7 @@ from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
 from rfm_retention.risk._levels import RiskLevel
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, lifetime_odds
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._policy import RiskPolicy, WorstOf
 from rfm_retention.risk._reasons import primary_reasons
@@ -43,6 +44,7 @@ def scan(
     *,
     previous: WarningList | PreviousLevels | None = None,
     lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
+    model: ChurnEstimator | None = None,
 ) -> WarningList:
     """Judge every patient as of ``as_of`` and list those at level low or above.
 
@@ -68,10 +70,15 @@ def scan(
         lapsed_after_days: the early-warning window in days (default 365);
             exactly that many days since the last visit is still inside.
             None grades every patient, however long ago they were seen.
+        model: a trained risk model (:class:`~rfm_retention.model.RiskModel`)
+            whose calibrated P(churn) orders patients within a level and goes
+            with each warning; without one, the patient-lifetime model's odds
+            are used when available (see :mod:`~rfm_retention.risk._odds`).
 
     Returns:
-        The warning list, sorted by level (high first), then score (highest
-        first), then patient id.
+        The warning list, sorted by level (high first), then P(churn) (highest
+        first, when odds are available), then score, then days since the last
+        visit, then patient id.
 
     Example:
         >>> from rfm_retention.data import PatientData, VisitLog
@@ -89,7 +96,8 @@ def scan(
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
-    result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days)
+    odds = model.churn_odds(data, as_of, panel) if model is not None else lifetime_odds(data, as_of)
+    result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     return result if previous is None else result.compared_with(previous)
 
 
@@ -98,6 +106,7 @@ def warnings_from_panel(
     policy: RiskPolicy,
     *,
     lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
+    odds: ChurnOdds | None = None,
 ) -> WarningList:
     """The warning list of an already evaluated panel (scan without re-running indicators).
 
@@ -118,10 +127,14 @@ def warnings_from_panel(
     if window is not None:
         beyond = panel.days_since_last_visit() > window  # NaN (no visit) is inside
     warned = np.flatnonzero((level > RiskLevel.NONE) & ~beyond)
-    # Level first, then score (0-100), then patient id: rows are in id order, so a
-    # stable sort on one composite key does it.
-    key = -(level[warned].astype(np.float64) * 1000.0 + np.clip(score[warned], 0.0, 100.0))
-    rows = warned[np.argsort(key, kind="stable")].astype(np.int64)
+    if odds is not None and odds.probability.shape != (n,):
+        raise ConfigError(f"churn odds from {odds.source} must give one value per patient ({n})")
+    # Level first, then P(churn), then score (0-100), then the silence, then patient
+    # id: rows are in id order and lexsort is stable (its last key sorts first).
+    silence = np.nan_to_num(panel.days_since_last_visit()[warned], nan=-1.0)
+    prob = np.zeros(len(warned)) if odds is None else np.nan_to_num(odds.probability[warned])
+    order = np.lexsort((-silence, -np.clip(score[warned], 0.0, 100.0), -prob, -level[warned]))
+    rows = warned[order].astype(np.int64)
     reasons = reason_values(primary_reasons(panel)[rows])
     rule_policies = (
         [policy]
@@ -143,6 +156,7 @@ def warnings_from_panel(
         rules=rule_policies[0] if rule_policies else None,
         lapsed=panel.patients[beyond],
         lapsed_after_days=window,
+        odds=odds,
     )
 
 
