@@ -101,13 +101,15 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
 
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
     """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one."""
-    try:
-        from rfm_retention.btyd import lifetime_scores  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    from rfm_retention.btyd import lifetime_scores
+    from rfm_retention.errors import ConfigError, ConvergenceError
+
     visits = data.visits
     f = visits.features(as_of)
-    scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    try:
+        scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    except (ConfigError, ConvergenceError):  # too little history to fit one
+        return None
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
     p = np.zeros(n)
