@@ -186,7 +186,7 @@ def test_bad_arguments_are_named(book):
         book.intake("  ", "high", "price", T0)
     with pytest.raises(CaseError, match="unknown level 'severe'; allowed: none, low"):
         book.intake("p1", "severe", "price", T0)
-    with pytest.raises(CaseError, match="unknown reason 'weather'; allowed: .*price"):
+    with pytest.raises(CaseError, match=r"unknown reason 'weather'; allowed: .*price"):
         book.intake("p1", "high", "weather", T0)
 
 

@@ -38,7 +38,7 @@ from dateutil.relativedelta import relativedelta
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FeatureBounds, PatientFeatures, assemble_features
+from rfm_retention.features import PatientFeatures, _assemble_features, _FeatureBounds
 from rfm_retention.time import SECONDS_PER_DAY, TimeLike, to_date
 
 __all__ = ["FORMAT_VERSION", "FeatureState"]
@@ -254,7 +254,7 @@ class FeatureState:
             >>> small.bucket_count.tolist(), small.features("2024-07-01").total_visits.tolist()
             ([1], [2])
         """
-        retained = max(self.retained_after, _needed_after(FeatureBounds.of(as_of, window, 1)))
+        retained = max(self.retained_after, _needed_after(_FeatureBounds.of(as_of, window, 1)))
         keep = self.bucket_day > retained
         return attrs.evolve(
             self,
@@ -296,7 +296,7 @@ class FeatureState:
             >>> FeatureState.from_visits(log).features("2024-03-31").days_since_last_visit.tolist()
             [31]
         """
-        bounds = FeatureBounds.of(as_of, window, min_exposure_days)
+        bounds = _FeatureBounds.of(as_of, window, min_exposure_days)
         if len(self) and int(self.last.max()) > bounds.cutoff_seconds:
             raise ConfigError(
                 f"FeatureState holds visits up to {self.latest_visit}, after as_of "
@@ -328,7 +328,7 @@ class FeatureState:
         else:
             visits_in_window, spend_in_window = per_patient(day > bounds.window_start)
         last_day = np.floor_divide(self.last, SECONDS_PER_DAY)
-        return assemble_features(
+        return _assemble_features(
             bounds,
             min_exposure_days,
             patient_id=self.patient_id,
@@ -360,7 +360,7 @@ class FeatureState:
         arrays = {name: getattr(self, name) for name in
                   ("patient_id", *_PATIENT_FIELDS, *_BUCKET_FIELDS)}
         with open(path, "wb") as handle:
-            np.savez_compressed(handle, header=np.array(json.dumps(header)), **arrays)
+            np.savez(handle, header=np.array(json.dumps(header)), **arrays)  # fast: no zlib
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FeatureState:
@@ -388,7 +388,7 @@ class FeatureState:
         return cls(**arrays, retained_after=int(header["retained_after"]))
 
 
-def _needed_after(bounds: FeatureBounds) -> int:
+def _needed_after(bounds: _FeatureBounds) -> int:
     """The day after which features with these bounds read day buckets (windows and the
     prior 3 months); later as_of dates start their windows no earlier."""
     if bounds.window_days is None:
