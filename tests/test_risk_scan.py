@@ -117,8 +117,7 @@ def test_explain_any_patient() -> None:
 
 
 def test_to_columns_for_csv() -> None:
-    """to_columns gives one row per warning with level names, joined evidence and, from the
-    lifetime model, the churn odds."""
+    """to_columns gives one row per warning with level names and joined evidence."""
     cols = scan(cohort(), AS_OF).to_columns()
     assert set(cols) == {
         "patient_id",
@@ -128,10 +127,6 @@ def test_to_columns_for_csv() -> None:
         "indicators",
         "evidence",
         "change",
-        "p_churn",
-        "expected_spend_12m",
-        "value_at_risk",
-        "odds_evidence",
     }
     assert len({len(v) for v in cols.values()}) == 1
     assert cols["level"][0] == "high"
