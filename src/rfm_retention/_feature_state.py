@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
@@ -104,8 +105,13 @@ class FeatureState:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_visits(cls, visits: VisitLog) -> FeatureState:
-        """The state of one chunk of visits (a validated :class:`~rfm_retention.data.VisitLog`).
+    def from_visits(
+        cls, visits: Any, *, mapping: Mapping[str, str] | None = None
+    ) -> FeatureState:
+        """The state of one chunk of visits: a :class:`~rfm_retention.data.VisitLog`, or any
+        frame :meth:`VisitLog.from_frame <rfm_retention.data.PatientTable.from_frame>` reads
+        (pandas, Polars, Arrow, a DuckDB relation: a file chunk, an Arrow batch of a
+        partition), validated on the way in; ``mapping`` as for ``from_frame``.
 
         Example:
             >>> from rfm_retention.data import VisitLog
@@ -115,9 +121,9 @@ class FeatureState:
             [2]
         """
         if not isinstance(visits, VisitLog):
-            raise ConfigError(
-                f"FeatureState.from_visits needs a VisitLog, not {type(visits).__name__}"
-            )
+            visits = VisitLog.from_frame(visits, mapping=mapping)
+        elif mapping:
+            raise ConfigError("mapping= is for frames; a VisitLog already has its fields")
         seconds = visits.time.view(np.int64)
         starts, ends = visits.group_starts[:-1], visits.group_starts[1:]
         n = ends - starts
@@ -227,8 +233,11 @@ class FeatureState:
     def __or__(self, other: FeatureState) -> FeatureState:
         return self.merge(other)
 
-    def update(self, new_visits: VisitLog) -> FeatureState:
-        """This state with ``new_visits`` added: the nightly job's step.
+    def update(
+        self, new_visits: Any, *, mapping: Mapping[str, str] | None = None
+    ) -> FeatureState:
+        """This state with ``new_visits`` (a VisitLog or a frame, as for :meth:`from_visits`)
+        added: the nightly job's step.
 
         Example:
             >>> from rfm_retention.data import VisitLog
@@ -237,7 +246,7 @@ class FeatureState:
             >>> FeatureState.empty().update(day).count.tolist()
             [1]
         """
-        return self.merge(FeatureState.from_visits(new_visits))
+        return self.merge(FeatureState.from_visits(new_visits, mapping=mapping))
 
     def compact(
         self, as_of: TimeLike, *, window: int | relativedelta | None = None
