@@ -193,6 +193,15 @@ class PatientFeatures(FrameViews):
         )
 
 
+def _day_before(day: dt.date, span: relativedelta) -> int:
+    """The day number of ``day - span``; a span reaching before 1 January of year 1 stops
+    there (no visit can be earlier, so the span covers all history either way)."""
+    try:
+        return day_number(day - span)
+    except (OverflowError, ValueError):
+        return day_number(dt.date.min) - 1
+
+
 def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tuple[int, int | None]:
     """(last day number *before* the window, window length in days) for a window ending on
     as_of_day; the window is the days ``(start, as_of_day]``."""
@@ -200,7 +209,7 @@ def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tup
     if window is None:
         return np.iinfo(np.int64).min // 2, None
     if isinstance(window, relativedelta):
-        start = day_number(as_of_day - window)
+        start = _day_before(as_of_day, window)
     elif isinstance(window, numbers.Integral) and not isinstance(window, bool | np.bool_):
         start = end - int(window)
     else:
@@ -250,8 +259,8 @@ class _FeatureBounds:
             as_of_day=as_of_day,
             window_start=window_start,
             window_days=window_days,
-            three=day_number(as_of_day - relativedelta(months=3)),
-            six=day_number(as_of_day - relativedelta(months=6)),
+            three=_day_before(as_of_day, relativedelta(months=3)),
+            six=_day_before(as_of_day, relativedelta(months=6)),
         )
 
 
