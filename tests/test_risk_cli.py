@@ -64,8 +64,7 @@ def files(tmp_path: Path) -> dict[str, str]:
 def test_scan_writes_the_warning_csv(
     files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The CSV has the documented columns (with the lifetime model's odds), worst first, and
-    skipped indicators go to stderr."""
+    """The CSV has the documented columns, worst first, and skipped indicators go to stderr."""
     out = tmp_path / "warnings.csv"
     assert run(files, out, "--ratings", files["ratings"]) == 0
     rows = read(out)
@@ -77,10 +76,6 @@ def test_scan_writes_the_warning_csv(
         "indicators",
         "evidence",
         "change",
-        "p_churn",
-        "expected_spend_12m",
-        "value_at_risk",
-        "odds_evidence",
     ]
     levels = [r["level"] for r in rows]
     assert levels == sorted(levels, key=["high", "medium", "low"].index)
