@@ -147,3 +147,21 @@ def test_cli_prints_its_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"rfm-retention {rr.__version__}"
+
+
+def test_terminal_tables_fit_the_width_and_cut_only_between_words() -> None:
+    """A long text column is narrowed to the width; each cut cell is whole words plus '…'."""
+    from rfm_retention.cli._format import format_table
+
+    note = "interval_extension: last visit 328 days ago; usual interval 72 days (+356%)"
+    table = format_table(["id", "score", "signal"], [["P1", 83.9, note], ["P2", 7.0, "ok"]],
+                         width=50)
+    lines = table.splitlines()
+    assert max(len(line) for line in lines) <= 50
+    cut = lines[2].split("  ")[-1]
+    assert cut.endswith("…")
+    assert note.startswith(cut[:-1])
+    assert note[len(cut) - 1] == " "  # the cut falls before a space, never inside a word
+    assert "83.9" in lines[2]
+    wide = format_table(["id", "signal"], [["P1", note]], width=200)
+    assert note in wide

@@ -222,7 +222,7 @@ def warnings_section(cohort: SyntheticCohort, as_of: Any) -> str:
                 w.level.label,
                 round(w.score, 1),
                 w.reason.value,
-                "" if top is None else f"{top.name}: {top.evidence}"[:70],
+                "" if top is None else f"{top.name}: {top.evidence}",
             ]
         )
     header = ["patient_id", "level", "score", "reason", "strongest signal"]
