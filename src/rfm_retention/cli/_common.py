@@ -55,6 +55,13 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         help="set bad rows aside (reported on stderr) instead of failing",
     )
     parser.add_argument(
+        "--id-type",
+        choices=("text", "int"),
+        default="text",
+        help="read patient ids as text, as written (default: 000123 keeps its zeros), or as "
+        "integers (the same ids and order as integer arrays)",
+    )
+    parser.add_argument(
         "--encoding",
         default="utf-8",
         metavar="NAME",
@@ -106,6 +113,7 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
         parsing=_parsing(args),
         on_error="quarantine" if args.quarantine else "raise",
         encoding=args.encoding,
+        id_type=args.id_type,
     )
     if table.rejected:
         print(

@@ -479,6 +479,6 @@ def kpi_report_by(
             or (case_code is not None and bool(np.any(case_code == k)))
             or (control_code is not None and bool(np.any(control_code == k)))
         )
-        if used or name != NO_GROUP:
+        if used:
             groups.append(GroupKPIs(name, rows))
     return GroupedKPIReport(dimension, basis, min_group_size, overall, tuple(groups))
