@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from rfm_retention._cells import escape_cell
 from rfm_retention.data import DateParsing, PatientData
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._table import PatientTable
@@ -165,18 +166,14 @@ def ids_like(values: list[str], id_like: Any, *, where: str) -> Any:
 
 
 def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that a spreadsheet cannot run as a formula.
+    """Text for a CSV cell that a spreadsheet cannot run as a formula (reversibly).
 
-    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
-    prefixed with a single quote; plain numbers (``-3.5``) are left as they are.
+    The library's rule (:func:`rfm_retention._cells.escape_cell`): a cell
+    starting with a formula character or with ``'`` gets a leading ``'``;
+    plain numbers (``-3.5``) are left as they are. The library's readers
+    remove exactly that quote.
     """
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_STARTS):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+    return escape_cell(value)
 
 
 def write_csv(

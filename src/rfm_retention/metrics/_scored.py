@@ -1,6 +1,6 @@
 """Every method's scores beside what happened, at one scan date: the input of the curves.
 
-:func:`~rfm_retention.metrics.backtest` reduces each method to a few numbers
+:func:`~rfm_retention.metrics._backtest` reduces each method to a few numbers
 (AUC, precision at ``k``, lift). A picture needs the whole ranking: the ROC
 curve, precision at every ``k``, and the observed leaving rate per score
 decile. :func:`scored_outcomes` replays the methods and the baseline at one
@@ -147,7 +147,7 @@ def scored_outcomes(
 ) -> ScoredOutcomes:
     """Replay the methods and the baseline at ``at`` and keep every score beside the outcome.
 
-    Same rules as :func:`~rfm_retention.metrics.backtest` for one date: the
+    Same rules as :func:`~rfm_retention.metrics._backtest` for one date: the
     methods see the data cut at the end of ``at``; the population and who left
     come from :func:`~rfm_retention.metrics.outcome_labels`.
 

@@ -12,7 +12,7 @@ when a function is called; without it the call raises
   -> won back), :func:`patient_timeline`.
 * Programme: :func:`kpi_lines`, :func:`revisit_curves`.
 * Backtest (from :func:`~rfm_retention.metrics.scored_outcomes` and
-  :func:`~rfm_retention.metrics.backtest`): :func:`roc_curves`,
+  :func:`~rfm_retention.metrics._backtest`): :func:`roc_curves`,
   :func:`precision_at_k`, :func:`calibration_curve`, :func:`lead_times`;
   the baseline is drawn beside every method.
 * The monthly review as one self-contained web page: :func:`report_page`
