@@ -307,3 +307,4 @@ def test_sigkill_mid_batch_leaves_no_partial_batch(tmp_path: Any) -> None:
     assert committed <= set(counts)
     assert all(c == 2000 * 2 for c in counts.values()), "a batch was partly written"
     assert verify(store).ok
+
