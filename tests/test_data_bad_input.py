@@ -18,6 +18,17 @@ from rfm_retention.errors import InputFileError, RFMRetentionError, ValidationEr
 
 HEADER = "patient_id,visit_time,amount,department\n"
 
+# The child's own peak memory. ``ru_maxrss`` would not do: it survives ``exec``,
+# so a child forked from a large test process reports the parent's size.
+_PEAK = (
+    "def _peak_mb():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            return int(line.split()[1]) // 1024\n"
+    "    import resource\n"
+    "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+)
+
 
 # ---------------------------------------------------------------- ids that cannot be exact
 @pytest.mark.parametrize(
@@ -103,14 +114,14 @@ def test_a_file_without_line_breaks_fails_early_with_bounded_memory(tmp_path: Pa
         for _ in range(4 * (MAX_LINE_BYTES >> 20)):
             handle.write(block)
     code = (
-        "import resource, sys\n"
+        _PEAK + "import sys\n"
         "from rfm_retention.data import VisitLog\n"
         "from rfm_retention.errors import InputFileError\n"
         "try:\n"
         f"    VisitLog.from_csv({str(path)!r})\n"
         "except InputFileError as exc:\n"
         "    print(exc)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "print(_peak_mb())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     message, peak_mb = out.stdout.strip().splitlines()
@@ -143,15 +154,14 @@ def test_errors_name_file_lines_across_blank_lines_and_multiline_cells(tmp_path:
 def test_one_long_id_does_not_widen_every_row() -> None:
     """A 10 KB id among 20k short ones costs memory in proportion to the text, not 40 KB a row."""
     code = (
-        "import resource\n"
-        "from rfm_retention.data import VisitLog\n"
+        _PEAK + "from rfm_retention.data import VisitLog\n"
         "n = 20000; ids = [f'p{i}' for i in range(n)]; ids[5] = 'X' * 10000\n"
         "dep = ['icu'] * (n - 1) + ['Y' * 10000]\n"
         "log = VisitLog.from_arrays(patient_id=ids, visit_time=['2024-01-01'] * n,\n"
         "                           amount=[1.0] * n, department=dep)\n"
         "f = log.features('2024-02-01')\n"
         "assert len(f) == n and 'X' * 10000 in f.patient_id.tolist()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "print(_peak_mb())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) < 250  # fixed-width text would need 1.6 GB
@@ -207,3 +217,33 @@ def test_library_errors_share_the_root_class(tmp_path: Path) -> None:
     """Every file-level failure is catchable as RFMRetentionError."""
     with pytest.raises(RFMRetentionError):
         VisitLog.from_csv(tmp_path / "absent.csv")
+
+
+# ---------------------------------------------------------------- ids as given
+def test_csv_ids_stay_text_unless_read_as_integers(tmp_path: Path) -> None:
+    """Text ids keep leading zeros; id_type='int' gives the ids and order of integer arrays,
+    and a cell that is not a whole number is a bad row naming its line."""
+    path = _csv(tmp_path, HEADER + "000123,2024-03-01,5,icu\n10,2024-03-01,5,icu\n"
+                "9,2024-03-02,5,icu\n")
+    assert VisitLog.from_csv(path).patient_ids.tolist() == ["000123", "10", "9"]
+    as_ints = VisitLog.from_csv(path, id_type="int")
+    arrays = VisitLog.from_arrays(patient_id=[123, 10, 9], visit_time=["2024-03-01"] * 2
+                                  + ["2024-03-02"], amount=[5.0] * 3)
+    assert as_ints.patient_ids.tolist() == arrays.patient_ids.tolist() == [9, 10, 123]
+    bad = _csv(tmp_path, HEADER + "12,2024-03-01,5,icu\nx1,2024-03-01,5,icu\n", "bad.csv")
+    with pytest.raises(ValidationError) as caught:
+        VisitLog.from_csv(bad, id_type="int")
+    assert [(i.line, i.value) for i in caught.value.issues] == [(3, "x1")]
+    assert "not a whole number" in str(caught.value)
+
+
+def test_cli_id_type_int_orders_ids_numerically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--id-type int writes features in numeric id order (9 before 10), text order without."""
+    path = _csv(tmp_path, HEADER + "10,2024-03-01,5,icu\n9,2024-03-01,5,icu\n")
+    args = ["features", "--visits", str(path), "--as-of", "2024-06-30"]
+    assert main(args) == 0
+    assert [r.split(",")[0] for r in capsys.readouterr().out.splitlines()[1:]] == ["10", "9"]
+    assert main([*args, "--id-type", "int"]) == 0
+    assert [r.split(",")[0] for r in capsys.readouterr().out.splitlines()[1:]] == ["9", "10"]

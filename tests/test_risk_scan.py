@@ -137,3 +137,29 @@ def test_empty_data_gives_empty_list() -> None:
     warnings = scan(bundle([]), AS_OF)
     assert len(warnings) == 0
     assert list(warnings) == []
+
+
+def test_lifetime_odds_are_asked_for_not_implied() -> None:
+    """A plain scan carries no odds; model=LifetimeOdds() adds the lifetime model's P(churn)."""
+    from rfm_retention.risk import LifetimeOdds
+    from rfm_retention.testing import synthetic_cohort
+
+    cohort = synthetic_cohort(300, seed=1)
+    plain = scan(cohort.data, cohort.end)
+    assert plain.probability is None
+    with_odds = scan(cohort.data, cohort.end, model=LifetimeOdds())
+    assert with_odds.probability is not None
+    assert ((with_odds.probability >= 0) & (with_odds.probability <= 1)).all()
+
+
+def test_scan_takes_a_visit_log_or_says_what_it_needs() -> None:
+    """A bare VisitLog is scanned as the bundle of visits; anything else is a ConfigError."""
+    from rfm_retention.data import PatientData, VisitLog
+    from rfm_retention.errors import ConfigError
+
+    log = VisitLog.from_arrays(patient_id=["a", "a", "a"], amount=[50, 50, 50],
+                               visit_time=["2024-01-01", "2024-02-01", "2024-03-01"])
+    assert scan(log, "2024-06-15").patient_id.tolist() == (
+        scan(PatientData(visits=log), "2024-06-15").patient_id.tolist())
+    with pytest.raises(ConfigError, match="PatientData"):
+        scan({"visits": log}, "2024-06-15")  # type: ignore[arg-type]

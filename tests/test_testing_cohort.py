@@ -13,7 +13,7 @@ import pytest
 
 from rfm_retention.data import PatientData, PatientTable
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import ReasonCode
+from rfm_retention.features import patient_features
 from rfm_retention.testing import (
     DEFAULT_SETTINGS,
     SAMPLE_END,
@@ -28,6 +28,7 @@ from rfm_retention.testing import (
     sample_cohort,
     synthetic_cohort,
 )
+from rfm_retention.vocabulary import ReasonCode
 
 START = dt.date(2022, 1, 1)
 END = dt.date(2024, 12, 31)
@@ -170,7 +171,7 @@ def test_truth_lookups(cohort: SyntheticCohort) -> None:
 def test_the_cohort_loads_into_a_bundle_of_validated_tables(cohort: SyntheticCohort) -> None:
     """The data is an ordinary PatientData: features work on it as on a host's data."""
     assert isinstance(cohort.data, PatientData)
-    features = cohort.data.visits.features(END)
+    features = patient_features(cohort.data.visits, END)
     assert len(features) == cohort.n_patients
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rfm_retention.btyd import LIFETIME_MODELS, LifetimeScorer
 from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
@@ -71,6 +72,11 @@ def register(sub: Any) -> None:
                         help="lapse rule: days past the expected interval (default 30)")
     parser.add_argument("--population", choices=("active", "all"), default="active",
                         help="judge patients not yet lapsed (default) or everyone seen")
+    parser.add_argument("--lifetime", action="append", choices=tuple(LIFETIME_MODELS),
+                        default=[], metavar="MODEL",
+                        help="also backtest an untrained patient-lifetime model, fitted at each "
+                        f"date, scoring P(no visit in the horizon) (repeatable): "
+                        f"{', '.join(LIFETIME_MODELS)}")
     parser.add_argument("--out", metavar="FILE", help="write the metrics as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -172,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         model = RiskModel.load(path)
         dates = ", ".join(d.isoformat() for d in model.training.train_dates)
         methods.insert(0, ModelScorer(model, label=f"trained model ({dates})"))
+    methods += [LifetimeScorer(horizon_days=args.horizon, model=m) for m in args.lifetime]
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
     )

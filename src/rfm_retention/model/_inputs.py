@@ -31,6 +31,7 @@ import numpy.typing as npt
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.model._terms import TermSpec
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._registry import IndicatorSet
@@ -133,7 +134,7 @@ def model_inputs(
         panel = evaluate(data, day, chosen)
     patients = data.patients
     n = len(patients)
-    f = data.visits.features(day, window=YEAR_DAYS)
+    f = patient_features(data.visits, day, window=YEAR_DAYS)
     rows = np.searchsorted(patients, f.patient_id)
 
     specs: list[TermSpec] = []

@@ -20,10 +20,10 @@ from rfm_retention.risk._indicator import (
     IndicatorResult,
     Measurement,
 )
-from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
-from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, trailing_year_spend
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
+from rfm_retention.risk._records import WarningRecord, read_warnings_csv
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
 from rfm_retention.risk._rows import SourceRows, months_before
 from rfm_retention.risk._rules import SPEC_RULE_TABLE, Condition, Rule, RulePolicy
@@ -34,6 +34,7 @@ from rfm_retention.risk._scan import (
     warnings_from_panel,
 )
 from rfm_retention.risk._score import SPEC_WEIGHTS, ScorePolicy
+from rfm_retention.risk._snapshot import Snapshot
 from rfm_retention.risk._training import CoefficientReport, LearnedScorePolicy, ScoreTrainer
 from rfm_retention.risk._warnings import (
     Change,
@@ -56,6 +57,7 @@ from rfm_retention.risk.indicators import (
     RehabilitationLag,
     SpendDrop,
 )
+from rfm_retention.vocabulary import Dimension, ReasonCode, RiskLevel
 
 __all__ = [
     "DEFAULT_LAPSED_AFTER_DAYS",
@@ -85,6 +87,7 @@ __all__ = [
     "IndicatorSet",
     "IntervalExtension",
     "LearnedScorePolicy",
+    "LifetimeOdds",
     "LowReputation",
     "LowSatisfaction",
     "Measurement",
@@ -103,14 +106,17 @@ __all__ = [
     "ScorePolicy",
     "ScoreTrainer",
     "SkippedIndicator",
+    "Snapshot",
     "SourceRows",
     "SpendDrop",
     "WarningList",
+    "WarningRecord",
     "WorstOf",
     "default_indicators",
     "default_policy",
     "evaluate",
     "months_before",
+    "read_warnings_csv",
     "scan",
     "trailing_year_spend",
     "warnings_from_panel",

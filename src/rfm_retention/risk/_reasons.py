@@ -29,14 +29,12 @@ patient's own results, so it is deterministic and row-order invariant.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.risk._indicator import REASON_CODES, IndicatorResult
-from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.risk._panel import IndicatorPanel
+from rfm_retention.vocabulary import ReasonCode
 
 __all__ = ["REASON_ORDER", "cause_codes", "primary_reasons", "signals_behind"]
 
@@ -50,11 +48,6 @@ the order of how often the documents report them (efficacy 45 %, service
 
 _BEHAVIOUR = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
 _NONE = np.int64(-1)
-
-_REASON_CACHE: weakref.WeakKeyDictionary[IndicatorPanel, npt.NDArray[np.int64]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def cause_codes(result: IndicatorResult) -> npt.NDArray[np.int64]:
     """Per patient, the cause (position in :data:`REASON_ORDER`) ``result`` signals, or -1.
@@ -94,13 +87,33 @@ def signals_behind(panel: IndicatorPanel, row: int) -> npt.NDArray[np.int64]:
     Every fired indicator (when none fired, a level reached below every
     firing threshold: every indicator with a severity above 0), plus every
     cause signal (see :func:`cause_codes`), so the evidence for the primary
-    reason is always shown.
+    reason is always shown. The (indicator, patient) matrices behind it are
+    built once per panel, so explaining every warning of a list costs one
+    pass over the panel, not one per warning.
     """
-    fired = np.array([bool(r.fired[row]) for r in panel.results], bool)
-    if not fired.any():
-        fired = np.array([r.severity[row] > 0 for r in panel.results], bool)
-    cause = np.array([cause_codes(r)[row] >= 0 for r in panel.results], bool)
-    return np.flatnonzero(fired | cause).astype(np.int64)
+    fired, severe, cause = _signal_matrices(panel)
+    behind = fired[:, row]
+    if not behind.any():
+        behind = severe[:, row]
+    return np.flatnonzero(behind | cause[:, row]).astype(np.int64)
+
+
+def _signal_matrices(
+    panel: IndicatorPanel,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(fired, severity above 0, cause signal) per indicator and patient, remembered per panel."""
+
+    def build() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        n = len(panel)
+        shape = (len(panel.results), n)
+        fired, severe, cause = (np.zeros(shape, bool) for _ in range(3))
+        for k, r in enumerate(panel.results):
+            fired[k] = r.fired
+            severe[k] = r.severity > 0
+            cause[k] = cause_codes(r) >= 0
+        return fired, severe, cause
+
+    return panel.remember("signal_matrices", build)
 
 
 def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
@@ -122,9 +135,10 @@ def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
         >>> print(*(REASON_ORDER[k].value for k in primary_reasons(panel)))
         service behaviour_only
     """
-    cached = _REASON_CACHE.get(panel)
-    if cached is not None:
-        return cached
+    return panel.remember("primary_reasons", lambda: _primary_reasons(panel))
+
+
+def _primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
     n = len(panel)
     best_key = np.full(n, -np.inf)
     best_code = np.full(n, _BEHAVIOUR, np.int64)
@@ -140,5 +154,4 @@ def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
         best_key = np.where(better, key, best_key)
         best_code = np.where(better, code, best_code)
     best_code.flags.writeable = False
-    _REASON_CACHE[panel] = best_code
     return best_code

@@ -6,11 +6,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from rfm_retention.data import PatientData
+from rfm_retention.data import PatientData, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
-from rfm_retention.risk._levels import RiskLevel
-from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, lifetime_odds
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._policy import RiskPolicy, WorstOf
 from rfm_retention.risk._reasons import primary_reasons
@@ -19,6 +18,7 @@ from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._score import ScorePolicy
 from rfm_retention.risk._warnings import PreviousLevels, WarningList, reason_values
 from rfm_retention.time import TimeLike
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
 
@@ -37,7 +37,7 @@ def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
 
 
 def scan(
-    data: PatientData,
+    data: PatientData | VisitLog,
     as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
     policy: RiskPolicy | None = None,
@@ -56,7 +56,9 @@ def scan(
     window: there is no silence to measure, and their signals are current.
 
     Args:
-        data: visits plus whichever sources the host has; an absent source
+        data: visits plus whichever sources the host has (a bare
+            :class:`~rfm_retention.data.VisitLog` is the bundle of visits
+            alone); an absent source
             means "no signal" for the indicators that need it, and those
             indicators are listed in ``WarningList.skipped``.
         as_of: the day (or instant) of the scan; rows after it are ignored.
@@ -72,8 +74,9 @@ def scan(
             None grades every patient, however long ago they were seen.
         model: a trained risk model (:class:`~rfm_retention.model.RiskModel`)
             whose calibrated P(churn) orders patients within a level and goes
-            with each warning; without one, the patient-lifetime model's odds
-            are used when available (see :mod:`~rfm_retention.risk._odds`).
+            with each warning, or :class:`~rfm_retention.risk.LifetimeOdds` for
+            the patient-lifetime model's odds; without one, warnings are
+            ordered by score.
 
     Returns:
         The warning list, sorted by level (high first), then P(churn) (highest
@@ -92,13 +95,26 @@ def scan(
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
+    data = _bundle(data)
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
-    odds = model.churn_odds(data, as_of, panel) if model is not None else lifetime_odds(data, as_of)
+    odds = model.churn_odds(data, as_of, panel) if model is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     return result if previous is None else result.compared_with(previous)
+
+
+def _bundle(data: object) -> PatientData:
+    """``data`` as a bundle (a visit log alone is one); anything else: ConfigError with a hint."""
+    if isinstance(data, PatientData):
+        return data
+    if isinstance(data, VisitLog):
+        return PatientData(visits=data)
+    raise ConfigError(
+        f"scan needs a PatientData bundle (or a VisitLog), got {type(data).__name__}; "
+        "hint: PatientData(visits=log, ratings=...) bundles the sources"
+    )
 
 
 def warnings_from_panel(
