@@ -33,6 +33,8 @@ __all__ = ["ChurnEstimator", "ChurnOdds", "lifetime_odds", "trailing_year_spend"
 FloatArray = npt.NDArray[np.float64]
 
 LIFETIME_HORIZON_DAYS = 90
+MIN_LIFETIME_PATIENTS = 20
+"""Fewer patients seen by the scan date than this: no lifetime model is fitted."""
 YEAR_DAYS = 365
 
 
@@ -100,13 +102,14 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
 
 
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
-    """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one."""
-    try:
-        from rfm_retention.btyd import lifetime_scores  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """The lifetime model's odds (P(no visit in 90 days), 12-month spend); None when too few
+    patients have been seen to fit one."""
+    from rfm_retention.btyd import lifetime_scores  # fitted only when a scan asks
+
     visits = data.visits
     f = visits.features(as_of)
+    if len(f) < MIN_LIFETIME_PATIENTS:  # too few patients seen by then to fit a model
+        return None
     scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
