@@ -17,10 +17,16 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention.btyd import BTYD_COLUMNS, PERIODS
-from rfm_retention.cli._common import add_input_options, columns_to_rows, load_table, write_csv
+from rfm_retention.cli._common import (
+    add_input_options,
+    columns_to_rows,
+    load_table,
+    parse_mapping,
+    write_csv,
+)
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FEATURE_COLUMNS
+from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
 __all__ = ["register"]
 
@@ -33,7 +39,14 @@ def register(sub: Any) -> None:
         description="One row per patient seen on or before --as-of, in patient-id order. "
         "Columns: " + ", ".join(FEATURE_COLUMNS) + ". Definitions: docs/guide/features.md.",
     )
-    _add_common(features)
+    _add_common(features, visits_required=False)
+    engine = features.add_argument_group(
+        "computing on a DuckDB database (the visits never load into Python)"
+    )
+    engine.add_argument("--duckdb", metavar="FILE", help="DuckDB database file holding the visits")
+    source = engine.add_mutually_exclusive_group()
+    source.add_argument("--table", metavar="NAME", help="the visits table (or view) in --duckdb")
+    source.add_argument("--query", metavar="SQL", help="a query giving the visits, in --duckdb")
     window = features.add_mutually_exclusive_group()
     window.add_argument(
         "--window-days",
@@ -77,8 +90,13 @@ def register(sub: Any) -> None:
     btyd.set_defaults(func=run_btyd)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
+def _add_common(parser: argparse.ArgumentParser, *, visits_required: bool = True) -> None:
+    parser.add_argument(
+        "--visits",
+        required=visits_required,
+        metavar="FILE",
+        help="visits CSV file" + ("" if visits_required else " (or --duckdb with --table/--query)"),
+    )
     parser.add_argument(
         "--as-of", required=True, metavar="DATE", help="ISO date or date-time, e.g. 2024-06-30"
     )
@@ -107,15 +125,53 @@ def _cells(columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
     return out
 
 
+def _duckdb_features(args: argparse.Namespace, window: int | relativedelta | None) -> Any:
+    """Features computed inside the DuckDB file given by --duckdb (opened read-only)."""
+    from rfm_retention._optional import import_optional
+
+    if args.visits:
+        raise ConfigError("give either --visits FILE or --duckdb FILE, not both")
+    if not (args.table or args.query):
+        raise ConfigError("--duckdb needs --table NAME or --query SQL")
+    duckdb = import_optional("duckdb", "duckdb", "rfm-retention features --duckdb")
+    try:
+        con = duckdb.connect(args.duckdb, read_only=True)
+    except duckdb.Error as exc:
+        raise ConfigError(f"{args.duckdb}: cannot open as a DuckDB database ({exc})") from None
+    try:
+        try:
+            source = con.sql(args.query) if args.query else con.table(args.table)
+        except duckdb.Error as exc:
+            raise ConfigError(f"{args.duckdb}: {exc}") from None
+        return patient_features(
+            source,
+            args.as_of,
+            window=window,
+            min_exposure_days=args.min_exposure_days,
+            mapping=parse_mapping(args.map).get("visits"),
+        )
+    finally:
+        con.close()
+
+
 def run_features(args: argparse.Namespace) -> int:
-    """Load the visits, compute the features as of --as-of, write the CSV."""
-    log = _load_visits(args)
+    """Compute the features as of --as-of (from the visits CSV or in DuckDB), write the CSV."""
     window = (
         relativedelta(months=args.window_months)
         if args.window_months is not None
         else args.window_days
     )
-    features = log.features(args.as_of, window=window, min_exposure_days=args.min_exposure_days)
+    if args.duckdb:
+        features = _duckdb_features(args, window)
+    elif args.table or args.query:
+        raise ConfigError("--table and --query read from a DuckDB file: add --duckdb FILE")
+    elif not args.visits:
+        raise ConfigError("give the visits: --visits FILE, or --duckdb FILE with --table/--query")
+    else:
+        log = _load_visits(args)
+        features = log.features(
+            args.as_of, window=window, min_exposure_days=args.min_exposure_days
+        )
     header, rows = columns_to_rows(_cells(features.to_columns()))
     write_csv(args.out, header, rows)
     return 0
