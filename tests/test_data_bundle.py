@@ -75,7 +75,7 @@ def test_from_directory_reads_the_default_files_that_exist(tmp_path: Path) -> No
     assert data.reviews is not None
     assert data.reviews.score.tolist() == [100.0]
     assert set(SOURCE_FILES) == {"visits", "ratings", "complaints", "appointments", "courses",
-                                 "outcomes", "reviews"}
+                                 "outcomes", "reviews", "registry"}
 
 
 def test_from_directory_mappings_and_validation(tmp_path: Path) -> None:

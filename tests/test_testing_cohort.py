@@ -65,9 +65,10 @@ def test_other_seed_gives_another_cohort(cohort: SyntheticCohort) -> None:
 
 
 def test_every_source_is_present_and_keyed_by_the_same_patients(cohort: SyntheticCohort) -> None:
-    """All seven sources exist; every patient has a visit; truth rows are data.patients."""
+    """All eight sources exist; every patient has a visit; truth rows are data.patients."""
     assert cohort.data.available == {
-        "visits", "ratings", "complaints", "appointments", "courses", "outcomes", "reviews"
+        "visits", "ratings", "complaints", "appointments", "courses", "outcomes", "reviews",
+        "registry",
     }
     assert cohort.n_patients == 800
     assert np.array_equal(cohort.data.visits.patient_ids, cohort.data.patients)

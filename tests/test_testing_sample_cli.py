@@ -15,6 +15,7 @@ from rfm_retention.testing import sample_cohort, synthetic_cohort
 
 EXPECTED_FILES = {
     "visits.csv",
+    "patients.csv",
     "ratings.csv",
     "complaints.csv",
     "appointments.csv",

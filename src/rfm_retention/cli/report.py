@@ -23,14 +23,17 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.metrics import (
     DIMENSIONS,
     MIN_GROUP_SIZE,
+    AcquisitionReport,
     BeforeAfter,
     CaseColumns,
     CauseReport,
+    ChannelCosts,
     ControlGroup,
     Exclusions,
     GroupedKPIReport,
     KPIReport,
     LapseRule,
+    ReferralTree,
     kpi_report,
     programme_review,
 )
@@ -84,7 +87,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--exclusions", metavar="FILE",
                         help="CSV of patients no longer counted: patient_id,since[,reason] "
                         "(reason deceased or transferred); applies to churn, revisit and "
-                        "win-back (both sides of the uplift)")
+                        "win-back (both sides of the uplift); default with --registry: its "
+                        "deceased_at and transferred_at days")
     parser.add_argument("--control", metavar="FILE",
                         help="CSV of untreated control patients: patient_id,level,warned_at "
                         "(needs --cases for the treated side)")
@@ -107,6 +111,10 @@ def register(sub: Any) -> None:
                         help="also churn and revisit before vs after this day, with the "
                         "difference and its 95 %% CI (and for the --control patients); "
                         "with --out, written to FILE's name + .before_after")
+    parser.add_argument("--costs", metavar="FILE",
+                        help="with --registry: CSV channel,month,cost of each acquisition "
+                        "channel (month as YYYY-MM), for the cost per new and per retained "
+                        "patient")
     parser.add_argument("--out", metavar="FILE", help="write the full table as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -209,9 +217,12 @@ def run(args: argparse.Namespace) -> int:
     exclusions = read_exclusions(args.exclusions) if args.exclusions else None
     if args.by in ("team", "level") and cases is None:
         raise ConfigError(f"--by {args.by} needs --cases: the {args.by} is the case's")
+    if args.by == "channel" and data.registry is None:
+        raise ConfigError("--by channel needs --registry: the channel is the registry's")
     review = programme_review(
         visits, args.start, args.end, as_of=as_of, by=args.by, causes=args.causes,
         programme_start=args.programme_start, ratings=data.ratings,
+        registry=data.registry, costs=read_costs(args.costs) if args.costs else None,
         complaints=data.complaints, cases=cases,
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
         win_back_days=args.win_back_days, control=control, min_group_size=args.min_group_size,
@@ -225,7 +236,9 @@ def run(args: argparse.Namespace) -> int:
         if args.out and pooled is not None:
             print(pooled, file=sys.stderr)
     extras = (("causes", review.causes, render_causes),
-              ("before_after", review.before_after, render_before_after))
+              ("before_after", review.before_after, render_before_after),
+              ("acquisition", review.acquisition, render_acquisition),
+              ("referrals", review.referrals, render_referrals))
     for tag, part, text in extras:
         if part is not None:
             out = _beside(args.out, tag) if args.out else None
@@ -239,6 +252,45 @@ def _beside(out: str, tag: str) -> str:
         return out
     stem, dot, ext = out.rpartition(".")
     return f"{stem}.{tag}.{ext}" if dot else f"{out}.{tag}"
+
+
+def read_costs(path: str) -> ChannelCosts:
+    """``channel,month,cost`` rows (header required) as :class:`ChannelCosts`."""
+    rows = [(r["channel"].strip(), r["month"].strip(), r["cost"].strip())
+            for r in read_rows(path, ("channel", "month", "cost"))]
+    try:
+        return ChannelCosts.from_records(rows)
+    except ConfigError as exc:
+        raise ConfigError(f"{path} (data rows counted from 0): {exc}") from None
+
+
+def render_acquisition(acq: AcquisitionReport) -> str:
+    """New patients per channel and month, their revisit and cost."""
+    cols = acq.to_columns()
+    names = ("channel", "month", "acquired", "visited", "revisit_3m_rate", "revisit_6m_rate",
+             "cost_per_acquired", "cost_per_retained")
+    pct = {"revisit_3m_rate", "revisit_6m_rate"}
+    rows = [[cols[n][i] * 100 if n in pct else cols[n][i] for n in names]
+            for i in range(len(cols["month"]))]
+    title = (f"New patients by acquisition channel {acq.start} to {acq.end}, as of {acq.as_of} "
+             "(revisit from the first visit; cost per retained once 6-month windows close)")
+    return format_table(["channel", "month", "new", "visited", "revisit 3m %", "revisit 6m %",
+                         "cost/new", "cost/retained"], rows, title=title)
+
+
+def render_referrals(tree: ReferralTree, top: int = 10) -> str:
+    """The referral tree's counts and its top referrers."""
+    ref = tree.referrers()
+    order = sorted(range(len(ref["referrer"])), key=lambda i: (-ref["descendants"][i],
+                                                               ref["referrer"][i]))[:top]
+    rows = [[ref[k][i] for k in ("referrer", "referred", "visited", "descendants")]
+            for i in order]
+    depth = max(tree.generation.tolist(), default=0)
+    title = (f"Referrals: {len(tree)} referred patients, {tree.by_retained} of them by a "
+             f"retained patient, {len(ref['referrer'])} referrers, {depth} generation(s); "
+             f"top {top} referrers")
+    return format_table(["referrer", "referred", "visited", "all generations"], rows,
+                        title=title)
 
 
 def render_causes(causes: CauseReport, top: int = 3) -> str:

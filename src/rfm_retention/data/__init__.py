@@ -3,6 +3,7 @@
 from rfm_retention.data._bundle import SOURCE_FILES, PatientData
 from rfm_retention.data._schema import Field, RejectedRows, Schema
 from rfm_retention.data._sources import (
+    ACQUISITION_CHANNELS,
     APPOINTMENT_STATUSES,
     COURSE_STATUSES,
     Appointment,
@@ -13,6 +14,8 @@ from rfm_retention.data._sources import (
     ComplaintTable,
     Course,
     CourseTable,
+    PatientEntry,
+    PatientRegistry,
     Rating,
     RatingTable,
     Review,
@@ -25,6 +28,7 @@ from rfm_retention.data._table import PatientTable
 from rfm_retention.data._time import DateParsing
 
 __all__ = [
+    "ACQUISITION_CHANNELS",
     "APPOINTMENT_STATUSES",
     "COURSE_STATUSES",
     "SOURCE_FILES",
@@ -39,6 +43,8 @@ __all__ = [
     "DateParsing",
     "Field",
     "PatientData",
+    "PatientEntry",
+    "PatientRegistry",
     "PatientTable",
     "Rating",
     "RatingTable",

@@ -16,6 +16,7 @@ from rfm_retention.data._sources import (
     AssessmentTable,
     ComplaintTable,
     CourseTable,
+    PatientRegistry,
     RatingTable,
     ReviewTable,
     VisitLog,
@@ -33,6 +34,7 @@ SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = {
     "courses": ("courses.csv", CourseTable),
     "outcomes": ("outcomes.csv", AssessmentTable),
     "reviews": ("reviews.csv", ReviewTable),
+    "registry": ("patients.csv", PatientRegistry),
 }
 """Source name -> (default file name, table class)."""
 
@@ -70,6 +72,7 @@ class PatientData:
     courses: CourseTable | None = None
     outcomes: AssessmentTable | None = None
     reviews: ReviewTable | None = None
+    registry: PatientRegistry | None = None
     patients: IdArray = attrs.field(init=False, repr=False)
     _row_positions: dict[str, npt.NDArray[np.int64]] = attrs.field(
         init=False, repr=False, factory=dict

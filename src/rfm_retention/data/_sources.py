@@ -22,8 +22,10 @@ from rfm_retention.time import TimeLike
 if TYPE_CHECKING:
     from rfm_retention.btyd import BTYDSummary, Period
     from rfm_retention.features import PatientFeatures
+    from rfm_retention.metrics._exclusions import Exclusions
 
 __all__ = [
+    "ACQUISITION_CHANNELS",
     "APPOINTMENT_STATUSES",
     "COURSE_STATUSES",
     "Appointment",
@@ -34,6 +36,8 @@ __all__ = [
     "ComplaintTable",
     "Course",
     "CourseTable",
+    "PatientEntry",
+    "PatientRegistry",
     "Rating",
     "RatingTable",
     "Review",
@@ -503,3 +507,102 @@ class ReviewTable(PatientTable):
     def stars(self) -> FloatArray:
         """Stars as given (1-5), NaN where the row gave a score."""
         return self.columns["stars"]
+
+
+# ---------------------------------------------------------------- patient registry
+ACQUISITION_CHANNELS = ("talk", "free_clinic", "media", "referral", "walk_in", "online")
+"""Channels the documents name (health talks, free clinics, media, referrals) and the
+usual others; a host may use any text."""
+
+
+@attrs.frozen
+class PatientEntry:
+    """One patient of the registry: how and when they first came into contact.
+
+    Example:
+        >>> PatientEntry("p2", "2024-01-03", channel="referral", referred_by="p1").channel
+        'referral'
+    """
+
+    patient_id: str | int
+    first_contact: TimeLike
+    channel: str = ""
+    referred_by: str | None = None
+    deceased_at: TimeLike | None = None
+    transferred_at: TimeLike | None = None
+
+
+class PatientRegistry(PatientTable):
+    """Every patient once: first contact, acquisition channel, referrer, departure flags.
+
+    The lifecycle's "pre-visit" stage: where each patient came from (health
+    talks, free clinics, media, referrals) and who referred them, for the
+    acquisition KPIs and the referral tree; ``deceased_at`` and
+    ``transferred_at`` feed :meth:`exclusions`.
+
+    Example:
+        >>> reg = PatientRegistry.from_arrays(patient_id=["p1", "p2"],
+        ...     first_contact=["2023-05-01", "2024-01-03"], channel=["talk", "referral"],
+        ...     referred_by=["", "p1"], deceased_at=["2024-06-01", None])
+        >>> reg.channel.tolist(), reg.referred_by.tolist()
+        (['talk', 'referral'], ['', 'p1'])
+        >>> reg.exclusions().patient_id.tolist()
+        ['p1']
+    """
+
+    SCHEMA: ClassVar[Schema] = Schema(
+        "registry",
+        (
+            Field("patient_id", "id", unique=True, doc="The host's patient id (once per patient)."),
+            Field("first_contact", "time", doc="First contact with the hospital."),
+            Field("channel", "text", required=False,
+                  doc="Acquisition channel: talk, free_clinic, media, referral, walk_in..."),
+            Field("referred_by", "text", required=False, doc="Patient id of the referrer."),
+            Field("deceased_at", "time", required=False, doc="Day of death, if known."),
+            Field("transferred_at", "time", required=False, doc="Day care moved elsewhere."),
+        ),
+        time_field="first_contact",
+        rules=(
+            RowRule(
+                "referred_by",
+                "is the patient themself",
+                lambda c: c["referred_by"] == c["patient_id"].astype(str),
+            ),
+            RowRule(
+                "deceased_at",
+                "before first_contact",
+                lambda c: ~np.isnat(c["deceased_at"]) & (c["deceased_at"] < c["first_contact"]),
+            ),
+        ),
+    )
+
+    @property
+    def channel(self) -> TextArray:
+        """Acquisition channel per patient ('' where not given)."""
+        return self.columns["channel"]
+
+    @property
+    def referred_by(self) -> TextArray:
+        """Referrer's patient id as text ('' where none)."""
+        return self.columns["referred_by"]
+
+    @property
+    def first_contact(self) -> npt.NDArray[np.datetime64]:
+        """First contact per patient."""
+        return self.columns["first_contact"]
+
+    def exclusions(self) -> Exclusions:
+        """Deceased and transferred patients as :class:`~rfm_retention.metrics.Exclusions`.
+
+        The earlier of the two days counts when both are given.
+        """
+        from rfm_retention.metrics._exclusions import Exclusions
+
+        dead, moved = self.columns["deceased_at"], self.columns["transferred_at"]
+        rows = []
+        for pid, d, t in zip(self.row_patient_ids().tolist(), dead, moved, strict=True):
+            if not np.isnat(d) and (np.isnat(t) or d <= t):
+                rows.append((pid, str(d.astype("datetime64[D]")), "deceased"))
+            elif not np.isnat(t):
+                rows.append((pid, str(t.astype("datetime64[D]")), "transferred"))
+        return Exclusions.from_records(rows)

@@ -15,6 +15,8 @@ KPIs (each module's docstring holds the exact definition):
   :func:`causes_by_group`: reasons and complaint categories over-represented where;
   :func:`before_after`: churn and revisit before vs after the programme start;
   :func:`programme_review`: all of them as one :class:`ProgrammeReview`.
+* :func:`acquisition_report`, :func:`referral_tree`: new patients per channel,
+  their return and cost; who referred whom.
 
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
@@ -22,6 +24,15 @@ trained score, a host's model) at past dates beside the naive
 holds the plain-array metrics (AUC, precision at k, lift).
 """
 
+from rfm_retention.metrics._acquisition import (
+    AcquisitionReport,
+    ChannelCosts,
+    ChannelMonth,
+    ReferralTree,
+    acquisition_report,
+    channel_groups,
+    referral_tree,
+)
 from rfm_retention.metrics._backtest import (
     DEFAULT_K,
     Backtest,
@@ -111,12 +122,15 @@ __all__ = [
     "REVISIT_MONTHS",
     "WIN_BACK_DAYS",
     "WIN_BACK_LEVELS",
+    "AcquisitionReport",
     "Backtest",
     "BeforeAfter",
     "CaseColumns",
     "CaseRecord",
     "CauseReport",
     "CauseShare",
+    "ChannelCosts",
+    "ChannelMonth",
     "ChurnOutcome",
     "Compliance",
     "ControlGroup",
@@ -141,18 +155,21 @@ __all__ = [
     "PeriodRate",
     "ProgrammeReview",
     "RateChange",
+    "ReferralTree",
     "RevisitRate",
     "ScanScorer",
     "Scorer",
     "Scores",
     "Uplift",
     "WinBackRate",
+    "acquisition_report",
     "auc",
     "average_precision",
     "backtest",
     "before_after",
     "brier_score",
     "causes_by_group",
+    "channel_groups",
     "control_arm",
     "control_win_back",
     "data_until",
@@ -175,6 +192,7 @@ __all__ = [
     "precision_recall",
     "programme_review",
     "recall_at_k",
+    "referral_tree",
     "revisit_rate",
     "revisit_rates_by_month",
     "satisfaction_trend",

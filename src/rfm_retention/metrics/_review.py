@@ -11,7 +11,16 @@ from typing import Any
 import attrs
 import numpy as np
 
-from rfm_retention.data._sources import ComplaintTable, RatingTable, VisitLog
+from rfm_retention.data._sources import ComplaintTable, PatientRegistry, RatingTable, VisitLog
+from rfm_retention.errors import ConfigError
+from rfm_retention.metrics._acquisition import (
+    AcquisitionReport,
+    ChannelCosts,
+    ReferralTree,
+    acquisition_report,
+    channel_groups,
+    referral_tree,
+)
 from rfm_retention.metrics._before_after import BeforeAfter, before_after
 from rfm_retention.metrics._cases import CaseColumns
 from rfm_retention.metrics._causes import CauseReport, causes_by_group
@@ -39,12 +48,16 @@ class ProgrammeReview:
         by: the same per group (``by=``), adding up to ``kpis``.
         causes: reasons and complaint categories per group against the hospital.
         before_after: churn and revisit before vs after ``programme_start``.
+        acquisition: new patients per channel and month (with a registry).
+        referrals: the referral tree (with a registry).
     """
 
     kpis: KPIReport
     by: GroupedKPIReport | None = None
     causes: CauseReport | None = None
     before_after: BeforeAfter | None = None
+    acquisition: AcquisitionReport | None = None
+    referrals: ReferralTree | None = None
 
 
 def control_arm(visits: VisitLog, control: ControlGroup) -> PatientGroups:
@@ -83,13 +96,17 @@ def programme_review(
     win_back_days: int = WIN_BACK_DAYS,
     control: ControlGroup | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
+    registry: PatientRegistry | None = None,
+    costs: ChannelCosts | None = None,
 ) -> ProgrammeReview:
     """The KPIs, and on request the groups, the causes and the before/after comparison.
 
     ``causes=True`` breaks causes down by ``by`` (department when ``by`` is
     None). With ``programme_start`` and a ``control`` group, the before/after
     comparison is made for the control patients too (their difference in
-    differences).
+    differences). With a ``registry``, the acquisition KPIs and the referral
+    tree are added, ``by="channel"`` groups by acquisition channel, and its
+    deceased/transferred days are the exclusions unless ``exclusions`` is given.
 
     Examples:
         >>> from rfm_retention.testing import sample_cohort
@@ -100,6 +117,12 @@ def programme_review(
         >>> review.by.dimension, review.causes.dimension, review.before_after.change("churn").kpi
         ('department', 'department', 'churn')
     """
+    if registry is not None and exclusions is None:
+        exclusions = registry.exclusions()
+    if by == "channel":
+        if registry is None:
+            raise ConfigError("KPIs by channel need the patient registry (its channel column)")
+        by = channel_groups(registry)
     options: dict[str, Any] = dict(
         as_of=as_of, ratings=ratings, cases=cases, lapse_rule=lapse_rule,
         exclusions=exclusions, win_back_days=win_back_days, control=control,
@@ -129,4 +152,9 @@ def programme_review(
             mine = arms.report_of("programme") if "programme" in has else kpis
             theirs = arms.report_of("control") if "control" in has else None
             change = before_after(mine, programme_start, control=theirs)
-    return ProgrammeReview(kpis, grouped, cause_report, change)
+    acquisition = referrals = None
+    if registry is not None:
+        acquisition = acquisition_report(registry, visits, start, end, as_of=as_of, costs=costs,
+                                         exclusions=exclusions)
+        referrals = referral_tree(registry, visits, as_of=as_of)
+    return ProgrammeReview(kpis, grouped, cause_report, change, acquisition, referrals)

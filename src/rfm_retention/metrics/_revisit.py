@@ -81,7 +81,7 @@ def _check_months(months: int) -> None:
         raise ConfigError(f"months must be a positive whole number, got {months!r}")
 
 
-def _count(
+def count_revisits(
     vd: VisitDays,
     index_rows: IntArray,
     window_end: IntArray,
@@ -90,7 +90,11 @@ def _count(
     as_of_day: int,
     excluded_since: IntArray,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Per group: (index patients, censored, excluded, revisited)."""
+    """Per group: (index patients, censored, excluded, revisited) of the index visit rows.
+
+    The one place the revisit rule (censoring, exclusion, the window) is
+    applied: the monthly cohorts and the acquisition cohorts both count here.
+    """
     nxt = vd.next_day[index_rows]
     excl = excluded_since[vd.patient[index_rows]]
     censored = window_end > as_of_day
@@ -142,7 +146,7 @@ def revisit_rate(
     rows = rows[first_in_period]
     excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
     window_end = add_months(vd.day[rows], months)
-    idx, cen, exc, rev = _count(
+    idx, cen, exc, rev = count_revisits(
         vd, rows, window_end, np.zeros(len(rows), np.int64), 1, as_of_day, excl
     )
     return RevisitRate(months, int(idx[0]), int(cen[0]), int(exc[0]), int(rev[0]))
@@ -240,7 +244,7 @@ def revisit_by_group(
     offset = vd.day[rows] - ext[g]
     window_end = ext[target] + np.minimum(offset, ext[target + 1] - ext[target] - 1)
     cell = group[rows] * n_months + g
-    idx, cen, exc, rev = _count(
+    idx, cen, exc, rev = count_revisits(
         vd, rows, window_end, cell, n_groups * n_months, as_of_day, excluded_since
     )
     labels = [to_date(b) for b in bounds[:-1]]

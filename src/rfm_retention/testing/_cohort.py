@@ -45,6 +45,7 @@ from rfm_retention.testing._population import (
     numbered,
 )
 from rfm_retention.testing._presets import CHURN_REASONS, DEFAULT_SETTINGS, CohortSettings
+from rfm_retention.testing._registry import draw_registry
 from rfm_retention.testing._signals import (
     draw_complaints,
     draw_outcomes,
@@ -146,7 +147,7 @@ class SyntheticCohort:
 
     Attributes:
         data: every source (visits, ratings, complaints, appointments, courses,
-            outcomes, reviews) as validated tables.
+            outcomes, reviews, the patient registry) as validated tables.
         truth: who churned, from when, and why.
         start: first day of the cohort period.
         end: last day of the cohort period (no event after it, except
@@ -204,7 +205,7 @@ def synthetic_cohort(
         >>> cohort.data.visits.n_patients
         300
         >>> len(cohort.data.available)
-        7
+        8
     """
     if isinstance(n_patients, bool) or not isinstance(n_patients, int | np.integer):
         raise ConfigError(f"n_patients must be a whole number, got {n_patients!r}")
@@ -238,8 +239,9 @@ def synthetic_cohort(
         "expected_end": _days(c.expected_end).astype("datetime64[s]"),
         "status": c.status,
     }
+    visits = _table(VisitLog, pop, v.patient, v.t, visit_columns, "visit_id", "V")
     data = PatientData(
-        visits=_table(VisitLog, pop, v.patient, v.t, visit_columns, "visit_id", "V"),
+        visits=visits,
         ratings=_table(RatingTable, pop, ratings.patient, ratings.t, ratings.columns),
         complaints=_table(
             ComplaintTable,
@@ -262,6 +264,7 @@ def synthetic_cohort(
         courses=_table(CourseTable, pop, c.patient, c.prescribed, course_columns, "course_id", "T"),
         outcomes=_table(AssessmentTable, pop, outcomes.patient, outcomes.t, outcomes.columns),
         reviews=_table(ReviewTable, pop, reviews.patient, reviews.t, reviews.columns),
+        registry=draw_registry(visits, int(seed), start_day, end_day),
     )
     return SyntheticCohort(
         data=data, truth=_truth(pop, settings), start=start, end=end, seed=int(seed)
