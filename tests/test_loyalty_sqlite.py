@@ -111,13 +111,15 @@ def test_dropped_trigger_is_detected_on_open(db: Path) -> None:
 
 def test_running_balance_update_reads_only_new_rows(db: Path) -> None:
     """Each append touches only its own rows, so latency does not grow with the file."""
-    from rfm_retention.loyalty._sqlite_store import _ADD_TO_BALANCES
+    from rfm_retention.loyalty._sql import _BULK_BALANCES, _BULK_LOTS
 
     with SQLiteStore(db) as store:
-        plan = store._connection().execute("EXPLAIN QUERY PLAN " + _ADD_TO_BALANCES, (0,))
-        details = " ".join(row[3] for row in plan.fetchall())
-    assert "INTEGER PRIMARY KEY" in details
-    assert "SCAN events" not in details
+        for sql in (_BULK_BALANCES, _BULK_LOTS):
+            plan = store._connection().execute(
+                "EXPLAIN QUERY PLAN " + sql.format(not_indexed=" NOT INDEXED"), (0,))
+            details = " ".join(row[3] for row in plan.fetchall())
+            assert "INTEGER PRIMARY KEY" in details
+            assert "SCAN events" not in details
 
 
 def test_failed_operation_leaves_no_trace(db: Path) -> None:

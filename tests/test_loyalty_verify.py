@@ -46,7 +46,7 @@ def test_drifted_running_balance_is_reported(tmp_path: Path) -> None:
     with SQLiteStore(db) as store:
         report = verify(store)
     assert not report.ok
-    assert [p.check for p in report.problems] == ["running-balance"]
+    assert [p.check for p in report.problems] == ["running-balance", "account-state"]
     assert report.problems[0].patient_id == "p2"
 
 

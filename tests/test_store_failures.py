@@ -93,30 +93,73 @@ def test_guard_replaced_by_a_permissive_one_is_detected_on_open(kind: str,
         SQLiteStore(path) if kind == "ledger" else SQLiteCaseStore(path)
 
 
-@pytest.mark.parametrize("kind", ["ledger", "case"])
-def test_older_schema_is_refused_until_migrated_explicitly(kind: str, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]
-                                                           ) -> None:
-    """A version-1 file is refused with a migrate hint; `db migrate` brings it to version 2."""
-    path = _ledger_file(tmp_path) if kind == "ledger" else _case_file(tmp_path)
-    conn = _raw(path)
+_V1_LEDGER = """
+CREATE TABLE ledger_schema (version INTEGER NOT NULL);
+INSERT INTO ledger_schema (version) VALUES (1);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('earn', 'redeem', 'reverse', 'expire', 'adjust')),
+    branch TEXT NOT NULL, patient_id TEXT NOT NULL, points INTEGER NOT NULL CHECK (points <> 0),
+    at TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, reverses TEXT NOT NULL,
+    expires_at TEXT, reward TEXT NOT NULL);
+CREATE INDEX events_account ON events (branch, patient_id, seq);
+CREATE INDEX events_expiry ON events (branch, expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE balances (branch TEXT NOT NULL, patient_id TEXT NOT NULL, balance INTEGER NOT NULL,
+    n_events INTEGER NOT NULL, PRIMARY KEY (branch, patient_id));
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: UPDATE refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: DELETE refused'); END;
+INSERT INTO events (key, kind, branch, patient_id, points, at, actor, reason, reverses,
+    expires_at, reward) VALUES
+    ('e1', 'earn', 'main', 'p1', 1500, '2024-01-01T00:00:00', '', '', '', NULL, ''),
+    ('e2', 'earn', 'main', 'p1', 700, '2024-01-02T00:00:00', '', '', '',
+     '2024-06-01T00:00:00', ''),
+    ('r1', 'redeem', 'main', 'p1', -1000, '2024-01-03T00:00:00', '', '', '', NULL,
+     'health_assessment');
+INSERT INTO balances VALUES ('main', 'p1', 1200, 3);
+"""
+
+
+def _v1_file(kind: str, tmp_path: Path) -> Path:
     if kind == "ledger":
-        conn.execute("DROP TRIGGER events_no_replace")
-        conn.execute("UPDATE ledger_schema SET version = 1")
+        path = tmp_path / "points.db"
+        conn = _raw(path)
+        conn.executescript(_V1_LEDGER)
     else:
+        path = _case_file(tmp_path)
+        conn = _raw(path)
         for name in ("case_events_no_replace", "cases_no_replace", "cases_one_open",
                      "cases_follow_history"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("UPDATE case_schema SET version = 1")
     conn.close()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["ledger", "case"])
+def test_older_schema_is_refused_until_migrated_explicitly(kind: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    """A version-1 file is refused with a migrate hint; `db migrate` brings it up to date."""
+    path = _v1_file(kind, tmp_path)
     opener = SQLiteStore if kind == "ledger" else SQLiteCaseStore
     with pytest.raises(StoreIntegrityError, match="db migrate"):
         opener(path)
     assert main(["db", "migrate", "--db", str(path)]) == 0
-    assert "from version 1 to version 2" in capsys.readouterr().out
-    opener(path).close()
+    assert "from version 1 to version" in capsys.readouterr().out
+    store = opener(path)
+    if isinstance(store, SQLiteStore):
+        assert verify(store).ok
+        ledger = PointsLedger(store)
+        assert ledger.balance("p1").available == 1200
+        assert [lot.remaining for lot in ledger.balance("p1").lots] == [0, 1200]
+        ledger.cancel_voucher("r1", at=T0)
+        assert [lot.remaining for lot in ledger.balance("p1").lots] == [700, 1500]
+        assert verify(store).ok
+    store.close()
     assert main(["db", "migrate", "--db", str(path)]) == 0
-    assert "already at version 2" in capsys.readouterr().out
+    assert "already at version" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- broken files

@@ -16,12 +16,22 @@ from collections.abc import Mapping
 
 import attrs
 
-__all__ = ["Schema", "normalised"]
+__all__ = ["Schema", "in_dialect", "normalised"]
 
 _TYPES = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "int": "INTEGER"},
     "postgresql": {"serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "int": "BIGINT"},
 }
+
+
+def in_dialect(sql: str, dialect: str) -> str:
+    """A statement written with ``{serial}``/``{int}`` in ``dialect``'s words.
+
+    Example:
+        >>> in_dialect("CREATE TABLE t (n {int})", "postgresql")
+        'CREATE TABLE t (n BIGINT)'
+    """
+    return sql.format(**_TYPES[dialect])
 
 
 def normalised(sql: str) -> str:
@@ -58,7 +68,7 @@ class Schema:
     def statements(self, dialect: str) -> list[str]:
         """Everything that creates the schema in ``dialect``, version row last."""
         words = _TYPES[dialect]
-        made = [sql.format(**words) for sql in self.tables]
+        made = [in_dialect(sql, dialect) for sql in self.tables]
         made += [f"CREATE TABLE {self.version_table} (version {words['int']} NOT NULL)"]
         made += list(self.guards[dialect].values())
         made.append(f"INSERT INTO {self.version_table} (version) VALUES ({self.version})")

@@ -1,9 +1,11 @@
 """The points ledger: earn, redeem, reverse, expire and adjust, exactly once each.
 
-Every operation runs in one store transaction: read the account, replay its
-events, decide, apply the new events to the replay (an event that would break
-an invariant is never written), append. An idempotency key that is already
-stored returns the stored result when the request is the same and raises
+Every operation runs in one store transaction: read the account's state (kept
+current by the built-in stores as events are appended, replayed from the
+events for other stores), decide, append (an event that would break an
+invariant is never written: the state refuses it and the transaction rolls
+back). An idempotency key that is already stored returns the stored result
+when the request is the same and raises
 :class:`~rfm_retention.errors.IdempotencyConflict` when it is not.
 """
 
@@ -35,10 +37,13 @@ from rfm_retention.loyalty._rewards import (
     voucher_code,
 )
 from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
-from rfm_retention.loyalty._store import LedgerStore, StoreTransaction
+from rfm_retention.loyalty._store import AccountStates, LedgerStore, StoreTransaction
 from rfm_retention.time import TimeLike, to_datetime
 
 __all__ = ["PointsLedger", "ReversalPolicy"]
+
+Finish = Callable[[AccountState, Event, int], Event]
+"""Checks a request on the account (given the points its due expiries remove) and completes it."""
 
 
 class ReversalPolicy(enum.StrEnum):
@@ -128,15 +133,21 @@ class PointsLedger:
         return tuple(self.store.events(branch=self.branch, patient_id=str(patient_id)))
 
     def balance(self, patient_id: str | int) -> Balance:
-        """The patient's balance, available points, debt and lots, replayed from events."""
+        """The patient's balance, available points, debt and lots.
+
+        Built-in stores keep these current as events are appended; other
+        stores' events are replayed.
+        """
         pid = str(patient_id)
-        return self._replay(pid, self.history(pid)).balance()
+        with self.store.transaction() as tx:
+            return self._state(tx, pid).balance()
 
     def vouchers(self, patient_id: str | int) -> tuple[Voucher, ...]:
         """The patient's redemptions that have not been cancelled."""
-        pid = str(patient_id)
-        state = self._replay(pid, self.history(pid))
-        return tuple(self._voucher(e) for e in state.live_redemptions())
+        events = self.history(patient_id)
+        cancelled = {e.reverses for e in events if e.kind is EventKind.REVERSE}
+        return tuple(self._voucher(e) for e in events
+                     if e.kind is EventKind.REDEEM and e.key not in cancelled)
 
     # ------------------------------------------------------------------ operations
     def earn(
@@ -157,7 +168,7 @@ class PointsLedger:
         """
         request = self._request(EventKind.EARN, patient_id, as_points(points), key=key, at=at,
                                 actor=actor, reason=reason, expires_at=expires_at)
-        return self._commit(request, lambda state, event: event)
+        return self._commit(request, lambda state, event, gone: event)
 
     def adjust(
         self,
@@ -182,9 +193,9 @@ class PointsLedger:
         request = self._request(EventKind.ADJUST, patient_id, amount, key=key, at=at,
                                 actor=actor, reason=reason, expires_at=expires_at)
 
-        def finish(state: AccountState, event: Event) -> Event:
+        def finish(state: AccountState, event: Event, gone: int) -> Event:
             if event.points < 0:
-                self._check_available(state, -event.points)
+                self._check_available(state, -event.points, gone)
             return event
 
         return self._commit(request, finish, expire_first=amount < 0)
@@ -208,9 +219,9 @@ class PointsLedger:
         request = self._request(EventKind.REDEEM, patient_id, -item.points, key=key, at=at,
                                 actor=actor, reason=reason, reward=item.code)
 
-        def finish(state: AccountState, event: Event) -> Event:
+        def finish(state: AccountState, event: Event, gone: int) -> Event:
             self._check_caps(state, event)
-            self._check_available(state, item.points)
+            self._check_available(state, item.points, gone)
             return event
 
         return self._voucher(self._commit(request, finish, expire_first=True))
@@ -245,7 +256,9 @@ class PointsLedger:
                 raise LedgerError(f"no event {target_key!r} in branch {self.branch!r}")
             request = self._request(EventKind.REVERSE, target.patient_id, 0, key=key, at=at,
                                     actor=actor, reason=reason, reverses=target_key)
-            return self._commit_in(tx, request, self._finish_reversal)
+            return self._commit_in(
+                tx, request, lambda state, event, gone: self._finish_reversal(state, event,
+                                                                              target))
 
     def expire(self, *, at: TimeLike, patient_id: str | int | None = None) -> list[Event]:
         """Expire every lot of the branch (or of one patient) due at or before ``at``.
@@ -261,11 +274,14 @@ class PointsLedger:
                 patients = [str(patient_id)]
             created: list[Event] = []
             for pid in patients:
-                state = self._replay(pid, tx.account(self.branch, pid))
-                created.extend(self._expire_due(state, when))
+                state = self._state(tx, pid)
+                due = self._expiries(state, when)
+                if not isinstance(tx, AccountStates):
+                    self._apply(state, due)
+                created.extend(due)
             if not created:
                 return []
-            first = tx.append(created)
+            first = self._append(tx, created)
         return [attrs.evolve(e, seq=first + i) for i, e in enumerate(created)]
 
     def award_visits(
@@ -340,6 +356,12 @@ class PointsLedger:
             reward=reward,
         )
 
+    def _state(self, tx: StoreTransaction, patient_id: str) -> AccountState:
+        """The account's current state: kept by the store, or replayed from its events."""
+        if isinstance(tx, AccountStates):
+            return tx.state(self.branch, patient_id)
+        return self._replay(patient_id, tx.account(self.branch, patient_id))
+
     def _replay(self, patient_id: str, events: Sequence[Event]) -> AccountState:
         try:
             return replay(self.branch, patient_id, events)
@@ -352,7 +374,7 @@ class PointsLedger:
     def _commit(
         self,
         request: Event,
-        finish: Callable[[AccountState, Event], Event],
+        finish: Finish,
         *,
         expire_first: bool = False,
     ) -> Event:
@@ -363,7 +385,7 @@ class PointsLedger:
         self,
         tx: StoreTransaction,
         request: Event,
-        finish: Callable[[AccountState, Event], Event],
+        finish: Finish,
         *,
         expire_first: bool = False,
     ) -> Event:
@@ -372,17 +394,31 @@ class PointsLedger:
             if existing.same_request(request):
                 return existing
             raise IdempotencyConflict(request.key, detail=existing.describe_difference(request))
-        state = self._replay(request.patient_id, tx.account(self.branch, request.patient_id))
-        expired = self._expire_due(state, request.at) if expire_first else []
-        event = finish(state, request)
-        try:
-            state.apply(event)
-        except InvariantViolation as exc:  # finish() checks the rules; this catches overflow
-            raise LedgerError(f"refused: {exc}") from None
-        first = tx.append([*expired, event])
+        state = self._state(tx, request.patient_id)
+        expired = self._expiries(state, request.at) if expire_first else []
+        event = finish(state, request, -sum(e.points for e in expired))
+        if not isinstance(tx, AccountStates):  # check on the replay before writing
+            self._apply(state, [*expired, event])
+        first = self._append(tx, [*expired, event])
         return attrs.evolve(event, seq=first + len(expired))
 
-    def _expire_due(self, state: AccountState, at: dt.datetime) -> list[Event]:
+    @staticmethod
+    def _apply(state: AccountState, events: Sequence[Event]) -> None:
+        try:
+            for event in events:
+                state.apply(event)
+        except InvariantViolation as exc:  # finish() checks the rules; this catches overflow
+            raise LedgerError(f"refused: {exc}") from None
+
+    @staticmethod
+    def _append(tx: StoreTransaction, events: Sequence[Event]) -> int:
+        try:
+            return tx.append(events)
+        except InvariantViolation as exc:  # a store keeping account states applies on append
+            raise LedgerError(f"refused: {exc}") from None
+
+    def _expiries(self, state: AccountState, at: dt.datetime) -> list[Event]:
+        """Expiry events of the account's lots due by ``at`` (not yet applied)."""
         created = []
         for lot in state.expired_lots(at):
             event = Event(
@@ -396,22 +432,22 @@ class PointsLedger:
                 reason=f"lot expired at {lot.expires_at}",
                 reverses=lot.key,
             )
-            state.apply(event)
             created.append(event)
         return created
 
-    def _finish_reversal(self, state: AccountState, request: Event) -> Event:
-        target = state.events[request.reverses]
-        if target.key in state.reversed_by:
-            raise LedgerError(
-                f"{target.key!r} was already reversed by {state.reversed_by[target.key]!r}"
-            )
+    def _finish_reversal(self, state: AccountState, request: Event, target: Event) -> Event:
+        earlier = state.reversal_of(target.key)
+        if earlier:
+            raise LedgerError(f"{target.key!r} was already reversed by {earlier!r}")
         if target.kind is EventKind.REDEEM:
             return attrs.evolve(request, points=-target.points)
         if target.kind is not EventKind.EARN:
             raise LedgerError(f"{target.kind.value} event {target.key!r} cannot be reversed; "
                               "make a correcting adjustment instead")
-        lot = state.lots[target.key]
+        lot = state.lot(target.key)
+        if lot is None:
+            raise StoreIntegrityError(f"earn {target.key!r} has no lot in the store's account "
+                                      "state.\nHint: run verify() on the store.")
         amount, spent = state.earn_reversal_amount(lot)
         if amount == 0:
             raise LedgerError(f"earn {target.key!r} has nothing left to reverse: it expired")
@@ -419,23 +455,25 @@ class PointsLedger:
             raise InsufficientPoints(state.patient_id, available=lot.remaining, requested=amount)
         return attrs.evolve(request, points=-amount)
 
-    def _check_available(self, state: AccountState, points: int) -> None:
-        if points > state.available:
-            raise InsufficientPoints(state.patient_id, available=state.available,
-                                     requested=points)
+    def _check_available(self, state: AccountState, points: int, gone: int) -> None:
+        available = state.available - gone
+        if points > available:
+            raise InsufficientPoints(state.patient_id, available=available, requested=points)
 
     def _check_caps(self, state: AccountState, event: Event) -> None:
+        if self.caps.max_points_per_year is None and not self.caps.max_per_reward_per_year:
+            return
         year = event.at.year
-        this_year = [e for e in state.live_redemptions() if e.at.year == year]
+        this_year = state.redeemed(year)
         limit = self.caps.max_points_per_year
-        used = -sum(e.points for e in this_year)
+        used = sum(points for points, _ in this_year)
         if limit is not None and used - event.points > limit:
             raise LedgerError(
                 f"patient {state.patient_id!r} would redeem {used - event.points} points in "
                 f"{year}; the yearly cap is {limit}"
             )
         per_reward = self.caps.max_per_reward_per_year.get(event.reward)
-        count = sum(1 for e in this_year if e.reward == event.reward)
+        count = sum(1 for _, reward in this_year if reward == event.reward)
         if per_reward is not None and count + 1 > per_reward:
             raise LedgerError(
                 f"patient {state.patient_id!r} already redeemed {event.reward!r} {count} "

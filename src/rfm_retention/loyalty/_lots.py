@@ -1,9 +1,12 @@
 """Replaying one account's events into lots, a debt and a balance.
 
-This is the single definition of what events *mean*. The ledger replays an
-account before each operation and applies the new event to the replay before
-storing it (so an event that would break an invariant is never written);
-``verify`` replays every account the same way and compares.
+This is the single definition of what events *mean*. The built-in stores keep
+each account's state (open lots, balance, debt) up to date by applying every
+event as it is appended, in the same transaction, so an operation costs the
+lots it touches, not the account's history; ``verify`` replays every account
+from scratch with the same rules and compares. Where an account's lots live is
+an :class:`AccountBook`: :class:`MemoryBook` for replays and the in-memory
+store, a table-backed book for the database stores.
 
 Rules:
 
@@ -27,14 +30,24 @@ Invariants after every event: each lot's remaining is in ``[0, points]``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 import attrs
 
 from rfm_retention._display import Display
 from rfm_retention.loyalty._events import MAX_POINTS, Event, EventKind
 
-__all__ = ["AccountState", "Balance", "InvariantViolation", "Lot", "replay"]
+__all__ = [
+    "AccountBook",
+    "AccountState",
+    "Balance",
+    "InvariantViolation",
+    "Lot",
+    "MemoryBook",
+    "replay",
+]
 
 _NEVER = dt.datetime.max
 
@@ -101,7 +114,7 @@ class Balance:
         return Display("Balance (lots)", lots, figures)
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _MutableLot:
     key: str
     earned_at: dt.datetime
@@ -120,46 +133,177 @@ class _MutableLot:
                    self.expired, self.reversed)
 
 
+Spend = list[tuple[str, int]]
+"""What one redemption took: (lot key, points) in the order taken."""
+
+
+class AccountBook(Protocol):
+    """Where one account's lots, spends and reversals live (memory or database tables).
+
+    The :class:`AccountState` decides; the book only finds and keeps. Every
+    ``add``/``touch`` must be visible to later reads in the same transaction.
+    """
+
+    def lot(self, key: str) -> _MutableLot | None:
+        """The lot opened by event ``key`` (open or not)."""
+        ...
+
+    def all_lots(self) -> list[_MutableLot]:
+        """Every lot of the account, in spending order."""
+        ...
+
+    def open_lots(self) -> Iterator[_MutableLot]:
+        """Lots with points left, in spending order; the caller spends from the front."""
+        ...
+
+    def due_lots(self, at: dt.datetime) -> list[_MutableLot]:
+        """Lots with points left whose expiry is at or before ``at``, in spending order."""
+        ...
+
+    def add(self, lot: _MutableLot) -> None:
+        """Keep a new lot."""
+        ...
+
+    def touch(self, lot: _MutableLot, *, reopened: bool) -> None:
+        """Keep a changed lot (``reopened``: it had no points left and has some again)."""
+        ...
+
+    def kind_of(self, key: str) -> tuple[EventKind, int] | None:
+        """(kind, points) of the account's event ``key``, if it is one."""
+        ...
+
+    def spend(self, key: str) -> Spend:
+        """What redemption ``key`` took."""
+        ...
+
+    def reversal_of(self, key: str) -> str:
+        """The key of the event that reversed ``key``, or ``""``."""
+        ...
+
+    def redeemed(self, year: int) -> list[tuple[int, str]]:
+        """(points, reward) of the live redemptions of ``year``."""
+        ...
+
+    def record(self, event: Event, spend: Spend | None) -> None:
+        """Keep what the event did besides its lots (its kind, spend, reversal, redemption)."""
+        ...
+
+
+class MemoryBook:
+    """An account's book in dicts and a heap: for replays and the in-memory store."""
+
+    def __init__(self) -> None:
+        self.lots: dict[str, _MutableLot] = {}
+        self._heap: list[tuple[tuple[dt.datetime, dt.datetime, str], str]] = []
+        self._kinds: dict[str, tuple[EventKind, int]] = {}
+        self.spends: dict[str, Spend] = {}
+        self._reversed_by: dict[str, str] = {}
+        self._redemptions: dict[int, dict[str, tuple[int, str]]] = {}
+        self._years: dict[str, int] = {}
+
+    def lot(self, key: str) -> _MutableLot | None:
+        return self.lots.get(key)
+
+    def all_lots(self) -> list[_MutableLot]:
+        return sorted(self.lots.values(), key=_MutableLot.order)
+
+    def _top(self) -> _MutableLot | None:
+        heap = self._heap
+        while heap:
+            lot = self.lots.get(heap[0][1])
+            if lot is not None and lot.remaining > 0:
+                return lot
+            heapq.heappop(heap)  # spent, expired or reversed since it was pushed
+        return None
+
+    def open_lots(self) -> Iterator[_MutableLot]:
+        while (lot := self._top()) is not None:
+            yield lot
+            if lot.remaining > 0:  # the caller stopped spending
+                return
+
+    def due_lots(self, at: dt.datetime) -> list[_MutableLot]:
+        heap = self._heap
+        due: list[_MutableLot] = []
+        taken: list[tuple[tuple[dt.datetime, dt.datetime, str], str]] = []
+        while (lot := self._top()) is not None and heap[0][0][0] <= at:
+            taken.append(heapq.heappop(heap))
+            if all(lot is not other for other in due[-1:]):
+                due.append(lot)
+        for entry in taken:
+            heapq.heappush(heap, entry)
+        return due
+
+    def add(self, lot: _MutableLot) -> None:
+        self.lots[lot.key] = lot
+        if lot.remaining > 0:
+            heapq.heappush(self._heap, (lot.order(), lot.key))
+
+    def touch(self, lot: _MutableLot, *, reopened: bool) -> None:
+        if reopened:
+            heapq.heappush(self._heap, (lot.order(), lot.key))
+
+    def kind_of(self, key: str) -> tuple[EventKind, int] | None:
+        return self._kinds.get(key)
+
+    def spend(self, key: str) -> Spend:
+        return self.spends.get(key, [])
+
+    def reversal_of(self, key: str) -> str:
+        return self._reversed_by.get(key, "")
+
+    def redeemed(self, year: int) -> list[tuple[int, str]]:
+        return list(self._redemptions.get(year, {}).values())
+
+    def record(self, event: Event, spend: Spend | None) -> None:
+        self._kinds[event.key] = (event.kind, event.points)
+        if spend is not None:
+            self.spends[event.key] = spend
+        if event.kind is EventKind.REDEEM:
+            self._years[event.key] = event.at.year
+            self._redemptions.setdefault(event.at.year, {})[event.key] = (-event.points,
+                                                                          event.reward)
+        elif event.kind is EventKind.REVERSE:
+            self._reversed_by[event.reverses] = event.key
+            year = self._years.pop(event.reverses, None)
+            if year is not None:
+                self._redemptions[year].pop(event.reverses, None)
+
+
 @attrs.define
 class AccountState:
-    """The mutable replay of one (branch, patient) account."""
+    """One (branch, patient) account: its figures, kept current event by event, and its book."""
 
     branch: str
     patient_id: str
-    lots: dict[str, _MutableLot] = attrs.field(factory=dict)
-    events: dict[str, Event] = attrs.field(factory=dict)
-    consumed: dict[str, list[tuple[str, int]]] = attrs.field(factory=dict)
-    reversed_by: dict[str, str] = attrs.field(factory=dict)
-    debt: int = 0
+    book: AccountBook = attrs.field(factory=MemoryBook)
     total: int = 0
+    available: int = 0
+    debt: int = 0
     n_events: int = 0
 
     # ------------------------------------------------------------ reading
-    @property
-    def available(self) -> int:
-        """Spendable points: the sum of the lots' remaining points."""
-        return sum(lot.remaining for lot in self.lots.values())
-
     def balance(self) -> Balance:
-        """A frozen snapshot."""
-        lots = tuple(lot.freeze() for lot in sorted(self.lots.values(), key=_MutableLot.order))
+        """A frozen snapshot (with every lot, in spending order)."""
+        lots = tuple(lot.freeze() for lot in self.book.all_lots())
         return Balance(self.branch, self.patient_id, self.total, self.available, self.debt,
                        lots, self.n_events)
 
     def lot(self, key: str) -> _MutableLot | None:
         """The lot opened by event ``key``, if any."""
-        return self.lots.get(key)
+        return self.book.lot(key)
 
     def expired_lots(self, at: dt.datetime) -> list[_MutableLot]:
         """Lots whose expiry is at or before ``at`` and that still hold points."""
-        due = [lot for lot in self.lots.values()
-               if lot.expires_at is not None and lot.expires_at <= at and lot.remaining > 0]
-        return sorted(due, key=_MutableLot.order)
+        return self.book.due_lots(at)
 
-    def live_redemptions(self) -> list[Event]:
-        """Redemptions that have not been reversed, in order."""
-        return [e for e in self.events.values()
-                if e.kind is EventKind.REDEEM and e.key not in self.reversed_by]
+    def reversal_of(self, key: str) -> str:
+        """The key of the event that reversed ``key``, or ``""``."""
+        return self.book.reversal_of(key)
+
+    def redeemed(self, year: int) -> list[tuple[int, str]]:
+        """(points, reward) of the redemptions of ``year`` that were not cancelled."""
+        return self.book.redeemed(year)
 
     def earn_reversal_amount(self, lot: _MutableLot) -> tuple[int, int]:
         """(points a reversal of this lot removes, of which already spent)."""
@@ -171,28 +315,29 @@ class AccountState:
         """Apply one event; raises InvariantViolation (leaving state unusable) if it cannot."""
         if event.branch != self.branch or event.patient_id != self.patient_id:
             raise InvariantViolation(f"event {event.key!r} belongs to another account")
-        if event.key in self.events:
+        if self.book.kind_of(event.key) is not None:
             raise InvariantViolation(f"duplicate key {event.key!r}")
         if event.points == 0:
             raise InvariantViolation(f"event {event.key!r} moves zero points")
         kind = event.kind
+        spend: Spend | None = None
         if kind is EventKind.EARN or (kind is EventKind.ADJUST and event.points > 0):
             if kind is EventKind.EARN and event.points < 0:
                 raise InvariantViolation(f"earn {event.key!r} is negative")
             lot = _MutableLot(event.key, event.at, event.expires_at, event.points, 0)
-            self.lots[event.key] = lot
             self._credit(lot, event.points)
+            self.book.add(lot)
         elif kind is EventKind.REDEEM or kind is EventKind.ADJUST:
             if event.points > 0:
                 raise InvariantViolation(f"redemption {event.key!r} is positive")
-            self.consumed[event.key] = self._consume(-event.points, event.key)
+            spend = self._consume(-event.points, event.key)
         elif kind is EventKind.REVERSE:
             self._reverse(event)
         elif kind is EventKind.EXPIRE:
             self._expire(event)
         else:  # pragma: no cover - exhaustive over EventKind
             raise InvariantViolation(f"unknown kind {kind!r}")
-        self.events[event.key] = event
+        self.book.record(event, spend)
         self.total += event.points
         self.n_events += 1
         self._check(event)
@@ -201,54 +346,68 @@ class AccountState:
         repay = min(self.debt, points)
         self.debt -= repay
         lot.remaining += points - repay
+        self.available += points - repay
 
-    def _consume(self, points: int, key: str) -> list[tuple[str, int]]:
+    def _consume(self, points: int, key: str) -> Spend:
         if points > self.available:
             raise InvariantViolation(
                 f"{key!r} takes {points} point(s) but only {self.available} are available"
             )
-        taken: list[tuple[str, int]] = []
-        for lot in sorted(self.lots.values(), key=_MutableLot.order):
+        taken: Spend = []
+        for lot in self.book.open_lots():
+            n = min(lot.remaining, points)
+            lot.remaining -= n
+            self.available -= n
+            points -= n
+            taken.append((lot.key, n))
+            self.book.touch(lot, reopened=False)
             if points == 0:
                 break
-            n = min(lot.remaining, points)
-            if n:
-                lot.remaining -= n
-                points -= n
-                taken.append((lot.key, n))
+        if points:
+            raise InvariantViolation(f"{key!r}: the open lots hold less than the available "
+                                     "points")
         return taken
 
     def _reverse(self, event: Event) -> None:
-        target = self.events.get(event.reverses)
+        target = self.book.kind_of(event.reverses)
         if target is None:
             raise InvariantViolation(
                 f"reversal {event.key!r} targets {event.reverses!r}, not an event of this account"
             )
-        if target.key in self.reversed_by:
-            raise InvariantViolation(
-                f"{target.key!r} was already reversed by {self.reversed_by[target.key]!r}"
-            )
-        if target.kind is EventKind.REDEEM:
-            if event.points != -target.points:
+        earlier = self.book.reversal_of(event.reverses)
+        if earlier:
+            raise InvariantViolation(f"{event.reverses!r} was already reversed by {earlier!r}")
+        kind, points = target
+        if kind is EventKind.REDEEM:
+            if event.points != -points:
                 raise InvariantViolation(f"reversal {event.key!r} does not return the redemption")
-            for lot_key, n in self.consumed[target.key]:
-                self._credit(self.lots[lot_key], n)
-        elif target.kind is EventKind.EARN:
-            lot = self.lots[target.key]
+            for lot_key, n in self.book.spend(event.reverses):
+                lot = self.book.lot(lot_key)
+                if lot is None:
+                    raise InvariantViolation(f"redemption {event.reverses!r} names no lot "
+                                             f"{lot_key!r}")
+                was_open = lot.remaining > 0
+                self._credit(lot, n)
+                self.book.touch(lot, reopened=not was_open and lot.remaining > 0)
+        elif kind is EventKind.EARN:
+            lot = self.book.lot(event.reverses)
+            if lot is None:
+                raise InvariantViolation(f"earn {event.reverses!r} has no lot")
             amount, spent = self.earn_reversal_amount(lot)
             if event.points != -amount:
                 raise InvariantViolation(
                     f"reversal {event.key!r} removes {-event.points}, the lot has {amount} left"
                 )
+            self.available -= lot.remaining
             lot.remaining = 0
             lot.reversed = True
             self.debt += spent
+            self.book.touch(lot, reopened=False)
         else:
-            raise InvariantViolation(f"{target.kind.value} events cannot be reversed")
-        self.reversed_by[target.key] = event.key
+            raise InvariantViolation(f"{kind.value} events cannot be reversed")
 
     def _expire(self, event: Event) -> None:
-        lot = self.lots.get(event.reverses)
+        lot = self.book.lot(event.reverses)
         if lot is None:
             raise InvariantViolation(f"expiry {event.key!r} names no lot of this account")
         if lot.expires_at is None or lot.expires_at > event.at:
@@ -258,19 +417,18 @@ class AccountState:
                 f"expiry {event.key!r} removes {-event.points}, the lot has {lot.remaining} left"
             )
         lot.remaining += event.points
+        self.available += event.points
         lot.expired -= event.points
         lot.expire_events += 1
+        self.book.touch(lot, reopened=False)
 
     def _check(self, event: Event) -> None:
-        for lot in self.lots.values():
-            if lot.remaining < 0:
-                raise InvariantViolation(f"after {event.key!r} lot {lot.key!r} is negative")
         if max(abs(self.total), self.available, self.debt) > MAX_POINTS:
             raise InvariantViolation(
                 f"after {event.key!r} the account would hold more than {MAX_POINTS} points "
                 "(a signed 64-bit integer)"
             )
-        if self.debt < 0 or self.available - self.debt != self.total:
+        if self.available < 0 or self.debt < 0 or self.available - self.debt != self.total:
             raise InvariantViolation(
                 f"after {event.key!r}: lots {self.available} - debt {self.debt} != "
                 f"sum of events {self.total}"

@@ -3,22 +3,53 @@
 ``events`` is the ledger: append-only, guarded in the database itself against
 ``UPDATE``, ``DELETE`` and an insert that would replace a stored key (SQLite's
 ``INSERT OR REPLACE`` deletes the old row without firing delete triggers, so
-the insert guard is what closes that door). ``balances`` is a running
-(balance, event count) per account that :func:`~rfm_retention.loyalty._verify`
-checks against the replay.
+the insert guard is what closes that door). ``balances`` (each account's figures),
+``lots`` and ``spends`` are the account states the store keeps current in the
+same transaction as each append, which :func:`~rfm_retention.loyalty.verify`
+checks against a replay from scratch.
 """
 
 from __future__ import annotations
 
 from rfm_retention._storage import Schema
+from rfm_retention._storage._schema import in_dialect
 
-__all__ = ["LEDGER_SCHEMA", "SCHEMA_VERSION"]
+__all__ = ["LEDGER_SCHEMA", "SCHEMA_VERSION", "account_state_statements"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The ledger schema this version of the library writes and reads."""
 
 _EVENT_COLUMNS = ("seq", "key", "kind", "branch", "patient_id", "points", "at", "actor",
                   "reason", "reverses", "expires_at", "reward")
+
+ACCOUNT_STATE_TABLES = (
+    """CREATE TABLE lots (
+    key TEXT PRIMARY KEY,
+    branch TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    earned_at TEXT NOT NULL,
+    expires_at TEXT,
+    spend_order TEXT NOT NULL,
+    points {int} NOT NULL,
+    remaining {int} NOT NULL,
+    expired {int} NOT NULL,
+    expire_events {int} NOT NULL,
+    reversed {int} NOT NULL
+)""",
+    "CREATE INDEX lots_open ON lots (branch, patient_id, spend_order, earned_at, key) "
+    "WHERE remaining > 0",
+    "CREATE INDEX lots_due ON lots (branch, spend_order) WHERE remaining > 0",
+    """CREATE TABLE spends (
+    spend_key TEXT NOT NULL,
+    position {int} NOT NULL,
+    lot_key TEXT NOT NULL,
+    points {int} NOT NULL,
+    PRIMARY KEY (spend_key, position)
+)""",
+    "CREATE INDEX events_reverses ON events (reverses) WHERE reverses <> ''",
+    "CREATE INDEX events_redemptions ON events (branch, patient_id, at) WHERE kind = 'redeem'",
+)
+"""Each account's kept state (added in schema version 3): lots, spends, lookup indexes."""
 
 _TABLES = (
     """CREATE TABLE events (
@@ -42,8 +73,11 @@ _TABLES = (
     patient_id TEXT NOT NULL,
     balance {int} NOT NULL,
     n_events {int} NOT NULL,
+    available {int} NOT NULL DEFAULT 0,
+    debt {int} NOT NULL DEFAULT 0,
     PRIMARY KEY (branch, patient_id)
 )""",
+    *ACCOUNT_STATE_TABLES,
 )
 
 SQLITE_NO_REPLACE = """CREATE TRIGGER events_no_replace BEFORE INSERT ON events
@@ -65,6 +99,14 @@ LEDGER_SCHEMA = Schema(
     version_table="ledger_schema",
     tables=_TABLES,
     columns={"events": _EVENT_COLUMNS,
-             "balances": ("branch", "patient_id", "balance", "n_events")},
+             "balances": ("branch", "patient_id", "balance", "n_events", "available", "debt"),
+             "lots": ("key", "branch", "patient_id", "earned_at", "expires_at", "spend_order",
+                      "points", "remaining", "expired", "expire_events", "reversed"),
+             "spends": ("spend_key", "position", "lot_key", "points")},
     guards={"sqlite": _SQLITE_GUARDS},
 )
+
+
+def account_state_statements(dialect: str) -> list[str]:
+    """The statements creating the account-state tables and indexes in ``dialect``."""
+    return [in_dialect(sql, dialect) for sql in ACCOUNT_STATE_TABLES]

@@ -17,7 +17,6 @@ One connection per thread and per process (opened lazily, re-opened after a
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -34,69 +33,49 @@ from rfm_retention._storage._sqlite import (
     write_transaction,
 )
 from rfm_retention.errors import ConfigError, StoreIntegrityError
-from rfm_retention.loyalty._events import Event, EventKind
-from rfm_retention.loyalty._schema import LEDGER_SCHEMA, SCHEMA_VERSION, SQLITE_NO_REPLACE
+from rfm_retention.loyalty._events import Event
+from rfm_retention.loyalty._schema import (
+    LEDGER_SCHEMA,
+    SCHEMA_VERSION,
+    SQLITE_NO_REPLACE,
+    account_state_statements,
+)
+from rfm_retention.loyalty._sql import (
+    COLUMNS,
+    SqlLedgerTransaction,
+    add_account_states,
+    row_to_event,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-_COLUMNS = ("seq, key, kind, branch, patient_id, points, at, actor, reason, reverses, "
-            "expires_at, reward")
-_INSERT = ("INSERT INTO events (key, kind, branch, patient_id, points, at, actor, reason, "
-           "reverses, expires_at, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 # Big key lookups read the events table in seq order (sequentially) rather than once per
-# key at random; see _SQLiteTransaction._rows_of.
+# key at random; see _SQLite.rows_of.
 _SEQS_OF_KEYS = "SELECT e.seq FROM json_each(?) AS j JOIN events AS e ON e.key = j.value"
-_SIGNATURE_COLUMNS = ("seq, key, kind, branch, patient_id, "
-                      "CASE WHEN kind IN ('reverse', 'expire') THEN NULL ELSE points END, "
-                      "reason, reverses, expires_at, reward")
 _CHUNK = 50_000
 _FEW_KEYS = 500
 # Read the whole table instead of looking keys up when they number at least 1/_SCAN_RATIO
 # of the stored events (a scan costs about what looking up a quarter of the rows does).
 _SCAN_RATIO = 4
-# Adds the rows after seq ? to the running balances. NOT INDEXED makes SQLite read only
-# those rows by seq; otherwise it walks the whole account index to serve the GROUP BY.
-_ADD_TO_BALANCES = (
-    "INSERT INTO balances (branch, patient_id, balance, n_events) "
-    "SELECT branch, patient_id, SUM(points), COUNT(*) FROM events NOT INDEXED WHERE seq > ? "
-    "GROUP BY branch, patient_id "
-    "ON CONFLICT (branch, patient_id) DO UPDATE SET "
-    "balance = balance + excluded.balance, n_events = n_events + excluded.n_events"
-)
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 
-_KINDS = {kind.value: kind for kind in EventKind}
+class _SQLite:
+    """What the ledger's SQL needs to know about SQLite."""
 
+    # NOT INDEXED makes SQLite read the rows after a seq by seq; otherwise it walks the
+    # whole account index to serve a GROUP BY.
+    not_indexed = " NOT INDEXED"
 
-def _row_to_event(row: Sequence[Any]) -> Event:
-    seq, key, kind, branch, patient, points, at, actor, reason, reverses, expires, reward = row
-    when = dt.datetime.fromisoformat
-    return Event(key, _KINDS[kind], branch, patient, points, when(at), actor, reason, reverses,
-                 None if expires is None else when(expires), reward, seq)
+    def sql(self, text: str) -> str:
+        return text
 
+    def executemany(self, conn: sqlite3.Connection, sql: str,
+                    rows: Sequence[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
 
-def _event_to_row(e: Event) -> tuple[Any, ...]:
-    return (e.key, e.kind.value, e.branch, e.patient_id, e.points, e.at.isoformat(),
-            e.actor, e.reason, e.reverses,
-            None if e.expires_at is None else e.expires_at.isoformat(), e.reward)
-
-
-class _SQLiteTransaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def get(self, keys: Sequence[str]) -> dict[str, Event]:
-        return {row[1]: _row_to_event(row)
-                for rows in self._rows_of(_COLUMNS, keys) for row in rows}
-
-    def stored_signatures(self, keys: Sequence[str]
-                          ) -> dict[str, tuple[str, str, str, int | None, str, str, str | None,
-                                               str]]:
-        return {row[1]: row[2:] for rows in self._rows_of(_SIGNATURE_COLUMNS, keys)
-                for row in rows}
-
-    def _rows_of(self, columns: str, keys: Sequence[str]) -> Iterator[list[tuple[Any, ...]]]:
+    def rows_of(self, conn: sqlite3.Connection, columns: str, keys: Sequence[str]
+                ) -> Iterator[list[tuple[Any, ...]]]:
         """``columns`` (seq, key, ...) of the stored events among ``keys``, in seq order.
 
         Yields lists of rows. When the keys are many compared with the table (the
@@ -105,7 +84,6 @@ class _SQLiteTransaction:
         the keys come from the key index alone (keys sorted, so the index is walked
         in order) and the rows are read by seq.
         """
-        conn = self._conn
         unique = set(keys)
         if len(unique) <= _FEW_KEYS:  # single operations: one indexed query
             if unique:
@@ -130,34 +108,19 @@ class _SQLiteTransaction:
                 f"SELECT {columns} FROM events WHERE seq IN (SELECT value FROM json_each(?))",
                 (json.dumps(seqs[start:start + _CHUNK]),)).fetchall()
 
-    def account(self, branch: str, patient_id: str) -> list[Event]:
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE branch = ? AND patient_id = ? ORDER BY seq",
-            (branch, patient_id),
-        ).fetchall()
-        return [_row_to_event(r) for r in rows]
 
-    def patients_with_lots_due(self, branch: str, at: dt.datetime) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT DISTINCT patient_id FROM events WHERE branch = ? "
-            "AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY patient_id",
-            (branch, at.isoformat()),
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def append(self, events: Sequence[Event]) -> int:
-        conn = self._conn
-        before = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        conn.executemany(_INSERT, map(_event_to_row, events))
-        conn.execute(_ADD_TO_BALANCES, (before,))
-        return int(before) + 1
+_DIALECT = _SQLite()
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute(SQLITE_NO_REPLACE)
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    add_account_states(conn, _DIALECT, account_state_statements("sqlite"))
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 _ATTEMPTS = 4
 
 
@@ -282,12 +245,12 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ protocol
     @contextmanager
-    def transaction(self) -> Iterator[_SQLiteTransaction]:
+    def transaction(self) -> Iterator[SqlLedgerTransaction]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
         conn = self._connection()
         with write_transaction(conn, self.path, LEDGER_SCHEMA, StoreIntegrityError,
                                attempts=_ATTEMPTS):
-            yield _SQLiteTransaction(conn)
+            yield SqlLedgerTransaction(conn, _DIALECT)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one query, read in one snapshot, failures translated."""
@@ -309,15 +272,25 @@ class SQLiteStore:
         if patient_id is not None:
             where.append("patient_id = ?")
             params.append(patient_id)
-        sql = f"SELECT {_COLUMNS} FROM events"
+        sql = f"SELECT {COLUMNS} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return map(_row_to_event, self._read(sql + " ORDER BY seq", params))
+        return map(row_to_event, self._read(sql + " ORDER BY seq", params))
 
     def projected_balances(self) -> dict[tuple[str, str], tuple[int, int]]:
         """The ``balances`` table: running (balance, event count) per account."""
         rows = self._read("SELECT branch, patient_id, balance, n_events FROM balances")
         return {(b, p): (int(bal), int(n)) for b, p, bal, n in rows}
+
+    def derived_accounts(self) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+        """(balance, available, debt, event count) per account, as kept in ``balances``."""
+        return {(b, p): (int(x), int(y), int(z), int(n)) for b, p, x, y, z, n in self._read(
+            "SELECT branch, patient_id, balance, available, debt, n_events FROM balances")}
+
+    def derived_lots(self) -> dict[str, tuple[int, int, bool]]:
+        """(remaining, expired, reversed) per lot, as kept in ``lots``."""
+        return {k: (int(r), int(e), bool(v)) for k, r, e, v in self._read(
+            "SELECT key, remaining, expired, reversed FROM lots")}
 
     def __len__(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM events")[0][0])

@@ -18,8 +18,10 @@ from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 from rfm_retention.loyalty._events import Event
+from rfm_retention.loyalty._lots import AccountState
 
-__all__ = ["LedgerStore", "StoreTransaction", "StoredSignatures"]
+__all__ = ["AccountStates", "DerivedState", "LedgerStore", "StoreTransaction",
+           "StoredSignatures"]
 
 
 @runtime_checkable
@@ -66,6 +68,37 @@ class StoredSignatures(Protocol):
                           ) -> dict[str, tuple[str, str, str, int | None, str, str, str | None,
                                                str]]:
         """``Event.request_signature()`` of the stored events among ``keys`` (plus own appends)."""
+        ...
+
+
+@runtime_checkable
+class AccountStates(Protocol):
+    """Optional: a transaction that keeps every account's state current as it appends.
+
+    Replaying an account before each operation costs its whole history; a
+    store offering this keeps the state (open lots, balance, debt) itself,
+    applies each appended event to it in the same transaction (raising the
+    state's ``InvariantViolation`` for an event that breaks a rule, which
+    rolls the transaction back), and hands the ledger the current state, so an
+    operation costs only the lots it touches. ``verify`` still replays every
+    account from scratch and compares (see :class:`DerivedState`).
+    """
+
+    def state(self, branch: str, patient_id: str) -> AccountState:
+        """The account's current state, including this transaction's appends."""
+        ...
+
+
+@runtime_checkable
+class DerivedState(Protocol):
+    """Optional: what a store keeping account states holds, for ``verify`` to compare."""
+
+    def derived_accounts(self) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+        """(balance, available, debt, event count) per (branch, patient) account."""
+        ...
+
+    def derived_lots(self) -> dict[str, tuple[int, int, bool]]:
+        """(remaining, expired, reversed) per lot key."""
         ...
 
 

@@ -2,7 +2,10 @@
 
 The audit a host runs after a crash, a restore, or on a schedule: it reads
 the store's events once, replays every account with the same rules the
-ledger used to write them, and compares with the store's running balances.
+ledger used to write them, and compares with the store's running balances and,
+for stores that keep each account's state (open lots, balance, debt) as they
+append, with that kept state: a state edited behind the store's back, or one
+that drifted from the events, is reported.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import attrs
 
 from rfm_retention.loyalty._lots import AccountState, InvariantViolation
-from rfm_retention.loyalty._store import LedgerStore
+from rfm_retention.loyalty._store import DerivedState, LedgerStore
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -116,6 +119,8 @@ def verify(store: LedgerStore) -> VerifyReport:
     for account in sorted(set(projected) - set(accounts)):
         problems.append(Problem("running-balance", "store has a balance but no events",
                                 *account))
+    if isinstance(store, DerivedState):
+        problems += _check_derived(store, accounts, broken)
     good = [s for a, s in accounts.items() if a not in broken]
     return VerifyReport(
         n_events=n,
@@ -125,3 +130,36 @@ def verify(store: LedgerStore) -> VerifyReport:
         total_debt=sum(s.debt for s in good),
         problems=tuple(problems),
     )
+
+
+def _check_derived(store: DerivedState, accounts: dict[tuple[str, str], AccountState],
+                   broken: set[tuple[str, str]]) -> list[Problem]:
+    """Compare the store's kept account states and lots with the replay."""
+    problems: list[Problem] = []
+    kept = store.derived_accounts()
+    for account, state in sorted(accounts.items()):
+        if account in broken:
+            continue
+        want = (state.total, state.available, state.debt, state.n_events)
+        got = kept.get(account)
+        if got != want:
+            problems.append(Problem(
+                "account-state", f"store keeps (balance, available, debt, events) = {got}, "
+                f"events say {want}", *account))
+    for account in sorted(set(kept) - set(accounts)):
+        problems.append(Problem("account-state", "store keeps a state but no events", *account))
+    lots = store.derived_lots()
+    replayed = {lot.key: (lot.remaining, lot.expired, lot.reversed, state)
+                for account, state in accounts.items() if account not in broken
+                for lot in state.book.all_lots()}
+    for key, (remaining, expired, reversed_, state) in sorted(replayed.items()):
+        got_lot = lots.get(key)
+        if got_lot != (remaining, expired, reversed_):
+            problems.append(Problem(
+                "lot-state", f"store keeps lot (remaining, expired, reversed) = {got_lot}, "
+                f"events say {(remaining, expired, reversed_)}", state.branch,
+                state.patient_id, key))
+    for key in sorted(set(lots) - set(replayed)):
+        if not any(account in broken for account in accounts):
+            problems.append(Problem("lot-state", "store keeps a lot no event opened", key=key))
+    return problems

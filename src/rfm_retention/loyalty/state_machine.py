@@ -5,7 +5,7 @@ with earns, redemptions, adjustments, reversals of earns and of redemptions,
 expiry, retries with the same key and reuse of a key for a different request,
 and after every step compares every account with :class:`LedgerModel`, a
 deliberately plain re-statement of the ledger's rules, and runs
-:func:`~rfm_retention.loyalty._verify` on the store. It needs hypothesis (the
+:func:`~rfm_retention.loyalty.verify` on the store. It needs hypothesis (the
 ``test`` extra); nothing else in the package imports this module.
 
 Example:
