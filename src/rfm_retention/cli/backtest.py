@@ -23,7 +23,7 @@ from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics._backtest import Backtest, Scorer
 from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
-from rfm_retention.model import ModelScorer, RiskModel
+from rfm_retention.model import LIFETIME_MODELS, LifetimeScorer, ModelScorer, RiskModel
 from rfm_retention.risk._policy import RiskPolicy
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._scan import default_policy
@@ -62,6 +62,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--train-at", metavar="DATE",
                         help="also fit the trainable score at DATE (labels from the horizon "
                         "after it, which must end by the first --at) and backtest it")
+    parser.add_argument("--lifetime", choices=(*LIFETIME_MODELS, "none"), default="mbgnbd",
+                        help="the untrained patient-lifetime model listed beside the others "
+                        "(default mbgnbd; none: leave it out)")
     parser.add_argument("--model", action="append", default=[], metavar="FILE",
                         help="also backtest a trained risk model (rfm-retention train; "
                         "repeatable); refused at dates before its labels end")
@@ -168,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"learned score, trained at {args.train_at}:\n{learned.report}\n",
                   file=sys.stderr)
         methods.insert(0, ScanScorer(learned, label=f"learned score (trained {args.train_at})"))
+    if args.lifetime != "none":
+        methods.append(LifetimeScorer(args.lifetime, horizon_days=args.horizon))
     for path in args.model:
         model = RiskModel.load(path)
         dates = ", ".join(d.isoformat() for d in model.training.train_dates)
