@@ -35,4 +35,4 @@ def import_pandas(purpose: str) -> Any:
     Example:
         ``pd = import_pandas("PatientFeatures.to_pandas")``, then ``pd.DataFrame(...)``.
     """
-    return import_optional("pandas", "bench", purpose)
+    return import_optional("pandas", "pandas", purpose)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention._display import Display
-from rfm_retention._optional import import_pandas
+from rfm_retention._frames import FrameViews
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
 
@@ -63,7 +63,7 @@ FEATURE_COLUMNS: Mapping[str, str] = {
 
 
 @attrs.frozen(eq=False)
-class PatientFeatures:
+class PatientFeatures(FrameViews):
     """One row per patient seen on or before ``as_of``; every attribute is an array.
 
     See :data:`FEATURE_COLUMNS` for each column's definition. Patients whose
@@ -135,10 +135,6 @@ class PatientFeatures:
             raise KeyError(f"patient {patient_id!r} has no visit on or before {self.as_of}")
         return pos
 
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame (needs the optional pandas package)."""
-        pd = import_pandas("PatientFeatures.to_pandas")
-        return pd.DataFrame(self.to_columns())
 
     @classmethod
     def from_rfm(

@@ -39,6 +39,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frames import FrameViews
 from rfm_retention._optional import import_pandas
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import TimeLike, to_instant
@@ -91,7 +92,7 @@ def period_numbers(
 
 
 @attrs.frozen(eq=False)
-class BTYDSummary:
+class BTYDSummary(FrameViews):
     """One row per patient with a visit on or before ``observation_period_end``.
 
     Columns are described in :data:`BTYD_COLUMNS`; rows are in patient-id

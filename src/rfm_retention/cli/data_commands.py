@@ -9,21 +9,13 @@ an interval for a one-visit patient, spend per visit with no visit in the window
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention.btyd import BTYD_COLUMNS, PERIODS
-from rfm_retention.cli._common import (
-    add_input_options,
-    columns_to_rows,
-    load_table,
-    parse_mapping,
-    write_csv,
-)
+from rfm_retention.cli._columns_csv import write_columns
+from rfm_retention.cli._common import add_input_options, load_table, parse_mapping
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import FEATURE_COLUMNS, patient_features
@@ -111,20 +103,6 @@ def _load_visits(args: argparse.Namespace) -> VisitLog:
     return log
 
 
-def _cells(columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
-    """Float columns rounded to 9 decimals (no ``0.30000000000000004``) with NaN as an
-    empty cell; every other column unchanged."""
-    out: dict[str, Any] = {}
-    for name, values in columns.items():
-        if values.dtype.kind == "f":
-            cells = np.round(values, 9).astype(object)
-            cells[np.isnan(values)] = None
-            out[name] = cells
-        else:
-            out[name] = values
-    return out
-
-
 def _duckdb_features(args: argparse.Namespace, window: int | relativedelta | None) -> Any:
     """Features computed inside the DuckDB file given by --duckdb (opened read-only)."""
     from rfm_retention._optional import import_optional
@@ -172,8 +150,7 @@ def run_features(args: argparse.Namespace) -> int:
         features = log.features(
             args.as_of, window=window, min_exposure_days=args.min_exposure_days
         )
-    header, rows = columns_to_rows(_cells(features.to_columns()))
-    write_csv(args.out, header, rows)
+    write_columns(args.out, features.to_columns(), decimals=9)
     return 0
 
 
@@ -183,6 +160,5 @@ def run_btyd(args: argparse.Namespace) -> int:
     summary = log.btyd_summary(
         args.as_of, period=args.period, include_first_visit=args.include_first_visit
     )
-    header, rows = columns_to_rows(_cells(summary.to_columns()))
-    write_csv(args.out, header, rows)
+    write_columns(args.out, summary.to_columns(), decimals=9)
     return 0

@@ -73,8 +73,17 @@ def _dense_range(ids: npt.NDArray[Any], low: int, high: int) -> tuple[npt.NDArra
 
 
 def _by_sort(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
-    uniques, inverse = np.unique(values, return_inverse=True)
-    return uniques, inverse.reshape(-1).astype(np.int64, copy=False)
+    if values.dtype.kind not in "iu":
+        uniques, inverse = np.unique(values, return_inverse=True)
+        return uniques, inverse.reshape(-1).astype(np.int64, copy=False)
+    order = np.argsort(values)  # numbers: one argsort, then ranks scattered back
+    ordered = values[order]
+    first = np.empty(ordered.shape[0], bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    codes = np.empty(ordered.shape[0], np.int64)
+    codes[order] = np.cumsum(first) - 1
+    return ordered[first], codes
 
 
 def _packed_text(ids: npt.NDArray[Any]) -> npt.NDArray[np.uint64] | None:

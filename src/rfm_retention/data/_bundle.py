@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -23,6 +24,7 @@ from rfm_retention.data._sources import (
 )
 from rfm_retention.data._table import IdArray, PatientTable, union_patients
 from rfm_retention.data._time import ISO, DateParsing
+from rfm_retention.errors import ConfigError
 
 __all__ = ["SOURCE_FILES", "PatientData"]
 
@@ -110,6 +112,46 @@ class PatientData:
             kept.copy() if kept is not None else table.positions_in(self.patients)
         )
         return positions
+
+    @classmethod
+    def from_frames(
+        cls,
+        *,
+        mappings: Mapping[str, Mapping[str, str]] | None = None,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+        **frames: Any,
+    ) -> PatientData:
+        """Build every source from a DataFrame (pandas, Polars, Arrow, DuckDB), by source name.
+
+        ``visits`` is required; ``mappings`` gives a column mapping per source
+        (see :meth:`PatientTable.from_frame <rfm_retention.data.PatientTable.from_frame>`).
+
+        Example:
+            >>> import pandas as pd
+            >>> data = PatientData.from_frames(
+            ...     visits=pd.DataFrame({"patient_id": [1], "visit_time": ["2024-01-02"],
+            ...                          "amount": [5.0]}),
+            ...     ratings=pd.DataFrame({"patient_id": [2], "rated_at": ["2024-01-04"],
+            ...                           "score": [40]}))
+            >>> data.patients.tolist(), sorted(data.available)
+            ([1, 2], ['ratings', 'visits'])
+        """
+        unknown = set(frames) - set(SOURCE_FILES)
+        if unknown:
+            raise ConfigError(
+                f"unknown source(s) {sorted(unknown)}; sources are {list(SOURCE_FILES)}"
+            )
+        if "visits" not in frames:
+            raise ConfigError("from_frames needs visits=FRAME")
+        loaded = {
+            name: SOURCE_FILES[name][1].from_frame(
+                frame, mapping=(mappings or {}).get(name), parsing=parsing, on_error=on_error
+            )
+            for name, frame in frames.items()
+            if frame is not None
+        }
+        return cls(**loaded)  # type: ignore[arg-type]
 
     @classmethod
     def from_directory(

@@ -279,6 +279,7 @@ def _split(
         per_line, first_delim = per_line[used], first_delim[used]
     _check_widths(per_line + 1, line_of, width, name)
     cells: dict[str, npt.NDArray[Any]] = {}
+    padded = np.concatenate((buf, np.zeros(_WIDE, np.uint8)))
     for field, k in position.items():
         if k == 0:
             lo = starts
@@ -291,7 +292,7 @@ def _split(
             np.where(per_line > k, delim[np.minimum(first_delim + k, delim.shape[0] - 1)], ends)
             if delim.shape[0] else ends
         )
-        cells[field] = _gather(buf, lo, hi)
+        cells[field] = _gather(buf, padded, lo, hi)
     return cells, line_of
 
 
@@ -311,21 +312,26 @@ def _check_widths(
 
 
 def _gather(
-    buf: npt.NDArray[np.uint8], lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
+    buf: npt.NDArray[np.uint8],
+    padded: npt.NDArray[np.uint8],
+    lo: npt.NDArray[np.int64],
+    hi: npt.NDArray[np.int64],
 ) -> npt.NDArray[Any]:
     """The bytes ``buf[lo[i]:hi[i]]`` of every row, spaces around them removed.
 
-    Narrow cells come back as one fixed-width ``bytes_`` array; when a few cells
-    are much wider than the rest, as an object array of ``bytes`` (so one long
+    Narrow cells come back as one fixed-width ``bytes_`` array, copied in one
+    gather of rows from a sliding-window view of the buffer (``padded`` is
+    ``buf`` followed by at least ``_WIDE`` zero bytes); when a few cells are
+    much wider than the rest, as an object array of ``bytes`` (so one long
     value does not widen every row).
     """
     lo, hi = lo.copy(), hi.copy()
-    padded = False
+    spaced = False
     for _ in range(8):  # usually no cell has surrounding spaces: one cheap check
         pad = (lo < hi) & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]
         pad |= (lo < hi) & _SPACE[buf[np.maximum(hi - 1, 0)]]
-        padded = bool(pad.any())
-        if not padded:
+        spaced = bool(pad.any())
+        if not spaced:
             break
         lo[pad & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]] += 1
         hi[(lo < hi) & pad & _SPACE[buf[np.maximum(hi - 1, 0)]]] -= 1
@@ -339,13 +345,16 @@ def _gather(
         return out
     if widest == 0:
         return np.zeros(n, "S1")
-    index = lo[:, None] + np.arange(widest, dtype=np.int64)[None, :]
-    outside = index >= hi[:, None]
-    np.minimum(index, buf.shape[0] - 1, out=index)
-    matrix = buf[index]
-    matrix[outside] = 0
+    if padded.shape[0] < buf.shape[0] + widest:
+        padded = np.concatenate((buf, np.zeros(widest, np.uint8)))
+    windows = np.lib.stride_tricks.as_strided(
+        padded, shape=(buf.shape[0], widest), strides=(1, 1), writeable=False
+    )
+    matrix = windows[lo]
+    if int(sizes.min()) < widest:
+        matrix *= np.arange(widest, dtype=np.int64)[None, :] < sizes[:, None]
     cells: npt.NDArray[Any] = matrix.view(f"S{widest}").reshape(-1)
-    if padded:  # more spaces than the cheap passes removed
+    if spaced:  # more spaces than the cheap passes removed
         cells = np.char.strip(cells)
     return cells
 
@@ -396,7 +405,8 @@ def _split_quoted(
 
 # ---------------------------------------------------------------- converting
 def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
-    """A chunk's cells as datetimes or numbers where every cell converts, else as text."""
+    """A chunk's cells as datetimes or numbers where every cell converts, else as text
+    (ASCII text stays ``bytes_``: the validator decodes each distinct value once)."""
     if cells.dtype.kind == "S":
         if kind == "time" and iso:
             times = _iso_times(cells)
@@ -406,7 +416,14 @@ def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
             numbers = _numbers(cells)
             if numbers is not None:
                 return numbers
+        elif kind not in ("time", *_NUMBER_KINDS) and _ascii(cells):
+            return cells
     return _text(cells)
+
+
+def _ascii(cells: npt.NDArray[np.bytes_]) -> bool:
+    raw = cells.view(np.uint8)
+    return raw.shape[0] == 0 or int(raw.max()) < 128
 
 
 def _iso_times(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.datetime64] | None:
@@ -462,8 +479,7 @@ def _text(cells: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out = np.empty(cells.shape[0], object)
         out[:] = [b.decode("utf-8") for b in cells.tolist()]
         return out
-    raw = cells.view(np.uint8)
-    if raw.shape[0] == 0 or int(raw.max()) < 128:
+    if _ascii(cells):
         return cells.astype(f"U{cells.dtype.itemsize}")
     return np.char.decode(cells, "utf-8")
 

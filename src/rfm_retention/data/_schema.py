@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention.data._build import factorise
 from rfm_retention.data._time import ISO, DateParsing, is_missing, parse_times
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 
@@ -303,6 +304,8 @@ def _shown(arr: npt.NDArray[Any], row: int) -> str:
     value = arr[row]
     if value is None:
         return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
     if isinstance(value, float | np.floating) and np.isnan(value):
         return ""
     if isinstance(value, np.datetime64) and np.isnat(value):
@@ -348,6 +351,9 @@ def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.char.strip(arr)
     if arr.dtype.kind == "T":
         return np.strings.strip(arr)
+    if arr.dtype.kind == "S":  # UTF-8 bytes: each distinct value decoded once
+        uniques, codes = factorise(arr)
+        return np.char.strip(np.char.decode(uniques, "utf-8"))[codes]
     if arr.dtype.kind in "iub":
         return arr.astype(str)
     return text_array(["" if is_missing(v) else str(v).strip() for v in arr.tolist()])

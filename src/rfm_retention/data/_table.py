@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention.data._build import factorise, order_rows
 from rfm_retention.data._csv import read_csv_columns
 from rfm_retention.data._schema import (
@@ -140,6 +141,51 @@ class PatientTable:
             source_row=source_row,
             rejected=checked.rejected,
         )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        *,
+        mapping: Mapping[str, str] | None = None,
+        parsing: DateParsing = ISO,
+        on_error: OnError = "raise",
+    ) -> Self:
+        """Build from a DataFrame: pandas, Polars, a pyarrow Table, a DuckDB relation, or
+        anything with the Arrow PyCapsule stream interface.
+
+        ``mapping`` maps the library's field names to the frame's column names,
+        as for :meth:`from_csv`; other columns are ignored. Numeric and time
+        columns are read without a copy where they are numpy-compatible;
+        timezone-aware times become naive UTC. Row numbers in errors are the
+        frame's row positions.
+
+        Example:
+            >>> import pandas as pd
+            >>> from rfm_retention.data import VisitLog
+            >>> frame = pd.DataFrame({"PID": [7, 3], "day": pd.to_datetime(["2024-02-01",
+            ...                       "2024-01-05"]), "amount": [10.0, 5.0]})
+            >>> log = VisitLog.from_frame(frame, mapping={"patient_id": "PID",
+            ...                                           "visit_time": "day"})
+            >>> log.patient_ids.tolist(), log.amount.tolist()
+            ([3, 7], [5.0, 10.0])
+        """
+        names = dict(mapping or {})
+        unknown = set(names) - set(cls.SCHEMA.names)
+        if unknown:
+            raise ConfigError(
+                f"{cls.SCHEMA.source}: mapping names unknown field(s) {sorted(unknown)}; "
+                f"fields are {list(cls.SCHEMA.names)}"
+            )
+        wanted = {f.name: names.get(f.name, f.name) for f in cls.SCHEMA.fields}
+        columns = frame_columns(frame, wanted)
+        for f in cls.SCHEMA.fields:
+            if f.name not in columns and (f.required or f.name in names):
+                raise ConfigError(
+                    f"{cls.SCHEMA.source}: the frame has no column {wanted[f.name]!r} for "
+                    f"field {f.name!r}. Hint: mapping={{{f.name!r}: 'COLUMN'}}"
+                )
+        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
 
     @classmethod
     def from_records(
@@ -313,15 +359,12 @@ def _order_ties_by_content(
 def _refuse_frame(value: Any, method: str) -> None:
     """A DataFrame given to ``from_columns``/``from_records`` is a clear error naming the
     right method, not a confusing failure row by row."""
-    module = type(value).__module__.split(".")[0]
-    if module in _FRAME_MODULES:
+    if is_frame(value):
+        module = type(value).__module__.split(".")[0]
         raise ConfigError(
             f"{method} was given a {module} {type(value).__name__}; "
-            "use from_frame(frame, mapping=...) for DataFrames and Arrow tables"
+            "use from_frame(frame, mapping=...) for DataFrames, Arrow tables and DuckDB relations"
         )
-
-
-_FRAME_MODULES = frozenset({"pandas", "polars", "pyarrow", "duckdb", "narwhals", "modin", "dask"})
 
 
 def union_patients(tables: Iterable[PatientTable]) -> IdArray:

@@ -62,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention.data._bundle import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -283,7 +284,7 @@ class LeadTimes:
 
 
 @attrs.frozen(eq=False)
-class Backtest:
+class Backtest(FrameViews):
     """Every method's figures at every scan date, and their lead times."""
 
     outcome: ChurnOutcome

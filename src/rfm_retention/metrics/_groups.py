@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -216,7 +217,7 @@ def _denominators(m: MonthlyKPIs) -> dict[str, int]:
 
 
 @attrs.frozen
-class GroupedKPIReport:
+class GroupedKPIReport(FrameViews):
     """Monthly KPIs per group, beside the programme-wide report they add up to.
 
     Attributes:

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import month_spans
@@ -103,7 +104,7 @@ def _rate(value: Any) -> float:
 
 
 @attrs.frozen
-class KPIReport:
+class KPIReport(FrameViews):
     """Monthly KPIs from ``start`` to ``end`` as known on ``as_of``.
 
     Examples:

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
@@ -194,7 +195,7 @@ PreviousLevels = Mapping[Any, RiskLevel | int | str]
 
 
 @attrs.frozen(eq=False)
-class WarningList:
+class WarningList(FrameViews):
     """The patients over threshold on one day, worst first (level, then score, then id).
 
     Columnar inside (a scan of a million patients builds no Python object per
@@ -220,6 +221,8 @@ class WarningList:
         assessment: the policy's verdict for every patient of the panel.
         rules: the rule policy (if any) whose matching rules :meth:`explain` lists.
     """
+
+    FRAME_CATEGORIES = ("level", "change")
 
     as_of: np.datetime64
     policy: str

@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frames import FrameViews
 from rfm_retention._optional import import_pandas
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -23,7 +24,7 @@ __all__ = ["MigrationMatrix", "migration"]
 
 
 @attrs.frozen(eq=False)
-class MigrationMatrix:
+class MigrationMatrix(FrameViews):
     """Counts of patients from each segment (rows, earlier) to each segment (columns, later).
 
     Attributes:
@@ -64,6 +65,14 @@ class MigrationMatrix:
         rows = [[code, *(int(c) for c in row)] for code, row in zip(
             self.codes, self.counts, strict=True)]
         return header, rows
+
+    def _frame_columns(self) -> dict[str, Any]:
+        """``from`` (the earlier segment) and one count column per later segment; the pandas
+        view puts ``from`` in the index instead."""
+        columns: dict[str, Any] = {"from": list(self.codes)}
+        for k, code in enumerate(self.codes):
+            columns[code] = np.asarray(self.counts)[:, k]
+        return columns
 
     def to_pandas(self) -> Any:
         """Counts as a DataFrame, earlier segments as rows, later ones as columns (needs pandas)."""

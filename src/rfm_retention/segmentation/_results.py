@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention._optional import import_pandas
 from rfm_retention.data._table import IdArray
 from rfm_retention.segmentation._cuts import LabelArray
@@ -78,7 +79,7 @@ SUMMARY_HEADER = (
 
 
 @attrs.frozen
-class SegmentSummary:
+class SegmentSummary(FrameViews):
     """Per-segment table, in the segment map's order, every segment listed (empty ones too).
 
     Example:
@@ -124,6 +125,10 @@ class SegmentSummary:
         ]
         return list(SUMMARY_HEADER), rows
 
+    def _frame_columns(self) -> dict[str, list[Any]]:
+        header, rows = self.to_rows()
+        return {name: [row[k] for row in rows] for k, name in enumerate(header)}
+
     def to_pandas(self) -> Any:
         """The summary as a DataFrame indexed by segment code (needs pandas)."""
         pd = import_pandas("SegmentSummary.to_pandas")
@@ -147,7 +152,7 @@ def _per_segment_median(
 
 
 @attrs.frozen(eq=False)
-class Segmentation:
+class Segmentation(FrameViews):
     """Segments of every patient in one snapshot: arrays in the features' row order.
 
     Attributes:
@@ -163,6 +168,8 @@ class Segmentation:
         cut_source: which fitted cut points each patient got (``"group:..."``,
             ``"parent:..."`` or ``"overall"``), when segmented per group.
     """
+
+    FRAME_CATEGORIES = ("segment", "segment_name", "r", "f", "m")
 
     as_of: dt.date
     patient_id: IdArray = attrs.field(repr=False)
@@ -295,6 +302,3 @@ class Segmentation:
             out["group"] = self.group
         return out
 
-    def to_pandas(self) -> Any:
-        """:meth:`to_columns` as a DataFrame (needs pandas)."""
-        return import_pandas("Segmentation.to_pandas").DataFrame(self.to_columns())
