@@ -23,7 +23,13 @@ from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics._backtest import Backtest, Scorer
 from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
-from rfm_retention.model import LIFETIME_MODELS, LifetimeScorer, ModelScorer, RiskModel
+from rfm_retention.model import (
+    LIFETIME_MODELS,
+    LifetimeScorer,
+    ModelScorer,
+    RiskModel,
+    train_risk_model,
+)
 from rfm_retention.risk._policy import RiskPolicy
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._scan import default_policy
@@ -186,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_section(cohort: Any, as_of: Any) -> str:
     """One backtest six months before the end: the default scan, the score trained six
-    months earlier, and the days-since-last-visit baseline."""
+    months earlier, the risk model trained at three month-ends before that, the untrained
+    lifetime model and the days-since-last-visit baseline."""
     import datetime as dt
 
     from rfm_retention.time import as_date
@@ -194,11 +201,18 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     at = as_date(as_of) - dt.timedelta(days=183)
     train_at = at - dt.timedelta(days=183)
     learned = fit_learned_score(cohort.data, train_at, evaluate_from=at)
-    scorers = [ScanScorer(), ScanScorer(learned, label=f"learned score (trained {train_at})")]
+    dates = [train_at - dt.timedelta(days=d) for d in (183, 92, 0)]
+    model = train_risk_model(cohort.data, dates)
+    scorers: list[Scorer] = [
+        ScanScorer(), ScanScorer(learned, label=f"learned score (trained {train_at})"),
+        ModelScorer(model, label=f"trained model ({dates[0]}..{train_at})"), LifetimeScorer(),
+    ]
     result = backtest(cohort.data, [at], scorer=scorers, k=25)
     lines = [
         f"{r.method}: AUC {r.auc:.3f}, precision@25 {_pct(r.precision_at_k):.0f} %, "
         f"lift in the top decile {r.lift_top_decile:.2f}"
+        + (f", Brier {r.brier:.3f} (base rate {r.base_rate_brier:.3f})"
+           if r.states_probability else "")
         for r in result.results
     ]
     return (f"Backtest at {at} (no visit within 90 days; {result.results[0].patients} active "
