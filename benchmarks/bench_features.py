@@ -2,8 +2,8 @@
 
 One run times, on the same visits:
 
-- ours: ``VisitLog.features(as_of)``, the full feature set (20 columns);
-- ours: ``VisitLog.btyd_summary(as_of)``, the BTYD summary;
+- ours: ``patient_features(log, as_of)``, the full feature set (20 columns);
+- ours: ``btyd_summary(log, as_of)``, the BTYD summary;
 - pandas: a groupby computing only the last visit, the visit count and the spend sum;
 - lifetimes: ``summary_data_from_transaction_data`` (if the package is installed);
 
@@ -24,7 +24,9 @@ import numpy as np
 import numpy.typing as npt
 from _harness import Result, best_time, peak_memory, report
 
+from rfm_retention.btyd import btyd_summary
 from rfm_retention.data import VisitLog
+from rfm_retention.features import patient_features
 
 START = np.datetime64("2020-01-01T00:00:00", "s")
 YEARS = 5
@@ -58,8 +60,8 @@ def main(small: bool = False) -> None:
     log = VisitLog.from_arrays(**arrays)
     as_of = dt.date(2020 + YEARS, 1, 1)
 
-    ours = best_time("rfm_retention features (20 columns)", lambda: log.features(as_of))
-    btyd = best_time("rfm_retention btyd_summary", lambda: log.btyd_summary(as_of))
+    ours = best_time("rfm_retention features (20 columns)", lambda: patient_features(log, as_of))
+    btyd = best_time("rfm_retention btyd_summary", lambda: btyd_summary(log, as_of))
     assert len(ours.value) == n_patients
     assert len(btyd.value) == n_patients
 
@@ -112,7 +114,7 @@ def main(small: bool = False) -> None:
     if lifetimes_result is not None:
         report("BTYD summary, same data", btyd, lifetimes_result)
 
-    peak = peak_memory(lambda: log.features(as_of))
+    peak = peak_memory(lambda: patient_features(log, as_of))
     print(
         f"  peak memory of features: {_mib(peak)} = {peak / input_bytes:.2f}x the input "
         f"arrays ({_mib(input_bytes)}: ids, times, amounts)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import attrs
 import numpy as np
 import pytest
@@ -9,10 +11,12 @@ import pytest
 from rfm_retention.btyd import (
     LIFETIME_MODELS,
     GammaGammaModel,
+    LifetimeScorer,
     LifetimeScores,
     MBGNBDModel,
     lifetime_scores,
 )
+from rfm_retention.cli import main
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.testing import synthetic_cohort
@@ -100,3 +104,23 @@ def test_no_patient_before_as_of_is_a_config_error(visits: VisitLog) -> None:
     """Scoring before the first visit says there is nothing to fit."""
     with pytest.raises(ConfigError, match="no patient"):
         lifetime_scores(visits, "1990-01-01", horizon_days=90)
+
+
+def test_backtest_command_lists_the_lifetime_model(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """backtest --lifetime adds the untrained lifetime model beside the scan and the baseline."""
+    assert main(["sample", "--out", str(tmp_path), "--patients", "300"]) == 0
+    capsys.readouterr()
+    assert main(["backtest", "--visits", str(tmp_path / "visits.csv"), "--at", "2024-06-30",
+                 "--lifetime", "mbgnbd", "--population", "all", "--out", "-"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if "lifetime model (mbgnbd)" in line]
+    assert len(rows) == 1
+    assert "baseline: days since last visit" in out
+
+
+def test_lifetime_scorer_refuses_an_unknown_model() -> None:
+    """LifetimeScorer names the models it knows when given another."""
+    with pytest.raises(ConfigError, match="mbgnbd"):
+        LifetimeScorer(model="weibull")

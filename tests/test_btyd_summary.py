@@ -93,7 +93,7 @@ def test_visit_log_method_and_pandas_frame() -> None:
     """VisitLog.btyd_summary is the same function; to_pandas gives lifetimes' float frame."""
     pytest.importorskip("pandas")
     log = _log(("a", "2024-01-01", 10.0), ("a", "2024-01-11", 30.0))
-    frame = log.btyd_summary("2024-01-31").to_pandas()
+    frame = btyd_summary(log, "2024-01-31").to_pandas()
     assert list(frame.columns) == ["frequency", "recency", "T", "monetary_value"]
     assert frame.index.name == "patient_id"
     assert frame.loc["a"].tolist() == [1.0, 10.0, 30.0, 30.0]

@@ -11,6 +11,7 @@ import pytest
 
 from rfm_retention.data import PatientTable, Visit, VisitLog
 from rfm_retention.errors import ConfigError, InputFileError, ValidationError
+from rfm_retention.features import patient_features
 
 SYNTHEA = Path("/work/shared/data/synthea/encounters.csv")
 SYNTHEA_MAPPING = {
@@ -81,7 +82,7 @@ def test_same_time_rows_do_not_depend_on_input_order() -> None:
     assert forward.department.tolist() == backward.department.tolist() == [
         "x-ray", "cardiology", "lab"
     ]
-    assert forward.features("2024-01-31").last_department.tolist() == ["lab"]
+    assert patient_features(forward, "2024-01-31").last_department.tolist() == ["lab"]
 
 
 def test_dates_and_datetimes_mix_freely_in_records() -> None:
@@ -164,7 +165,7 @@ def test_synthea_encounters_load_with_a_mapping_and_no_editing() -> None:
     stamp = dt.datetime.fromisoformat(first["START"]).replace(tzinfo=None)
     assert log.time[at] == np.datetime64(stamp, "s")
     assert log.department[at] == first["ENCOUNTERCLASS"]
-    features = log.features("2020-01-01")
+    features = patient_features(log, "2020-01-01")
     assert 0 < len(features) <= log.n_patients
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from rfm_retention.data import DateParsing, RejectedRows, Visit, VisitLog
 from rfm_retention.errors import ConfigError, RFMRetentionError, ValidationError
+from rfm_retention.features import patient_features
 
 GOOD = {"patient_id": "p1", "visit_time": "2024-01-05", "amount": 10.0}
 
@@ -160,7 +161,7 @@ def test_empty_input_gives_a_valid_empty_table(builder: str) -> None:
     assert len(log) == 0
     assert log.n_patients == 0
     assert log.group_starts.tolist() == [0]
-    features = log.features("2024-01-01")
+    features = patient_features(log, "2024-01-01")
     assert len(features) == 0
     assert set(features.to_columns()) >= {"patient_id", "days_since_last_visit"}
 

@@ -10,6 +10,7 @@ import pytest
 import rfm_retention as rr
 from rfm_retention._display import Display
 from rfm_retention.cli import main
+from rfm_retention.features import patient_features
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
 from rfm_retention.loyalty import MemoryStore, PointsLedger
 from rfm_retention.metrics import backtest
@@ -54,7 +55,7 @@ def cohort():
 
 def _results(cohort):
     data = cohort.data
-    features = data.visits.features("2024-06-30")
+    features = patient_features(data.visits, "2024-06-30")
     segments = rr.eight_segments().fit(features).assign(features)
     warnings = rr.scan(data, "2024-06-30")
     report = rr.kpi_report(data.visits, "2024-01-01", "2024-03-31", as_of="2024-06-30")

@@ -26,18 +26,45 @@ from engine_frames import (
 )
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FEATURE_COLUMNS
+from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
 
-@pytest.mark.parametrize("engine", sorted(ENGINES))
-@settings(max_examples=40)
-@given(rows=st.one_of(INT_ROWS, TEXT_ROWS), as_of=AS_OF, window=WINDOW)
-def test_engine_equals_numpy(engine: str, rows: list[Row], as_of: Any, window: Any) -> None:
-    """Random visit logs: every engine's features are identical to the numpy path's."""
-    int_ids = isinstance(rows[0][0], int)
-    source = ENGINES[engine](polars_frame(rows, int_ids=int_ids))
+def _check_engine(engine: str, rows: list[Row], as_of: Any, window: Any) -> None:
+    source = ENGINES[engine](polars_frame(rows, int_ids=isinstance(rows[0][0], int)))
     assert_identical(numpy_features(rows, as_of, window),
                      rr.patient_features(source, as_of, window=window))
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "polars-eager", "polars-lazy"])
+@settings(max_examples=25)
+@given(rows=st.one_of(INT_ROWS, TEXT_ROWS), as_of=AS_OF, window=WINDOW)
+def test_engine_equals_numpy(engine: str, rows: list[Row], as_of: Any, window: Any) -> None:
+    """Random visit logs: DuckDB's and Polars' features are identical to the numpy path's."""
+    _check_engine(engine, rows, as_of, window)
+
+
+@settings(max_examples=6)  # each Dask compute schedules many small tasks
+@given(rows=st.one_of(INT_ROWS, TEXT_ROWS), as_of=AS_OF, window=WINDOW)
+def test_dask_equals_numpy(rows: list[Row], as_of: Any, window: Any) -> None:
+    """Random visit logs: Dask's features are identical to the numpy path's."""
+    _check_engine("dask", rows, as_of, window)
+
+
+def test_segments_from_engine_features_equal_the_numpy_segments() -> None:
+    """Segmentation fitted and assigned on DuckDB-computed features gives the numpy segments."""
+    rng = np.random.default_rng(2)
+    rows: list[Row] = [(int(p), dt.datetime(2023, 1, 1) + dt.timedelta(days=int(d)),
+                        float(a), "", "") for p, d, a in
+                       zip(rng.integers(0, 200, 3000), rng.integers(0, 700, 3000),
+                           rng.integers(0, 4000, 3000) / 4, strict=True)]
+    local = numpy_features(rows, "2024-12-31", None)
+    remote = rr.patient_features(duckdb_relation(polars_frame(rows, int_ids=True)), "2024-12-31")
+    segmenter = rr.eight_segments()
+    a = segmenter.fit(local).assign(local)
+    b = segmenter.fit(remote).assign(remote)
+    assert np.array_equal(a.patient_id, b.patient_id)
+    assert np.array_equal(a.segment, b.segment)
+    assert np.array_equal(a.recency, b.recency)
 
 
 def test_leap_day_three_month_windows_on_duckdb() -> None:
@@ -79,7 +106,7 @@ def test_arbitrary_amounts_agree_to_rounding() -> None:
     log = VisitLog.from_arrays(patient_id=frame["patient_id"].to_numpy(),
                                visit_time=frame["visit_time"].to_numpy(),
                                amount=frame["amount"].to_numpy())
-    want = log.features("2024-02-29", window=relativedelta(years=1))
+    want = patient_features(log, "2024-02-29", window=relativedelta(years=1))
     got = rr.patient_features(frame.lazy(), "2024-02-29", window=relativedelta(years=1))
     for name in FEATURE_COLUMNS:
         a, b = getattr(want, name), getattr(got, name)

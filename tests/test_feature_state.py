@@ -158,3 +158,25 @@ def test_merging_integer_and_text_ids_is_refused() -> None:
                                                       visit_time=["2024-01-01"]))
     with pytest.raises(ConfigError, match="integers in one state and text"):
         a.merge(b)
+
+
+def test_states_of_polars_frame_chunks_merge_into_the_log_features() -> None:
+    """File-like chunks given as Polars frames (renamed columns) merge into the one-pass result."""
+    import polars as pl
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    frame = pl.DataFrame({
+        "PID": rng.integers(0, 150, n),
+        "WHEN": (np.datetime64("2023-01-01T00:00:00")
+                 + rng.integers(0, 600 * 86_400, n).astype("timedelta64[s]")
+                 ).astype("datetime64[us]"),
+        "COST": rng.integers(0, 4000, n) / 4,
+    })
+    mapping = {"patient_id": "PID", "visit_time": "WHEN", "amount": "COST"}
+    state = FeatureState.empty()
+    for chunk in frame.iter_slices(700):
+        state = state.update(chunk, mapping=mapping)
+    want = rr.patient_features(VisitLog.from_frame(frame, mapping=mapping), "2024-12-31",
+                               window=relativedelta(years=1))
+    _assert_identical(want, state.features("2024-12-31", window=relativedelta(years=1)))

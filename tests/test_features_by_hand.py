@@ -32,7 +32,7 @@ def log() -> VisitLog:
 
 def test_all_history_features_by_hand(log: VisitLog) -> None:
     """Every column for a three-visit patient and a one-visit patient, all history."""
-    f = log.features(AS_OF)
+    f = patient_features(log, AS_OF)
     assert f.patient_id.tolist() == ["a", "b"]
     a, b = f.index_of("a"), f.index_of("b")
     assert f.first_visit[a] == np.datetime64("2024-01-05")
@@ -63,7 +63,7 @@ def test_all_history_features_by_hand(log: VisitLog) -> None:
 
 def test_window_in_days(log: VisitLog) -> None:
     """A 90-day window is (as_of - 90 days, as_of]; rate uses the window cut to tenure."""
-    f = log.features(AS_OF, window=90, min_exposure_days=30)
+    f = patient_features(log, AS_OF, window=90, min_exposure_days=30)
     assert f.window_days == 90
     assert f.visits_in_window.tolist() == [1, 0]
     assert f.spend_in_window.tolist() == [30.0, 0.0]
@@ -75,10 +75,10 @@ def test_window_in_days(log: VisitLog) -> None:
 
 def test_window_as_relativedelta_is_calendar_aware(log: VisitLog) -> None:
     """relativedelta(months=3) from 30 Jun reaches back to 30 Mar exclusive (92 days)."""
-    f = log.features(AS_OF, window=relativedelta(months=3))
+    f = patient_features(log, AS_OF, window=relativedelta(months=3))
     assert f.window_days == 92
     assert f.visits_in_window.tolist() == f.visits_last_3_months.tolist()
-    year = log.features(AS_OF, window=relativedelta(years=1))
+    year = patient_features(log, AS_OF, window=relativedelta(years=1))
     assert year.window_days == 366  # 30 Jun 2023 -> 30 Jun 2024 spans 29 Feb
     assert year.visits_in_window.tolist() == [3, 1]
 
@@ -87,7 +87,7 @@ def test_window_boundary_day_is_excluded_and_as_of_day_included() -> None:
     """A visit exactly window days before as_of is out; one on the as_of day is in."""
     log = VisitLog.from_records([Visit("a", "2024-06-20", 1.0), Visit("a", "2024-06-30", 2.0),
                                  Visit("a", "2024-06-21", 4.0)])
-    f = log.features(AS_OF, window=10)
+    f = patient_features(log, AS_OF, window=10)
     assert f.spend_in_window.tolist() == [6.0]
     assert f.days_since_last_visit.tolist() == [0]
 
@@ -101,7 +101,7 @@ def test_month_end_edges_of_the_three_month_spans() -> None:
         Visit("a", "2024-03-01", 8.0),   # first day of the last span
         Visit("a", "2024-05-31", 16.0),  # as_of day: last span
     ])
-    f = log.features(dt.date(2024, 5, 31))
+    f = patient_features(log, dt.date(2024, 5, 31))
     assert f.visits_prior_3_months.tolist() == [2]
     assert f.spend_prior_3_months.tolist() == [6.0]
     assert f.visits_last_3_months.tolist() == [2]
@@ -110,36 +110,37 @@ def test_month_end_edges_of_the_three_month_spans() -> None:
 
 def test_as_of_date_includes_the_whole_day_datetime_cuts_inside_it(log: VisitLog) -> None:
     """as_of as a date counts every visit that day; as a datetime only those up to it."""
-    by_date = log.features(dt.date(2024, 6, 20))
+    by_date = patient_features(log, dt.date(2024, 6, 20))
     assert by_date.total_visits.tolist() == [3, 1]
-    by_time = log.features(dt.datetime(2024, 6, 20, 16, 0))
+    by_time = patient_features(log, dt.datetime(2024, 6, 20, 16, 0))
     assert by_time.total_visits.tolist() == [2, 1]
     assert by_time.as_of == dt.date(2024, 6, 20)
     assert by_time.days_since_last_visit.tolist() == [_days(dt.date(2024, 3, 5), by_time.as_of),
                                                       _days(dt.date(2023, 12, 31), by_time.as_of)]
-    assert log.features("2024-06-20T16:45:00").total_visits.tolist() == [3, 1]
-    assert log.features(np.datetime64("2024-06-20T16:44:59")).total_visits.tolist() == [2, 1]
+    assert patient_features(log, "2024-06-20T16:45:00").total_visits.tolist() == [3, 1]
+    just_before = np.datetime64("2024-06-20T16:44:59")
+    assert patient_features(log, just_before).total_visits.tolist() == [2, 1]
     plus8 = dt.timezone(dt.timedelta(hours=8))
     late = dt.datetime(2024, 6, 21, 0, 50, tzinfo=plus8)  # 16:50 UTC on 20 June
-    assert log.features(late).total_visits.tolist() == [3, 1]
+    assert patient_features(log, late).total_visits.tolist() == [3, 1]
     early = dt.datetime(2024, 6, 21, 0, 30, tzinfo=plus8)  # 16:30 UTC, before the 16:45 visit
-    assert log.features(early).total_visits.tolist() == [2, 1]
+    assert patient_features(log, early).total_visits.tolist() == [2, 1]
 
 
 def test_visits_after_as_of_are_ignored(log: VisitLog) -> None:
     """Patient c's only visit is after as_of: c is absent and others are unaffected."""
-    f = log.features(AS_OF)
+    f = patient_features(log, AS_OF)
     with pytest.raises(KeyError, match="'c'"):
         f.index_of("c")
-    assert "c" in log.features(dt.date(2024, 7, 1)).patient_id.tolist()
-    before_everyone = log.features(dt.date(2020, 1, 1))
+    assert "c" in patient_features(log, dt.date(2024, 7, 1)).patient_id.tolist()
+    before_everyone = patient_features(log, dt.date(2020, 1, 1))
     assert len(before_everyone) == 0
 
 
 def test_one_visit_patient() -> None:
     """One visit: first = last, tenure = days since, intervals NaN, rate floored by exposure."""
     log = VisitLog.from_records([Visit(42, "2024-06-01", 70.0)])
-    f = log.features(AS_OF, min_exposure_days=1)
+    f = patient_features(log, AS_OF, min_exposure_days=1)
     assert f.patient_id.tolist() == [42]
     assert f.first_visit[0] == f.last_visit[0]
     assert f.tenure_days.tolist() == f.days_since_last_visit.tolist() == [29]
@@ -152,7 +153,7 @@ def test_one_visit_patient() -> None:
 
 def test_columns_take_and_to_columns(log: VisitLog) -> None:
     """to_columns follows FEATURE_COLUMNS; take selects rows of every column."""
-    f = log.features(AS_OF)
+    f = patient_features(log, AS_OF)
     cols = f.to_columns()
     assert list(cols) == list(FEATURE_COLUMNS)
     assert all(len(v) == len(f) for v in cols.values())
@@ -165,7 +166,7 @@ def test_columns_take_and_to_columns(log: VisitLog) -> None:
 def test_pandas_frame(log: VisitLog) -> None:
     """to_pandas gives one row per patient with the documented columns."""
     pytest.importorskip("pandas")
-    frame = log.features(AS_OF).to_pandas()
+    frame = patient_features(log, AS_OF).to_pandas()
     assert list(frame.columns) == list(FEATURE_COLUMNS)
     assert frame["patient_id"].tolist() == ["a", "b"]
 
@@ -175,16 +176,16 @@ def test_pandas_frame(log: VisitLog) -> None:
 def test_bad_windows_are_config_errors(log: VisitLog, window: object) -> None:
     """Windows that do not reach back at least a day are refused."""
     with pytest.raises(ConfigError, match="window"):
-        log.features(AS_OF, window=window)  # type: ignore[arg-type]
+        patient_features(log, AS_OF, window=window)  # type: ignore[arg-type]
 
 
 def test_numpy_integer_window_and_bad_as_of(log: VisitLog) -> None:
     """A numpy integer window is fine; a malformed as_of or exposure is a ConfigError."""
-    assert log.features(AS_OF, window=np.int64(90)).window_days == 90
+    assert patient_features(log, AS_OF, window=np.int64(90)).window_days == 90
     with pytest.raises(ConfigError):
-        log.features("30/06/2024")
+        patient_features(log, "30/06/2024")
     with pytest.raises(ConfigError):
-        log.features(AS_OF, min_exposure_days=0)
+        patient_features(log, AS_OF, min_exposure_days=0)
 
 
 def test_from_rfm_builds_sorted_features() -> None:
@@ -205,6 +206,6 @@ def test_from_rfm_builds_sorted_features() -> None:
 
 def test_function_and_method_agree(log: VisitLog) -> None:
     """VisitLog.features is patient_features."""
-    a, b = log.features(AS_OF, window=30), patient_features(log, AS_OF, window=30)
+    a, b = patient_features(log, AS_OF, window=30), patient_features(log, AS_OF, window=30)
     for name in FEATURE_COLUMNS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

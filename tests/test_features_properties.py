@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rfm_retention.data import VisitLog
-from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures
+from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, patient_features
 
 Row = tuple[str, dt.datetime, float, str]
 
@@ -57,17 +57,17 @@ def test_row_order_does_not_matter(rows: list[Row], as_of: dt.date, window: obje
     """Shuffling the input rows never changes any feature."""
     shuffled = list(rows)
     rnd.shuffle(shuffled)
-    _assert_same(_log(rows).features(as_of, window=window),  # type: ignore[arg-type]
-                 _log(shuffled).features(as_of, window=window))  # type: ignore[arg-type]
+    _assert_same(patient_features(_log(rows), as_of, window=window),  # type: ignore[arg-type]
+                 patient_features(_log(shuffled), as_of, window=window))  # type: ignore[arg-type]
 
 
 @given(_rows, _as_of, _window)
 def test_a_patients_features_ignore_other_patients(rows: list[Row], as_of: dt.date,
                                                    window: object) -> None:
     """Each patient's row equals the row computed from that patient's visits alone."""
-    everyone = _log(rows).features(as_of, window=window)  # type: ignore[arg-type]
+    everyone = patient_features(_log(rows), as_of, window=window)  # type: ignore[arg-type]
     for k, pid in enumerate(everyone.patient_id.tolist()):
-        alone = _log([r for r in rows if r[0] == pid]).features(as_of, window=window)  # type: ignore[arg-type]
+        alone = patient_features(_log([r for r in rows if r[0] == pid]), as_of, window=window)  # type: ignore[arg-type]
         _assert_same(everyone.take(np.array([k])), alone)
 
 
@@ -77,15 +77,15 @@ def test_visits_after_as_of_change_nothing(rows: list[Row], as_of: dt.date | dt.
     """Dropping every visit after as_of gives exactly the same features."""
     cutoff = as_of if isinstance(as_of, dt.datetime) else dt.datetime.combine(as_of, dt.time.max)
     past = [r for r in rows if r[1] <= cutoff]
-    _assert_same(_log(rows).features(as_of, window=window),  # type: ignore[arg-type]
-                 _log(past).features(as_of, window=window))  # type: ignore[arg-type]
+    _assert_same(patient_features(_log(rows), as_of, window=window),  # type: ignore[arg-type]
+                 patient_features(_log(past), as_of, window=window))  # type: ignore[arg-type]
 
 
 @given(_rows, _as_of, _window)
 def test_matches_the_definitions_one_patient_at_a_time(rows: list[Row], as_of: dt.date,
                                                        window: object) -> None:
     """Every column equals its documented definition, computed per patient in plain Python."""
-    f = _log(rows).features(as_of, window=window, min_exposure_days=30)  # type: ignore[arg-type]
+    f = patient_features(_log(rows), as_of, window=window, min_exposure_days=30)  # type: ignore[arg-type]
     day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
     cutoff = as_of if isinstance(as_of, dt.datetime) else dt.datetime.combine(as_of, dt.time.max)
     if window is None:
@@ -127,7 +127,7 @@ def test_matches_the_definitions_one_patient_at_a_time(rows: list[Row], as_of: d
 @given(_rows, _as_of, _window)
 def test_invariants(rows: list[Row], as_of: dt.date, window: object) -> None:
     """Counts nest, times are ordered, amounts are non-negative, for every patient."""
-    f = _log(rows).features(as_of, window=window)  # type: ignore[arg-type]
+    f = patient_features(_log(rows), as_of, window=window)  # type: ignore[arg-type]
     assert np.all(f.first_visit <= f.last_visit)
     assert np.all(f.days_since_last_visit <= f.tenure_days)
     assert np.all(f.days_since_last_visit >= 0)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rfm_retention.data import VisitLog
+from rfm_retention.features import patient_features
 
 
 @pytest.mark.slow
@@ -22,7 +23,7 @@ def test_two_million_visits_match_pandas() -> None:
     amounts = np.round(rng.lognormal(4.0, 1.0, n), 2)
     log = VisitLog.from_arrays(patient_id=ids, visit_time=times, amount=amounts)
     as_of = dt.date(2023, 7, 15)
-    f = log.features(as_of, window=180)
+    f = patient_features(log, as_of, window=180)
 
     frame = pd.DataFrame({"id": ids, "day": times.astype("datetime64[D]"), "amount": amounts})
     frame = frame[frame["day"] <= np.datetime64(as_of)]

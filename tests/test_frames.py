@@ -16,7 +16,7 @@ import pytest
 import rfm_retention as rr
 from rfm_retention.data import PatientData, RatingTable, VisitLog
 from rfm_retention.errors import ConfigError, ValidationError
-from rfm_retention.metrics import backtest
+from rfm_retention.metrics import backtest, kpi_report_by
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
 from rfm_retention.segmentation import migration
 from rfm_retention.testing import synthetic_cohort
@@ -126,12 +126,14 @@ def results() -> dict[str, Any]:
         "migration": migration(earlier, segments),
         "warnings": rr.scan(data, "2024-06-30"),
         "kpis": rr.kpi_report(data.visits, "2024-01-01", "2024-03-31", as_of="2024-06-30"),
+        "grouped_kpis": kpi_report_by(data.visits, "2024-01-01", "2024-03-31",
+                                      as_of="2024-06-30", by="department"),
         "backtest": backtest(data, ["2023-06-30"], scorer=_Named()),
     }
 
 
 @pytest.mark.parametrize("name", ["features", "btyd", "segmentation", "summary", "migration",
-                                  "warnings", "kpis", "backtest"])
+                                  "warnings", "kpis", "grouped_kpis", "backtest"])
 def test_every_result_converts_to_pandas_polars_and_arrow(results: dict[str, Any],
                                                           name: str) -> None:
     """to_pandas/to_polars/to_arrow exist on each result and agree on rows and columns."""

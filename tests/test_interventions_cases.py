@@ -184,9 +184,9 @@ def test_bad_arguments_are_named(book):
         book.get("nobody#1")
     with pytest.raises(ConfigError, match="patient_id"):
         book.intake("  ", "high", "price", T0)
-    with pytest.raises(ValueError, match="risk level"):
+    with pytest.raises(CaseError, match="unknown level 'severe'; allowed: none, low"):
         book.intake("p1", "severe", "price", T0)
-    with pytest.raises(ValueError, match="ReasonCode"):
+    with pytest.raises(CaseError, match=r"unknown reason 'weather'; allowed: .*price"):
         book.intake("p1", "high", "weather", T0)
 
 

@@ -14,6 +14,7 @@ from rfm_retention.data import PatientRegistry, VisitLog
 from rfm_retention.errors import ConfigError, ValidationError
 from rfm_retention.metrics import (
     ChannelCosts,
+    Exclusions,
     acquisition_report,
     channel_groups,
     kpi_report_by,
@@ -59,7 +60,7 @@ def test_exclusions_from_the_registry() -> None:
         patient_id=["a", "b"], first_contact=["2024-01-01"] * 2,
         deceased_at=["2024-05-01", None], transferred_at=["2024-04-01", "2024-06-01"],
     )
-    ex = reg.exclusions()
+    ex = Exclusions.from_registry(reg)
     assert ex.patient_id.tolist() == ["a", "b"]
     assert ex.reason.tolist() == ["transferred", "transferred"]
 

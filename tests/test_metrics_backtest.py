@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from rfm_retention.data import PatientData, RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.metrics import LapseRule
 from rfm_retention.metrics._backtest import (
     DaysSinceLastVisit,
@@ -239,7 +240,7 @@ def test_backtest_on_synthetic_truth() -> None:
         name = "low frequency"
 
         def score(self, data: PatientData, at: dt.date) -> Scores:
-            f = data.visits.features(at)
+            f = patient_features(data.visits, at)
             return Scores.of(f.patient_id, -f.visits_per_year)
 
     bt = backtest(cohort.data, ["2023-03-31", "2023-09-30"], scorer=Frequency(),

@@ -137,3 +137,16 @@ def test_empty_data_gives_empty_list() -> None:
     warnings = scan(bundle([]), AS_OF)
     assert len(warnings) == 0
     assert list(warnings) == []
+
+
+def test_lifetime_odds_are_asked_for_not_implied() -> None:
+    """A plain scan carries no odds; model=LifetimeOdds() adds the lifetime model's P(churn)."""
+    from rfm_retention.risk import LifetimeOdds
+    from rfm_retention.testing import synthetic_cohort
+
+    cohort = synthetic_cohort(300, seed=1)
+    plain = scan(cohort.data, cohort.end)
+    assert plain.probability is None
+    with_odds = scan(cohort.data, cohort.end, model=LifetimeOdds())
+    assert with_odds.probability is not None
+    assert ((with_odds.probability >= 0) & (with_odds.probability <= 1)).all()

@@ -14,14 +14,13 @@ from rfm_retention.data import (
     RatingTable,
     VisitLog,
 )
-from rfm_retention.risk import ScorePolicy, default_indicators
+from rfm_retention.risk import ScorePolicy, Snapshot, default_indicators
 from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._reasons import REASON_ORDER, primary_reasons
 from rfm_retention.risk._rows import (
     SourceRows,
     _sort_runs,
-    forget_features,
     scatter,
     visit_features,
     visit_gaps,
@@ -84,7 +83,6 @@ def _plain_rows(data: PatientData, source: str, instant: np.datetime64,
 )
 def test_rows_equal_an_explicit_sort(seed: int, source: str, tiebreak: tuple[str, ...]) -> None:
     """Kept rows come in (patient, time, tiebreak) order whether or not a re-sort is skipped."""
-    forget_features()
     data = _bundle(seed, everyone_rates=seed % 2 == 0)
     for instant in (START + np.timedelta64(2, "D"), START + np.timedelta64(30, "D")):
         got = SourceRows.of(data, source, instant, tiebreak=tiebreak)
@@ -130,7 +128,6 @@ def test_scatter_of_every_position_is_a_copy() -> None:
 @pytest.mark.parametrize("everyone", [True, False])
 def test_visit_feature_positions_equal_a_search(everyone: bool) -> None:
     """Feature rows map onto the patient universe as a search would find them."""
-    forget_features()
     data = _bundle(3, everyone_rates=not everyone)
     if not everyone:  # a rating-only patient: features cover fewer patients than the universe
         extra = RatingTable.from_arrays(patient_id=[999], rated_at=[START], score=[50.0])
@@ -138,9 +135,13 @@ def test_visit_feature_positions_equal_a_search(everyone: bool) -> None:
     instant = np.datetime64(dt.datetime(2024, 1, 4, 12), "s")
     features, where = visit_features(data, instant)
     assert where.tolist() == np.searchsorted(data.patients, features.patient_id).tolist()
-    again, where_again = visit_features(data, instant)
-    assert again is features
-    assert where_again is where
+    snapshot = Snapshot.of(data, instant)
+    shared, shared_where = visit_features(snapshot, instant)
+    again, where_again = visit_features(snapshot, instant)
+    assert again is shared  # one computation per snapshot
+    assert where_again is shared_where
+    assert shared_where.tolist() == where.tolist()
+    assert visit_features(data, instant)[0] is not features  # a plain bundle holds nothing
 
 
 def _plain_gaps(
@@ -172,7 +173,6 @@ def test_visit_gaps_equal_a_loop(min_seconds: int, packed: bool,
             data = PatientData(visits=data.visits, ratings=extra)
         for days in (3, 30):
             instant = (START + np.timedelta64(days, "D")).astype("datetime64[s]")
-            forget_features()
             who, gap = visit_gaps(data, instant, min_seconds)
             assert list(zip(who.tolist(), gap.tolist(), strict=True)) == _plain_gaps(
                 data, instant, min_seconds

@@ -23,6 +23,7 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
+from rfm_retention.features import patient_features
 from rfm_retention.risk.indicators._behaviour import episode_intervals
 from rfm_retention.time import to_instant
 
@@ -93,7 +94,7 @@ def test_lapse_usual_interval() -> None:
     median, episodes = episode_intervals(data, to_instant(AS_OF), 14.0)
     assert median[0] == 40
     assert episodes[0] == 2
-    f = data.visits.features(AS_OF)
+    f = patient_features(data.visits, AS_OF)
     assert f.days_since_last_visit[0] == 60
     assert f.visits_last_3_months[0] >= f.visits_prior_3_months[0]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError, ValidationError
-from rfm_retention.features import PatientFeatures
+from rfm_retention.features import PatientFeatures, patient_features
 from rfm_retention.segmentation import (
     TEN_SEGMENT_MAP,
     FittedRFM,
@@ -157,7 +157,7 @@ def test_segments_from_a_visit_log():
         visit_time=["2024-01-05", "2024-03-05", "2024-06-01", "2023-01-01"],
         amount=[100.0, 200.0, 300.0, 50.0],
     )
-    seg = eight_segments().fit_assign(log.features("2024-06-30"))
+    seg = eight_segments().fit_assign(patient_features(log, "2024-06-30"))
     assert seg.codes.tolist() == ["core", "inactive"]
     assert seg.patient("a").recency == 29.0
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rfm_retention.data import VisitLog
+from rfm_retention.features import patient_features
 from rfm_retention.segmentation import actions, eight_segments, migration, score_segments
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -21,10 +22,11 @@ def test_synthea_export_segments_every_patient():
     log = VisitLog.from_csv(SYNTHEA, mapping={
         "patient_id": "PATIENT", "visit_time": "START", "amount": "TOTAL_CLAIM_COST",
         "department": "ENCOUNTERCLASS", "visit_id": "Id"})
-    fitted = eight_segments().fit(log.features("2023-09-30"))
-    q3 = fitted.assign(log.features("2023-09-30"))
-    q4 = fitted.assign(log.features("2023-12-31"))
-    assert sum(q4.counts().values()) == len(q4) == log.features("2023-12-31").patient_id.size
+    fitted = eight_segments().fit(patient_features(log, "2023-09-30"))
+    q3 = fitted.assign(patient_features(log, "2023-09-30"))
+    q4 = fitted.assign(patient_features(log, "2023-12-31"))
+    seen = patient_features(log, "2023-12-31").patient_id.size
+    assert sum(q4.counts().values()) == len(q4) == seen
     assert len(actions(q4)) == len(q4)
     moves = migration(q3, q4)
     assert moves.counts.sum() + moves.entered.size == len(q4)

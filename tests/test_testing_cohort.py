@@ -13,6 +13,7 @@ import pytest
 
 from rfm_retention.data import PatientData, PatientTable
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.testing import (
     DEFAULT_SETTINGS,
@@ -170,7 +171,7 @@ def test_truth_lookups(cohort: SyntheticCohort) -> None:
 def test_the_cohort_loads_into_a_bundle_of_validated_tables(cohort: SyntheticCohort) -> None:
     """The data is an ordinary PatientData: features work on it as on a host's data."""
     assert isinstance(cohort.data, PatientData)
-    features = cohort.data.visits.features(END)
+    features = patient_features(cohort.data.visits, END)
     assert len(features) == cohort.n_patients
 
 

@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from rfm_retention.data import PatientTable
+from rfm_retention.features import patient_features
 from rfm_retention.testing import ChurnTruth, SyntheticCohort, synthetic_cohort
 from rfm_retention.testing._presets import DEFAULT_CONDITIONS
 
@@ -197,11 +198,11 @@ def test_revisit_intervals_stretch_before_churn(cohort: SyntheticCohort) -> None
     overdue_churners = []
     for row in churners[:300]:
         day = (truth.churned_from[row] - np.timedelta64(1, "D")).astype(dt.date)
-        f = visits.features(day)
+        f = patient_features(visits, day)
         i = f.index_of(str(truth.patient_id[row]))
         if f.total_visits[i] >= 3:
             overdue_churners.append(f.days_since_last_visit[i] > 1.5 * f.mean_interval_days[i])
-    f = visits.features(as_of)
+    f = patient_features(visits, as_of)
     stay = np.isin(f.patient_id, truth.patient_id[~truth.churned & chronic]) & (f.total_visits >= 3)
     overdue_stayers = f.days_since_last_visit[stay] > 1.5 * f.mean_interval_days[stay]
     assert len(overdue_churners) > 100

@@ -57,6 +57,10 @@ from rfm_retention.metrics import backtest, kpi_report
 from rfm_retention.risk import ReasonCode, RiskLevel, WarningList, scan
 from rfm_retention.segmentation import Segment, Segmentation, eight_segments, score_segments
 
+# The data layer's per-log conveniences (VisitLog.features, .btyd_summary) are
+# computed by the layers above it: plug them in (data imports no analytics).
+VisitLog.derivations.update(features=patient_features, btyd_summary=btyd_summary)
+
 __version__ = "0.1.0"
 
 __all__ = [

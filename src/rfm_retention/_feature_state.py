@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
@@ -38,7 +39,7 @@ from dateutil.relativedelta import relativedelta
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.features import FeatureBounds, PatientFeatures, assemble_features
+from rfm_retention.features import PatientFeatures, _assemble_features, _FeatureBounds
 from rfm_retention.time import SECONDS_PER_DAY, TimeLike, to_date
 
 __all__ = ["FORMAT_VERSION", "FeatureState"]
@@ -104,8 +105,13 @@ class FeatureState:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_visits(cls, visits: VisitLog) -> FeatureState:
-        """The state of one chunk of visits (a validated :class:`~rfm_retention.data.VisitLog`).
+    def from_visits(
+        cls, visits: Any, *, mapping: Mapping[str, str] | None = None
+    ) -> FeatureState:
+        """The state of one chunk of visits: a :class:`~rfm_retention.data.VisitLog`, or any
+        frame :meth:`VisitLog.from_frame <rfm_retention.data.PatientTable.from_frame>` reads
+        (pandas, Polars, Arrow, a DuckDB relation: a file chunk, an Arrow batch of a
+        partition), validated on the way in; ``mapping`` as for ``from_frame``.
 
         Example:
             >>> from rfm_retention.data import VisitLog
@@ -115,9 +121,9 @@ class FeatureState:
             [2]
         """
         if not isinstance(visits, VisitLog):
-            raise ConfigError(
-                f"FeatureState.from_visits needs a VisitLog, not {type(visits).__name__}"
-            )
+            visits = VisitLog.from_frame(visits, mapping=mapping)
+        elif mapping:
+            raise ConfigError("mapping= is for frames; a VisitLog already has its fields")
         seconds = visits.time.view(np.int64)
         starts, ends = visits.group_starts[:-1], visits.group_starts[1:]
         n = ends - starts
@@ -227,8 +233,11 @@ class FeatureState:
     def __or__(self, other: FeatureState) -> FeatureState:
         return self.merge(other)
 
-    def update(self, new_visits: VisitLog) -> FeatureState:
-        """This state with ``new_visits`` added: the nightly job's step.
+    def update(
+        self, new_visits: Any, *, mapping: Mapping[str, str] | None = None
+    ) -> FeatureState:
+        """This state with ``new_visits`` (a VisitLog or a frame, as for :meth:`from_visits`)
+        added: the nightly job's step.
 
         Example:
             >>> from rfm_retention.data import VisitLog
@@ -237,7 +246,7 @@ class FeatureState:
             >>> FeatureState.empty().update(day).count.tolist()
             [1]
         """
-        return self.merge(FeatureState.from_visits(new_visits))
+        return self.merge(FeatureState.from_visits(new_visits, mapping=mapping))
 
     def compact(
         self, as_of: TimeLike, *, window: int | relativedelta | None = None
@@ -254,7 +263,7 @@ class FeatureState:
             >>> small.bucket_count.tolist(), small.features("2024-07-01").total_visits.tolist()
             ([1], [2])
         """
-        retained = max(self.retained_after, _needed_after(FeatureBounds.of(as_of, window, 1)))
+        retained = max(self.retained_after, _needed_after(_FeatureBounds.of(as_of, window, 1)))
         keep = self.bucket_day > retained
         return attrs.evolve(
             self,
@@ -296,7 +305,7 @@ class FeatureState:
             >>> FeatureState.from_visits(log).features("2024-03-31").days_since_last_visit.tolist()
             [31]
         """
-        bounds = FeatureBounds.of(as_of, window, min_exposure_days)
+        bounds = _FeatureBounds.of(as_of, window, min_exposure_days)
         if len(self) and int(self.last.max()) > bounds.cutoff_seconds:
             raise ConfigError(
                 f"FeatureState holds visits up to {self.latest_visit}, after as_of "
@@ -328,7 +337,7 @@ class FeatureState:
         else:
             visits_in_window, spend_in_window = per_patient(day > bounds.window_start)
         last_day = np.floor_divide(self.last, SECONDS_PER_DAY)
-        return assemble_features(
+        return _assemble_features(
             bounds,
             min_exposure_days,
             patient_id=self.patient_id,
@@ -360,7 +369,7 @@ class FeatureState:
         arrays = {name: getattr(self, name) for name in
                   ("patient_id", *_PATIENT_FIELDS, *_BUCKET_FIELDS)}
         with open(path, "wb") as handle:
-            np.savez_compressed(handle, header=np.array(json.dumps(header)), **arrays)
+            np.savez(handle, header=np.array(json.dumps(header)), **arrays)  # fast: no zlib
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FeatureState:
@@ -388,7 +397,7 @@ class FeatureState:
         return cls(**arrays, retained_after=int(header["retained_after"]))
 
 
-def _needed_after(bounds: FeatureBounds) -> int:
+def _needed_after(bounds: _FeatureBounds) -> int:
     """The day after which features with these bounds read day buckets (windows and the
     prior 3 months); later as_of dates start their windows no earlier."""
     if bounds.window_days is None:

@@ -31,6 +31,7 @@ import attrs
 __all__ = [
     "CaseError",
     "ConfigError",
+    "ConformanceError",
     "ContactRefused",
     "ConvergenceError",
     "IdempotencyConflict",
@@ -127,6 +128,25 @@ class InputFileError(ConfigError):
         self.line = line
         where = path if line is None else f"{path}, line {line}"
         super().__init__(f"{where}: {message}")
+
+
+class ConformanceError(RFMRetentionError, AssertionError):
+    """A plug-in breaks a promise its protocol makes; the message names the check and the case.
+
+    Raised by every conformance kit (segmenter, indicator, policy, scorer,
+    ledger store, case store) instead of a bare ``assert``, so the kits check
+    under ``python -O`` too. It is an ``AssertionError`` so pytest reports it
+    as a failed test.
+
+    Example:
+        >>> str(ConformanceError("check_append_only", "an event was rewritten"))
+        'check_append_only: an event was rewritten'
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        self.check = check
+        self.promise = message
+        super().__init__(f"{check}: {message}")
 
 
 class NotFittedError(RFMRetentionError, RuntimeError):

@@ -74,7 +74,7 @@ class PatientFeatures(FrameViews):
         >>> from rfm_retention.data import VisitLog
         >>> log = VisitLog.from_arrays(patient_id=[7, 7, 3], amount=[10.0, 30.0, 5.0],
         ...                            visit_time=["2024-05-01", "2024-06-01", "2024-06-20"])
-        >>> f = log.features("2024-06-30")
+        >>> f = patient_features(log, "2024-06-30")
         >>> f.patient_id.tolist(), f.total_visits.tolist(), f.spend_in_window.tolist()
         ([3, 7], [1, 2], [5.0, 40.0])
         >>> row = f.index_of(7)
@@ -193,6 +193,15 @@ class PatientFeatures(FrameViews):
         )
 
 
+def _day_before(day: dt.date, span: relativedelta) -> int:
+    """The day number of ``day - span``; a span reaching before 1 January of year 1 stops
+    there (no visit can be earlier, so the span covers all history either way)."""
+    try:
+        return day_number(day - span)
+    except (OverflowError, ValueError):
+        return day_number(dt.date.min) - 1
+
+
 def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tuple[int, int | None]:
     """(last day number *before* the window, window length in days) for a window ending on
     as_of_day; the window is the days ``(start, as_of_day]``."""
@@ -200,7 +209,7 @@ def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tup
     if window is None:
         return np.iinfo(np.int64).min // 2, None
     if isinstance(window, relativedelta):
-        start = day_number(as_of_day - window)
+        start = _day_before(as_of_day, window)
     elif isinstance(window, numbers.Integral) and not isinstance(window, bool | np.bool_):
         start = end - int(window)
     else:
@@ -213,7 +222,7 @@ def _window_start(as_of_day: dt.date, window: int | relativedelta | None) -> tup
 
 
 @attrs.frozen
-class FeatureBounds:
+class _FeatureBounds:
     """Where every window of one features call starts and ends, as day numbers and seconds.
 
     A visit counts when its time (in whole seconds) is at or before
@@ -236,7 +245,7 @@ class FeatureBounds:
         as_of: dt.date | dt.datetime | np.datetime64 | str,
         window: int | relativedelta | None,
         min_exposure_days: int,
-    ) -> FeatureBounds:
+    ) -> _FeatureBounds:
         """The bounds of ``patient_features(..., as_of, window=window)``."""
         if min_exposure_days < 1:
             raise ConfigError("min_exposure_days must be at least 1")
@@ -250,13 +259,13 @@ class FeatureBounds:
             as_of_day=as_of_day,
             window_start=window_start,
             window_days=window_days,
-            three=day_number(as_of_day - relativedelta(months=3)),
-            six=day_number(as_of_day - relativedelta(months=6)),
+            three=_day_before(as_of_day, relativedelta(months=3)),
+            six=_day_before(as_of_day, relativedelta(months=6)),
         )
 
 
-def assemble_features(
-    bounds: FeatureBounds,
+def _assemble_features(
+    bounds: _FeatureBounds,
     min_exposure_days: int,
     *,
     patient_id: IdArray,
@@ -347,13 +356,13 @@ def patient_features(
         ...     visit_time=["2024-01-05", "2024-03-05", "2024-02-01"],
         ...     amount=[100.0, 50.0, 80.0],
         ... )
-        >>> f = log.features("2024-03-31")
+        >>> f = patient_features(log, "2024-03-31")
         >>> f.days_since_last_visit.tolist(), f.visits_in_window.tolist()
         ([26, 59], [2, 1])
     """
     from rfm_retention.data._sources import VisitLog
 
-    bounds = FeatureBounds.of(as_of, window, min_exposure_days)
+    bounds = _FeatureBounds.of(as_of, window, min_exposure_days)
     if isinstance(source, VisitLog):
         if mapping:
             raise ConfigError("mapping= is for engine tables; a VisitLog already has its fields")
@@ -365,7 +374,7 @@ def patient_features(
     )
 
 
-def _log_features(log: VisitLog, bounds: FeatureBounds, min_exposure_days: int) -> PatientFeatures:
+def _log_features(log: VisitLog, bounds: _FeatureBounds, min_exposure_days: int) -> PatientFeatures:
     """The numpy path of :func:`patient_features` over a sorted, grouped visit log."""
     # Each patient's rows are contiguous and sorted by time, so the visits on or
     # before as_of are a prefix of the group, and every window is a contiguous
@@ -391,7 +400,7 @@ def _log_features(log: VisitLog, bounds: FeatureBounds, min_exposure_days: int) 
 
     def first_after(day: int, ends: IntArray, tails: IntArray) -> IntArray:
         """Per patient, the first row after ``day`` among its rows before ``ends``."""
-        threshold = midnight_after(day)
+        threshold = _midnight_after(day)
         after: IntArray = ends - _suffix_lengths(seconds, start, ends, threshold, tails)
         return after
 
@@ -404,7 +413,7 @@ def _log_features(log: VisitLog, bounds: FeatureBounds, min_exposure_days: int) 
     tail3[moved] = seconds[last3_from[moved] - 1]
     prior3_from = first_after(bounds.six, last3_from, tail3)
     spend_prior_3, spend_last_3 = _adjacent_sums(log.amount, prior3_from, last3_from, end)
-    return assemble_features(
+    return _assemble_features(
         bounds,
         min_exposure_days,
         patient_id=log.patient_ids[present],
@@ -434,7 +443,7 @@ def _day_of(seconds: IntArray) -> IntArray:
     return days
 
 
-def midnight_after(day: int) -> int:
+def _midnight_after(day: int) -> int:
     """The first second after day number ``day`` (a row is after the day iff it is at or after)."""
     return min(max((day + 1) * SECONDS_PER_DAY, -(2**62)), 2**62)
 

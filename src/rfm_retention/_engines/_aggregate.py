@@ -5,7 +5,7 @@ patient, plus one more for each extra visit sharing a patient's last second):
 
 1. every visit gets flags for "on or before as_of" and for each window, all
    comparisons of its time with instants computed once in
-   :class:`~rfm_retention.features.FeatureBounds`, so the engine never does
+   :class:`~rfm_retention.features._FeatureBounds`, so the engine never does
    calendar arithmetic;
 2. a group-by per patient counts and sums those flags, and takes the first and
    last visit time;
@@ -32,10 +32,10 @@ import numpy.typing as npt
 from rfm_retention._engines._sources import to_lazy_visits
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import (
-    FeatureBounds,
     PatientFeatures,
-    assemble_features,
-    midnight_after,
+    _assemble_features,
+    _FeatureBounds,
+    _midnight_after,
 )
 
 __all__ = ["engine_features"]
@@ -52,7 +52,7 @@ def _instant(seconds: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(seconds=min(max(seconds, low), high))
 
 
-def per_patient_query(visits: Any, bounds: FeatureBounds) -> Any:
+def per_patient_query(visits: Any, bounds: _FeatureBounds) -> Any:
     """The lazy query: one row per patient (more on last-second ties), columns as named above.
 
     ``visits`` is the LazyFrame of :func:`~rfm_retention._engines.to_lazy_visits`.
@@ -61,12 +61,12 @@ def per_patient_query(visits: Any, bounds: FeatureBounds) -> Any:
 
     t, amount = nw.col("visit_time"), nw.col("amount")
     inside = (t < nw.lit(_instant(bounds.cutoff_seconds + 1))).fill_null(False)
-    after3 = t >= nw.lit(_instant(midnight_after(bounds.three)))
-    after6 = t >= nw.lit(_instant(midnight_after(bounds.six)))
+    after3 = t >= nw.lit(_instant(_midnight_after(bounds.three)))
+    after6 = t >= nw.lit(_instant(_midnight_after(bounds.six)))
     in_window = (
         inside
         if bounds.window_days is None
-        else inside & (t >= nw.lit(_instant(midnight_after(bounds.window_start))))
+        else inside & (t >= nw.lit(_instant(_midnight_after(bounds.window_start))))
     )
     last3 = inside & after3
     prior3 = inside & after6 & ~after3
@@ -149,7 +149,7 @@ def _text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
 
 def engine_features(
     source: Any,
-    bounds: FeatureBounds,
+    bounds: _FeatureBounds,
     min_exposure_days: int,
     *,
     mapping: Mapping[str, str],
@@ -189,7 +189,7 @@ def engine_features(
     last = _days(_numpy(frame, "last")[rows])
     before = _days(_numpy(frame, "before")[rows])
     on_last = column("on_last", np.int64)
-    return assemble_features(
+    return _assemble_features(
         bounds,
         min_exposure_days,
         patient_id=ids[pick],

@@ -7,13 +7,16 @@ likelihood, without labels, and give each patient's probability of still being
 a patient (``p_active``), expected visits in the next ``t`` periods and
 probability of no visit in them; :class:`GammaGammaModel` gives the expected
 spend per visit. :func:`lifetime_scores` does all of it for a visit log in one
-call. See the lifetime-models guide for the formulas and when to use which.
+call, and :class:`LifetimeScorer` makes it a method of
+:func:`rfm_retention.metrics.backtest`. See the lifetime-models guide for the
+formulas and when to use which.
 """
 
 from rfm_retention.btyd._base import MaximumLikelihoodModel, SummaryInput, VisitModel
 from rfm_retention.btyd._bgnbd import BGNBDModel, MBGNBDModel
 from rfm_retention.btyd._gamma_gamma import GammaGammaModel
 from rfm_retention.btyd._pareto_nbd import ParetoNBDModel
+from rfm_retention.btyd._scorer import LifetimeScorer
 from rfm_retention.btyd._scores import LIFETIME_MODELS, LifetimeScores, lifetime_scores
 from rfm_retention.btyd._summary import (
     BTYD_COLUMNS,
@@ -31,6 +34,7 @@ __all__ = [
     "BGNBDModel",
     "BTYDSummary",
     "GammaGammaModel",
+    "LifetimeScorer",
     "LifetimeScores",
     "MBGNBDModel",
     "MaximumLikelihoodModel",

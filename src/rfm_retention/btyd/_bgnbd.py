@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.btyd._base import FitRows, VisitModel
-from rfm_retention.btyd._special import digamma, gammaln, log_hyp2f1
+from rfm_retention.btyd._special import digamma, gammaln, log_add, log_hyp2f1
 
 __all__ = ["BGNBDModel", "MBGNBDModel"]
 
@@ -31,8 +31,8 @@ def _visit_rate_terms(
     xw = rows.weight_per_x()
     xv = rows.x_values
     total = float(xw.sum())
-    value = float(xw @ (gammaln(r + xv) - gammaln(r))) + total * r * float(np.log(alpha))
-    d_r = float(xw @ (digamma(r + xv) - digamma(r))) + total * float(np.log(alpha))
+    value = float(np.dot(xw, gammaln(r + xv) - gammaln(r))) + total * r * float(np.log(alpha))
+    d_r = float(np.dot(xw, digamma(r + xv) - digamma(r))) + total * float(np.log(alpha))
     d_alpha = total * r / alpha
     return value, d_r, d_alpha
 
@@ -43,11 +43,11 @@ def _dropout_terms(a: float, b: float, rows: FitRows, shift: float) -> tuple[flo
     xv = rows.x_values + shift
     total = float(xw.sum())
     value = total * (float(gammaln(a + b)) - float(gammaln(b))) + float(
-        xw @ (gammaln(b + xv) - gammaln(a + b + xv))
+        np.dot(xw, gammaln(b + xv) - gammaln(a + b + xv))
     )
-    d_a = total * float(digamma(a + b)) - float(xw @ digamma(a + b + xv))
+    d_a = total * float(digamma(a + b)) - float(np.dot(xw, digamma(a + b + xv)))
     d_b = total * (float(digamma(a + b)) - float(digamma(b))) + float(
-        xw @ (digamma(b + xv) - digamma(a + b + xv))
+        np.dot(xw, digamma(b + xv) - digamma(a + b + xv))
     )
     return value, d_a, d_b
 
@@ -84,18 +84,18 @@ class BGNBDModel(VisitModel):
         repeat = x > 0
         stay = -(r + x) * np.log(alpha + age)
         left = np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) - (r + x) * np.log(alpha + tx)
-        mix = np.where(repeat, np.logaddexp(stay, left), stay)
+        mix = np.where(repeat, log_add(stay, left), stay)
         share_left = np.where(repeat, np.exp(left - mix), 0.0)
         share_stay = 1.0 - share_left
-        value = rate + drop + float(w @ mix)
+        value = rate + drop + float(np.dot(w, mix))
         d_r = d_r_rate - float(
-            w @ (share_stay * np.log(alpha + age) + share_left * np.log(alpha + tx))
+            np.dot(w, share_stay * np.log(alpha + age) + share_left * np.log(alpha + tx))
         )
         d_alpha = d_alpha_rate - float(
-            w @ ((r + x) * (share_stay / (alpha + age) + share_left / (alpha + tx)))
+            np.dot(w, (r + x) * (share_stay / (alpha + age) + share_left / (alpha + tx)))
         )
-        d_a = d_a_drop + float(w @ share_left) / a
-        d_b = d_b_drop - float(w @ (share_left / (b + np.maximum(x, 1.0) - 1.0)))
+        d_a = d_a_drop + float(np.dot(w, share_left)) / a
+        d_b = d_b_drop - float(np.dot(w, share_left / (b + np.maximum(x, 1.0) - 1.0)))
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
     def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:
@@ -148,14 +148,14 @@ class MBGNBDModel(VisitModel):
         drop, d_a_drop, d_b_drop = _dropout_terms(a, b, rows, 1.0)
         log_gap = np.log(alpha + age) - np.log(alpha + tx)
         odds = np.log(a) - np.log(b + x) + (r + x) * log_gap
-        soft = np.logaddexp(0.0, odds)
+        soft = log_add(0.0, odds)
         share = np.exp(odds - soft)  # sigmoid(odds)
-        value = rate + drop + float(w @ (soft - (r + x) * np.log(alpha + age)))
-        d_r = d_r_rate + float(w @ (share * log_gap - np.log(alpha + age)))
+        value = rate + drop + float(np.dot(w, soft - (r + x) * np.log(alpha + age)))
+        d_r = d_r_rate + float(np.dot(w, share * log_gap - np.log(alpha + age)))
         to_age, to_last = 1.0 / (alpha + age), 1.0 / (alpha + tx)
-        d_alpha = d_alpha_rate + float(w @ ((r + x) * (share * (to_age - to_last) - to_age)))
-        d_a = d_a_drop + float(w @ share) / a
-        d_b = d_b_drop - float(w @ (share / (b + x)))
+        d_alpha = d_alpha_rate + float(np.dot(w, (r + x) * (share * (to_age - to_last) - to_age)))
+        d_a = d_a_drop + float(np.dot(w, share)) / a
+        d_b = d_b_drop - float(np.dot(w, share / (b + x)))
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
     def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:

@@ -84,21 +84,21 @@ class GammaGammaModel(MaximumLikelihoodModel):
         log_m = np.log(m)
         log_xm_v = np.log(x * m + v)
         value = (
-            float(xw @ (gammaln(p * xv + q) - gammaln(p * xv)))
+            float(np.dot(xw, gammaln(p * xv + q) - gammaln(p * xv)))
             - total * float(gammaln(q))
             + total * q * float(np.log(v))
-            + float(w @ ((p * x - 1.0) * log_m + p * x * np.log(x) - (p * x + q) * log_xm_v))
+            + float(np.dot(w, (p * x - 1.0) * log_m + p * x * np.log(x) - (p * x + q) * log_xm_v))
         )
-        d_p = float(xw @ (xv * (digamma(p * xv + q) - digamma(p * xv)))) + float(
-            w @ (x * (log_m + np.log(x) - log_xm_v))
+        d_p = float(np.dot(xw, xv * (digamma(p * xv + q) - digamma(p * xv)))) + float(
+            np.dot(w, x * (log_m + np.log(x) - log_xm_v))
         )
         d_q = (
-            float(xw @ digamma(p * xv + q))
+            float(np.dot(xw, digamma(p * xv + q)))
             - total * float(digamma(q))
             + total * float(np.log(v))
-            - float(w @ log_xm_v)
+            - float(np.dot(w, log_xm_v))
         )
-        d_v = total * q / v - float(w @ ((p * x + q) / (x * m + v)))
+        d_v = total * q / v - float(np.dot(w, (p * x + q) / (x * m + v)))
         return value, np.array([d_p, d_q, d_v])
 
     def population_mean_spend(self) -> float:

@@ -138,8 +138,12 @@ def minimize(
                 break
             step *= 0.5
             if step * length < 1e-14:
-                # No decrease left along a descent direction: at the minimum to rounding.
-                small = float(np.max(np.abs(free))) < max(gtol, _FLAT_GRADIENT)
+                # No decrease left along a descent direction: at the minimum to
+                # rounding, or (a variable at its bound) on the flat ridge towards
+                # an optimum at infinity, where rounding hides what is left to gain.
+                largest = float(np.max(np.abs(free)))
+                at_bound = bool(np.any((x <= lower) | (x >= upper)))
+                small = largest < max(gtol, _FLAT_GRADIENT * (10.0 if at_bound else 1.0))
                 return Minimum(x, value, grad, iteration, small)
         s = candidate - x
         y = new_grad - grad

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.btyd._base import FitRows, VisitModel
-from rfm_retention.btyd._special import gammaln, log_hyp2f1
+from rfm_retention.btyd._special import gammaln, log_add, log_hyp2f1
 
 __all__ = ["ParetoNBDModel"]
 
@@ -95,11 +95,11 @@ class ParetoNBDModel(VisitModel):
         r, alpha, s, beta = params
         x, _, age = rows.columns
         xw = rows.weight_per_x()
-        rate = float(xw @ (gammaln(r + rows.x_values) - gammaln(r)))
+        rate = float(np.dot(xw, gammaln(r + rows.x_values) - gammaln(r)))
         scale = float(rows.weight.sum()) * float(r * np.log(alpha) + s * np.log(beta))
         active = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
-        per_row = active + np.logaddexp(0.0, self._log_odds_gone(params, rows))
-        return rate + scale + float(rows.weight @ per_row), None
+        per_row = active + log_add(0.0, self._log_odds_gone(params, rows))
+        return rate + scale + float(np.dot(rows.weight, per_row)), None
 
     def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:
         return np.asarray(
@@ -128,4 +128,4 @@ class ParetoNBDModel(VisitModel):
             + s * np.log(beta + age)
             + _log_integral(params, x, age, age + t)
         )
-        return np.asarray(np.exp(np.logaddexp(stays_quiet, leaves_first)), dtype=np.float64)
+        return np.asarray(np.exp(log_add(stays_quiet, leaves_first)), dtype=np.float64)

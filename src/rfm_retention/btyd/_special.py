@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError
 
-__all__ = ["digamma", "gammaln", "log_hyp2f1"]
+__all__ = ["digamma", "gammaln", "log_add", "log_hyp2f1"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,6 +36,23 @@ def _shifted(x: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         raise ConfigError("log-gamma and digamma are only evaluated here for positive arguments")
     steps = np.maximum(np.ceil(_SHIFT - values), 0.0)
     return values + steps, steps
+
+
+def log_add(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
+    """``log(exp(a) + exp(b))`` element-wise, without overflow.
+
+    ``numpy.logaddexp`` computes the same, several times slower.
+
+    Example:
+        >>> round(float(log_add(1000.0, 1000.0)) - 1000.0, 9)  # log 2
+        0.693147181
+    """
+    a_, b_ = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    high = np.maximum(a_, b_)
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(a_ - b_)
+    return np.asarray(high + np.log1p(np.exp(-np.where(np.isnan(gap), np.inf, gap))),
+                      dtype=np.float64)
 
 
 def gammaln(x: npt.ArrayLike) -> FloatArray:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rfm_retention.btyd import LIFETIME_MODELS, LifetimeScorer
 from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
@@ -23,13 +24,7 @@ from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics._backtest import Backtest, Scorer
 from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
-from rfm_retention.model import (
-    LIFETIME_MODELS,
-    LifetimeScorer,
-    ModelScorer,
-    RiskModel,
-    train_risk_model,
-)
+from rfm_retention.model import ModelScorer, RiskModel, train_risk_model
 from rfm_retention.risk._policy import RiskPolicy
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._scan import default_policy
@@ -68,9 +63,6 @@ def register(sub: Any) -> None:
     parser.add_argument("--train-at", metavar="DATE",
                         help="also fit the trainable score at DATE (labels from the horizon "
                         "after it, which must end by the first --at) and backtest it")
-    parser.add_argument("--lifetime", choices=(*LIFETIME_MODELS, "none"), default="mbgnbd",
-                        help="the untrained patient-lifetime model listed beside the others "
-                        "(default mbgnbd; none: leave it out)")
     parser.add_argument("--model", action="append", default=[], metavar="FILE",
                         help="also backtest a trained risk model (rfm-retention train; "
                         "repeatable); refused at dates before its labels end")
@@ -80,6 +72,12 @@ def register(sub: Any) -> None:
                         help="lapse rule: days past the expected interval (default 30)")
     parser.add_argument("--population", choices=("active", "all"), default="active",
                         help="judge patients not yet lapsed (default) or everyone seen")
+    parser.add_argument("--lifetime", action="append", choices=(*LIFETIME_MODELS, "none"),
+                        metavar="MODEL",
+                        help="the untrained patient-lifetime model(s) backtested beside the "
+                        f"others, fitted at each date, scoring P(no visit in the horizon) "
+                        f"(repeatable; default mbgnbd; none: leave it out): "
+                        f"{', '.join(LIFETIME_MODELS)}")
     parser.add_argument("--out", metavar="FILE", help="write the metrics as CSV ('-' = stdout)")
     add_signal_options(parser)
     add_input_options(parser)
@@ -177,12 +175,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"learned score, trained at {args.train_at}:\n{learned.report}\n",
                   file=sys.stderr)
         methods.insert(0, ScanScorer(learned, label=f"learned score (trained {args.train_at})"))
-    if args.lifetime != "none":
-        methods.append(LifetimeScorer(args.lifetime, horizon_days=args.horizon))
     for path in args.model:
         model = RiskModel.load(path)
         dates = ", ".join(d.isoformat() for d in model.training.train_dates)
         methods.insert(0, ModelScorer(model, label=f"trained model ({dates})"))
+    lifetime = ["mbgnbd"] if args.lifetime is None else args.lifetime  # listed by default
+    methods += [LifetimeScorer(horizon_days=args.horizon, model=m) for m in lifetime
+                if m != "none"]
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
     )

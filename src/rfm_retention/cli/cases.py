@@ -21,6 +21,7 @@ from typing import Any
 from rfm_retention.cli._common import write_csv
 from rfm_retention.cli._format import format_table
 from rfm_retention.errors import ConfigError, RowIssue
+from rfm_retention.features import patient_features
 from rfm_retention.interventions import (
     SPEC_PLAYBOOK,
     CaseBook,
@@ -288,7 +289,7 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     check_at = second_at + dt.timedelta(hours=2)
     breaches = book.overdue(check_at)
     open_cases = book.cases(open_only=True)
-    features = cohort.data.visits.features(day)
+    features = patient_features(cohort.data.visits, day)
     wanted = {c.patient_id for c in open_cases}
     details = {
         str(pid): {"department": str(dept)}

@@ -13,7 +13,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.btyd import BTYD_COLUMNS, PERIODS
+from rfm_retention.btyd import BTYD_COLUMNS, PERIODS, btyd_summary
 from rfm_retention.cli._columns_csv import write_columns
 from rfm_retention.cli._common import add_input_options, load_table, parse_mapping
 from rfm_retention.data import VisitLog
@@ -147,8 +147,8 @@ def run_features(args: argparse.Namespace) -> int:
         raise ConfigError("give the visits: --visits FILE, or --duckdb FILE with --table/--query")
     else:
         log = _load_visits(args)
-        features = log.features(
-            args.as_of, window=window, min_exposure_days=args.min_exposure_days
+        features = patient_features(
+            log, args.as_of, window=window, min_exposure_days=args.min_exposure_days
         )
     write_columns(args.out, features.to_columns(), decimals=9)
     return 0
@@ -157,8 +157,8 @@ def run_features(args: argparse.Namespace) -> int:
 def run_btyd(args: argparse.Namespace) -> int:
     """Load the visits, compute the BTYD summary as of --as-of, write the CSV."""
     log = _load_visits(args)
-    summary = log.btyd_summary(
-        args.as_of, period=args.period, include_first_visit=args.include_first_visit
+    summary = btyd_summary(
+        log, args.as_of, period=args.period, include_first_visit=args.include_first_visit
     )
     write_columns(args.out, summary.to_columns(), decimals=9)
     return 0

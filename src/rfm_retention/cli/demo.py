@@ -7,6 +7,7 @@ import importlib
 from typing import Any
 
 from rfm_retention.cli._format import format_table
+from rfm_retention.features import patient_features
 from rfm_retention.testing import SyntheticCohort, sample_cohort
 
 __all__ = ["register"]
@@ -36,7 +37,7 @@ def register(sub: Any) -> None:
 def features_section(cohort: SyntheticCohort, as_of: Any) -> str:
     """The visit log and a few patients' features."""
     log = cohort.data.visits
-    features = log.features(as_of)
+    features = patient_features(log, as_of)
     header = ["patient_id", "last_visit", "days_since", "visits", "visits/yr", "spend"]
     rows = [
         [

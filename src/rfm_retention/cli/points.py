@@ -8,12 +8,15 @@ from typing import Any
 
 from rfm_retention.cli._common import add_input_options, load_table
 from rfm_retention.cli._format import format_table
-from rfm_retention.data import VisitLog
+from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
+from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
     PointsLedger,
     SQLiteStore,
     Voucher,
+    award_referrals,
+    award_reviews,
     privileges,
     verify,
 )
@@ -48,9 +51,18 @@ def register(sub: Any) -> None:
     )
     points = parser.add_subparsers(dest="points_command", metavar="ACTION", required=True)
 
-    award = points.add_parser("award", help="award revisit points from a visits CSV "
+    award = points.add_parser("award", help="award revisit, referral and review points "
                               "(reruns award nothing twice)")
-    award.add_argument("--visits", required=True, metavar="FILE", help="visits CSV file")
+    award.add_argument("--visits", metavar="FILE",
+                       help="visits CSV file: revisit points (and first visits, for --referrals)")
+    award.add_argument("--referrals", metavar="FILE",
+                       help="patient registry CSV (patients.csv: patient_id, first_contact, "
+                       "referred_by...): the referrer earns when the referred patient's first "
+                       "visit is in --visits, once per referred patient; an award whose "
+                       "patient no longer has a visit (first visit cancelled) is reversed")
+    award.add_argument("--reviews", metavar="FILE",
+                       help="reviews CSV file: points for each posted review, the same whatever "
+                       "its rating")
     award.add_argument("--since", metavar="TIME", help="only award visits at or after TIME "
                        "(the whole file still decides each patient's first visit)")
     _common(award, create=True)
@@ -105,16 +117,37 @@ def _close(ledger: PointsLedger) -> None:
 
 
 def run_award(args: argparse.Namespace) -> int:
-    log = load_table(args, "visits", args.visits)
-    assert isinstance(log, VisitLog)
+    if not (args.visits or args.reviews):
+        raise ConfigError("points award needs --visits (revisits, referrals) or --reviews")
+    if args.referrals and not args.visits:
+        raise ConfigError("--referrals needs --visits: the referred patients' first visits")
+    log = load_table(args, "visits", args.visits) if args.visits else None
     ledger = _ledger(args, create=True)
     try:
-        since = None if args.since is None else _time(args.since, "since")
-        result = ledger.award_visits(log, since=since, actor="cli award")
+        if log is not None:
+            assert isinstance(log, VisitLog)
+            since = None if args.since is None else _time(args.since, "since")
+            result = ledger.award_visits(log, since=since, actor="cli award")
+            print(f"{result.visits} visit(s), {result.earning} earning; awarded "
+                  f"{result.awarded} ({result.points} points), {result.already_awarded} "
+                  "already awarded.")
+        if args.referrals:
+            registry = load_table(args, "registry", args.referrals)
+            assert isinstance(registry, PatientRegistry)
+            assert log is not None
+            ref = award_referrals(ledger, registry, log, actor="cli award")
+            print(f"{ref.candidates} referral(s) with a first visit; awarded {ref.awarded} "
+                  f"({ref.points} points), {ref.already_awarded} already awarded, "
+                  f"{ref.capped} over the yearly cap, {ref.reversed} reversed (first visit "
+                  "cancelled).")
+        if args.reviews:
+            reviews = load_table(args, "reviews", args.reviews)
+            assert isinstance(reviews, ReviewTable)
+            rev = award_reviews(ledger, reviews, actor="cli award")
+            print(f"{rev.candidates} review(s); awarded {rev.awarded} ({rev.points} points), "
+                  f"{rev.already_awarded} already awarded, {rev.capped} over the yearly cap.")
     finally:
         _close(ledger)
-    print(f"{result.visits} visit(s), {result.earning} earning; awarded {result.awarded} "
-          f"({result.points} points), {result.already_awarded} already awarded.")
     return 0
 
 

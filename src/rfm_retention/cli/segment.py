@@ -11,6 +11,7 @@ from rfm_retention.cli._common import add_input_options, load_table, write_csv
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.segmentation import (
     FittedRFM,
     FixedSplit,
@@ -115,7 +116,7 @@ def _fitted(args: argparse.Namespace, features: Any) -> FittedRFM:
 def run_segment(args: argparse.Namespace) -> int:
     log = load_table(args, "visits", args.visits)
     assert isinstance(log, VisitLog)
-    features = log.features(args.as_of, window=args.window_days)
+    features = patient_features(log, args.as_of, window=args.window_days)
     fitted = _fitted(args, features)
     if args.save_cuts:
         fitted.save(args.save_cuts)
@@ -167,7 +168,7 @@ def summary_table(segments: Segmentation, title: str) -> str:
 
 def segments_section(cohort: Any, as_of: Any) -> str:
     """Demo: the eight-segment summary and a few patients per segment with their action."""
-    features = cohort.data.visits.features(as_of)
+    features = patient_features(cohort.data.visits, as_of)
     segments = eight_segments().fit_assign(features)
     recommended = actions(segments)
     summary = summary_table(

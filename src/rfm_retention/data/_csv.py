@@ -37,7 +37,7 @@ from rfm_retention.errors import ConfigError, InputFileError
 
 __all__ = ["CHUNK_BYTES", "MAX_LINE_BYTES", "CsvColumns", "read_csv_columns"]
 
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 4 << 20
 """Bytes read from the file at a time (a chunk holds whole lines)."""
 
 MAX_LINE_BYTES = 16 << 20

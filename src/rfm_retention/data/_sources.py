@@ -8,21 +8,16 @@ table is built, so that every bad row is reported at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-from dateutil.relativedelta import relativedelta
 
 from rfm_retention.data._schema import Field, Fill, RowRule, Schema, stars_to_score
 from rfm_retention.data._table import PatientTable
 from rfm_retention.time import TimeLike
-
-if TYPE_CHECKING:
-    from rfm_retention.btyd import BTYDSummary, Period
-    from rfm_retention.features import PatientFeatures
-    from rfm_retention.metrics._exclusions import Exclusions
 
 __all__ = [
     "ACQUISITION_CHANNELS",
@@ -137,28 +132,21 @@ class VisitLog(PatientTable):
         """Visit ids ('' where the host gave none)."""
         return self.columns["visit_id"]
 
-    def features(
-        self,
-        as_of: TimeLike,
-        *,
-        window: int | relativedelta | None = None,
-        min_exposure_days: int = 365,
-    ) -> PatientFeatures:
-        """One row per patient seen on or before ``as_of``: see :func:`patient_features`."""
-        from rfm_retention.features import patient_features
+    # The two conveniences below are computed by the analytics layer above this
+    # one, which plugs its functions in when the library is imported
+    # (``rfm_retention/__init__.py``), so the data layer imports no analytics.
+    derivations: ClassVar[dict[str, Callable[..., Any]]] = {}
 
-        return patient_features(
-            self, as_of, window=window, min_exposure_days=min_exposure_days
-        )
+    def features(self, as_of: TimeLike, **options: Any) -> Any:
+        """:class:`~rfm_retention.features.PatientFeatures` as of ``as_of``.
 
-    def btyd_summary(
-        self,
-        observation_period_end: TimeLike,
-        *,
-        period: Period = "D",
-        include_first_visit: bool = False,
-    ) -> BTYDSummary:
-        """Frequency, recency, T and monetary value for BTYD models: see :func:`btyd_summary`.
+        The same as :func:`rfm_retention.features.patient_features` on this log
+        (``window=``, ``min_exposure_days=`` pass through).
+        """
+        return self.derivations["features"](self, as_of, **options)
+
+    def btyd_summary(self, observation_period_end: TimeLike, **options: Any) -> Any:
+        """Frequency, recency, T and monetary value: :func:`rfm_retention.btyd.btyd_summary`.
 
         Example:
             >>> log = VisitLog.from_arrays(patient_id=["a", "a"],
@@ -167,14 +155,7 @@ class VisitLog(PatientTable):
             >>> log.btyd_summary("2024-03-31", period="M").recency.tolist()
             [1]
         """
-        from rfm_retention.btyd import btyd_summary
-
-        return btyd_summary(
-            self,
-            observation_period_end,
-            period=period,
-            include_first_visit=include_first_visit,
-        )
+        return self.derivations["btyd_summary"](self, observation_period_end, **options)
 
 
 # ---------------------------------------------------------------- ratings
@@ -546,8 +527,6 @@ class PatientRegistry(PatientTable):
         ...     referred_by=["", "p1"], deceased_at=["2024-06-01", None])
         >>> reg.channel.tolist(), reg.referred_by.tolist()
         (['talk', 'referral'], ['', 'p1'])
-        >>> reg.exclusions().patient_id.tolist()
-        ['p1']
     """
 
     SCHEMA: ClassVar[Schema] = Schema(
@@ -590,19 +569,3 @@ class PatientRegistry(PatientTable):
     def first_contact(self) -> npt.NDArray[np.datetime64]:
         """First contact per patient."""
         return self.columns["first_contact"]
-
-    def exclusions(self) -> Exclusions:
-        """Deceased and transferred patients as :class:`~rfm_retention.metrics.Exclusions`.
-
-        The earlier of the two days counts when both are given.
-        """
-        from rfm_retention.metrics._exclusions import Exclusions
-
-        dead, moved = self.columns["deceased_at"], self.columns["transferred_at"]
-        rows = []
-        for pid, d, t in zip(self.row_patient_ids().tolist(), dead, moved, strict=True):
-            if not np.isnat(d) and (np.isnat(t) or d <= t):
-                rows.append((pid, str(d.astype("datetime64[D]")), "deceased"))
-            elif not np.isnat(t):
-                rows.append((pid, str(t.astype("datetime64[D]")), "transferred"))
-        return Exclusions.from_records(rows)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -93,10 +93,35 @@ class Breach:
 
 
 _INTAKE_ATTEMPTS = 3
+_E = TypeVar("_E", bound=enum.Enum)
 
 
 class _StoreConflict(CaseError):
     """The store refused a write that the state machine accepted: someone else wrote first."""
+
+
+def _word(kind: type[_E], value: object, field: str) -> _E:
+    """``kind(value)``, or a CaseError naming the field and listing the allowed words."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in kind)
+        raise CaseError(f"unknown {field} {value!r}; allowed: {allowed}") from None
+
+
+def _level(value: object) -> RiskLevel:
+    """A risk level from its label (``"high"``) or value, or a CaseError listing the labels."""
+    if isinstance(value, RiskLevel):
+        return value
+    try:
+        if isinstance(value, str):
+            return RiskLevel.parse(value)
+        return RiskLevel(int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        allowed = ", ".join(m.label for m in RiskLevel)
+        raise CaseError(f"unknown level {value!r}; allowed: {allowed}") from None
 
 
 def _text(value: object, field: str) -> str:
@@ -149,7 +174,7 @@ class CaseBook:
         self.calendar = WorkingCalendar() if calendar is None else calendar
         self.contact_rules = contact_rules
         self.notifier = notifier
-        self.notify_levels = frozenset(RiskLevel(v) for v in notify_levels)
+        self.notify_levels = frozenset(_level(v) for v in notify_levels)
 
     def __repr__(self) -> str:
         return self._display().text()
@@ -237,8 +262,8 @@ class CaseBook:
             actor: Recorded as the author of the opening or escalation.
         """
         pid = _text(patient_id, "patient_id")
-        risk = RiskLevel.parse(level) if isinstance(level, str) else RiskLevel(level)
-        why = ReasonCode(reason)
+        risk = _level(level)
+        why = _word(ReasonCode, reason, "reason")
         at = to_datetime(warned_at, field="warned_at")
         if not self.playbook.opens_case(risk):
             return Intake(IntakeAction.IGNORED, None)
@@ -355,14 +380,15 @@ class CaseBook:
         forbids.
         """
         case = self.get(case_id)
-        channel = Channel(channel)
-        purpose = Purpose(purpose)
+        channel = _word(Channel, channel, "channel")
+        purpose = _word(Purpose, purpose, "purpose")
         if self.contact_rules is not None and not inbound:
             self.contact_rules.check(case.patient_id, channel, purpose)
         event = ContactRecorded(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
-            actor=_text(actor, "actor"), channel=channel, result=ContactResult(result),
-            purpose=purpose, note=note, inbound=inbound,
+            actor=_text(actor, "actor"), channel=channel,
+            result=_word(ContactResult, result, "result"), purpose=purpose, note=note,
+            inbound=inbound,
         )
         return self._commit(case, [event])
 
@@ -395,10 +421,10 @@ class CaseBook:
             description = "" if known is None else "; ".join(known.steps)
         plan_purpose = (
             (Purpose.CARE if known is None else known.purpose)
-            if purpose is None else Purpose(purpose)
+            if purpose is None else _word(Purpose, purpose, "purpose")
         )
         if self.contact_rules is not None and plan_purpose is Purpose.MARKETING:
-            channels = list(Channel) if channel is None else [Channel(channel)]
+            channels = list(Channel) if channel is None else [_word(Channel, channel, "channel")]
             reasons = [self.contact_rules.why_not(case.patient_id, c, plan_purpose)
                        for c in channels]
             if all(reasons):
@@ -417,7 +443,7 @@ class CaseBook:
         case = self.get(case_id)
         event = CaseClosed(case_id=case.case_id, seq=case.version + 1,
                            at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
-                           outcome=Outcome(outcome), note=note)
+                           outcome=_word(Outcome, outcome, "outcome"), note=note)
         return self._commit(case, [event])
 
     def reopen(self, case_id: str, *, at: Any, actor: str, reason: str) -> Case:

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import CaseError, ConfigError, RFMRetentionError
 from rfm_retention.interventions._convert import text_tuple
 from rfm_retention.interventions._vocabulary import Channel, Milestone, Purpose
 from rfm_retention.interventions._working_calendar import WorkingCalendar
@@ -111,13 +111,28 @@ class DeadlineRule:
     met_by: Milestone = attrs.field(default=Milestone.ATTEMPT, converter=Milestone)
 
     def due_from(self, start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
-        """The instant this deadline falls due when its clock starts at ``start``."""
-        if self.unit is DeadlineUnit.CLOCK_HOURS:
-            return start + dt.timedelta(hours=self.amount)
-        if self.unit is DeadlineUnit.WORKING_HOURS:
-            return calendar.add_working_hours(start, self.amount)
-        due: dt.datetime = start + relativedelta(months=self.amount)
-        return due
+        """The instant this deadline falls due when its clock starts at ``start``.
+
+        Calendar months are counted on the calendar's wall clock (31 March
+        07:00 in Shanghai + 1 month is 30 April 07:00 there). A deadline past
+        the last representable day (9999-12-31) is a
+        :class:`~rfm_retention.errors.CaseError`.
+        """
+        try:
+            if self.unit is DeadlineUnit.CLOCK_HOURS:
+                return start + dt.timedelta(hours=self.amount)
+            if self.unit is DeadlineUnit.WORKING_HOURS:
+                return calendar.add_working_hours(start, self.amount)
+            local: dt.datetime = calendar.local_time(start) + relativedelta(months=self.amount)
+            return calendar.utc_time(local)
+        except RFMRetentionError:
+            raise
+        except (OverflowError, ValueError) as exc:  # datetime's range ends at year 9999
+            raise CaseError(
+                f"deadline {self.name!r} ({self.amount} {self.unit.value} from "
+                f"{start.isoformat(sep=' ', timespec='minutes')}) falls outside the dates a "
+                f"calendar can hold (years 1 to 9999): {exc}"
+            ) from None
 
 
 def _channels(value: Iterable[Channel | str]) -> tuple[Channel, ...]:

@@ -124,19 +124,39 @@ class WorkingCalendar:
         return day in self.extra_working_days or day.weekday() in self.weekdays
 
     def _local(self, moment: dt.datetime) -> dt.datetime:
+        return self.local_time(moment)
+
+    def local_time(self, moment: dt.datetime) -> dt.datetime:
+        """The naive-UTC ``moment`` as naive wall-clock time of ``timezone``.
+
+        Example:
+            >>> import datetime as dt
+            >>> WorkingCalendar(timezone="Asia/Shanghai").local_time(dt.datetime(2024, 3, 30, 23))
+            datetime.datetime(2024, 3, 31, 7, 0)
+        """
         if self.timezone is None:
             return moment
         zone = zoneinfo.ZoneInfo(self.timezone)
         return moment.replace(tzinfo=_UTC).astimezone(zone).replace(tzinfo=None)
 
-    def _utc(self, day: dt.date, at: dt.time) -> dt.datetime:
-        local = dt.datetime.combine(day, at)
-        if at == dt.time.max:  # "until midnight": the span ends at the next day's start
-            local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    def utc_time(self, local: dt.datetime) -> dt.datetime:
+        """Naive wall-clock time of ``timezone`` as a naive-UTC instant (the inverse).
+
+        Example:
+            >>> import datetime as dt
+            >>> WorkingCalendar(timezone="Asia/Shanghai").utc_time(dt.datetime(2024, 4, 30, 7))
+            datetime.datetime(2024, 4, 29, 23, 0)
+        """
         if self.timezone is None:
             return local
         zone = zoneinfo.ZoneInfo(self.timezone)
         return local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+
+    def _utc(self, day: dt.date, at: dt.time) -> dt.datetime:
+        local = dt.datetime.combine(day, at)
+        if at == dt.time.max:  # "until midnight": the span ends at the next day's start
+            local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+        return self.utc_time(local)
 
     def spans_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The opening spans of local date ``day`` as naive-UTC (start, end) pairs."""

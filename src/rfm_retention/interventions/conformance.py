@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from rfm_retention.errors import CaseError
+from rfm_retention._conformance import expect
+from rfm_retention.errors import CaseError, ConformanceError
 from rfm_retention.interventions._casebook import CaseBook
 from rfm_retention.interventions._events import CaseOpened, ContactRecorded
 from rfm_retention.interventions._lifecycle import apply
@@ -27,9 +28,7 @@ _H = dt.timedelta(hours=1)
 
 
 def _expect(condition: bool, promise: str) -> None:
-    # Not ``assert``: the kit must still check under ``python -O``.
-    if not condition:
-        raise AssertionError(promise)
+    expect(condition, "case store", promise)
 
 
 def _refused(write: Callable[[], None], promise: str) -> None:
@@ -37,7 +36,7 @@ def _refused(write: Callable[[], None], promise: str) -> None:
         write()
     except CaseError:
         return
-    raise AssertionError(promise)
+    raise ConformanceError("case store", promise)
 
 
 def _check_round_trip(store: CaseStore) -> None:
@@ -59,7 +58,7 @@ def _check_stale_writer(store: CaseStore) -> None:
     book = CaseBook(store)
     stale = book.intake("p1", "high", "price", _T0).case
     if stale is None:
-        raise AssertionError("a new high-risk warning opened no case")
+        raise ConformanceError("case store", "a new high-risk warning opened no case")
     book.record_contact("p1#1", at=_T0 + _H, actor="a", channel="phone", result="reached")
     event = ContactRecorded(case_id="p1#1", seq=stale.version + 1, at=_T0 + 2 * _H, actor="b",
                             channel="sms", result="message_sent")
@@ -96,7 +95,7 @@ def check_case_store(make_store: Callable[[], CaseStore]) -> None:
     """Run every store check, each on a fresh store from ``make_store``.
 
     Raises:
-        AssertionError: naming the first promise the store breaks.
+        ConformanceError: naming the first promise the store breaks.
     """
     for check in CHECKS:
         store = make_store()

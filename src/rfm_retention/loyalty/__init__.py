@@ -2,7 +2,10 @@
 
 A :class:`PointsLedger` over a :class:`LedgerStore` (in memory, SQLite, or the
 host's own) earns points for revisits, redeems them for catalogue rewards,
-reverses, expires and adjusts them; :func:`verify` audits a store;
+reverses, expires and adjusts them; :func:`award_referrals` and
+:func:`award_reviews` add the word-of-mouth rewards; :func:`membership` gives the
+membership tier (:data:`SPEC_TIERS`) and :func:`enrol` records an enrolment;
+:func:`verify` audits a store;
 :func:`privileges` decides returning-patient benefits;
 :func:`check_ledger_store` checks a host's own store (and
 :mod:`rfm_retention.loyalty.state_machine`, which needs hypothesis, drives it
@@ -36,17 +39,44 @@ from rfm_retention.loyalty._rewards import (
 from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
 from rfm_retention.loyalty._sqlite_store import SCHEMA_VERSION, SQLiteStore
 from rfm_retention.loyalty._store import LedgerStore, StoredSignatures, StoreTransaction
+from rfm_retention.loyalty._tiers import (
+    HEALTH_STEWARD,
+    SPEC_TIERS,
+    WELCOME_POINTS,
+    Membership,
+    Tier,
+    TierRule,
+    TierScheme,
+    enrol,
+    enrolment,
+    enrolment_key,
+    membership,
+)
 from rfm_retention.loyalty._verify import Problem, VerifyReport, verify
+from rfm_retention.loyalty._word_of_mouth import (
+    WORD_OF_MOUTH,
+    WordOfMouthAward,
+    WordOfMouthRules,
+    award_referrals,
+    award_reviews,
+    referral_key,
+    reverse_referral,
+    review_key,
+)
 from rfm_retention.loyalty.conformance import check_ledger_store
 
 __all__ = [
     "GREEN_CHANNEL",
+    "HEALTH_STEWARD",
     "NO_CAPS",
     "RETURNING_PACKAGE",
     "REVISIT_POINTS",
     "SCHEMA_VERSION",
     "SPEC_PRIVILEGES",
     "SPEC_REWARDS",
+    "SPEC_TIERS",
+    "WELCOME_POINTS",
+    "WORD_OF_MOUTH",
     "AwardResult",
     "Balance",
     "EarningRules",
@@ -54,6 +84,7 @@ __all__ = [
     "EventKind",
     "LedgerStore",
     "Lot",
+    "Membership",
     "MemoryStore",
     "PatientPrivileges",
     "PointsLedger",
@@ -68,10 +99,24 @@ __all__ = [
     "SQLiteStore",
     "StoreTransaction",
     "StoredSignatures",
+    "Tier",
+    "TierRule",
+    "TierScheme",
     "VerifyReport",
     "Voucher",
+    "WordOfMouthAward",
+    "WordOfMouthRules",
+    "award_referrals",
+    "award_reviews",
     "check_ledger_store",
+    "enrol",
+    "enrolment",
+    "enrolment_key",
+    "membership",
     "privileges",
+    "referral_key",
+    "reverse_referral",
+    "review_key",
     "verify",
     "visit_key",
     "visit_keys",

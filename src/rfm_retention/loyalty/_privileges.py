@@ -21,6 +21,7 @@ from rfm_retention.time import to_instant
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty._ledger import PointsLedger
+    from rfm_retention.loyalty._tiers import TierScheme
 
 __all__ = [
     "GREEN_CHANNEL",
@@ -125,13 +126,19 @@ class PrivilegeDecision:
 
 @attrs.frozen
 class PatientPrivileges:
-    """Every privilege decision for one patient at ``as_of``."""
+    """Every privilege decision for one patient at ``as_of`` (and the tier, under a tier scheme).
+
+    ``tier`` and ``tier_rule`` say which membership tier the patient holds and
+    the rule that put them there, when :func:`privileges` was given ``tiers``.
+    """
 
     patient_id: str
     as_of: dt.datetime
     visits: int
     points_earned: int
     decisions: tuple[PrivilegeDecision, ...]
+    tier: str | None = None
+    tier_rule: str = ""
 
     def granted(self, code: str) -> bool:
         """Whether the privilege with this code applies."""
@@ -160,6 +167,15 @@ def _visit_times(visits: VisitLog, patient_id: str, as_of: np.datetime64) -> np.
     return times[times <= as_of]
 
 
+def _earned(ledger: PointsLedger | None, pid: str) -> int:
+    """Points the patient earned in the branch (earns not reversed)."""
+    if ledger is None:
+        return 0
+    history = ledger.history(pid)
+    reversed_keys = {e.reverses for e in history if e.kind is EventKind.REVERSE}
+    return sum(e.points for e in history if e.kind is EventKind.EARN and e.key not in reversed_keys)
+
+
 def privileges(
     patient_id: str | int,
     visits: VisitLog,
@@ -167,8 +183,13 @@ def privileges(
     as_of: dt.date | dt.datetime | str,
     ledger: PointsLedger | None = None,
     catalogue: tuple[Privilege, ...] = SPEC_PRIVILEGES,
+    tiers: TierScheme | None = None,
 ) -> PatientPrivileges:
     """Decide a patient's returning-patient privileges from their visits (and points).
+
+    With ``tiers`` (e.g. :data:`~rfm_retention.loyalty.SPEC_TIERS`), the
+    privileges are those of the patient's membership tier instead of
+    ``catalogue``'s own rules, and the result names the tier and its rule.
 
     Example:
         >>> p = privileges("p1", visit_log, as_of="2024-06-30")  # doctest: +SKIP
@@ -178,12 +199,13 @@ def privileges(
     pid = str(patient_id)
     instant = to_instant(as_of)
     times = _visit_times(visits, pid, instant)
-    points = 0
-    if ledger is not None:
-        history = ledger.history(pid)
-        reversed_keys = {e.reverses for e in history if e.kind is EventKind.REVERSE}
-        points = sum(e.points for e in history
-                     if e.kind is EventKind.EARN and e.key not in reversed_keys)
+    if tiers is not None:
+        from rfm_retention.loyalty._tiers import membership
+
+        m = membership(pid, visits, as_of=as_of, ledger=ledger, scheme=tiers)
+        earned = _earned(ledger, pid)
+        return PatientPrivileges(pid, m.as_of, len(times), earned, m.decisions, m.tier, m.rule)
+    points = _earned(ledger, pid)
     decisions = []
     for privilege in catalogue:
         decision = None

@@ -5,7 +5,7 @@
 ``INSERT OR REPLACE`` deletes the old row without firing delete triggers, so
 the insert guard is what closes that door). ``balances`` (each account's figures),
 ``lots`` and ``spends`` are the account states the store keeps current in the
-same transaction as each append, which :func:`~rfm_retention.loyalty.verify`
+same transaction as each append, which :func:`~rfm_retention.loyalty._verify`
 checks against a replay from scratch.
 """
 

@@ -20,8 +20,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rfm_retention._conformance import expect
 from rfm_retention.data import VisitLog
-from rfm_retention.errors import IdempotencyConflict, InsufficientPoints, RFMRetentionError
+from rfm_retention.errors import (
+    ConformanceError,
+    IdempotencyConflict,
+    InsufficientPoints,
+    RFMRetentionError,
+)
 from rfm_retention.loyalty._events import Event, EventKind
 from rfm_retention.loyalty._ledger import PointsLedger
 from rfm_retention.loyalty._rewards import Reward, RewardCatalogue
@@ -53,9 +59,7 @@ class _Abort(Exception):
 
 
 def _expect(condition: bool, promise: str) -> None:
-    # Not ``assert``: the kit must still check under ``python -O``.
-    if not condition:
-        raise AssertionError(promise)
+    expect(condition, "ledger store", promise)
 
 
 def _ledger(store: LedgerStore, branch: str = "main", policy: str = "reject") -> PointsLedger:
@@ -71,7 +75,7 @@ def _refused(call: Callable[[], object], error: type[Exception], promise: str) -
         call()
     except error:
         return
-    raise AssertionError(promise)
+    raise ConformanceError("ledger store", promise)
 
 
 def check_append_only(store: LedgerStore) -> None:
@@ -283,7 +287,7 @@ def check_ledger_store(make_store: Callable[[], LedgerStore]) -> None:
     A store with a ``close()`` method is closed after its check.
 
     Raises:
-        AssertionError: naming the check and the first promise the store breaks.
+        ConformanceError: naming the check and the first promise the store breaks.
 
     Example:
         >>> import itertools, pathlib, tempfile
@@ -297,7 +301,8 @@ def check_ledger_store(make_store: Callable[[], LedgerStore]) -> None:
         try:
             check(store)
         except AssertionError as exc:
-            raise AssertionError(f"{check.__name__}: {exc}") from exc
+            promise = exc.promise if isinstance(exc, ConformanceError) else str(exc)
+            raise ConformanceError(check.__name__, promise) from exc
         finally:
             close = getattr(store, "close", None)
             if callable(close):

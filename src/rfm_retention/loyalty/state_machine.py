@@ -5,7 +5,7 @@ with earns, redemptions, adjustments, reversals of earns and of redemptions,
 expiry, retries with the same key and reuse of a key for a different request,
 and after every step compares every account with :class:`LedgerModel`, a
 deliberately plain re-statement of the ledger's rules, and runs
-:func:`~rfm_retention.loyalty.verify` on the store. It needs hypothesis (the
+:func:`~rfm_retention.loyalty._verify` on the store. It needs hypothesis (the
 ``test`` extra); nothing else in the package imports this module.
 
 Example:
@@ -41,7 +41,13 @@ from hypothesis.stateful import (
     rule,
 )
 
-from rfm_retention.errors import IdempotencyConflict, InsufficientPoints, LedgerError
+from rfm_retention._conformance import expect
+from rfm_retention.errors import (
+    ConformanceError,
+    IdempotencyConflict,
+    InsufficientPoints,
+    LedgerError,
+)
 from rfm_retention.loyalty._ledger import PointsLedger
 from rfm_retention.loyalty._rewards import Reward, RewardCatalogue
 from rfm_retention.loyalty._store import LedgerStore
@@ -360,9 +366,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
 
 def _expect(condition: bool, promise: str) -> None:
-    """Fail the run when ``condition`` is false (not ``assert``: it must check under -O)."""
-    if not condition:
-        raise AssertionError(promise)
+    expect(condition, "ledger state machine", promise)
 
 
 def _raises(error: type[Exception], call: Callable[[], object], promise: str,
@@ -371,6 +375,8 @@ def _raises(error: type[Exception], call: Callable[[], object], promise: str,
         call()
     except error as exc:
         if match not in str(exc):
-            raise AssertionError(f"{promise}, with {match!r} in the message: {exc}") from exc
+            raise ConformanceError(
+                "ledger state machine", f"{promise}, with {match!r} in the message: {exc}"
+            ) from exc
         return
-    raise AssertionError(promise)
+    raise ConformanceError("ledger state machine", promise)

@@ -253,7 +253,7 @@ def acquisition_report(
     rows = _first_visit_rows(vd, pos, contact[inside])
     has = rows >= 0
     visited = np.bincount(cell[has], minlength=n)
-    ex = exclusions if exclusions is not None else registry.exclusions()
+    ex = exclusions if exclusions is not None else Exclusions.from_registry(registry)
     since = ex.since_for(visits.patient_ids)
     rates = {}
     for m in (3, 6):

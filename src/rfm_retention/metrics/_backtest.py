@@ -66,6 +66,7 @@ from rfm_retention._frames import FrameViews
 from rfm_retention.data._bundle import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.metrics._lapse import lapse_days
 from rfm_retention.metrics._quality import (
     average_precision,
@@ -189,7 +190,7 @@ class DaysSinceLastVisit:
 
     def score(self, data: PatientData, at: dt.date) -> Scores:
         """Days since each patient's last visit as of ``at``."""
-        f = data.visits.features(at)
+        f = patient_features(data.visits, at)
         return Scores.of(f.patient_id, f.days_since_last_visit.astype(np.float64))
 
 
@@ -515,7 +516,7 @@ def backtest(
         >>> class Frequency:  # fewer visits per year = riskier, graded by hand
         ...     name = "infrequent"
         ...     def score(self, data, at):
-        ...         f = data.visits.features(at)
+        ...         f = patient_features(data.visits, at)
         ...         level = np.where(f.visits_per_year < 2, 2, 0)
         ...         return Scores.of(f.patient_id, -f.visits_per_year, level)
         >>> cohort = synthetic_cohort(300, seed=3)

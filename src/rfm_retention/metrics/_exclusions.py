@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention.data import PatientRegistry
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import NO_DAY, as_id_array, patient_positions
@@ -85,6 +86,28 @@ class Exclusions:
             ids.append(pid)
             reasons.append(reason)
         return cls.from_arrays(ids, days, reasons)
+
+    @classmethod
+    def from_registry(cls, registry: PatientRegistry) -> Exclusions:
+        """Deceased and transferred patients of a :class:`~rfm_retention.data.PatientRegistry`.
+
+        The earlier of the two days counts when both are given.
+
+        Example:
+            >>> from rfm_retention.data import PatientRegistry
+            >>> reg = PatientRegistry.from_arrays(patient_id=["p1", "p2"],
+            ...     first_contact=["2023-05-01", "2024-01-03"], deceased_at=["2024-06-01", None])
+            >>> Exclusions.from_registry(reg).patient_id.tolist()
+            ['p1']
+        """
+        dead, moved = registry.columns["deceased_at"], registry.columns["transferred_at"]
+        rows = []
+        for pid, d, t in zip(registry.row_patient_ids().tolist(), dead, moved, strict=True):
+            if not np.isnat(d) and (np.isnat(t) or d <= t):
+                rows.append((pid, str(d.astype("datetime64[D]")), "deceased"))
+            elif not np.isnat(t):
+                rows.append((pid, str(t.astype("datetime64[D]")), "transferred"))
+        return cls.from_records(rows)
 
     @classmethod
     def from_arrays(cls, patient_id: Any, since_day: Any, reason: Any = None) -> Exclusions:

@@ -50,6 +50,7 @@ from rfm_retention._frames import FrameViews
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._cases import CaseColumns
 from rfm_retention.metrics._churn import churn_by_group
@@ -169,7 +170,7 @@ def segment_groups(visits: VisitLog, as_of: TimeLike) -> PatientGroups:
     """
     from rfm_retention.segmentation import eight_segments
 
-    features = visits.features(as_of_text(as_of))
+    features = patient_features(visits, as_of_text(as_of))
     seen = features.patient_id
     names: dict[Any, str] = {pid: "(new)" for pid in visits.patient_ids.tolist()}
     if len(seen):
@@ -478,6 +479,6 @@ def kpi_report_by(
             or (case_code is not None and bool(np.any(case_code == k)))
             or (control_code is not None and bool(np.any(control_code == k)))
         )
-        if used or name != NO_GROUP:
+        if used:
             groups.append(GroupKPIs(name, rows))
     return GroupedKPIReport(dimension, basis, min_group_size, overall, tuple(groups))

@@ -118,7 +118,7 @@ def programme_review(
         ('department', 'department', 'churn')
     """
     if registry is not None and exclusions is None:
-        exclusions = registry.exclusions()
+        exclusions = Exclusions.from_registry(registry)
     if by == "channel":
         if registry is None:
             raise ConfigError("KPIs by channel need the patient registry (its channel column)")

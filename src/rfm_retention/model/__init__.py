@@ -29,7 +29,7 @@ from rfm_retention.model._risk_model import (
     TermContribution,
     TrainingRecord,
 )
-from rfm_retention.model._scorer import LifetimeScorer, ModelScorer
+from rfm_retention.model._scorer import ModelScorer
 from rfm_retention.model._terms import Term, TermSpec
 from rfm_retention.model._train import AUTO_L2_MAX_ROWS, DEFAULT_L2, L2_GRID, train_risk_model
 
@@ -41,7 +41,6 @@ __all__ = [
     "LIFETIME_MODELS",
     "SCHEMA_VERSION",
     "Calibration",
-    "LifetimeScorer",
     "LogisticFit",
     "ModelInputs",
     "ModelScorer",

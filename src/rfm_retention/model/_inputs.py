@@ -32,6 +32,7 @@ from rfm_retention.btyd import LIFETIME_MODELS as VISIT_MODELS
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
+from rfm_retention.features import patient_features
 from rfm_retention.model._terms import TermSpec
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._registry import IndicatorSet
@@ -134,7 +135,7 @@ def model_inputs(
         panel = evaluate(data, day, chosen)
     patients = data.patients
     n = len(patients)
-    f = data.visits.features(day, window=YEAR_DAYS)
+    f = patient_features(data.visits, day, window=YEAR_DAYS)
     rows = np.searchsorted(patients, f.patient_id)
 
     specs: list[TermSpec] = []

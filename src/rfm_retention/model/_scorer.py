@@ -12,7 +12,7 @@ from rfm_retention.metrics._backtest import Scores
 from rfm_retention.model._risk_model import RiskModel
 from rfm_retention.risk._policy import SPEC_CUTOFFS, levels_from_scores
 
-__all__ = ["LifetimeScorer", "ModelScorer"]
+__all__ = ["ModelScorer"]
 
 
 @attrs.frozen
@@ -54,37 +54,3 @@ class ModelScorer:
         level = levels_from_scores(100.0 * p, SPEC_CUTOFFS)
         return Scores.of(prediction.patient_id[seen], p, level, probability=p)
 
-
-@attrs.frozen
-class LifetimeScorer:
-    """The untrained patient-lifetime model as a backtest scorer: P(no visit in the horizon).
-
-    Fitted at each scan date on the visits up to it, without labels (see
-    :func:`rfm_retention.btyd.lifetime_scores`): what a hospital with no
-    labelled history gets. Levels from ``100 x P`` and the usual cut-offs.
-
-    Example:
-        >>> from rfm_retention.testing import synthetic_cohort
-        >>> from rfm_retention.metrics import backtest
-        >>> cohort = synthetic_cohort(600, seed=6)
-        >>> bt = backtest(cohort.data, ["2023-09-30"], scorer=LifetimeScorer())
-        >>> bt.results[0].method, bt.results[0].states_probability
-        ('lifetime model (mbgnbd)', True)
-    """
-
-    model: str = "mbgnbd"
-    horizon_days: int = 90
-
-    @property
-    def name(self) -> str:
-        """Label in reports."""
-        return f"lifetime model ({self.model})"
-
-    def score(self, data: PatientData, at: dt.date) -> Scores:
-        """P(no visit within the horizon) of every patient seen by ``at``."""
-        from rfm_retention.btyd import lifetime_scores
-
-        s = lifetime_scores(data.visits, at, horizon_days=self.horizon_days, model=self.model)
-        p = np.clip(np.asarray(s.p_no_visit, np.float64), 0.0, 1.0)
-        ids = data.visits.features(at).patient_id
-        return Scores.of(ids, p, levels_from_scores(100.0 * p, SPEC_CUTOFFS), probability=p)

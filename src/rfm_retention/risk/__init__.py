@@ -21,7 +21,7 @@ from rfm_retention.risk._indicator import (
     Measurement,
 )
 from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
-from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, trailing_year_spend
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
@@ -34,6 +34,7 @@ from rfm_retention.risk._scan import (
     warnings_from_panel,
 )
 from rfm_retention.risk._score import SPEC_WEIGHTS, ScorePolicy
+from rfm_retention.risk._snapshot import Snapshot
 from rfm_retention.risk._training import CoefficientReport, LearnedScorePolicy, ScoreTrainer
 from rfm_retention.risk._warnings import (
     Change,
@@ -85,6 +86,7 @@ __all__ = [
     "IndicatorSet",
     "IntervalExtension",
     "LearnedScorePolicy",
+    "LifetimeOdds",
     "LowReputation",
     "LowSatisfaction",
     "Measurement",
@@ -103,6 +105,7 @@ __all__ = [
     "ScorePolicy",
     "ScoreTrainer",
     "SkippedIndicator",
+    "Snapshot",
     "SourceRows",
     "SpendDrop",
     "WarningList",

@@ -24,17 +24,22 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientData
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, ConvergenceError
+from rfm_retention.features import patient_features
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.time import TimeLike
 
-__all__ = ["ChurnEstimator", "ChurnOdds", "lifetime_odds", "trailing_year_spend"]
+__all__ = [
+    "ChurnEstimator",
+    "ChurnOdds",
+    "LifetimeOdds",
+    "lifetime_odds",
+    "trailing_year_spend",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
 LIFETIME_HORIZON_DAYS = 90
-MIN_LIFETIME_PATIENTS = 20
-"""Fewer patients seen by the scan date than this: no lifetime model is fitted."""
 YEAR_DAYS = 365
 
 
@@ -77,12 +82,31 @@ class ChurnEstimator(Protocol):
     """Anything giving churn odds to a scan (a trained :class:`~rfm_retention.model.RiskModel`).
 
     ``churn_odds`` returns one probability and one expected spend per
-    patient of ``panel`` (``data.patients`` order).
+    patient of ``panel`` (``data.patients`` order), or None when it has no
+    odds for this data.
     """
 
-    def churn_odds(self, data: PatientData, as_of: TimeLike, panel: IndicatorPanel) -> ChurnOdds:
+    def churn_odds(
+        self, data: PatientData, as_of: TimeLike, panel: IndicatorPanel
+    ) -> ChurnOdds | None:
         """The odds of every patient of ``panel`` as of ``as_of``."""
         ...
+
+
+@attrs.frozen
+class LifetimeOdds:
+    """The patient-lifetime (BTYD) model as a churn estimator: ``scan(..., model=LifetimeOdds())``.
+
+    Fits a lifetime model to the history at every scan, so it is asked for,
+    never implied: a plain scan stays a pure, row-order-invariant function of
+    the indicators.
+    """
+
+    def churn_odds(
+        self, data: PatientData, as_of: TimeLike, panel: IndicatorPanel
+    ) -> ChurnOdds | None:
+        """:func:`lifetime_odds` of ``data`` (``panel`` is not needed)."""
+        return lifetime_odds(data, as_of)
 
 
 def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
@@ -95,22 +119,30 @@ def trailing_year_spend(data: PatientData, as_of: TimeLike) -> FloatArray:
         >>> trailing_year_spend(PatientData(visits=log), "2024-06-30").tolist()
         [5.0]
     """
-    f = data.visits.features(as_of, window=YEAR_DAYS)
+    f = patient_features(data.visits, as_of, window=YEAR_DAYS)
     out = np.zeros(len(data.patients))
     out[np.searchsorted(data.patients, f.patient_id)] = f.spend_in_window
     return out
 
 
 def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
-    """The lifetime model's odds (P(no visit in 90 days), 12-month spend); None when too few
-    patients have been seen to fit one."""
-    from rfm_retention.btyd import lifetime_scores  # fitted only when a scan asks
+    """The lifetime model's odds (P(no visit in 90 days), 12-month spend), or None without one.
 
-    visits = data.visits
-    f = visits.features(as_of)
-    if len(f) < MIN_LIFETIME_PATIENTS:  # too few patients seen by then to fit a model
+    None also when the history cannot identify a lifetime model (no patient
+    with a repeat visit, or a fit that does not converge, as on a handful of
+    patients): the warnings then keep their order by score instead of
+    failing the scan.
+    """
+    try:
+        from rfm_retention.btyd import lifetime_scores
+    except ImportError:
         return None
-    scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    visits = data.visits
+    try:
+        scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
+    except (ConvergenceError, ConfigError):  # the history cannot identify the model
+        return None
+    f = patient_features(visits, as_of)
     n = len(data.patients)
     rows = np.searchsorted(data.patients, f.patient_id)
     p = np.zeros(n)

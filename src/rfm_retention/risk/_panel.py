@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
+from typing import TypeVar
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._memo import Memo
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator, IndicatorBase, IndicatorResult, check_result
 from rfm_retention.risk._levels import Dimension
 from rfm_retention.risk._registry import IndicatorSet
+from rfm_retention.risk._snapshot import Snapshot
 from rfm_retention.time import TimeLike, day_of, to_instant
 
 __all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate", "last_visits"]
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -50,6 +55,15 @@ class IndicatorPanel:
     results: tuple[IndicatorResult, ...]
     skipped: tuple[SkippedIndicator, ...] = ()
     last_visit: npt.NDArray[np.datetime64] | None = attrs.field(default=None, repr=False)
+    _memo: Memo = attrs.field(factory=Memo, init=False, repr=False)
+
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A value derived from this (immutable) panel, computed the first time it is asked.
+
+        Policies and warnings derive the same things from one panel (dimension
+        scores, primary reasons, weighted scores): each is computed once.
+        """
+        return self._memo.get(key, compute)
 
     def __len__(self) -> int:
         return int(self.patients.shape[0])
@@ -132,6 +146,9 @@ def evaluate(
 ) -> IndicatorPanel:
     """Run every indicator on ``data`` as of ``as_of`` and collect the results.
 
+    The indicators share one :class:`~rfm_retention.risk.Snapshot` of ``data``
+    at the instant (``data`` itself when it is one), so what several of them
+    derive (visit features, row positions) is derived once.
     Indicators whose sources are absent are not run; they get a no-signal
     result and are listed in :attr:`IndicatorPanel.skipped`. Every result is
     checked (shape, ranges, no firing without signal) before it is kept.
@@ -147,6 +164,7 @@ def evaluate(
         'no_shows (no appointments data)'
     """
     instant = to_instant(as_of)
+    data = Snapshot.of(data, instant)
     chosen = IndicatorSet.of(indicators)
     results: list[IndicatorResult] = []
     skipped: list[SkippedIndicator] = []

@@ -29,8 +29,6 @@ patient's own results, so it is deterministic and row-order invariant.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import numpy.typing as npt
 
@@ -50,11 +48,6 @@ the order of how often the documents report them (efficacy 45 %, service
 
 _BEHAVIOUR = REASON_ORDER.index(ReasonCode.BEHAVIOUR_ONLY)
 _NONE = np.int64(-1)
-
-_REASON_CACHE: weakref.WeakKeyDictionary[IndicatorPanel, npt.NDArray[np.int64]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def cause_codes(result: IndicatorResult) -> npt.NDArray[np.int64]:
     """Per patient, the cause (position in :data:`REASON_ORDER`) ``result`` signals, or -1.
@@ -122,9 +115,10 @@ def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
         >>> print(*(REASON_ORDER[k].value for k in primary_reasons(panel)))
         service behaviour_only
     """
-    cached = _REASON_CACHE.get(panel)
-    if cached is not None:
-        return cached
+    return panel.remember("primary_reasons", lambda: _primary_reasons(panel))
+
+
+def _primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
     n = len(panel)
     best_key = np.full(n, -np.inf)
     best_code = np.full(n, _BEHAVIOUR, np.int64)
@@ -140,5 +134,4 @@ def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:
         best_key = np.where(better, key, best_key)
         best_code = np.where(better, code, best_code)
     best_code.flags.writeable = False
-    _REASON_CACHE[panel] = best_code
     return best_code

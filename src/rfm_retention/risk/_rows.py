@@ -1,5 +1,9 @@
 """Per-patient reductions over one source's rows up to a date.
 
+The rows, positions and visit features are held by the scan's
+:class:`~rfm_retention.risk.Snapshot` (computed once per date), never in a
+module-level cache.
+
 Every source table is sorted by (patient, time), and its patients map
 monotonically onto the bundle's sorted patient universe, so the rows a
 patient has on or before ``as_of`` form one contiguous group. Each reduction
@@ -9,7 +13,6 @@ here is one ``reduceat``/``bincount`` over those groups: no loop per patient.
 from __future__ import annotations
 
 import itertools
-import weakref
 from typing import Any
 
 import attrs
@@ -18,12 +21,11 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention.data import PatientData
-from rfm_retention.data._table import IdArray
 from rfm_retention.features import PatientFeatures
+from rfm_retention.risk._snapshot import Snapshot
 
 __all__ = [
     "SourceRows",
-    "forget_features",
     "months_before",
     "scatter",
     "visit_features",
@@ -69,14 +71,30 @@ class SourceRows:
         Rows of one patient at the same instant are put in the order of the
         ``tiebreak`` columns' values, so that "the latest row" and "the last
         rows in a row" never depend on the order the host supplied them in.
+        Given the scan's :class:`~rfm_retention.risk.Snapshot`, the rows are
+        found once per snapshot.
         """
-        table = getattr(data, source)
+        snap = Snapshot.of(data, instant)
+        return snap.remember(
+            ("rows", source, since, tiebreak), lambda: cls._find(snap, source, since, tiebreak)
+        )
+
+    @classmethod
+    def _find(
+        cls,
+        snap: Snapshot,
+        source: str,
+        since: np.datetime64 | None,
+        tiebreak: tuple[str, ...],
+    ) -> SourceRows:
+        instant = snap.instant
+        table = getattr(snap, source)
         time = table.time
         keep = time <= instant  # NaT compares false: rows without a time are never kept
         if since is not None:
             keep &= time > since
         rows = np.flatnonzero(keep).astype(np.int64, copy=False)
-        positions = _positions(data, source, table)
+        positions = snap.positions(source)
         every = rows.shape[0] == positions.shape[0]  # flatnonzero: then rows is 0..n-1
         patient = positions.copy() if every else positions[rows]
         if tiebreak and rows.shape[0] > 1 and not _already_ordered(table, tiebreak):
@@ -87,7 +105,7 @@ class SourceRows:
                 order = np.lexsort((*keys, times, patient))
                 rows, patient = rows[order], patient[order]
                 every = False
-        return cls(rows, patient, len(data.patients), every_row=every)
+        return cls(rows, patient, len(snap.patients), every_row=every)
 
     def column(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """A table column restricted to the kept rows."""
@@ -181,34 +199,6 @@ class SourceRows:
         return out
 
 
-_FEATURE_CACHE: weakref.WeakKeyDictionary[
-    Any, tuple[np.datetime64, IdArray, PatientFeatures, IntArray]
-] = weakref.WeakKeyDictionary()
-
-
-_POSITION_CACHE: weakref.WeakKeyDictionary[Any, tuple[IdArray, IntArray]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _positions(data: PatientData, source: str, table: Any) -> IntArray:
-    """``data.rows_of(source)``, remembered per (immutable) table and patient universe.
-
-    Read only: when the table has every patient of the universe, this is the
-    table's own ``patient_index``.
-    """
-    cached = _POSITION_CACHE.get(table)
-    if cached is not None and cached[0] is data.patients:
-        return cached[1]
-    ids = table.patient_ids
-    if ids.shape == data.patients.shape and np.array_equal(ids, data.patients):
-        positions: IntArray = table.patient_index
-    else:
-        positions = data.rows_of(source)
-    _POSITION_CACHE[table] = (data.patients, positions)
-    return positions
-
-
 _PACKED_BITS = 62
 """Bits a packed (patient, gap) sort key may use (an int64, kept non-negative)."""
 
@@ -246,7 +236,7 @@ def visit_gaps(
     cutoff = int(instant.astype("datetime64[s]").astype(np.int64))
     if int(seconds[log.group_starts[1:] - 1].max()) > cutoff:  # some visits are after instant
         long &= seconds[1:] <= cutoff  # (a gap ending after the instant does not count)
-    positions = _positions(data, "visits", log)
+    positions = Snapshot.of(data, instant).positions("visits")
     bits = max(int(gap.max()).bit_length(), 1)
     if int(positions[-1]).bit_length() + bits <= _PACKED_BITS:
         # Pack every gap with its patient first, then keep the long ones: one
@@ -297,29 +287,13 @@ def _already_ordered(table: Any, tiebreak: tuple[str, ...]) -> bool:
     return list(tiebreak) == content[: len(tiebreak)]
 
 
-def forget_features() -> None:
-    """Drop the remembered visit features and row positions (for timing a cold scan)."""
-    _FEATURE_CACHE.clear()
-    _POSITION_CACHE.clear()
-
-
 def visit_features(data: PatientData, instant: np.datetime64) -> tuple[PatientFeatures, IntArray]:
     """Visit features as of ``instant`` and each feature row's position in ``data.patients``.
 
-    Several behaviour indicators read the same features; the last computation
-    per visit log is remembered (keyed weakly by the log object, which is
-    immutable), so a scan computes them once.
+    Several behaviour indicators read the same features: given the scan's
+    :class:`~rfm_retention.risk.Snapshot` they are computed once per scan.
     """
-    cached = _FEATURE_CACHE.get(data.visits)
-    if cached is not None and cached[0] == instant and cached[1] is data.patients:
-        return cached[2], cached[3]
-    features = data.visits.features(instant.astype("datetime64[s]").item())
-    if len(features) == len(data.patients):  # sorted, unique and within: the same ids
-        where = np.arange(len(features), dtype=np.int64)
-    else:
-        where = np.searchsorted(data.patients, features.patient_id).astype(np.int64)
-    _FEATURE_CACHE[data.visits] = (instant, data.patients, features, where)
-    return features, where
+    return Snapshot.of(data, instant).visit_features()
 
 
 def scatter(n: int, where: IntArray, values: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:

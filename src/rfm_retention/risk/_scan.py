@@ -10,7 +10,7 @@ from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
 from rfm_retention.risk._levels import RiskLevel
-from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, lifetime_odds
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._policy import RiskPolicy, WorstOf
 from rfm_retention.risk._reasons import primary_reasons
@@ -72,8 +72,9 @@ def scan(
             None grades every patient, however long ago they were seen.
         model: a trained risk model (:class:`~rfm_retention.model.RiskModel`)
             whose calibrated P(churn) orders patients within a level and goes
-            with each warning; without one, the patient-lifetime model's odds
-            are used when available (see :mod:`~rfm_retention.risk._odds`).
+            with each warning, or :class:`~rfm_retention.risk.LifetimeOdds` for
+            the patient-lifetime model's odds; without one, warnings are
+            ordered by score.
 
     Returns:
         The warning list, sorted by level (high first), then P(churn) (highest
@@ -96,7 +97,7 @@ def scan(
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
-    odds = model.churn_odds(data, as_of, panel) if model is not None else lifetime_odds(data, as_of)
+    odds = model.churn_odds(data, as_of, panel) if model is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     return result if previous is None else result.compared_with(previous)
 

@@ -22,7 +22,6 @@ Each step is monotone, so a worse signal never lowers the score.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -54,16 +53,6 @@ SPEC_WEIGHTS: Mapping[Dimension, float] = {
 DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
 
 
-_DIMENSION_CACHE: weakref.WeakKeyDictionary[IndicatorPanel, npt.NDArray[np.float64]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-_SCORE_CACHE: weakref.WeakKeyDictionary[
-    IndicatorPanel, dict[tuple[float, ...], npt.NDArray[np.float64]]
-] = weakref.WeakKeyDictionary()
-
-
 def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
     """Per dimension (rows, in :class:`Dimension` order) and patient: max severity, NaN = no data.
 
@@ -75,9 +64,10 @@ def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         >>> dimension_scores(evaluate(PatientData(visits=log), "2024-03-01"))[:, 0].tolist()
         [0.0, nan, nan, nan]
     """
-    cached = _DIMENSION_CACHE.get(panel)
-    if cached is not None:  # panels are immutable; several policies may ask
-        return cached
+    return panel.remember("dimension_scores", lambda: _dimension_scores(panel))
+
+
+def _dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
     out = np.empty((len(DIMENSIONS), len(panel)))
     for d, dim in enumerate(DIMENSIONS):
         rows = panel.dimension_rows(dim)
@@ -91,7 +81,6 @@ def dimension_scores(panel: IndicatorPanel) -> npt.NDArray[np.float64]:
             np.maximum(best, np.where(r.signal, r.severity, -1.0), out=best)
         best[best < 0] = np.nan
     out.flags.writeable = False
-    _DIMENSION_CACHE[panel] = out
     return out
 
 
@@ -143,10 +132,7 @@ class ScorePolicy:
     def scores(self, panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         """0-100 score of every patient of ``panel`` (remembered per panel and weights)."""
         key = tuple(self.weights.get(d, 0.0) for d in DIMENSIONS)
-        per_panel = _SCORE_CACHE.setdefault(panel, {})
-        if key not in per_panel:
-            per_panel[key] = self._scores(panel)
-        return per_panel[key]
+        return panel.remember(("scores", key), lambda: self._scores(panel))
 
     def _scores(self, panel: IndicatorPanel) -> npt.NDArray[np.float64]:
         dims = dimension_scores(panel)

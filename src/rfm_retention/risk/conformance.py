@@ -19,8 +19,7 @@ Example:
     In a host's test suite::
 
         def test_my_indicator_conforms():
-            report = check_indicator(PortalSilence(), my_sample_data, "2024-06-30")
-            assert report.ok, str(report)
+            check_indicator(PortalSilence(), my_sample_data, "2024-06-30").raise_if_failed()
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import numpy.typing as npt
 from rfm_retention.data import PatientData
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._table import IdArray, PatientTable
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, ConformanceError
 from rfm_retention.risk._indicator import Indicator, IndicatorResult, check_result
 from rfm_retention.risk._levels import Dimension
 from rfm_retention.time import TimeLike, to_instant
@@ -70,9 +69,9 @@ class ConformanceReport:
         return not self.failures
 
     def raise_if_failed(self) -> None:
-        """Raise ConfigError listing every failure."""
+        """Raise :class:`~rfm_retention.errors.ConformanceError` listing every failure."""
         if self.failures:
-            raise ConfigError(str(self))
+            raise ConformanceError(", ".join(self.failures), str(self))
 
     def __str__(self) -> str:
         head = f"indicator {self.indicator!r}: {len(self.passed)} check(s) passed"

@@ -5,8 +5,12 @@ churn process and returns its data tables together with the ground truth;
 :func:`sample_cohort` is the small fixed-seed cohort the demo runs on.
 Hypothesis strategies live in :mod:`rfm_retention.testing.strategies`, which
 is the only module here that imports hypothesis (a test extra).
+:func:`parametrize_with_checks`, :func:`run_checks` and :func:`expect` are the
+one shape of every conformance kit (segmenter, indicator, ledger store, case
+store): named checks raising :class:`~rfm_retention.errors.ConformanceError`.
 """
 
+from rfm_retention._conformance import expect, parametrize_with_checks, run_checks
 from rfm_retention.testing._cohort import (
     SAMPLE_END,
     SAMPLE_PATIENTS,
@@ -37,6 +41,9 @@ __all__ = [
     "CohortSettings",
     "SignalRates",
     "SyntheticCohort",
+    "expect",
+    "parametrize_with_checks",
+    "run_checks",
     "sample_cohort",
     "synthetic_cohort",
 ]

@@ -43,7 +43,7 @@ from rfm_retention.data import (
     Visit,
     VisitLog,
 )
-from rfm_retention.features import PatientFeatures
+from rfm_retention.features import PatientFeatures, patient_features
 from rfm_retention.testing._cohort import SyntheticCohort, synthetic_cohort
 from rfm_retention.testing._presets import DEFAULT_CONDITIONS
 from rfm_retention.time import SECONDS_PER_DAY, day_number
@@ -310,7 +310,7 @@ def patient_feature_tables(
     end = options.get("end", DEFAULT_END)
     start = options.get("start", DEFAULT_START)
     day = as_of if as_of is not None else draw(st.dates(start, end + dt.timedelta(days=183)))
-    return log.features(day, window=window)
+    return patient_features(log, day, window=window)
 
 
 @st.composite

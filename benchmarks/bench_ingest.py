@@ -1,0 +1,199 @@
+"""Ingest: arrays and CSV files to features, next to Polars, DuckDB and pandas in the same run.
+
+For 1M, 10M and 30M visits (``--small``: 10k, 100k, 300k) one run times:
+
+- arrays: ``VisitLog.from_arrays`` -> ``features`` (the build included) against Polars and
+  DuckDB computing the same core features (first/last visit, count, spend, last interval,
+  3-month windows) from the same numpy arrays;
+- CSV: ``rfm-retention features`` on a CSV file of the same visits (read, build, features,
+  write) against Polars (read, the same features, write) and pandas
+  (``read_csv`` + groupby + ``to_csv``), each as its own process;
+
+and prints the ratios, the build's growth (10M/1M, 30M/10M) and the CLI's peak memory
+(its maximum resident set). Goals: arrays >= 2x Polars (1.5x at least), build growth
+<= 12 and <= 3.5, CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
+
+``python benchmarks/run.py ingest [--small]``; the 30M size needs about 10 GB free.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from _harness import Result, best_time, report
+
+from rfm_retention.data import VisitLog
+
+AS_OF = np.datetime64("2024-12-31")
+
+
+def make_visits(n_visits: int, seed: int = 5) -> dict[str, npt.NDArray[Any]]:
+    """Integer patient ids (10 visits each on average), day-level times, log-normal spend."""
+    rng = np.random.default_rng(seed)
+    return {
+        "patient_id": rng.integers(0, max(n_visits // 10, 1), n_visits),
+        "visit_time": np.datetime64("2022-01-01")
+        + rng.integers(0, 1000, n_visits).astype("timedelta64[D]"),
+        "amount": np.round(rng.lognormal(4, 1, n_visits), 2),
+    }
+
+
+def _polars_features(visits: dict[str, npt.NDArray[Any]]) -> Any:
+    import polars as pl
+
+    d = pl.col("d")
+    in3 = d > np.datetime64("2024-09-30")
+    in6 = (d > np.datetime64("2024-06-30")) & ~in3
+    frame = pl.DataFrame(
+        {"p": visits["patient_id"], "d": visits["visit_time"], "a": visits["amount"]}
+    )
+    return _polars_query(frame.lazy(), d, in3, in6).collect()
+
+
+def _polars_query(lazy: Any, d: Any, in3: Any, in6: Any) -> Any:
+    import polars as pl
+
+    return (
+        lazy.filter(d <= AS_OF).group_by("p").agg(
+            d.min().alias("first"), d.max().alias("last"), pl.len().alias("n"),
+            pl.col("a").sum().alias("s"), d.sort().slice(-2, 1).first().alias("prev"),
+            in3.sum().alias("v3"), in6.sum().alias("v6"),
+            pl.col("a").filter(in3).sum().alias("s3"), pl.col("a").filter(in6).sum().alias("s6"),
+        ).with_columns(
+            mean_int=(pl.col("last") - pl.col("first")).dt.total_days() / (pl.col("n") - 1),
+            last_int=(pl.col("last") - pl.col("prev")).dt.total_days(),
+        ).sort("p")
+    )
+
+
+_DUCK_SQL = """
+select p, min(d) first, max(d) last, count(*) n, sum(a) s,
+       sum(case when d > date '2024-09-30' then 1 else 0 end) v3,
+       sum(case when d > date '2024-06-30' and d <= date '2024-09-30' then 1 else 0 end) v6,
+       sum(case when d > date '2024-09-30' then a else 0 end) s3,
+       sum(case when d > date '2024-06-30' and d <= date '2024-09-30' then a else 0 end) s6,
+       (max(d) - min(d)) / nullif(count(*) - 1, 0) mean_int,
+       max(d) - arg_max(d, d, 2)[2] last_int
+from {source} where d <= date '2024-12-31' group by p order by p
+"""
+
+
+def _duckdb_features(visits: dict[str, npt.NDArray[Any]]) -> Any:
+    import duckdb
+
+    frame = {"p": visits["patient_id"], "d": visits["visit_time"], "a": visits["amount"]}
+    con = duckdb.connect()
+    con.register("v", __import__("pyarrow").table(frame))
+    try:
+        return con.sql(_DUCK_SQL.format(source="v")).fetchnumpy()
+    finally:
+        con.close()
+
+
+def _optional(name: str, fn: Callable[[], Any]) -> Result | None:
+    try:
+        return best_time(name, fn, repeat=2)
+    except ImportError as exc:
+        print(f"  ({name}: {exc.name} is not installed; pip install '.[test]')")
+        return None
+
+
+def bench_arrays(n: int) -> Result:
+    """Arrays -> VisitLog -> features against Polars and DuckDB on the same arrays."""
+    visits = make_visits(n)
+    build = best_time(f"rfm_retention build only ({n:,})", lambda: VisitLog.from_arrays(**visits),
+                      repeat=2)
+    ours = best_time(
+        f"rfm_retention arrays -> features ({n:,})",
+        lambda: VisitLog.from_arrays(**visits).features("2024-12-31"),
+        repeat=2,
+    )
+    peers = [r for r in (_optional("polars, same features", lambda: _polars_features(visits)),
+                         _optional("duckdb, same features", lambda: _duckdb_features(visits)))
+             if r is not None]
+    report(f"arrays -> features, {n:,} visits", ours, *peers)
+    print(f"  build alone {build.seconds:.3f} s", flush=True)
+    return build
+
+
+def _timed_process(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak resident MiB) of one child process."""
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(args, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+_PANDAS = """
+import sys, pandas as pd
+d = pd.read_csv(sys.argv[1], parse_dates=["visit_time"])
+d.groupby("patient_id").agg(last=("visit_time", "max"), n=("amount", "size"),
+                            s=("amount", "sum")).to_csv(sys.argv[2])
+"""
+
+_POLARS = """
+import sys, numpy as np, polars as pl
+sys.path.insert(0, sys.argv[3])
+from bench_ingest import _polars_query
+d = pl.col("d")
+in3 = d > np.datetime64("2024-09-30"); in6 = (d > np.datetime64("2024-06-30")) & ~in3
+lazy = pl.scan_csv(sys.argv[1], try_parse_dates=True).rename(
+    {"patient_id": "p", "visit_time": "d", "amount": "a"})
+_polars_query(lazy, d, in3, in6).collect().write_csv(sys.argv[2])
+"""
+
+
+def bench_csv(n: int, folder: str) -> None:
+    """The CLI on a CSV file against Polars, DuckDB and pandas reading and writing the same."""
+    visits = make_visits(n)
+    path = os.path.join(folder, f"visits_{n}.csv")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("patient_id,visit_time,amount\n")
+        for at in range(0, n, 1_000_000):
+            part = slice(at, at + 1_000_000)
+            rows = zip(visits["patient_id"][part].tolist(),
+                       visits["visit_time"][part].astype(str).tolist(),
+                       visits["amount"][part].tolist(), strict=True)
+            handle.write("".join(f"{p},{d},{a}\n" for p, d, a in rows))
+    out = os.path.join(folder, "out.csv")
+    cli = os.path.join(os.path.dirname(sys.executable), "rfm-retention")
+    seconds, peak = _timed_process([cli, "features", "--visits", path, "--as-of", "2024-12-31",
+                                    "--out", out])
+    ours = Result(f"rfm-retention features CLI ({n:,} rows)", seconds)
+    peers: list[Result] = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name, code, extra in (("pandas read_csv + groupby + to_csv", _PANDAS, []),
+                              ("polars scan_csv + same features + write", _POLARS, [here])):
+        try:
+            peers.append(Result(name, _timed_process([sys.executable, "-c", code, path, out,
+                                                      *extra])[0]))
+        except subprocess.CalledProcessError as exc:
+            print(f"  ({name} failed: {exc.stderr.decode()[-200:]})")
+    report(f"CSV -> features CSV, {n:,} rows", ours, *peers)
+    print(f"  CLI peak resident memory {peak:,.0f} MiB", flush=True)
+    os.remove(path)
+
+
+def main(small: bool = False) -> None:
+    """Arrays and CSV at three sizes; the build's growth from size to size."""
+    sizes = (10_000, 100_000, 300_000) if small else (1_000_000, 10_000_000, 30_000_000)
+    builds = [bench_arrays(n).seconds for n in sizes]
+    print(f"== build growth: {sizes[1] // sizes[0]}x rows -> {builds[1] / builds[0]:.1f}x time "
+          f"(goal <= 12), {sizes[2] // sizes[1]}x rows -> {builds[2] / builds[1]:.1f}x time "
+          "(goal <= 3.5)", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes[:2]:
+            bench_csv(n, folder)
+    print(f"== done {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)

@@ -1,0 +1,64 @@
+"""The one shape of every conformance kit: named checks that raise :class:`ConformanceError`.
+
+A kit is a mapping of check names to functions taking the plug-in (or a
+factory of it); each check calls :func:`expect` for every promise, never a
+bare ``assert`` (which ``python -O`` strips). :func:`run_checks` runs a kit;
+:func:`parametrize_with_checks` turns one into a pytest parametrisation, one
+test per check, like scikit-learn's helper of the same name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rfm_retention.errors import ConformanceError
+
+__all__ = ["expect", "parametrize_with_checks", "run_checks"]
+
+Check = Callable[..., Any]
+
+
+def expect(condition: object, check: str, promise: str) -> None:
+    """Raise :class:`ConformanceError` naming ``check`` unless ``condition`` holds.
+
+    Example:
+        >>> expect(1 + 1 == 2, "check_sum", "one and one make two")
+        >>> expect(False, "check_sum", "never")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConformanceError: check_sum: never
+    """
+    if not condition:
+        raise ConformanceError(check, promise)
+
+
+def run_checks(checks: Mapping[str, Check], *args: Any, **kwargs: Any) -> None:
+    """Run every check of a kit in order; the first broken promise raises.
+
+    Example:
+        >>> run_checks({"check_true": lambda x: expect(x, "check_true", "x holds")}, True)
+    """
+    for check in checks.values():
+        check(*args, **kwargs)
+
+
+def parametrize_with_checks(checks: Mapping[str, Check]) -> Any:
+    """A ``pytest.mark.parametrize`` over a kit: one test per named check.
+
+    The decorated test receives ``check`` (a function) and calls it on the
+    plug-in; pytest names each test after the check. Needs pytest (a test
+    extra), imported only when called.
+
+    Example:
+        In a host's test suite::
+
+            from rfm_retention.segmentation.conformance import SEGMENTER_CHECKS
+
+            @parametrize_with_checks(SEGMENTER_CHECKS)
+            def test_my_segmenter(check):
+                check(MySegmenter(), my_features)
+    """
+    import pytest
+
+    return pytest.mark.parametrize("check", list(checks.values()), ids=list(checks))

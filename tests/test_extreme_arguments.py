@@ -1,0 +1,101 @@
+"""Extreme dates and windows, unknown case words and local calendar months: library errors only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+
+import pytest
+
+from rfm_retention.cli import main
+from rfm_retention.errors import CaseError
+from rfm_retention.interventions import (
+    CaseBook,
+    DeadlineRule,
+    DeadlineUnit,
+    InMemoryCaseStore,
+    WorkingCalendar,
+)
+
+WARNED = dt.datetime(2024, 5, 6, 9, 0)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    folder = tmp_path_factory.mktemp("sample")
+    assert main(["sample", "--out", str(folder), "--patients", "120"]) == 0
+    return folder
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["features", "--as-of", "0001-01-01"],
+        ["btyd", "--as-of", "0001-01-01"],
+        ["scan", "--as-of", "0001-01-01"],
+        ["segment", "--as-of", "0001-01-01"],
+        ["features", "--as-of", "2024-06-30", "--window-months", "100000"],
+        ["scan", "--as-of", "9999-12-31"],
+    ],
+)
+def test_extreme_dates_and_windows_never_raise_out_of_the_cli(
+    sample: pathlib.Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Year 1, year 9999 and a 100,000-month window give a result or a one-line error (exit 2)."""
+    code = main([args[0], "--visits", str(sample / "visits.csv"), *args[1:]])
+    err = capsys.readouterr().err
+    assert code in (0, 2)
+    assert "Traceback" not in err
+
+
+def test_cases_open_at_the_end_of_time_is_a_one_line_error(
+    sample: pathlib.Path, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Deadlines past 9999-12-31 are refused with a CaseError message and exit code 2."""
+    warnings = tmp_path / "warnings.csv"
+    assert main(["scan", "--visits", str(sample / "visits.csv"), "--as-of", "2024-06-30",
+                 "--out", str(warnings)]) == 0
+    capsys.readouterr()
+    for extra in ([], ["--working-hours", "--timezone", "Asia/Shanghai"]):
+        code = main(["cases", "open", "--warnings", str(warnings), "--db",
+                     str(tmp_path / f"cases{len(extra)}.db"), "--at", "9999-12-31T12:00", *extra])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "years 1 to 9999" in err
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "allowed"),
+    [
+        (lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="fax", result="reached"),
+         "channel", "phone"),
+        (lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="phone", result="maybe"),
+         "result", "reached"),
+        (lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="phone",
+                                       result="reached", purpose="gossip"), "purpose", "care"),
+        (lambda b, c: b.close(c, at=WARNED, actor="a", outcome="vanished"), "outcome", "won_back"),
+        (lambda b, c: b.intake("p2", "extreme", "price", WARNED), "level", "high"),
+        (lambda b, c: b.intake("p2", "high", "astrology", WARNED), "reason", "price"),
+    ],
+)
+def test_unknown_case_words_are_case_errors_listing_the_allowed_ones(
+    call: object, field: str, allowed: str
+) -> None:
+    """An unknown channel, result, purpose, outcome, level or reason names the allowed words."""
+    book = CaseBook(InMemoryCaseStore())
+    case = book.intake("p1", "high", "price", WARNED).case
+    assert case is not None
+    with pytest.raises(CaseError, match=f"unknown {field} .*allowed: .*{allowed}"):
+        call(book, case.case_id)  # type: ignore[operator]
+
+
+def test_calendar_months_count_on_the_local_wall_clock() -> None:
+    """Shanghai 31 March 07:00 + 1 month is 30 April 07:00 there, not 1 May."""
+    shanghai = WorkingCalendar(timezone="Asia/Shanghai")
+    start = shanghai.utc_time(dt.datetime(2024, 3, 31, 7, 0))
+    due = DeadlineRule("review", 1, DeadlineUnit.CALENDAR_MONTHS).due_from(start, shanghai)
+    assert shanghai.local_time(due) == dt.datetime(2024, 4, 30, 7, 0)
+    utc = DeadlineRule("review", 1, DeadlineUnit.CALENDAR_MONTHS).due_from(
+        dt.datetime(2024, 3, 31, 7, 0), WorkingCalendar()
+    )
+    assert utc == dt.datetime(2024, 4, 30, 7, 0)
