@@ -5,7 +5,7 @@ customers of an online music store, January 1997 to June 1998, with dollar
 amounts. It is not in the repository: the script takes it from the wheel of the
 ``lifetimes`` package (``pip download lifetimes --no-deps``, nothing is
 installed) into a cache folder outside the repository, then runs the same
-protocol as ``rfm-retention backtest`` (``rfm_retention.metrics.backtest``: at
+protocol as ``rfm-retention backtest`` (``rfm_retention.metrics._backtest``: at
 each scan date, score on the data as it stood, judge against "no visit within
 the horizon") on ``--population all`` and on the default active population,
 and prints every method's AUC beside the baseline's.

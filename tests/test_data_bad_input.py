@@ -217,3 +217,33 @@ def test_library_errors_share_the_root_class(tmp_path: Path) -> None:
     """Every file-level failure is catchable as RFMRetentionError."""
     with pytest.raises(RFMRetentionError):
         VisitLog.from_csv(tmp_path / "absent.csv")
+
+
+# ---------------------------------------------------------------- ids as given
+def test_csv_ids_stay_text_unless_read_as_integers(tmp_path: Path) -> None:
+    """Text ids keep leading zeros; id_type='int' gives the ids and order of integer arrays,
+    and a cell that is not a whole number is a bad row naming its line."""
+    path = _csv(tmp_path, HEADER + "000123,2024-03-01,5,icu\n10,2024-03-01,5,icu\n"
+                "9,2024-03-02,5,icu\n")
+    assert VisitLog.from_csv(path).patient_ids.tolist() == ["000123", "10", "9"]
+    as_ints = VisitLog.from_csv(path, id_type="int")
+    arrays = VisitLog.from_arrays(patient_id=[123, 10, 9], visit_time=["2024-03-01"] * 2
+                                  + ["2024-03-02"], amount=[5.0] * 3)
+    assert as_ints.patient_ids.tolist() == arrays.patient_ids.tolist() == [9, 10, 123]
+    bad = _csv(tmp_path, HEADER + "12,2024-03-01,5,icu\nx1,2024-03-01,5,icu\n", "bad.csv")
+    with pytest.raises(ValidationError) as caught:
+        VisitLog.from_csv(bad, id_type="int")
+    assert [(i.line, i.value) for i in caught.value.issues] == [(3, "x1")]
+    assert "not a whole number" in str(caught.value)
+
+
+def test_cli_id_type_int_orders_ids_numerically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--id-type int writes features in numeric id order (9 before 10), text order without."""
+    path = _csv(tmp_path, HEADER + "10,2024-03-01,5,icu\n9,2024-03-01,5,icu\n")
+    args = ["features", "--visits", str(path), "--as-of", "2024-06-30"]
+    assert main(args) == 0
+    assert [r.split(",")[0] for r in capsys.readouterr().out.splitlines()[1:]] == ["10", "9"]
+    assert main([*args, "--id-type", "int"]) == 0
+    assert [r.split(",")[0] for r in capsys.readouterr().out.splitlines()[1:]] == ["9", "10"]

@@ -8,7 +8,7 @@ a patient (``p_active``), expected visits in the next ``t`` periods and
 probability of no visit in them; :class:`GammaGammaModel` gives the expected
 spend per visit. :func:`lifetime_scores` does all of it for a visit log in one
 call, and :class:`LifetimeScorer` makes it a method of
-:func:`rfm_retention.metrics.backtest`. See the lifetime-models guide for the
+:func:`rfm_retention.metrics._backtest`. See the lifetime-models guide for the
 formulas and when to use which.
 """
 

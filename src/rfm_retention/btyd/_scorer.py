@@ -1,7 +1,7 @@
 """The untrained lifetime model as a backtest method.
 
 :class:`LifetimeScorer` plugs :func:`~rfm_retention.btyd.lifetime_scores` into
-:func:`rfm_retention.metrics.backtest`: at each scan date it fits the model to
+:func:`rfm_retention.metrics._backtest`: at each scan date it fits the model to
 the visits up to that day (no labels) and scores each patient with
 P(no visit in the horizon), which is also its stated churn probability.
 """

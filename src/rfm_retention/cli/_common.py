@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from rfm_retention._cells import escape_cell
 from rfm_retention.data import DateParsing, PatientData
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._table import PatientTable
@@ -52,6 +53,13 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         "--quarantine",
         action="store_true",
         help="set bad rows aside (reported on stderr) instead of failing",
+    )
+    parser.add_argument(
+        "--id-type",
+        choices=("text", "int"),
+        default="text",
+        help="read patient ids as text, as written (default: 000123 keeps its zeros), or as "
+        "integers (the same ids and order as integer arrays)",
     )
     parser.add_argument(
         "--encoding",
@@ -105,6 +113,7 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
         parsing=_parsing(args),
         on_error="quarantine" if args.quarantine else "raise",
         encoding=args.encoding,
+        id_type=args.id_type,
     )
     if table.rejected:
         print(
@@ -157,18 +166,14 @@ def ids_like(values: list[str], id_like: Any, *, where: str) -> Any:
 
 
 def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that a spreadsheet cannot run as a formula.
+    """Text for a CSV cell that a spreadsheet cannot run as a formula (reversibly).
 
-    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
-    prefixed with a single quote; plain numbers (``-3.5``) are left as they are.
+    The library's rule (:func:`rfm_retention._cells.escape_cell`): a cell
+    starting with a formula character or with ``'`` gets a leading ``'``;
+    plain numbers (``-3.5``) are left as they are. The library's readers
+    remove exactly that quote.
     """
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_STARTS):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+    return escape_cell(value)
 
 
 def write_csv(

@@ -12,15 +12,13 @@ prints one case's state and its whole history.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import os
-from types import SimpleNamespace
 from typing import Any
 
 from rfm_retention.cli._common import write_csv
 from rfm_retention.cli._format import format_table
-from rfm_retention.errors import ConfigError, RowIssue
+from rfm_retention.errors import ConfigError
 from rfm_retention.features import patient_features
 from rfm_retention.interventions import (
     SPEC_PLAYBOOK,
@@ -39,7 +37,7 @@ from rfm_retention.interventions import (
     intake_warnings,
 )
 from rfm_retention.interventions._events import kind_of
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.risk import read_warnings_csv
 
 __all__ = ["register"]
 
@@ -106,54 +104,6 @@ def register(sub: Any) -> None:
     show.set_defaults(func=run_show)
 
 
-def _primary_reason(row: dict[str, str]) -> str:
-    """``reason``, or the first of the scan's ``;``-separated ``reasons`` (the primary one)."""
-    text = row.get("reason") or (row.get("reasons") or "").split(";")[0]
-    return text.strip()
-
-
-def _read_warnings(path: str) -> list[SimpleNamespace]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
-        missing = [c for c in _REQUIRED if c not in fields]
-        if "reason" not in fields and "reasons" not in fields:
-            missing.append("reason (or reasons, as written by 'rfm-retention scan')")
-        if missing:
-            raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}; "
-                              f"found {', '.join(reader.fieldnames or []) or 'none'}")
-        rows, issues = [], []
-        for row_number, row in enumerate(reader):
-            pid = (row.get("patient_id") or "").strip()
-            if not pid:
-                issues.append(RowIssue(row_number, "patient_id", "is empty"))
-            try:
-                RiskLevel.parse(row.get("level") or "")
-            except ValueError as exc:
-                issues.append(RowIssue(row_number, "level", str(exc), row.get("level") or "", pid))
-            reason = _primary_reason(row)
-            try:
-                ReasonCode(reason)
-            except ValueError:
-                known = ", ".join(r.value for r in ReasonCode)
-                issues.append(RowIssue(row_number, "reason", f"not one of {known}", reason, pid))
-            score = (row.get("score") or "").strip()
-            try:
-                float(score or 0)
-            except ValueError:
-                issues.append(RowIssue(row_number, "score", "not a number", score, pid))
-            rows.append(SimpleNamespace(
-                patient_id=pid, level=(row.get("level") or "").strip(),
-                reason=reason, score=score or None,
-                evidence=row.get("evidence") or "", change=row.get("change") or "",
-            ))
-    if issues:
-        shown = "\n".join(str(issue) for issue in issues[:20])
-        more = f"\n... and {len(issues) - 20} more" if len(issues) > 20 else ""
-        raise ConfigError(f"{path}: {len(issues)} problem(s); nothing was stored:\n{shown}{more}")
-    return rows
-
-
 def _read_holidays(path: str) -> frozenset[dt.date]:
     days, issues = set(), []
     with open(path, encoding="utf-8-sig") as handle:
@@ -172,7 +122,7 @@ def _read_holidays(path: str) -> frozenset[dt.date]:
 
 def run_open(args: argparse.Namespace) -> int:
     """Open or escalate cases from a warning CSV."""
-    warnings = _read_warnings(args.warnings)
+    warnings = read_warnings_csv(args.warnings)
     playbook = SPEC_PLAYBOOK
     if args.working_hours:
         playbook = playbook.with_deadline_unit(DeadlineUnit.WORKING_HOURS)

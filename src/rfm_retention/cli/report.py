@@ -116,6 +116,11 @@ def register(sub: Any) -> None:
                         "channel (month as YYYY-MM), for the cost per new and per retained "
                         "patient")
     parser.add_argument("--out", metavar="FILE", help="write the full table as CSV ('-' = stdout)")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write the monthly review as one self-contained web page: "
+                        "headline KPIs, charts, segments with their playbook actions, today's "
+                        "high-risk list, overdue cases, win-back vs control (needs the 'plot' "
+                        "extra); bad rows are set aside as with --quarantine")
     add_signal_options(parser)
     add_input_options(parser)
     parser.set_defaults(func=run)
@@ -202,6 +207,10 @@ def pooled_uplift(report: KPIReport) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.html:
+        # the review page is written whatever rows are bad: they are set aside (and listed
+        # on stderr), since a monthly review must not wait for one bad export row
+        args.quarantine = True
     data = load_bundle(args)
     visits = data.visits
     if args.as_of:
@@ -227,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
         win_back_days=args.win_back_days, control=control, min_group_size=args.min_group_size,
     )
+    if args.html:
+        write_page(args.html, review, data, as_of, args)
     report, grouped = review.kpis, review.by
     if grouped is not None:
         emit(args.out, grouped.to_columns(), lambda: render_by(grouped), what="group-month(s)")
@@ -244,6 +255,29 @@ def run(args: argparse.Namespace) -> int:
             out = _beside(args.out, tag) if args.out else None
             emit(out, part.to_columns(), lambda p=part, t=text: t(p), what="row(s)")  # type: ignore[misc]
     return 0
+
+
+def write_page(path: str, review: Any, data: Any, as_of: Any, args: argparse.Namespace) -> None:
+    """The review, today's scan, segments and cases as one HTML file (see ``plot.report_page``)."""
+    from rfm_retention.interventions import CaseBook, SQLiteCaseStore
+    from rfm_retention.plot import report_page
+    from rfm_retention.risk import scan
+    from rfm_retention.segmentation import eight_segments
+
+    warnings = scan(data, as_of)
+    features = data.visits.features(as_of)
+    segments = eight_segments().fit(features).assign(features) if len(features) else None
+    store = SQLiteCaseStore(args.cases) if args.cases else None
+    try:
+        page = report_page(review, data=data, warnings=warnings, segments=segments,
+                           book=CaseBook(store) if store is not None else None,
+                           programme_start=args.programme_start)
+    finally:
+        if store is not None:
+            store.close()
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    print(f"monthly review page written to {path}", file=sys.stderr)
 
 
 def _beside(out: str, tag: str) -> str:

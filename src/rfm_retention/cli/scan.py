@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import tomllib
@@ -30,6 +29,7 @@ from rfm_retention.risk import (
     WarningList,
     WorstOf,
     default_indicators,
+    read_warnings_csv,
     scan,
 )
 from rfm_retention.risk._training import LearnedScorePolicy
@@ -138,33 +138,10 @@ def choose_policy(spec: str, indicators: IndicatorSet) -> RiskPolicy:
     return RulePolicy.from_mapping(table, indicators=indicators)
 
 
-def _unsafe_prefix_removed(text: str) -> str:
-    """Undo ``safe_cell``'s quote before a formula character."""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
-        return text[1:]
-    return text
-
-
 def read_previous(path: str, patients: IdArray) -> dict[Any, RiskLevel]:
     """``{patient_id: level}`` from an earlier scan CSV (rows marked resolved are skipped)."""
-    integer_ids = patients.dtype.kind in "iu"
-    out: dict[Any, RiskLevel] = {}
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"patient_id", "level"} - set(reader.fieldnames or ())
-        if missing:
-            raise ConfigError(f"{path}: not a scan file (no {', '.join(sorted(missing))} column)")
-        for k, row in enumerate(reader):
-            if row.get("change") == "resolved":
-                continue
-            raw = _unsafe_prefix_removed(row["patient_id"].strip())
-            try:
-                pid: Any = int(raw) if integer_ids else raw
-                level = RiskLevel.parse(row["level"])
-            except ValueError as exc:
-                raise ConfigError(f"{path}: row {k} (patient {raw!r}): {exc}") from None
-            out[pid] = level
-    return out
+    records = read_warnings_csv(path, integer_ids=patients.dtype.kind in "iu")
+    return {r.patient_id: r.level for r in records if r.change != "resolved"}
 
 
 def _summary(warnings: WarningList) -> str:

@@ -22,7 +22,7 @@ from rfm_retention.data._sources import (
     ReviewTable,
     VisitLog,
 )
-from rfm_retention.data._table import IdArray, PatientTable, union_patients
+from rfm_retention.data._table import IdArray, IdType, PatientTable, union_patients
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import ConfigError
 
@@ -162,11 +162,13 @@ class PatientData:
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
         encoding: str = "utf-8",
+        id_type: IdType = "text",
     ) -> PatientData:
         """Load ``visits.csv`` and whichever of the other default files exist.
 
         ``mappings`` gives a column mapping per source name (see
-        :data:`SOURCE_FILES`); ``encoding`` is the files' text encoding.
+        :data:`SOURCE_FILES`); ``encoding`` is the files' text encoding;
+        ``id_type="int"`` reads every file's patient ids as integers.
         """
         folder = Path(directory)
         loaded: dict[str, PatientTable] = {}
@@ -179,5 +181,6 @@ class PatientData:
                     parsing=parsing,
                     on_error=on_error,
                     encoding=encoding,
+                    id_type=id_type,
                 )
         return cls(**loaded)  # type: ignore[arg-type]

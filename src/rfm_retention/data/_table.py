@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import attrs
 import numpy as np
@@ -30,6 +30,9 @@ from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import ConfigError, ValidationError
 
 __all__ = ["IdArray", "PatientTable", "read_csv_columns", "union_patients"]
+
+IdType = Literal["text", "int"]
+"""How a file's patient ids are read: as text, as written (default), or as integers."""
 
 IdArray = npt.NDArray[Any]
 """Patient ids: ``int64`` when the host's ids are integers, text (``str_``) otherwise."""
@@ -225,6 +228,7 @@ class PatientTable:
         on_error: OnError = "raise",
         delimiter: str = ",",
         encoding: str = "utf-8",
+        id_type: IdType = "text",
     ) -> Self:
         """Read a CSV file with a header row.
 
@@ -236,6 +240,11 @@ class PatientTable:
         A file that cannot be read as CSV (missing, a folder, not ``encoding``
         text, a row with more cells than the header, a repeated column name)
         raises :class:`~rfm_retention.errors.InputFileError` naming the line.
+
+        Patient ids stay text as written (``000123`` keeps its zeros);
+        ``id_type="int"`` reads them as integers, so a CSV gives the same ids
+        and order as integer arrays (a cell that is not a whole number is then
+        a bad row).
 
         Example:
             >>> import tempfile, pathlib
@@ -252,9 +261,26 @@ class PatientTable:
         read = read_csv_columns(
             path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
         )
-        checked = validate_columns(cls.SCHEMA, read.columns, parsing=parsing, on_error="quarantine")
+        columns = read.columns
+        not_int: dict[int, str] = {}
+        if id_type == "int":
+            id_name = cls.SCHEMA.fields[0].name
+            columns = dict(columns)
+            columns[id_name], not_int = integer_ids(columns[id_name])
+        elif id_type != "text":
+            raise ConfigError(f"id_type must be 'text' or 'int', not {id_type!r}")
+        checked = validate_columns(cls.SCHEMA, columns, parsing=parsing, on_error="quarantine")
+        id_field = cls.SCHEMA.fields[0].name
         issues = tuple(
-            attrs.evolve(i, line=int(read.lines[i.row])) for i in checked.rejected.issues
+            attrs.evolve(
+                i,
+                line=int(read.lines[i.row]),
+                message="not a whole number (ids are read as integers)",
+                value=not_int[i.row],
+            )
+            if i.row in not_int and i.field == id_field
+            else attrs.evolve(i, line=int(read.lines[i.row]))
+            for i in checked.rejected.issues
         )
         if issues and on_error == "raise":
             raise ValidationError(cls.SCHEMA.source, issues)
@@ -354,6 +380,39 @@ def _order_ties_by_content(
     out = order.copy()
     out[rows] = sub[np.lexsort((sub, *keys, run[rows]))]
     return out
+
+
+def integer_ids(cells: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    """Id cells read as integers, and the text of each cell that is not a whole number.
+
+    All good: an ``int64`` array. Otherwise an object array with ``None`` at
+    the bad rows, which validation then reports.
+
+    Example:
+        >>> import numpy as np
+        >>> integer_ids(np.array([b"000123", b"7"]))[0].tolist()
+        [123, 7]
+        >>> integer_ids(np.array(["12", "x1"]))[1]
+        {1: 'x1'}
+    """
+    try:
+        if cells.dtype.kind in "SU":
+            return cells.astype(np.int64), {}
+    except (ValueError, OverflowError):
+        pass
+    values: list[int | None] = []
+    bad: dict[int, str] = {}
+    for row, cell in enumerate(cells.tolist()):
+        text = cell.decode("utf-8", "replace") if isinstance(cell, bytes) else str(cell)
+        try:
+            values.append(int(text.strip()))
+        except ValueError:
+            values.append(None)
+            if text.strip():
+                bad[row] = text.strip()[:80]
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out, bad
 
 
 def _refuse_frame(value: Any, method: str) -> None:

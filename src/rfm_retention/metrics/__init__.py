@@ -21,7 +21,9 @@ KPIs (each module's docstring holds the exact definition):
 Backtesting: :func:`backtest` replays a :class:`Scorer` (the risk scan, a
 trained score, a host's model) at past dates beside the naive
 :class:`DaysSinceLastVisit` baseline; :mod:`~rfm_retention.metrics._ranking`
-holds the plain-array metrics (AUC, precision at k, lift).
+holds the plain-array metrics (AUC, precision at k, lift);
+:func:`scored_outcomes` keeps every score of one date for the curves
+(ROC, precision at every k, observed rate by score decile).
 """
 
 from rfm_retention.metrics._acquisition import (
@@ -99,6 +101,7 @@ from rfm_retention.metrics._revisit import (
     revisit_rates_by_month,
 )
 from rfm_retention.metrics._satisfaction import MonthlySatisfaction, satisfaction_trend
+from rfm_retention.metrics._scored import ScoredOutcomes, scored_outcomes
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
 from rfm_retention.metrics._winback import (
     WIN_BACK_DAYS,
@@ -158,6 +161,7 @@ __all__ = [
     "ReferralTree",
     "RevisitRate",
     "ScanScorer",
+    "ScoredOutcomes",
     "Scorer",
     "Scores",
     "Uplift",
@@ -196,6 +200,7 @@ __all__ = [
     "revisit_rate",
     "revisit_rates_by_month",
     "satisfaction_trend",
+    "scored_outcomes",
     "segment_groups",
     "win_back_rate",
     "win_back_uplift",

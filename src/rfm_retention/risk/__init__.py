@@ -24,6 +24,7 @@ from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
+from rfm_retention.risk._records import WarningRecord, read_warnings_csv
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
 from rfm_retention.risk._rows import SourceRows, months_before
 from rfm_retention.risk._rules import SPEC_RULE_TABLE, Condition, Rule, RulePolicy
@@ -109,11 +110,13 @@ __all__ = [
     "SourceRows",
     "SpendDrop",
     "WarningList",
+    "WarningRecord",
     "WorstOf",
     "default_indicators",
     "default_policy",
     "evaluate",
     "months_before",
+    "read_warnings_csv",
     "scan",
     "trailing_year_spend",
     "warnings_from_panel",

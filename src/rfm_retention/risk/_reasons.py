@@ -87,13 +87,33 @@ def signals_behind(panel: IndicatorPanel, row: int) -> npt.NDArray[np.int64]:
     Every fired indicator (when none fired, a level reached below every
     firing threshold: every indicator with a severity above 0), plus every
     cause signal (see :func:`cause_codes`), so the evidence for the primary
-    reason is always shown.
+    reason is always shown. The (indicator, patient) matrices behind it are
+    built once per panel, so explaining every warning of a list costs one
+    pass over the panel, not one per warning.
     """
-    fired = np.array([bool(r.fired[row]) for r in panel.results], bool)
-    if not fired.any():
-        fired = np.array([r.severity[row] > 0 for r in panel.results], bool)
-    cause = np.array([cause_codes(r)[row] >= 0 for r in panel.results], bool)
-    return np.flatnonzero(fired | cause).astype(np.int64)
+    fired, severe, cause = _signal_matrices(panel)
+    behind = fired[:, row]
+    if not behind.any():
+        behind = severe[:, row]
+    return np.flatnonzero(behind | cause[:, row]).astype(np.int64)
+
+
+def _signal_matrices(
+    panel: IndicatorPanel,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(fired, severity above 0, cause signal) per indicator and patient, remembered per panel."""
+
+    def build() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        n = len(panel)
+        shape = (len(panel.results), n)
+        fired, severe, cause = (np.zeros(shape, bool) for _ in range(3))
+        for k, r in enumerate(panel.results):
+            fired[k] = r.fired
+            severe[k] = r.severity > 0
+            cause[k] = cause_codes(r) >= 0
+        return fired, severe, cause
+
+    return panel.remember("signal_matrices", build)
 
 
 def primary_reasons(panel: IndicatorPanel) -> npt.NDArray[np.int64]:

@@ -19,6 +19,7 @@ from rfm_retention.risk._odds import ChurnOdds
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator
 from rfm_retention.risk._policy import RiskAssessment
 from rfm_retention.risk._reasons import REASON_ORDER, signals_behind
+from rfm_retention.risk._records import WarningRecord
 from rfm_retention.risk._rules import RulePolicy
 
 __all__ = [
@@ -310,6 +311,18 @@ class WarningList(FrameViews):
             value_at_risk=None if odds is None else float(odds.value_at_risk[row]),
             source="" if odds is None else odds.source,
             odds_evidence="" if odds is None else odds.explain_row(row),
+        )
+
+    def to_records(self) -> tuple[WarningRecord, ...]:
+        """One frozen :class:`~rfm_retention.risk.WarningRecord` per warning, in list order.
+
+        The typed form a warning crosses to a case in
+        (:func:`~rfm_retention.interventions.intake_warnings` reads it).
+        """
+        return tuple(
+            WarningRecord(w.patient_id, w.level, w.reason, w.score, w.evidence,
+                          w.change.value if w.change else "")
+            for w in self
         )
 
     def top(self, n: int) -> list[PatientWarning]:

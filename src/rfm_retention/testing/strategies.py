@@ -28,7 +28,13 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from hypothesis import strategies as st
+
+from rfm_retention.errors import MissingDependencyError
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # raised once, with the hint, instead of a bare ModuleNotFoundError
+    raise MissingDependencyError("hypothesis", "test", "rfm_retention.testing.strategies") from exc
 
 from rfm_retention.data import (
     APPOINTMENT_STATUSES,

@@ -1,0 +1,103 @@
+"""Fixtures for other projects' tests, registered with pytest by entry point (``pytest11``).
+
+Installing rfm-retention makes these fixtures available to every test suite
+in the environment (no import, no ``conftest.py`` line needed):
+
+* ``sample_cohort``: the fixed-seed cohort the demo runs on (built once per session);
+* ``synthetic_cohort_factory(n, seed, ...)``: any synthetic cohort, each built once
+  per session;
+* ``ledger_store_factory(kind)``: a fresh points-ledger store, ``"memory"`` or
+  ``"sqlite"`` (a file in the test's temporary folder, closed afterwards);
+* ``case_store_factory(kind)``: the same for the interventions' case store.
+
+This module is loaded only by pytest; ``import rfm_retention`` never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rfm_retention.testing._cohort import SyntheticCohort
+from rfm_retention.testing._cohort import sample_cohort as _sample
+from rfm_retention.testing._cohort import synthetic_cohort as _synthetic
+
+__all__ = ["case_store_factory", "ledger_store_factory", "sample_cohort",
+           "synthetic_cohort_factory"]
+
+STORE_KINDS = ("memory", "sqlite")
+"""What the store factories build: an in-memory store or a SQLite file."""
+
+
+@pytest.fixture(scope="session")
+def sample_cohort() -> SyntheticCohort:
+    """The demo's sample cohort (fixed seed), built once per test session.
+
+    Example:
+        ``def test_mine(sample_cohort): assert len(sample_cohort.data.visits) > 0``
+    """
+    return _sample()
+
+
+@pytest.fixture(scope="session")
+def synthetic_cohort_factory() -> Callable[..., SyntheticCohort]:
+    """``factory(n, seed, start=..., end=..., settings=...)``: a synthetic cohort, cached.
+
+    Example:
+        ``cohort = synthetic_cohort_factory(300, seed=7)``
+    """
+    made: dict[tuple[Any, ...], SyntheticCohort] = {}
+
+    def factory(n_patients: int, seed: int, *args: Any, **kwargs: Any) -> SyntheticCohort:
+        key = (n_patients, seed, args, tuple(sorted(kwargs.items())))
+        if key not in made:
+            made[key] = _synthetic(n_patients, seed, *args, **kwargs)
+        return made[key]
+
+    return factory
+
+
+def _store_factory(tmp_path: Path, name: str, memory: Callable[[], Any],
+                   sqlite: Callable[[Path], Any]) -> Iterator[Callable[[str], Any]]:
+    """A factory of fresh stores; the SQLite ones are files in ``tmp_path``, closed at the end."""
+    opened: list[Any] = []
+
+    def factory(kind: str = "memory") -> Any:
+        if kind not in STORE_KINDS:
+            raise ValueError(f"store kind must be one of {STORE_KINDS}, got {kind!r}")
+        if kind == "memory":
+            return memory()
+        store = sqlite(tmp_path / f"{name}-{len(opened)}.db")
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def ledger_store_factory(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    """``factory("memory" | "sqlite")``: a fresh, empty points-ledger store.
+
+    Example:
+        ``ledger = PointsLedger(ledger_store_factory("sqlite"))``
+    """
+    from rfm_retention.loyalty import MemoryStore, SQLiteStore
+
+    yield from _store_factory(tmp_path, "ledger", MemoryStore, SQLiteStore)
+
+
+@pytest.fixture
+def case_store_factory(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    """``factory("memory" | "sqlite")``: a fresh, empty case store.
+
+    Example:
+        ``book = CaseBook(case_store_factory("sqlite"))``
+    """
+    from rfm_retention.interventions import InMemoryCaseStore, SQLiteCaseStore
+
+    yield from _store_factory(tmp_path, "cases", InMemoryCaseStore, SQLiteCaseStore)
