@@ -19,7 +19,7 @@ from rfm_retention.interventions import (
     Outcome,
     WorkingCalendar,
 )
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 5, 6, 9, 0)  # a Monday
 H = dt.timedelta(hours=1)

@@ -17,7 +17,7 @@ from rfm_retention.interventions import (
     Purpose,
     RetentionPlan,
 )
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 
 def test_spec_high_risk_plan():

@@ -31,7 +31,7 @@ from rfm_retention.interventions import (
     WorkingCalendar,
     replay,
 )
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 1, 1, 8, 0)
 PATIENTS = st.sampled_from(["p0", "p1", "p2"])

@@ -20,7 +20,7 @@ from rfm_retention.metrics import (
     win_back_rate,
     win_back_uplift,
 )
-from rfm_retention.risk._levels import RiskLevel
+from rfm_retention.vocabulary import RiskLevel
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from rfm_retention.data import Assessment, Complaint, PatientData, Rating, Review, Visit
 from rfm_retention.risk import scan
 from rfm_retention.risk._indicator import IndicatorResult
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._reasons import REASON_ORDER, cause_codes, primary_reasons, signals_behind
 from rfm_retention.testing import sample_cohort, synthetic_cohort
+from rfm_retention.vocabulary import Dimension, ReasonCode
 from test_risk_support import AS_OF, bundle, day, visits_every
 
 CAUSES = REASON_ORDER[:-1]

@@ -15,7 +15,6 @@ from rfm_retention.data import (
     VisitLog,
 )
 from rfm_retention.risk import ScorePolicy, Snapshot, default_indicators
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._reasons import REASON_ORDER, primary_reasons
 from rfm_retention.risk._rows import (
@@ -26,6 +25,7 @@ from rfm_retention.risk._rows import (
     visit_gaps,
 )
 from rfm_retention.risk._score import dimension_scores
+from rfm_retention.vocabulary import Dimension, ReasonCode
 
 START = np.datetime64("2024-01-01T00:00:00")
 

@@ -14,7 +14,6 @@ import pytest
 from rfm_retention.data import PatientData, PatientTable
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import patient_features
-from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.testing import (
     DEFAULT_SETTINGS,
     SAMPLE_END,
@@ -29,6 +28,7 @@ from rfm_retention.testing import (
     sample_cohort,
     synthetic_cohort,
 )
+from rfm_retention.vocabulary import ReasonCode
 
 START = dt.date(2022, 1, 1)
 END = dt.date(2024, 12, 31)

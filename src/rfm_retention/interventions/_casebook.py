@@ -46,8 +46,8 @@ from rfm_retention.interventions._records import Case, Due
 from rfm_retention.interventions._store import CaseStore
 from rfm_retention.interventions._vocabulary import Channel, ContactResult, Outcome, Purpose
 from rfm_retention.interventions._working_calendar import WorkingCalendar
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
 from rfm_retention.time import to_datetime
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = ["Breach", "CaseBook", "Intake", "IntakeAction"]
 

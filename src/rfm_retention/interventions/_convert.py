@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import naive_utc
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["moment", "optional_moment", "risk_level", "text_tuple"]
 

@@ -19,8 +19,8 @@ from rfm_retention.errors import StoreIntegrityError
 from rfm_retention.interventions._convert import moment, risk_level, text_tuple
 from rfm_retention.interventions._records import Due
 from rfm_retention.interventions._vocabulary import Channel, ContactResult, Outcome, Purpose
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
 from rfm_retention.time import iso
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = [
     "CaseClosed",

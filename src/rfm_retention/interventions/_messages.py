@@ -22,8 +22,8 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.interventions._contact_rules import ContactRules
 from rfm_retention.interventions._records import Case
 from rfm_retention.interventions._vocabulary import Channel, ContactResult, Purpose
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
 from rfm_retention.time import to_datetime
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = [
     "CARE_TEMPLATES",

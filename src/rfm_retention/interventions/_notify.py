@@ -23,8 +23,8 @@ from rfm_retention.interventions._convert import (
     risk_level,
     text_tuple,
 )
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
 from rfm_retention.time import iso
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = ["CallbackNotifier", "JsonLinesNotifier", "NoticeKind", "Notifier", "StaffNotice"]
 

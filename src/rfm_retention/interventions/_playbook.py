@@ -33,7 +33,7 @@ from rfm_retention.errors import CaseError, ConfigError, RFMRetentionError
 from rfm_retention.interventions._convert import text_tuple
 from rfm_retention.interventions._vocabulary import Channel, Milestone, Purpose
 from rfm_retention.interventions._working_calendar import WorkingCalendar
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = [
     "ATTENDING_DOCTOR",

@@ -20,7 +20,7 @@ from rfm_retention.interventions._vocabulary import (
     Outcome,
     Purpose,
 )
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = ["Case", "Contact", "Due", "PlanRecord"]
 

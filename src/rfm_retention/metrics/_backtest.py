@@ -90,8 +90,8 @@ from rfm_retention.metrics._visits import (
     patient_positions,
     visit_days,
 )
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import TimeLike, day_number, to_date, to_instant
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
     "DEFAULT_K",

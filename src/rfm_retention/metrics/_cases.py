@@ -26,8 +26,8 @@ import numpy.typing as npt
 from rfm_retention.data._time import parse_times
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import as_id_array
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
     "CaseColumns",

@@ -71,8 +71,8 @@ from rfm_retention.metrics._visits import (
     visit_row_at,
 )
 from rfm_retention.metrics._winback import WIN_BACK_DAYS, ControlGroup
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import TimeLike, as_date, day_number
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
     "DIMENSIONS",

@@ -50,8 +50,8 @@ from rfm_retention.metrics._visits import (
     next_visit_after,
     patient_positions,
 )
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.time import SECONDS_PER_DAY, TimeLike, to_instant
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
     "WIN_BACK_DAYS",

@@ -20,7 +20,6 @@ from rfm_retention.risk._indicator import (
     IndicatorResult,
     Measurement,
 )
-from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
 from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
@@ -58,6 +57,7 @@ from rfm_retention.risk.indicators import (
     RehabilitationLag,
     SpendDrop,
 )
+from rfm_retention.vocabulary import Dimension, ReasonCode, RiskLevel
 
 __all__ = [
     "DEFAULT_LAPSED_AFTER_DAYS",

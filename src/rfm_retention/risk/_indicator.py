@@ -35,8 +35,8 @@ import numpy.typing as npt
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.vocabulary import REASON_PRECEDENCE, Dimension, ReasonCode
 
 __all__ = [
     "REASON_CODES",
@@ -51,7 +51,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-REASON_CODES: tuple[ReasonCode, ...] = tuple(ReasonCode)
+REASON_CODES: tuple[ReasonCode, ...] = REASON_PRECEDENCE
 """Reason codes in precedence order; per-patient reasons are positions in this tuple."""
 
 
@@ -96,7 +96,7 @@ class IndicatorResult:
         fired: the threshold was crossed (never where there is no signal).
         signal: the patient had data this indicator could judge.
         reason: the root cause a fired result points to (see
-            :class:`~rfm_retention.risk._levels.ReasonCode`).
+            :class:`~rfm_retention.vocabulary.ReasonCode`).
         details: further named measures (e.g. ``days_since_last_visit``), which
             rules may compare; NaN where undefined.
         describe: ``row -> text``, the evidence for one patient.

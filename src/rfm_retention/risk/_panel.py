@@ -14,10 +14,10 @@ from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator, IndicatorBase, IndicatorResult, check_result
-from rfm_retention.risk._levels import Dimension
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._snapshot import Snapshot
 from rfm_retention.time import TimeLike, day_of, to_instant
+from rfm_retention.vocabulary import Dimension
 
 __all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate", "last_visits"]
 

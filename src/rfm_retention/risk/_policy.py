@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["SPEC_CUTOFFS", "RiskAssessment", "RiskPolicy", "WorstOf", "levels_from_scores"]
 

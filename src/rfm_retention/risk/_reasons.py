@@ -33,8 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.risk._indicator import REASON_CODES, IndicatorResult
-from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.risk._panel import IndicatorPanel
+from rfm_retention.vocabulary import ReasonCode
 
 __all__ = ["REASON_ORDER", "cause_codes", "primary_reasons", "signals_behind"]
 

@@ -19,7 +19,7 @@ import attrs
 
 from rfm_retention._cells import unescape_cell
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
-from rfm_retention.risk._levels import ReasonCode, RiskLevel
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = ["WarningRecord", "read_warnings_csv"]
 

@@ -35,11 +35,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._policy import RiskAssessment
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
 from rfm_retention.risk._score import ScorePolicy
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["SPEC_RULE_TABLE", "Condition", "Rule", "RulePolicy"]
 

@@ -9,7 +9,6 @@ import numpy as np
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
-from rfm_retention.risk._levels import RiskLevel
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._policy import RiskPolicy, WorstOf
@@ -19,6 +18,7 @@ from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._score import ScorePolicy
 from rfm_retention.risk._warnings import PreviousLevels, WarningList, reason_values
 from rfm_retention.time import TimeLike
+from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
 

@@ -30,7 +30,6 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import Dimension
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._policy import (
     SPEC_CUTOFFS,
@@ -39,6 +38,7 @@ from rfm_retention.risk._policy import (
     levels_from_scores,
 )
 from rfm_retention.risk._registry import IndicatorSet
+from rfm_retention.vocabulary import Dimension
 
 __all__ = ["SPEC_WEIGHTS", "ScorePolicy", "dimension_scores"]
 

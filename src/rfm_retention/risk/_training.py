@@ -34,7 +34,6 @@ import numpy.typing as npt
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
-from rfm_retention.risk._levels import Dimension
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._policy import (
     SPEC_CUTOFFS,
@@ -45,6 +44,7 @@ from rfm_retention.risk._policy import (
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._score import DIMENSIONS, dimension_scores
 from rfm_retention.time import TimeLike
+from rfm_retention.vocabulary import Dimension
 
 __all__ = ["CoefficientReport", "LearnedScorePolicy", "ScoreTrainer", "labels_for"]
 

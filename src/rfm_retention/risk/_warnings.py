@@ -14,13 +14,13 @@ from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import Dimension, ReasonCode, RiskLevel
 from rfm_retention.risk._odds import ChurnOdds
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator
 from rfm_retention.risk._policy import RiskAssessment
 from rfm_retention.risk._reasons import REASON_ORDER, signals_behind
 from rfm_retention.risk._records import WarningRecord
 from rfm_retention.risk._rules import RulePolicy
+from rfm_retention.vocabulary import Dimension, ReasonCode, RiskLevel
 
 __all__ = [
     "Change",

@@ -36,8 +36,8 @@ from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._table import IdArray, PatientTable
 from rfm_retention.errors import ConfigError, ConformanceError
 from rfm_retention.risk._indicator import Indicator, IndicatorResult, check_result
-from rfm_retention.risk._levels import Dimension
 from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.vocabulary import Dimension
 
 __all__ = [
     "ConformanceReport",

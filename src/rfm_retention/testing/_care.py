@@ -11,9 +11,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.testing._population import KIND_CODES, FloatArray, IntArray, Population
 from rfm_retention.testing._presets import ACUTE, CHRONIC, CHURN_REASONS, REHAB, CohortSettings
+from rfm_retention.vocabulary import ReasonCode
 
 BoolArray = npt.NDArray[np.bool_]
 

@@ -34,7 +34,6 @@ from rfm_retention.data import (
 )
 from rfm_retention.data._table import PatientTable
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.testing._care import draw_care
 from rfm_retention.testing._population import (
     ARRIVAL_MARGIN_DAYS,
@@ -53,6 +52,7 @@ from rfm_retention.testing._signals import (
     draw_reviews,
 )
 from rfm_retention.time import SECONDS_PER_DAY, day_number, to_instant
+from rfm_retention.vocabulary import ReasonCode
 
 __all__ = [
     "SAMPLE_END",
@@ -86,7 +86,7 @@ class ChurnTruth:
             (revisits spacing out, missed appointments, the driver's scores
             falling): the lead time a warning can use. NaT if not churned.
         reason: the main driver of the churn, a
-            :class:`~rfm_retention.risk._levels.ReasonCode` value (``"efficacy"``,
+            :class:`~rfm_retention.vocabulary.ReasonCode` value (``"efficacy"``,
             ``"service"``...), ``""`` if the patient did not churn.
         primary_diagnosis: the ICD-10 code of the patient's chronic or rehab
             condition; ``""`` for patients who only have acute episodes.

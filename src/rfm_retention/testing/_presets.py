@@ -19,7 +19,7 @@ from typing import Literal
 import attrs
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.risk._levels import ReasonCode
+from rfm_retention.vocabulary import ReasonCode
 
 __all__ = [
     "ACUTE",

@@ -14,10 +14,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.risk._levels import ReasonCode
 from rfm_retention.testing._care import EPISODE, SESSION, Visits
 from rfm_retention.testing._population import FloatArray, IntArray, Population
 from rfm_retention.testing._presets import CHURN_REASONS, CohortSettings
+from rfm_retention.vocabulary import ReasonCode
 
 TextArray = npt.NDArray[np.str_]
 

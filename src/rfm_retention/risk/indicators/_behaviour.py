@@ -22,9 +22,9 @@ from rfm_retention.risk._indicator import (
     Measurement,
     require,
 )
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._rows import SourceRows, scatter, visit_features, visit_gaps
 from rfm_retention.time import SECONDS_PER_DAY
+from rfm_retention.vocabulary import Dimension, ReasonCode
 
 __all__ = ["FrequencyDrop", "IntervalExtension", "NoShows", "SpendDrop", "episode_intervals"]
 

@@ -21,9 +21,9 @@ from rfm_retention.risk._indicator import (
     check_score_threshold,
     require,
 )
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._rows import SourceRows
 from rfm_retention.time import day_of
+from rfm_retention.vocabulary import Dimension, ReasonCode
 
 __all__ = ["CourseNotCompleted", "PoorOutcome", "RehabilitationLag"]
 

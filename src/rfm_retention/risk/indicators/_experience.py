@@ -21,8 +21,8 @@ from rfm_retention.risk._indicator import (
     reason_codes,
     require,
 )
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._rows import SourceRows, months_before
+from rfm_retention.vocabulary import Dimension, ReasonCode
 
 __all__ = ["ComplaintHandling", "Complaints", "LowSatisfaction"]
 

@@ -14,8 +14,8 @@ from rfm_retention.risk._indicator import (
     Measurement,
     check_score_threshold,
 )
-from rfm_retention.risk._levels import Dimension, ReasonCode
 from rfm_retention.risk._rows import SourceRows, months_before
+from rfm_retention.vocabulary import Dimension, ReasonCode
 
 __all__ = ["LowReputation"]
 

@@ -1,14 +1,20 @@
-"""The vocabulary warnings are written in: risk levels, indicator dimensions, reason codes.
+"""The neutral vocabulary: risk levels, indicator dimensions, churn reasons and their precedence.
 
-Shared by indicators, policies, the scan and interventions, so that each
-speaks of the same things by the same names.
+Shared by indicators, policies, the scan, interventions, loyalty and the
+KPIs, so that each speaks of the same things by the same names. It imports
+nothing of the library: any capability may import it without pulling in
+another (interventions and metrics need the words, not the risk engine).
+
+Example:
+    >>> RiskLevel.parse("high") > RiskLevel.MEDIUM, REASON_PRECEDENCE[0].value
+    (True, 'efficacy')
 """
 
 from __future__ import annotations
 
 import enum
 
-__all__ = ["Dimension", "ReasonCode", "RiskLevel"]
+__all__ = ["REASON_PRECEDENCE", "Dimension", "ReasonCode", "RiskLevel"]
 
 
 class RiskLevel(enum.IntEnum):
@@ -58,3 +64,21 @@ class ReasonCode(enum.StrEnum):
     COMPETITION = "competition"
     TRUST = "trust"
     BEHAVIOUR_ONLY = "behaviour_only"
+
+
+REASON_PRECEDENCE: tuple[ReasonCode, ...] = (
+    ReasonCode.EFFICACY,
+    ReasonCode.SERVICE,
+    ReasonCode.PRICE,
+    ReasonCode.COMPETITION,
+    ReasonCode.TRUST,
+    ReasonCode.BEHAVIOUR_ONLY,
+)
+"""Reason codes by precedence, written out (never the enum's declaration order).
+
+Ties between equally severe cause signals go to the earlier reason: the
+causes in the order of how often the documents report them (efficacy 45 %,
+service 37 %, then price, competition, trust), ``behaviour_only`` last (it
+is never a cause). Positions in this tuple are the reason numbers indicator
+results carry.
+"""
