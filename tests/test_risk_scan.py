@@ -150,3 +150,16 @@ def test_lifetime_odds_are_asked_for_not_implied() -> None:
     with_odds = scan(cohort.data, cohort.end, model=LifetimeOdds())
     assert with_odds.probability is not None
     assert ((with_odds.probability >= 0) & (with_odds.probability <= 1)).all()
+
+
+def test_scan_takes_a_visit_log_or_says_what_it_needs() -> None:
+    """A bare VisitLog is scanned as the bundle of visits; anything else is a ConfigError."""
+    from rfm_retention.data import PatientData, VisitLog
+    from rfm_retention.errors import ConfigError
+
+    log = VisitLog.from_arrays(patient_id=["a", "a", "a"], amount=[50, 50, 50],
+                               visit_time=["2024-01-01", "2024-02-01", "2024-03-01"])
+    assert scan(log, "2024-06-15").patient_id.tolist() == (
+        scan(PatientData(visits=log), "2024-06-15").patient_id.tolist())
+    with pytest.raises(ConfigError, match="PatientData"):
+        scan({"visits": log}, "2024-06-15")  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from rfm_retention.data import PatientData
+from rfm_retention.data import PatientData, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
@@ -37,7 +37,7 @@ def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
 
 
 def scan(
-    data: PatientData,
+    data: PatientData | VisitLog,
     as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
     policy: RiskPolicy | None = None,
@@ -56,7 +56,9 @@ def scan(
     window: there is no silence to measure, and their signals are current.
 
     Args:
-        data: visits plus whichever sources the host has; an absent source
+        data: visits plus whichever sources the host has (a bare
+            :class:`~rfm_retention.data.VisitLog` is the bundle of visits
+            alone); an absent source
             means "no signal" for the indicators that need it, and those
             indicators are listed in ``WarningList.skipped``.
         as_of: the day (or instant) of the scan; rows after it are ignored.
@@ -93,6 +95,7 @@ def scan(
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
+    data = _bundle(data)
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
@@ -100,6 +103,18 @@ def scan(
     odds = model.churn_odds(data, as_of, panel) if model is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     return result if previous is None else result.compared_with(previous)
+
+
+def _bundle(data: object) -> PatientData:
+    """``data`` as a bundle (a visit log alone is one); anything else: ConfigError with a hint."""
+    if isinstance(data, PatientData):
+        return data
+    if isinstance(data, VisitLog):
+        return PatientData(visits=data)
+    raise ConfigError(
+        f"scan needs a PatientData bundle (or a VisitLog), got {type(data).__name__}; "
+        "hint: PatientData(visits=log, ratings=...) bundles the sources"
+    )
 
 
 def warnings_from_panel(
