@@ -12,15 +12,17 @@ dropped one).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
-__all__ = ["Schema", "in_dialect", "normalised"]
+__all__ = ["Schema", "in_dialect", "normalised", "run_migrations"]
 
 _TYPES = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "int": "INTEGER"},
-    "postgresql": {"serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "int": "BIGINT"},
+    # seq is numbered by the store inside the transaction (a sequence would leave gaps)
+    "postgresql": {"serial": "BIGINT PRIMARY KEY", "int": "BIGINT"},
 }
 
 
@@ -31,7 +33,10 @@ def in_dialect(sql: str, dialect: str) -> str:
         >>> in_dialect("CREATE TABLE t (n {int})", "postgresql")
         'CREATE TABLE t (n BIGINT)'
     """
-    return sql.format(**_TYPES[dialect])
+    made = sql.format(**_TYPES[dialect])
+    if dialect == "postgresql":  # text sorts by code point, as in Python and SQLite
+        made = made.replace(" TEXT", ' TEXT COLLATE "C"')
+    return made
 
 
 def normalised(sql: str) -> str:
@@ -45,6 +50,13 @@ def normalised(sql: str) -> str:
     return " ".join(words).lower().rstrip(";").strip()
 
 
+def _guard_text(name: str, sql: str) -> str:
+    """What a database reports for a guard: a function's body, else its CREATE statement."""
+    if name.startswith("function "):
+        return sql.split("$$")[1]
+    return sql
+
+
 @attrs.frozen
 class Schema:
     """Tables, expected columns, version and append-only guards of one kind of store.
@@ -55,7 +67,8 @@ class Schema:
         version_table: the one-row table recording the version.
         tables: ``CREATE`` statements of tables and indexes (with ``{serial}``/``{int}``).
         columns: the columns each table must have, in order.
-        guards: per dialect, guard name -> its exact ``CREATE`` text.
+        guards: per dialect, guard name -> its exact ``CREATE`` text (a guard named
+            ``"function NAME"`` is a PostgreSQL function, compared by its body).
     """
 
     name: str
@@ -82,4 +95,23 @@ class Schema:
     def bad_guards(self, dialect: str, found: Mapping[str, str]) -> list[str]:
         """Guards missing from ``found`` (name -> stored text) or stored with other text."""
         return [name for name, sql in self.guards[dialect].items()
-                if normalised(found.get(name, "")) != normalised(sql)]
+                if normalised(found.get(name, "")) != normalised(_guard_text(name, sql))]
+
+
+def run_migrations(conn: Any, schema: Schema, versions: list[int],
+                   steps: Mapping[int, Callable[[Any], None]], *, where: str,
+                   error: type[Exception]) -> tuple[int, int]:
+    """Run the steps from the recorded version up to ``schema.version``; (before, after).
+
+    The caller holds the transaction and records the new version afterwards.
+    """
+    if len(versions) != 1 or versions[0] > schema.version:
+        raise error(f"{where} has {schema.name} schema version {versions}; this library "
+                    f"migrates up to version {schema.version}")
+    before = current = versions[0]
+    while current < schema.version:
+        if current not in steps:
+            raise error(f"{where}: no migration from {schema.name} schema version {current}")
+        steps[current](conn)
+        current += 1
+    return before, current

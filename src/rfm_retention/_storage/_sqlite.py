@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from rfm_retention._storage._retry import Busy, retrying
-from rfm_retention._storage._schema import Schema
+from rfm_retention._storage._schema import Schema, run_migrations
 from rfm_retention.errors import RFMRetentionError
 
 __all__ = [
@@ -172,17 +172,8 @@ def migrate(path: str, schema: Schema, steps: Mapping[int, Migration], *,
         with write_transaction(conn, path, schema, error, attempts=4):
             if schema.version_table not in _tables(conn):
                 raise error(f"{path!r} holds no {schema.name} schema to migrate")
-            versions = _version(conn, schema)
-            if len(versions) != 1 or versions[0] > schema.version:
-                raise error(f"{path!r} has {schema.name} schema version {versions}; this "
-                            f"library migrates up to version {schema.version}")
-            before = current = versions[0]
-            while current < schema.version:
-                if current not in steps:
-                    raise error(f"{path!r}: no migration from {schema.name} schema version "
-                                f"{current}")
-                steps[current](conn)
-                current += 1
+            before, current = run_migrations(conn, schema, _version(conn, schema), steps,
+                                             where=repr(path), error=error)
             conn.execute(f"UPDATE {schema.version_table} SET version = ?", (current,))
             _check(conn, path, schema, error)
     finally:

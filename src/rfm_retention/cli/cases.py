@@ -16,6 +16,7 @@ import datetime as dt
 import os
 from typing import Any
 
+from rfm_retention._storage._postgres import is_dsn
 from rfm_retention.cli._common import write_csv
 from rfm_retention.cli._format import format_table
 from rfm_retention.errors import ConfigError
@@ -32,6 +33,7 @@ from rfm_retention.interventions import (
     DeadlineUnit,
     JsonLinesNotifier,
     PlanRecorded,
+    PostgresCaseStore,
     SQLiteCaseStore,
     WorkingCalendar,
     intake_warnings,
@@ -63,7 +65,8 @@ def register(sub: Any) -> None:
         "patient's current case. Deadlines count from --at.",
     )
     opening.add_argument("--warnings", required=True, metavar="FILE", help="warning list CSV")
-    opening.add_argument("--db", required=True, metavar="FILE", help="case database (created)")
+    opening.add_argument("--db", required=True, metavar="FILE|DSN",
+                         help="case database file or postgresql://user@host/database (created)")
     opening.add_argument("--at", required=True, metavar="TIME",
                          help="when the warnings were raised, ISO date-time (2024-05-06T07:00)")
     opening.add_argument("--working-hours", action="store_true",
@@ -84,7 +87,8 @@ def register(sub: Any) -> None:
         description="Every unmet, past-due deadline of a non-closed case at --as-of (a date "
         "means the end of that day), oldest first, with the roles to tell.",
     )
-    overdue.add_argument("--db", required=True, metavar="FILE", help="case database")
+    overdue.add_argument("--db", required=True, metavar="FILE|DSN",
+                         help="case database file or postgresql://user@host/database")
     overdue.add_argument("--as-of", required=True, metavar="DATE", help="ISO date or date-time")
     overdue.add_argument("--out", metavar="FILE", help="write CSV here instead of a table")
     overdue.add_argument("--notify", metavar="FILE",
@@ -99,7 +103,8 @@ def register(sub: Any) -> None:
         description="Print the case's current state and every event of its history, oldest "
         "first (the audit trail).",
     )
-    show.add_argument("--db", required=True, metavar="FILE", help="case database")
+    show.add_argument("--db", required=True, metavar="FILE|DSN",
+                         help="case database file or postgresql://user@host/database")
     show.add_argument("--case", required=True, metavar="ID", help="case id, e.g. P000113#1")
     show.set_defaults(func=run_show)
 
@@ -129,12 +134,19 @@ def run_open(args: argparse.Namespace) -> int:
     holidays = _read_holidays(args.holidays) if args.holidays else frozenset()
     calendar = WorkingCalendar(timezone=args.timezone, holidays=holidays)
     notifier = JsonLinesNotifier(args.notify) if args.notify else None
-    with SQLiteCaseStore(args.db) as store:
+    with _case_store(args.db, create=True) as store:
         book = CaseBook(store, playbook=playbook, calendar=calendar, notifier=notifier)
         report = intake_warnings(book, warnings, warned_at=args.at)
     counts = ", ".join(f"{n} {action.value}" for action, n in report.counts.items())
     print(f"{len(warnings)} warning(s): {counts}")
     return 0
+
+
+def _case_store(db: str, *, create: bool) -> SQLiteCaseStore | PostgresCaseStore:
+    """The case store ``--db`` names: a PostgreSQL server address or an SQLite file."""
+    if is_dsn(db):
+        return PostgresCaseStore(db, create=create)
+    return SQLiteCaseStore(db if create else _existing_db(db), create=create)
 
 
 def _existing_db(path: str) -> str:
@@ -146,7 +158,7 @@ def _existing_db(path: str) -> str:
 
 def run_overdue(args: argparse.Namespace) -> int:
     """List overdue deadlines (and notify about new ones)."""
-    with SQLiteCaseStore(_existing_db(args.db), create=False) as store:
+    with _case_store(args.db, create=False) as store:
         book = CaseBook(store, notifier=JsonLinesNotifier(args.notify) if args.notify else None)
         breaches = book.overdue(args.as_of)
         if args.notify:
@@ -188,7 +200,7 @@ def _describe(event: CaseEvent) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print one case and its history."""
-    with SQLiteCaseStore(_existing_db(args.db), create=False) as store:
+    with _case_store(args.db, create=False) as store:
         book = CaseBook(store)
         case = book.get(args.case)
         history = book.history(args.case)

@@ -11,9 +11,10 @@ import argparse
 import sqlite3
 from typing import Any
 
+from rfm_retention._storage._postgres import is_dsn, where
 from rfm_retention.errors import StoreIntegrityError
-from rfm_retention.interventions import SQLiteCaseStore
-from rfm_retention.loyalty import SQLiteStore
+from rfm_retention.interventions import PostgresCaseStore, SQLiteCaseStore
+from rfm_retention.loyalty import PostgresStore, SQLiteStore
 
 __all__ = ["register"]
 
@@ -27,8 +28,8 @@ def register(sub: Any) -> None:
     migrate = actions.add_parser(
         "migrate", help="bring a ledger or case database to this library's schema version "
         "(explicit, one transaction; back it up first)")
-    migrate.add_argument("--db", required=True, metavar="FILE",
-                         help="ledger or case database file")
+    migrate.add_argument("--db", required=True, metavar="FILE|DSN",
+                         help="ledger or case database file, or postgresql://user@host/db")
     migrate.set_defaults(func=run_migrate)
 
 
@@ -49,8 +50,27 @@ def _kind(path: str) -> str:
     raise StoreIntegrityError(f"{path!r} holds neither a ledger nor a case schema")
 
 
+def _migrate_server(dsn: str) -> int:
+    done = 0
+    for kind, store in (("ledger", PostgresStore), ("case", PostgresCaseStore)):
+        try:
+            before, after = store.migrate(dsn)
+        except StoreIntegrityError as exc:
+            if "holds no" in str(exc):
+                continue
+            raise
+        change = "already at" if before == after else f"migrated from version {before} to"
+        print(f"{where(dsn)}: {kind} schema {change} version {after}")
+        done += 1
+    if not done:
+        raise StoreIntegrityError(f"{where(dsn)} holds neither a ledger nor a case schema")
+    return 0
+
+
 def run_migrate(args: argparse.Namespace) -> int:
-    """Migrate the file named by ``--db``; prints the versions before and after."""
+    """Migrate the file or server named by ``--db``; prints the versions before and after."""
+    if is_dsn(args.db):
+        return _migrate_server(args.db)
     kind = _kind(args.db)
     store = SQLiteStore if kind == "ledger" else SQLiteCaseStore
     before, after = store.migrate(args.db)

@@ -1,4 +1,4 @@
-"""``rfm-retention points``: award, inspect, redeem and audit loyalty points in a SQLite ledger."""
+"""``rfm-retention points``: award, inspect, redeem and audit loyalty points in a ledger store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from rfm_retention._storage._postgres import is_dsn
 from rfm_retention.cli._common import add_input_options, load_table
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
@@ -13,6 +14,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
     PointsLedger,
+    PostgresStore,
     SQLiteStore,
     Voucher,
     award_referrals,
@@ -37,8 +39,9 @@ def _time(text: str | None, what: str) -> dt.datetime:
 
 
 def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
-    parser.add_argument("--db", required=True, metavar="FILE",
-                        help="SQLite ledger file" + (" (created if missing)" if create else ""))
+    parser.add_argument("--db", required=True, metavar="FILE|DSN",
+                        help="SQLite ledger file or postgresql://user@host/database"
+                        + (" (created if missing)" if create else ""))
     parser.add_argument("--branch", default="main", help="hospital branch (default: main)")
 
 
@@ -46,7 +49,8 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "points",
         help="loyalty points ledger: award, balance, history, redeem, cancel, expire, verify",
-        description="An append-only points ledger in a SQLite file. Every operation is one "
+        description="An append-only points ledger in a SQLite file or on a PostgreSQL server "
+        "(--db postgresql://...). Every operation is one "
         "transaction and is safe to retry with the same key.",
     )
     points = parser.add_subparsers(dest="points_command", metavar="ACTION", required=True)
@@ -103,16 +107,22 @@ def register(sub: Any) -> None:
 
     check = points.add_parser("verify", help="recompute every balance and lot from the events; "
                               "exit 1 if anything does not add up")
-    check.add_argument("--db", required=True, metavar="FILE", help="SQLite ledger file")
+    check.add_argument("--db", required=True, metavar="FILE|DSN",
+                       help="SQLite ledger file or postgresql://user@host/database")
     check.set_defaults(func=run_verify)
 
 
 def _ledger(args: argparse.Namespace, *, create: bool = False) -> PointsLedger:
-    return PointsLedger(SQLiteStore(args.db, create=create), branch=args.branch)
+    return PointsLedger(_store(args.db, create=create), branch=args.branch)
+
+
+def _store(db: str, *, create: bool) -> SQLiteStore | PostgresStore:
+    """The ledger store ``--db`` names: a PostgreSQL server address or an SQLite file."""
+    return PostgresStore(db, create=create) if is_dsn(db) else SQLiteStore(db, create=create)
 
 
 def _close(ledger: PointsLedger) -> None:
-    if isinstance(ledger.store, SQLiteStore):
+    if isinstance(ledger.store, SQLiteStore | PostgresStore):
         ledger.store.close()
 
 
@@ -225,7 +235,7 @@ def run_expire(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    store = SQLiteStore(args.db, create=False)
+    store = _store(args.db, create=False)
     try:
         report = verify(store)
     finally:

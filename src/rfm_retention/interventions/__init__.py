@@ -54,6 +54,7 @@ from rfm_retention.interventions._playbook import (
     Playbook,
     RetentionPlan,
 )
+from rfm_retention.interventions._postgres_store import PostgresCaseStore
 from rfm_retention.interventions._records import Case, Contact, Due, PlanRecord
 from rfm_retention.interventions._sqlite_store import SQLiteCaseStore
 from rfm_retention.interventions._store import CaseStore, InMemoryCaseStore
@@ -109,6 +110,7 @@ __all__ = [
     "PlanRecord",
     "PlanRecorded",
     "Playbook",
+    "PostgresCaseStore",
     "Purpose",
     "RetentionPlan",
     "SQLiteCaseStore",

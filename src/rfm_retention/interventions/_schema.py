@@ -76,6 +76,36 @@ SQLITE_V2_GUARDS = {
     BEGIN SELECT RAISE(ABORT, 'a case changes only by appending to its history'); END""",
 }
 
+_PG_APPEND_ONLY = """CREATE FUNCTION case_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'case history is append-only: % refused', TG_OP; END $$"""
+
+_PG_FOLLOWS = """CREATE FUNCTION case_follows_history() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+IF NEW.case_id IS DISTINCT FROM OLD.case_id OR NEW.patient_id IS DISTINCT FROM OLD.patient_id
+   OR NEW.episode IS DISTINCT FROM OLD.episode OR NEW.version <= OLD.version
+   OR NEW.version IS DISTINCT FROM (SELECT MAX(seq) FROM case_events
+                                    WHERE case_id = OLD.case_id) THEN
+  RAISE EXCEPTION 'a case changes only by appending to its history';
+END IF;
+RETURN NEW;
+END $$"""
+
+_POSTGRES_GUARDS = {
+    "function case_append_only": _PG_APPEND_ONLY,
+    "function case_follows_history": _PG_FOLLOWS,
+    "case_events_append_only": "CREATE TRIGGER case_events_append_only BEFORE DELETE OR UPDATE "
+                               "ON case_events FOR EACH ROW EXECUTE FUNCTION case_append_only()",
+    "case_events_no_truncate": "CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON "
+                               "case_events FOR EACH STATEMENT EXECUTE FUNCTION "
+                               "case_append_only()",
+    "cases_never_deleted": "CREATE TRIGGER cases_never_deleted BEFORE DELETE ON cases "
+                           "FOR EACH ROW EXECUTE FUNCTION case_append_only()",
+    "cases_no_truncate": "CREATE TRIGGER cases_no_truncate BEFORE TRUNCATE ON cases "
+                         "FOR EACH STATEMENT EXECUTE FUNCTION case_append_only()",
+    "cases_follow_history": "CREATE TRIGGER cases_follow_history BEFORE UPDATE ON cases "
+                            "FOR EACH ROW EXECUTE FUNCTION case_follows_history()",
+}
+
 CASE_SCHEMA = Schema(
     name="case",
     version=SCHEMA_VERSION,
@@ -83,5 +113,6 @@ CASE_SCHEMA = Schema(
     tables=_TABLES,
     columns={"cases": ("case_id", "patient_id", "episode", "status", "level", "version"),
              "case_events": ("case_id", "seq", "kind", "at", "body")},
-    guards={"sqlite": {**_SQLITE_V1_GUARDS, **SQLITE_V2_GUARDS}},
+    guards={"sqlite": {**_SQLITE_V1_GUARDS, **SQLITE_V2_GUARDS},
+            "postgresql": _POSTGRES_GUARDS},
 )

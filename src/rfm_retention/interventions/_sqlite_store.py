@@ -26,7 +26,8 @@ from rfm_retention._storage._sqlite import (
     translated,
 )
 from rfm_retention.errors import CaseError, StoreIntegrityError
-from rfm_retention.interventions._events import CaseEvent, decode_event, encode_event, kind_of
+from rfm_retention.interventions._case_sql import case_ids_query, decode_history, write_case
+from rfm_retention.interventions._events import CaseEvent
 from rfm_retention.interventions._records import Case
 from rfm_retention.interventions._schema import (
     CASE_SCHEMA,
@@ -34,8 +35,6 @@ from rfm_retention.interventions._schema import (
     SCHEMA_VERSION,
     SQLITE_V2_GUARDS,
 )
-from rfm_retention.interventions._store import check_append
-from rfm_retention.time import iso
 
 __all__ = ["SCHEMA_VERSION", "SQLiteCaseStore"]
 
@@ -117,32 +116,12 @@ class SQLiteCaseStore:
                  attempts=_ATTEMPTS)
 
     def _append_once(self, case: Case, events: Sequence[CaseEvent]) -> None:
-        rows = [
-            (e.case_id, e.seq, kind_of(e), iso(e.at), encode_event(e))
-            for e in events
-        ]
         with self._lock:
             db = self._db
             with translated(self.path, CASE_SCHEMA, CaseError):  # Busy: append retries
                 db.execute("BEGIN IMMEDIATE")
             try:
-                found = db.execute(
-                    "SELECT version FROM cases WHERE case_id = ?", (case.case_id,)
-                ).fetchone()
-                check_append(case, events, 0 if found is None else int(found[0]))
-                state = (case.status.value, case.level.label, case.version, case.case_id)
-                if found is None:  # the row first: the events refer to it
-                    db.execute(
-                        "INSERT INTO cases (case_id, patient_id, episode, status, level, "
-                        "version) VALUES (?, ?, ?, ?, ?, ?)",
-                        (case.case_id, case.patient_id, case.episode, *state[:3]))
-                db.executemany(
-                    "INSERT INTO case_events (case_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)",
-                    rows,
-                )
-                if found is not None:  # the history first: the row follows it
-                    db.execute("UPDATE cases SET status = ?, level = ?, version = ? "
-                               "WHERE case_id = ?", state)
+                write_case(db.execute, db.executemany, case, events)
                 db.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
                 db.execute("ROLLBACK")
@@ -167,23 +146,12 @@ class SQLiteCaseStore:
             rows = self._db.execute(
                 "SELECT seq, body FROM case_events WHERE case_id = ? ORDER BY seq", (case_id,)
             ).fetchall()
-        events = tuple(decode_event(body) for _, body in rows)
-        for expected, (seq, _) in enumerate(rows, start=1):
-            if seq != expected:
-                raise StoreIntegrityError(f"case {case_id}: stored history skips event {expected}")
-        return events
+        return decode_history(case_id, rows)
 
     def case_ids(
         self, *, patient_id: str | None = None, open_only: bool = False
     ) -> tuple[str, ...]:
         """See :meth:`~rfm_retention.interventions.CaseStore.case_ids`."""
-        sql = "SELECT case_id FROM cases WHERE 1"
-        params: list[str] = []
-        if patient_id is not None:
-            sql += " AND patient_id = ?"
-            params.append(patient_id)
-        if open_only:
-            sql += " AND status != 'closed'"
-        sql += " ORDER BY patient_id, episode"
+        sql, params = case_ids_query(patient_id, open_only)
         with self._lock, translated(self.path, CASE_SCHEMA, StoreIntegrityError):
             return tuple(row[0] for row in self._db.execute(sql, params))

@@ -17,6 +17,7 @@ from rfm_retention.loyalty._events import Event, EventKind
 from rfm_retention.loyalty._ledger import PointsLedger, ReversalPolicy
 from rfm_retention.loyalty._lots import Balance, Lot
 from rfm_retention.loyalty._memory_store import MemoryStore
+from rfm_retention.loyalty._postgres_store import PostgresStore
 from rfm_retention.loyalty._privileges import (
     GREEN_CHANNEL,
     RETURNING_PACKAGE,
@@ -88,6 +89,7 @@ __all__ = [
     "MemoryStore",
     "PatientPrivileges",
     "PointsLedger",
+    "PostgresStore",
     "Privilege",
     "PrivilegeDecision",
     "PrivilegeRule",

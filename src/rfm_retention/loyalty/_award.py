@@ -123,7 +123,8 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
         dup = Counter(keys).most_common(1)[0][0]
         raise LedgerError(f"two visits share the key {dup!r}; give them distinct visit ids")
     fields = _EarnFields.of(ledger, visits, rows, points)
-    with ledger.store.transaction() as tx:
+
+    def award_in(tx: StoreTransaction) -> list[Event]:
         stored = _stored_signatures(tx, keys)
         if stored:
             _check_unchanged(tx, ledger.branch, keys, fields, stored, actor)
@@ -133,6 +134,9 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
         new = _earn_events(ledger.branch, keys, fields, fresh, actor)
         if new:
             tx.append(new)
+        return new
+
+    new = ledger.in_transaction(award_in)
     return AwardResult(
         visits=int(in_range.sum()),
         earning=len(keys),
@@ -205,8 +209,7 @@ def _earn_events(branch: str, keys: list[str], fields: _EarnFields, which: list[
 def reverse_visit(ledger: PointsLedger, key: str, *, at: TimeLike, actor: str,
                   reason: str) -> Event | None:
     """Reverse a cancelled or refunded visit's points; None when the visit earned nothing."""
-    with ledger.store.transaction() as tx:
-        found = tx.get([key]).get(key)
+    found = ledger.in_transaction(lambda tx: tx.get([key]).get(key))
     if found is None:
         return None
     return ledger.reverse(key, at=at, actor=actor, reason=reason)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import attrs
 
 from rfm_retention._display import Display
+from rfm_retention._storage import retrying
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import (
     IdempotencyConflict,
@@ -41,6 +43,8 @@ from rfm_retention.loyalty._store import AccountStates, LedgerStore, StoreTransa
 from rfm_retention.time import TimeLike, to_datetime
 
 __all__ = ["PointsLedger", "ReversalPolicy"]
+
+T = TypeVar("T")
 
 Finish = Callable[[AccountState, Event, int], Event]
 """Checks a request on the account (given the points its due expiries remove) and completes it."""
@@ -139,8 +143,7 @@ class PointsLedger:
         stores' events are replayed.
         """
         pid = str(patient_id)
-        with self.store.transaction() as tx:
-            return self._state(tx, pid).balance()
+        return self.in_transaction(lambda tx: self._state(tx, pid).balance())
 
     def vouchers(self, patient_id: str | int) -> tuple[Voucher, ...]:
         """The patient's redemptions that have not been cancelled."""
@@ -250,7 +253,8 @@ class PointsLedger:
         """
         target_key = _text(target_key, "target_key", required=True)
         key = f"reverse:{target_key}" if key is None else key
-        with self.store.transaction() as tx:
+
+        def reverse_in(tx: StoreTransaction) -> Event:
             target = tx.get([target_key]).get(target_key)
             if target is None or target.branch != self.branch:
                 raise LedgerError(f"no event {target_key!r} in branch {self.branch!r}")
@@ -260,6 +264,8 @@ class PointsLedger:
                 tx, request, lambda state, event, gone: self._finish_reversal(state, event,
                                                                               target))
 
+        return self.in_transaction(reverse_in)
+
     def expire(self, *, at: TimeLike, patient_id: str | int | None = None) -> list[Event]:
         """Expire every lot of the branch (or of one patient) due at or before ``at``.
 
@@ -267,21 +273,24 @@ class PointsLedger:
         One transaction for all patients: either every due lot expires or none.
         """
         when = to_datetime(at, field="at", error=LedgerError)
-        with self.store.transaction() as tx:
-            if patient_id is None:
-                patients = tx.patients_with_lots_due(self.branch, when)
-            else:
-                patients = [str(patient_id)]
-            created: list[Event] = []
-            for pid in patients:
-                state = self._state(tx, pid)
-                due = self._expiries(state, when)
-                if not isinstance(tx, AccountStates):
-                    self._apply(state, due)
-                created.extend(due)
-            if not created:
-                return []
-            first = self._append(tx, created)
+        return self.in_transaction(lambda tx: self._expire_in(tx, when, patient_id))
+
+    def _expire_in(self, tx: StoreTransaction, when: dt.datetime,
+                   patient_id: str | int | None) -> list[Event]:
+        if patient_id is None:
+            patients = tx.patients_with_lots_due(self.branch, when)
+        else:
+            patients = [str(patient_id)]
+        created: list[Event] = []
+        for pid in patients:
+            state = self._state(tx, pid)
+            due = self._expiries(state, when)
+            if not isinstance(tx, AccountStates):
+                self._apply(state, due)
+            created.extend(due)
+        if not created:
+            return []
+        first = self._append(tx, created)
         return [attrs.evolve(e, seq=first + i) for i, e in enumerate(created)]
 
     def award_visits(
@@ -378,8 +387,28 @@ class PointsLedger:
         *,
         expire_first: bool = False,
     ) -> Event:
-        with self.store.transaction() as tx:
-            return self._commit_in(tx, request, finish, expire_first=expire_first)
+        return self.in_transaction(
+            lambda tx: self._commit_in(tx, request, finish, expire_first=expire_first))
+
+    def in_transaction(self, body: Callable[[StoreTransaction], T]) -> T:
+        """Run ``body`` in one store transaction, again from the start if the store lost a race.
+
+        A database store refuses a transaction it could not serialise (a lock held
+        too long, a serialisation failure, a lost connection) before anything of it
+        is committed; the whole operation is then run again after a short, growing
+        pause, so its decision is taken on fresh data. After the last attempt the
+        caller gets a LedgerError with a hint. Every operation of the ledger runs
+        through here.
+
+        Example:
+            >>> ledger.in_transaction(lambda tx: len(tx.account("main", "p1")))  # doctest: +SKIP
+            3
+        """
+        def once() -> T:
+            with self.store.transaction() as tx:
+                return body(tx)
+
+        return retrying(once, error=LedgerError)
 
     def _commit_in(
         self,

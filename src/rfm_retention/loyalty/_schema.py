@@ -93,6 +93,17 @@ BEGIN SELECT RAISE(ABORT, 'ledger events are append-only: DELETE refused'); END"
     "events_no_replace": SQLITE_NO_REPLACE,
 }
 
+_PG_FUNCTION = """CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'ledger events are append-only: % refused', TG_OP; END $$"""
+
+_POSTGRES_GUARDS = {
+    "function ledger_append_only": _PG_FUNCTION,
+    "events_append_only": "CREATE TRIGGER events_append_only BEFORE DELETE OR UPDATE ON events "
+                          "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()",
+    "events_no_truncate": "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
+                          "FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()",
+}
+
 LEDGER_SCHEMA = Schema(
     name="ledger",
     version=SCHEMA_VERSION,
@@ -103,7 +114,7 @@ LEDGER_SCHEMA = Schema(
              "lots": ("key", "branch", "patient_id", "earned_at", "expires_at", "spend_order",
                       "points", "remaining", "expired", "expire_events", "reversed"),
              "spends": ("spend_key", "position", "lot_key", "points")},
-    guards={"sqlite": _SQLITE_GUARDS},
+    guards={"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS},
 )
 
 

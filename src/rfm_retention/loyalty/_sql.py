@@ -35,8 +35,10 @@ COLUMNS = ("seq, key, kind, branch, patient_id, points, at, actor, reason, rever
 SIGNATURE_COLUMNS = ("seq, key, kind, branch, patient_id, "
                      "CASE WHEN kind IN ('reverse', 'expire') THEN NULL ELSE points END, "
                      "reason, reverses, expires_at, reward")
-_INSERT = ("INSERT INTO events (key, kind, branch, patient_id, points, at, actor, reason, "
-           "reverses, expires_at, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# seq is given, not drawn from a sequence: a PostgreSQL sequence is not rolled back with
+# its transaction, and verify() requires seq to run 1, 2, 3 ... without gaps.
+_INSERT = ("INSERT INTO events (seq, key, kind, branch, patient_id, points, at, actor, reason, "
+           "reverses, expires_at, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _NEVER = dt.datetime.max.isoformat()
 _LOT_COLUMNS = "key, earned_at, expires_at, points, remaining, expired, expire_events, reversed"
 _PAGE = 64
@@ -74,11 +76,26 @@ def row_to_event(row: Sequence[Any]) -> Event:
                  reverses, None if expires is None else when(expires), reward, int(seq))
 
 
-def event_to_row(e: Event) -> tuple[Any, ...]:
-    """The ``events`` row of an event (without ``seq``, which the database numbers)."""
-    return (e.key, e.kind.value, e.branch, e.patient_id, e.points, e.at.isoformat(),
+def event_to_row(e: Event, seq: int) -> tuple[Any, ...]:
+    """The ``events`` row of an event stored at position ``seq``."""
+    return (seq, e.key, e.kind.value, e.branch, e.patient_id, e.points, e.at.isoformat(),
             e.actor, e.reason, e.reverses,
             None if e.expires_at is None else e.expires_at.isoformat(), e.reward)
+
+
+def events_query(branch: str | None, patient_id: str | None) -> tuple[str, list[str]]:
+    """The query (``?`` placeholders) reading events, optionally of one branch/patient, by seq."""
+    where, params = [], []
+    if branch is not None:
+        where.append("branch = ?")
+        params.append(branch)
+    if patient_id is not None:
+        where.append("patient_id = ?")
+        params.append(patient_id)
+    sql = f"SELECT {COLUMNS} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " ORDER BY seq", params
 
 
 class Connection(Protocol):
@@ -277,11 +294,11 @@ class SqlLedgerTransaction:
             self._append_earns(events, before)
             return before + 1
         touched: dict[tuple[str, str], AccountState] = {}
-        for event in events:
+        for seq, event in enumerate(events, start=before + 1):
             state = self.state(event.branch, event.patient_id)
             state.apply(event)
             touched[(event.branch, event.patient_id)] = state
-            self.run(_INSERT, event_to_row(event))
+            self.run(_INSERT, event_to_row(event, seq))
         self.many(_SAVE_BALANCE, [(*a, s.total, s.n_events, s.available, s.debt)
                                   for a, s in touched.items()])
         return before + 1
@@ -289,7 +306,7 @@ class SqlLedgerTransaction:
     def _append_earns(self, events: Sequence[Event], before: int) -> None:
         """A batch of earns (a nightly award): lots and figures added up in the database."""
         self._states.clear()
-        self.many(_INSERT, [event_to_row(e) for e in events])
+        self.many(_INSERT, [event_to_row(e, seq) for seq, e in enumerate(events, before + 1)])
         not_indexed = self._dialect.not_indexed
         self.run(_BULK_LOTS.format(not_indexed=not_indexed), (before,))
         self.run(_BULK_BALANCES.format(not_indexed=not_indexed), (before,))

@@ -41,9 +41,9 @@ from rfm_retention.loyalty._schema import (
     account_state_statements,
 )
 from rfm_retention.loyalty._sql import (
-    COLUMNS,
     SqlLedgerTransaction,
     add_account_states,
+    events_query,
     row_to_event,
 )
 
@@ -265,17 +265,8 @@ class SQLiteStore:
     def events(self, *, branch: str | None = None, patient_id: str | None = None
                ) -> Iterator[Event]:
         """Stored events in ``seq`` order, read in one snapshot."""
-        where, params = [], []
-        if branch is not None:
-            where.append("branch = ?")
-            params.append(branch)
-        if patient_id is not None:
-            where.append("patient_id = ?")
-            params.append(patient_id)
-        sql = f"SELECT {COLUMNS} FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return map(row_to_event, self._read(sql + " ORDER BY seq", params))
+        sql, params = events_query(branch, patient_id)
+        return map(row_to_event, self._read(sql, params))
 
     def projected_balances(self) -> dict[tuple[str, str], tuple[int, int]]:
         """The ``balances`` table: running (balance, event count) per account."""
