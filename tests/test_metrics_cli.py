@@ -127,17 +127,21 @@ def test_backtest_table(sample_dir: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_backtest_csv_with_truth_and_policy(sample_dir: Path, tmp_path: Path) -> None:
-    """--truth uses known churn dates; --policy picks the policy; --out writes every column."""
+    """--truth uses known churn dates; --policy picks the policy; the lifetime model is listed;
+    --out writes every column."""
     out = tmp_path / "bt.csv"
     code = main(["backtest", "--visits", str(sample_dir / "visits.csv"), "--at", "2023-09-30",
                  "--truth", str(sample_dir / "truth.csv"), "--policy", "score",
                  "--horizon", "120", "--out", str(out)])
     assert code == 0
     rows = read(out)
-    assert [r["method"] for r in rows] == ["scan: score", "baseline: days since last visit"]
-    assert rows[0]["positives"] == rows[1]["positives"]
-    assert 0.0 <= float(rows[1]["auc"]) <= 1.0
-    wanted = {"precision_at_100", "lift_top_decile", "high_recall", "median_lead_days"}
+    assert [r["method"] for r in rows] == [
+        "scan: score", "lifetime model (mbgnbd)", "baseline: days since last visit"
+    ]
+    assert rows[0]["positives"] == rows[2]["positives"]
+    assert 0.0 <= float(rows[2]["auc"]) <= 1.0
+    wanted = {"precision_at_100", "lift_top_decile", "high_recall", "median_lead_days",
+              "average_precision", "brier", "base_rate_brier", "calibration_error"}
     assert wanted <= set(rows[0])
 
 

@@ -24,7 +24,7 @@ from rfm_retention.metrics import DEFAULT_K, ChurnOutcome, LapseRule, backtest
 from rfm_retention.metrics._backtest import Backtest, Scorer
 from rfm_retention.metrics._replay import DEFAULT_HORIZON_DAYS
 from rfm_retention.metrics._scorers import ScanScorer, fit_learned_score
-from rfm_retention.model import ModelScorer, RiskModel
+from rfm_retention.model import ModelScorer, RiskModel, train_risk_model
 from rfm_retention.risk._policy import RiskPolicy
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._scan import default_policy
@@ -72,10 +72,11 @@ def register(sub: Any) -> None:
                         help="lapse rule: days past the expected interval (default 30)")
     parser.add_argument("--population", choices=("active", "all"), default="active",
                         help="judge patients not yet lapsed (default) or everyone seen")
-    parser.add_argument("--lifetime", action="append", choices=tuple(LIFETIME_MODELS),
-                        default=[], metavar="MODEL",
-                        help="also backtest an untrained patient-lifetime model, fitted at each "
-                        f"date, scoring P(no visit in the horizon) (repeatable): "
+    parser.add_argument("--lifetime", action="append", choices=(*LIFETIME_MODELS, "none"),
+                        metavar="MODEL",
+                        help="the untrained patient-lifetime model(s) backtested beside the "
+                        f"others, fitted at each date, scoring P(no visit in the horizon) "
+                        f"(repeatable; default mbgnbd; none: leave it out): "
                         f"{', '.join(LIFETIME_MODELS)}")
     parser.add_argument("--out", metavar="FILE", help="write the metrics as CSV ('-' = stdout)")
     add_signal_options(parser)
@@ -178,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
         model = RiskModel.load(path)
         dates = ", ".join(d.isoformat() for d in model.training.train_dates)
         methods.insert(0, ModelScorer(model, label=f"trained model ({dates})"))
-    methods += [LifetimeScorer(horizon_days=args.horizon, model=m) for m in args.lifetime]
+    lifetime = ["mbgnbd"] if args.lifetime is None else args.lifetime  # listed by default
+    methods += [LifetimeScorer(horizon_days=args.horizon, model=m) for m in lifetime
+                if m != "none"]
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
     )
@@ -188,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_section(cohort: Any, as_of: Any) -> str:
     """One backtest six months before the end: the default scan, the score trained six
-    months earlier, and the days-since-last-visit baseline."""
+    months earlier, the risk model trained at three month-ends before that, the untrained
+    lifetime model and the days-since-last-visit baseline."""
     import datetime as dt
 
     from rfm_retention.time import as_date
@@ -196,11 +200,18 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     at = as_date(as_of) - dt.timedelta(days=183)
     train_at = at - dt.timedelta(days=183)
     learned = fit_learned_score(cohort.data, train_at, evaluate_from=at)
-    scorers = [ScanScorer(), ScanScorer(learned, label=f"learned score (trained {train_at})")]
+    dates = [train_at - dt.timedelta(days=d) for d in (183, 92, 0)]
+    model = train_risk_model(cohort.data, dates)
+    scorers: list[Scorer] = [
+        ScanScorer(), ScanScorer(learned, label=f"learned score (trained {train_at})"),
+        ModelScorer(model, label=f"trained model ({dates[0]}..{train_at})"), LifetimeScorer(),
+    ]
     result = backtest(cohort.data, [at], scorer=scorers, k=25)
     lines = [
         f"{r.method}: AUC {r.auc:.3f}, precision@25 {_pct(r.precision_at_k):.0f} %, "
         f"lift in the top decile {r.lift_top_decile:.2f}"
+        + (f", Brier {r.brier:.3f} (base rate {r.base_rate_brier:.3f})"
+           if r.states_probability else "")
         for r in result.results
     ]
     return (f"Backtest at {at} (no visit within 90 days; {result.results[0].patients} active "

@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention.btyd import LIFETIME_MODELS as VISIT_MODELS
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -41,7 +42,7 @@ __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]
 
 FloatArray = npt.NDArray[np.float64]
 
-LIFETIME_MODELS = ("bgnbd", "mbgnbd", "paretonbd")
+LIFETIME_MODELS: tuple[str, ...] = tuple(VISIT_MODELS)
 """Patient-lifetime models whose outputs the risk model can read."""
 
 YEAR_DAYS = 365

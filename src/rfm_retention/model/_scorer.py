@@ -53,3 +53,4 @@ class ModelScorer:
         p = prediction.probability[seen]
         level = levels_from_scores(100.0 * p, SPEC_CUTOFFS)
         return Scores.of(prediction.patient_id[seen], p, level, probability=p)
+
