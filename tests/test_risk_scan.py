@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rfm_retention.data import Course, Rating
@@ -117,8 +118,10 @@ def test_explain_any_patient() -> None:
 
 
 def test_to_columns_for_csv() -> None:
-    """to_columns gives one row per warning with level names and joined evidence."""
-    cols = scan(cohort(), AS_OF).to_columns()
+    """to_columns gives one row per warning with level names and joined evidence (and odds)."""
+    warnings = scan(cohort(), AS_OF)
+    cols = warnings.to_columns()
+    odds = {"p_churn", "expected_spend_12m", "value_at_risk", "odds_evidence"}
     assert set(cols) == {
         "patient_id",
         "level",
@@ -127,7 +130,8 @@ def test_to_columns_for_csv() -> None:
         "indicators",
         "evidence",
         "change",
-    }
+    } | (odds if warnings.odds is not None else set())
+    assert set(scan(cohort(), AS_OF, model=None).to_columns()).isdisjoint(odds)
     assert len({len(v) for v in cols.values()}) == 1
     assert cols["level"][0] == "high"
 
@@ -139,17 +143,46 @@ def test_empty_data_gives_empty_list() -> None:
     assert list(warnings) == []
 
 
-def test_lifetime_odds_are_asked_for_not_implied() -> None:
-    """A plain scan carries no odds; model=LifetimeOdds() adds the lifetime model's P(churn)."""
-    from rfm_retention.risk import LifetimeOdds
+def test_lifetime_odds_are_the_default_and_none_leaves_them_out() -> None:
+    """A plain scan carries the lifetime model's P(churn) and orders by it; model=None gives none."""
     from rfm_retention.testing import synthetic_cohort
 
     cohort = synthetic_cohort(300, seed=1)
     plain = scan(cohort.data, cohort.end)
-    assert plain.probability is None
-    with_odds = scan(cohort.data, cohort.end, model=LifetimeOdds())
-    assert with_odds.probability is not None
-    assert ((with_odds.probability >= 0) & (with_odds.probability <= 1)).all()
+    assert plain.probability is not None and plain.value_at_risk is not None
+    assert ((plain.probability >= 0) & (plain.probability <= 1)).all()
+    for level in np.unique(plain.level):
+        p = plain.probability[plain.level == level]
+        assert (np.diff(p) <= 0).all()  # within a level: highest P(churn) first
+    assert plain.odds is not None and plain.odds.source == "lifetime model"
+    bare = scan(cohort.data, cohort.end, model=None)
+    assert bare.probability is None
+    assert sorted(bare.patient_id.tolist()) == sorted(plain.patient_id.tolist())
+
+
+def test_histories_that_cannot_identify_the_lifetime_model_give_no_odds() -> None:
+    """One-visit patients only: the default scan lists them by score, without odds, no error."""
+    from rfm_retention.data import PatientData, VisitLog
+
+    log = VisitLog.from_arrays(patient_id=["a", "b"], amount=[50, 80],
+                               visit_time=["2023-09-01", "2024-01-01"])
+    warnings = scan(PatientData(visits=log), "2024-06-15")
+    assert warnings.probability is None
+
+
+def test_few_warned_patients_share_one_ordering_value() -> None:
+    """Within a level the order is P(churn), value at risk, score, silence: ids rarely decide."""
+    from rfm_retention.testing import synthetic_cohort
+
+    cohort = synthetic_cohort(3_000, seed=1)
+    for as_of in ("2024-01-31", "2024-06-30"):
+        w = scan(cohort.data, as_of)
+        assert w.probability is not None and w.value_at_risk is not None
+        silence = w.panel.days_since_last_visit()[w.rows]
+        keys = np.rec.fromarrays([w.level, w.probability, w.value_at_risk, w.score, silence])
+        _, counts = np.unique(keys, return_counts=True)
+        assert len(w) > 200
+        assert counts.max() <= max(2, 0.01 * len(w)), (as_of, counts.max(), len(w))
 
 
 def test_scan_takes_a_visit_log_or_says_what_it_needs() -> None:

@@ -7,7 +7,7 @@ import json
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rfm_retention.cli._common import (
     add_input_options,
@@ -79,7 +79,12 @@ def register(sub: Any) -> None:
         "--model", metavar="FILE",
         help="a trained risk model (rfm-retention train): its calibrated P(churn) orders each "
         "level and every row gets p_churn, expected_spend_12m, value_at_risk and the terms "
-        "behind the odds",
+        "behind the odds (default: the patient-lifetime model fitted to the visits, when they "
+        "identify one)",
+    )
+    parser.add_argument(
+        "--no-odds", action="store_true",
+        help="no churn odds: order each level by score and silence, no odds columns",
     )
     parser.add_argument(
         "--sort", choices=("level", "value"), default="level",
@@ -167,7 +172,11 @@ def run_scan(args: argparse.Namespace) -> int:
     indicators = default_indicators()
     policy = choose_policy(args.policy, indicators)
     previous = read_previous(args.previous, data.patients) if args.previous else None
-    model = RiskModel.load(args.model) if args.model else None
+    if args.model and args.no_odds:
+        raise ConfigError("--model and --no-odds contradict each other: give one")
+    model: RiskModel | Literal["auto"] | None = (
+        RiskModel.load(args.model) if args.model else None if args.no_odds else "auto"
+    )
     warnings = scan(
         data,
         args.as_of,

@@ -62,6 +62,9 @@ class ChurnOdds:
     source: str
     explain_row: Callable[[int], str] = attrs.field(default=_nothing, repr=False)
     """``row -> text``: why the model gives that row its odds (each term's log-odds in words)."""
+    value_at_risk: FloatArray = attrs.field(init=False, repr=False)
+    """``probability x expected_spend_12m`` (NaN spend counts as 0), computed once:
+    every warning of a list reads its row."""
 
     def __attrs_post_init__(self) -> None:
         p = self.probability
@@ -69,12 +72,8 @@ class ChurnOdds:
             raise ConfigError("churn odds: one probability and one spend per patient")
         if p.size and not (np.nanmin(p) >= 0 and np.nanmax(p) <= 1):
             raise ConfigError(f"churn odds from {self.source}: probabilities must lie in [0, 1]")
-
-    @property
-    def value_at_risk(self) -> FloatArray:
-        """``probability x expected_spend_12m`` (NaN spend counts as 0)."""
-        out: FloatArray = self.probability * np.nan_to_num(self.expected_spend_12m, nan=0.0)
-        return out
+        value = p * np.nan_to_num(self.expected_spend_12m, nan=0.0)
+        object.__setattr__(self, "value_at_risk", value)
 
 
 @runtime_checkable
@@ -95,11 +94,18 @@ class ChurnEstimator(Protocol):
 
 @attrs.frozen
 class LifetimeOdds:
-    """The patient-lifetime (BTYD) model as a churn estimator: ``scan(..., model=LifetimeOdds())``.
+    """The patient-lifetime (BTYD) model as a churn estimator: what a plain scan uses.
 
-    Fits a lifetime model to the history at every scan, so it is asked for,
-    never implied: a plain scan stays a pure, row-order-invariant function of
-    the indicators.
+    ``scan(data, as_of)`` (``model="auto"``) fits it to the visits up to
+    ``as_of`` at every scan. The fit reads only the per-patient summary
+    (visit days, last visit, first visit, spend), which is the same whatever
+    the order of the input rows, so the scan stays deterministic and
+    row-order invariant; a patient's odds do depend on the population it was
+    fitted on. ``scan(..., model=None)`` leaves the odds out.
+
+    Example:
+        >>> LifetimeOdds()
+        LifetimeOdds()
     """
 
     def churn_odds(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
 
 from rfm_retention.data import PatientData, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
-from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
+from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._policy import RiskPolicy, WorstOf
 from rfm_retention.risk._reasons import primary_reasons
@@ -44,7 +45,7 @@ def scan(
     *,
     previous: WarningList | PreviousLevels | None = None,
     lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
-    model: ChurnEstimator | None = None,
+    model: ChurnEstimator | Literal["auto"] | None = "auto",
 ) -> WarningList:
     """Judge every patient as of ``as_of`` and list those at level low or above.
 
@@ -72,16 +73,20 @@ def scan(
         lapsed_after_days: the early-warning window in days (default 365);
             exactly that many days since the last visit is still inside.
             None grades every patient, however long ago they were seen.
-        model: a trained risk model (:class:`~rfm_retention.model.RiskModel`)
-            whose calibrated P(churn) orders patients within a level and goes
-            with each warning, or :class:`~rfm_retention.risk.LifetimeOdds` for
-            the patient-lifetime model's odds; without one, warnings are
-            ordered by score.
+        model: where P(churn) comes from: a trained risk model
+            (:class:`~rfm_retention.model.RiskModel`, its calibrated odds),
+            :class:`~rfm_retention.risk.LifetimeOdds`, or ``"auto"`` (the
+            default): the patient-lifetime model fitted to the visits up to
+            ``as_of``, when they identify one (some patients with repeat
+            visits and a fit that converges), otherwise no odds. ``None``
+            means no odds. The odds order patients within a level and go with
+            each warning (P(churn), expected 12-month spend, value at risk).
 
     Returns:
-        The warning list, sorted by level (high first), then P(churn) (highest
-        first, when odds are available), then score, then days since the last
-        visit, then patient id.
+        The warning list, sorted by level (high first), then P(churn), then
+        value at risk (both highest first, when there are odds), then score,
+        then days since the last visit (longest first); patient id decides
+        only between patients equal on all of these.
 
     Example:
         >>> from rfm_retention.data import PatientData, VisitLog
@@ -100,7 +105,13 @@ def scan(
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
-    odds = model.churn_odds(data, as_of, panel) if model is not None else None
+    estimator = LifetimeOdds() if isinstance(model, str) and model == "auto" else model
+    if isinstance(estimator, str) or not (estimator is None or isinstance(estimator, ChurnEstimator)):
+        raise ConfigError(
+            f"model must be a churn estimator (a trained RiskModel, LifetimeOdds()), "
+            f"'auto' or None, got {model!r}"
+        )
+    odds = estimator.churn_odds(data, as_of, panel) if estimator is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     return result if previous is None else result.compared_with(previous)
 
@@ -145,11 +156,19 @@ def warnings_from_panel(
     warned = np.flatnonzero((level > RiskLevel.NONE) & ~beyond)
     if odds is not None and odds.probability.shape != (n,):
         raise ConfigError(f"churn odds from {odds.source} must give one value per patient ({n})")
-    # Level first, then P(churn), then score (0-100), then the silence, then patient
-    # id: rows are in id order and lexsort is stable (its last key sorts first).
+    # Level first, then P(churn), then value at risk, then score (0-100), then the
+    # silence, then patient id: rows are in id order and lexsort is stable (its last
+    # key sorts first). Value at risk and silence are the finer keys that keep
+    # patients with equal odds (same visit pattern) from falling back to id order.
     silence = np.nan_to_num(panel.days_since_last_visit()[warned], nan=-1.0)
-    prob = np.zeros(len(warned)) if odds is None else np.nan_to_num(odds.probability[warned])
-    order = np.lexsort((-silence, -np.clip(score[warned], 0.0, 100.0), -prob, -level[warned]))
+    if odds is None:
+        prob = value = np.zeros(len(warned))
+    else:
+        prob = np.nan_to_num(odds.probability[warned])
+        value = np.nan_to_num(odds.value_at_risk[warned])
+    order = np.lexsort(
+        (-silence, -np.clip(score[warned], 0.0, 100.0), -value, -prob, -level[warned])
+    )
     rows = warned[order].astype(np.int64)
     reasons = reason_values(primary_reasons(panel)[rows])
     rule_policies = (
