@@ -108,7 +108,7 @@ def test_demo_section_awards_the_sample_cohort() -> None:
 def test_award_without_since_says_how_far_back(
     files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without --since the award says it reaches back to the file's first visit and names --since."""
+    """Without --since the award names the first and last visit dates and offers --since."""
     visits, db = files
     assert main(["points", "award", "--visits", str(visits), "--db", str(db)]) == 0
     out = capsys.readouterr().out
@@ -125,5 +125,5 @@ def test_points_actions_have_a_description(capsys: pytest.CaptureFixture[str]) -
         with pytest.raises(SystemExit):
             main(["points", action, "--help"])
         out = capsys.readouterr().out
-        usage, _, rest = out.partition("\n\n")
+        _usage, _, rest = out.partition("\n\n")
         assert rest.startswith(words), (action, rest[:80])
