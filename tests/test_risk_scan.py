@@ -144,17 +144,19 @@ def test_empty_data_gives_empty_list() -> None:
 
 
 def test_lifetime_odds_are_the_default_and_none_leaves_them_out() -> None:
-    """A plain scan carries the lifetime model's P(churn) and orders by it; model=None gives none."""
+    """A plain scan carries the lifetime model's P(churn), ordered by it; model=None gives none."""
     from rfm_retention.testing import synthetic_cohort
 
     cohort = synthetic_cohort(300, seed=1)
     plain = scan(cohort.data, cohort.end)
-    assert plain.probability is not None and plain.value_at_risk is not None
+    assert plain.probability is not None
+    assert plain.value_at_risk is not None
     assert ((plain.probability >= 0) & (plain.probability <= 1)).all()
     for level in np.unique(plain.level):
         p = plain.probability[plain.level == level]
         assert (np.diff(p) <= 0).all()  # within a level: highest P(churn) first
-    assert plain.odds is not None and plain.odds.source == "lifetime model"
+    assert plain.odds is not None
+    assert plain.odds.source == "lifetime model"
     bare = scan(cohort.data, cohort.end, model=None)
     assert bare.probability is None
     assert sorted(bare.patient_id.tolist()) == sorted(plain.patient_id.tolist())
@@ -177,7 +179,8 @@ def test_few_warned_patients_share_one_ordering_value() -> None:
     cohort = synthetic_cohort(3_000, seed=1)
     for as_of in ("2024-01-31", "2024-06-30"):
         w = scan(cohort.data, as_of)
-        assert w.probability is not None and w.value_at_risk is not None
+        assert w.probability is not None
+        assert w.value_at_risk is not None
         silence = w.panel.days_since_last_visit()[w.rows]
         keys = np.rec.fromarrays([w.level, w.probability, w.value_at_risk, w.score, silence])
         _, counts = np.unique(keys, return_counts=True)

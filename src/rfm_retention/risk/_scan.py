@@ -108,7 +108,7 @@ def scan(
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
     estimator = LifetimeOdds() if isinstance(model, str) and model == "auto" else model
-    if isinstance(estimator, str) or not (estimator is None or isinstance(estimator, ChurnEstimator)):
+    if estimator is not None and not isinstance(estimator, ChurnEstimator):
         raise ConfigError(
             f"model must be a churn estimator (a trained RiskModel, LifetimeOdds()), "
             f"'auto' or None, got {model!r}"
