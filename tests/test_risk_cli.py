@@ -76,12 +76,19 @@ def test_scan_writes_the_warning_csv(
         "indicators",
         "evidence",
         "change",
-    ]
+        "p_churn",
+        "expected_spend_12m",
+        "value_at_risk",
+        "odds_evidence",
+    ]  # the odds columns: the lifetime model fitted to these visits, the default
     levels = [r["level"] for r in rows]
     assert levels == sorted(levels, key=["high", "medium", "low"].index)
     by_id = {r["patient_id"]: r for r in rows}
     assert by_id["steady"]["reasons"].startswith("service")
     assert "no_shows (no appointments data)" in capsys.readouterr().err
+    bare = tmp_path / "bare.csv"
+    assert run(files, bare, "--ratings", files["ratings"], "--no-odds") == 0
+    assert list(read(bare)[0])[-1] == "change"
 
 
 def test_formula_like_cells_are_neutralised(files: dict[str, str], tmp_path: Path) -> None:
