@@ -126,31 +126,29 @@ def _header(path: str, encoding: str) -> list[str]:
 
 
 def file_mapping(args: argparse.Namespace, source: str, path: str) -> dict[str, str]:
-    """The ``--map`` entries for one file: an unprefixed one only where its column exists.
+    """The ``--map`` entries for one file: an unprefixed optional field only where its column is.
 
     ``--map department=ENCOUNTERCLASS`` maps the department of every file that
     has an ``ENCOUNTERCLASS`` column and leaves the others alone; a prefixed
-    entry (``--map appointments.department=CLINIC``) always applies.
+    entry (``--map appointments.department=CLINIC``) always applies, and a
+    required field's column must be there (the error names the file's prefix).
     """
     mapping = dict(parse_mapping(args.map).get(source, {}))
     header = _header(path, args.encoding)
-    unprefixed = _unprefixed(args.map)
+    schema = SOURCE_FILES[source][1].SCHEMA
+    optional = {f.name for f in schema.fields if not f.required}
     prefixed = parse_mapping([m for m in args.map if "." in m.partition("=")[0]])
-    for field, column in unprefixed.items():
-        if (header and column not in header and mapping.get(field) == column
+    for field, column in _unprefixed(args.map).items():
+        if (header and field in optional and column not in header
                 and field not in prefixed.get(source, {})):
-            del mapping[field]
+            mapping.pop(field, None)
     return mapping
 
 
 def _cli_hint(error: MissingColumnError, args: argparse.Namespace) -> ConfigError:
     """The library's missing-column error reworded for the command line (``--map``)."""
-    asked = _unprefixed(args.map).get(error.field)
-    note = ""
-    if asked is not None and asked != error.column:
-        note = f" (--map {error.field}={asked} was not applied: the file has no {asked!r})"
     return ConfigError(
-        f"{error.name}: no column {error.column!r} for field {error.field!r}{note}; the header "
+        f"{error.name}: no column {error.column!r} for field {error.field!r}; the header "
         f"has {error.header}. Hint: map this file's column with "
         f"--map {error.source}.{error.field}=COLUMN"
     )
