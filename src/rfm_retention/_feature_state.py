@@ -139,7 +139,7 @@ class FeatureState:
         return cls(
             patient_id=visits.patient_ids,
             count=n.astype(np.int64),
-            spend=np.add.reduceat(amount, starts) if has_rows else np.zeros(0),
+            spend=_total(amount, starts) if has_rows else np.zeros(0),
             first=seconds[starts],
             last=seconds[ends - 1],
             second=np.where(n >= 2, seconds[np.maximum(ends - 2, 0)], _NONE),
@@ -150,7 +150,7 @@ class FeatureState:
             bucket_patient=visits.patient_index[bucket_start],
             bucket_day=days[bucket_start],
             bucket_count=(bucket_end - bucket_start).astype(np.int64),
-            bucket_spend=np.add.reduceat(amount, bucket_start) if has_rows else np.zeros(0),
+            bucket_spend=_total(amount, bucket_start) if has_rows else np.zeros(0),
         )
 
     @classmethod
@@ -432,4 +432,14 @@ def _merged_buckets(
     new[1:] = (patient[1:] != patient[:-1]) | (day[1:] != day[:-1])
     starts = np.flatnonzero(new)
     return (patient[starts], day[starts], np.add.reduceat(count, starts),
-            np.add.reduceat(spend, starts))
+            _total(spend, starts))
+
+
+def _total(
+    values: npt.NDArray[np.float64], starts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Segment sums of spend; an overflowed total is refused by patient when features are
+    assembled, so numpy's overflow warning is silenced here."""
+    with np.errstate(over="ignore"):
+        out: npt.NDArray[np.float64] = np.add.reduceat(values, starts)
+    return out

@@ -8,6 +8,7 @@ so a host can catch the library's failures without catching its own bugs::
     ├── ConfigError              a preset, rule file, mapping or parameter that makes no sense
     │   └── InputFileError       a data file that cannot be read (missing, not text, not CSV)
     ├── NotFittedError           a learned object used before ``fit``
+    ├── NumericOverflowError     valid inputs whose total overflows (names the patients)
     ├── ConvergenceError         a maximum-likelihood fit found no optimum
     ├── MissingDependencyError   an optional extra (pandas, ...) is not installed
     ├── LedgerError              the points ledger refused an operation
@@ -40,6 +41,7 @@ __all__ = [
     "LedgerError",
     "MissingDependencyError",
     "NotFittedError",
+    "NumericOverflowError",
     "RFMRetentionError",
     "RowIssue",
     "StoreIntegrityError",
@@ -147,6 +149,16 @@ class ConformanceError(RFMRetentionError, AssertionError):
         self.check = check
         self.promise = message
         super().__init__(f"{check}: {message}")
+
+
+class NumericOverflowError(RFMRetentionError, OverflowError):
+    """Valid inputs whose total exceeds what the result can hold (e.g. a patient's summed
+    spend beyond float64); the message names the patients.
+
+    Example:
+        >>> issubclass(NumericOverflowError, OverflowError)
+        True
+    """
 
 
 class NotFittedError(RFMRetentionError, RuntimeError):

@@ -19,7 +19,7 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, NumericOverflowError
 from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
 
 if TYPE_CHECKING:
@@ -285,6 +285,9 @@ def _assemble_features(
     """PatientFeatures from per-patient aggregates (days as day numbers, ``prev`` the day of
     the second-to-last visit, any value with one visit): the one place the derived columns
     (recency, tenure, rates, intervals) are defined, whichever engine aggregated."""
+    _refuse_overflowed_spend(
+        patient_id, spend_in_window, spend_last_3_months, spend_prior_3_months
+    )
     n = total_visits
     many = n >= 2
     tenure = bounds.as_of_num - first
@@ -432,6 +435,23 @@ def _log_features(log: VisitLog, bounds: _FeatureBounds, min_exposure_days: int)
     )
 
 
+def _refuse_overflowed_spend(patient_id: IdArray, *spends: FloatArray) -> None:
+    """Raise when a patient's summed spend overflowed float64 (each amount is finite, the
+    total is not): an infinite spend would rank the patient silently, so it is an error
+    naming the patients rather than a numpy RuntimeWarning."""
+    bad = np.zeros(patient_id.shape[0], bool)
+    for spend in spends:
+        bad |= ~np.isfinite(spend) & ~np.isnan(spend)
+    if bad.any():
+        who = ", ".join(str(p) for p in patient_id[bad][:5])
+        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+        raise NumericOverflowError(
+            f"visits: the summed spend of patient(s) {who}{more} overflows a 64-bit float "
+            "(each amount is finite, their total is not); rescale the amounts, e.g. to "
+            "thousands"
+        )
+
+
 def _seconds_of(instant: np.datetime64) -> int:
     """An instant as whole seconds since 1970-01-01 (the int64 view of ``datetime64[s]``)."""
     return int(instant.astype("datetime64[s]").astype(np.int64))
@@ -548,7 +568,8 @@ def _bounded_sums(values: FloatArray, bounds: tuple[IntArray, ...]) -> list[Floa
     usable = int(np.searchsorted(flat, size, side="left"))
     sums = np.zeros(w * m, np.float64)
     if usable:
-        sums[:usable] = np.add.reduceat(values, flat[:usable])
+        with np.errstate(over="ignore"):  # an overflowed total is refused by name later
+            sums[:usable] = np.add.reduceat(values, flat[:usable])
     out = []
     for j in range(k - 1):
         part = sums if w == 1 else np.ascontiguousarray(sums[j::w])

@@ -492,7 +492,7 @@ def _to_float(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float64], dict[int,
 def _convert_number(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
     values, problems = _to_float(arr)
     if f.kind == "amount" and f.required and not problems:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # a total overflow is no bad row
             fine = bool(np.all(values >= 0)) and bool(np.isfinite(values.sum()))
         if fine:  # one pass for the usual case: every amount a finite number >= 0
             return values, problems

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+import attrs
 import numpy as np
 
-from rfm_retention.data import PatientData, VisitLog
+from rfm_retention.data import PatientData, VisitLog, as_patient_data
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
@@ -37,7 +39,7 @@ def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
 
 
 def scan(
-    data: PatientData | VisitLog,
+    data: PatientData | VisitLog | Any,
     as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
     policy: RiskPolicy | None = None,
@@ -57,8 +59,10 @@ def scan(
 
     Args:
         data: visits plus whichever sources the host has (a bare
-            :class:`~rfm_retention.data.VisitLog` is the bundle of visits
-            alone); an absent source
+            :class:`~rfm_retention.data.VisitLog`, or a table of visits on a
+            dataframe engine, pulled once by
+            :func:`~rfm_retention.data.as_patient_data`, is the bundle of
+            visits alone); an absent source
             means "no signal" for the indicators that need it, and those
             indicators are listed in ``WarningList.skipped``.
         as_of: the day (or instant) of the scan; rows after it are ignored.
@@ -95,25 +99,39 @@ def scan(
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
-    data = _bundle(data)
+    data = as_patient_data(data, what="scan")
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
     panel = evaluate(data, as_of, chosen)
     odds = model.churn_odds(data, as_of, panel) if model is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
+    notes = _past_the_data(data, result.as_of, lapsed_after_days)
+    if notes:
+        result = attrs.evolve(result, notes=notes)
     return result if previous is None else result.compared_with(previous)
 
 
-def _bundle(data: object) -> PatientData:
-    """``data`` as a bundle (a visit log alone is one); anything else: ConfigError with a hint."""
-    if isinstance(data, PatientData):
-        return data
-    if isinstance(data, VisitLog):
-        return PatientData(visits=data)
-    raise ConfigError(
-        f"scan needs a PatientData bundle (or a VisitLog), got {type(data).__name__}; "
-        "hint: PatientData(visits=log, ratings=...) bundles the sources"
+def _past_the_data(
+    data: PatientData, as_of: np.datetime64, lapsed_after_days: int | None
+) -> tuple[str, ...]:
+    """A note when the scan date is past the data's last visit by more than the window.
+
+    Then every patient has lapsed and the list is empty because of the date,
+    not because nobody is at risk: a quiet 0 would mislead.
+    """
+    times = data.visits.time
+    if lapsed_after_days is None or not len(times):
+        return ()
+    last = times.max().astype("datetime64[D]")
+    day = as_of.astype("datetime64[D]")
+    gap = int((day - last).astype(np.int64))
+    if gap <= lapsed_after_days:
+        return ()
+    return (
+        f"the scan date {day} is {gap} days after the data's last visit ({last}), beyond "
+        f"the {lapsed_after_days}-day early-warning window: every patient has lapsed; scan a "
+        "date within the data",
     )
 
 
