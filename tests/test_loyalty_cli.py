@@ -103,3 +103,27 @@ def test_demo_section_awards_the_sample_cohort() -> None:
     assert "same voucher: True" in text
     assert "OK: every balance" in text
     assert "privileges of NEW-PATIENT: Returning-patient package: no" in text
+
+
+def test_award_without_since_says_how_far_back(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --since the award names the first and last visit dates and offers --since."""
+    visits, db = files
+    assert main(["points", "award", "--visits", str(visits), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "no --since: awarding every visit in the file, 2024-01-01 to 2024-04-10" in out
+    assert main(["points", "award", "--visits", str(visits), "--db", str(db),
+                 "--since", "2024-04-01"]) == 0
+    assert "no --since" not in capsys.readouterr().out
+
+
+def test_points_actions_have_a_description(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every `points ACTION --help` opens with a sentence saying what the action does."""
+    for action, words in [("award", "Award revisit"), ("balance", "A patient's balance"),
+                          ("verify", "Recompute every balance"), ("expire", "Expire every lot")]:
+        with pytest.raises(SystemExit):
+            main(["points", action, "--help"])
+        out = capsys.readouterr().out
+        _usage, _, rest = out.partition("\n\n")
+        assert rest.startswith(words), (action, rest[:80])

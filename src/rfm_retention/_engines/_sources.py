@@ -51,9 +51,13 @@ def _duckdb_relation(source: str, connection: Any) -> Any:
 
 
 def to_lazy_visits(
-    source: Any, mapping: Mapping[str, str], *, connection: Any = None
+    source: Any, mapping: Mapping[str, str], *, connection: Any = None, fill_absent: bool = True
 ) -> Any:
     """A narwhals LazyFrame with columns ``FIELDS`` (missing optional text as '').
+
+    With ``fill_absent=False`` an optional field the table lacks is left out
+    instead of filled with '' (what a local :class:`~rfm_retention.data.VisitLog`
+    reads as "the host has no such column").
 
     Raises ConfigError for an unknown field in ``mapping``, a missing required
     column, or a column of the wrong type (text times, for example).
@@ -87,7 +91,8 @@ def to_lazy_visits(
                     f"visits: no column {name!r} for field {field!r}; the table has "
                     f"{sorted(schema)}. Hint: mapping={{{field!r}: 'COLUMN'}}"
                 )
-            columns.append(nw.lit("").alias(field))
+            if fill_absent:
+                columns.append(nw.lit("").alias(field))
             continue
         columns.append(_typed(nw, nw.col(name), schema[name], field, name).alias(field))
     return lazy.select(*columns)

@@ -45,6 +45,14 @@ def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
     parser.add_argument("--branch", default="main", help="hospital branch (default: main)")
 
 
+def _action(points: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """One ``points`` action, whose ``--help`` opens with the same sentence as its listing."""
+    parser: argparse.ArgumentParser = points.add_parser(
+        name, help=text, description=text[:1].upper() + text[1:] + "."
+    )
+    return parser
+
+
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "points",
@@ -55,7 +63,7 @@ def register(sub: Any) -> None:
     )
     points = parser.add_subparsers(dest="points_command", metavar="ACTION", required=True)
 
-    award = points.add_parser("award", help="award revisit, referral and review points "
+    award = _action(points, "award", "award revisit, referral and review points "
                               "(reruns award nothing twice)")
     award.add_argument("--visits", metavar="FILE",
                        help="visits CSV file: revisit points (and first visits, for --referrals)")
@@ -68,22 +76,23 @@ def register(sub: Any) -> None:
                        help="reviews CSV file: points for each posted review, the same whatever "
                        "its rating")
     award.add_argument("--since", metavar="TIME", help="only award visits at or after TIME "
-                       "(the whole file still decides each patient's first visit)")
+                       "(default: none, so every visit in the file earns, however old; "
+                       "the whole file still decides each patient's first visit)")
     _common(award, create=True)
     add_input_options(award)
     award.set_defaults(func=run_award)
 
-    balance = points.add_parser("balance", help="a patient's balance, debt and lots")
+    balance = _action(points, "balance", "a patient's balance, debt and lots")
     balance.add_argument("patient", metavar="PATIENT")
     _common(balance)
     balance.set_defaults(func=run_balance)
 
-    history = points.add_parser("history", help="a patient's events, oldest first")
+    history = _action(points, "history", "a patient's events, oldest first")
     history.add_argument("patient", metavar="PATIENT")
     _common(history)
     history.set_defaults(func=run_history)
 
-    redeem = points.add_parser("redeem", help="redeem a reward and print the voucher")
+    redeem = _action(points, "redeem", "redeem a reward and print the voucher")
     redeem.add_argument("patient", metavar="PATIENT")
     redeem.add_argument("reward", metavar="REWARD",
                         help="reward code: health_assessment (1000) or half_price_exam (2000)")
@@ -93,19 +102,19 @@ def register(sub: Any) -> None:
     _common(redeem)
     redeem.set_defaults(func=run_redeem)
 
-    cancel = points.add_parser("cancel", help="cancel a voucher (by its redemption key)")
+    cancel = _action(points, "cancel", "cancel a voucher (by its redemption key)")
     cancel.add_argument("key", metavar="KEY", help="the redemption's key")
     cancel.add_argument("--at", metavar="TIME", help="cancellation time (default: now, UTC)")
     cancel.add_argument("--actor", default="cli", help="who cancels (default: cli)")
     _common(cancel)
     cancel.set_defaults(func=run_cancel)
 
-    expire = points.add_parser("expire", help="expire every lot due by --at (idempotent)")
+    expire = _action(points, "expire", "expire every lot due by --at (idempotent)")
     expire.add_argument("--at", metavar="TIME", help="expiry time (default: now, UTC)")
     _common(expire)
     expire.set_defaults(func=run_expire)
 
-    check = points.add_parser("verify", help="recompute every balance and lot from the events; "
+    check = _action(points, "verify", "recompute every balance and lot from the events; "
                               "exit 1 if anything does not add up")
     check.add_argument("--db", required=True, metavar="FILE|DSN",
                        help="SQLite ledger file or postgresql://user@host/database")
@@ -138,6 +147,8 @@ def run_award(args: argparse.Namespace) -> int:
             if not isinstance(log, VisitLog):
                 raise RuntimeError("internal: log is not a VisitLog")
             since = None if args.since is None else _time(args.since, "since")
+            if since is None and len(log):
+                print(_whole_file_note(log))
             result = ledger.award_visits(log, since=since, actor="cli award")
             print(f"{result.visits} visit(s), {result.earning} earning; awarded "
                   f"{result.awarded} ({result.points} points), {result.already_awarded} "
@@ -163,6 +174,13 @@ def run_award(args: argparse.Namespace) -> int:
     finally:
         _close(ledger)
     return 0
+
+
+def _whole_file_note(log: VisitLog) -> str:
+    """Without ``--since`` every visit in the file earns, however old: say how far back."""
+    first, last = (str(t)[:10] for t in (log.time.min(), log.time.max()))
+    return (f"no --since: awarding every visit in the file, {first} to {last} "
+            "(pass --since TIME to award only visits from TIME on).")
 
 
 def _balance_text(ledger: PointsLedger, patient: str) -> str:

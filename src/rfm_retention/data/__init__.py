@@ -1,6 +1,6 @@
 """The patient data model: records, validated columnar tables, loaders and the bundle."""
 
-from rfm_retention.data._bundle import SOURCE_FILES, PatientData
+from rfm_retention.data._bundle import SOURCE_FILES, PatientData, as_patient_data
 from rfm_retention.data._schema import Field, RejectedRows, Schema
 from rfm_retention.data._sources import (
     ACQUISITION_CHANNELS,
@@ -54,5 +54,6 @@ __all__ = [
     "Schema",
     "Visit",
     "VisitLog",
+    "as_patient_data",
     "stars_to_score",
 ]

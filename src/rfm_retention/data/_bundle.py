@@ -26,7 +26,7 @@ from rfm_retention.data._table import IdArray, IdType, PatientTable, union_patie
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import ConfigError
 
-__all__ = ["SOURCE_FILES", "PatientData"]
+__all__ = ["SOURCE_FILES", "PatientData", "as_patient_data"]
 
 SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = {
     "visits": ("visits.csv", VisitLog),
@@ -41,6 +41,17 @@ SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = {
 """Source name -> (default file name, table class)."""
 
 
+def _local_visits(visits: Any, mapping: Mapping[str, str] | None = None) -> VisitLog:
+    """``visits`` as a local log: an engine table's visit columns are pulled once."""
+    from rfm_retention._engines import is_engine_source
+
+    if isinstance(visits, (VisitLog, str)) or not is_engine_source(visits):
+        return visits  # type: ignore[no-any-return]
+    from rfm_retention._engines._visits import engine_visit_log
+
+    return engine_visit_log(visits, mapping)
+
+
 @attrs.frozen(eq=False)
 class PatientData:
     """Visits plus whichever other sources the host has.
@@ -48,6 +59,12 @@ class PatientData:
     A source the host does not have is ``None`` (absent), which indicators read
     as "no signal", never as "no complaints, so all is well". An empty table,
     by contrast, says "we have this source and nothing happened".
+
+    ``visits`` may also be a table on a dataframe engine (a DuckDB relation,
+    a Polars ``LazyFrame`` or ``DataFrame``, a PySpark or Dask ``DataFrame``):
+    only the visit columns the library reads are selected there and pulled
+    once into a local :class:`~rfm_retention.data.VisitLog` (see
+    :func:`as_patient_data` for renamed columns).
 
     ``patients`` is the sorted union of every source's patient ids: the rows of
     every per-patient result.
@@ -67,7 +84,7 @@ class PatientData:
         [2]
     """
 
-    visits: VisitLog
+    visits: VisitLog = attrs.field(converter=_local_visits)
     ratings: RatingTable | None = None
     complaints: ComplaintTable | None = None
     appointments: AppointmentTable | None = None
@@ -184,3 +201,39 @@ class PatientData:
                     id_type=id_type,
                 )
         return cls(**loaded)  # type: ignore[arg-type]
+
+
+def as_patient_data(
+    data: Any, *, mapping: Mapping[str, str] | None = None, what: str = "this step"
+) -> PatientData:
+    """``data`` as a bundle: the one door of every step that reads visits.
+
+    A :class:`PatientData` is returned as is; a :class:`~rfm_retention.data.VisitLog`
+    is the bundle of visits alone; a table on a dataframe engine (DuckDB
+    relation, table name or query; Polars ``LazyFrame``/``DataFrame``; PySpark
+    or Dask ``DataFrame``) is selected down, on the engine, to the visit
+    columns (patient id, time, amount, and department, diagnosis and visit id
+    when present; ``mapping`` renames them as for
+    :func:`~rfm_retention.features.patient_features`) and pulled once into a
+    local log. Anything else is a ConfigError naming ``what``.
+
+    Example:
+        >>> import polars as pl
+        >>> visits = pl.LazyFrame({"patient_id": ["a", "b"], "amount": [5.0, 7.0],
+        ...     "visit_time": pl.Series(["2024-01-02", "2024-01-03"]).str.to_datetime()})
+        >>> as_patient_data(visits).patients.tolist()
+        ['a', 'b']
+    """
+    from rfm_retention._engines import is_engine_source
+
+    if isinstance(data, PatientData):
+        if mapping:
+            raise ConfigError(f"{what}: mapping= is for engine tables; a bundle has its fields")
+        return data
+    if isinstance(data, VisitLog) or (not isinstance(data, str) and is_engine_source(data)):
+        return PatientData(visits=_local_visits(data, mapping))
+    raise ConfigError(
+        f"{what} needs a PatientData bundle, a VisitLog or an engine table of visits (DuckDB, "
+        f"Polars, PySpark, Dask), got {type(data).__name__}; hint: PatientData(visits=log, "
+        "ratings=...) bundles the sources"
+    )

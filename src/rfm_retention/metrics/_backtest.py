@@ -63,7 +63,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
-from rfm_retention.data._bundle import PatientData
+from rfm_retention.data._bundle import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import patient_features
@@ -487,7 +487,7 @@ def _check_not_trained_on(methods: Sequence[Scorer], at: Sequence[TimeLike]) -> 
 
 
 def backtest(
-    data: PatientData,
+    data: PatientData | Any,
     at: Sequence[TimeLike],
     *,
     scorer: Scorer | Sequence[Scorer],
@@ -501,7 +501,10 @@ def backtest(
     """Replay ``scorer`` (and the baseline) at each date of ``at`` and score them.
 
     Args:
-        data: the full history (visits plus any sources).
+        data: the full history (visits plus any sources); a
+            :class:`~rfm_retention.data.VisitLog` or a table of visits on a
+            dataframe engine (pulled once by
+            :func:`~rfm_retention.data.as_patient_data`) is the visits alone.
         at: scan dates; each needs its whole horizon inside the data.
         scorer: the method under test (the risk scan, a trained score, yours),
             or several, each reported in turn.
@@ -541,6 +544,7 @@ def backtest(
     if len(set(names)) != len(names):
         raise ConfigError(f"the methods and the baseline need distinct names, got {names}")
     _check_not_trained_on([*methods, base], at)
+    data = as_patient_data(data, what="backtest")
     visits = data.visits
     if len(visits) == 0:
         raise ConfigError("the visit log is empty: nothing to backtest")

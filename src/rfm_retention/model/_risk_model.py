@@ -25,7 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data import PatientData
+from rfm_retention.data import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._calibration import Calibration
@@ -205,13 +205,17 @@ class RiskModel:
 
     def inputs(
         self,
-        data: PatientData,
+        data: PatientData | Any,
         as_of: Any,
         *,
         indicators: IndicatorSet | None = None,
         panel: IndicatorPanel | None = None,
     ) -> ModelInputs:
-        """The input columns the model reads, for every patient of ``data`` as of ``as_of``."""
+        """The input columns the model reads, for every patient of ``data`` as of ``as_of``.
+
+        ``data`` is a bundle, a visit log or an engine table of visits (pulled
+        once by :func:`~rfm_retention.data.as_patient_data`).
+        """
         chosen = IndicatorSet.of(indicators)
         missing = [n for n in self.indicators if n not in chosen]
         if missing:
@@ -219,21 +223,23 @@ class RiskModel:
                 f"the model reads indicator(s) {missing}, which are not among those given"
             )
         return model_inputs(
-            data, as_of, indicators=chosen, lifetime=self.lifetime,
+            as_patient_data(data, what="RiskModel"), as_of,
+            indicators=chosen, lifetime=self.lifetime,
             horizon_days=self.training.horizon_days, panel=panel,
         )
 
     def predict(
         self,
-        data: PatientData,
+        data: PatientData | Any,
         as_of: Any,
         *,
         indicators: IndicatorSet | None = None,
         panel: IndicatorPanel | None = None,
     ) -> RiskPrediction:
         """P(churn) of every patient of ``data`` as of ``as_of`` (refused before
-        :attr:`TrainingRecord.labels_until`)."""
+        :attr:`TrainingRecord.labels_until`; ``data`` as for :meth:`inputs`)."""
         day = self.check_date(as_of)
+        data = as_patient_data(data, what="RiskModel.predict")
         x = self.inputs(data, day, indicators=indicators, panel=panel)
         contributions = np.column_stack(
             [t.contribution(x.column_or_missing(t.spec.name)) for t in self.terms]
@@ -244,13 +250,14 @@ class RiskModel:
         )
 
     def churn_odds(
-        self, data: PatientData, as_of: Any, panel: IndicatorPanel | None = None
+        self, data: PatientData | Any, as_of: Any, panel: IndicatorPanel | None = None
     ) -> ChurnOdds:
         """P(churn) and expected 12-month spend for the scan (see ``scan(..., model=)``).
 
         The expected spend is the lifetime model's when the model reads one,
         otherwise the spend of the last 12 months (the run rate).
         """
+        data = as_patient_data(data, what="RiskModel.churn_odds")
         prediction = self.predict(data, as_of, panel=panel)
         spend = prediction.inputs.expected_spend_12m
         if np.isnan(spend).all():

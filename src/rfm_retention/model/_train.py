@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data import PatientData
+from rfm_retention.data import PatientData, as_patient_data
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._ranking import auc
 from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
@@ -68,7 +68,7 @@ def _holdout_mask(ids: npt.NDArray[Any], share: float) -> npt.NDArray[np.bool_]:
 
 
 def train_risk_model(
-    data: PatientData,
+    data: PatientData | Any,
     at: Sequence[Any],
     *,
     horizon_days: int = 90,
@@ -85,7 +85,9 @@ def train_risk_model(
     """Fit the additive risk model on the cut dates ``at`` (pooled) and calibrate it.
 
     Args:
-        data: the full history; each date only sees what was known by its end.
+        data: the full history; each date only sees what was known by its end
+            (a visit log or an engine table of visits is pulled once by
+            :func:`~rfm_retention.data.as_patient_data`).
         at: cut dates (one or several, rolling origin).
         horizon_days: the horizon the model will score (the backtest's).
         train_horizon_days: the horizon of the training labels (default
@@ -117,6 +119,7 @@ def train_risk_model(
     """
     if not at:
         raise ConfigError("give at least one training date")
+    data = as_patient_data(data, what="train_risk_model")
     if l2 != "auto" and not (isinstance(l2, int | float) and l2 > 0 and np.isfinite(l2)):
         raise ConfigError(f"l2 must be a finite number > 0 or 'auto', got {l2!r}")
     if not 0.0 <= holdout <= 0.5:

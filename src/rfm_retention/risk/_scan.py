@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from rfm_retention.data import PatientData, VisitLog
+from rfm_retention.data import PatientData, VisitLog, as_patient_data
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds
@@ -37,7 +38,7 @@ def default_policy(indicators: IndicatorSet | None = None) -> RiskPolicy:
 
 
 def scan(
-    data: PatientData | VisitLog,
+    data: PatientData | VisitLog | Any,
     as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
     policy: RiskPolicy | None = None,
@@ -57,8 +58,10 @@ def scan(
 
     Args:
         data: visits plus whichever sources the host has (a bare
-            :class:`~rfm_retention.data.VisitLog` is the bundle of visits
-            alone); an absent source
+            :class:`~rfm_retention.data.VisitLog`, or a table of visits on a
+            dataframe engine, pulled once by
+            :func:`~rfm_retention.data.as_patient_data`, is the bundle of
+            visits alone); an absent source
             means "no signal" for the indicators that need it, and those
             indicators are listed in ``WarningList.skipped``.
         as_of: the day (or instant) of the scan; rows after it are ignored.
@@ -95,7 +98,7 @@ def scan(
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
-    data = _bundle(data)
+    data = as_patient_data(data, what="scan")
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
@@ -103,18 +106,6 @@ def scan(
     odds = model.churn_odds(data, as_of, panel) if model is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     return result if previous is None else result.compared_with(previous)
-
-
-def _bundle(data: object) -> PatientData:
-    """``data`` as a bundle (a visit log alone is one); anything else: ConfigError with a hint."""
-    if isinstance(data, PatientData):
-        return data
-    if isinstance(data, VisitLog):
-        return PatientData(visits=data)
-    raise ConfigError(
-        f"scan needs a PatientData bundle (or a VisitLog), got {type(data).__name__}; "
-        "hint: PatientData(visits=log, ratings=...) bundles the sources"
-    )
 
 
 def warnings_from_panel(

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from rfm_retention._memo import Memo
 from rfm_retention.data import PatientData
+from rfm_retention.errors import ConfigError
 from rfm_retention.features import PatientFeatures, patient_features
 from rfm_retention.time import TimeLike, to_instant
 
@@ -58,20 +59,30 @@ class Snapshot(PatientData):
     _memo: Memo = attrs.field(factory=Memo, init=False, repr=False)
 
     @classmethod
-    def of(cls, data: PatientData, as_of: TimeLike) -> Snapshot:
+    def of(
+        cls, data: PatientData, as_of: TimeLike, *, features: PatientFeatures | None = None
+    ) -> Snapshot:
         """``data`` as of ``as_of``; ``data`` itself when it already is that snapshot.
 
         The tables, patient universe and row positions are shared with
-        ``data`` (nothing is copied).
+        ``data`` (nothing is copied). ``features`` are visit features already
+        computed for ``as_of`` (for example by ``patient_features`` on a
+        dataframe engine, with the default all-history window): the indicators
+        read them instead of aggregating the visits again. They must be the
+        features of these visits at this instant; their date, window and
+        patients are checked.
         """
         instant = to_instant(as_of)
-        if isinstance(data, Snapshot) and data.instant == instant:
+        if isinstance(data, Snapshot) and data.instant == instant and features is None:
             return data
         snap = object.__new__(cls)
         for field in attrs.fields(PatientData):
             object.__setattr__(snap, field.name, getattr(data, field.name))
         object.__setattr__(snap, "instant", instant)
         object.__setattr__(snap, "_memo", Memo())
+        if features is not None:
+            given = snap._checked(features)
+            snap.remember("visit_features", lambda: given)
         return snap
 
     def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -97,7 +108,26 @@ class Snapshot(PatientData):
         return self.remember("visit_features", self._visit_features)
 
     def _visit_features(self) -> tuple[PatientFeatures, IntArray]:
-        features = patient_features(self.visits, self.instant)
+        return self._placed(patient_features(self.visits, self.instant))
+
+    def _checked(self, features: PatientFeatures) -> tuple[PatientFeatures, IntArray]:
+        """Given ``features`` placed in the patients, after checking they fit this snapshot."""
+        day = self.instant.astype("datetime64[D]").item()
+        if features.as_of != day or features.window_days is not None:
+            raise ConfigError(
+                f"Snapshot.of: the features are as of {features.as_of} with window "
+                f"{features.window_days}; the snapshot needs all-history features as of {day}"
+            )
+        unknown = ~np.isin(features.patient_id, self.patients)
+        if unknown.any():
+            raise ConfigError(
+                "Snapshot.of: features for patient(s) not in the data, e.g. "
+                f"{features.patient_id[unknown][:3].tolist()}"
+            )
+        return self._placed(features)
+
+    def _placed(self, features: PatientFeatures) -> tuple[PatientFeatures, IntArray]:
+        """``features`` and each row's position in :attr:`patients`."""
         if len(features) == len(self.patients):  # sorted, unique and within: the same ids
             where = np.arange(len(features), dtype=np.int64)
         else:
