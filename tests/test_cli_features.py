@@ -94,7 +94,7 @@ def test_btyd_command(visits: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "expected"),
     [
         (["--map", "patient_id=PATIENT"], "no column 'PATIENT' for field 'patient_id'"),
-        (["--map", "visit_time=WHEN", "--map", "amount=COST"], "--map patient_id=COLUMN"),
+        (["--map", "visit_time=WHEN", "--map", "amount=COST"], "--map visits.patient_id=COLUMN"),
         ([*MAP, "--map", "colour=PID"], "no source has a field named 'colour'"),
         ([*MAP, "--map", "patient_id"], "--map takes FIELD=COLUMN"),
         ([*MAP, "--as-of", "31/03/2024"], "not an ISO date"),

@@ -119,7 +119,7 @@ def test_csv_semicolon_bom_and_short_rows(tmp_path: Path) -> None:
 def test_csv_errors_name_the_column_and_hint_at_map(tmp_path: Path) -> None:
     """A missing column or a mapping to a missing column is a ConfigError with a hint."""
     path = _write_csv(tmp_path / "v.csv", ["id", "visit_time", "amount"], [("a", "2024-01-01", 1)])
-    with pytest.raises(ConfigError, match=r"no column 'patient_id'.*--map patient_id=COLUMN"):
+    with pytest.raises(ConfigError, match=r"'patient_id'.*mapping=\{'patient_id': 'COLUMN'\}"):
         VisitLog.from_csv(path)
     with pytest.raises(ConfigError, match="no column 'PATIENT'"):
         VisitLog.from_csv(path, mapping={"patient_id": "PATIENT"})

@@ -14,12 +14,14 @@ import numpy as np
 from rfm_retention._cells import escape_cell
 from rfm_retention.data import DateParsing, PatientData
 from rfm_retention.data._bundle import SOURCE_FILES
+from rfm_retention.data._csv import MissingColumnError
 from rfm_retention.data._table import PatientTable
 from rfm_retention.errors import ConfigError
 
 __all__ = [
     "add_input_options",
     "add_signal_options",
+    "file_mapping",
     "ids_like",
     "load_bundle",
     "load_table",
@@ -90,6 +92,10 @@ def parse_mapping(items: Sequence[str]) -> dict[str, dict[str, str]]:
         source, dot, name = field.strip().rpartition(".")
         if dot and source not in SOURCE_FILES:
             raise ConfigError(f"--map {item!r}: unknown source {source!r}")
+        if dot and name not in SOURCE_FILES[source][1].SCHEMA.names:
+            fields = list(SOURCE_FILES[source][1].SCHEMA.names)
+            raise ConfigError(f"--map {item!r}: {source} has no field {name!r}; fields are "
+                              f"{fields}")
         targets = [source] if dot else [
             s for s, (_, cls) in SOURCE_FILES.items() if name in cls.SCHEMA.names
         ]
@@ -100,6 +106,54 @@ def parse_mapping(items: Sequence[str]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _unprefixed(items: Sequence[str]) -> dict[str, str]:
+    """The ``FIELD=COLUMN`` items without a source prefix, ``{field: column}``."""
+    return {
+        field.strip(): column.strip()
+        for field, _, column in (item.partition("=") for item in items)
+        if "." not in field
+    }
+
+
+def _header(path: str, encoding: str) -> list[str]:
+    """The first row of a CSV file, stripped, without a byte-order mark ([] if unreadable)."""
+    try:
+        with open(path, newline="", encoding=encoding) as handle:
+            row = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return [cell.strip().lstrip("\ufeff") for cell in row]
+
+
+def file_mapping(args: argparse.Namespace, source: str, path: str) -> dict[str, str]:
+    """The ``--map`` entries for one file: an unprefixed optional field only where its column is.
+
+    ``--map department=ENCOUNTERCLASS`` maps the department of every file that
+    has an ``ENCOUNTERCLASS`` column and leaves the others alone; a prefixed
+    entry (``--map appointments.department=CLINIC``) always applies, and a
+    required field's column must be there (the error names the file's prefix).
+    """
+    mapping = dict(parse_mapping(args.map).get(source, {}))
+    header = _header(path, args.encoding)
+    schema = SOURCE_FILES[source][1].SCHEMA
+    optional = {f.name for f in schema.fields if not f.required}
+    prefixed = parse_mapping([m for m in args.map if "." in m.partition("=")[0]])
+    for field, column in _unprefixed(args.map).items():
+        if (header and field in optional and column not in header
+                and field not in prefixed.get(source, {})):
+            mapping.pop(field, None)
+    return mapping
+
+
+def _cli_hint(error: MissingColumnError, args: argparse.Namespace) -> ConfigError:
+    """The library's missing-column error reworded for the command line (``--map``)."""
+    return ConfigError(
+        f"{error.name}: no column {error.column!r} for field {error.field!r}; the header "
+        f"has {error.header}. Hint: map this file's column with "
+        f"--map {error.source}.{error.field}=COLUMN"
+    )
+
+
 def _parsing(args: argparse.Namespace) -> DateParsing:
     return DateParsing(format=args.date_format, dayfirst=args.dayfirst)
 
@@ -107,14 +161,17 @@ def _parsing(args: argparse.Namespace) -> DateParsing:
 def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
     """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
     table_cls = SOURCE_FILES[source][1]
-    table = table_cls.from_csv(
-        path,
-        mapping=parse_mapping(args.map).get(source),
-        parsing=_parsing(args),
-        on_error="quarantine" if args.quarantine else "raise",
-        encoding=args.encoding,
-        id_type=args.id_type,
-    )
+    try:
+        table = table_cls.from_csv(
+            path,
+            mapping=file_mapping(args, source, path),
+            parsing=_parsing(args),
+            on_error="quarantine" if args.quarantine else "raise",
+            encoding=args.encoding,
+            id_type=args.id_type,
+        )
+    except MissingColumnError as error:
+        raise _cli_hint(error, args) from None
     if table.rejected:
         print(
             f"{path}: {len(table.rejected)} row(s) set aside: "

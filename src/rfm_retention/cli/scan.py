@@ -184,6 +184,8 @@ def run_scan(args: argparse.Namespace) -> int:
     rows = zip(*(columns[c] for c in header), strict=True)
     write_csv(args.out, header, rows)
     print(_summary(warnings), file=sys.stderr)
+    for note in warnings.notes:
+        print(f"warning: {note}", file=sys.stderr)
     return 0
 
 

@@ -89,7 +89,7 @@ def read_csv_columns(
     unknown = set(mapping) - set(schema.names)
     if unknown:
         raise ConfigError(
-            f"{schema.source}: --map names unknown field(s) {sorted(unknown)}; "
+            f"{schema.source}: mapping= names unknown field(s) {sorted(unknown)}; "
             f"fields are {list(schema.names)}"
         )
     if len(delimiter) != 1 or delimiter in "\r\n\"" or ord(delimiter) > 127:
@@ -241,11 +241,26 @@ def _positions(
         if column in header:
             position[f.name] = header.index(column)
         elif f.required or f.name in mapping:
-            raise ConfigError(
-                f"{name}: no column {column!r} for field {f.name!r}; "
-                f"the header has {header}. Hint: map it with --map {f.name}=COLUMN"
-            )
+            raise MissingColumnError(name, schema.source, f.name, column, header)
     return position
+
+
+class MissingColumnError(ConfigError):
+    """A field's column is not in the file's header; the hint names the Python keyword.
+
+    Callers with another way of mapping columns (the command line's ``--map``)
+    read ``source``, ``field``, ``column`` and ``header`` to word their own hint.
+    """
+
+    def __init__(
+        self, name: str, source: str, field: str, column: str, header: list[str]
+    ) -> None:
+        self.name, self.source, self.field = name, source, field
+        self.column, self.header = column, header
+        super().__init__(
+            f"{name}: no column {column!r} for field {field!r}; the header has {header}. "
+            f"Hint: map it with mapping={{{field!r}: 'COLUMN'}}"
+        )
 
 
 # ---------------------------------------------------------------- splitting

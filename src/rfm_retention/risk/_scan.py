@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
 import numpy as np
 
 from rfm_retention.data import PatientData, VisitLog, as_patient_data
@@ -105,7 +106,33 @@ def scan(
     panel = evaluate(data, as_of, chosen)
     odds = model.churn_odds(data, as_of, panel) if model is not None else None
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
+    notes = _past_the_data(data, result.as_of, lapsed_after_days)
+    if notes:
+        result = attrs.evolve(result, notes=notes)
     return result if previous is None else result.compared_with(previous)
+
+
+def _past_the_data(
+    data: PatientData, as_of: np.datetime64, lapsed_after_days: int | None
+) -> tuple[str, ...]:
+    """A note when the scan date is past the data's last visit by more than the window.
+
+    Then every patient has lapsed and the list is empty because of the date,
+    not because nobody is at risk: a quiet 0 would mislead.
+    """
+    times = data.visits.time
+    if lapsed_after_days is None or not len(times):
+        return ()
+    last = times.max().astype("datetime64[D]")
+    day = as_of.astype("datetime64[D]")
+    gap = int((day - last).astype(np.int64))
+    if gap <= lapsed_after_days:
+        return ()
+    return (
+        f"the scan date {day} is {gap} days after the data's last visit ({last}), beyond "
+        f"the {lapsed_after_days}-day early-warning window: every patient has lapsed; scan a "
+        "date within the data",
+    )
 
 
 def warnings_from_panel(

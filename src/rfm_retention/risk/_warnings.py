@@ -218,6 +218,9 @@ class WarningList(FrameViews):
             their level: beyond early warning, hand them to win-back. Empty
             when the window is off.
         lapsed_after_days: the window in days, or None when everyone was graded.
+        notes: what the caller should know about the scan itself, in plain
+            words (e.g. the scan date lies past the end of the data, so every
+            patient is beyond the window and the list is empty for that reason).
         panel: every indicator's result for every patient (for :meth:`explain`).
         assessment: the policy's verdict for every patient of the panel.
         rules: the rule policy (if any) whose matching rules :meth:`explain` lists.
@@ -241,6 +244,7 @@ class WarningList(FrameViews):
     lapsed: IdArray = attrs.field(factory=lambda: np.empty(0, np.int64), repr=False)
     lapsed_after_days: int | None = None
     odds: ChurnOdds | None = attrs.field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def probability(self) -> npt.NDArray[np.float64] | None:
