@@ -165,3 +165,18 @@ def test_terminal_tables_fit_the_width_and_cut_only_between_words() -> None:
     assert "83.9" in lines[2]
     wide = format_table(["id", "signal"], [["P1", note]], width=200)
     assert note in wide
+
+
+def test_ledger_history_is_a_tuple_that_shows_itself_as_a_table() -> None:
+    """``PointsLedger.history`` stays a sequence of events and prints one row per event."""
+    ledger = PointsLedger(MemoryStore())
+    ledger.earn("p<1>", 100, key="k1", at=dt.datetime(2024, 3, 1))
+    ledger.earn("p<1>", 50, key="<k2>", at=dt.datetime(2024, 4, 1))
+    history = ledger.history("p<1>")
+    assert isinstance(history, tuple)
+    assert history == tuple(history)
+    assert len(history[1:]) == 1
+    text = repr(history)
+    assert text.splitlines()[0] == "LedgerHistory: 2 rows x 7 columns; events=2; net points=150"
+    assert "<k2>" in text
+    assert "&lt;k2&gt;" in history._repr_html_()

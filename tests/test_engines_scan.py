@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import rfm_retention as rr
+from engine_frames import dask_frame
 from rfm_retention.data import PatientData, VisitLog, as_patient_data
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import patient_features
@@ -137,6 +138,15 @@ def test_scan_on_spark_visits_equals_the_local_scan(spark: Any) -> None:
     """A PySpark DataFrame of visits scans to exactly the local warning list."""
     cohort = synthetic_cohort(150, seed=4)
     source = spark.createDataFrame(_frame(cohort.data.visits).to_arrow())
+    want = rr.scan(PatientData(visits=cohort.data.visits), AS_OF)
+    assert len(want) > 0
+    assert rr.scan(source, AS_OF).to_columns() == want.to_columns()
+
+
+def test_scan_on_dask_visits_equals_the_local_scan() -> None:
+    """A two-partition Dask DataFrame of visits scans to exactly the local warning list."""
+    cohort = synthetic_cohort(150, seed=4)
+    source = dask_frame(_frame(cohort.data.visits))
     want = rr.scan(PatientData(visits=cohort.data.visits), AS_OF)
     assert len(want) > 0
     assert rr.scan(source, AS_OF).to_columns() == want.to_columns()

@@ -229,3 +229,16 @@ def test_report_control_errors(
     assert main(["report", "--visits", visits, "--cases", case_db, "--control", short,
                  *period]) == 2
     assert "missing column(s) level" in capsys.readouterr().err
+
+
+def test_backtest_caps_k_and_leaves_undefined_cells_blank(
+    sample_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--k above the patients scored is capped and said; undefined cells are blank, not nan."""
+    code = main(["backtest", "--visits", str(sample_dir / "visits.csv"),
+                 "--at", "2023-06-30", "--k", "100000"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "prec@100000" not in out
+    assert "--k 100000 capped at the" in out
+    assert "nan" not in out.lower()

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from rfm_retention import plot
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore, intake_warnings
-from rfm_retention.metrics import ScanScorer, backtest, kpi_report, scored_outcomes
+from rfm_retention.metrics import ScanScorer, Scores, backtest, kpi_report, scored_outcomes
 from rfm_retention.risk import scan
 from rfm_retention.segmentation import eight_segments, migration, score_segments
 from rfm_retention.testing import synthetic_cohort
@@ -147,6 +147,25 @@ def test_calibration_adds_the_predicted_line_for_probabilities(data) -> None:
                                 ax=_ax())
     assert [line.get_label() for line in ax.get_lines()] == [
         f"{scan_name}: observed", f"{scan_name}: predicted", f"{s.baseline}: observed"]
+
+
+def test_calibration_draws_the_predicted_line_from_stated_probabilities(data) -> None:
+    """A scorer stating ``Scores.probability`` gets its mean stated probability per bin drawn."""
+    scores = ScanScorer()
+
+    class Stated:
+        name = "stated"
+
+        def score(self, past, at):
+            s = scores.score(past, at)
+            stated = np.full(len(s.score), 0.25)
+            return Scores.of(s.patient_id, s.score, s.level, probability=stated)
+
+    s = scored_outcomes(data, "2023-09-30", scorer=Stated())
+    assert set(s.probabilities) == {"stated"}
+    ax = plot.calibration_curve(s, ax=_ax())
+    predicted = next(line for line in ax.get_lines() if line.get_label() == "stated: predicted")
+    assert np.allclose(predicted.get_ydata(), 25.0)
 
 
 def test_lead_time_histogram_counts_every_warned_departure(data) -> None:

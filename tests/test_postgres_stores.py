@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import shlex
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,7 +52,7 @@ def fresh_dsn() -> str:
     import psycopg
 
     name = f"rfm_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(DSN, autocommit=True) as conn:
+    with psycopg.connect(DSN, autocommit=True, connect_timeout=10) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
     _MADE.append(name)
     joiner = "&" if "?" in DSN else "?"
@@ -84,7 +87,7 @@ def _drop_schemas() -> Iterator[None]:
         return
     import psycopg
 
-    with psycopg.connect(DSN, autocommit=True) as conn:
+    with psycopg.connect(DSN, autocommit=True, connect_timeout=10) as conn:
         for name in _MADE:
             conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
     _MADE.clear()
@@ -93,7 +96,7 @@ def _drop_schemas() -> Iterator[None]:
 def _sql(dsn: str, statement: str) -> None:
     import psycopg
 
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
         conn.execute(statement)
 
 
@@ -296,7 +299,7 @@ def test_sigkill_mid_batch_leaves_no_partial_batch(tmp_path: Any) -> None:
     time.sleep(0.05)
     assert proc.pid is not None
     os.kill(proc.pid, signal.SIGKILL)
-    proc.join()
+    proc.join(timeout=60)
     words = progress.read_text().split()
     committed = {int(n) for w, n in zip(words[::2], words[1::2], strict=True) if w == "commit"}
     store = ledger_store(dsn)
@@ -308,3 +311,78 @@ def test_sigkill_mid_batch_leaves_no_partial_batch(tmp_path: Any) -> None:
     assert all(c == 2000 * 2 for c in counts.values()), "a batch was partly written"
     assert verify(store).ok
 
+
+
+# The child of the restart test: earns with distinct keys, one acknowledged key per line.
+_EARNING_CHILD = """
+import datetime as dt, sys
+from rfm_retention.errors import RFMRetentionError
+from rfm_retention.loyalty import PointsLedger, PostgresStore
+try:
+    ledger = PointsLedger(PostgresStore(sys.argv[1], connect_timeout=5))
+    for i in range(int(sys.argv[2])):
+        ledger.earn(f"p{i % 50}", 10, key=f"k{i}", at=dt.datetime(2024, 5, 1, 9))
+        print(f"k{i}", flush=True)
+except RFMRetentionError as exc:
+    print(f"library error: {exc}", file=sys.stderr, flush=True)
+    sys.exit(3)
+"""
+PG_DATA = os.environ.get("RFM_RETENTION_PG_DATA", "")
+PG_BIN = os.environ.get("RFM_RETENTION_PG_BIN", "")
+PG_CTL_AS = os.environ.get("RFM_RETENTION_PG_CTL", "")
+
+
+def _restart_server_immediately() -> None:
+    """``pg_ctl restart -m immediate -w``, bounded; its output and the server's go to files.
+
+    The server started by ``pg_ctl`` inherits pg_ctl's stdout and stderr unless it
+    logs to a file (``-l``): with a pipe there, reading pg_ctl's output would wait
+    for the server to exit, i.e. forever.
+    """
+    command = (f"{PG_BIN}/pg_ctl -D {shlex.quote(PG_DATA)} -l "
+               f"{shlex.quote(PG_DATA + '/restart.log')} restart -m immediate -w -t 60")
+    done = subprocess.run([*shlex.split(PG_CTL_AS), command], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    assert done.returncode == 0, "pg_ctl restart failed (see restart.log in the data directory)"
+
+
+@pytest.mark.skipif(not (PG_DATA and PG_BIN and PG_CTL_AS), reason=(
+    "RFM_RETENTION_PG_DATA, RFM_RETENTION_PG_BIN and RFM_RETENTION_PG_CTL are not set: "
+    "no way to restart the test server (.ci/run sets them)"))
+def test_server_restart_mid_workload_loses_no_committed_event(tmp_path: Any) -> None:
+    """`pg_ctl restart -m immediate` mid-run: acknowledged earns kept; reconnect or clear error."""
+    dsn, n = fresh_dsn(), 4_000
+    PostgresStore(dsn).close()  # the schema exists before the child starts
+    acked, errors = tmp_path / "acked.txt", tmp_path / "errors.txt"
+    with open(acked, "w") as out, open(errors, "w") as err:
+        child = subprocess.Popen([sys.executable, "-c", _EARNING_CHILD, dsn, str(n)],
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    try:
+        deadline = time.monotonic() + 120
+        while len(acked.read_text().split()) < 300 and child.poll() is None:
+            assert time.monotonic() < deadline, "the child acknowledged too few earns in 120 s"
+            time.sleep(0.01)
+        assert child.poll() is None, f"the child ended before the restart: {errors.read_text()}"
+        _restart_server_immediately()
+        before = len(acked.read_text().split())
+        child.wait(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)
+    said = errors.read_text()
+    keys = acked.read_text().split()
+    assert "Traceback" not in said, said
+    assert child.returncode in (0, 3), said
+    if child.returncode == 3:
+        assert "library error: " in said, said
+        assert "postgresql://" in said, said
+    else:
+        assert len(keys) == n
+    assert before < n, "the restart came after the workload ended"
+    store = ledger_store(dsn)
+    stored = [e.key for e in store.events()]
+    assert set(keys) <= set(stored), "an acknowledged earn was lost"
+    assert len(stored) == len(set(stored)), "an earn was applied twice"
+    report = verify(store)
+    assert report.ok, report.summary()

@@ -30,6 +30,42 @@ def test_docs_example_passes_in_a_host_project(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(passed=3)
 
 
+def test_docs_conformance_example_runs_one_test_per_check(pytester: pytest.Pytester) -> None:
+    """The docs page's kit example runs every ledger, case and segmenter check as its own test."""
+    from rfm_retention.interventions.conformance import CASE_STORE_CHECKS
+    from rfm_retention.loyalty.conformance import LEDGER_STORE_CHECKS
+    from rfm_retention.segmentation.conformance import SEGMENTER_CHECKS
+
+    examples = re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    assert len(examples) == 2
+    pytester.makepyfile(test_plugins=examples[1])
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    kits = len(LEDGER_STORE_CHECKS) + len(CASE_STORE_CHECKS) + len(SEGMENTER_CHECKS)
+    result.assert_outcomes(passed=kits + 1)
+    result.stdout.fnmatch_lines(["*test_my_ledger_store?check_append_only? PASSED*",
+                                 "*test_my_segmenter?check_ties_share_labels? PASSED*"])
+
+
+def test_kit_argument_reports_the_broken_promise(pytester: pytest.Pytester) -> None:
+    """A host store that breaks a promise fails that check's test with the ConformanceError."""
+    pytester.makepyfile(
+        """
+        from rfm_retention.loyalty import MemoryStore
+
+        class Forgetful(MemoryStore):
+            def events(self, **kwargs):
+                return ()
+
+        def test_mine(ledger_store_check):
+            ledger_store_check(Forgetful())
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 1
+    result.stdout.fnmatch_lines(["*ConformanceError*"])
+
+
 def test_store_factories_refuse_an_unknown_kind(pytester: pytest.Pytester) -> None:
     """Asking for a store kind that does not exist fails the host's test with the known kinds."""
     pytester.makepyfile(

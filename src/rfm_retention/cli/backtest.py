@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -114,13 +115,35 @@ _DEPARTURE = {
 }
 
 
-def _pct(value: float) -> float:
-    return value * 100.0
+def _pct(value: float) -> float | str:
+    """A share as a percentage; blank when undefined (no patient to divide by)."""
+    return "" if math.isnan(value) else value * 100.0
+
+
+def _fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals; blank when undefined."""
+    return "" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _level_cell(precision: float, recall: float, flagged: int) -> str:
+    """``precision/recall (n=flagged)`` in percent, undefined parts left blank."""
+    p, r = (_fixed(v * 100.0, 0) for v in (precision, recall))
+    return f"{p}/{r} (n={flagged})" if p or r else f"(n={flagged})"
+
+
+def _top_k(result: Backtest) -> tuple[int, str]:
+    """The k the precision column really used and, when capped, a sentence saying so."""
+    scored = min((r.patients for r in result.results), default=result.k)
+    if scored >= result.k:
+        return result.k, ""
+    return scored, (f"; prec@{scored}: --k {result.k} capped at the {scored} patient(s) "
+                    "scored")
 
 
 def render(result: Backtest) -> str:
     """The metrics table and the lead-time table."""
-    header = ["at", "method", "patients", "left %", "AUC", "AP", f"prec@{result.k} %",
+    k, capped = _top_k(result)
+    header = ["at", "method", "patients", "left %", "AUC", "AP", f"prec@{k} %",
               "lift top 10%", "high P/R %", "medium+ P/R %"]
     rows = []
     odds = []
@@ -132,10 +155,11 @@ def render(result: Backtest) -> str:
             f"{r.calibration_error:.3f}",
         ])
         rows.append([
-            r.at.isoformat(), r.method, r.patients, _pct(r.base_rate), f"{r.auc:.3f}",
-            f"{r.average_precision:.3f}", _pct(r.precision_at_k), f"{r.lift_top_decile:.2f}",
-            f"{_pct(high.precision):.0f}/{_pct(high.recall):.0f} (n={high.flagged})",
-            f"{_pct(medium.precision):.0f}/{_pct(medium.recall):.0f} (n={medium.flagged})",
+            r.at.isoformat(), r.method, r.patients, _pct(r.base_rate), _fixed(r.auc, 3),
+            _fixed(r.average_precision, 3), _pct(r.precision_at_k),
+            _fixed(r.lift_top_decile, 2),
+            _level_cell(high.precision, high.recall, high.flagged),
+            _level_cell(medium.precision, medium.recall, medium.flagged),
         ])
     leads = [
         [lt.method, lt.lapses, lt.warned, lt.median_days] for lt in result.lead_times
@@ -145,7 +169,7 @@ def render(result: Backtest) -> str:
     return "\n\n".join([
         format_table(header, rows, title=f"Backtest, {result.outcome.horizon_days}-day horizon, "
                      f"outcome {result.outcome.kind} (P/R: precision/recall of the level "
-                     "and above)"),
+                     f"and above; blank: undefined){capped}"),
         format_table(["at", "method", "probability", "Brier", "base-rate Brier", "log-loss",
                       "decile cal. error"], odds,
                      title="Probabilities (a method that only ranks is given the base rate)"),
@@ -208,12 +232,12 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     ]
     result = backtest(cohort.data, [at], scorer=scorers, k=25)
     lines = [
-        f"{r.method}: AUC {r.auc:.3f}, precision@25 {_pct(r.precision_at_k):.0f} %, "
+        f"{r.method}: AUC {r.auc:.3f}, precision@25 {r.precision_at_k * 100:.0f} %, "
         f"lift in the top decile {r.lift_top_decile:.2f}"
         + (f", Brier {r.brier:.3f} (base rate {r.base_rate_brier:.3f})"
            if r.states_probability else "")
         for r in result.results
     ]
     return (f"Backtest at {at} (no visit within 90 days; {result.results[0].patients} active "
-            f"patients, {_pct(result.results[0].base_rate):.0f} % left):\n  "
+            f"patients, {result.results[0].base_rate * 100:.0f} % left):\n  "
             + "\n  ".join(lines))

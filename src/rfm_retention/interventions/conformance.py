@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rfm_retention._conformance import expect
 from rfm_retention.errors import CaseError, ConformanceError
@@ -21,7 +21,7 @@ from rfm_retention.interventions._events import CaseOpened, ContactRecorded
 from rfm_retention.interventions._lifecycle import apply
 from rfm_retention.interventions._store import CaseStore
 
-__all__ = ["check_case_store"]
+__all__ = ["CASE_STORE_CHECKS", "check_case_store"]
 
 _T0 = dt.datetime(2024, 5, 6, 9, 0)
 _H = dt.timedelta(hours=1)
@@ -89,6 +89,12 @@ def _check_listing(store: CaseStore) -> None:
 
 
 CHECKS = (_check_round_trip, _check_stale_writer, _check_one_open_case, _check_listing)
+
+CASE_STORE_CHECKS: Mapping[str, Callable[[CaseStore], None]] = {
+    c.__name__.lstrip("_"): c for c in CHECKS}
+"""Every check by name, each called as ``check(store)`` on a fresh, empty store, for
+:func:`~rfm_retention.testing.parametrize_with_checks` (or the pytest plugin's
+``case_store_check`` argument)."""
 
 
 def check_case_store(make_store: Callable[[], CaseStore]) -> None:

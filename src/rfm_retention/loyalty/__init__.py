@@ -14,6 +14,7 @@ at random).
 
 from rfm_retention.loyalty._award import AwardResult, visit_key, visit_keys
 from rfm_retention.loyalty._events import Event, EventKind
+from rfm_retention.loyalty._history import LedgerHistory
 from rfm_retention.loyalty._ledger import PointsLedger, ReversalPolicy
 from rfm_retention.loyalty._lots import Balance, Lot
 from rfm_retention.loyalty._memory_store import MemoryStore
@@ -83,6 +84,7 @@ __all__ = [
     "EarningRules",
     "Event",
     "EventKind",
+    "LedgerHistory",
     "LedgerStore",
     "Lot",
     "Membership",

@@ -29,6 +29,7 @@ from rfm_retention.errors import (
 )
 from rfm_retention.loyalty._award import AwardResult, award_visits, reverse_visit, visit_key
 from rfm_retention.loyalty._events import Event, EventKind, as_points
+from rfm_retention.loyalty._history import LedgerHistory
 from rfm_retention.loyalty._lots import AccountState, Balance, InvariantViolation, replay
 from rfm_retention.loyalty._rewards import (
     NO_CAPS,
@@ -132,9 +133,9 @@ class PointsLedger:
         return Display("PointsLedger", columns, {"branch": self.branch, "patients": len(ids)})
 
     # ------------------------------------------------------------------ reading
-    def history(self, patient_id: str | int) -> tuple[Event, ...]:
-        """Every event of the patient in this branch, in store order."""
-        return tuple(self.store.events(branch=self.branch, patient_id=str(patient_id)))
+    def history(self, patient_id: str | int) -> LedgerHistory:
+        """Every event of the patient in this branch, in store order (a tuple shown as a table)."""
+        return LedgerHistory(self.store.events(branch=self.branch, patient_id=str(patient_id)))
 
     def balance(self, patient_id: str | int) -> Balance:
         """The patient's balance, available points, debt and lots.

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from rfm_retention.loyalty._verify import verify
 
 __all__ = [
     "CHECKS",
+    "LEDGER_STORE_CHECKS",
     "check_all_or_nothing",
     "check_append_only",
     "check_balance_is_sum_of_events",
@@ -279,6 +280,11 @@ CHECKS: tuple[Callable[[LedgerStore], None], ...] = (
     check_verify_clean,
 )
 """Every check, in the order :func:`check_ledger_store` runs them."""
+
+LEDGER_STORE_CHECKS: Mapping[str, Callable[[LedgerStore], None]] = {c.__name__: c for c in CHECKS}
+"""Every check by name, each called as ``check(store)`` on a fresh, empty store, for
+:func:`~rfm_retention.testing.parametrize_with_checks` (or the pytest plugin's
+``ledger_store_check`` argument)."""
 
 
 def check_ledger_store(make_store: Callable[[], LedgerStore]) -> None:

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._backtest import DaysSinceLastVisit, Scorer, Scores
+from rfm_retention.metrics._backtest import DaysSinceLastVisit, Scorer, _aligned
 from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
 from rfm_retention.time import TimeLike, day_number, to_date
 
@@ -42,6 +42,9 @@ class ScoredOutcomes:
         scores: method name -> score per patient (higher = riskier); a patient a
             method did not score gets ``-inf`` (ranked last).
         baseline: the name of the comparison method among ``scores``.
+        probabilities: method name -> stated P(churn) per patient, for the
+            methods whose :class:`~rfm_retention.metrics.Scores` carry a
+            ``probability`` (a patient it did not score gets its lowest one).
 
     Examples:
         >>> s = ScoredOutcomes(dt.date(2024, 1, 1), np.array(["a", "b", "c", "d"]),
@@ -59,6 +62,7 @@ class ScoredOutcomes:
     positive: npt.NDArray[np.bool_]
     scores: Mapping[str, FloatArray]
     baseline: str
+    probabilities: Mapping[str, FloatArray] = attrs.field(factory=dict)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -116,23 +120,28 @@ class ScoredOutcomes:
         observed = np.array([self.positive[p].mean() for p in keep], np.float64)
         return mean_score, observed
 
+    def predicted_by_decile(self, method: str, bins: int = 10) -> FloatArray | None:
+        """Mean predicted P(churn) of each score bin (the bins of :meth:`by_decile`), or None.
+
+        The method's stated ``probability`` when it gave one; else its scores
+        when they all lie in ``[0, 1]``; else None (a ranking states no
+        probability).
+        """
+        if method in self.probabilities:
+            predicted = self.probabilities[method]
+        elif self.is_probability(method):
+            predicted = self.scores[method]
+        else:
+            return None
+        order = np.lexsort((self.patient_id, self.scores[method]))
+        parts = [p for p in np.array_split(order, bins) if len(p)]
+        return np.array([predicted[p].mean() for p in parts], np.float64)
+
     def is_probability(self, method: str) -> bool:
         """Whether every finite score of ``method`` lies in ``[0, 1]``."""
         s = self.scores[method]
         s = s[np.isfinite(s)]
         return bool(len(s)) and bool((s >= 0).all() and (s <= 1).all())
-
-
-def _aligned(scores: Scores, population: IdArray) -> FloatArray:
-    where = np.searchsorted(scores.patient_id, population)
-    where = np.minimum(where, max(len(scores.patient_id) - 1, 0))
-    known = (scores.patient_id[where] == population) if len(scores.patient_id) else (
-        np.zeros(len(population), bool))
-    out = np.full(len(population), -np.inf)
-    out[known] = scores.score[where[known]]
-    if np.isnan(out).any():
-        raise ConfigError("a scorer returned NaN scores; give every patient a number")
-    return out
 
 
 def scored_outcomes(
@@ -152,6 +161,7 @@ def scored_outcomes(
     come from :func:`~rfm_retention.metrics.outcome_labels`.
 
     Examples:
+        >>> from rfm_retention.metrics import Scores
         >>> from rfm_retention.testing import synthetic_cohort
         >>> cohort = synthetic_cohort(300, seed=3)
         >>> class Rare:
@@ -180,5 +190,12 @@ def scored_outcomes(
                             observed_until_day=observed, population=population)
     when = to_date(day)
     past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
-    scores = {m.name: _aligned(m.score(past, when), labels.patient_id) for m in [*methods, base]}
-    return ScoredOutcomes(when, labels.patient_id, labels.positive, scores, base.name)
+    scores: dict[str, FloatArray] = {}
+    probabilities: dict[str, FloatArray] = {}
+    for m in [*methods, base]:
+        score, _, probability = _aligned(m.score(past, when), labels.patient_id)
+        scores[m.name] = score
+        if probability is not None:
+            probabilities[m.name] = probability
+    return ScoredOutcomes(when, labels.patient_id, labels.positive, scores, base.name,
+                          probabilities)

@@ -89,9 +89,10 @@ def precision_at_k(scored: ScoredOutcomes, *, k: int | None = None, ax: Any = No
 def calibration_curve(scored: ScoredOutcomes, *, bins: int = 10, ax: Any = None) -> Any:
     """Observed leaving rate in each score decile, every method beside the baseline.
 
-    A method whose scores are probabilities (all in ``[0, 1]``) also gets its
-    mean predicted probability per decile (dotted): where the two lines meet,
-    the probabilities can be taken at their word.
+    A method that states probabilities (``Scores.probability``, kept in
+    ``scored.probabilities``; or scores all in ``[0, 1]``) also gets its mean
+    predicted probability per decile (dotted): where the two lines meet, the
+    probabilities can be taken at their word.
 
     Examples:
         >>> from matplotlib.figure import Figure
@@ -106,12 +107,13 @@ def calibration_curve(scored: ScoredOutcomes, *, bins: int = 10, ax: Any = None)
     """
     ax = axes(ax, "plot.calibration_curve")
     for method in scored.methods:
-        mean_score, observed = scored.by_decile(method, bins)
+        _, observed = scored.by_decile(method, bins)
         x = np.arange(1, len(observed) + 1)
         line = ax.plot(x, observed * 100.0, marker="o", markersize=3, label=f"{method}: observed",
                        **_style(scored, method))
-        if scored.is_probability(method):
-            ax.plot(x, mean_score * 100.0, linestyle=":", color=line[0].get_color(),
+        predicted = scored.predicted_by_decile(method, bins)
+        if predicted is not None:
+            ax.plot(x, predicted * 100.0, linestyle=":", color=line[0].get_color(),
                     label=f"{method}: predicted")
     ax.set_xlabel(f"score bin (1 = lowest risk, {bins} = highest)")
     ax.set_ylabel("left (%)")

@@ -8,28 +8,69 @@ in the environment (no import, no ``conftest.py`` line needed):
   per session;
 * ``ledger_store_factory(kind)``: a fresh points-ledger store, ``"memory"`` or
   ``"sqlite"`` (a file in the test's temporary folder, closed afterwards);
-* ``case_store_factory(kind)``: the same for the interventions' case store.
+* ``case_store_factory(kind)``: the same for the interventions' case store;
+* the conformance kits as parametrized arguments: a test that takes
+  ``ledger_store_check``, ``case_store_check`` or ``segmenter_check`` runs once
+  per check of that kit (named after the check), and calls it on the host's
+  own store or segmenter. The same kits are plain mappings
+  (:data:`~rfm_retention.loyalty.conformance.LEDGER_STORE_CHECKS`,
+  :data:`~rfm_retention.interventions.conformance.CASE_STORE_CHECKS`,
+  :data:`~rfm_retention.segmentation.conformance.SEGMENTER_CHECKS`) for
+  :func:`~rfm_retention.testing.parametrize_with_checks` and
+  :func:`~rfm_retention.testing.run_checks`, re-exported here.
 
 This module is loaded only by pytest; ``import rfm_retention`` never imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rfm_retention._conformance import parametrize_with_checks, run_checks
 from rfm_retention.testing._cohort import SyntheticCohort
 from rfm_retention.testing._cohort import sample_cohort as _sample
 from rfm_retention.testing._cohort import synthetic_cohort as _synthetic
 
-__all__ = ["case_store_factory", "ledger_store_factory", "sample_cohort",
+__all__ = ["KIT_ARGUMENTS", "case_store_factory", "kits", "ledger_store_factory",
+           "parametrize_with_checks", "pytest_generate_tests", "run_checks", "sample_cohort",
            "synthetic_cohort_factory"]
 
 STORE_KINDS = ("memory", "sqlite")
 """What the store factories build: an in-memory store or a SQLite file."""
+
+
+KIT_ARGUMENTS = ("ledger_store_check", "case_store_check", "segmenter_check")
+"""Test arguments the plugin parametrizes over a conformance kit, one test per check."""
+
+
+def kits() -> dict[str, Mapping[str, Callable[..., Any]]]:
+    """Each kit argument's checks by name (imported when a test asks for one).
+
+    Example:
+        >>> sorted(kits())
+        ['case_store_check', 'ledger_store_check', 'segmenter_check']
+    """
+    from rfm_retention.interventions.conformance import CASE_STORE_CHECKS
+    from rfm_retention.loyalty.conformance import LEDGER_STORE_CHECKS
+    from rfm_retention.segmentation.conformance import SEGMENTER_CHECKS
+
+    return {"ledger_store_check": LEDGER_STORE_CHECKS, "case_store_check": CASE_STORE_CHECKS,
+            "segmenter_check": SEGMENTER_CHECKS}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize a test taking a kit argument over that kit's checks (ids: the check names)."""
+    wanted = [name for name in KIT_ARGUMENTS if name in metafunc.fixturenames]
+    if not wanted:
+        return
+    every = kits()
+    for name in wanted:
+        checks = every[name]
+        metafunc.parametrize(name, list(checks.values()), ids=list(checks))
 
 
 @pytest.fixture(scope="session")
