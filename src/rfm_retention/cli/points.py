@@ -144,7 +144,8 @@ def run_award(args: argparse.Namespace) -> int:
     ledger = _ledger(args, create=True)
     try:
         if log is not None:
-            assert isinstance(log, VisitLog)
+            if not isinstance(log, VisitLog):
+                raise RuntimeError("internal: log is not a VisitLog")
             since = None if args.since is None else _time(args.since, "since")
             if since is None and len(log):
                 print(_whole_file_note(log))
@@ -154,8 +155,10 @@ def run_award(args: argparse.Namespace) -> int:
                   "already awarded.")
         if args.referrals:
             registry = load_table(args, "registry", args.referrals)
-            assert isinstance(registry, PatientRegistry)
-            assert log is not None
+            if not isinstance(registry, PatientRegistry):
+                raise RuntimeError("internal: registry is not a PatientRegistry")
+            if log is None:
+                raise RuntimeError("internal: log is unset")
             ref = award_referrals(ledger, registry, log, actor="cli award")
             print(f"{ref.candidates} referral(s) with a first visit; awarded {ref.awarded} "
                   f"({ref.points} points), {ref.already_awarded} already awarded, "
@@ -163,7 +166,8 @@ def run_award(args: argparse.Namespace) -> int:
                   "cancelled).")
         if args.reviews:
             reviews = load_table(args, "reviews", args.reviews)
-            assert isinstance(reviews, ReviewTable)
+            if not isinstance(reviews, ReviewTable):
+                raise RuntimeError("internal: reviews is not a ReviewTable")
             rev = award_reviews(ledger, reviews, actor="cli award")
             print(f"{rev.candidates} review(s); awarded {rev.awarded} ({rev.points} points), "
                   f"{rev.already_awarded} already awarded, {rev.capped} over the yearly cap.")

@@ -115,7 +115,8 @@ def _fitted(args: argparse.Namespace, features: Any) -> FittedRFM:
 
 def run_segment(args: argparse.Namespace) -> int:
     log = load_table(args, "visits", args.visits)
-    assert isinstance(log, VisitLog)
+    if not isinstance(log, VisitLog):
+        raise RuntimeError("internal: log is not a VisitLog")
     features = patient_features(log, args.as_of, window=args.window_days)
     fitted = _fitted(args, features)
     if args.save_cuts:

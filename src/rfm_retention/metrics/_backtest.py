@@ -439,8 +439,10 @@ def departures(
 def _known_departures(
     visits: Any, vd: VisitDays, outcome: ChurnOutcome, observed_until_day: int
 ) -> Departures:
-    assert outcome.churn_patient_id is not None
-    assert outcome.churn_day is not None
+    if outcome.churn_patient_id is None:
+        raise RuntimeError("internal: outcome.churn_patient_id is unset")
+    if outcome.churn_day is None:
+        raise RuntimeError("internal: outcome.churn_day is unset")
     where = patient_positions(visits.patient_ids, outcome.churn_patient_id, what="churn")
     seen = (where >= 0) & (outcome.churn_day <= observed_until_day)
     patient, day = where[seen], outcome.churn_day[seen].astype(np.int64)

@@ -308,7 +308,8 @@ class GroupCodes:
         if self.at_visit_row is not None:
             row = visit_row_at(log, patient, np.asarray(when).astype("datetime64[s]"))
             return np.where(row >= 0, self.at_visit_row[np.maximum(row, 0)], none)
-        assert self.of_patient is not None
+        if self.of_patient is None:
+            raise RuntimeError("internal: self.of_patient is unset")
         return np.where(patient >= 0, self.of_patient[np.maximum(patient, 0)], none)
 
     def of_cases(self, log: VisitLog, cases: CaseColumns) -> IntArray:
@@ -442,7 +443,8 @@ def kpi_report_by(
     if codes.at_visit_row is not None:
         vd_code = codes.at_visit_row[vd.row]
     else:
-        assert codes.of_patient is not None
+        if codes.of_patient is None:
+            raise RuntimeError("internal: codes.of_patient is unset")
         vd_code = codes.of_patient[vd.patient]
     since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
     churn = churn_by_group(

@@ -197,8 +197,10 @@ def outcome_labels(
     elif population != "all":
         raise ConfigError(f"population must be 'active' or 'all', got {population!r}")
     if outcome.kind == "known":
-        assert outcome.churn_patient_id is not None
-        assert outcome.churn_day is not None
+        if outcome.churn_patient_id is None:
+            raise RuntimeError("internal: outcome.churn_patient_id is unset")
+        if outcome.churn_day is None:
+            raise RuntimeError("internal: outcome.churn_day is unset")
         churn = np.full(n, np.iinfo(np.int64).max, np.int64)
         where = patient_positions(visits.patient_ids, outcome.churn_patient_id, what="churn")
         churn[where[where >= 0]] = outcome.churn_day[where >= 0]

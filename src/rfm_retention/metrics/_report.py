@@ -144,7 +144,8 @@ class KPIReport(FrameViews):
             return None
         treated, control = WinBackRate(0, 0, 0), WinBackRate(0, 0, 0)
         for p in pairs:
-            assert p is not None
+            if p is None:
+                raise RuntimeError("internal: p is unset")
             treated, control = treated + p.treated, control + p.control
         return Uplift(treated, control)
 

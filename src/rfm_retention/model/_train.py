@@ -165,7 +165,8 @@ def train_risk_model(
         blocks.append(x.values[rows])
         outcomes.append(labels.positive)
         ids.append(labels.patient_id)
-    assert specs is not None
+    if specs is None:
+        raise RuntimeError("internal: specs is unset")
     values = np.concatenate(blocks)
     y = np.concatenate(outcomes).astype(np.float64)
     patient = np.concatenate(ids)
@@ -250,7 +251,8 @@ def _best_penalty(
         loss = float(np.mean(np.where(y_held > 0.5, np.logaddexp(0, -z), np.logaddexp(0, z))))
         if best is None or loss < best[0] - 1e-9:
             best = (loss, penalty, fit)
-    assert best is not None
+    if best is None:
+        raise RuntimeError("internal: best is unset")
     return best[1], best[2]
 
 

@@ -271,7 +271,8 @@ class NoShows(IndicatorBase):
         require(self.consecutive >= 1, f"{self.name}: consecutive must be at least 1")
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        assert data.appointments is not None
+        if data.appointments is None:
+            raise RuntimeError("internal: data.appointments is unset")
         rows = SourceRows.of(data, "appointments", instant, tiebreak=("status",))
         # Compare the text column once in place (no copy of the strings).
         missed_all = data.appointments.status == "no_show"

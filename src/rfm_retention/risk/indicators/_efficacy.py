@@ -80,7 +80,8 @@ class CourseNotCompleted(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.courses
-        assert table is not None
+        if table is None:
+            raise RuntimeError("internal: table is unset")
         rows = SourceRows.of(
             data,
             "courses",
@@ -171,7 +172,8 @@ class RehabilitationLag(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.outcomes
-        assert table is not None
+        if table is None:
+            raise RuntimeError("internal: table is unset")
         rows = _assessments(data, instant)
         exp = rows.column(table.expected_progress)
         act = rows.column(table.actual_progress)
@@ -230,7 +232,8 @@ class PoorOutcome(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.outcomes
-        assert table is not None
+        if table is None:
+            raise RuntimeError("internal: table is unset")
         rows = _assessments(data, instant)
         scored = rows.subset(~np.isnan(rows.column(table.outcome_score)))
         value = scored.last(scored.column(table.outcome_score), np.nan)

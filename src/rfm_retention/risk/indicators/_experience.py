@@ -69,7 +69,8 @@ class LowSatisfaction(IndicatorBase):
         require(self.consecutive >= 1, f"{self.name}: consecutive must be at least 1")
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        assert data.ratings is not None
+        if data.ratings is None:
+            raise RuntimeError("internal: data.ratings is unset")
         rows = SourceRows.of(data, "ratings", instant, tiebreak=("score",))
         score = rows.column(data.ratings.score)
         has = rows.has_rows()
@@ -122,7 +123,8 @@ class Complaints(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.complaints
-        assert table is not None
+        if table is None:
+            raise RuntimeError("internal: table is unset")
         rows = _complaints_within(data, instant, self.months)
         valid = rows.subset(rows.column(table.valid))
         count = valid.count().astype(np.float64)
@@ -168,7 +170,8 @@ class ComplaintHandling(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.complaints
-        assert table is not None
+        if table is None:
+            raise RuntimeError("internal: table is unset")
         rows = _complaints_within(data, instant, self.months)
         rated = rows.subset(~np.isnan(rows.column(table.handling_satisfaction)))
         value = rated.minimum(rated.column(table.handling_satisfaction))

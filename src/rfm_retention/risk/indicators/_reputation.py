@@ -51,7 +51,8 @@ class LowReputation(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         table = data.reviews
-        assert table is not None
+        if table is None:
+            raise RuntimeError("internal: table is unset")
         rows = SourceRows.of(data, "reviews", instant, since=months_before(instant, self.months))
         value = rows.mean(rows.column(table.score))
         return Measurement(
