@@ -108,16 +108,11 @@ class BGNBDModel(VisitModel):
 
     def _expected_visits(self, params: FloatArray, rows: FitRows, t: float) -> FloatArray:
         r, alpha, a, b = params
-        x, tx, age = rows.columns
+        x, _, age = rows.columns
         z = t / (alpha + age + t)
         log_term = log_hyp2f1(r + x, b + x, a + b + x - 1.0, z) + (r + x) * np.log1p(-z)
         numerator = (a + b + x - 1.0) / (a - 1.0) * -np.expm1(log_term)
-        odds_gone = np.where(
-            x > 0,
-            a / (b + np.maximum(x, 1.0) - 1.0) * ((alpha + age) / (alpha + tx)) ** (r + x),
-            0.0,
-        )
-        return np.asarray(numerator / (1.0 + odds_gone), dtype=np.float64)
+        return np.asarray(numerator * self._p_active(params, rows), dtype=np.float64)
 
 
 class MBGNBDModel(VisitModel):
@@ -166,9 +161,8 @@ class MBGNBDModel(VisitModel):
 
     def _expected_visits(self, params: FloatArray, rows: FitRows, t: float) -> FloatArray:
         r, alpha, a, b = params
-        x, tx, age = rows.columns
+        x, _, age = rows.columns
         z = t / (alpha + age + t)
         log_term = log_hyp2f1(r + x, b + x + 1.0, a + b + x, z) + (r + x) * np.log1p(-z)
         numerator = (a + b + x) / (a - 1.0) * -np.expm1(log_term)
-        odds_gone = a / (b + x) * ((alpha + age) / (alpha + tx)) ** (r + x)
-        return np.asarray(numerator / (1.0 + odds_gone), dtype=np.float64)
+        return np.asarray(numerator * self._p_active(params, rows), dtype=np.float64)
