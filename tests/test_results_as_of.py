@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -84,14 +84,14 @@ class _Counter:
 
 
 @pytest.fixture
-def conversions(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counter]:
+def conversions(monkeypatch: pytest.MonkeyPatch) -> _Counter:
     counter = _Counter()
     for name, module in list(sys.modules.items()):
         if name.startswith("rfm_retention") and (
             getattr(module, "to_instant", None) is counter.original
         ):
             monkeypatch.setattr(module, "to_instant", counter)
-    yield counter
+    return counter
 
 
 def test_one_scan_and_one_intake_convert_each_input_once(conversions: _Counter) -> None:

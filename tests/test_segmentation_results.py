@@ -10,7 +10,6 @@ import pytest
 
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import PatientFeatures
-from rfm_retention.time import to_instant
 from rfm_retention.segmentation import (
     ACTIONS,
     EIGHT_SEGMENT_PLAYBOOK,
@@ -24,6 +23,7 @@ from rfm_retention.segmentation import (
     migration,
     score_segments,
 )
+from rfm_retention.time import to_instant
 
 SEG = eight_segments(FixedSplit(90), FixedSplit(3), FixedSplit(1000))
 
