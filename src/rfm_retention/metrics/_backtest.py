@@ -63,6 +63,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._bundle import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -552,6 +553,7 @@ def backtest(
     warn_level: RiskLevel = RiskLevel.MEDIUM,
     population: Literal["active", "all"] = "active",
     observed_until: TimeLike | None = None,
+    progress: Progress | None = None,
 ) -> Backtest:
     """Replay ``scorer`` (and the baseline) at each date of ``at`` and score them.
 
@@ -570,6 +572,8 @@ def backtest(
         warn_level: the level from which a flag counts for lead time.
         population: ``"active"`` (not yet lapsed, default) or ``"all"`` seen.
         observed_until: last day the data covers; default the last visit day.
+        progress: a :data:`~rfm_retention.Progress` callback, told of each
+            scan date done (stage ``"backtest"``, unit ``"dates"``).
 
     Examples:
         >>> from rfm_retention.testing import synthetic_cohort
@@ -596,7 +600,8 @@ def backtest(
     scan_days = _scan_days(at)
     flags = _Flags.empty([*methods, base])
     results: list[MethodResult] = []
-    for day in scan_days.tolist():
+    report_progress(progress, "backtest", 0, len(scan_days), "dates")
+    for done, day in enumerate(scan_days.tolist(), start=1):
         labels = outcome_labels(
             data.visits, day, outcome, observed_until_day=observed, population=population
         )
@@ -604,6 +609,7 @@ def backtest(
             name, score, level, prob = judged
             results.append(_evaluate(to_date(day), name, score, level, labels.positive, k, prob))
             flags.add(judged, labels.patient_id, data.visits, day, warn_level)
+        report_progress(progress, "backtest", done, len(scan_days), "dates")
     leads = flags.lead_times(departures(data.visits, outcome, observed), scan_days)
     return Backtest(
         outcome, k, warn_level, tuple(results), leads, as_of=_end_of_day(observed)
