@@ -239,7 +239,7 @@ class GroupedKPIReport(Tabular):
         ...                    as_of="2024-09-30", min_group_size=1)
         >>> [(g.group, [m.revisit_3m.revisited for m in g.months]) for g in by.groups]
         [('cardiology', [1, 0]), ('renal', [0, 0])]
-        >>> by.to_columns()["group"]
+        >>> by.to_columns()["group"].tolist()
         ['cardiology', 'cardiology', 'renal', 'renal']
     """
 
