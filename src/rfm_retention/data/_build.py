@@ -18,13 +18,14 @@ becomes the sorted time column) and the results themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RowLayout", "RowOrder", "factorise", "layout_rows", "order_rows"]
+__all__ = ["LazyColumns", "RowLayout", "RowOrder", "factorise", "layout_rows", "order_rows"]
 
 IntArray = npt.NDArray[np.int64]
 _DAY = 86_400
@@ -252,16 +253,26 @@ class RowLayout:
 
     ``order`` is None when the rows came in (patient, time) order already, so
     no column needs a gather; otherwise ``order[i]`` is the input row that
-    goes to position ``i``. ``group_starts`` has one entry per patient plus
-    the row count.
+    goes to position ``i``. ``tied`` lists the positions ``i`` whose
+    (patient, time) equals row ``i + 1``'s. ``group_starts`` has one entry per
+    patient plus the row count.
     """
 
     patient_ids: npt.NDArray[Any]
     codes: IntArray
     seconds: IntArray
-    ties: npt.NDArray[np.bool_]
+    tied: IntArray
     group_starts: IntArray
     order: npt.NDArray[np.intp] | None
+
+    def row_ids(self) -> npt.NDArray[Any]:
+        """The patient id of every row, in the new order."""
+        ids = self.patient_ids
+        k = ids.shape[0]
+        if ids.dtype.kind == "i" and k and int(ids[-1]) - int(ids[0]) == k - 1:
+            shifted: npt.NDArray[Any] = np.add(self.codes, ids[0], dtype=ids.dtype)
+            return shifted  # consecutive ids: no lookup
+        return np.take(ids, self.codes)
 
     def first_rows(self) -> npt.NDArray[np.intp]:
         """The input row of each patient's first row."""
@@ -286,7 +297,9 @@ def order_rows(codes: IntArray, n_codes: int, seconds: IntArray) -> RowOrder:
         layout = _ordered_wide(coder.codes(), code_bits, seconds, 1)
     order = layout.order if layout.order is not None else np.arange(n)
     sorted_codes = codes[order] if n else codes  # the codes as given, not renumbered
-    return RowOrder(order, sorted_codes, layout.seconds, layout.ties)
+    ties = np.zeros(n, bool)
+    ties[layout.tied] = True
+    return RowOrder(order, sorted_codes, layout.seconds, ties)
 
 
 def layout_rows(ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64]) -> RowLayout:
@@ -391,7 +404,7 @@ def _ordered(
     n = ticks.shape[0]
     if n == 0:
         empty = np.empty(0, np.int64)
-        return RowLayout(empty, empty, empty, np.zeros(0, bool), np.zeros(1, np.int64), None)
+        return RowLayout(empty, empty, empty, empty, np.zeros(1, np.int64), None)
     shape = _key_shape(ticks, tick_seconds)
     if code_bits + shape.time_bits + shape.row_bits > 63:
         return None
@@ -445,44 +458,64 @@ def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
     """Read order, codes, ties, group starts and seconds back from the sorted key, block by
     block; the key's own buffer ends up holding the sorted times in seconds.
 
-    Codes count the changes of the key's code field, so they are 0, 1, 2... in
-    id order whatever numbers the key held (offset ids, packed text).
+    Codes are 0, 1, 2... in id order whatever numbers the key's code field
+    held (offset ids with gaps, packed text): see :func:`_ranked`.
     """
     n = key.shape[0]
     order = None if in_order else np.empty(n, np.intp)
     codes = np.empty(n, np.int64)
-    ties = np.zeros(n, bool)
-    field = np.empty(min(_BLOCK, n), np.int64)
-    changed = np.empty(min(_BLOCK, n), bool)
+    same = np.empty(min(_BLOCK, n), bool)
     starts: list[IntArray] = []
+    tied: list[IntArray] = []
     row_shift, time_shift = np.int64(shape.row_bits), np.int64(shape.time_bits)
     seconds_per_key = np.int64(shape.per_key * shape.tick_seconds)
     first_second = np.int64(shape.low * shape.tick_seconds)
     last_pair = last_field = -1
-    code = -1
     for at in _blocks(n):
         part = key[at : at + _BLOCK]
         m = part.shape[0]
         if order is not None:
             np.bitwise_and(part, shape.row_mask, out=order[at : at + m])
         part >>= row_shift  # now (code, time): equal neighbours are ties
-        np.equal(part[1:], part[:-1], out=ties[at : at + m - 1])
-        if at:
-            ties[at - 1] = last_pair == int(part[0])
+        np.equal(part[1:], part[:-1], out=same[1:m])
+        same[0] = last_pair == int(part[0])  # the previous block's last row and this first
         last_pair = int(part[-1])
-        np.right_shift(part, time_shift, out=field[:m])  # the code field
-        np.not_equal(field[1 : m], field[: m - 1], out=changed[1:m])
-        changed[0] = int(field[0]) != last_field
-        last_field = int(field[m - 1])
-        starts.append(np.flatnonzero(changed[:m]) + at)
-        np.cumsum(changed[:m], out=codes[at : at + m])
-        codes[at : at + m] += code
-        code = int(codes[at + m - 1])
+        tied.append(np.flatnonzero(same[:m]) + (at - 1))
+        field = codes[at : at + m]
+        np.right_shift(part, time_shift, out=field)
+        np.not_equal(field[1:], field[:-1], out=same[1:m])
+        same[0] = int(field[0]) != last_field
+        last_field = int(field[-1])
+        starts.append(np.flatnonzero(same[:m]) + at)
         part &= shape.time_mask
         part *= seconds_per_key
         part += first_second
     group_starts = np.concatenate([*starts, [n]]).astype(np.int64, copy=False)
-    return RowLayout(np.empty(0, np.int64), codes, key, ties, group_starts, order)
+    return RowLayout(np.empty(0, np.int64), _ranked(codes, group_starts), key,
+                     np.concatenate(tied).astype(np.int64, copy=False), group_starts, order)
+
+
+def _ranked(fields: IntArray, group_starts: IntArray) -> IntArray:
+    """Sorted code fields as ranks 0, 1, 2..., in place where the fields are not ranks yet.
+
+    Fields that are already 0..k-1 (every id of a range present) stay as they
+    are; narrow fields go through a lookup table; others (packed text) are
+    renumbered group by group.
+    """
+    k = group_starts.shape[0] - 1
+    if k == 0 or (int(fields[0]) == 0 and int(fields[-1]) == k - 1):
+        return fields
+    top = int(fields[-1])
+    if top <= 4 * fields.shape[0] + 1024:
+        rank = np.zeros(top + 1, np.int64)
+        rank[fields[group_starts[:-1]]] = np.arange(k, dtype=np.int64)
+        scratch = np.empty(min(_BLOCK, fields.shape[0]), np.int64)
+        for at in _blocks(fields.shape[0]):
+            part = fields[at : at + _BLOCK]
+            np.take(rank, part, out=scratch[: part.shape[0]])
+            part[:] = scratch[: part.shape[0]]
+        return fields
+    return np.repeat(np.arange(k, dtype=np.int64), np.diff(group_starts))
 
 
 def _ordered_wide(
@@ -499,8 +532,49 @@ def _ordered_wide(
         order = np.lexsort((relative, codes))
     sorted_codes = codes[order]
     seconds = ticks[order] * np.int64(tick_seconds)
-    ties = np.zeros(codes.shape[0], bool)
-    ties[:-1] = (sorted_codes[1:] == sorted_codes[:-1]) & (seconds[1:] == seconds[:-1])
+    tied = np.flatnonzero((sorted_codes[1:] == sorted_codes[:-1]) & (seconds[1:] == seconds[:-1]))
     starts = np.flatnonzero(np.diff(sorted_codes, prepend=-1))
     group_starts = np.append(starts, codes.shape[0]).astype(np.int64)
-    return RowLayout(np.empty(0, np.int64), sorted_codes, seconds, ties, group_starts, order)
+    return RowLayout(np.empty(0, np.int64), sorted_codes, seconds, tied, group_starts, order)
+
+
+class LazyColumns(Mapping[str, npt.NDArray[Any]]):
+    """A table's columns, some of them made the first time they are read.
+
+    The patient id of every row is a full n-row column that most work never
+    reads (it uses ``patient_ids`` and ``patient_index``); it is made on
+    first use and kept.
+
+    Example:
+        >>> import numpy as np
+        >>> cols = LazyColumns({"a": np.arange(2)}, {"b": lambda: np.ones(2)})
+        >>> list(cols), cols["b"].tolist()
+        (['a', 'b'], [1.0, 1.0])
+    """
+
+    def __init__(
+        self,
+        ready: Mapping[str, npt.NDArray[Any]],
+        later: Mapping[str, Callable[[], npt.NDArray[Any]]],
+        names: tuple[str, ...] | None = None,
+    ) -> None:
+        self._names = names if names is not None else (*ready, *later)
+        self._ready = dict(ready)
+        self._later = dict(later)
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        if name not in self._ready:
+            make = self._later.pop(name, None)
+            if make is None:
+                raise KeyError(name)
+            self._ready[name] = make()
+        return self._ready[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ready or name in self._later

@@ -172,11 +172,20 @@ class Validated:
     """What survives validation: clean columns, their input row numbers, the rejects."""
 
     columns: dict[str, npt.NDArray[Any]]
-    source_row: npt.NDArray[np.int64]
     rejected: RejectedRows
     absent: frozenset[str] = frozenset()
     """Fields the input did not have (nor filled from another): their columns hold one
     default value throughout (a read-only view of it)."""
+    kept: npt.NDArray[np.int64] | None = None
+    """The input rows kept, ascending; None when every row was kept."""
+
+    @property
+    def source_row(self) -> npt.NDArray[np.int64]:
+        """For each clean row, its position in the input as given."""
+        if self.kept is not None:
+            return self.kept
+        n = next((len(c) for c in self.columns.values()), 0)
+        return np.arange(n, dtype=np.int64)
 
 
 def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
@@ -370,7 +379,7 @@ def _reject(
     """The clean columns without the rows that have an issue: one mask, applied once."""
     rejected = RejectedRows(schema.source, tuple(sorted(issues, key=lambda i: (i.row, i.field))))
     if not issues:  # nothing to drop: no copy
-        return Validated(clean, np.arange(n, dtype=np.int64), rejected, absent)
+        return Validated(clean, rejected, absent)
     keep = np.ones(n, bool)
     keep[[i.row for i in issues]] = False
     n_kept = int(keep.sum())
@@ -379,9 +388,9 @@ def _reject(
             k: np.broadcast_to(v[:1], (n_kept,)) if k in absent and n else v[keep]
             for k, v in clean.items()
         },
-        source_row=np.flatnonzero(keep).astype(np.int64),
         rejected=rejected,
         absent=absent,
+        kept=np.flatnonzero(keep).astype(np.int64),
     )
 
 

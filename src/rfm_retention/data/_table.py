@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
-from rfm_retention.data._build import layout_rows
+from rfm_retention.data._build import LazyColumns, layout_rows
 from rfm_retention.data._csv import read_csv_columns
 from rfm_retention.data._schema import (
     OnError,
@@ -117,26 +117,27 @@ class PatientTable:
             for f in schema.fields[1:]
             if f.name != schema.time_field and f.name not in checked.absent
         ]
-        order = _order_ties_by_content(layout.order, layout.ties, content)
+        order = _order_ties_by_content(layout.order, layout.tied, content)
         sorted_cols = {}
         for name, col in cols.items():
             if name in checked.absent:
                 sorted_cols[name] = col  # one value throughout: already in any order
             elif name == schema.time_field:  # tied rows share their time: the sort knows it
                 sorted_cols[name] = layout.seconds.view("datetime64[s]")
-            elif name == id_name:
-                counts = np.diff(layout.group_starts)
-                sorted_cols[name] = col if order is None else np.repeat(layout.patient_ids, counts)
-            else:
+            elif name != id_name:
                 sorted_cols[name] = col if order is None else np.take(col, order)
-        rows = checked.source_row
-        all_rows = rows.shape[0] == 0 or int(rows[-1]) == rows.shape[0] - 1
+        ids = cols[id_name]
+        later = {} if order is None else {id_name: layout.row_ids}  # made when first read
         if order is None:
-            source_row = rows
+            sorted_cols[id_name] = ids
+        if order is None:
+            source_row = checked.source_row
+        elif checked.kept is None:
+            source_row = order.astype(np.int64, copy=False)
         else:
-            source_row = order.astype(np.int64, copy=False) if all_rows else rows[order]
+            source_row = checked.kept[order]
         return cls(
-            columns=sorted_cols,
+            columns=LazyColumns(sorted_cols, later, tuple(cols)),
             patient_ids=layout.patient_ids,
             patient_index=layout.codes,
             group_starts=layout.group_starts,
@@ -357,32 +358,29 @@ class PatientTable:
 
 def _order_ties_by_content(
     order: npt.NDArray[np.intp] | None,
-    ties: npt.NDArray[np.bool_],
+    tied: npt.NDArray[np.int64],
     content: list[npt.NDArray[Any]],
 ) -> npt.NDArray[np.intp] | None:
     """Put rows that share (patient, time) in the order of their other columns.
 
     Which of two same-time rows is "last" (the last visit's department, the
     latest rating) then never depends on the order the host happened to give
-    the rows in. ``ties[i]`` says row ``i`` (in ``order``; None: the input
-    order) shares its (patient, time) with row ``i + 1``; only tied rows are
-    sorted again, and rows equal in every column keep their input order.
+    the rows in. Each ``i`` in ``tied`` says row ``i`` (in ``order``; None: the
+    input order) shares its (patient, time) with row ``i + 1``; only tied rows
+    are sorted again, and rows equal in every column keep their input order.
     """
-    if ties.shape[0] < 2 or not content:
+    if tied.size == 0 or not content:
         return order
-    starts = np.flatnonzero(ties)  # first rows of tied pairs
-    if starts.size == 0:
-        return order
-    rows = np.union1d(starts, starts + 1)  # every tied row, in order
-    run = np.cumsum(~ties[rows - 1])  # a new run where the row before is not tied (ties[-1]
-    # is False: the last row has no next row)
+    rows = np.union1d(tied, tied + 1)  # every tied row, in order
+    run = np.cumsum(~np.isin(rows - 1, tied, assume_unique=True))  # a new run where the
+    # row before is not tied to this one
     sub = rows if order is None else order[rows]
     keys = [column[sub] for column in reversed(content)]
     resorted = sub[np.lexsort((sub, *keys, run))]
     if np.array_equal(resorted, sub):
         return order
-    out = np.arange(ties.shape[0], dtype=np.intp) if order is None else order  # ours to change
-    out[rows] = resorted
+    out = np.arange(content[0].shape[0], dtype=np.intp) if order is None else order
+    out[rows] = resorted  # ``order`` is the layout's own array: ours to change
     return out
 
 
