@@ -25,7 +25,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LazyColumns", "RowLayout", "RowOrder", "factorise", "layout_rows", "order_rows"]
+__all__ = [
+    "LazyColumns",
+    "RowLayout",
+    "RowOrder",
+    "char_matrix",
+    "factorise",
+    "layout_rows",
+    "order_rows",
+]
 
 IntArray = npt.NDArray[np.int64]
 _DAY = 86_400
@@ -106,18 +114,33 @@ class _TextCoder:
             out |= part
 
 
-def _text_coder(ids: npt.NDArray[Any]) -> _TextCoder | None:
-    """A coder for ASCII text ids no wider than 63 bits once packed, else None."""
-    if ids.dtype.kind == "U":
-        width = ids.dtype.itemsize // 4
-        chars: Any = ids.view(np.uint32).reshape(ids.shape[0], width) if width else None
-    elif ids.dtype.kind == "S":
-        width = ids.dtype.itemsize
-        chars = ids.view(np.uint8).reshape(ids.shape[0], width) if width else None
+def char_matrix(text: npt.NDArray[Any]) -> npt.NDArray[np.unsignedinteger[Any]] | None:
+    """A fixed-width text column as an (n, width) matrix of its character codes (a view:
+    ``uint32`` for ``str_``, ``uint8`` for ``bytes_``), None for other dtypes or width 0.
+
+    Example:
+        >>> char_matrix(np.array(["ab", "c"])).tolist()
+        [[97, 98], [99, 0]]
+    """
+    code: type[np.unsignedinteger[Any]]
+    if text.dtype.kind == "U":
+        width, code = text.dtype.itemsize // 4, np.uint32
+    elif text.dtype.kind == "S":
+        width, code = text.dtype.itemsize, np.uint8
     else:
         return None
+    if not width or not text.flags.c_contiguous:
+        return None
+    matrix: Any = text.view(code).reshape(text.shape[0], width)
+    return matrix  # type: ignore[no-any-return]
+
+
+def _text_coder(ids: npt.NDArray[Any]) -> _TextCoder | None:
+    """A coder for ASCII text ids no wider than 63 bits once packed, else None."""
+    chars = char_matrix(ids)
     if chars is None or ids.shape[0] == 0:
         return None
+    width = chars.shape[1]
     used = np.zeros(128, bool)
     step = max(_BLOCK // width, 1)
     for at in range(0, ids.shape[0], step):
@@ -214,16 +237,11 @@ def _packed_text(ids: npt.NDArray[Any]) -> npt.NDArray[np.uint64] | None:
     Each character takes one byte, most significant first, padded with zero
     bytes: comparing the numbers compares the texts (a prefix sorts first).
     """
-    codes: npt.NDArray[np.unsignedinteger[Any]] | None
-    if ids.dtype.kind == "U":
-        width = ids.dtype.itemsize // 4
-        codes = ids.view(np.uint32).reshape(ids.shape[0], width) if width else None
-    elif ids.dtype.kind == "S":
-        width = ids.dtype.itemsize
-        codes = ids.view(np.uint8).reshape(ids.shape[0], width) if width else None
-    else:
+    codes = char_matrix(ids)
+    if codes is None or ids.shape[0] == 0:
         return None
-    if codes is None or width > 8 or int(codes.max()) > 127:
+    width = codes.shape[1]
+    if width > 8 or int(codes.max()) > 127:
         return None
     packed = np.zeros(ids.shape[0], np.uint64)
     for k in range(width):
@@ -328,13 +346,19 @@ def layout_rows(ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64]) -> Row
     if direct is not None:
         layout = _ordered(direct, direct.bits, ticks, tick_seconds, owned=False)
         if layout is not None:
-            return attrs.evolve(layout, patient_ids=ids[layout.first_rows()])
+            return attrs.evolve(layout, patient_ids=_as_str(ids[layout.first_rows()]))
     factors = _factors(ids)
     code_bits = max(factors.uniques.shape[0] - 1, 0).bit_length()
     layout = _ordered(factors.coder, code_bits, ticks, tick_seconds, owned=factors.owned)
     if layout is None:
         layout = _ordered_wide(factors.coder.codes(), code_bits, ticks, tick_seconds)
-    return attrs.evolve(layout, patient_ids=factors.uniques)
+    return attrs.evolve(layout, patient_ids=_as_str(factors.uniques))
+
+
+def _as_str(ids: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """ASCII ``bytes_`` ids as ``str_`` (only the distinct ids are decoded); others as they
+    are."""
+    return ids.astype(f"U{max(ids.dtype.itemsize, 1)}") if ids.dtype.kind == "S" else ids
 
 
 def _direct_coder(ids: npt.NDArray[Any]) -> _Coder | _TextCoder | None:

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._build import factorise
+from rfm_retention.data._build import char_matrix, factorise
 from rfm_retention.data._time import ISO, DateParsing, is_missing, parse_times
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 
@@ -409,6 +409,10 @@ def _shown(arr: npt.NDArray[Any], row: int) -> str:
     return str(value)[:80]
 
 
+def _full_text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _absent_column(f: Field, n: int) -> npt.NDArray[Any]:
     """A field the input lacks: one default value, never materialised row by row.
 
@@ -466,6 +470,8 @@ def _convert_time(
 
 def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Text values, stripped; None, NaN and pandas' NA become ''."""
+    if arr.dtype.kind in "US" and _edges_clean(arr):  # nothing to strip: no copy, no decoding
+        return arr if arr.dtype.kind == "U" else arr.astype(f"U{arr.dtype.itemsize}")
     if arr.dtype.kind == "U":
         return np.char.strip(arr)
     if arr.dtype.kind == "T":
@@ -476,6 +482,41 @@ def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     if arr.dtype.kind in "iub":
         return arr.astype(str)
     return text_array(["" if is_missing(v) else str(v).strip() for v in arr.tolist()])
+
+
+_SPACES = np.zeros(128, bool)
+_SPACES[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.strip() takes, in ASCII
+
+
+def _edges_clean(text: npt.NDArray[Any]) -> bool:
+    """Whether every value of an ASCII text column neither starts nor ends with whitespace
+    (False for non-ASCII text), checked block by block: stripping it would change nothing."""
+    chars = char_matrix(text)
+    if chars is None:  # not fixed-width text, not contiguous, or width 0 (every value '')
+        return text.dtype.kind in "US" and text.dtype.itemsize == 0
+    step = max((1 << 16) // chars.shape[1], 1)
+    for at in range(0, chars.shape[0], step):
+        block = chars[at : at + step]
+        if block.size == 0 or int(block.max()) > 127:
+            return block.size == 0
+        last = np.maximum(np.strings.str_len(text[at : at + step]) - 1, 0)
+        if _SPACES[block[:, 0]].any() or _SPACES[block[np.arange(block.shape[0]), last]].any():
+            return False
+    return True
+
+
+def _empty_text(text: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Mask of the empty values of a text column (``str_``, ``bytes_`` or ``StringDType``)."""
+    empty: npt.NDArray[np.bool_] = text == (b"" if text.dtype.kind == "S" else "")
+    return empty
+
+
+def _id_text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Text ids as text; ASCII bytes with nothing to strip stay bytes, so the table build
+    decodes only the distinct ids."""
+    if arr.dtype.kind == "S" and _edges_clean(arr):
+        return arr
+    return _text(arr)
 
 
 _WIDE_TEXT = 64
@@ -586,8 +627,10 @@ def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict
         if f.required and missing.any():
             problems.update(dict.fromkeys(np.flatnonzero(missing).tolist(), "missing"))
         return ints, problems
-    text = _text(arr)
-    problems = {int(r): "missing" for r in np.flatnonzero(text == "")} if f.required else {}
+    text = _id_text(arr)
+    problems = (
+        dict.fromkeys(np.flatnonzero(_empty_text(text)).tolist(), "missing") if f.required else {}
+    )
     return text, problems
 
 
@@ -682,9 +725,8 @@ def _duplicate_issues(
         if not f.unique or f.name not in given:
             continue
         values = clean[f.name]
-        present = np.flatnonzero(values != "") if values.dtype.kind == "U" else np.arange(
-            len(values)
-        )
+        present = (np.flatnonzero(~_empty_text(values)) if values.dtype.kind in "US"
+                   else np.arange(len(values)))
         if present.size == 0:
             continue
         vals = values[present]
@@ -703,7 +745,7 @@ def _duplicate_issues(
                     row=row,
                     field=f.name,
                     message=f"duplicate (first seen in row {first})",
-                    value=str(values[row]),
+                    value=_full_text(values[row]),
                 )
             )
     return issues

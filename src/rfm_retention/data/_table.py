@@ -142,12 +142,10 @@ class PatientTable:
             elif name != id_name:
                 sorted_cols[name] = col if order is None else np.take(col, order)
         report_progress(progress, stage, 3, _BUILD_STEPS)
-        later = {}
+        later = {id_name: layout.row_ids}  # the row-level id column: made when first read
         if order is None:
-            sorted_cols[id_name] = cols[id_name]
             source_row = checked.source_row
         else:
-            later[id_name] = layout.row_ids  # the row-level id column: made when first read
             source_row = order if checked.kept is None else checked.kept[order]
         report_progress(progress, stage, _BUILD_STEPS, _BUILD_STEPS)
         return cls(
