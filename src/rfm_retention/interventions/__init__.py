@@ -13,7 +13,7 @@
   :class:`JsonLinesNotifier`).
 """
 
-from rfm_retention.interventions._casebook import Breach, CaseBook, Intake, IntakeAction
+from rfm_retention.interventions._casebook import Breach, CaseBook
 from rfm_retention.interventions._contact_rules import Consent, ContactRules
 from rfm_retention.interventions._events import (
     CaseClosed,
@@ -27,7 +27,8 @@ from rfm_retention.interventions._events import (
     decode_event,
     encode_event,
 )
-from rfm_retention.interventions._from_warnings import IntakeReport, WarningLike, intake_warnings
+from rfm_retention.interventions._from_warnings import intake_warnings
+from rfm_retention.interventions._intake import Intake, IntakeAction, IntakeReport
 from rfm_retention.interventions._lifecycle import apply, replay
 from rfm_retention.interventions._messages import (
     CARE_TEMPLATES,
@@ -66,7 +67,7 @@ from rfm_retention.interventions._vocabulary import (
     Outcome,
     Purpose,
 )
-from rfm_retention.interventions._working_calendar import WorkingCalendar
+from rfm_retention.interventions._working_calendar import WorkingCalendar, read_holidays
 from rfm_retention.interventions.conformance import check_case_store
 
 __all__ = [
@@ -117,7 +118,6 @@ __all__ = [
     "SkippedRecipient",
     "StaffNotice",
     "StaffNotified",
-    "WarningLike",
     "WorkingCalendar",
     "apply",
     "check_case_store",
@@ -125,5 +125,6 @@ __all__ = [
     "decode_event",
     "encode_event",
     "intake_warnings",
+    "read_holidays",
     "replay",
 ]
