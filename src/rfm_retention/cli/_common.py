@@ -177,6 +177,7 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
             on_error="quarantine" if args.quarantine else "raise",
             encoding=args.encoding,
             id_type=args.id_type,
+            progress=progress_of(args),
         )
     except MissingColumnError as error:
         raise _cli_hint(error, args) from None
