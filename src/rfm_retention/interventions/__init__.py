@@ -7,12 +7,15 @@
 * :class:`CaseBook` - warnings in, cases out: contacts, plans, outcomes,
   ``overdue(as_of)``, breach escalation; every change validated and kept in an
   append-only history (:class:`InMemoryCaseStore`, :class:`SQLiteCaseStore`);
+  :class:`CaseList` - its cases as a sequence and a table (``to_pandas()``,
+  ``to_polars()``, ``to_arrow()``);
 * :class:`ContactRules` - per-patient, per-channel consent and do-not-contact;
 * :func:`compose_care_batch` - caring batch messages for the host to send;
 * :class:`Notifier` - staff notices (:class:`CallbackNotifier`,
   :class:`JsonLinesNotifier`).
 """
 
+from rfm_retention.interventions._case_list import CaseList
 from rfm_retention.interventions._casebook import Breach, CaseBook
 from rfm_retention.interventions._contact_rules import Consent, ContactRules
 from rfm_retention.interventions._events import (
@@ -81,6 +84,7 @@ __all__ = [
     "CaseClosed",
     "CaseEscalated",
     "CaseEvent",
+    "CaseList",
     "CaseOpened",
     "CaseReopened",
     "CaseStatus",

@@ -25,9 +25,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar, overload
 
 import attrs
+import numpy.typing as npt
 
-from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
+from rfm_retention.interventions._case_list import CaseList
 from rfm_retention.interventions._contact_rules import ContactRules
 from rfm_retention.interventions._events import (
     CaseClosed,
@@ -113,7 +115,7 @@ def _record(value: object, position: int) -> WarningRecord:
     )
 
 
-class CaseBook:
+class CaseBook(FrameViews):
     """Opens, escalates, records and closes intervention cases.
 
     Example:
@@ -144,6 +146,8 @@ class CaseBook:
         notify_levels: Levels whose new cases and escalations are announced.
     """
 
+    FRAME_CATEGORIES = CaseList.FRAME_CATEGORIES
+
     def __init__(
         self,
         store: CaseStore,
@@ -162,23 +166,15 @@ class CaseBook:
         self.notify_levels = frozenset(notify_levels)
 
     def __repr__(self) -> str:
-        return self._display().text()
+        return self.cases()._display("CaseBook").text()
 
     def _repr_html_(self) -> str:
-        return self._display().html()
+        return self.cases()._display("CaseBook").html()
 
-    def _display(self) -> Display:
-        """Every stored case: patient, level, reason, status, when warned, first contact."""
-        cases = self.cases()
-        columns = {
-            "case_id": [c.case_id for c in cases], "level": [c.level.label for c in cases],
-            "reason": [c.reason for c in cases], "status": [c.status for c in cases],
-            "warned_at": [c.warned_at for c in cases],
-            "first_contact_at": [c.first_contact_at for c in cases],
-            "outcome": [c.outcome for c in cases],
-        }
-        still_open = sum(not c.is_closed for c in cases)
-        return Display("CaseBook", columns, {"cases": len(cases), "open": still_open})
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Every stored case as one row (see :meth:`CaseList.to_columns`); the DataFrame
+        views ``to_pandas()``, ``to_polars()`` and ``to_arrow()`` read it."""
+        return self.cases().to_columns()
 
     # -- reading ------------------------------------------------------------
 
@@ -198,10 +194,14 @@ class CaseBook:
         """Every event of the case, oldest first."""
         return self.store.history(case_id)
 
-    def cases(self, *, patient_id: object | None = None, open_only: bool = False) -> list[Case]:
-        """Stored cases, by patient then episode (optionally one patient's, or non-closed only)."""
+    def cases(self, *, patient_id: object | None = None, open_only: bool = False) -> CaseList:
+        """Stored cases, by patient then episode (optionally one patient's, or non-closed only).
+
+        A :class:`CaseList`: a sequence of cases and a table with DataFrame views.
+        """
         pid = None if patient_id is None else str(patient_id)
-        return [self.get(cid) for cid in self.store.case_ids(patient_id=pid, open_only=open_only)]
+        ids = self.store.case_ids(patient_id=pid, open_only=open_only)
+        return CaseList(self.get(cid) for cid in ids)
 
     # -- warnings -----------------------------------------------------------
 
