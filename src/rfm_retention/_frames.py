@@ -47,6 +47,8 @@ def _as_numpy(values: Any) -> npt.NDArray[Any]:
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "T":
             return values.astype(object)
+        if values.dtype.kind == "M" and np.datetime_data(values.dtype)[0] in ("Y", "M", "W"):
+            return values.astype("datetime64[D]")  # months as their first day: a frame date
         return values
     items = list(values)
     present = [v for v in items if v is not None]
@@ -100,6 +102,8 @@ def to_polars(
     series = []
     for name, values in columns.items():
         arr = _as_numpy(values)
+        if arr.dtype.kind == "M" and np.datetime_data(arr.dtype)[0] == "s":
+            arr = arr.astype("datetime64[ms]")  # Polars has no seconds resolution
         column = pl.Series(name, arr.tolist() if arr.dtype.kind == "O" else arr)
         if name in wanted:
             column = column.cast(pl.Utf8).cast(pl.Categorical)
