@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rfm_retention._progress import ProgressEvent
 from rfm_retention.data import ComplaintTable, CourseTable, DateParsing, ReviewTable, VisitLog
 from rfm_retention.data._arrow_csv import read_arrow_csv_columns, read_columns
 from rfm_retention.data._table import PatientTable
@@ -234,3 +235,13 @@ def test_odd_cells_load_or_fail_the_same_through_both_readers(
     for on_error in ("raise", "quarantine"):
         assert _outcome(VisitLog, path, "arrow", on_error=on_error) == _outcome(
             VisitLog, path, "numpy", on_error=on_error)
+
+
+def test_arrow_reading_reports_progress_from_zero_to_the_file_size(tmp_path: Path) -> None:
+    """from_csv through arrow reports the bytes read: 0 first, the file's size at the end."""
+    path = _path(tmp_path, HEADER + GOOD * 50)
+    events: list[ProgressEvent] = []
+    VisitLog.from_csv(path, reader="arrow", progress=events.append)
+    read = [(e.done, e.total, e.unit) for e in events if e.stage == "read csv"]
+    size = path.stat().st_size
+    assert read == [(0, size, "bytes"), (size, size, "bytes")]

@@ -186,6 +186,7 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
             encoding=args.encoding,
             id_type=args.id_type,
             reader=args.csv_reader,
+            progress=progress_of(args),
         )
     except MissingColumnError as error:
         raise _cli_hint(error, args) from None

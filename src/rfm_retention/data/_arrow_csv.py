@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._optional import import_optional
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._csv import (
     MAX_LINE_BYTES,
     CsvColumns,
@@ -73,12 +74,15 @@ def read_columns(
     delimiter: str = ",",
     encoding: str = "utf-8",
     parsing: DateParsing | None = None,
+    progress: Progress | None = None,
 ) -> CsvColumns:
     """The schema's columns of a CSV file, read by ``reader``; same result whichever reads.
 
     ``"auto"`` uses arrow when pyarrow is installed, ``"arrow"`` requires it
     (:class:`~rfm_retention.errors.MissingDependencyError` otherwise). Files
     arrow cannot read exactly as the numpy reader would go to the numpy reader.
+    ``progress`` hears of the bytes read (stage ``"read csv"``): chunk by
+    chunk from the numpy reader, at the start and the end from arrow's.
 
     Example:
         >>> import tempfile, pathlib
@@ -92,14 +96,25 @@ def read_columns(
     if reader not in CSV_READERS:
         raise ConfigError(f"reader must be one of {list(CSV_READERS)}, not {reader!r}")
     if reader == "arrow" or (reader == "auto" and arrow_available()):
+        size = _size(path)
+        report_progress(progress, "read csv", 0, size, "bytes")
         read = read_arrow_csv_columns(
             path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
         )
         if read is not None:
+            report_progress(progress, "read csv", size or 0, size, "bytes")
             return read
     return read_csv_columns(
-        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
+        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
+        progress=progress,
     )
+
+
+def _size(path: str | os.PathLike[str]) -> int | None:
+    try:
+        return os.stat(path).st_size or None
+    except OSError:
+        return None
 
 
 def read_arrow_csv_columns(
