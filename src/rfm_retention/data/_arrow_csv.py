@@ -22,6 +22,7 @@ import codecs
 import importlib.util
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -149,22 +150,24 @@ def read_arrow_csv_columns(
     if not _is_utf8(encoding):
         return None
     name = os.fspath(path)
+    iso = parsing is None or parsing.format is None
+    kinds = {f.name: f.kind for f in schema.fields}
     try:
         with open(name, "rb") as handle:
             header = _header(handle, delimiter)
-            lines = None if header is None else _plain_body(handle)
+            try:
+                position = _positions(header or [], schema, mapping, name)
+            except ConfigError:  # a column is missing: numpy's reader words the error
+                return None
+            if header is None:
+                return None
+            with ThreadPoolExecutor(1) as pool:  # arrow reads while the file is checked
+                reading = pool.submit(_arrow_table, name, header, position, kinds, iso, delimiter)
+                lines = _plain_body(handle)
+                table = reading.result()
     except OSError:
         return None
-    if header is None or lines is None:
-        return None
-    try:
-        position = _positions(header, schema, mapping, name)
-    except ConfigError:  # a column is missing: numpy's reader words the error
-        return None
-    iso = parsing is None or parsing.format is None
-    kinds = {f.name: f.kind for f in schema.fields}
-    table = _arrow_table(name, header, position, kinds, iso, delimiter)
-    if table is None or table.num_rows != lines:  # blank lines: numpy's reader counts them
+    if lines is None or table is None or table.num_rows != lines:  # a blank line: not plain
         return None
     columns: dict[str, npt.NDArray[Any]] = {}
     for field, at in position.items():
