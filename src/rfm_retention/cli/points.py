@@ -7,9 +7,9 @@ import datetime as dt
 from typing import Any
 
 from rfm_retention._storage._postgres import is_dsn
-from rfm_retention.cli._common import add_input_options, load_table
+from rfm_retention.cli._common import add_input_options, load_typed, read_file
 from rfm_retention.cli._format import format_table
-from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
+from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
@@ -20,6 +20,8 @@ from rfm_retention.loyalty import (
     award_referrals,
     award_reviews,
     privileges,
+    read_referrals_csv,
+    read_reviews_csv,
     verify,
 )
 from rfm_retention.testing import SyntheticCohort
@@ -71,10 +73,11 @@ def register(sub: Any) -> None:
                        help="patient registry CSV (patients.csv: patient_id, first_contact, "
                        "referred_by...): the referrer earns when the referred patient's first "
                        "visit is in --visits, once per referred patient; an award whose "
-                       "patient no longer has a visit (first visit cancelled) is reversed")
+                       "patient no longer has a visit (first visit cancelled) is reversed; "
+                       "its bad rows are reported, never set aside")
     award.add_argument("--reviews", metavar="FILE",
                        help="reviews CSV file: points for each posted review, the same whatever "
-                       "its rating")
+                       "its rating (bad rows are reported, never set aside)")
     award.add_argument("--since", metavar="TIME", help="only award visits at or after TIME "
                        "(default: none, so every visit in the file earns, however old; "
                        "the whole file still decides each patient's first visit)")
@@ -140,12 +143,13 @@ def run_award(args: argparse.Namespace) -> int:
         raise ConfigError("points award needs --visits (revisits, referrals) or --reviews")
     if args.referrals and not args.visits:
         raise ConfigError("--referrals needs --visits: the referred patients' first visits")
-    log = load_table(args, "visits", args.visits) if args.visits else None
+    log = load_typed(args, "visits", args.visits, VisitLog) if args.visits else None
+    referrals = (read_file(args, "registry", args.referrals, read_referrals_csv)
+                 if args.referrals else None)
+    reviews = read_file(args, "reviews", args.reviews, read_reviews_csv) if args.reviews else None
     ledger = _ledger(args, create=True)
     try:
         if log is not None:
-            if not isinstance(log, VisitLog):
-                raise RuntimeError("internal: log is not a VisitLog")
             since = None if args.since is None else _time(args.since, "since")
             if since is None and len(log):
                 print(_whole_file_note(log))
@@ -153,21 +157,13 @@ def run_award(args: argparse.Namespace) -> int:
             print(f"{result.visits} visit(s), {result.earning} earning; awarded "
                   f"{result.awarded} ({result.points} points), {result.already_awarded} "
                   "already awarded.")
-        if args.referrals:
-            registry = load_table(args, "registry", args.referrals)
-            if not isinstance(registry, PatientRegistry):
-                raise RuntimeError("internal: registry is not a PatientRegistry")
-            if log is None:
-                raise RuntimeError("internal: log is unset")
-            ref = award_referrals(ledger, registry, log, actor="cli award")
-            print(f"{ref.candidates} referral(s) with a first visit; awarded {ref.awarded} "
-                  f"({ref.points} points), {ref.already_awarded} already awarded, "
-                  f"{ref.capped} over the yearly cap, {ref.reversed} reversed (first visit "
-                  "cancelled).")
-        if args.reviews:
-            reviews = load_table(args, "reviews", args.reviews)
-            if not isinstance(reviews, ReviewTable):
-                raise RuntimeError("internal: reviews is not a ReviewTable")
+            if referrals is not None:
+                ref = award_referrals(ledger, referrals, log, actor="cli award")
+                print(f"{ref.candidates} referral(s) with a first visit; awarded "
+                      f"{ref.awarded} ({ref.points} points), {ref.already_awarded} already "
+                      f"awarded, {ref.capped} over the yearly cap, {ref.reversed} reversed "
+                      "(first visit cancelled).")
+        if reviews is not None:
             rev = award_reviews(ledger, reviews, actor="cli award")
             print(f"{rev.candidates} review(s); awarded {rev.awarded} ({rev.points} points), "
                   f"{rev.already_awarded} already awarded, {rev.capped} over the yearly cap.")

@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import attrs
-import numpy as np
 
 from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
 from rfm_retention.errors import ConfigError, LedgerError
 from rfm_retention.loyalty._events import MAX_POINTS, Event, EventKind
+from rfm_retention.loyalty._inputs import PostedReview, Referral, referrals_of, reviews_of
 from rfm_retention.time import TimeLike
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def _earn(ledger: PointsLedger, patient: str, points: int, key: str, at: dt.date
 
 def award_referrals(
     ledger: PointsLedger,
-    registry: PatientRegistry,
+    registry: PatientRegistry | Iterable[Referral],
     visits: VisitLog,
     *,
     rules: WordOfMouthRules = WORD_OF_MOUTH,
@@ -175,6 +176,8 @@ def award_referrals(
 
     ``visits`` must hold each referred patient's history back to their first
     visit. ``at`` is the reversal time (default: the latest visit in the log).
+    ``registry`` is the patient registry or its :class:`Referral` records
+    (:func:`read_referrals_csv` reads them from a file).
 
     Example:
         >>> from rfm_retention.data import PatientRegistry, VisitLog
@@ -194,16 +197,15 @@ def award_referrals(
     """
     if rules.referral_points == 0:
         return WordOfMouthAward(0, 0, 0, 0, 0, 0)
-    linked = np.flatnonzero(registry.referred_by != "")
-    referred = registry.row_patient_ids()[linked].astype(str)
-    referrer = registry.referred_by[linked].astype(str)
+    referrals = referrals_of(registry) if isinstance(registry, PatientRegistry) else registry
+    pairs = [(str(r.patient_id), str(r.referred_by)) for r in referrals]
     known = {str(p): i for i, p in enumerate(visits.patient_ids.tolist())}
     first_time = visits.time[visits.group_starts[:-1]] if len(visits) else visits.time
     when_reversed = at if at is not None else (
         visits.time.max().astype("datetime64[s]").tolist() if len(visits) else None)
     candidates = awarded = already = capped = reversed_n = points = 0
     counts: dict[str, Counter[int]] = {}
-    for child, parent in zip(referred.tolist(), referrer.tolist(), strict=True):
+    for child, parent in pairs:
         live, free = _live_key(ledger, child)
         pos = known.get(child)
         if pos is None:
@@ -258,7 +260,7 @@ def review_key(branch: str, patient: str, platform: str, posted_at: dt.datetime)
 
 def award_reviews(
     ledger: PointsLedger,
-    reviews: ReviewTable,
+    reviews: ReviewTable | Iterable[PostedReview],
     *,
     rules: WordOfMouthRules = WORD_OF_MOUTH,
     actor: str = "award_reviews",
@@ -266,7 +268,9 @@ def award_reviews(
     """Award points for every posted review, the same whatever its rating.
 
     Only the patient, platform and posting time are read (never the score
-    or stars; see the module docstring for why).
+    or stars; see the module docstring for why). ``reviews`` is the table or
+    its :class:`PostedReview` records (:func:`read_reviews_csv` reads them
+    from a file).
 
     Example:
         >>> from rfm_retention.data import ReviewTable
@@ -281,9 +285,10 @@ def award_reviews(
     """
     if rules.review_points == 0:
         return WordOfMouthAward(0, 0, 0, 0, 0, 0)
-    pids = reviews.row_patient_ids().astype(str).tolist()
-    platforms = reviews.columns["platform"].tolist()
-    times = reviews.time.astype("datetime64[us]").tolist()
+    posted = reviews_of(reviews) if isinstance(reviews, ReviewTable) else tuple(reviews)
+    pids = [str(r.patient_id) for r in posted]
+    platforms = [r.platform for r in posted]
+    times = [r.posted_at for r in posted]
     keys = [review_key(ledger.branch, p, pl, t)
             for p, pl, t in zip(pids, platforms, times, strict=True)]
     if len(set(keys)) != len(keys):
