@@ -11,6 +11,7 @@ its full surface in its own package: :mod:`rfm_retention.data`,
 :mod:`rfm_retention.metrics` and :mod:`rfm_retention.testing`.
 """
 
+from rfm_retention._progress import Progress, ProgressEvent
 from rfm_retention.btyd import BTYDSummary, btyd_summary
 from rfm_retention.data import (
     Appointment,
@@ -91,6 +92,8 @@ __all__ = [
     "PatientData",
     "PatientFeatures",
     "PointsLedger",
+    "Progress",
+    "ProgressEvent",
     "RFMRetentionError",
     "Rating",
     "RatingTable",

@@ -1,8 +1,10 @@
 """The ``rfm-retention`` command line.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``;
-this module only wires them together and turns library errors into one-line
-messages with a non-zero exit, never a traceback.
+this module only wires them together, hands every command a progress bar
+(``args.progress``: drawn on stderr only when it is a terminal and the work
+takes a while, else None) and turns library errors into one-line messages
+with a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from rfm_retention import __version__
+from rfm_retention.cli._progress import progress_bar
 from rfm_retention.errors import RFMRetentionError
 
 __all__ = ["main"]
@@ -52,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        with progress_bar(sys.stderr) as progress:
+            args.progress = progress
+            code: int = args.func(args)
     except RFMRetentionError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"rfm-retention {args.command}: error: {first}", file=sys.stderr)
