@@ -9,9 +9,11 @@ For 1M, 10M and 30M visits (``--small``: 10k, 100k, 300k) one run times:
   write) against Polars (read, the same features, write) and pandas
   (``read_csv`` + groupby + ``to_csv``), each as its own process;
 
-and prints the ratios, the build's growth (10M/1M, 30M/10M) and the CLI's peak memory
-(its maximum resident set). Goals: arrays >= 2x Polars (1.5x at least), build growth
-<= 12 and <= 3.5, CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
+and prints the ratios, the table build alone (arrays -> ``VisitLog``, and
+CSV -> ``VisitLog`` with ``from_csv``) beside each whole job, the build's
+growth (10M/1M, 30M/10M) and the CLI's peak memory (its maximum resident set).
+Goals: arrays >= 2x Polars (1.5x at least), build growth <= 12 and <= 3.5,
+CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
 
 ``python benchmarks/run.py ingest [--small]``; the 30M size needs about 10 GB free.
 """
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from _harness import Result, best_time, report
+from _harness import Result, best_time, peak_memory, report
 
 from rfm_retention.data import VisitLog
 
@@ -122,6 +124,10 @@ def bench_arrays(n: int) -> Result:
              if r is not None]
     report(f"arrays -> features, {n:,} visits", ours, *peers)
     print(f"  build alone {build.seconds:.3f} s", flush=True)
+    peak = peak_memory(lambda: VisitLog.from_arrays(**visits).features("2024-12-31"))
+    given = sum(a.nbytes for a in visits.values())
+    print(f"  peak memory of ours (numpy allocations traced): {peak / 2**20:,.0f} MiB, "
+          f"{peak / given:.1f}x the input arrays ({given / 2**20:,.0f} MiB)", flush=True)
     return build
 
 
@@ -177,16 +183,22 @@ def bench_csv(n: int, folder: str) -> None:
                                     "--out", out])
     ours = Result(f"rfm-retention features CLI ({n:,} rows)", seconds)
     peers: list[Result] = []
+    peaks = [f"CLI {peak:,.0f} MiB"]
     here = os.path.dirname(os.path.abspath(__file__))
     for name, code, extra in (("pandas read_csv + groupby + to_csv", _PANDAS, []),
                               ("polars scan_csv + same features + write", _POLARS, [here])):
         try:
-            peers.append(Result(name, _timed_process([sys.executable, "-c", code, path, out,
-                                                      *extra])[0]))
+            wall, their_peak = _timed_process([sys.executable, "-c", code, path, out, *extra])
         except subprocess.CalledProcessError as exc:
-            print(f"  ({name} failed: {exc.stderr.decode()[-200:]})")
+            print(f"  ({name} failed: {exc.stderr[-200:]})")
+            continue
+        peers.append(Result(name, wall))
+        peaks.append(f"{name.split()[0]} {their_peak:,.0f} MiB")
     report(f"CSV -> features CSV, {n:,} rows", ours, *peers)
-    print(f"  CLI peak resident memory {peak:,.0f} MiB", flush=True)
+    print(f"  peak resident memory: {', '.join(peaks)}", flush=True)
+    build = best_time("VisitLog.from_csv", lambda: VisitLog.from_csv(path), repeat=1)
+    print(f"  table build alone (CSV -> VisitLog, in this process) {build.seconds:.3f} s: "
+          f"{build.seconds / seconds:.0%} of the CLI's whole job", flush=True)
     os.remove(path)
 
 

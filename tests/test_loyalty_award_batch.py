@@ -130,3 +130,22 @@ def test_growing_logs_batch_and_event_paths_agree(n: int, split: float, ids: boo
         assert _events(store) == _events(memory.store)  # type: ignore[arg-type]
         assert len(store) == int(np.sum(rules.points(full) > 0))
         assert verify(store).ok
+
+
+def test_progress_counts_each_chunk_written(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of several chunks reports built, checked, one step per chunk, committed."""
+    from rfm_retention import ProgressEvent
+
+    monkeypatch.setattr(_award, "CHUNK", 100)
+    log = _log(1_000)
+    earning = int(np.sum(REVISIT_POINTS.points(log) > 0))
+    chunks = -(-earning // 100)
+    seen: list[ProgressEvent] = []
+    with SQLiteStore(tmp_path / "p.db", synchronous="OFF") as store:
+        PointsLedger(store).award_visits(log, progress=seen.append)
+        assert [e.done for e in seen] == list(range(chunks + 4))
+        assert {e.total for e in seen} == {chunks + 3}
+        seen.clear()
+        PointsLedger(store).award_visits(log, progress=seen.append)  # rerun: nothing to write
+        assert [e.done for e in seen] == [0, 1, 2, 3, chunks + 3]

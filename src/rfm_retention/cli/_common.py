@@ -186,7 +186,7 @@ def load_typed(args: argparse.Namespace, source: str, path: str, table_cls: type
                ) -> TableT:
     """Load one ``source`` file as ``table_cls``, with the command's input options and
     --quarantine (rows set aside are reported on stderr)."""
-    read = functools.partial(table_cls.from_csv,
+    read = functools.partial(table_cls.from_csv, progress=progress_of(args),
                              on_error="quarantine" if args.quarantine else "raise")
     table = read_file(args, source, path, read)
     if table.rejected:

@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
 from rfm_retention.errors import ConfigError, InputFileError
@@ -69,11 +70,13 @@ def read_csv_columns(
     delimiter: str = ",",
     encoding: str = "utf-8",
     parsing: DateParsing | None = None,
+    progress: Progress | None = None,
 ) -> CsvColumns:
     """The schema's columns of a CSV file with a header row, and the file line of each row.
 
     ``mapping`` maps field names to the file's column names; unmapped fields
     are looked up under their own name, other file columns are ignored.
+    ``progress`` hears of each chunk (stage ``"read csv"``, unit ``"bytes"``).
 
     Example:
         >>> import tempfile, pathlib
@@ -99,6 +102,8 @@ def read_csv_columns(
     kinds = {f.name: f.kind for f in schema.fields}
     iso = parsing is None or parsing.format is None
     with _open(name) as handle:
+        size = os.fstat(handle.fileno()).st_size or None  # None: a pipe, size unknown
+        report_progress(progress, "read csv", 0, size, "bytes")
         pieces = _pieces(handle, name, codec)
         first = next(pieces, None)
         if first is None:
@@ -111,7 +116,9 @@ def read_csv_columns(
         lines: list[npt.NDArray[np.int64]] = []
         piece: bytes | None = text[header_end:]
         line = start + 1
+        done = header_end  # bytes read and converted, for progress
         while piece is not None:
+            done += len(piece)
             if piece:
                 cells, rows = _split(piece, line, len(header), position, delimiter, name)
                 lines.append(rows)
@@ -119,6 +126,9 @@ def read_csv_columns(
                     chunks[field].append(_convert(values, kinds[field], iso))
             nxt = next(pieces, None)
             piece, line = (None, 0) if nxt is None else nxt
+            if progress is not None:  # the exact size only once the last chunk is in
+                at = done if size is None else size if piece is None else min(done, size - 1)
+                report_progress(progress, "read csv", at, size, "bytes")
     columns = {field: _join(parts) for field, parts in chunks.items()}
     row_lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
     return CsvColumns(columns, row_lines.astype(np.int64, copy=False))

@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import IdempotencyConflict, LedgerError
 from rfm_retention.loyalty._earn_batch import EarnBatch, Signature
@@ -134,7 +135,7 @@ def earn_batch(ledger: PointsLedger, visits: VisitLog, rows: npt.NDArray[np.intp
 
 
 def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | None = None,
-                 actor: str = "award_visits") -> AwardResult:
+                 actor: str = "award_visits", progress: Progress | None = None) -> AwardResult:
     """Award the ledger's earning rules over ``visits`` in one all-or-nothing transaction.
 
     ``visits`` must hold each patient's history back to their first visit
@@ -144,14 +145,22 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
     from the log's arrays (:class:`EarnBatch`) and written in chunks of
     :data:`CHUNK`; a store with the bulk path stores them without an object
     per visit.
+
+    ``progress`` (a :data:`~rfm_retention.Progress`) hears of each step
+    (stage ``"award"``): the events built, the check against what is stored,
+    each chunk written, the commit.
     """
     if not isinstance(visits, VisitLog):
         raise LedgerError(f"award_visits needs a VisitLog, got {type(visits).__name__}")
     in_range, earning, points = _earning_rows(ledger, visits, since)
-    batch = earn_batch(ledger, visits, np.flatnonzero(earning), points, actor)
+    rows = np.flatnonzero(earning)
+    steps = 3 + max(1, -(-len(rows) // CHUNK))  # built, checked, each chunk, committed
+    report_progress(progress, "award", 0, steps)
+    batch = earn_batch(ledger, visits, rows, points, actor)
     if len(set(batch.keys)) != len(batch):
         dup = Counter(batch.keys).most_common(1)[0][0]
         raise LedgerError(f"two visits share the key {dup!r}; give them distinct visit ids")
+    report_progress(progress, "award", 1, steps)
 
     def award_in(tx: StoreTransaction) -> EarnBatch:
         stored = _stored_signatures(tx, batch.keys)
@@ -159,14 +168,14 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
         if stored:
             _check_unchanged(tx, batch, stored)
             fresh = batch.take([i for i, key in enumerate(batch.keys) if key not in stored])
-        for part in fresh.chunks(CHUNK):
-            if isinstance(tx, BulkEarns):
-                tx.append_earns(part)
-            else:
-                tx.append(part.events())
+        report_progress(progress, "award", 2, steps)
+        for k, part in enumerate(fresh.chunks(CHUNK)):
+            _append(tx, part)
+            report_progress(progress, "award", 3 + k, steps)
         return fresh
 
     new = ledger.in_transaction(award_in)
+    report_progress(progress, "award", steps, steps)
     return AwardResult(
         visits=int(in_range.sum()),
         earning=len(batch),
@@ -174,6 +183,16 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
         already_awarded=len(batch) - len(new),
         points=sum(new.points),
     )
+
+
+def _append(tx: StoreTransaction, part: EarnBatch) -> None:
+    """Write one chunk: from its columns where the store can, else as events."""
+    if not len(part):
+        return
+    if isinstance(tx, BulkEarns):
+        tx.append_earns(part)
+    else:
+        tx.append(part.events())
 
 
 def _stored_signatures(tx: StoreTransaction, keys: list[str]) -> dict[str, Signature]:
