@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from rfm_retention._storage._postgres import is_dsn
@@ -40,18 +41,32 @@ def _time(text: str | None, what: str) -> dt.datetime:
     return to_datetime(text, field=f"--{what}")
 
 
-def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
+def _db_option(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
     parser.add_argument("--db", required=True, metavar="FILE|DSN",
                         help="SQLite ledger file or postgresql://user@host/database"
                         + (" (created if missing)" if create else ""))
+
+
+def _common(parser: argparse.ArgumentParser, *, create: bool = False, at: str = "",
+            actor: str = "") -> None:
+    """--at (``at``: what the time is), --actor (``actor``: what the actor does), --db, --branch."""
+    if at:
+        parser.add_argument("--at", metavar="TIME", help=f"{at} (default: now, UTC)")
+    if actor:
+        parser.add_argument("--actor", default="cli", help=f"who {actor} (default: cli)")
+    _db_option(parser, create=create)
     parser.add_argument("--branch", default="main", help="hospital branch (default: main)")
 
 
-def _action(points: Any, name: str, text: str) -> argparse.ArgumentParser:
+def _action(points: Any, name: str, text: str, run: Callable[[argparse.Namespace], int], *,
+            patient: bool = False) -> argparse.ArgumentParser:
     """One ``points`` action, whose ``--help`` opens with the same sentence as its listing."""
     parser: argparse.ArgumentParser = points.add_parser(
         name, help=text, description=text[:1].upper() + text[1:] + "."
     )
+    if patient:
+        parser.add_argument("patient", metavar="PATIENT")
+    parser.set_defaults(func=run)
     return parser
 
 
@@ -66,7 +81,7 @@ def register(sub: Any) -> None:
     points = parser.add_subparsers(dest="points_command", metavar="ACTION", required=True)
 
     award = _action(points, "award", "award revisit, referral and review points "
-                              "(reruns award nothing twice)")
+                              "(reruns award nothing twice)", run_award)
     award.add_argument("--visits", metavar="FILE",
                        help="visits CSV file: revisit points (and first visits, for --referrals)")
     award.add_argument("--referrals", metavar="FILE",
@@ -83,45 +98,28 @@ def register(sub: Any) -> None:
                        "the whole file still decides each patient's first visit)")
     _common(award, create=True)
     add_input_options(award)
-    award.set_defaults(func=run_award)
 
-    balance = _action(points, "balance", "a patient's balance, debt and lots")
-    balance.add_argument("patient", metavar="PATIENT")
-    _common(balance)
-    balance.set_defaults(func=run_balance)
+    _common(_action(points, "balance", "a patient's balance, debt and lots", run_balance,
+                    patient=True))
+    _common(_action(points, "history", "a patient's events, oldest first", run_history,
+                    patient=True))
 
-    history = _action(points, "history", "a patient's events, oldest first")
-    history.add_argument("patient", metavar="PATIENT")
-    _common(history)
-    history.set_defaults(func=run_history)
-
-    redeem = _action(points, "redeem", "redeem a reward and print the voucher")
-    redeem.add_argument("patient", metavar="PATIENT")
+    redeem = _action(points, "redeem", "redeem a reward and print the voucher", run_redeem,
+                     patient=True)
     redeem.add_argument("reward", metavar="REWARD",
                         help="reward code: health_assessment (1000) or half_price_exam (2000)")
     redeem.add_argument("--key", required=True, help="idempotency key (reuse it to retry)")
-    redeem.add_argument("--at", metavar="TIME", help="redemption time (default: now, UTC)")
-    redeem.add_argument("--actor", default="cli", help="who redeems (default: cli)")
-    _common(redeem)
-    redeem.set_defaults(func=run_redeem)
+    _common(redeem, at="redemption time", actor="redeems")
 
-    cancel = _action(points, "cancel", "cancel a voucher (by its redemption key)")
+    cancel = _action(points, "cancel", "cancel a voucher (by its redemption key)", run_cancel)
     cancel.add_argument("key", metavar="KEY", help="the redemption's key")
-    cancel.add_argument("--at", metavar="TIME", help="cancellation time (default: now, UTC)")
-    cancel.add_argument("--actor", default="cli", help="who cancels (default: cli)")
-    _common(cancel)
-    cancel.set_defaults(func=run_cancel)
+    _common(cancel, at="cancellation time", actor="cancels")
 
-    expire = _action(points, "expire", "expire every lot due by --at (idempotent)")
-    expire.add_argument("--at", metavar="TIME", help="expiry time (default: now, UTC)")
-    _common(expire)
-    expire.set_defaults(func=run_expire)
+    _common(_action(points, "expire", "expire every lot due by --at (idempotent)", run_expire),
+            at="expiry time")
 
-    check = _action(points, "verify", "recompute every balance and lot from the events; "
-                              "exit 1 if anything does not add up")
-    check.add_argument("--db", required=True, metavar="FILE|DSN",
-                       help="SQLite ledger file or postgresql://user@host/database")
-    check.set_defaults(func=run_verify)
+    _db_option(_action(points, "verify", "recompute every balance and lot from the events; "
+                                         "exit 1 if anything does not add up", run_verify))
 
 
 def _ledger(args: argparse.Namespace, *, create: bool = False) -> PointsLedger:

@@ -152,6 +152,26 @@ def _year_counts(ledger: PointsLedger, patient: str, prefix: str) -> Counter[int
                    and e.key.startswith(prefix) and e.key not in reversed_keys)
 
 
+class _YearlyCap:
+    """Counts one kind of award per patient and calendar year against a cap (None: no cap)."""
+
+    def __init__(self, ledger: PointsLedger, prefix: str, cap: int | None) -> None:
+        self._ledger, self._prefix, self._cap = ledger, prefix, cap
+        self._counts: dict[str, Counter[int]] = {}
+
+    def reached(self, patient: str, year: int) -> bool:
+        """Whether the patient already has ``cap`` live awards in ``year``; if not, counts one."""
+        if self._cap is None:
+            return False
+        counts = self._counts.get(patient)
+        if counts is None:
+            counts = self._counts[patient] = _year_counts(self._ledger, patient, self._prefix)
+        if counts[year] >= self._cap:
+            return True
+        counts[year] += 1
+        return False
+
+
 def _expiry(at: dt.datetime, rules: WordOfMouthRules) -> dt.datetime | None:
     days = rules.expires_after_days
     return None if days is None else at + dt.timedelta(days=days)
@@ -204,7 +224,7 @@ def award_referrals(
     when_reversed = at if at is not None else (
         visits.time.max().astype("datetime64[s]").tolist() if len(visits) else None)
     candidates = awarded = already = capped = reversed_n = points = 0
-    counts: dict[str, Counter[int]] = {}
+    cap = _YearlyCap(ledger, "referral:", rules.max_referrals_per_year)
     for child, parent in pairs:
         live, free = _live_key(ledger, child)
         pos = known.get(child)
@@ -220,12 +240,9 @@ def award_referrals(
             already += 1
             continue
         first = first_time[pos].astype("datetime64[us]").tolist()
-        if rules.max_referrals_per_year is not None:
-            year = counts.setdefault(parent, _year_counts(ledger, parent, "referral:"))
-            if year[first.year] >= rules.max_referrals_per_year:
-                capped += 1
-                continue
-            year[first.year] += 1
+        if cap.reached(parent, first.year):
+            capped += 1
+            continue
         _earn(ledger, parent, rules.referral_points, free, first, rules, actor,
               REFERRAL_REASON + child)
         awarded += 1
@@ -297,17 +314,14 @@ def award_reviews(
     with ledger.store.transaction() as tx:
         stored = set(tx.get(keys)) if keys else set()
     awarded = already = capped = points = 0
-    counts: dict[str, Counter[int]] = {}
+    cap = _YearlyCap(ledger, "review:", rules.max_reviews_per_year)
     for pid, key, t in zip(pids, keys, times, strict=True):
         if key in stored:
             already += 1
             continue
-        if rules.max_reviews_per_year is not None:
-            year = counts.setdefault(pid, _year_counts(ledger, pid, "review:"))
-            if year[t.year] >= rules.max_reviews_per_year:
-                capped += 1
-                continue
-            year[t.year] += 1
+        if cap.reached(pid, t.year):
+            capped += 1
+            continue
         _earn(ledger, pid, rules.review_points, key, t, rules, actor, REVIEW_REASON)
         awarded += 1
         points += rules.review_points
