@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.cli._common import add_input_options, load_table, write_csv
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import VisitLog
@@ -28,11 +29,12 @@ from rfm_retention.segmentation import (
 )
 from rfm_retention.segmentation._maps import TEN_SEGMENT_MAP
 from rfm_retention.segmentation._splits import FLAG_LABELS
+from rfm_retention.time import as_date
 
 __all__ = ["register"]
 
 METHODS = ("median", "quantile", "scores", "fixed")
-GROUP_COLUMNS = {"department": "last_department", "diagnosis": "last_diagnosis"}
+GROUP_COLUMNS = frozen_mapping({"department": "last_department", "diagnosis": "last_diagnosis"})
 
 
 def register(sub: Any) -> None:
@@ -151,7 +153,7 @@ def run_segment(args: argparse.Namespace) -> int:
     write_csv(args.out, header, rows)
     if args.out not in (None, "-"):
         print(summary_table(
-            segments, f"Segments as of {features.as_of} ({len(segments)} patients)"))
+            segments, f"Segments as of {as_date(features.as_of)} ({len(segments)} patients)"))
     return 0
 
 

@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.data._table import IdArray
@@ -95,13 +96,13 @@ NO_GROUP = "(none)"
 MIN_GROUP_SIZE = 10
 """Default minimum denominator for a group's rate to be shown."""
 
-BASIS = {
+BASIS = frozen_mapping({
     "department": "churn: department of the last visit before the month; revisit: of the index "
     "visit; ratings and cases: of the last visit on or before them",
     "team": "cases: the case owner; patients: the owner of their latest case",
     "level": "cases and control warnings: their level; patients: the level of their latest case",
     "segment": "RFM segment on the day before the report starts",
-}
+})
 
 
 @attrs.frozen(eq=False)
@@ -441,7 +442,7 @@ def kpi_report_by(
     dimension, basis, codes = group_codes(by, visits, start, cases)
     n = len(codes.names)
     rule = lapse_rule or LapseRule()
-    as_of_day = day_number(as_of)
+    as_of_day = day_number(overall.as_of)
     vd = visit_days(visits, as_of_day)
     if codes.at_visit_row is not None:
         vd_code = codes.at_visit_row[vd.row]
@@ -463,7 +464,7 @@ def kpi_report_by(
     case_code = codes.of_cases(visits, cases) if cases is not None else None
     control_code = codes.of_control(visits, control) if control is not None else None
     _, bounds = month_spans(start, end)
-    ctx = MonthContext(visits, bounds, as_of, win_back_days, exclusions)
+    ctx = MonthContext(visits, bounds, overall.as_of, win_back_days, exclusions)
     groups = []
     for k, name in enumerate(codes.names):
         sat = None

@@ -20,6 +20,14 @@ Example:
 
         def test_my_indicator_conforms():
             check_indicator(PortalSilence(), my_sample_data, "2024-06-30").raise_if_failed()
+
+The policy kit lives here too: :data:`POLICY_CHECKS`, named checks of the
+promises of :class:`~rfm_retention.risk.RiskPolicy`, each called as
+``check(policy, panel)`` on an evaluated panel (see
+:mod:`rfm_retention.risk._policy_checks`)::
+
+    panel = evaluate(my_sample_data, "2024-06-30")
+    run_checks(POLICY_CHECKS, MyPolicy(), panel)
 """
 
 from __future__ import annotations
@@ -36,22 +44,42 @@ from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._table import IdArray, PatientTable
 from rfm_retention.errors import ConfigError, ConformanceError
 from rfm_retention.risk._indicator import Indicator, IndicatorResult, check_result
+from rfm_retention.risk._policy_checks import (
+    POLICY_CHECKS,
+    check_empty_panel,
+    check_explanations,
+    check_one_level_per_patient,
+    check_patients_graded_alone,
+    check_policy_deterministic,
+    check_policy_protocol,
+    check_worse_signals_never_lower_risk,
+    worse_signals,
+)
 from rfm_retention.time import TimeLike, to_instant
 from rfm_retention.vocabulary import Dimension
 
 __all__ = [
+    "POLICY_CHECKS",
     "ConformanceReport",
     "check_as_of",
     "check_determinism",
+    "check_empty_panel",
+    "check_explanations",
     "check_independence",
     "check_indicator",
+    "check_one_level_per_patient",
+    "check_patients_graded_alone",
+    "check_policy_deterministic",
+    "check_policy_protocol",
     "check_protocol",
     "check_row_order",
     "check_shape",
+    "check_worse_signals_never_lower_risk",
     "only_patients",
     "same_results",
     "shuffled_rows",
     "up_to",
+    "worse_signals",
 ]
 
 
