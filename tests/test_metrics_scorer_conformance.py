@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from kit_support import checks_failing_under_python_o
 from rfm_retention.btyd import LifetimeScorer
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConformanceError
@@ -141,16 +139,5 @@ def test_a_broken_scorer_fails_the_check(check_name: str) -> None:
 
 def test_broken_scorers_fail_under_python_o() -> None:
     """With assertions stripped (python -O) every check still catches its broken scorer."""
-    code = (
-        "from test_metrics_scorer_conformance import AT, BROKEN, SCORER_CHECKS, cohort\n"
-        "from rfm_retention.errors import ConformanceError\n"
-        "assert False, 'assertions are on'\n"
-        "for name, (make, _) in BROKEN.items():\n"
-        "    try:\n"
-        "        SCORER_CHECKS[name](make(), cohort().data, AT)\n"
-        "    except ConformanceError as exc:\n"
-        "        print(exc.check)\n"
-    )
-    run = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).parent, check=True, timeout=600)
-    assert run.stdout.split() == list(BROKEN)
+    failing = checks_failing_under_python_o(__name__, "SCORER_CHECKS", "cohort().data, AT")
+    assert failing == list(BROKEN)

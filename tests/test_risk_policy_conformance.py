@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import functools
-import subprocess
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from kit_support import checks_failing_under_python_o
 from rfm_retention.errors import ConformanceError
 from rfm_retention.risk import (
     IndicatorPanel,
@@ -178,17 +176,4 @@ def test_a_broken_policy_fails_the_check(check_name: str) -> None:
 
 def test_broken_policies_fail_under_python_o() -> None:
     """With assertions stripped (python -O) every check still catches its broken policy."""
-    code = (
-        "from test_risk_policy_conformance import BROKEN, POLICY_CHECKS, panel\n"
-        "from rfm_retention.errors import ConformanceError\n"
-        "assert False, 'assertions are on'\n"
-        "for name, (make, _) in BROKEN.items():\n"
-        "    try:\n"
-        "        POLICY_CHECKS[name](make(), panel())\n"
-        "    except ConformanceError as exc:\n"
-        "        print(exc.check)\n"
-    )
-    here = Path(__file__).parent
-    run = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
-                         cwd=here, check=True, timeout=600)
-    assert run.stdout.split() == list(BROKEN)
+    assert checks_failing_under_python_o(__name__, "POLICY_CHECKS", "panel()") == list(BROKEN)

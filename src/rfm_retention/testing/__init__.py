@@ -6,8 +6,8 @@ churn process and returns its data tables together with the ground truth;
 Hypothesis strategies live in :mod:`rfm_retention.testing.strategies`, which
 is the only module here that imports hypothesis (a test extra).
 :func:`parametrize_with_checks`, :func:`run_checks` and :func:`expect` are the
-one shape of every conformance kit (segmenter, risk policy, backtest scorer,
-ledger store, case store): named checks raising
+one shape of every conformance kit (segmenter, indicator, risk policy,
+backtest scorer, ledger store, case store): named checks raising
 :class:`~rfm_retention.errors.ConformanceError`.
 """
 

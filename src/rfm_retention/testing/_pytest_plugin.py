@@ -11,12 +11,14 @@ in the environment (no import, no ``conftest.py`` line needed):
 * ``case_store_factory(kind)``: the same for the interventions' case store;
 * the conformance kits as parametrized arguments: a test that takes
   ``ledger_store_check``, ``case_store_check``, ``segmenter_check``,
-  ``policy_check`` or ``scorer_check`` runs once per check of that kit (named
-  after the check), and calls it on the host's own store, segmenter, risk
-  policy or backtest scorer. The same kits are plain read-only mappings
+  ``indicator_check``, ``policy_check`` or ``scorer_check`` runs once per
+  check of that kit (named after the check), and calls it on the host's own
+  store, segmenter, indicator, risk policy or backtest scorer. The same kits
+  are plain read-only mappings
   (:data:`~rfm_retention.loyalty.conformance.LEDGER_STORE_CHECKS`,
   :data:`~rfm_retention.interventions.conformance.CASE_STORE_CHECKS`,
   :data:`~rfm_retention.segmentation.conformance.SEGMENTER_CHECKS`,
+  :data:`~rfm_retention.risk.conformance.INDICATOR_CHECKS`,
   :data:`~rfm_retention.risk.conformance.POLICY_CHECKS`,
   :data:`~rfm_retention.metrics.conformance.SCORER_CHECKS`) for
   :func:`~rfm_retention.testing.parametrize_with_checks` and
@@ -47,7 +49,8 @@ STORE_KINDS = ("memory", "sqlite")
 
 
 KIT_ARGUMENTS = (
-    "ledger_store_check", "case_store_check", "segmenter_check", "policy_check", "scorer_check",
+    "ledger_store_check", "case_store_check", "segmenter_check", "indicator_check",
+    "policy_check", "scorer_check",
 )
 """Test arguments the plugin parametrizes over a conformance kit, one test per check."""
 
@@ -57,17 +60,18 @@ def kits() -> dict[str, Mapping[str, Callable[..., Any]]]:
 
     Example:
         >>> sorted(kits())  # doctest: +NORMALIZE_WHITESPACE
-        ['case_store_check', 'ledger_store_check', 'policy_check', 'scorer_check',
-         'segmenter_check']
+        ['case_store_check', 'indicator_check', 'ledger_store_check', 'policy_check',
+         'scorer_check', 'segmenter_check']
     """
     from rfm_retention.interventions.conformance import CASE_STORE_CHECKS
     from rfm_retention.loyalty.conformance import LEDGER_STORE_CHECKS
     from rfm_retention.metrics.conformance import SCORER_CHECKS
-    from rfm_retention.risk.conformance import POLICY_CHECKS
+    from rfm_retention.risk.conformance import INDICATOR_CHECKS, POLICY_CHECKS
     from rfm_retention.segmentation.conformance import SEGMENTER_CHECKS
 
     return {"ledger_store_check": LEDGER_STORE_CHECKS, "case_store_check": CASE_STORE_CHECKS,
-            "segmenter_check": SEGMENTER_CHECKS, "policy_check": POLICY_CHECKS,
+            "segmenter_check": SEGMENTER_CHECKS, "indicator_check": INDICATOR_CHECKS,
+            "policy_check": POLICY_CHECKS,
             "scorer_check": SCORER_CHECKS}
 
 
