@@ -16,6 +16,7 @@ at random).
 
 from rfm_retention.loyalty._award import AwardResult, visit_key, visit_keys
 from rfm_retention.loyalty._balances import Balances
+from rfm_retention.loyalty._earn_batch import EarnBatch
 from rfm_retention.loyalty._events import Event, EventKind
 from rfm_retention.loyalty._history import LedgerHistory
 from rfm_retention.loyalty._inputs import (
@@ -51,7 +52,12 @@ from rfm_retention.loyalty._rewards import (
 )
 from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
 from rfm_retention.loyalty._sqlite_store import SCHEMA_VERSION, SQLiteStore
-from rfm_retention.loyalty._store import LedgerStore, StoredSignatures, StoreTransaction
+from rfm_retention.loyalty._store import (
+    BulkEarns,
+    LedgerStore,
+    StoredSignatures,
+    StoreTransaction,
+)
 from rfm_retention.loyalty._tiers import (
     HEALTH_STEWARD,
     SPEC_TIERS,
@@ -93,6 +99,8 @@ __all__ = [
     "AwardResult",
     "Balance",
     "Balances",
+    "BulkEarns",
+    "EarnBatch",
     "EarningRules",
     "Event",
     "EventKind",
