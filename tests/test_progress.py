@@ -112,14 +112,15 @@ def test_a_progress_that_is_not_callable_is_a_config_error(cohort_data: PatientD
 def test_csv_load_reports_each_chunk_then_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """from_csv reports bytes read chunk by chunk up to the file's size, then the build steps."""
+    """from_csv (numpy's reader) reports bytes read chunk by chunk up to the file's size, then
+    the build steps."""
     monkeypatch.setattr(csv_module, "CHUNK_BYTES", 256)  # several chunks from a small file
     path = tmp_path / "visits.csv"
     rows = "".join(f"p{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.5\n"
                    for i in range(400))
     path.write_text("patient_id,visit_time,amount\n" + rows, encoding="utf-8")
     events: list[ProgressEvent] = []
-    log = VisitLog.from_csv(path, progress=events.append)
+    log = VisitLog.from_csv(path, progress=events.append, reader="numpy")
     assert len(log) == 400
     _check_run(events, "read csv")
     read = [e for e in events if e.stage == "read csv"]

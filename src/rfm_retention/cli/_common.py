@@ -15,6 +15,7 @@ import numpy as np
 from rfm_retention._cells import escape_cell
 from rfm_retention._progress import Progress
 from rfm_retention.data import DateParsing, PatientData
+from rfm_retention.data._arrow_csv import CSV_READERS
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._csv import MissingColumnError
 from rfm_retention.data._table import PatientTable
@@ -76,6 +77,13 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         default="utf-8",
         metavar="NAME",
         help="text encoding of the input files (default utf-8), e.g. latin-1 or cp1252",
+    )
+    parser.add_argument(
+        "--csv-reader",
+        choices=CSV_READERS,
+        default="auto",
+        help="CSV parser: auto (default: pyarrow's when the fast extra is installed), numpy "
+        "(built in) or arrow; both give the same tables and the same errors",
     )
 
 
@@ -187,6 +195,7 @@ def load_typed(args: argparse.Namespace, source: str, path: str, table_cls: type
     """Load one ``source`` file as ``table_cls``, with the command's input options and
     --quarantine (rows set aside are reported on stderr)."""
     read = functools.partial(table_cls.from_csv, progress=progress_of(args),
+                             reader=args.csv_reader,
                              on_error="quarantine" if args.quarantine else "raise")
     table = read_file(args, source, path, read)
     if table.rejected:
