@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.cli._common import safe_cell
+from rfm_retention.data._arrow_csv import arrow_available
 
 __all__ = ["column_text", "write_columns"]
 
@@ -113,6 +114,10 @@ def write_columns(
 ) -> None:
     """Write ``columns`` (equal-length arrays or lists) as CSV to ``path`` (``-``/None: stdout).
 
+    A file is written by pyarrow when the ``fast`` extra is installed (the
+    same bytes, formatted by arrow's kernels instead of one Python call per
+    cell).
+
     Example:
         >>> import io, numpy as np
         >>> out = io.StringIO()
@@ -120,11 +125,18 @@ def write_columns(
         >>> out.getvalue()
         'id,x\\n1,0.5\\n2,\\n'
     """
-    header = list(columns)
+    header = ",".join(_quoted(safe_cell(h)) for h in columns)
+    if path is not None and path != "-" and arrow_available():  # the same bytes, faster
+        from rfm_retention.cli._arrow_columns_csv import write_columns_arrow
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "wb") as binary:
+            write_columns_arrow(binary, header, columns, decimals=decimals)
+        return
     texts = [column_text(values, decimals=decimals) for values in columns.values()]
 
     def emit(handle: TextIO) -> None:
-        handle.write(",".join(_quoted(safe_cell(h)) for h in header) + "\n")
+        handle.write(header + "\n")
         n = len(texts[0]) if texts else 0
         for at in range(0, n, _ROWS_PER_WRITE):
             block = [t[at : at + _ROWS_PER_WRITE] for t in texts]
