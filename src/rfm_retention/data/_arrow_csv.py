@@ -41,7 +41,7 @@ from rfm_retention.data._csv import (
 )
 from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, MissingDependencyError
 
 __all__ = ["CSV_READERS", "CsvReader", "arrow_available", "read_arrow_csv_columns",
            "read_columns"]
@@ -96,6 +96,8 @@ def read_columns(
     """
     if reader not in CSV_READERS:
         raise ConfigError(f"reader must be one of {list(CSV_READERS)}, not {reader!r}")
+    if reader == "arrow" and not arrow_available():
+        raise MissingDependencyError("pyarrow", "fast", "reading CSV files with reader='arrow'")
     if reader == "arrow" or (reader == "auto" and arrow_available()):
         size = _size(path)
         report_progress(progress, "read csv", 0, size, "bytes")
