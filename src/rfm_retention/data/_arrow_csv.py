@@ -12,6 +12,8 @@ header, every ISO time and number converting cleanly. Anything else (a bad
 date, a ragged row, undecodable bytes, a quoted cell, a date format to apply)
 is handed to the numpy reader, so errors are the numpy reader's, with the same
 messages and file lines: arrow is only ever a faster way to the same columns.
+The file is checked for those cases in bounded chunks on one thread while
+arrow parses it on the others.
 Cells of text columns go through the numpy reader's own cell functions, so
 spaces are trimmed and wide cells kept apart exactly as there.
 """
@@ -31,6 +33,7 @@ import numpy.typing as npt
 from rfm_retention._optional import import_optional
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._csv import (
+    _NUMBER_KINDS,
     MAX_LINE_BYTES,
     CsvColumns,
     _convert,
@@ -51,8 +54,7 @@ CsvReader = Literal["auto", "numpy", "arrow"]
 
 CSV_READERS: tuple[CsvReader, ...] = ("auto", "numpy", "arrow")
 
-_SCAN_BYTES = 8 << 20  # bytes checked at a time before arrow reads the file
-_NUMBER_KINDS = frozenset({"amount", "score", "stars", "count"})
+_SCAN_BYTES = 8 << 20  # bytes checked at a time, while arrow reads the file
 _NAT = np.iinfo(np.int64).min
 
 
