@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
@@ -27,12 +28,17 @@ __all__ = [
     "ids_like",
     "load_bundle",
     "load_table",
+    "load_typed",
     "parse_mapping",
     "progress_of",
+    "read_file",
     "read_rows",
     "safe_cell",
     "write_csv",
 ]
+
+T = TypeVar("T")
+TableT = TypeVar("TableT", bound=PatientTable)
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -174,22 +180,24 @@ def _parsing(args: argparse.Namespace) -> DateParsing:
     return DateParsing(format=args.date_format, dayfirst=args.dayfirst)
 
 
-def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
-    """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
-    table_cls = SOURCE_FILES[source][1]
+def read_file(args: argparse.Namespace, source: str, path: str, reader: Callable[..., T]) -> T:
+    """``reader(path, ...)`` with the command's --map/--dayfirst/--date-format/--encoding/--id-type
+    for one ``source`` file; a missing column is reworded for the command line (``--map``)."""
     try:
-        table = table_cls.from_csv(
-            path,
-            mapping=file_mapping(args, source, path),
-            parsing=_parsing(args),
-            on_error="quarantine" if args.quarantine else "raise",
-            encoding=args.encoding,
-            id_type=args.id_type,
-            reader=args.csv_reader,
-            progress=progress_of(args),
-        )
+        return reader(path, mapping=file_mapping(args, source, path), parsing=_parsing(args),
+                      encoding=args.encoding, id_type=args.id_type)
     except MissingColumnError as error:
         raise _cli_hint(error, args) from None
+
+
+def load_typed(args: argparse.Namespace, source: str, path: str, table_cls: type[TableT]
+               ) -> TableT:
+    """Load one ``source`` file as ``table_cls``, with the command's input options and
+    --quarantine (rows set aside are reported on stderr)."""
+    read = functools.partial(table_cls.from_csv, progress=progress_of(args),
+                             reader=args.csv_reader,
+                             on_error="quarantine" if args.quarantine else "raise")
+    table = read_file(args, source, path, read)
     if table.rejected:
         print(
             f"{path}: {len(table.rejected)} row(s) set aside: "
@@ -197,6 +205,11 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
             file=sys.stderr,
         )
     return table
+
+
+def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
+    """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
+    return load_typed(args, source, path, SOURCE_FILES[source][1])
 
 
 def load_bundle(args: argparse.Namespace) -> PatientData:
