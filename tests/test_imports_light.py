@@ -34,3 +34,37 @@ def test_command_line_parser_loads_no_optional_package() -> None:
     """Building the CLI parser (every command module) imports nothing optional either."""
     loaded = _modules_after("from rfm_retention.cli import build_parser; build_parser()")
     assert sorted(m for m in loaded if m.split(".")[0] in OPTIONAL) == []
+
+
+def test_features_command_loads_only_the_data_layer() -> None:
+    """``rfm-retention features`` imports neither the ledger, the cases nor the risk model."""
+    loaded = _modules_after(
+        "from rfm_retention.cli import build_parser; "
+        "build_parser('features').parse_args(['features', '--as-of', '2024-01-01'])"
+    )
+    for package in ("loyalty", "interventions", "risk", "metrics", "segmentation"):
+        assert f"rfm_retention.{package}" not in loaded, package
+    assert "rfm_retention.cli.data_commands" in loaded
+    assert "rfm_retention.cli.points" not in loaded
+
+
+def test_every_command_is_registered_by_the_module_the_table_names() -> None:
+    """The command -> module table the fast start relies on matches what each module adds."""
+    import argparse
+    import importlib
+
+    from rfm_retention.cli import _COMMAND_MODULES, _MODULE_OF_COMMAND
+
+    registered: dict[str, str] = {}
+    for module in _COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert registered == _MODULE_OF_COMMAND
+
+
+def test_top_level_analytics_names_load_on_first_use() -> None:
+    """``rfm_retention.scan`` and friends still resolve, importing their package on demand."""
+    loaded = _modules_after("import rfm_retention; rfm_retention.PointsLedger")
+    assert "rfm_retention.loyalty" in loaded
+    assert "rfm_retention.risk" not in _modules_after("import rfm_retention")

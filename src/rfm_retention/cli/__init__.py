@@ -2,7 +2,10 @@
 
 Each sub-command lives in its own module exposing ``register(subparsers)``;
 this module only wires them together and turns library errors into one-line
-messages with a non-zero exit, never a traceback.
+messages with a non-zero exit, never a traceback. A command line naming a
+sub-command imports that sub-command's module alone (and what it needs), so
+``rfm-retention features`` does not pay for the ledger, the cases or the risk
+model; ``--help`` and unknown commands register every module.
 """
 
 from __future__ import annotations
@@ -34,23 +37,53 @@ _COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every sub-command registered."""
+# The sub-command each module registers, so a command line loads only its own module.
+_MODULE_OF_COMMAND = {
+    "demo": "rfm_retention.cli.demo",
+    "features": "rfm_retention.cli.data_commands",
+    "btyd": "rfm_retention.cli.data_commands",
+    "segment": "rfm_retention.cli.segment",
+    "scan": "rfm_retention.cli.scan",
+    "sample": "rfm_retention.cli.sample",
+    "cases": "rfm_retention.cli.cases",
+    "report": "rfm_retention.cli.report",
+    "backtest": "rfm_retention.cli.backtest",
+    "train": "rfm_retention.cli.train",
+    "points": "rfm_retention.cli.points",
+    "db": "rfm_retention.cli.db",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with every sub-command registered, or only the module of
+    ``command`` when it names a known sub-command.
+
+    Example:
+        >>> build_parser("features").parse_args(["features", "--as-of", "2024-06-30"]).out
+        '-'
+    """
     parser = argparse.ArgumentParser(
         prog="rfm-retention",
         description="Patient retention for hospitals: segments, warnings, points and KPIs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _COMMAND_MODULES:
+    only = _MODULE_OF_COMMAND.get(command or "")
+    for name in (only,) if only else _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The sub-command a command line names: its first word, when that is not an option."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_word(words))
+    args = parser.parse_args(words)
     try:
         code: int = args.func(args)
     except RFMRetentionError as exc:

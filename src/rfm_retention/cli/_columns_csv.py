@@ -1,5 +1,6 @@
-"""Writing a table of columns as CSV in bulk: each column is formatted once as a whole, and
-only the text cells that need it go through the cell-by-cell rules.
+"""Writing a table of columns as CSV in bulk: each column is formatted a block of rows at a
+time (so memory stays bounded whatever the row count), and only the text cells that need it
+go through the cell-by-cell rules.
 
 The result is the file :func:`~rfm_retention.cli._common.write_csv` writes for
 the same rows (numbers in their shortest form, NaN and NaT as empty cells,
@@ -121,13 +122,14 @@ def write_columns(
         'id,x\\n1,0.5\\n2,\\n'
     """
     header = list(columns)
-    texts = [column_text(values, decimals=decimals) for values in columns.values()]
+    arrays = [v if isinstance(v, np.ndarray) else _array(v) for v in columns.values()]
 
     def emit(handle: TextIO) -> None:
         handle.write(",".join(_quoted(safe_cell(h)) for h in header) + "\n")
-        n = len(texts[0]) if texts else 0
-        for at in range(0, n, _ROWS_PER_WRITE):
-            block = [t[at : at + _ROWS_PER_WRITE] for t in texts]
+        n = arrays[0].shape[0] if arrays else 0
+        for at in range(0, n, _ROWS_PER_WRITE):  # a block of rows at a time: bounded memory
+            block = [column_text(a[at : at + _ROWS_PER_WRITE], decimals=decimals)
+                     for a in arrays]
             handle.write("\n".join(map(",".join, zip(*block, strict=True))) + "\n")
 
     if path is None or path == "-":
