@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention.data._build import factorise
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -186,9 +187,10 @@ class FeatureState:
         if not len(self):
             return attrs.evolve(other, retained_after=max(self.retained_after,
                                                            other.retained_after))
-        ids = np.union1d(self.patient_id, other.patient_id)
-        at_a = np.searchsorted(ids, self.patient_id)
-        at_b = np.searchsorted(ids, other.patient_id)
+        # One factorisation of both id lists (packed text ids sort as integers) gives the
+        # sorted union and where each side's patients land in it.
+        ids, codes = factorise(np.concatenate([self.patient_id, other.patient_id]))
+        at_a, at_b = codes[: len(self)], codes[len(self) :]
         m = ids.shape[0]
         count = np.zeros(m, np.int64)
         spend = np.zeros(m)

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from rfm_retention._cells import escape_cell
-from rfm_retention.data import DateParsing, PatientData
+from rfm_retention.data import DateParsing, PatientData, RejectedRows
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._csv import MissingColumnError
 from rfm_retention.data._table import PatientTable
@@ -21,12 +21,15 @@ from rfm_retention.errors import ConfigError
 __all__ = [
     "add_input_options",
     "add_signal_options",
+    "cli_hint",
     "file_mapping",
+    "file_options",
     "ids_like",
     "load_bundle",
     "load_table",
     "parse_mapping",
     "read_rows",
+    "report_rejected",
     "safe_cell",
     "write_csv",
 ]
@@ -145,7 +148,7 @@ def file_mapping(args: argparse.Namespace, source: str, path: str) -> dict[str, 
     return mapping
 
 
-def _cli_hint(error: MissingColumnError, args: argparse.Namespace) -> ConfigError:
+def cli_hint(error: MissingColumnError) -> ConfigError:
     """The library's missing-column error reworded for the command line (``--map``)."""
     return ConfigError(
         f"{error.name}: no column {error.column!r} for field {error.field!r}; the header "
@@ -158,26 +161,36 @@ def _parsing(args: argparse.Namespace) -> DateParsing:
     return DateParsing(format=args.date_format, dayfirst=args.dayfirst)
 
 
+def file_options(args: argparse.Namespace, source: str, path: str) -> dict[str, Any]:
+    """The reading options of one source file from --map/--dayfirst/--date-format/
+    --quarantine/--encoding/--id-type, as keywords of ``from_csv``."""
+    return {
+        "mapping": file_mapping(args, source, path),
+        "parsing": _parsing(args),
+        "on_error": "quarantine" if args.quarantine else "raise",
+        "encoding": args.encoding,
+        "id_type": args.id_type,
+    }
+
+
+def report_rejected(path: str, rejected: RejectedRows) -> None:
+    """Say on stderr how many rows of ``path`` were set aside, and the first reasons."""
+    if rejected:
+        print(
+            f"{path}: {len(rejected)} row(s) set aside: "
+            + "; ".join(str(i) for i in rejected.issues[:5]),
+            file=sys.stderr,
+        )
+
+
 def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
     """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
     table_cls = SOURCE_FILES[source][1]
     try:
-        table = table_cls.from_csv(
-            path,
-            mapping=file_mapping(args, source, path),
-            parsing=_parsing(args),
-            on_error="quarantine" if args.quarantine else "raise",
-            encoding=args.encoding,
-            id_type=args.id_type,
-        )
+        table = table_cls.from_csv(path, **file_options(args, source, path))
     except MissingColumnError as error:
-        raise _cli_hint(error, args) from None
-    if table.rejected:
-        print(
-            f"{path}: {len(table.rejected)} row(s) set aside: "
-            + "; ".join(str(i) for i in table.rejected.issues[:5]),
-            file=sys.stderr,
-        )
+        raise cli_hint(error) from None
+    report_rejected(path, table.rejected)
     return table
 
 

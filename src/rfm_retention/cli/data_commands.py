@@ -15,8 +15,16 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention.btyd import BTYD_COLUMNS, PERIODS, btyd_summary
 from rfm_retention.cli._columns_csv import write_columns
-from rfm_retention.cli._common import add_input_options, load_table, parse_mapping
+from rfm_retention.cli._common import (
+    add_input_options,
+    cli_hint,
+    file_options,
+    load_table,
+    parse_mapping,
+    report_rejected,
+)
 from rfm_retention.data import VisitLog
+from rfm_retention.data._csv import MissingColumnError
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
@@ -132,6 +140,21 @@ def _duckdb_features(args: argparse.Namespace, window: int | relativedelta | Non
         con.close()
 
 
+def _csv_features(args: argparse.Namespace, window: int | relativedelta | None) -> Any:
+    """Features of the --visits file, read a batch of rows at a time (bounded memory)."""
+    from rfm_retention._csv_features import csv_features
+
+    try:
+        features, rejected = csv_features(
+            args.visits, args.as_of, window=window, min_exposure_days=args.min_exposure_days,
+            **file_options(args, "visits", args.visits),
+        )
+    except MissingColumnError as error:
+        raise cli_hint(error) from None
+    report_rejected(args.visits, rejected)
+    return features
+
+
 def run_features(args: argparse.Namespace) -> int:
     """Compute the features as of --as-of (from the visits CSV or in DuckDB), write the CSV."""
     window = (
@@ -146,10 +169,7 @@ def run_features(args: argparse.Namespace) -> int:
     elif not args.visits:
         raise ConfigError("give the visits: --visits FILE, or --duckdb FILE with --table/--query")
     else:
-        log = _load_visits(args)
-        features = patient_features(
-            log, args.as_of, window=window, min_exposure_days=args.min_exposure_days
-        )
+        features = _csv_features(args, window)
     write_columns(args.out, features.to_columns(), decimals=9)
     return 0
 

@@ -35,10 +35,20 @@ from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
 from rfm_retention.errors import ConfigError, InputFileError
 
-__all__ = ["CHUNK_BYTES", "MAX_LINE_BYTES", "CsvColumns", "read_csv_columns"]
+__all__ = [
+    "BATCH_ROWS",
+    "CHUNK_BYTES",
+    "MAX_LINE_BYTES",
+    "CsvColumns",
+    "iter_csv_columns",
+    "read_csv_columns",
+]
 
 CHUNK_BYTES = 4 << 20
 """Bytes read from the file at a time (a chunk holds whole lines)."""
+
+BATCH_ROWS = 1 << 21
+"""Rows per batch of :func:`iter_csv_columns` (whole chunks, so a batch may hold more)."""
 
 MAX_LINE_BYTES = 16 << 20
 """The longest physical line accepted; a longer one means the file is not line-based CSV."""
@@ -85,6 +95,39 @@ def read_csv_columns(
         >>> read.columns["amount"].tolist(), read.lines.tolist()
         ([12.5, 3.0], [2, 4])
     """
+    batches = iter_csv_columns(
+        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
+        batch_rows=None,
+    )
+    return next(batches)
+
+
+def iter_csv_columns(
+    path: str | os.PathLike[str],
+    schema: Schema,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    parsing: DateParsing | None = None,
+    batch_rows: int | None = BATCH_ROWS,
+) -> Iterator[CsvColumns]:
+    """:func:`read_csv_columns` a batch of rows at a time: memory follows the batch, not
+    the file.
+
+    Each batch holds whole chunks and at least ``batch_rows`` rows (the last
+    one fewer; ``None``: one batch of every row), with the same columns in
+    every batch; a file with no data rows gives one empty batch. Problems
+    with the file raise when the reading reaches them.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rfm_retention.data import VisitLog
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
+        >>> _ = path.write_text("patient_id,visit_time,amount\\np1,2024-01-05,12.5\\n")
+        >>> [b.lines.tolist() for b in iter_csv_columns(path, VisitLog.SCHEMA)]
+        [[2]]
+    """
     mapping = mapping or {}
     unknown = set(mapping) - set(schema.names)
     if unknown:
@@ -98,6 +141,7 @@ def read_csv_columns(
     codec = _codec(encoding)
     kinds = {f.name: f.kind for f in schema.fields}
     iso = parsing is None or parsing.format is None
+    limit = batch_rows if batch_rows is not None else np.iinfo(np.int64).max
     with _open(name) as handle:
         pieces = _pieces(handle, name, codec)
         first = next(pieces, None)
@@ -109,16 +153,30 @@ def read_csv_columns(
         position = _positions(header, schema, mapping, name)
         chunks: dict[str, list[npt.NDArray[Any]]] = {field: [] for field in position}
         lines: list[npt.NDArray[np.int64]] = []
+        rows = 0
+        batches = 0
         piece: bytes | None = text[header_end:]
         line = start + 1
         while piece is not None:
             if piece:
-                cells, rows = _split(piece, line, len(header), position, delimiter, name)
-                lines.append(rows)
+                cells, at = _split(piece, line, len(header), position, delimiter, name)
+                lines.append(at)
+                rows += at.shape[0]
                 for field, values in cells.items():
                     chunks[field].append(_convert(values, kinds[field], iso))
             nxt = next(pieces, None)
             piece, line = (None, 0) if nxt is None else nxt
+            if rows >= limit or (piece is None and (rows or not batches)):
+                yield _batch(chunks, lines)
+                batches += 1
+                rows = 0
+                chunks = {field: [] for field in position}
+                lines = []
+
+
+def _batch(
+    chunks: Mapping[str, list[npt.NDArray[Any]]], lines: list[npt.NDArray[np.int64]]
+) -> CsvColumns:
     columns = {field: _join(parts) for field, parts in chunks.items()}
     row_lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
     return CsvColumns(columns, row_lines.astype(np.int64, copy=False))
@@ -431,9 +489,21 @@ def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
             numbers = _numbers(cells)
             if numbers is not None:
                 return numbers
+        elif kind == "id" and _ascii(cells):
+            return _widened(cells)  # mostly distinct values: no use decoding each once
         elif kind not in ("time", *_NUMBER_KINDS) and _ascii(cells):
             return cells
     return _text(cells)
+
+
+def _widened(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.str_]:
+    """ASCII ``bytes_`` cells as ``str_`` of the same width: one widening copy of the bytes."""
+    width = max(cells.dtype.itemsize, 1)
+    codes = np.zeros((cells.shape[0], width), np.uint32)
+    if cells.dtype.itemsize:
+        codes[:] = cells.view(np.uint8).reshape(cells.shape[0], width)
+    out: npt.NDArray[np.str_] = codes.view(f"U{width}").reshape(-1)
+    return out
 
 
 def _ascii(cells: npt.NDArray[np.bytes_]) -> bool:
@@ -479,6 +549,7 @@ def _iso_times(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.datetime64] | No
 
 
 def _numbers(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.float64] | None:
+    """Numbers of a chunk's cells in bulk, else None (some cell is not a number)."""
     empty = cells == b""
     text = np.where(empty, b"nan", cells) if empty.any() else cells
     try:
@@ -495,7 +566,7 @@ def _text(cells: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out[:] = [b.decode("utf-8") for b in cells.tolist()]
         return out
     if _ascii(cells):
-        return cells.astype(f"U{cells.dtype.itemsize}")
+        return _widened(cells)
     return np.char.decode(cells, "utf-8")
 
 

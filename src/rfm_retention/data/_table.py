@@ -18,7 +18,7 @@ import numpy.typing as npt
 from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention.data._build import factorise, order_rows
-from rfm_retention.data._csv import read_csv_columns
+from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._schema import (
     OnError,
     RejectedRows,
@@ -261,6 +261,18 @@ class PatientTable:
         read = read_csv_columns(
             path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
         )
+        checked = cls._checked_csv(read, parsing=parsing, id_type=id_type)
+        if checked.rejected and on_error == "raise":
+            raise ValidationError(cls.SCHEMA.source, checked.rejected.issues)
+        return cls._from_validated(checked)
+
+    @classmethod
+    def _checked_csv(
+        cls, read: CsvColumns, *, parsing: DateParsing, id_type: IdType, first_row: int = 0
+    ) -> Validated:
+        """The validated rows of (a batch of) a CSV file, bad rows set aside, each issue
+        naming its file line; row numbers count from ``first_row`` (the batch's first
+        data row in the file)."""
         columns = read.columns
         not_int: dict[int, str] = {}
         if id_type == "int":
@@ -274,18 +286,19 @@ class PatientTable:
         issues = tuple(
             attrs.evolve(
                 i,
+                row=i.row + first_row,
                 line=int(read.lines[i.row]),
                 message="not a whole number (ids are read as integers)",
                 value=not_int[i.row],
             )
             if i.row in not_int and i.field == id_field
-            else attrs.evolve(i, line=int(read.lines[i.row]))
+            else attrs.evolve(i, row=i.row + first_row, line=int(read.lines[i.row]))
             for i in checked.rejected.issues
         )
-        if issues and on_error == "raise":
-            raise ValidationError(cls.SCHEMA.source, issues)
-        return cls._from_validated(
-            attrs.evolve(checked, rejected=attrs.evolve(checked.rejected, issues=issues))
+        return attrs.evolve(
+            checked,
+            source_row=checked.source_row + first_row if first_row else checked.source_row,
+            rejected=attrs.evolve(checked.rejected, issues=issues),
         )
 
     @classmethod
