@@ -93,3 +93,51 @@ def test_from_directory_without_visits_fails(tmp_path: Path) -> None:
     """A folder without visits.csv is an InputFileError naming the file."""
     with pytest.raises(InputFileError, match=r"visits\.csv: no such file"):
         PatientData.from_directory(tmp_path)
+
+
+SYNTHEA_CUT = Path(__file__).parent / "fixtures" / "synthea_cut"
+SYNTHEA_MAPPINGS = {
+    "visits": {"patient_id": "PATIENT", "visit_time": "START", "amount": "TOTAL_CLAIM_COST",
+               "visit_id": "Id", "department": "ENCOUNTERCLASS"},
+    "registry": {"patient_id": "Id", "first_contact": "BIRTHDATE", "deceased_at": "DEATHDATE"},
+}
+
+
+def test_from_directory_loads_a_synthea_export_by_file_name() -> None:
+    """files= names each source's file: a Synthea folder loads from encounters/patients.csv."""
+    data = PatientData.from_directory(
+        SYNTHEA_CUT, files={"visits": "encounters.csv", "registry": "patients.csv"},
+        mappings=SYNTHEA_MAPPINGS,
+    )
+    assert data.available == frozenset({"visits", "registry"})
+    assert len(data.visits) == 127
+    assert data.registry is not None
+    assert len(data.patients) == 6
+    assert data.patients.tolist() == sorted(data.registry.patient_ids.tolist())
+    assert {"wellness", "ambulatory", "snf"} <= set(data.visits.department.tolist())
+    assert int(np.sum(~np.isnat(data.registry.columns["deceased_at"]))) == 1
+
+
+def test_from_directory_files_load_only_the_named_sources(tmp_path: Path) -> None:
+    """With files=, a default-named file that is not named is not loaded; visits.csv is default."""
+    _write(tmp_path, "visits.csv", "patient_id,visit_time,amount\na,2024-01-01,10\n")
+    _write(tmp_path, "patients.csv", "Id,BIRTHDATE\na,1990-01-01\n")  # not a registry
+    _write(tmp_path, "scores.csv", "patient_id,rated_at,score\nb,2024-01-03,80\n")
+    data = PatientData.from_directory(tmp_path, files={"ratings": tmp_path / "scores.csv"})
+    assert data.available == frozenset({"visits", "ratings"})
+    assert data.patients.tolist() == ["a", "b"]
+
+
+def test_from_directory_files_refuse_unknown_sources_and_missing_files(tmp_path: Path) -> None:
+    """An unknown source name or a named file that is absent is a ConfigError naming it."""
+    _write(tmp_path, "encounters.csv", "patient_id,visit_time,amount\na,2024-01-01,10\n")
+    with pytest.raises(ConfigError, match=r"unknown source\(s\) \['encounters'\]"):
+        PatientData.from_directory(tmp_path, files={"encounters": "encounters.csv"})
+    with pytest.raises(ConfigError, match=r"ratings: .*ratings_2024\.csv"):
+        PatientData.from_directory(tmp_path, files={"visits": "encounters.csv",
+                                                    "ratings": "ratings_2024.csv"})
+    with pytest.raises(ConfigError, match=r"mappings= names source\(s\) \['ratings'\]"):
+        PatientData.from_directory(tmp_path, files={"visits": "encounters.csv"},
+                                   mappings={"ratings": {"score": "S"}})
+    with pytest.raises(ConfigError, match=r"mappings= names source\(s\) \['rating'\]"):
+        PatientData.from_directory(tmp_path, mappings={"rating": {"score": "S"}})

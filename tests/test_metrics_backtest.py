@@ -270,3 +270,19 @@ def test_learned_score_ignores_everything_after_the_evaluation_date() -> None:
                   scorer=[ScanScorer(full, label="learned"), ScanScorer()])
     assert [r.method for r in bt.results[:3]] == [
         "learned", "scan: worst(rules, score)", DaysSinceLastVisit.name]
+
+
+def test_a_level_that_flagged_nobody_shows_a_dash(small: PatientData) -> None:
+    """A level with no flagged patient reads '—' in to_rows and the CLI table, not '/0 (n=0)'."""
+    from rfm_retention.cli.backtest import render
+
+    bt = backtest(small, ["2024-03-15", "2024-03-20"], scorer=Peeker({"2024-03-20": {"a"}}),
+                  outcome=ChurnOutcome("lapse", horizon_days=60, rule=RULE), k=1)
+    header, rows = bt.to_rows()
+    high = header.index("high P/R %")
+    cells = {(row[0], row[1]): row[high] for row in rows}
+    assert cells[("2024-03-15", "fixed")] == "—"
+    assert cells[("2024-03-20", "fixed")] == "100/50 (n=1)"
+    table = render(bt)
+    assert "(n=0)" not in table
+    assert "—" in table

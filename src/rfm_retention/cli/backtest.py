@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from typing import Any
 
@@ -115,51 +114,24 @@ _DEPARTURE = {
 }
 
 
-def _pct(value: float) -> float | str:
-    """A share as a percentage; blank when undefined (no patient to divide by)."""
-    return "" if math.isnan(value) else value * 100.0
-
-
-def _fixed(value: float, digits: int) -> str:
-    """``value`` with ``digits`` decimals; blank when undefined."""
-    return "" if math.isnan(value) else f"{value:.{digits}f}"
-
-
-def _level_cell(precision: float, recall: float, flagged: int) -> str:
-    """``precision/recall (n=flagged)`` in percent, undefined parts left blank."""
-    p, r = (_fixed(v * 100.0, 0) for v in (precision, recall))
-    return f"{p}/{r} (n={flagged})" if p or r else f"(n={flagged})"
-
-
-def _top_k(result: Backtest) -> tuple[int, str]:
-    """The k the precision column really used and, when capped, a sentence saying so."""
-    scored = min((r.patients for r in result.results), default=result.k)
-    if scored >= result.k:
-        return result.k, ""
-    return scored, (f"; prec@{scored}: --k {result.k} capped at the {scored} patient(s) "
-                    "scored")
+def _capped(result: Backtest) -> str:
+    """A sentence saying the precision column's k was capped, or nothing."""
+    k = result.effective_k
+    if k >= result.k:
+        return ""
+    return f"; prec@{k}: --k {result.k} capped at the {k} patient(s) scored"
 
 
 def render(result: Backtest) -> str:
     """The metrics table and the lead-time table."""
-    k, capped = _top_k(result)
-    header = ["at", "method", "patients", "left %", "AUC", "AP", f"prec@{k} %",
-              "lift top 10%", "high P/R %", "medium+ P/R %"]
-    rows = []
+    capped = _capped(result)
+    header, rows = result.to_rows()
     odds = []
     for r in result.results:
-        high, medium = r.by_level[0], r.by_level[1]
         odds.append([
             r.at.isoformat(), r.method, "stated" if r.states_probability else "base rate",
             f"{r.brier:.4f}", f"{r.base_rate_brier:.4f}", f"{r.log_loss:.4f}",
             f"{r.calibration_error:.3f}",
-        ])
-        rows.append([
-            r.at.isoformat(), r.method, r.patients, _pct(r.base_rate), _fixed(r.auc, 3),
-            _fixed(r.average_precision, 3), _pct(r.precision_at_k),
-            _fixed(r.lift_top_decile, 2),
-            _level_cell(high.precision, high.recall, high.flagged),
-            _level_cell(medium.precision, medium.recall, medium.flagged),
         ])
     leads = [
         [lt.method, lt.lapses, lt.warned, lt.median_days] for lt in result.lead_times
@@ -169,7 +141,7 @@ def render(result: Backtest) -> str:
     return "\n\n".join([
         format_table(header, rows, title=f"Backtest, {result.outcome.horizon_days}-day horizon, "
                      f"outcome {result.outcome.kind} (P/R: precision/recall of the level "
-                     f"and above; blank: undefined){capped}"),
+                     f"and above; blank: undefined; —: nobody flagged){capped}"),
         format_table(["at", "method", "probability", "Brier", "base-rate Brier", "log-loss",
                       "decile cal. error"], odds,
                      title="Probabilities (a method that only ranks is given the base rate)"),

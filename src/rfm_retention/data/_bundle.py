@@ -175,32 +175,81 @@ class PatientData:
         cls,
         directory: str | os.PathLike[str],
         *,
+        files: Mapping[str, str | os.PathLike[str]] | None = None,
         mappings: Mapping[str, Mapping[str, str]] | None = None,
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
         encoding: str = "utf-8",
         id_type: IdType = "text",
     ) -> PatientData:
-        """Load ``visits.csv`` and whichever of the other default files exist.
+        """Load the sources' CSV files from one folder.
 
-        ``mappings`` gives a column mapping per source name (see
-        :data:`SOURCE_FILES`); ``encoding`` is the files' text encoding;
-        ``id_type="int"`` reads every file's patient ids as integers.
+        Without ``files``: ``visits.csv`` and whichever of the other default
+        files (:data:`SOURCE_FILES`) exist. With ``files`` (source name -> file
+        name, relative to ``directory`` or absolute): exactly the sources named
+        there, each from its own file, plus ``visits.csv`` when ``visits`` is
+        not named - so an export whose visits file is ``encounters.csv`` loads
+        without renaming anything, and its other files are not mistaken for
+        sources. An unknown source name, or a named file that does not exist,
+        is a ConfigError.
+
+        ``mappings`` gives a column mapping per source name; ``encoding`` is the
+        files' text encoding; ``id_type="int"`` reads every file's patient ids
+        as integers.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     text = "PATIENT,START,COST\\na,2024-01-02,5\\nb,2024-01-03,9\\n"
+            ...     _ = (pathlib.Path(folder) / "encounters.csv").write_text(text)
+            ...     data = PatientData.from_directory(
+            ...         folder, files={"visits": "encounters.csv"},
+            ...         mappings={"visits": {"patient_id": "PATIENT", "visit_time": "START",
+            ...                              "amount": "COST"}})
+            >>> data.patients.tolist(), sorted(data.available)
+            (['a', 'b'], ['visits'])
         """
         folder = Path(directory)
-        loaded: dict[str, PatientTable] = {}
-        for name, (filename, table_cls) in SOURCE_FILES.items():
-            path = folder / filename
-            if name == "visits" or path.exists():
-                loaded[name] = table_cls.from_csv(
-                    path,
-                    mapping=(mappings or {}).get(name),
-                    parsing=parsing,
-                    on_error=on_error,
-                    encoding=encoding,
-                    id_type=id_type,
-                )
+        paths = _source_paths(folder, files)
+        unmapped = set(mappings or {}) - set(SOURCE_FILES if files is None else paths)
+        if unmapped:
+            raise ConfigError(
+                f"mappings= names source(s) {sorted(unmapped)} that are not loaded; "
+                f"loaded: {sorted(paths)}; sources are {list(SOURCE_FILES)}"
+            )
+        loaded: dict[str, PatientTable] = {
+            name: SOURCE_FILES[name][1].from_csv(
+                path,
+                mapping=(mappings or {}).get(name),
+                parsing=parsing,
+                on_error=on_error,
+                encoding=encoding,
+                id_type=id_type,
+            )
+            for name, path in paths.items()
+        }
         return cls(**loaded)  # type: ignore[arg-type]
+
+
+def _source_paths(
+    folder: Path, files: Mapping[str, str | os.PathLike[str]] | None
+) -> dict[str, Path]:
+    """Source name -> the file to load it from, in :data:`SOURCE_FILES` order."""
+    if files is None:
+        defaults = {name: folder / filename for name, (filename, _) in SOURCE_FILES.items()}
+        return {name: path for name, path in defaults.items()
+                if name == "visits" or path.exists()}
+    unknown = sorted(set(files) - set(SOURCE_FILES))
+    if unknown:
+        raise ConfigError(f"files= names unknown source(s) {unknown}; sources are "
+                          f"{list(SOURCE_FILES)}")
+    named = {"visits": SOURCE_FILES["visits"][0], **files}
+    paths = {name: folder / named[name] for name in SOURCE_FILES if name in named}
+    missing = [f"{name}: {path}" for name, path in paths.items() if not path.is_file()]
+    if missing:
+        raise ConfigError(f"no such file for source(s) {'; '.join(missing)}\nHint: files= "
+                          "names each source's file, relative to the folder or absolute.")
+    return paths
 
 
 def as_patient_data(

@@ -13,6 +13,7 @@ at random).
 """
 
 from rfm_retention.loyalty._award import AwardResult, visit_key, visit_keys
+from rfm_retention.loyalty._balances import Balances
 from rfm_retention.loyalty._events import Event, EventKind
 from rfm_retention.loyalty._history import LedgerHistory
 from rfm_retention.loyalty._ledger import PointsLedger, ReversalPolicy
@@ -81,6 +82,7 @@ __all__ = [
     "WORD_OF_MOUTH",
     "AwardResult",
     "Balance",
+    "Balances",
     "EarningRules",
     "Event",
     "EventKind",

@@ -28,6 +28,7 @@ from rfm_retention.errors import (
     StoreIntegrityError,
 )
 from rfm_retention.loyalty._award import AwardResult, award_visits, reverse_visit, visit_key
+from rfm_retention.loyalty._balances import Balances
 from rfm_retention.loyalty._events import Event, EventKind, as_points
 from rfm_retention.loyalty._history import LedgerHistory
 from rfm_retention.loyalty._lots import AccountState, Balance, InvariantViolation, replay
@@ -40,7 +41,12 @@ from rfm_retention.loyalty._rewards import (
     voucher_code,
 )
 from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
-from rfm_retention.loyalty._store import AccountStates, LedgerStore, StoreTransaction
+from rfm_retention.loyalty._store import (
+    AccountStates,
+    DerivedState,
+    LedgerStore,
+    StoreTransaction,
+)
 from rfm_retention.time import TimeLike, to_datetime
 
 __all__ = ["PointsLedger", "ReversalPolicy"]
@@ -145,6 +151,30 @@ class PointsLedger:
         """
         pid = str(patient_id)
         return self.in_transaction(lambda tx: self._state(tx, pid).balance())
+
+    def balances(self) -> Balances:
+        """Every account of this branch: balance, available, debt and event count.
+
+        Built-in stores read the figures they keep; other stores' events are
+        replayed, one account at a time.
+
+        Example:
+            >>> from rfm_retention.loyalty import MemoryStore
+            >>> ledger = PointsLedger(MemoryStore())
+            >>> _ = ledger.earn("p1", 300, key="k1", at=dt.datetime(2024, 3, 1))
+            >>> ledger.balances().to_columns()["available"].tolist()
+            [300]
+        """
+        if isinstance(self.store, DerivedState):
+            kept = self.store.derived_accounts()
+            return Balances.of(self.branch, {p: figures for (b, p), figures in kept.items()
+                                             if b == self.branch})
+        events: dict[str, list[Event]] = {}
+        for event in self.store.events(branch=self.branch):
+            events.setdefault(event.patient_id, []).append(event)
+        states = {p: self._replay(p, account) for p, account in events.items()}
+        return Balances.of(self.branch, {p: (s.total, s.available, s.debt, s.n_events)
+                                         for p, s in states.items()})
 
     def vouchers(self, patient_id: str | int) -> tuple[Voucher, ...]:
         """The patient's redemptions that have not been cancelled."""

@@ -32,11 +32,15 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
+from rfm_retention.loyalty._columns import instants, texts
 from rfm_retention.loyalty._events import MAX_POINTS, Event, EventKind
 
 __all__ = [
@@ -81,10 +85,12 @@ class Lot:
 
 
 @attrs.frozen
-class Balance:
+class Balance(FrameViews):
     """A patient's points in one branch, derived from the events.
 
     ``balance == available - debt`` always; ``available`` is never negative.
+    Its DataFrame views (``to_pandas()``, ``to_polars()``, ``to_arrow()``)
+    list the lots, one row each.
 
     Example:
         >>> b = Balance("main", "p1", balance=100, available=100, debt=0, lots=(), n_events=1)
@@ -112,6 +118,27 @@ class Balance:
         figures = {"patient": self.patient_id, "branch": self.branch, "balance": self.balance,
                    "available": self.available, "debt": self.debt, "events": self.n_events}
         return Display("Balance (lots)", lots, figures)
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """One array per lot field, lots in spending order: ``earned_at`` and ``expires_at``
+        ``datetime64[us]`` (NaT without expiry), amounts int64, ``reversed`` bool.
+
+        Example:
+            >>> lot = Lot("k", dt.datetime(2024, 1, 1), None, 100, 40)
+            >>> b = Balance("main", "p1", balance=40, available=40, debt=0, lots=(lot,),
+            ...             n_events=2)
+            >>> b.to_columns()["remaining"].tolist()
+            [40]
+        """
+        lots, n = self.lots, len(self.lots)
+        return {
+            "key": texts([lot.key for lot in lots]),
+            "earned_at": instants([lot.earned_at for lot in lots]),
+            "expires_at": instants([lot.expires_at for lot in lots]),
+            **{name: np.fromiter((getattr(lot, name) for lot in lots), np.int64, n)
+               for name in ("points", "remaining", "expired")},
+            "reversed": np.fromiter((lot.reversed for lot in lots), bool, n),
+        }
 
 
 @attrs.define(eq=False)

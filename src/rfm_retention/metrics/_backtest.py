@@ -225,6 +225,29 @@ class LevelResult:
     recall: float
 
 
+def _percent(value: float) -> float | str:
+    """A share as a percentage; blank when undefined (no patient to divide by)."""
+    return "" if np.isnan(value) else value * 100.0
+
+
+def _fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals; blank when undefined."""
+    return "" if np.isnan(value) else f"{value:.{digits}f}"
+
+
+def level_cell(result: LevelResult) -> str:
+    """``precision/recall (n=flagged)`` in percent; ``—`` when the level flagged nobody.
+
+    Example:
+        >>> level_cell(LevelResult(RiskLevel.HIGH, 10, 0.3, float("nan")))
+        '30/ (n=10)'
+    """
+    if result.flagged == 0:
+        return "—"
+    p, r = (_fixed(v * 100.0, 0) for v in (result.precision, result.recall))
+    return f"{p}/{r} (n={result.flagged})"
+
+
 @attrs.frozen
 class MethodResult:
     """One method at one scan date."""
@@ -310,6 +333,33 @@ class Backtest(FrameViews):
             if lead.method == method:
                 return lead
         raise KeyError(f"no method named {method!r} in this backtest")
+
+    @property
+    def effective_k(self) -> int:
+        """The ``k`` precision at ``k`` really used: ``k``, capped at the fewest patients scored."""
+        return min((r.patients for r in self.results), default=self.k)
+
+    def to_rows(self) -> tuple[list[str], list[list[Any]]]:
+        """The metrics as a display table: header and one row per (scan date, method).
+
+        Shares are percentages, undefined figures are blank, and each level
+        column reads ``precision/recall (n=flagged)``; a level that flagged
+        nobody shows ``—`` (there is nothing to be precise about).
+
+        Example:
+            >>> lv = LevelResult(RiskLevel.HIGH, 0, float("nan"), 0.0)
+            >>> level_cell(lv), level_cell(attrs.evolve(lv, flagged=4, precision=0.5))
+            ('—', '50/0 (n=4)')
+        """
+        header = ["at", "method", "patients", "left %", "AUC", "AP",
+                  f"prec@{self.effective_k} %", "lift top 10%", "high P/R %", "medium+ P/R %"]
+        rows = [
+            [r.at.isoformat(), r.method, r.patients, _percent(r.base_rate), _fixed(r.auc, 3),
+             _fixed(r.average_precision, 3), _percent(r.precision_at_k),
+             _fixed(r.lift_top_decile, 2), level_cell(r.by_level[0]), level_cell(r.by_level[1])]
+            for r in self.results
+        ]
+        return header, rows
 
     def to_columns(self) -> dict[str, list[Any]]:
         """One row per (scan date, method); lead-time columns repeat the method's totals."""
