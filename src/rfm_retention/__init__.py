@@ -14,6 +14,7 @@ its full surface in its own package: :mod:`rfm_retention.data`,
 import importlib
 import typing as _typing
 
+from rfm_retention._progress import Progress, ProgressEvent
 from rfm_retention.btyd import BTYDSummary, btyd_summary
 from rfm_retention.data import (
     Appointment,
@@ -122,6 +123,8 @@ __all__ = [
     "PatientData",
     "PatientFeatures",
     "PointsLedger",
+    "Progress",
+    "ProgressEvent",
     "RFMRetentionError",
     "Rating",
     "RatingTable",

@@ -1,9 +1,11 @@
 """The ``rfm-retention`` command line.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``;
-this module only wires them together and turns library errors into one-line
-messages with a non-zero exit, never a traceback. A command line naming a
-sub-command imports that sub-command's module alone (and what it needs), so
+this module only wires them together, hands every command a progress bar
+(``args.progress``: drawn on stderr only when it is a terminal and the work
+takes a while, else None) and turns library errors into one-line messages
+with a non-zero exit, never a traceback. A command line naming a sub-command
+imports that sub-command's module alone (and what it needs), so
 ``rfm-retention features`` does not pay for the ledger, the cases or the risk
 model; ``--help`` and unknown commands register every module.
 """
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from rfm_retention import __version__
+from rfm_retention.cli._progress import progress_bar
 from rfm_retention.errors import RFMRetentionError
 
 __all__ = ["main"]
@@ -85,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_word(words))
     args = parser.parse_args(words)
     try:
-        code: int = args.func(args)
+        with progress_bar(sys.stderr) as progress:
+            args.progress = progress
+            code: int = args.func(args)
     except RFMRetentionError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"rfm-retention {args.command}: error: {first}", file=sys.stderr)

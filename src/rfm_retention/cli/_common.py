@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from rfm_retention._cells import escape_cell
+from rfm_retention._progress import Progress
 from rfm_retention.data import DateParsing, PatientData, RejectedRows
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._csv import MissingColumnError
@@ -28,6 +29,7 @@ __all__ = [
     "load_bundle",
     "load_table",
     "parse_mapping",
+    "progress_of",
     "read_rows",
     "report_rejected",
     "safe_cell",
@@ -155,6 +157,12 @@ def cli_hint(error: MissingColumnError) -> ConfigError:
         f"has {error.header}. Hint: map this file's column with "
         f"--map {error.source}.{error.field}=COLUMN"
     )
+
+
+def progress_of(args: argparse.Namespace) -> Progress | None:
+    """The command's progress bar (None when stderr is not a terminal, or outside ``main``)."""
+    progress: Progress | None = getattr(args, "progress", None)
+    return progress
 
 
 def _parsing(args: argparse.Namespace) -> DateParsing:

@@ -14,6 +14,7 @@ from rfm_retention.cli._common import (
     add_signal_options,
     ids_like,
     load_bundle,
+    progress_of,
     read_rows,
 )
 from rfm_retention.cli._format import format_table
@@ -180,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 if m != "none"]
     result = backtest(
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
+        progress=progress_of(args),
     )
     emit(args.out, result.to_columns(), lambda: render(result), what="row(s)")
     return 0

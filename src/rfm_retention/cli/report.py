@@ -15,6 +15,7 @@ from rfm_retention.cli._common import (
     columns_to_rows,
     ids_like,
     load_bundle,
+    progress_of,
     read_rows,
     write_csv,
 )
@@ -235,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
         complaints=data.complaints, cases=cases,
         lapse_rule=LapseRule(grace_days=args.grace_days), exclusions=exclusions,
         win_back_days=args.win_back_days, control=control, min_group_size=args.min_group_size,
+        progress=progress_of(args),
     )
     if args.html:
         write_page(args.html, review, data, as_of, args)

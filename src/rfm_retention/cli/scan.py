@@ -13,6 +13,7 @@ from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
     load_bundle,
+    progress_of,
     write_csv,
 )
 from rfm_retention.cli._format import format_table
@@ -185,6 +186,7 @@ def run_scan(args: argparse.Namespace) -> int:
         previous=previous,
         lapsed_after_days=args.lapsed_after_days,
         model=model,
+        progress=progress_of(args),
     )
     if args.sort == "value":
         warnings = warnings.by_value_at_risk()

@@ -63,6 +63,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._bundle import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -547,6 +548,7 @@ def backtest(
     warn_level: RiskLevel = RiskLevel.MEDIUM,
     population: Literal["active", "all"] = "active",
     observed_until: TimeLike | None = None,
+    progress: Progress | None = None,
 ) -> Backtest:
     """Replay ``scorer`` (and the baseline) at each date of ``at`` and score them.
 
@@ -565,6 +567,8 @@ def backtest(
         warn_level: the level from which a flag counts for lead time.
         population: ``"active"`` (not yet lapsed, default) or ``"all"`` seen.
         observed_until: last day the data covers; default the last visit day.
+        progress: a :data:`~rfm_retention.Progress` callback, told of each
+            scan date done (stage ``"backtest"``, unit ``"dates"``).
 
     Examples:
         >>> from rfm_retention.testing import synthetic_cohort
@@ -604,7 +608,8 @@ def backtest(
 
     results: list[MethodResult] = []
     flags: dict[str, tuple[list[IntArray], list[IntArray]]] = {name: ([], []) for name in names}
-    for day in scan_days.tolist():
+    report_progress(progress, "backtest", 0, len(scan_days), "dates")
+    for done, day in enumerate(scan_days.tolist(), start=1):
         when = to_date(day)
         labels = outcome_labels(
             visits, day, outcome, observed_until_day=observed, population=population
@@ -621,6 +626,7 @@ def backtest(
             chosen = level >= int(warn_level)
             flags[name][0].append(positions[chosen])
             flags[name][1].append(np.full(int(chosen.sum()), day, np.int64))
+        report_progress(progress, "backtest", done, len(scan_days), "dates")
 
     gone = departures(visits, outcome, observed)
     leads = tuple(

@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._progress import Progress
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -408,6 +409,7 @@ def kpi_report_by(
     win_back_days: int = WIN_BACK_DAYS,
     control: ControlGroup | None = None,
     min_group_size: int = MIN_GROUP_SIZE,
+    progress: Progress | None = None,
 ) -> GroupedKPIReport:
     """The monthly KPIs of :func:`~rfm_retention.metrics.kpi_report` for each group.
 
@@ -416,6 +418,7 @@ def kpi_report_by(
     module docstring says which group each count belongs to. The arguments
     otherwise mean what they mean for ``kpi_report``, whose result is
     :attr:`GroupedKPIReport.overall`; the groups' counts add up to it.
+    ``progress`` hears of the overall report's steps.
 
     Examples:
         >>> from rfm_retention.data import VisitLog
@@ -433,7 +436,7 @@ def kpi_report_by(
         raise ConfigError(f"min_group_size must be a whole number >= 0, got {min_group_size!r}")
     overall = kpi_report(
         visits, start, end, as_of=as_of, ratings=ratings, cases=cases, lapse_rule=lapse_rule,
-        exclusions=exclusions, win_back_days=win_back_days, control=control,
+        exclusions=exclusions, win_back_days=win_back_days, control=control, progress=progress,
     )
     dimension, basis, codes = group_codes(by, visits, start, cases)
     n = len(codes.names)

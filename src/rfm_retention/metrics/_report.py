@@ -42,6 +42,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import month_spans
@@ -69,6 +70,9 @@ from rfm_retention.metrics._winback import (
 from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
+
+_STAGE = "kpi report"
+_SHARED_STEPS = 4  # churn, revisit 3 months, revisit 6 months, satisfaction: then each month
 
 
 @attrs.frozen
@@ -212,6 +216,7 @@ class MonthContext:
     as_of: TimeLike
     win_back_days: int
     exclusions: Exclusions | None
+    progress: Progress | None = None
 
 
 def monthly_rows(
@@ -254,6 +259,7 @@ def monthly_rows(
                 exclusions=ctx.exclusions,
             )
         rows.append(MonthlyKPIs(month, churn[i], rev3[i], rev6[i], **extra))
+        report_progress(ctx.progress, _STAGE, _SHARED_STEPS + i + 1, _SHARED_STEPS + len(labels))
     return tuple(rows)
 
 
@@ -269,6 +275,7 @@ def kpi_report(
     exclusions: Exclusions | None = None,
     win_back_days: int = WIN_BACK_DAYS,
     control: ControlGroup | None = None,
+    progress: Progress | None = None,
 ) -> KPIReport:
     """Compute the monthly KPIs of every calendar month touching ``[start, end]``.
 
@@ -277,6 +284,8 @@ def kpi_report(
     grouped by the month they were opened (coverage), first contacted
     (win-back) or due (compliance); control patients by the month they were
     warned. ``exclusions`` apply to churn, revisit and win-back (both sides).
+    ``progress`` (a :data:`~rfm_retention.Progress`) hears of each step:
+    churn, the two revisit windows, satisfaction, then each month's case KPIs.
 
     Examples:
         >>> from rfm_retention.data import VisitLog
@@ -296,13 +305,19 @@ def kpi_report(
         raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
     as_of_day = day_number(as_of)
+    _, bounds = month_spans(start, end)
+    total = _SHARED_STEPS + len(bounds) - 1
+    report_progress(progress, _STAGE, 0, total)
     vd = visit_days(visits, as_of_day)  # shared by churn and both revisit windows
     since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
     churn = churn_of_days(vd, since, start, end, as_of_day=as_of_day, rule=rule)
+    report_progress(progress, _STAGE, 1, total)
     labels, rev3 = revisit_of_days(vd, since, start, end, as_of_day=as_of_day, months=3)
+    report_progress(progress, _STAGE, 2, total)
     _, rev6 = revisit_of_days(vd, since, start, end, as_of_day=as_of_day, months=6)
+    report_progress(progress, _STAGE, 3, total)
     sat = satisfaction_trend(ratings, start, end) if ratings is not None else None
-    _, bounds = month_spans(start, end)
-    context = MonthContext(visits, bounds, as_of, win_back_days, exclusions)
+    report_progress(progress, _STAGE, _SHARED_STEPS, total)
+    context = MonthContext(visits, bounds, as_of, win_back_days, exclusions, progress)
     rows = monthly_rows(context, labels, churn, rev3, rev6, sat, cases, control)
     return KPIReport(as_date(start), as_date(end), as_date(as_of), rows)

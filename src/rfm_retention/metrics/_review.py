@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from rfm_retention._progress import Progress
 from rfm_retention.data._sources import ComplaintTable, PatientRegistry, RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._acquisition import (
@@ -98,6 +99,7 @@ def programme_review(
     min_group_size: int = MIN_GROUP_SIZE,
     registry: PatientRegistry | None = None,
     costs: ChannelCosts | None = None,
+    progress: Progress | None = None,
 ) -> ProgrammeReview:
     """The KPIs, and on request the groups, the causes and the before/after comparison.
 
@@ -107,6 +109,8 @@ def programme_review(
     differences). With a ``registry``, the acquisition KPIs and the referral
     tree are added, ``by="channel"`` groups by acquisition channel, and its
     deceased/transferred days are the exclusions unless ``exclusions`` is given.
+    ``progress`` (a :data:`~rfm_retention.Progress`) hears of the monthly KPI
+    report's steps.
 
     Examples:
         >>> from rfm_retention.testing import sample_cohort
@@ -130,10 +134,10 @@ def programme_review(
     grouped = None
     if by is not None:
         grouped = kpi_report_by(visits, start, end, by=by, min_group_size=min_group_size,
-                                **options)
+                                progress=progress, **options)
         kpis = grouped.overall
     else:
-        kpis = kpi_report(visits, start, end, **options)
+        kpis = kpi_report(visits, start, end, progress=progress, **options)
     cause_report = None
     if causes:
         cause_report = causes_by_group(

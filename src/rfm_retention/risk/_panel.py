@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._memo import Memo
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -143,6 +144,8 @@ def evaluate(
     data: PatientData,
     as_of: TimeLike,
     indicators: IndicatorSet | Iterable[Indicator] | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> IndicatorPanel:
     """Run every indicator on ``data`` as of ``as_of`` and collect the results.
 
@@ -152,6 +155,8 @@ def evaluate(
     Indicators whose sources are absent are not run; they get a no-signal
     result and are listed in :attr:`IndicatorPanel.skipped`. Every result is
     checked (shape, ranges, no firing without signal) before it is kept.
+    ``progress`` (a :data:`~rfm_retention.Progress`) hears of each indicator
+    done (stage ``"indicators"``).
 
     Example:
         >>> from rfm_retention.data import PatientData, VisitLog
@@ -168,6 +173,7 @@ def evaluate(
     chosen = IndicatorSet.of(indicators)
     results: list[IndicatorResult] = []
     skipped: list[SkippedIndicator] = []
+    report_progress(progress, "indicators", 0, len(chosen))
     for ind in chosen:
         missing = tuple(sorted(set(ind.sources) - data.available))
         if missing:
@@ -183,6 +189,7 @@ def evaluate(
             if not isinstance(ind, IndicatorBase):  # built-ins check their own results
                 check_result(result, data.patients, tuple(ind.measures))
         results.append(result)
+        report_progress(progress, "indicators", len(results), len(chosen))
     return IndicatorPanel(
         instant, data.patients, tuple(results), tuple(skipped), last_visits(data, instant)
     )

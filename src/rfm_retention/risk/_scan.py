@@ -8,6 +8,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
+from rfm_retention._progress import Progress, ProgressEvent, report_progress
 from rfm_retention.data import PatientData, VisitLog, as_patient_data
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
@@ -47,6 +48,7 @@ def scan(
     previous: WarningList | PreviousLevels | None = None,
     lapsed_after_days: int | None = DEFAULT_LAPSED_AFTER_DAYS,
     model: ChurnEstimator | Literal["auto"] | None = "auto",
+    progress: Progress | None = None,
 ) -> WarningList:
     """Judge every patient as of ``as_of`` and list those at level low or above.
 
@@ -84,6 +86,8 @@ def scan(
             visits and a fit that converges), otherwise no odds. ``None``
             means no odds. The odds order patients within a level and go with
             each warning (P(churn), expected 12-month spend, value at risk).
+        progress: a :data:`~rfm_retention.Progress` callback, told of each
+            step (stage ``"scan"``): every indicator, the odds, the grading.
 
     Returns:
         The warning list, sorted by level (high first), then P(churn), then
@@ -107,7 +111,12 @@ def scan(
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)
     grader.validate(chosen)
-    panel = evaluate(data, as_of, chosen)
+    total = len(chosen) + 2  # each indicator, the odds, the grading
+
+    def indicator_done(event: ProgressEvent) -> None:
+        report_progress(progress, "scan", event.done, total)
+
+    panel = evaluate(data, as_of, chosen, progress=None if progress is None else indicator_done)
     estimator = LifetimeOdds() if isinstance(model, str) and model == "auto" else model
     if estimator is not None and not isinstance(estimator, ChurnEstimator):
         raise ConfigError(
@@ -115,7 +124,9 @@ def scan(
             f"'auto' or None, got {model!r}"
         )
     odds = estimator.churn_odds(data, as_of, panel) if estimator is not None else None
+    report_progress(progress, "scan", total - 1, total)
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
+    report_progress(progress, "scan", total, total)
     notes = _past_the_data(data, result.as_of, lapsed_after_days)
     if notes:
         result = attrs.evolve(result, notes=notes)
