@@ -5,15 +5,18 @@ For 1M, 10M and 30M visits (``--small``: 10k, 100k, 300k) one run times:
 - arrays: ``VisitLog.from_arrays`` -> ``features`` (the build included) against Polars and
   DuckDB computing the same core features (first/last visit, count, spend, last interval,
   3-month windows) from the same numpy arrays;
-- CSV: ``rfm-retention features`` on a CSV file of the same visits (read, build, features,
-  write) against Polars (read, the same features, write) and pandas
-  (``read_csv`` + groupby + ``to_csv``), each as its own process;
+- CSV, at 2M and 10M rows (``--small``: 20k, 100k): ``rfm-retention features`` on a CSV
+  file of the same visits (read, build, features, write) against Polars (read, the same
+  features, write) and pandas (``read_csv`` + groupby + ``to_csv``), each as its own
+  process. The command line runs twice: as installed, and on the numpy-only path (pyarrow
+  hidden from the process, so neither the ``fast`` reader nor the arrow writer is used);
 
-and prints the ratios, the build's growth (10M/1M, 30M/10M) and the CLI's peak memory
+and prints the ratios, the build's growth (10M/1M, 30M/10M) and each CLI run's peak memory
 (its maximum resident set). Goals: arrays >= 2x Polars (1.5x at least), build growth
-<= 12 and <= 3.5, CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
+<= 12 and <= 3.5, the numpy-only CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
 
-``python benchmarks/run.py ingest [--small]``; the 30M size needs about 10 GB free.
+``python benchmarks/run.py ingest [--small]`` (``ingest_csv`` runs the CSV part alone);
+the 30M size needs about 10 GB free.
 """
 
 from __future__ import annotations
@@ -159,10 +162,18 @@ _polars_query(lazy, d, in3, in6).collect().write_csv(sys.argv[2])
 """
 
 
-def bench_csv(n: int, folder: str) -> None:
-    """The CLI on a CSV file against Polars, DuckDB and pandas reading and writing the same."""
-    visits = make_visits(n)
-    path = os.path.join(folder, f"visits_{n}.csv")
+# The command line with pyarrow hidden from the process: the numpy-only path.
+_NUMPY_ONLY_CLI = """
+import sys
+sys.modules["pyarrow"] = None  # import pyarrow fails, find_spec("pyarrow") finds nothing
+from rfm_retention.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def write_visits_csv(visits: dict[str, npt.NDArray[Any]], path: str) -> None:
+    """The visits as a CSV file (patient_id, visit_time as an ISO date, amount)."""
+    n = visits["patient_id"].shape[0]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("patient_id,visit_time,amount\n")
         for at in range(0, n, 1_000_000):
@@ -171,12 +182,21 @@ def bench_csv(n: int, folder: str) -> None:
                        visits["visit_time"][part].astype(str).tolist(),
                        visits["amount"][part].tolist(), strict=True)
             handle.write("".join(f"{p},{d},{a}\n" for p, d, a in rows))
+
+
+def bench_csv(n: int, folder: str) -> None:
+    """The CLI (as installed and numpy-only) on a CSV file against Polars and pandas reading,
+    aggregating and writing the same."""
+    path = os.path.join(folder, f"visits_{n}.csv")
+    write_visits_csv(make_visits(n), path)
     out = os.path.join(folder, "out.csv")
+    args = ["features", "--visits", path, "--as-of", "2024-12-31", "--out", out]
     cli = os.path.join(os.path.dirname(sys.executable), "rfm-retention")
-    seconds, peak = _timed_process([cli, "features", "--visits", path, "--as-of", "2024-12-31",
-                                    "--out", out])
-    ours = Result(f"rfm-retention features CLI ({n:,} rows)", seconds)
-    peers: list[Result] = []
+    runs = [("rfm-retention features, numpy-only", [sys.executable, "-c", _NUMPY_ONLY_CLI]),
+            ("rfm-retention features, as installed", [cli])]
+    timed = [(name, *_timed_process([*command, *args])) for name, command in runs]
+    ours = Result(f"{timed[0][0]} ({n:,} rows)", timed[0][1])
+    peers = [Result(timed[1][0], timed[1][1])]
     here = os.path.dirname(os.path.abspath(__file__))
     for name, code, extra in (("pandas read_csv + groupby + to_csv", _PANDAS, []),
                               ("polars scan_csv + same features + write", _POLARS, [here])):
@@ -184,10 +204,24 @@ def bench_csv(n: int, folder: str) -> None:
             peers.append(Result(name, _timed_process([sys.executable, "-c", code, path, out,
                                                       *extra])[0]))
         except subprocess.CalledProcessError as exc:
-            print(f"  ({name} failed: {exc.stderr.decode()[-200:]})")
+            print(f"  ({name} failed: {exc.stderr[-200:]})")
     report(f"CSV -> features CSV, {n:,} rows", ours, *peers)
-    print(f"  CLI peak resident memory {peak:,.0f} MiB", flush=True)
+    pandas = next((p for p in peers if p.name.startswith("pandas")), None)
+    if pandas is not None:
+        print(f"  numpy-only CLI / pandas: {ours.seconds / pandas.seconds:.2f}x "
+              "(goal <= 3x)", flush=True)
+    for name, _, peak in timed:
+        print(f"  {name}: peak resident memory {peak:,.0f} MiB (goal < 1536 at 10M rows)",
+              flush=True)
     os.remove(path)
+
+
+def csv_only(small: bool = False) -> None:
+    """The CSV part alone: 2M and 10M rows (``--small``: 20k and 100k)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for n in (20_000, 100_000) if small else (2_000_000, 10_000_000):
+            bench_csv(n, folder)
+    print(f"== done {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)
 
 
 def main(small: bool = False) -> None:
@@ -197,7 +231,4 @@ def main(small: bool = False) -> None:
     print(f"== build growth: {sizes[1] // sizes[0]}x rows -> {builds[1] / builds[0]:.1f}x time "
           f"(goal <= 12), {sizes[2] // sizes[1]}x rows -> {builds[2] / builds[1]:.1f}x time "
           "(goal <= 3.5)", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        for n in sizes[:2]:
-            bench_csv(n, folder)
-    print(f"== done {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)
+    csv_only(small)
