@@ -10,13 +10,14 @@ test per check, like scikit-learn's helper of the same name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from rfm_retention.errors import ConformanceError
 
-__all__ = ["expect", "parametrize_with_checks", "run_checks"]
+__all__ = ["expect", "expect_no_error", "expect_refused", "parametrize_with_checks", "run_checks"]
 
 Check = Callable[..., Any]
+T = TypeVar("T")
 
 
 def expect(condition: object, check: str, promise: str) -> None:
@@ -31,6 +32,42 @@ def expect(condition: object, check: str, promise: str) -> None:
     """
     if not condition:
         raise ConformanceError(check, promise)
+
+
+def expect_no_error(call: Callable[[], T], check: str, what: str) -> T:
+    """``call()``, a plug-in's own code: any exception it raises breaks ``check``.
+
+    Example:
+        >>> expect_no_error(lambda: 1 / 0, "check_ratio", "ratio()")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConformanceError: check_ratio: ratio() raised ZeroDivisionError: ...
+    """
+    try:
+        return call()
+    except ConformanceError:
+        raise
+    except Exception as exc:  # a plug-in may fail in any way: report which promise broke
+        raise ConformanceError(check, f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+def expect_refused(
+    call: Callable[[], object], error: type[BaseException], check: str, promise: str
+) -> None:
+    """Raise :class:`ConformanceError` unless ``call()`` raises ``error`` (a refusal promised).
+
+    Example:
+        >>> expect_refused(lambda: {}["key"], KeyError, "check_lookup", "unknown keys raise")
+        >>> expect_refused(lambda: None, KeyError, "check_lookup", "unknown keys raise")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConformanceError: check_lookup: unknown keys raise
+    """
+    try:
+        call()
+    except error:
+        return
+    raise ConformanceError(check, promise)
 
 
 def run_checks(checks: Mapping[str, Check], *args: Any, **kwargs: Any) -> None:

@@ -22,7 +22,13 @@ from rfm_retention.risk._indicator import (
 )
 from rfm_retention.risk._odds import ChurnEstimator, ChurnOdds, LifetimeOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator, evaluate
-from rfm_retention.risk._policy import SPEC_CUTOFFS, RiskAssessment, RiskPolicy, WorstOf
+from rfm_retention.risk._policy import (
+    SPEC_CUTOFFS,
+    ExplainingPolicy,
+    RiskAssessment,
+    RiskPolicy,
+    WorstOf,
+)
 from rfm_retention.risk._records import WarningRecord, read_warnings_csv
 from rfm_retention.risk._registry import IndicatorSet, default_indicators
 from rfm_retention.risk._rows import SourceRows, months_before
@@ -78,6 +84,7 @@ __all__ = [
     "Condition",
     "CourseNotCompleted",
     "Dimension",
+    "ExplainingPolicy",
     "FrequencyDrop",
     "Indicator",
     "IndicatorBase",

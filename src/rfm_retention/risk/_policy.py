@@ -8,7 +8,7 @@ signals are measured.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -20,7 +20,18 @@ from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.vocabulary import RiskLevel
 
-__all__ = ["SPEC_CUTOFFS", "RiskAssessment", "RiskPolicy", "WorstOf", "levels_from_scores"]
+__all__ = [
+    "SPEC_CUTOFFS",
+    "ExplainingPolicy",
+    "RiskAssessment",
+    "RiskPolicy",
+    "WorstOf",
+    "explanations",
+    "levels_from_scores",
+]
+
+Explanations = tuple[tuple[str, ...], ...]
+"""Per patient of a panel (in panel order), the plain-words reasons behind their level."""
 
 SPEC_CUTOFFS: tuple[float, float, float] = (80.0, 60.0, 40.0)
 """Score cut-offs (high, medium, low): 80 and above high, 60-80 medium, 40-60 low."""
@@ -51,6 +62,21 @@ class RiskPolicy(Protocol):
     set it will see, so a policy can refuse to run on indicators it does not
     know (raise ConfigError); ``assess(panel)`` grades every patient.
 
+    What ``assess`` promises (the policy conformance kit,
+    :data:`~rfm_retention.risk.conformance.POLICY_CHECKS`, checks each):
+    one :class:`~rfm_retention.vocabulary.RiskLevel` value and one finite
+    0-100 score per patient of the panel, in panel order; the same verdict for
+    the same panel; each patient graded on their own column alone (their
+    verdict does not depend on who else is in the panel); a worse signal
+    (a higher severity) never lowers a level or a score; an empty panel gives
+    empty arrays.
+
+    A policy may also say *why* a patient got their level: an optional
+    ``explain(panel)`` method (see :class:`ExplainingPolicy`) returning, per
+    patient, the rules or evidence behind the verdict. Warnings list it in
+    :meth:`~rfm_retention.risk.WarningList.explain`; a policy without it
+    works the same, its explanations are simply empty.
+
     Example:
         A policy that only trusts fired efficacy signals::
 
@@ -75,6 +101,56 @@ class RiskPolicy(Protocol):
     def assess(self, panel: IndicatorPanel) -> RiskAssessment:
         """Level and score of every patient of ``panel``."""
         ...
+
+
+@runtime_checkable
+class ExplainingPolicy(RiskPolicy, Protocol):
+    """A :class:`RiskPolicy` that can also say why each patient got their level.
+
+    ``explain(panel)`` receives the same panel as ``assess`` and returns one
+    tuple of plain-words reasons per patient of the panel, in panel order:
+    the rules a patient satisfies, or the evidence that set their level;
+    an empty tuple for a patient the policy has nothing to say about.
+
+    Example:
+        A third-party policy that names the signal it grades on::
+
+            class SilenceOnly:
+                name = "silence"
+                def validate(self, indicators): ...
+                def assess(self, panel):
+                    fired = panel["interval_extension"].fired
+                    level = np.where(fired, RiskLevel.MEDIUM, RiskLevel.NONE)
+                    return RiskAssessment(level.astype(np.int8), 60.0 * fired)
+                def explain(self, panel):
+                    fired = panel["interval_extension"].fired
+                    return tuple(("long silence",) if f else () for f in fired)
+    """
+
+    def explain(self, panel: IndicatorPanel) -> Sequence[tuple[str, ...]]:
+        """Per patient of ``panel``, the reasons behind their level (may be empty)."""
+        ...
+
+
+def explanations(policy: RiskPolicy, panel: IndicatorPanel) -> Explanations:
+    """What ``policy`` says about each patient of ``panel``; empty tuples without ``explain``.
+
+    Example:
+        >>> from rfm_retention.risk._score import ScorePolicy
+        >>> from rfm_retention.risk._panel import IndicatorPanel
+        >>> panel = IndicatorPanel(np.datetime64("2024-06-30T23:59:59"), np.array(["a"]), ())
+        >>> explanations(ScorePolicy(), panel)
+        ((),)
+    """
+    if not isinstance(policy, ExplainingPolicy):
+        return tuple(() for _ in range(len(panel)))
+    said = tuple(tuple(str(reason) for reason in why) for why in policy.explain(panel))
+    if len(said) != len(panel):
+        raise ConfigError(
+            f"policy {policy.name!r}: explain() must give one entry per patient "
+            f"({len(panel)}), gave {len(said)}"
+        )
+    return said
 
 
 def levels_from_scores(
@@ -134,6 +210,14 @@ class WorstOf:
         """Every combined policy must accept ``indicators``."""
         for p in self.policies:
             p.validate(indicators)
+
+    def explain(self, panel: IndicatorPanel) -> Explanations:
+        """Each member's explanations, in member order, each reason once."""
+        said = [explanations(p, panel) for p in self.policies]
+        return tuple(
+            tuple(dict.fromkeys(reason for member in row for reason in member))
+            for row in zip(*said, strict=True)
+        )
 
     def assess(self, panel: IndicatorPanel) -> RiskAssessment:
         """Element-wise maximum of the policies' levels and scores."""

@@ -251,6 +251,14 @@ class RulePolicy:
             return np.zeros((0, len(panel)), bool)
         return np.vstack([r.holds(panel) for r in self.rules])
 
+    def explain(self, panel: IndicatorPanel) -> tuple[tuple[str, ...], ...]:
+        """Per patient, the rules they satisfy (:meth:`Rule.describe`), in table order."""
+        hits = self.matched(panel)
+        described = [r.describe() for r in self.rules]
+        return tuple(
+            tuple(d for d, hit in zip(described, column, strict=True) if hit) for column in hits.T
+        )
+
     def assess(self, panel: IndicatorPanel) -> RiskAssessment:
         """Highest level among satisfied rules; score from :attr:`score_policy`."""
         level = np.zeros(len(panel), np.int8)

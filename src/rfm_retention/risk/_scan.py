@@ -199,11 +199,6 @@ def warnings_from_panel(
     )
     rows = warned[order].astype(np.int64)
     reasons = reason_values(primary_reasons(panel)[rows])
-    rule_policies = (
-        [policy]
-        if isinstance(policy, RulePolicy)
-        else [p for p in getattr(policy, "policies", ()) if isinstance(p, RulePolicy)]
-    )
     return WarningList(
         as_of=panel.as_of,
         policy=policy.name,
@@ -216,7 +211,7 @@ def warnings_from_panel(
         panel=panel,
         assessment=verdict,
         skipped=panel.skipped,
-        rules=rule_policies[0] if rule_policies else None,
+        rules=policy,
         lapsed=panel.patients[beyond],
         lapsed_after_days=window,
         odds=odds,

@@ -16,10 +16,9 @@ from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._odds import ChurnOdds
 from rfm_retention.risk._panel import IndicatorPanel, SkippedIndicator
-from rfm_retention.risk._policy import RiskAssessment
+from rfm_retention.risk._policy import RiskAssessment, RiskPolicy, explanations
 from rfm_retention.risk._reasons import REASON_ORDER, signals_behind
 from rfm_retention.risk._records import WarningRecord
-from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.vocabulary import Dimension, ReasonCode, RiskLevel
 
 __all__ = [
@@ -223,7 +222,9 @@ class WarningList(FrameViews):
             patient is beyond the window and the list is empty for that reason).
         panel: every indicator's result for every patient (for :meth:`explain`).
         assessment: the policy's verdict for every patient of the panel.
-        rules: the rule policy (if any) whose matching rules :meth:`explain` lists.
+        rules: the policy whose explanations (its optional ``explain`` hook:
+            the rules a patient satisfies, say) :meth:`explain` lists as
+            ``rules_matched``; None lists none.
     """
 
     FRAME_CATEGORIES = ("level", "change")
@@ -240,7 +241,7 @@ class WarningList(FrameViews):
     assessment: RiskAssessment = attrs.field(repr=False)
     resolved: tuple[ResolvedWarning, ...] = ()
     skipped: tuple[SkippedIndicator, ...] = ()
-    rules: RulePolicy | None = attrs.field(default=None, repr=False)
+    rules: RiskPolicy | None = attrs.field(default=None, repr=False)
     lapsed: IdArray = attrs.field(factory=lambda: np.empty(0, np.int64), repr=False)
     lapsed_after_days: int | None = None
     odds: ChurnOdds | None = attrs.field(default=None, repr=False)
@@ -370,12 +371,7 @@ class WarningList(FrameViews):
         one = self.panel.subset(np.array([row]))
         dims = dimension_scores(one)[:, 0]
         at = self.position(patient_id)
-        matched: tuple[str, ...] = ()
-        if self.rules is not None:
-            hits = self.rules.matched(one)[:, 0]
-            matched = tuple(
-                r.describe() for r, hit in zip(self.rules.rules, hits, strict=True) if hit
-            )
+        matched = () if self.rules is None else explanations(self.rules, one)[0]
         readings = tuple(_reading(self.panel, k, row) for k in range(len(self.panel.results)))
         days = float(self.panel.days_since_last_visit()[row])
         return PatientExplanation(
