@@ -12,7 +12,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Result", "best_time", "peak_memory", "report"]
+__all__ = ["Result", "best_time", "peak_memory", "report", "whole_job"]
 
 
 class Result:
@@ -57,3 +57,22 @@ def report(title: str, ours: Result, *baselines: Result) -> str:
     text = "\n".join(lines)
     print(text, flush=True)
     return text
+
+
+def whole_job(title: str, build: Result, *steps: Result, peers: tuple[Result, ...] = ()) -> Result:
+    """The table build and each step on their own lines, then their sum as the whole job.
+
+    A user's job starts from arrays or a file, so the build is part of it: the
+    whole-job line is what a daily run from fresh data pays. ``peers`` are the
+    other tools' whole jobs, each timed from the same starting point (their own
+    frame or file reading included); the ratios are printed against them.
+    """
+    total = build.seconds + sum(s.seconds for s in steps)
+    lines = [f"== {title}: the whole job, table build included",
+             f"  {'table build: ' + build.name:<48} {build.seconds:9.3f} s"]
+    lines += [f"  {'then: ' + s.name:<48} {s.seconds:9.3f} s" for s in steps]
+    print("\n".join(lines), flush=True)
+    job = Result("ours, whole job: the lines above added up", total)
+    share = build.seconds / total if total > 0 else float("nan")
+    report(f"{title}, whole job (the build is {share:.0%} of it)", job, *peers)
+    return job

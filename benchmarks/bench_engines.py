@@ -4,7 +4,8 @@ and the nightly incremental update of a FeatureState next to a full recompute.
 One run, for 10M and 30M visits (1M and 3M patients, five years) written once to
 a Parquet file, times the whole user job from that file to a ``PatientFeatures``:
 
-- numpy: read the Parquet columns (pyarrow), ``VisitLog.from_arrays``, ``features``;
+- numpy: read the Parquet columns (pyarrow), ``VisitLog.from_arrays`` (the table
+  build, printed as its own line), then ``features``; the whole job is the two;
 - DuckDB: ``patient_features(con.sql("select * from read_parquet(...)"), as_of)``;
 - Polars lazy: ``patient_features(pl.scan_parquet(...), as_of)``;
 - Spark local[2]: ``patient_features(spark.read.parquet(...), as_of)`` (session start not timed);
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _harness import Result, best_time, report
+from _harness import Result, best_time, report, whole_job
 from bench_features import make_visits
 
 import rfm_retention as rr
@@ -53,12 +54,12 @@ def _write_parquet(arrays: dict[str, Any], path: Path) -> None:
     pq.write_table(table, path, row_group_size=1_000_000)
 
 
-def _numpy_job(path: Path) -> rr.PatientFeatures:
+def _numpy_build(path: Path) -> VisitLog:
+    """The numpy path's table build: the Parquet columns (pyarrow) into a ``VisitLog``."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    log = VisitLog.from_arrays(**{name: table[name].to_numpy() for name in table.column_names})
-    return log.features(AS_OF)
+    return VisitLog.from_arrays(**{name: table[name].to_numpy() for name in table.column_names})
 
 
 def _same(reference: rr.PatientFeatures, got: rr.PatientFeatures, name: str) -> None:
@@ -99,8 +100,9 @@ def _features_run(n_patients: int, n_visits: int, folder: Path, spark: Any) -> N
     print(f"building {n_visits:,} visits of {n_patients:,} patients ...", flush=True)
     path = folder / f"visits-{n_visits}.parquet"
     _write_parquet(make_visits(n_patients, n_visits), path)
-    ours = best_time(f"numpy: parquet -> VisitLog -> features ({n_visits:,})",
-                     lambda: _numpy_job(path), repeat=1)
+    build = best_time(f"numpy: parquet -> VisitLog ({n_visits:,})", lambda: _numpy_build(path),
+                      repeat=1)
+    ours = best_time("numpy: features", lambda: build.value.features(AS_OF), repeat=1)
     contenders: list[tuple[str, Callable[[], Any]]] = [
         ("duckdb: patient_features(read_parquet)",
          lambda: rr.patient_features(
@@ -116,8 +118,8 @@ def _features_run(n_patients: int, n_visits: int, folder: Path, spark: Any) -> N
         result = best_time(name, job, repeat=1)
         _same(ours.value, result.value, name)
         results.append(result)
-    report(f"features of {n_patients:,} patients from {n_visits:,} visits (same Parquet file)",
-           ours, *results)
+    whole_job(f"features of {n_patients:,} patients from {n_visits:,} visits (same Parquet file)",
+              build, ours, peers=tuple(results))
 
 
 def _incremental_run(n_patients: int, n_visits: int, folder: Path) -> None:

@@ -11,6 +11,11 @@ prints the ratios, and the peak memory of ``features`` against the size of the
 input arrays (ids, times, amounts). Goals: features no slower than the bare
 groupby, >= 20x faster than lifetimes, peak memory < 3x the input arrays.
 
+The table build (``VisitLog.from_arrays`` on the same arrays) is timed as its
+own line too, and the whole job (build + features, build + BTYD summary) is
+compared with the peers' whole jobs (the pandas DataFrame built from the same
+arrays, then the groupby or the lifetimes summary).
+
 ``python benchmarks/run.py features [--small]`` (``--small``: 10k patients / 100k visits).
 """
 
@@ -22,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from _harness import Result, best_time, peak_memory, report
+from _harness import Result, best_time, peak_memory, report, whole_job
 
 from rfm_retention.btyd import btyd_summary
 from rfm_retention.data import VisitLog
@@ -51,13 +56,19 @@ def _mib(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.0f} MiB"
 
 
+def _with_frame(frame_build: Result, step: Result) -> Result:
+    """A pandas peer's whole job: its DataFrame built from the arrays, then its step."""
+    return Result(f"{step.name} + DataFrame", frame_build.seconds + step.seconds)
+
+
 def main(small: bool = False) -> None:
     """Time features, the BTYD summary and the baselines on one synthetic visit log."""
     n_patients, n_visits = (10_000, 100_000) if small else (1_000_000, 10_000_000)
     print(f"building {n_visits:,} visits of {n_patients:,} patients ...", flush=True)
     arrays = make_visits(n_patients, n_visits)
     input_bytes = sum(a.nbytes for a in arrays.values())
-    log = VisitLog.from_arrays(**arrays)
+    build = best_time("VisitLog.from_arrays", lambda: VisitLog.from_arrays(**arrays), repeat=2)
+    log = build.value
     as_of = dt.date(2020 + YEARS, 1, 1)
 
     ours = best_time("rfm_retention features (20 columns)", lambda: patient_features(log, as_of))
@@ -66,12 +77,14 @@ def main(small: bool = False) -> None:
     assert len(btyd.value) == n_patients
 
     baselines: list[Result] = []
+    frame_build: Result | None = None
     try:
         import pandas as pd
     except ImportError:
         print("pandas is not installed: no groupby baseline (pip install '.[bench]')")
     else:
-        frame = pd.DataFrame(arrays)
+        frame_build = best_time("pandas DataFrame from the arrays", lambda: pd.DataFrame(arrays))
+        frame = frame_build.value
 
         def groupby() -> Any:
             return frame.groupby("patient_id").agg(
@@ -92,8 +105,6 @@ def main(small: bool = False) -> None:
     except ImportError:
         print("lifetimes is not installed (pip install lifetimes): no lifetimes baseline")
     else:
-        frame = pd.DataFrame(arrays)
-
         def lifetimes_summary() -> Any:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -113,6 +124,10 @@ def main(small: bool = False) -> None:
     report(title, ours, *baselines)
     if lifetimes_result is not None:
         report("BTYD summary, same data", btyd, lifetimes_result)
+    peers = tuple(_with_frame(frame_build, b) for b in baselines) if frame_build else ()
+    whole_job(title, build, ours, peers=peers)
+    if lifetimes_result is not None and frame_build is not None:
+        whole_job("BTYD summary", build, btyd, peers=(_with_frame(frame_build, lifetimes_result),))
 
     peak = peak_memory(lambda: patient_features(log, as_of))
     print(

@@ -11,9 +11,11 @@ For 1M, 10M and 30M visits (``--small``: 10k, 100k, 300k) one run times:
   process. The command line runs twice: as installed, and on the numpy-only path (pyarrow
   hidden from the process, so neither the ``fast`` reader nor the arrow writer is used);
 
-and prints the ratios, the build's growth (10M/1M, 30M/10M) and each CLI run's peak memory
-(its maximum resident set). Goals: arrays >= 2x Polars (1.5x at least), build growth
-<= 12 and <= 3.5, the numpy-only CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
+and prints the ratios, the table build alone (arrays -> ``VisitLog``, and
+CSV -> ``VisitLog`` with ``from_csv``) beside each whole job, the build's
+growth (10M/1M, 30M/10M) and each process's peak memory (its maximum resident
+set). Goals: arrays >= 2x Polars (1.5x at least), build growth <= 12 and <= 3.5,
+the numpy-only CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
 
 ``python benchmarks/run.py ingest [--small]`` (``ingest_csv`` runs the CSV part alone);
 the 30M size needs about 10 GB free.
@@ -32,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from _harness import Result, best_time, report
+from _harness import Result, best_time, peak_memory, report
 
 from rfm_retention.data import VisitLog
 
@@ -125,6 +127,10 @@ def bench_arrays(n: int) -> Result:
              if r is not None]
     report(f"arrays -> features, {n:,} visits", ours, *peers)
     print(f"  build alone {build.seconds:.3f} s", flush=True)
+    peak = peak_memory(lambda: VisitLog.from_arrays(**visits).features("2024-12-31"))
+    given = sum(a.nbytes for a in visits.values())
+    print(f"  peak memory of ours (numpy allocations traced): {peak / 2**20:,.0f} MiB, "
+          f"{peak / given:.1f}x the input arrays ({given / 2**20:,.0f} MiB)", flush=True)
     return build
 
 
@@ -197,22 +203,27 @@ def bench_csv(n: int, folder: str) -> None:
     timed = [(name, *_timed_process([*command, *args])) for name, command in runs]
     ours = Result(f"{timed[0][0]} ({n:,} rows)", timed[0][1])
     peers = [Result(timed[1][0], timed[1][1])]
+    peaks = [f"CLI numpy-only {timed[0][2]:,.0f} MiB", f"CLI as installed {timed[1][2]:,.0f} MiB"]
     here = os.path.dirname(os.path.abspath(__file__))
     for name, code, extra in (("pandas read_csv + groupby + to_csv", _PANDAS, []),
                               ("polars scan_csv + same features + write", _POLARS, [here])):
         try:
-            peers.append(Result(name, _timed_process([sys.executable, "-c", code, path, out,
-                                                      *extra])[0]))
+            wall, their_peak = _timed_process([sys.executable, "-c", code, path, out, *extra])
         except subprocess.CalledProcessError as exc:
             print(f"  ({name} failed: {exc.stderr[-200:]})")
+            continue
+        peers.append(Result(name, wall))
+        peaks.append(f"{name.split()[0]} {their_peak:,.0f} MiB")
     report(f"CSV -> features CSV, {n:,} rows", ours, *peers)
     pandas = next((p for p in peers if p.name.startswith("pandas")), None)
     if pandas is not None:
         print(f"  numpy-only CLI / pandas: {ours.seconds / pandas.seconds:.2f}x "
               "(goal <= 3x)", flush=True)
-    for name, _, peak in timed:
-        print(f"  {name}: peak resident memory {peak:,.0f} MiB (goal < 1536 at 10M rows)",
-              flush=True)
+    print(f"  peak resident memory: {', '.join(peaks)} (CLI goal < 1536 MiB at 10M rows)",
+          flush=True)
+    build = best_time("VisitLog.from_csv", lambda: VisitLog.from_csv(path), repeat=1)
+    print(f"  table build alone (CSV -> VisitLog, in this process) {build.seconds:.3f} s: "
+          f"{build.seconds / ours.seconds:.0%} of the numpy-only CLI's whole job", flush=True)
     os.remove(path)
 
 

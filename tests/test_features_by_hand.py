@@ -11,6 +11,7 @@ from dateutil.relativedelta import relativedelta
 from rfm_retention.data import Visit, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, patient_features
+from rfm_retention.time import to_instant
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -57,7 +58,7 @@ def test_all_history_features_by_hand(log: VisitLog) -> None:
     assert f.spend_prior_3_months.tolist() == [150.0, 80.0]
     assert f.last_department.tolist() == ["orthopaedics", ""]
     assert f.last_diagnosis.tolist() == ["M17", ""]
-    assert f.as_of == AS_OF
+    assert f.as_of == to_instant(AS_OF)
     assert f.window_days is None
 
 
@@ -109,14 +110,15 @@ def test_month_end_edges_of_the_three_month_spans() -> None:
 
 
 def test_as_of_date_includes_the_whole_day_datetime_cuts_inside_it(log: VisitLog) -> None:
-    """as_of as a date counts every visit that day; as a datetime only those up to it."""
+    """as_of as a date counts the whole day; a datetime only visits up to it, and says so."""
     by_date = patient_features(log, dt.date(2024, 6, 20))
     assert by_date.total_visits.tolist() == [3, 1]
     by_time = patient_features(log, dt.datetime(2024, 6, 20, 16, 0))
     assert by_time.total_visits.tolist() == [2, 1]
-    assert by_time.as_of == dt.date(2024, 6, 20)
-    assert by_time.days_since_last_visit.tolist() == [_days(dt.date(2024, 3, 5), by_time.as_of),
-                                                      _days(dt.date(2023, 12, 31), by_time.as_of)]
+    assert by_time.as_of == np.datetime64("2024-06-20T16:00:00")
+    day = dt.date(2024, 6, 20)
+    assert by_time.days_since_last_visit.tolist() == [_days(dt.date(2024, 3, 5), day),
+                                                      _days(dt.date(2023, 12, 31), day)]
     assert patient_features(log, "2024-06-20T16:45:00").total_visits.tolist() == [3, 1]
     just_before = np.datetime64("2024-06-20T16:44:59")
     assert patient_features(log, just_before).total_visits.tolist() == [2, 1]

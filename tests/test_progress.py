@@ -17,8 +17,10 @@ from rfm_retention import ProgressEvent
 from rfm_retention.cli import _progress as bar_module
 from rfm_retention.cli import main
 from rfm_retention.cli._progress import ProgressBar, progress_bar
-from rfm_retention.data import PatientData
+from rfm_retention.data import PatientData, VisitLog
+from rfm_retention.data import _csv as csv_module
 from rfm_retention.errors import ConfigError
+from rfm_retention.loyalty import MemoryStore, PointsLedger
 from rfm_retention.metrics import ScanScorer, backtest, kpi_report
 from rfm_retention.risk import evaluate, scan
 from rfm_retention.testing import synthetic_cohort
@@ -105,6 +107,69 @@ def test_a_progress_that_is_not_callable_is_a_config_error(cohort_data: PatientD
     with pytest.raises(ConfigError, match="progress must be a callable"):
         kpi_report(cohort_data.visits, "2024-01-01", "2024-02-29", as_of=AS_OF,
                    progress="yes")  # type: ignore[arg-type]
+
+
+def test_csv_load_reports_each_chunk_then_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """from_csv reports bytes read chunk by chunk up to the file's size, then the build steps."""
+    monkeypatch.setattr(csv_module, "CHUNK_BYTES", 256)  # several chunks from a small file
+    path = tmp_path / "visits.csv"
+    rows = "".join(f"p{i % 37},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{i % 90}.5\n"
+                   for i in range(400))
+    path.write_text("patient_id,visit_time,amount\n" + rows, encoding="utf-8")
+    events: list[ProgressEvent] = []
+    log = VisitLog.from_csv(path, progress=events.append)
+    assert len(log) == 400
+    _check_run(events, "read csv")
+    read = [e for e in events if e.stage == "read csv"]
+    assert read[-1].total == path.stat().st_size
+    assert read[-1].unit == "bytes"
+    assert len(read) > 10  # one event per chunk, not one per row (400 rows)
+    assert not any(e.finished for e in read[:-1])
+    _check_run(events, "build visits")
+    assert events[-1] == ProgressEvent("build visits", 4, 4, "steps")
+
+
+def test_build_from_arrays_reports_its_four_steps() -> None:
+    """from_arrays reports validation, factorisation, ordering and gathering."""
+    events: list[ProgressEvent] = []
+    VisitLog.from_arrays(patient_id=[2, 1, 2], visit_time=["2024-01-02"] * 3,
+                         amount=[1.0, 2.0, 3.0], progress=events.append)
+    assert [(e.stage, e.done, e.total) for e in events] == [
+        ("build visits", i, 4) for i in range(5)
+    ]
+
+
+def test_directory_load_reports_every_file(sample_dir: Path) -> None:
+    """PatientData.from_directory reports the reading and the build of each source file."""
+    events: list[ProgressEvent] = []
+    data = PatientData.from_directory(sample_dir, progress=events.append)
+    stages = {e.stage for e in events}
+    assert {"read csv", "build visits", "build ratings"} <= stages
+    assert sum(e.stage == "build visits" and e.finished for e in events) == 1
+    assert len(data.visits) > 0
+
+
+def test_award_reports_its_steps_and_a_cancel_writes_nothing(cohort_data: PatientData) -> None:
+    """award_visits reports keys, check, write, commit; raising mid-way leaves the store empty."""
+    events: list[ProgressEvent] = []
+    ledger = PointsLedger(MemoryStore())
+    result = ledger.award_visits(cohort_data.visits, progress=events.append)
+    assert result.awarded > 0
+    assert [(e.stage, e.done, e.total) for e in events] == [("award", i, 4) for i in range(5)]
+
+    class Stop(Exception):
+        pass
+
+    def stop_before_commit(event: ProgressEvent) -> None:
+        if event.done == 3:
+            raise Stop
+
+    fresh = PointsLedger(MemoryStore())
+    with pytest.raises(Stop):
+        fresh.award_visits(cohort_data.visits, progress=stop_before_commit)
+    assert len(fresh.store) == 0
 
 
 class _Clock:

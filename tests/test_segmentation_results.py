@@ -23,6 +23,7 @@ from rfm_retention.segmentation import (
     migration,
     score_segments,
 )
+from rfm_retention.time import to_instant
 
 SEG = eight_segments(FixedSplit(90), FixedSplit(3), FixedSplit(1000))
 
@@ -96,7 +97,7 @@ def test_migration_counts_and_ids():
     assert m.moved() == 2
     assert m.left.tolist() == ["e"]
     assert m.entered.tolist() == ["f"]
-    assert (m.before, m.after) == (dt.date(2024, 3, 31), dt.date(2024, 6, 30))
+    assert (m.before, m.after) == (to_instant("2024-03-31"), to_instant("2024-06-30"))
     header, rows = m.to_rows()
     assert header[1] == "core"
     assert rows[0][5] == 1

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
+from rfm_retention._progress import Progress
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._schema import OnError, RejectedRows, Validated
 from rfm_retention.data._sources import VisitLog
@@ -66,6 +67,7 @@ def csv_features(
     encoding: str = "utf-8",
     id_type: IdType = "text",
     batch_rows: int = BATCH_ROWS,
+    progress: Progress | None = None,
 ) -> tuple[PatientFeatures, RejectedRows]:
     """``patient_features(VisitLog.from_csv(path, ...), as_of, ...)`` and the rows set aside,
     computed a batch of rows at a time (see the module's notes for when the file is read
@@ -74,7 +76,8 @@ def csv_features(
     With ``on_error="raise"`` every batch is still validated, so the
     :class:`~rfm_retention.errors.ValidationError` lists every bad row of the
     file, each with its line, exactly as :meth:`VisitLog.from_csv
-    <rfm_retention.data.PatientTable.from_csv>` does.
+    <rfm_retention.data.PatientTable.from_csv>` does. ``progress`` hears of the
+    reading (stage ``"read csv"``, in bytes).
 
     Example:
         >>> import tempfile, pathlib
@@ -90,10 +93,12 @@ def csv_features(
         state, rejected = _streamed_state(
             path, bounds, window, mapping=mapping, parsing=parsing, on_error=on_error,
             delimiter=delimiter, encoding=encoding, id_type=id_type, batch_rows=batch_rows,
+            progress=progress,
         )
     except _ReadWhole:
         log = VisitLog.from_csv(path, mapping=mapping, parsing=parsing, on_error=on_error,
-                                delimiter=delimiter, encoding=encoding, id_type=id_type)
+                                delimiter=delimiter, encoding=encoding, id_type=id_type,
+                                progress=progress)
         features = patient_features(log, as_of, window=window,
                                     min_exposure_days=min_exposure_days)
         return features, log.rejected
@@ -113,11 +118,12 @@ def _streamed_state(
     encoding: str,
     id_type: IdType,
     batch_rows: int,
+    progress: Progress | None,
 ) -> tuple[FeatureState, RejectedRows]:
     """The merged state of every batch's visits on or before the cutoff, and every issue."""
     batches = iter_csv_columns(
         path, VisitLog.SCHEMA, mapping, delimiter=delimiter, encoding=encoding,
-        parsing=parsing, batch_rows=batch_rows,
+        parsing=parsing, batch_rows=batch_rows, progress=progress,
     )
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
     stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)

@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
 from rfm_retention.errors import ConfigError, NumericOverflowError
-from rfm_retention.time import SECONDS_PER_DAY, day_number, to_date, to_instant
+from rfm_retention.time import SECONDS_PER_DAY, TimeLike, as_date, as_instant, day_number, to_date
 
 if TYPE_CHECKING:
     from rfm_retention.data._sources import VisitLog
@@ -82,7 +82,7 @@ class PatientFeatures(FrameViews):
         (29, 31.0)
     """
 
-    as_of: dt.date
+    as_of: np.datetime64 = attrs.field(converter=as_instant)
     window_days: int | None
     patient_id: IdArray
     first_visit: npt.NDArray[np.datetime64]
@@ -113,7 +113,7 @@ class PatientFeatures(FrameViews):
         return self._display().html()
 
     def _display(self) -> Display:
-        figures = {"as_of": self.as_of, "window_days": self.window_days}
+        figures = {"as_of": as_date(self.as_of), "window_days": self.window_days}
         return Display("PatientFeatures", self.to_columns(), figures)
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
@@ -126,13 +126,14 @@ class PatientFeatures(FrameViews):
 
     def index_of(self, patient_id: str | int) -> int:
         """Row of one patient; KeyError if the patient has no visit on or before as_of."""
+        missing = f"patient {patient_id!r} has no visit on or before {as_date(self.as_of)}"
         numeric = self.patient_id.dtype.kind in "iu"
         is_int = isinstance(patient_id, int | np.integer) and not isinstance(patient_id, bool)
         if numeric != is_int:
-            raise KeyError(f"patient {patient_id!r} has no visit on or before {self.as_of}")
+            raise KeyError(missing)
         pos = int(np.searchsorted(self.patient_id, patient_id))
         if pos >= len(self) or self.patient_id[pos] != patient_id:
-            raise KeyError(f"patient {patient_id!r} has no visit on or before {self.as_of}")
+            raise KeyError(missing)
         return pos
 
 
@@ -140,7 +141,7 @@ class PatientFeatures(FrameViews):
     def from_rfm(
         cls,
         *,
-        as_of: dt.date,
+        as_of: TimeLike,
         patient_id: Any,
         days_since_last_visit: Any,
         visits_in_window: Any,
@@ -152,6 +153,7 @@ class PatientFeatures(FrameViews):
 
         For hosts that already hold RFM values, and for tests of segmenters.
         """
+        instant = as_instant(as_of)
         ids = np.asarray(patient_id)
         n = ids.shape[0]
         days = np.asarray(days_since_last_visit, np.int64)
@@ -163,14 +165,14 @@ class PatientFeatures(FrameViews):
             raise ConfigError("from_rfm: patient ids must be unique")
         order = np.argsort(ids, kind="stable")
         days, visits, spend = days[order], visits[order], spend[order]
-        last = np.datetime64(as_of, "D") - days.astype("timedelta64[D]")
+        last = instant.astype("datetime64[D]") - days.astype("timedelta64[D]")
         nan = np.full(n, np.nan)
         minus = np.full(n, -1, np.int64)
         text = np.full(n, "", dtype="U1")
         with np.errstate(divide="ignore", invalid="ignore"):
             per_visit = np.where(visits > 0, spend / np.maximum(visits, 1), np.nan)
         return cls(
-            as_of=as_of,
+            as_of=instant,
             window_days=None,
             patient_id=ids[order],
             first_visit=np.full(n, np.datetime64("NaT", "D")),
@@ -231,6 +233,7 @@ class _FeatureBounds:
     Every engine reads the same bounds, so every engine counts the same visits.
     """
 
+    cutoff: np.datetime64
     cutoff_seconds: int
     as_of_num: int
     as_of_day: dt.date
@@ -242,18 +245,19 @@ class _FeatureBounds:
     @classmethod
     def of(
         cls,
-        as_of: dt.date | dt.datetime | np.datetime64 | str,
+        as_of: TimeLike,
         window: int | relativedelta | None,
         min_exposure_days: int,
     ) -> _FeatureBounds:
         """The bounds of ``patient_features(..., as_of, window=window)``."""
         if min_exposure_days < 1:
             raise ConfigError("min_exposure_days must be at least 1")
-        cutoff = to_instant(as_of)
+        cutoff = as_instant(as_of)
         as_of_num = day_number(cutoff)
         as_of_day = to_date(as_of_num)
         window_start, window_days = _window_start(as_of_day, window)
         return cls(
+            cutoff=cutoff,
             cutoff_seconds=_seconds_of(cutoff),
             as_of_num=as_of_num,
             as_of_day=as_of_day,
@@ -301,7 +305,7 @@ def _assemble_features(
         )
         mean_interval = np.where(many, span / np.maximum(n - 1, 1), np.nan)
     return PatientFeatures(
-        as_of=bounds.as_of_day,
+        as_of=bounds.cutoff,
         window_days=window_days,
         patient_id=patient_id,
         first_visit=first.astype("datetime64[D]"),
@@ -326,7 +330,7 @@ def _assemble_features(
 
 def patient_features(
     source: Any,
-    as_of: dt.date | dt.datetime | np.datetime64 | str,
+    as_of: TimeLike,
     *,
     window: int | relativedelta | None = None,
     min_exposure_days: int = 365,

@@ -12,6 +12,22 @@ instant travels inward unchanged. One rule, everywhere:
   happened on the day counts as before it;
 * instants have whole-second precision (``datetime64[s]``).
 
+**Converted once.** An entry point converts its time input with
+:func:`to_instant` and hands the instant inward; an inner layer given a value
+that already is the instant (a ``datetime64[s]``) takes it as it is
+(:func:`as_instant`), so one public call converts its input exactly once.
+
+**Results report the instant.** Every result that is "as of" a time
+(features, BTYD summary, segmentation, indicator panel, warning list, KPI
+report, backtest) has an ``as_of`` attribute holding that instant, a
+``datetime64[s]``: the same type and value whichever result, for the same
+input (``"2024-06-30"`` is ``2024-06-30T23:59:59`` on all of them). The
+instant rather than a date, because a scan at ``2024-06-30T12:00`` judges
+the morning's visits only and a date would hide that; ``datetime64[s]``
+rather than :class:`datetime.datetime`, because it is what the columns hold
+and compares with them without a conversion. The calendar day is
+``result.as_of.astype("datetime64[D]")`` (or :func:`as_date`).
+
 Records (ledger events, case events) hold the same instant as a naive-UTC
 :class:`datetime.datetime` (:func:`to_datetime`); columns hold it as
 ``datetime64[s]``; KPIs count in day numbers (days since 1970-01-01,
@@ -40,6 +56,7 @@ __all__ = [
     "TimeLike",
     "as_date",
     "as_day",
+    "as_instant",
     "day_number",
     "day_of",
     "iso",
@@ -130,6 +147,36 @@ def to_instant(
     return instant
 
 
+def as_instant(
+    value: TimeLike,
+    *,
+    field: str = "as_of",
+    error: type[RFMRetentionError] = ConfigError,
+) -> np.datetime64:
+    """``value`` itself when it already is the instant (``datetime64[s]``), else :func:`to_instant`.
+
+    What inner layers and functions that are both public and called from
+    inside the library use: an instant handed down by an entry point is not
+    converted a second time, a host's date or text is converted here, once.
+
+    Example:
+        >>> instant = to_instant("2024-03-01")
+        >>> as_instant(instant) is instant, bool(as_instant("2024-03-01") == instant)
+        (True, True)
+    """
+    if (
+        isinstance(value, np.datetime64)
+        and value.dtype == _INSTANT
+        and not np.isnat(value)
+    ):
+        return value
+    return to_instant(value, field=field, error=error)
+
+
+_INSTANT: Final = np.dtype("datetime64[s]")
+_EPOCH: Final = dt.date(1970, 1, 1)
+
+
 def to_datetime(
     value: TimeLike,
     *,
@@ -166,7 +213,7 @@ def as_day(value: TimeLike) -> np.datetime64:
         >>> as_day("2024-03-01T08:30")
         np.datetime64('2024-03-01')
     """
-    day: np.datetime64 = to_instant(value).astype("datetime64[D]")
+    day: np.datetime64 = as_instant(value).astype("datetime64[D]")
     return day
 
 
@@ -177,6 +224,8 @@ def day_number(value: TimeLike) -> int:
         >>> day_number("1970-01-02"), day_number(dt.datetime(1970, 1, 2, 23, 59))
         (1, 1)
     """
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return (value - _EPOCH).days  # a calendar date needs no instant
     return int(as_day(value).astype(np.int64))
 
 

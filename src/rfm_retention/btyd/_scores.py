@@ -8,7 +8,6 @@ and P(no visit) over the horizon, and expected spend over the next 12 months.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +59,7 @@ class LifetimeScores:
     the mean of those, or 0 without any spend).
     """
 
-    as_of: dt.datetime
+    as_of: np.datetime64
     horizon_days: int
     model: str
     patient_id: IdArray
@@ -146,11 +145,13 @@ def lifetime_scores(
         raise ConfigError(f"horizon_days must be at least 1, not {horizon_days}")
     summary = btyd_summary(visits, as_of, period="D")
     if len(summary) == 0:
-        raise ConfigError(f"no patient has a visit on or before {as_of}: nothing to fit")
+        raise ConfigError(
+            f"no patient has a visit on or before {summary.as_of}: nothing to fit"
+        )
     visit_model = LIFETIME_MODELS[model]().fit(summary)
     spend_per_visit, spend_model = _spend_per_visit(summary)
     return LifetimeScores(
-        as_of=summary.observation_period_end,
+        as_of=summary.as_of,
         horizon_days=int(horizon_days),
         model=model,
         patient_id=summary.patient_id,

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from rfm_retention._frames import FrameViews
 from rfm_retention._optional import import_pandas
 from rfm_retention.errors import ConfigError
-from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.time import TimeLike, as_instant
 
 if TYPE_CHECKING:
     from rfm_retention.data._sources import VisitLog
@@ -97,9 +97,11 @@ class BTYDSummary(FrameViews):
 
     Columns are described in :data:`BTYD_COLUMNS`; rows are in patient-id
     order. ``frequency``, ``recency`` and ``T`` are whole numbers of ``period``.
+    ``as_of`` is the instant of ``observation_period_end`` (``datetime64[s]``,
+    as on every result).
     """
 
-    observation_period_end: dt.datetime
+    as_of: np.datetime64
     period: Period
     patient_id: IdArray
     frequency: npt.NDArray[np.int64]
@@ -109,6 +111,12 @@ class BTYDSummary(FrameViews):
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
+
+    @property
+    def observation_period_end(self) -> dt.datetime:
+        """:attr:`as_of` as a naive-UTC datetime, the name BTYD packages use."""
+        end: dt.datetime = self.as_of.astype(dt.datetime)
+        return end
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """Column name -> array, in :data:`BTYD_COLUMNS` order."""
@@ -155,7 +163,7 @@ def btyd_summary(
     """
     if period not in PERIODS:
         raise ConfigError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    cutoff = to_instant(observation_period_end)
+    cutoff = as_instant(observation_period_end)
     keep = log.time <= cutoff
     everything = bool(keep.all())
     idx = log.patient_index if everything else log.patient_index[keep]
@@ -189,7 +197,7 @@ def btyd_summary(
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(periods > 0, spend / np.maximum(periods, 1), 0.0)
     return BTYDSummary(
-        observation_period_end=cutoff.astype(dt.datetime),
+        as_of=cutoff,
         period=period,
         patient_id=log.patient_ids[patients],
         frequency=periods.astype(np.int64),

@@ -195,7 +195,9 @@ def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable
     """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
     table_cls = SOURCE_FILES[source][1]
     try:
-        table = table_cls.from_csv(path, **file_options(args, source, path))
+        table = table_cls.from_csv(
+            path, progress=progress_of(args), **file_options(args, source, path)
+        )
     except MissingColumnError as error:
         raise cli_hint(error) from None
     report_rejected(path, table.rejected)

@@ -21,6 +21,7 @@ from rfm_retention.cli._common import (
     file_options,
     load_table,
     parse_mapping,
+    progress_of,
     report_rejected,
 )
 from rfm_retention.data import VisitLog
@@ -147,7 +148,7 @@ def _csv_features(args: argparse.Namespace, window: int | relativedelta | None) 
     try:
         features, rejected = csv_features(
             args.visits, args.as_of, window=window, min_exposure_days=args.min_exposure_days,
-            **file_options(args, "visits", args.visits),
+            progress=progress_of(args), **file_options(args, "visits", args.visits),
         )
     except MissingColumnError as error:
         raise cli_hint(error) from None

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from rfm_retention._storage._postgres import is_dsn
-from rfm_retention.cli._common import add_input_options, load_table
+from rfm_retention.cli._common import add_input_options, load_table, progress_of
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
 from rfm_retention.errors import ConfigError
@@ -149,7 +149,8 @@ def run_award(args: argparse.Namespace) -> int:
             since = None if args.since is None else _time(args.since, "since")
             if since is None and len(log):
                 print(_whole_file_note(log))
-            result = ledger.award_visits(log, since=since, actor="cli award")
+            result = ledger.award_visits(log, since=since, actor="cli award",
+                                         progress=progress_of(args))
             print(f"{result.visits} visit(s), {result.earning} earning; awarded "
                   f"{result.awarded} ({result.points} points), {result.already_awarded} "
                   "already awarded.")

@@ -38,6 +38,7 @@ from rfm_retention.metrics import (
     kpi_report,
     programme_review,
 )
+from rfm_retention.time import as_date
 
 __all__ = ["register"]
 
@@ -178,7 +179,7 @@ def render_by(report: GroupedKPIReport) -> str:
     """The grouped report as a terminal table: one row per group and month."""
     overall = report.overall
     title = (f"KPIs by {report.dimension} {overall.start} to {overall.end}, as of "
-             f"{overall.as_of} ({report.basis}; * = month not over; (small) = fewer than "
+             f"{as_date(overall.as_of)} ({report.basis}; * = month not over; (small) = fewer than "
              f"{report.min_group_size} patients at risk; blank = no data, not yet known or "
              "too few to show)")
     return _table(report.to_columns(), title, lead=((("group", report.dimension)),))
@@ -186,7 +187,7 @@ def render_by(report: GroupedKPIReport) -> str:
 
 def render(report: KPIReport) -> str:
     """The report as a terminal table (the columns the data supports)."""
-    title = (f"KPIs {report.start} to {report.end}, as of {report.as_of} "
+    title = (f"KPIs {report.start} to {report.end}, as of {as_date(report.as_of)} "
              "(* = month not over; blank = no data or not yet known)")
     table = _table(report.to_columns(), title)
     pooled = pooled_uplift(report)
@@ -308,8 +309,9 @@ def render_acquisition(acq: AcquisitionReport) -> str:
     pct = {"revisit_3m_rate", "revisit_6m_rate"}
     rows = [[cols[n][i] * 100 if n in pct else cols[n][i] for n in names]
             for i in range(len(cols["month"]))]
-    title = (f"New patients by acquisition channel {acq.start} to {acq.end}, as of {acq.as_of} "
-             "(revisit from the first visit; cost per retained once 6-month windows close)")
+    title = (f"New patients by acquisition channel {acq.start} to {acq.end}, as of "
+             f"{as_date(acq.as_of)} (revisit from the first visit; cost per retained once "
+             "6-month windows close)")
     return format_table(["channel", "month", "new", "visited", "revisit 3m %", "revisit 6m %",
                          "cost/new", "cost/retained"], rows, title=title)
 

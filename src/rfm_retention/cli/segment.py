@@ -28,6 +28,7 @@ from rfm_retention.segmentation import (
 )
 from rfm_retention.segmentation._maps import TEN_SEGMENT_MAP
 from rfm_retention.segmentation._splits import FLAG_LABELS
+from rfm_retention.time import as_date
 
 __all__ = ["register"]
 
@@ -151,7 +152,7 @@ def run_segment(args: argparse.Namespace) -> int:
     write_csv(args.out, header, rows)
     if args.out not in (None, "-"):
         print(summary_table(
-            segments, f"Segments as of {features.as_of} ({len(segments)} patients)"))
+            segments, f"Segments as of {as_date(features.as_of)} ({len(segments)} patients)"))
     return 0
 
 

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._progress import Progress
 from rfm_retention.data._schema import OnError
 from rfm_retention.data._sources import (
     AppointmentTable,
@@ -137,12 +138,14 @@ class PatientData:
         mappings: Mapping[str, Mapping[str, str]] | None = None,
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
+        progress: Progress | None = None,
         **frames: Any,
     ) -> PatientData:
         """Build every source from a DataFrame (pandas, Polars, Arrow, DuckDB), by source name.
 
         ``visits`` is required; ``mappings`` gives a column mapping per source
-        (see :meth:`PatientTable.from_frame <rfm_retention.data.PatientTable.from_frame>`).
+        (see :meth:`PatientTable.from_frame <rfm_retention.data.PatientTable.from_frame>`);
+        ``progress`` hears of each table's build.
 
         Example:
             >>> import pandas as pd
@@ -163,7 +166,8 @@ class PatientData:
             raise ConfigError("from_frames needs visits=FRAME")
         loaded = {
             name: SOURCE_FILES[name][1].from_frame(
-                frame, mapping=(mappings or {}).get(name), parsing=parsing, on_error=on_error
+                frame, mapping=(mappings or {}).get(name), parsing=parsing, on_error=on_error,
+                progress=progress,
             )
             for name, frame in frames.items()
             if frame is not None
@@ -181,6 +185,7 @@ class PatientData:
         on_error: OnError = "raise",
         encoding: str = "utf-8",
         id_type: IdType = "text",
+        progress: Progress | None = None,
     ) -> PatientData:
         """Load the sources' CSV files from one folder.
 
@@ -195,7 +200,7 @@ class PatientData:
 
         ``mappings`` gives a column mapping per source name; ``encoding`` is the
         files' text encoding; ``id_type="int"`` reads every file's patient ids
-        as integers.
+        as integers; ``progress`` hears of each file's reading and build.
 
         Example:
             >>> import pathlib, tempfile
@@ -225,6 +230,7 @@ class PatientData:
                 on_error=on_error,
                 encoding=encoding,
                 id_type=id_type,
+                progress=progress,
             )
             for name, path in paths.items()
         }

@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
 from rfm_retention.errors import ConfigError, InputFileError
@@ -79,11 +80,13 @@ def read_csv_columns(
     delimiter: str = ",",
     encoding: str = "utf-8",
     parsing: DateParsing | None = None,
+    progress: Progress | None = None,
 ) -> CsvColumns:
     """The schema's columns of a CSV file with a header row, and the file line of each row.
 
     ``mapping`` maps field names to the file's column names; unmapped fields
     are looked up under their own name, other file columns are ignored.
+    ``progress`` hears of each chunk (stage ``"read csv"``, unit ``"bytes"``).
 
     Example:
         >>> import tempfile, pathlib
@@ -97,7 +100,7 @@ def read_csv_columns(
     """
     batches = iter_csv_columns(
         path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
-        batch_rows=None,
+        batch_rows=None, progress=progress,
     )
     return next(batches)
 
@@ -111,6 +114,7 @@ def iter_csv_columns(
     encoding: str = "utf-8",
     parsing: DateParsing | None = None,
     batch_rows: int | None = BATCH_ROWS,
+    progress: Progress | None = None,
 ) -> Iterator[CsvColumns]:
     """:func:`read_csv_columns` a batch of rows at a time: memory follows the batch, not
     the file.
@@ -118,7 +122,8 @@ def iter_csv_columns(
     Each batch holds whole chunks and at least ``batch_rows`` rows (the last
     one fewer; ``None``: one batch of every row), with the same columns in
     every batch; a file with no data rows gives one empty batch. Problems
-    with the file raise when the reading reaches them.
+    with the file raise when the reading reaches them. ``progress`` is as for
+    :func:`read_csv_columns`.
 
     Example:
         >>> import tempfile, pathlib
@@ -143,6 +148,8 @@ def iter_csv_columns(
     iso = parsing is None or parsing.format is None
     limit = batch_rows if batch_rows is not None else np.iinfo(np.int64).max
     with _open(name) as handle:
+        size = os.fstat(handle.fileno()).st_size or None  # None: a pipe, size unknown
+        report_progress(progress, "read csv", 0, size, "bytes")
         pieces = _pieces(handle, name, codec)
         first = next(pieces, None)
         if first is None:
@@ -157,15 +164,20 @@ def iter_csv_columns(
         batches = 0
         piece: bytes | None = text[header_end:]
         line = start + 1
+        done = header_end  # bytes read and converted, for progress
         while piece is not None:
+            done += len(piece)
             if piece:
-                cells, at = _split(piece, line, len(header), position, delimiter, name)
-                lines.append(at)
-                rows += at.shape[0]
+                cells, chunk_lines = _split(piece, line, len(header), position, delimiter, name)
+                lines.append(chunk_lines)
+                rows += chunk_lines.shape[0]
                 for field, values in cells.items():
                     chunks[field].append(_convert(values, kinds[field], iso))
             nxt = next(pieces, None)
             piece, line = (None, 0) if nxt is None else nxt
+            if progress is not None:  # the exact size only once the last chunk is in
+                at = done if size is None else size if piece is None else min(done, size - 1)
+                report_progress(progress, "read csv", at, size, "bytes")
             if rows >= limit or (piece is None and (rows or not batches)):
                 yield _batch(chunks, lines)
                 batches += 1

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._build import factorise, order_rows
 from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._schema import (
@@ -30,6 +31,8 @@ from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import ConfigError, ValidationError
 
 __all__ = ["IdArray", "PatientTable", "read_csv_columns", "union_patients"]
+
+_BUILD_STEPS = 4  # validate, factorise the patients, order the rows, gather the columns
 
 IdType = Literal["text", "int"]
 """How a file's patient ids are read: as text, as written (default), or as integers."""
@@ -87,10 +90,16 @@ class PatientTable:
         *,
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
+        progress: Progress | None = None,
         **columns: Any,
     ) -> Self:
-        """Build from one array (or sequence) per field; see the class's schema for names."""
-        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
+        """Build from one array (or sequence) per field; see the class's schema for names.
+
+        ``progress`` (a :data:`~rfm_retention.Progress`) hears of the build's
+        four steps (stage ``"build <source>"``): validation, factorising the
+        patients, ordering the rows, gathering the columns.
+        """
+        return cls.from_columns(columns, parsing=parsing, on_error=on_error, progress=progress)
 
     @classmethod
     def from_columns(
@@ -99,20 +108,27 @@ class PatientTable:
         *,
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
+        progress: Progress | None = None,
     ) -> Self:
-        """Build from a mapping of field name to column."""
+        """Build from a mapping of field name to column; ``progress`` as for :meth:`from_arrays`."""
         _refuse_frame(columns, "from_columns")
+        stage = f"build {cls.SCHEMA.source}"
+        report_progress(progress, stage, 0, _BUILD_STEPS)
         checked = validate_columns(cls.SCHEMA, columns, parsing=parsing, on_error=on_error)
-        return cls._from_validated(checked)
+        return cls._from_validated(checked, progress)
 
     @classmethod
-    def _from_validated(cls, checked: Validated) -> Self:
+    def _from_validated(cls, checked: Validated, progress: Progress | None = None) -> Self:
         """Factorise the patients of validated columns and sort the rows by (patient, time)."""
         cols = checked.columns
         schema = cls.SCHEMA
+        stage = f"build {schema.source}"
+        report_progress(progress, stage, 1, _BUILD_STEPS)
         patient_ids, codes = factorise(cols[schema.fields[0].name])
+        report_progress(progress, stage, 2, _BUILD_STEPS)
         times = cols[schema.time_field].astype("datetime64[s]", copy=False).view(np.int64)
         ordered = order_rows(codes, len(patient_ids), times)
+        report_progress(progress, stage, 3, _BUILD_STEPS)
         content = [
             cols[f.name]
             for f in schema.fields[1:]
@@ -136,6 +152,7 @@ class PatientTable:
         counts = np.bincount(ordered.codes, minlength=len(patient_ids))
         starts = np.zeros(len(patient_ids) + 1, np.int64)
         np.cumsum(counts, out=starts[1:])
+        report_progress(progress, stage, _BUILD_STEPS, _BUILD_STEPS)
         return cls(
             columns=sorted_cols,
             patient_ids=patient_ids,
@@ -153,6 +170,7 @@ class PatientTable:
         mapping: Mapping[str, str] | None = None,
         parsing: DateParsing = ISO,
         on_error: OnError = "raise",
+        progress: Progress | None = None,
     ) -> Self:
         """Build from a DataFrame: pandas, Polars, a pyarrow Table, a DuckDB relation, or
         anything with the Arrow PyCapsule stream interface.
@@ -161,7 +179,7 @@ class PatientTable:
         as for :meth:`from_csv`; other columns are ignored. Numeric and time
         columns are read without a copy where they are numpy-compatible;
         timezone-aware times become naive UTC. Row numbers in errors are the
-        frame's row positions.
+        frame's row positions; ``progress`` is as for :meth:`from_arrays`.
 
         Example:
             >>> import pandas as pd
@@ -188,7 +206,7 @@ class PatientTable:
                     f"{cls.SCHEMA.source}: the frame has no column {wanted[f.name]!r} for "
                     f"field {f.name!r}. Hint: mapping={{{f.name!r}: 'COLUMN'}}"
                 )
-        return cls.from_columns(columns, parsing=parsing, on_error=on_error)
+        return cls.from_columns(columns, parsing=parsing, on_error=on_error, progress=progress)
 
     @classmethod
     def from_records(
@@ -229,6 +247,7 @@ class PatientTable:
         delimiter: str = ",",
         encoding: str = "utf-8",
         id_type: IdType = "text",
+        progress: Progress | None = None,
     ) -> Self:
         """Read a CSV file with a header row.
 
@@ -246,6 +265,10 @@ class PatientTable:
         and order as integer arrays (a cell that is not a whole number is then
         a bad row).
 
+        ``progress`` (a :data:`~rfm_retention.Progress`) hears of each chunk
+        read (stage ``"read csv"``, unit ``"bytes"`` of the file), then of the
+        build's steps as for :meth:`from_arrays`.
+
         Example:
             >>> import tempfile, pathlib
             >>> from rfm_retention.data import VisitLog
@@ -259,12 +282,14 @@ class PatientTable:
             line 3 (patient p1): amount '-3.0': negative
         """
         read = read_csv_columns(
-            path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
+            path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
+            progress=progress,
         )
+        report_progress(progress, f"build {cls.SCHEMA.source}", 0, _BUILD_STEPS)
         checked = cls._checked_csv(read, parsing=parsing, id_type=id_type)
         if checked.rejected and on_error == "raise":
             raise ValidationError(cls.SCHEMA.source, checked.rejected.issues)
-        return cls._from_validated(checked)
+        return cls._from_validated(checked, progress)
 
     @classmethod
     def _checked_csv(

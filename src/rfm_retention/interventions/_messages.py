@@ -196,42 +196,96 @@ def compose_care_batch(
         resend_after: Message a case again once its last message is this old;
             ``None`` messages each case once.
     """
-    channel = Channel(channel)
-    chosen = tuple(templates)
-    now = None
-    if resend_after is not None:
-        if as_of is None:
-            raise ConfigError("compose_care_batch: resend_after needs as_of")
-        now = to_datetime(as_of, field="as_of")
-    wanted = frozenset(RiskLevel(level) for level in levels)
-    base = {"hospital": hospital, "contact_line": contact_line, "name": default_name,
-            "department": default_department}
+    plan = _BatchPlan(
+        channel=Channel(channel),
+        templates=tuple(templates),
+        rules=rules,
+        base={"hospital": hospital, "contact_line": contact_line, "name": default_name,
+              "department": default_department},
+        details=details or {},
+        levels=frozenset(RiskLevel(level) for level in levels),
+        now=_batch_time(as_of, resend_after),
+        resend_after=resend_after,
+    )
     messages: list[OutgoingMessage] = []
     skipped: list[SkippedRecipient] = []
     for case in cases:
-        if case.is_closed or case.level not in wanted:
+        if not plan.takes(case):
             continue
-        sent = [c.at for c in case.contacts if c.result is ContactResult.MESSAGE_SENT]
-        if sent and (resend_after is None or now is None or now - max(sent) < resend_after):
-            skipped.append(SkippedRecipient(case.case_id, case.patient_id,
-                                            f"already messaged at {max(sent):%Y-%m-%d %H:%M}"))
-            continue
-        template = _template_for(case, chosen)
-        if template is None:
-            skipped.append(SkippedRecipient(case.case_id, case.patient_id,
-                                            f"no template for reason {case.reason}"))
-            continue
-        refusal = "" if rules is None else rules.why_not(case.patient_id, channel,
-                                                         template.purpose)
-        if refusal:
-            skipped.append(SkippedRecipient(case.case_id, case.patient_id, refusal))
-            continue
-        values = {**base, **(details or {}).get(case.patient_id, {})}
-        missing = sorted(f for f in template.fields if not str(values.get(f, "")).strip())
-        if missing:
-            skipped.append(SkippedRecipient(case.case_id, case.patient_id,
-                                            "missing " + ", ".join(missing)))
-            continue
-        messages.append(OutgoingMessage(case.case_id, case.patient_id, channel,
-                                        template.purpose, template.key, template.render(values)))
+        outcome = plan.compose(case)
+        if isinstance(outcome, str):
+            skipped.append(SkippedRecipient(case.case_id, case.patient_id, outcome))
+        else:
+            messages.append(outcome)
     return MessageBatch(tuple(messages), tuple(skipped))
+
+
+def _batch_time(as_of: Any, resend_after: dt.timedelta | None) -> dt.datetime | None:
+    """When the batch is written: needed (and converted) only to judge ``resend_after``."""
+    if resend_after is None:
+        return None
+    if as_of is None:
+        raise ConfigError("compose_care_batch: resend_after needs as_of")
+    return to_datetime(as_of, field="as_of")
+
+
+@attrs.frozen
+class _BatchPlan:
+    """One batch's settings, and the steps that turn a case into a message or a skip reason.
+
+    A case goes through :meth:`compose` step by step: already messaged? a
+    template for its reason? may it be contacted on the channel for that
+    purpose? every field the template needs supplied? The first step that
+    says no gives the reason it is skipped; a case through all of them gets
+    its text.
+    """
+
+    channel: Channel
+    templates: tuple[MessageTemplate, ...]
+    rules: ContactRules | None
+    base: Mapping[str, str]
+    details: Mapping[str, Mapping[str, str]]
+    levels: frozenset[RiskLevel]
+    now: dt.datetime | None
+    resend_after: dt.timedelta | None
+
+    def takes(self, case: Case) -> bool:
+        """Whether the case belongs in this batch at all: open, at one of the levels."""
+        return not case.is_closed and case.level in self.levels
+
+    def compose(self, case: Case) -> OutgoingMessage | str:
+        """The case's message, or why it gets none."""
+        why = self.already_messaged(case)
+        if why:
+            return why
+        template = _template_for(case, self.templates)
+        if template is None:
+            return f"no template for reason {case.reason}"
+        values = {**self.base, **self.details.get(case.patient_id, {})}
+        why = self.refused(case, template) or _missing_fields(template, values)
+        if why:
+            return why
+        return OutgoingMessage(case.case_id, case.patient_id, self.channel,
+                               template.purpose, template.key, template.render(values))
+
+    def already_messaged(self, case: Case) -> str:
+        """Why not to message the case again (it had one, and not ``resend_after`` ago), or ""."""
+        sent = [c.at for c in case.contacts if c.result is ContactResult.MESSAGE_SENT]
+        if not sent:
+            return ""
+        last = max(sent)
+        due_again = (self.resend_after is not None and self.now is not None
+                     and self.now - last >= self.resend_after)
+        return "" if due_again else f"already messaged at {last:%Y-%m-%d %H:%M}"
+
+    def refused(self, case: Case, template: MessageTemplate) -> str:
+        """The contact rules' refusal of this patient, channel and purpose, or ""."""
+        if self.rules is None:
+            return ""
+        return self.rules.why_not(case.patient_id, self.channel, template.purpose)
+
+
+def _missing_fields(template: MessageTemplate, values: Mapping[str, str]) -> str:
+    """Which fields the template needs that nobody supplied, or ""."""
+    missing = sorted(f for f in template.fields if not str(values.get(f, "")).strip())
+    return "missing " + ", ".join(missing) if missing else ""

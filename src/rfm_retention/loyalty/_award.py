@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import IdempotencyConflict, LedgerError
 from rfm_retention.loyalty._events import Event, EventKind
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["AwardResult", "award_visits", "visit_key", "visit_keys"]
 
 REVISIT_REASON = "revisit points"
+_AWARD_STEPS = 4  # keys, check against the store, write, commit
 
 
 @attrs.frozen
@@ -105,16 +107,19 @@ def _earning_rows(ledger: PointsLedger, visits: VisitLog, since: TimeLike | None
 
 
 def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | None = None,
-                 actor: str = "award_visits") -> AwardResult:
+                 actor: str = "award_visits", progress: Progress | None = None) -> AwardResult:
     """Award the ledger's earning rules over ``visits`` in one all-or-nothing transaction.
 
     ``visits`` must hold each patient's history back to their first visit
     (the earliest visit in the log earns ``first_visit_points``); ``since``
     limits *awarding* to visits at or after it while the full log still
-    decides which visit was first.
+    decides which visit was first. ``progress`` (a
+    :data:`~rfm_retention.Progress`) hears of each step (stage ``"award"``):
+    the keys, the check against what is stored, the write, the commit.
     """
     if not isinstance(visits, VisitLog):
         raise LedgerError(f"award_visits needs a VisitLog, got {type(visits).__name__}")
+    report_progress(progress, "award", 0, _AWARD_STEPS)
     in_range, earning, points = _earning_rows(ledger, visits, since)
     rows = np.flatnonzero(earning)
     keys_all = visit_keys(ledger.branch, visits)
@@ -123,6 +128,7 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
         dup = Counter(keys).most_common(1)[0][0]
         raise LedgerError(f"two visits share the key {dup!r}; give them distinct visit ids")
     fields = _EarnFields.of(ledger, visits, rows, points)
+    report_progress(progress, "award", 1, _AWARD_STEPS)
 
     def award_in(tx: StoreTransaction) -> list[Event]:
         stored = _stored_signatures(tx, keys)
@@ -131,12 +137,15 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
             fresh = [i for i, key in enumerate(keys) if key not in stored]
         else:
             fresh = list(range(len(keys)))
+        report_progress(progress, "award", 2, _AWARD_STEPS)
         new = _earn_events(ledger.branch, keys, fields, fresh, actor)
         if new:
             tx.append(new)
+        report_progress(progress, "award", 3, _AWARD_STEPS)
         return new
 
     new = ledger.in_transaction(award_in)
+    report_progress(progress, "award", _AWARD_STEPS, _AWARD_STEPS)
     return AwardResult(
         visits=int(in_range.sum()),
         earning=len(keys),

@@ -19,6 +19,7 @@ from typing import TypeVar
 import attrs
 
 from rfm_retention._display import Display
+from rfm_retention._progress import Progress
 from rfm_retention._storage import retrying
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import (
@@ -325,21 +326,23 @@ class PointsLedger:
         return [attrs.evolve(e, seq=first + i) for i, e in enumerate(created)]
 
     def award_visits(
-        self, visits: VisitLog, *, since: TimeLike | None = None, actor: str = "award_visits"
+        self, visits: VisitLog, *, since: TimeLike | None = None, actor: str = "award_visits",
+        progress: Progress | None = None,
     ) -> AwardResult:
         """Award :attr:`rules` over a visit log, keyed by visit (a rerun awards nothing twice).
 
         All or nothing: one transaction. ``visits`` must reach back to each
         patient's first visit (it earns nothing under the SPEC preset);
         ``since`` limits awarding to newer visits. See :mod:`rfm_retention.loyalty._award`
-        for how keys are derived when visits have no id.
+        for how keys are derived when visits have no id. ``progress`` (a
+        :data:`~rfm_retention.Progress`) hears of each step (stage ``"award"``).
 
         Example:
             >>> result = ledger.award_visits(visit_log)  # doctest: +SKIP
             >>> result.awarded, result.points  # doctest: +SKIP
             (4210, 421000)
         """
-        return award_visits(self, visits, since=since, actor=actor)
+        return award_visits(self, visits, since=since, actor=actor, progress=progress)
 
     def reverse_visit(
         self,

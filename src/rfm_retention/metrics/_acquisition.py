@@ -39,7 +39,7 @@ from rfm_retention.metrics._exclusions import Exclusions
 from rfm_retention.metrics._groups import NO_GROUP, PatientGroups
 from rfm_retention.metrics._revisit import RevisitRate, count_revisits
 from rfm_retention.metrics._visits import VisitDays, patient_positions, visit_days
-from rfm_retention.time import TimeLike, as_date, day_number, to_date
+from rfm_retention.time import TimeLike, as_date, day_number, to_date, to_instant
 
 __all__ = [
     "AcquisitionReport",
@@ -162,7 +162,7 @@ class AcquisitionReport:
 
     start: dt.date
     end: dt.date
-    as_of: dt.date
+    as_of: np.datetime64
     rows: tuple[ChannelMonth, ...]
 
     def __repr__(self) -> str:
@@ -235,7 +235,8 @@ def acquisition_report(
     """
     months, bounds = month_spans(start, end)
     n_months = len(months)
-    as_of_day = day_number(as_of)
+    instant = to_instant(as_of)
+    as_of_day = day_number(instant)
     contact = registry.first_contact.astype("datetime64[D]").astype(np.int64)
     month = np.searchsorted(bounds, contact, side="right") - 1
     inside = (month >= 0) & (month < n_months) & (contact <= as_of_day)
@@ -271,7 +272,7 @@ def acquisition_report(
             cost = costs.cost_of(channel, day) if costs is not None else None
             out.append(ChannelMonth(channel, day, int(acquired[c]), int(visited[c]),
                                     rates[3][c], rates[6][c], cost))
-    return AcquisitionReport(as_date(start), as_date(end), as_date(as_of), tuple(out))
+    return AcquisitionReport(as_date(start), as_date(end), instant, tuple(out))
 
 
 @attrs.frozen(eq=False)

@@ -310,13 +310,18 @@ class LeadTimes:
 
 @attrs.frozen(eq=False)
 class Backtest(FrameViews):
-    """Every method's figures at every scan date, and their lead times."""
+    """Every method's figures at every scan date, and their lead times.
+
+    ``as_of`` is the instant the outcomes are observed until (the end of
+    ``observed_until``, by default of the last visit's day), as on every result.
+    """
 
     outcome: ChurnOutcome
     k: int
     warn_level: RiskLevel
     results: tuple[MethodResult, ...]
     lead_times: tuple[LeadTimes, ...]
+    as_of: np.datetime64 = attrs.field(kw_only=True)
 
     def __repr__(self) -> str:
         return self._display().text()
@@ -587,9 +592,36 @@ def backtest(
     """
     if not at:
         raise ConfigError("give at least one scan date")
+    methods, base = _methods(scorer, baseline, k)
+    _check_not_trained_on([*methods, base], at)
+    data = _history(data)
+    outcome = outcome or ChurnOutcome()
+    observed = _observed_day(data.visits, observed_until)
+    scan_days = _scan_days(at)
+    flags = _Flags.empty([*methods, base])
+    results: list[MethodResult] = []
+    report_progress(progress, "backtest", 0, len(scan_days), "dates")
+    for done, day in enumerate(scan_days.tolist(), start=1):
+        labels = outcome_labels(
+            data.visits, day, outcome, observed_until_day=observed, population=population
+        )
+        for judged in _judge_day(data, day, labels.patient_id, methods, base):
+            name, score, level, prob = judged
+            results.append(_evaluate(to_date(day), name, score, level, labels.positive, k, prob))
+            flags.add(judged, labels.patient_id, data.visits, day, warn_level)
+        report_progress(progress, "backtest", done, len(scan_days), "dates")
+    leads = flags.lead_times(departures(data.visits, outcome, observed), scan_days)
+    return Backtest(
+        outcome, k, warn_level, tuple(results), leads, as_of=_end_of_day(observed)
+    )
+
+
+def _methods(
+    scorer: Scorer | Sequence[Scorer], baseline: Scorer | None, k: int
+) -> tuple[list[Scorer], Scorer]:
+    """The methods under test and the baseline, after checking ``k`` and their names."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"k must be a positive whole number, got {k!r}")
-    outcome = outcome or ChurnOutcome()
     base = baseline if baseline is not None else DaysSinceLastVisit()
     methods = [scorer] if isinstance(scorer, Scorer) else list(scorer)
     if not methods:
@@ -597,43 +629,85 @@ def backtest(
     names = [m.name for m in methods] + [base.name]
     if len(set(names)) != len(names):
         raise ConfigError(f"the methods and the baseline need distinct names, got {names}")
-    _check_not_trained_on([*methods, base], at)
-    data = as_patient_data(data, what="backtest")
-    visits = data.visits
-    if len(visits) == 0:
+    return methods, base
+
+
+def _history(data: PatientData | Any) -> PatientData:
+    """The full history as a bundle; ConfigError when it has no visit."""
+    bundle = as_patient_data(data, what="backtest")
+    if len(bundle.visits) == 0:
         raise ConfigError("the visit log is empty: nothing to backtest")
-    last_day = int(visits.time.max().astype("datetime64[D]").astype(np.int64))
-    observed = last_day if observed_until is None else day_number(observed_until)
-    scan_days = np.unique(np.array([day_number(a) for a in at], np.int64))
+    return bundle
 
-    results: list[MethodResult] = []
-    flags: dict[str, tuple[list[IntArray], list[IntArray]]] = {name: ([], []) for name in names}
-    report_progress(progress, "backtest", 0, len(scan_days), "dates")
-    for done, day in enumerate(scan_days.tolist(), start=1):
-        when = to_date(day)
-        labels = outcome_labels(
-            visits, day, outcome, observed_until_day=observed, population=population
-        )
-        past = data_until(data, to_instant(when))
-        judged = [(m.name, *_aligned(m.score(past, when), labels.patient_id)) for m in methods]
-        b_score, b_level, b_prob = _aligned(base.score(past, when), labels.patient_id)
-        if not b_level.any():
-            b_level = match_levels(b_score, labels.patient_id, judged[0][2])
-        judged.append((base.name, b_score, b_level, b_prob))
-        positions = patient_positions(visits.patient_ids, labels.patient_id, what="population")
-        for name, score, level, prob in judged:
-            results.append(_evaluate(when, name, score, level, labels.positive, k, prob))
-            chosen = level >= int(warn_level)
-            flags[name][0].append(positions[chosen])
-            flags[name][1].append(np.full(int(chosen.sum()), day, np.int64))
-        report_progress(progress, "backtest", done, len(scan_days), "dates")
 
-    gone = departures(visits, outcome, observed)
-    leads = tuple(
-        _lead_times(
-            name, np.concatenate(pats), np.concatenate(days), scan_days,
-            gone.patient, gone.last_visit_day, gone.day,
+def _observed_day(visits: Any, observed_until: TimeLike | None) -> int:
+    """The day number the data covers up to: ``observed_until``, or the last visit's day."""
+    if observed_until is not None:
+        return day_number(observed_until)
+    return int(visits.time.max().astype("datetime64[D]").astype(np.int64))
+
+
+def _scan_days(at: Sequence[TimeLike]) -> IntArray:
+    """The scan dates as sorted, distinct day numbers (each converted once)."""
+    return np.unique(np.array([day_number(a) for a in at], np.int64))
+
+
+def _end_of_day(day: int) -> np.datetime64:
+    """The instant a day number stands for as an ``as_of``: its last second."""
+    return to_instant(to_date(day))
+
+
+Judged = tuple[str, FloatArray, IntArray, "FloatArray | None"]
+
+
+def _judge_day(
+    data: PatientData, day: int, population: IdArray, methods: Sequence[Scorer], base: Scorer
+) -> list[Judged]:
+    """Every method's and the baseline's scores, levels and probabilities of ``population``,
+    each from the data cut at the end of ``day``."""
+    when = to_date(day)
+    past = data_until(data, _end_of_day(day))
+    judged = [(m.name, *_aligned(m.score(past, when), population)) for m in methods]
+    score, level, prob = _aligned(base.score(past, when), population)
+    judged.append((base.name, score, _baseline_levels(score, level, population, judged), prob))
+    return judged
+
+
+def _baseline_levels(
+    score: FloatArray, level: IntArray, population: IdArray, judged: Sequence[Judged]
+) -> IntArray:
+    """The baseline's own levels, or, when it has none, the first method's level counts."""
+    return level if level.any() else match_levels(score, population, judged[0][2])
+
+
+@attrs.define
+class _Flags:
+    """Per method, the patients (log positions) flagged at ``warn_level`` and the scan days."""
+
+    patients: dict[str, list[IntArray]]
+    days: dict[str, list[IntArray]]
+
+    @classmethod
+    def empty(cls, methods: Sequence[Scorer]) -> _Flags:
+        """No flag yet for any of ``methods``."""
+        return cls({m.name: [] for m in methods}, {m.name: [] for m in methods})
+
+    def add(
+        self, judged: Judged, population: IdArray, visits: Any, day: int, warn_level: RiskLevel
+    ) -> None:
+        """Record who one method flagged at ``warn_level`` or above on ``day``."""
+        name, _, level, _ = judged
+        chosen = level >= int(warn_level)
+        positions = patient_positions(visits.patient_ids, population, what="population")
+        self.patients[name].append(positions[chosen])
+        self.days[name].append(np.full(int(chosen.sum()), day, np.int64))
+
+    def lead_times(self, gone: Departures, scan_days: IntArray) -> tuple[LeadTimes, ...]:
+        """Each method's lead times on the departures ``gone``."""
+        return tuple(
+            _lead_times(
+                name, np.concatenate(self.patients[name]), np.concatenate(self.days[name]),
+                scan_days, gone.patient, gone.last_visit_day, gone.day,
+            )
+            for name in self.patients
         )
-        for name, (pats, days) in flags.items()
-    )
-    return Backtest(outcome, k, warn_level, tuple(results), leads)

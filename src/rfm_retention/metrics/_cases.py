@@ -26,7 +26,7 @@ import numpy.typing as npt
 from rfm_retention.data._time import parse_times
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import as_id_array
-from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.time import TimeLike, as_instant
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
@@ -279,7 +279,7 @@ def followup_coverage(cases: CaseColumns, *, as_of: TimeLike) -> Coverage:
         >>> followup_coverage(cases, as_of="2024-03-31")
         Coverage(opened=3, contacted=1)
     """
-    cutoff = to_instant(as_of)
+    cutoff = as_instant(as_of)
     opened = np.isnat(cases.opened_at) | (cases.opened_at <= cutoff)
     contacted = opened & ~np.isnat(cases.first_contact_at) & (cases.first_contact_at <= cutoff)
     return Coverage(int(opened.sum()), int(contacted.sum()))
@@ -297,7 +297,7 @@ def deadline_compliance(due: TimeArray, done: TimeArray, *, as_of: TimeLike) -> 
         >>> deadline_compliance(due, done, as_of="2024-03-31")
         Compliance(met=1, breached=1, pending=1)
     """
-    cutoff = to_instant(as_of)
+    cutoff = as_instant(as_of)
     due = np.asarray(due).astype("datetime64[s]")
     done = np.asarray(done).astype("datetime64[s]")
     if due.shape != done.shape:

@@ -441,7 +441,7 @@ def kpi_report_by(
     dimension, basis, codes = group_codes(by, visits, start, cases)
     n = len(codes.names)
     rule = lapse_rule or LapseRule()
-    as_of_day = day_number(as_of)
+    as_of_day = day_number(overall.as_of)
     vd = visit_days(visits, as_of_day)
     if codes.at_visit_row is not None:
         vd_code = codes.at_visit_row[vd.row]
@@ -463,7 +463,7 @@ def kpi_report_by(
     case_code = codes.of_cases(visits, cases) if cases is not None else None
     control_code = codes.of_control(visits, control) if control is not None else None
     _, bounds = month_spans(start, end)
-    ctx = MonthContext(visits, bounds, as_of, win_back_days, exclusions)
+    ctx = MonthContext(visits, bounds, overall.as_of, win_back_days, exclusions)
     groups = []
     for k, name in enumerate(codes.names):
         sat = None

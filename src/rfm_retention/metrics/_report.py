@@ -67,7 +67,7 @@ from rfm_retention.metrics._winback import (
     control_win_back,
     win_back_rate,
 )
-from rfm_retention.time import TimeLike, as_date, day_number
+from rfm_retention.time import TimeLike, as_date, day_number, to_instant
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -122,7 +122,7 @@ class KPIReport(FrameViews):
 
     start: dt.date
     end: dt.date
-    as_of: dt.date
+    as_of: np.datetime64
     months: tuple[MonthlyKPIs, ...]
 
     def __repr__(self) -> str:
@@ -132,7 +132,7 @@ class KPIReport(FrameViews):
         return self._display().html()
 
     def _display(self) -> Display:
-        figures = {"from": self.start, "to": self.end, "as_of": self.as_of}
+        figures = {"from": self.start, "to": self.end, "as_of": as_date(self.as_of)}
         return Display("KPIReport", self.to_columns(), figures)
 
     @property
@@ -213,7 +213,7 @@ class MonthContext:
 
     visits: VisitLog
     bounds: npt.NDArray[np.int64]
-    as_of: TimeLike
+    as_of: np.datetime64
     win_back_days: int
     exclusions: Exclusions | None
     progress: Progress | None = None
@@ -304,7 +304,8 @@ def kpi_report(
     if control is not None and cases is None:
         raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
-    as_of_day = day_number(as_of)
+    instant = to_instant(as_of)  # converted once, handed to every KPI
+    as_of_day = day_number(instant)
     _, bounds = month_spans(start, end)
     total = _SHARED_STEPS + len(bounds) - 1
     report_progress(progress, _STAGE, 0, total)
@@ -318,6 +319,6 @@ def kpi_report(
     report_progress(progress, _STAGE, 3, total)
     sat = satisfaction_trend(ratings, start, end) if ratings is not None else None
     report_progress(progress, _STAGE, _SHARED_STEPS, total)
-    context = MonthContext(visits, bounds, as_of, win_back_days, exclusions, progress)
+    context = MonthContext(visits, bounds, instant, win_back_days, exclusions, progress)
     rows = monthly_rows(context, labels, churn, rev3, rev6, sat, cases, control)
-    return KPIReport(as_date(start), as_date(end), as_date(as_of), rows)
+    return KPIReport(as_date(start), as_date(end), instant, rows)

@@ -50,7 +50,7 @@ from rfm_retention.metrics._visits import (
     next_visit_after,
     patient_positions,
 )
-from rfm_retention.time import SECONDS_PER_DAY, TimeLike, to_instant
+from rfm_retention.time import SECONDS_PER_DAY, TimeLike, as_instant
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
@@ -131,7 +131,7 @@ def _win_back_counts(
 ) -> WinBackRate:
     if isinstance(within_days, bool) or not isinstance(within_days, int) or within_days < 1:
         raise ConfigError(f"within_days must be a positive whole number, got {within_days!r}")
-    cutoff = to_instant(as_of)
+    cutoff = as_instant(as_of)
     start = np.asarray(started_at).astype("datetime64[s]")
     lv = parse_levels(level)
     if not (len(start) == len(lv) == len(np.asarray(patient_id))):

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from rfm_retention.data import VisitLog
 from rfm_retention.metrics import KPIReport
 from rfm_retention.plot._axes import axes
-from rfm_retention.time import TimeLike, day_number, to_date
+from rfm_retention.time import TimeLike, as_date, day_number, to_date
 
 __all__ = ["kpi_lines", "revisit_curves"]
 
@@ -62,7 +62,8 @@ def kpi_lines(report: KPIReport, *, programme_start: TimeLike | None = None,
         more_h, more_l = right.get_legend_handles_labels()
         handles, labels = handles + more_h, labels + more_l
     ax.legend(handles, labels, loc="best", fontsize=8)
-    ax.set_title(f"Monthly KPIs {report.start:%Y-%m} to {report.end:%Y-%m} (as of {report.as_of})")
+    ax.set_title(f"Monthly KPIs {report.start:%Y-%m} to {report.end:%Y-%m} "
+                 f"(as of {as_date(report.as_of)})")
     return ax
 
 

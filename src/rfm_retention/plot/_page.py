@@ -40,6 +40,7 @@ from rfm_retention.plot._risk import risk_funnel
 from rfm_retention.plot._segments import rfm_grid, segment_sizes
 from rfm_retention.risk import RiskLevel, WarningList
 from rfm_retention.segmentation import Segmentation, actions
+from rfm_retention.time import as_date
 
 __all__ = ["SECTIONS", "report_page"]
 
@@ -296,7 +297,7 @@ def report_page(
     """
     report: KPIReport = review if isinstance(review, KPIReport) else review.kpis
     at = (warnings.as_of.astype("datetime64[s]").astype(dt.datetime) if warnings is not None
-          else dt.datetime.combine(report.as_of, dt.time(23, 59, 59)))
+          else report.as_of.astype(dt.datetime))
     charts = [("Monthly KPIs", lambda ax: kpi_lines(report, programme_start=programme_start,
                                                     ax=ax))]
     if segments is not None:
@@ -327,7 +328,8 @@ def report_page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1><p class=\"sub\">{report.start} to {report.end}, "
-        f"data as of {report.as_of}</p></header>{body}{_extras(review)}"
-        f"<footer class=\"sub\"><p>Written by rfm_retention on {report.as_of}.</p></footer>"
+        f"data as of {as_date(report.as_of)}</p></header>{body}{_extras(review)}"
+        f"<footer class=\"sub\"><p>Written by rfm_retention on {as_date(report.as_of)}.</p>"
+        "</footer>"
         "</body></html>"
     )

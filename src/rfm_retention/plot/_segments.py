@@ -8,6 +8,7 @@ import numpy as np
 
 from rfm_retention.plot._axes import axes
 from rfm_retention.segmentation import MigrationMatrix, Segmentation, SegmentSummary
+from rfm_retention.time import as_date
 
 __all__ = ["migration_matrix", "rfm_grid", "segment_sizes"]
 
@@ -38,7 +39,7 @@ def segment_sizes(segments: Segmentation | SegmentSummary, *, ax: Any = None) ->
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlabel("share (%)")
-    ax.set_title(f"Segments as of {summary.as_of}: {summary.patients:,} patients")
+    ax.set_title(f"Segments as of {as_date(summary.as_of)}: {summary.patients:,} patients")
     ax.legend(loc="lower right")
     return ax
 
@@ -79,7 +80,7 @@ def rfm_grid(segments: Segmentation, *, ax: Any = None) -> Any:
     ax.set_yticks(range(len(r_values)), [str(int(v)) for v in r_values])
     ax.set_xlabel("F label")
     ax.set_ylabel("R label")
-    ax.set_title(f"Patients by recency x frequency, {segments.as_of}")
+    ax.set_title(f"Patients by recency x frequency, {as_date(segments.as_of)}")
     return ax
 
 

@@ -35,7 +35,7 @@ import numpy.typing as npt
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.time import TimeLike, as_instant
 from rfm_retention.vocabulary import REASON_PRECEDENCE, Dimension, ReasonCode
 
 __all__ = [
@@ -321,7 +321,7 @@ class IndicatorBase(abc.ABC):
 
     def evaluate(self, data: PatientData, as_of: TimeLike) -> IndicatorResult:
         """Judge every patient as of ``as_of`` (a date means the end of that day)."""
-        instant = to_instant(as_of)
+        instant = as_instant(as_of)
         if self.missing_sources(data):
             return IndicatorResult.no_signal(self.name, self.dimension, data.patients, self.reason)
         m = self.measure(data, instant)

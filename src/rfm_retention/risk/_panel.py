@@ -17,7 +17,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator, IndicatorBase, IndicatorResult, check_result
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._snapshot import Snapshot
-from rfm_retention.time import TimeLike, day_of, to_instant
+from rfm_retention.time import TimeLike, as_instant, day_of
 from rfm_retention.vocabulary import Dimension
 
 __all__ = ["IndicatorPanel", "SkippedIndicator", "evaluate", "last_visits"]
@@ -168,7 +168,7 @@ def evaluate(
         >>> str(panel.skipped[0])
         'no_shows (no appointments data)'
     """
-    instant = to_instant(as_of)
+    instant = as_instant(as_of)
     data = Snapshot.of(data, instant)
     chosen = IndicatorSet.of(indicators)
     results: list[IndicatorResult] = []

@@ -20,7 +20,7 @@ from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._score import ScorePolicy
 from rfm_retention.risk._warnings import PreviousLevels, WarningList, reason_values
-from rfm_retention.time import TimeLike
+from rfm_retention.time import TimeLike, to_instant
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
@@ -107,6 +107,7 @@ def scan(
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
+    instant = to_instant(as_of)  # the one conversion; everything inward gets the instant
     data = as_patient_data(data, what="scan")
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)
@@ -116,14 +117,14 @@ def scan(
     def indicator_done(event: ProgressEvent) -> None:
         report_progress(progress, "scan", event.done, total)
 
-    panel = evaluate(data, as_of, chosen, progress=None if progress is None else indicator_done)
+    panel = evaluate(data, instant, chosen, progress=None if progress is None else indicator_done)
     estimator = LifetimeOdds() if isinstance(model, str) and model == "auto" else model
     if estimator is not None and not isinstance(estimator, ChurnEstimator):
         raise ConfigError(
             f"model must be a churn estimator (a trained RiskModel, LifetimeOdds()), "
             f"'auto' or None, got {model!r}"
         )
-    odds = estimator.churn_odds(data, as_of, panel) if estimator is not None else None
+    odds = estimator.churn_odds(data, instant, panel) if estimator is not None else None
     report_progress(progress, "scan", total - 1, total)
     result = warnings_from_panel(panel, grader, lapsed_after_days=lapsed_after_days, odds=odds)
     report_progress(progress, "scan", total, total)

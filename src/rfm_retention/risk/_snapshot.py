@@ -26,7 +26,7 @@ from rfm_retention._memo import Memo
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import PatientFeatures, patient_features
-from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.time import TimeLike, as_instant
 
 __all__ = ["Snapshot"]
 
@@ -55,7 +55,7 @@ class Snapshot(PatientData):
         ([2, 1], True)
     """
 
-    instant: np.datetime64 = attrs.field(kw_only=True, converter=to_instant)
+    instant: np.datetime64 = attrs.field(kw_only=True, converter=as_instant)
     _memo: Memo = attrs.field(factory=Memo, init=False, repr=False)
 
     @classmethod
@@ -72,7 +72,7 @@ class Snapshot(PatientData):
         features of these visits at this instant; their date, window and
         patients are checked.
         """
-        instant = to_instant(as_of)
+        instant = as_instant(as_of)
         if isinstance(data, Snapshot) and data.instant == instant and features is None:
             return data
         snap = object.__new__(cls)
@@ -112,10 +112,11 @@ class Snapshot(PatientData):
 
     def _checked(self, features: PatientFeatures) -> tuple[PatientFeatures, IntArray]:
         """Given ``features`` placed in the patients, after checking they fit this snapshot."""
-        day = self.instant.astype("datetime64[D]").item()
-        if features.as_of != day or features.window_days is not None:
+        day = self.instant.astype("datetime64[D]")
+        if features.as_of.astype("datetime64[D]") != day or features.window_days is not None:
             raise ConfigError(
-                f"Snapshot.of: the features are as of {features.as_of} with window "
+                f"Snapshot.of: the features are as of {features.as_of.astype('datetime64[D]')} "
+                f"with window "
                 f"{features.window_days}; the snapshot needs all-history features as of {day}"
             )
         unknown = ~np.isin(features.patient_id, self.patients)

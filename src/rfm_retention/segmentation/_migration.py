@@ -7,7 +7,6 @@ in the later snapshot are *entered*, patients only in the earlier one *left*.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import attrs
@@ -28,7 +27,7 @@ class MigrationMatrix(FrameViews):
     """Counts of patients from each segment (rows, earlier) to each segment (columns, later).
 
     Attributes:
-        before, after: the two snapshot dates.
+        before, after: the ``as_of`` instants of the two snapshots (``datetime64[s]``).
         codes: segment codes, the order of rows and columns.
         counts: ``counts[i, j]`` patients were in ``codes[i]`` and are now in ``codes[j]``.
         entered: ids only in the later snapshot (new patients), sorted.
@@ -36,8 +35,8 @@ class MigrationMatrix(FrameViews):
         left: ids only in the earlier snapshot, sorted.
     """
 
-    before: dt.date
-    after: dt.date
+    before: np.datetime64
+    after: np.datetime64
     codes: tuple[str, ...]
     counts: npt.NDArray[np.int64] = attrs.field(repr=False)
     entered: IdArray = attrs.field(repr=False)

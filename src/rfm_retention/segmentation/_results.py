@@ -8,7 +8,6 @@ columns (:meth:`Segmentation.to_columns`) and the summary table
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import attrs
@@ -21,6 +20,7 @@ from rfm_retention._optional import import_pandas
 from rfm_retention.data._table import IdArray
 from rfm_retention.segmentation._cuts import LabelArray
 from rfm_retention.segmentation._maps import SegmentArray, SegmentMap
+from rfm_retention.time import as_date
 
 __all__ = ["PatientSegment", "SegmentSummary", "SegmentSummaryRow", "Segmentation"]
 
@@ -83,6 +83,7 @@ class SegmentSummary(FrameViews):
     """Per-segment table, in the segment map's order, every segment listed (empty ones too).
 
     Example:
+        >>> import datetime as dt
         >>> from rfm_retention.features import PatientFeatures
         >>> from rfm_retention.segmentation import eight_segments
         >>> f = PatientFeatures.from_rfm(as_of=dt.date(2024, 6, 30), patient_id=[1, 2, 3, 4],
@@ -93,7 +94,7 @@ class SegmentSummary(FrameViews):
         (1, 0.503)
     """
 
-    as_of: dt.date
+    as_of: np.datetime64
     patients: int
     rows: tuple[SegmentSummaryRow, ...]
 
@@ -106,7 +107,8 @@ class SegmentSummary(FrameViews):
     def _display(self) -> Display:
         header, rows = self.to_rows()
         columns = {h: [r[j] for r in rows] for j, h in enumerate(header)}
-        return Display("SegmentSummary", columns, {"as_of": self.as_of, "patients": self.patients})
+        figures = {"as_of": as_date(self.as_of), "patients": self.patients}
+        return Display("SegmentSummary", columns, figures)
 
     def row(self, code: str) -> SegmentSummaryRow:
         """The row of one segment code; KeyError if the map has no such segment."""
@@ -156,7 +158,7 @@ class Segmentation(FrameViews):
     """Segments of every patient in one snapshot: arrays in the features' row order.
 
     Attributes:
-        as_of: the snapshot date of the features that were segmented.
+        as_of: the instant of the features that were segmented (``datetime64[s]``).
         patient_id: ids, sorted ascending (the features' order).
         recency, frequency, monetary: the values the labels were computed from
             (see ``columns`` for which feature columns they are).
@@ -171,7 +173,7 @@ class Segmentation(FrameViews):
 
     FRAME_CATEGORIES = ("segment", "segment_name", "r", "f", "m")
 
-    as_of: dt.date
+    as_of: np.datetime64
     patient_id: IdArray = attrs.field(repr=False)
     recency: FloatArray = attrs.field(repr=False)
     frequency: FloatArray = attrs.field(repr=False)
@@ -196,7 +198,7 @@ class Segmentation(FrameViews):
 
     def _display(self) -> Display:
         sizes = sorted(self.counts().items(), key=lambda kv: -kv[1])[:3]
-        figures = {"as_of": self.as_of, "largest": ", ".join(f"{c} {n}" for c, n in sizes)}
+        figures = {"as_of": as_date(self.as_of), "largest": ", ".join(f"{c} {n}" for c, n in sizes)}
         return Display("Segmentation", self.to_columns(), figures)
 
     @property
@@ -220,7 +222,9 @@ class Segmentation(FrameViews):
         """Row of one patient; KeyError if the patient is not in this snapshot."""
         pos = int(np.searchsorted(self.patient_id, patient_id))
         if pos >= len(self) or self.patient_id[pos] != patient_id:
-            raise KeyError(f"patient {patient_id!r} is not in the segmentation as of {self.as_of}")
+            raise KeyError(
+                f"patient {patient_id!r} is not in the segmentation as of {as_date(self.as_of)}"
+            )
         return pos
 
     def patient(self, patient_id: Any) -> PatientSegment:

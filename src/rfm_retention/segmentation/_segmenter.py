@@ -29,6 +29,7 @@ from rfm_retention.segmentation._maps import (
 from rfm_retention.segmentation._reading import reading
 from rfm_retention.segmentation._results import Segmentation
 from rfm_retention.segmentation._splits import MedianSplit, ScoreSplit, Split
+from rfm_retention.time import as_date
 
 if TYPE_CHECKING:
     from rfm_retention.segmentation._persist import PathLike
@@ -367,7 +368,7 @@ class RFMSegmenter:
             overall=self.fit_values(*self.columns.values(features)),
             segment_map=self.segment_map,
             columns=self.columns,
-            fitted_as_of=features.as_of,
+            fitted_as_of=as_date(features.as_of),
             fitted_patients=len(features),
         )
 
@@ -448,7 +449,7 @@ class GroupedSegmenter:
             parents=self.parents,
             group_of=self.group_of,
             parent_cuts=parent_cuts,
-            fitted_as_of=features.as_of,
+            fitted_as_of=as_date(features.as_of),
             fitted_patients=len(features),
         )
 

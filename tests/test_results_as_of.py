@@ -1,0 +1,115 @@
+"""Every result reports as_of the same way, and one public call converts its time input once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import rfm_retention.time as time_module
+from rfm_retention.btyd import btyd_summary, lifetime_scores
+from rfm_retention.features import patient_features
+from rfm_retention.interventions import CaseBook, InMemoryCaseStore
+from rfm_retention.metrics import acquisition_report, backtest, kpi_report
+from rfm_retention.metrics._backtest import DaysSinceLastVisit
+from rfm_retention.risk import evaluate, scan
+from rfm_retention.segmentation import eight_segments
+from rfm_retention.testing import synthetic_cohort
+from rfm_retention.time import to_instant
+
+AS_OF = "2024-06-30"
+COHORT = synthetic_cohort(300, seed=3)
+DATA = COHORT.data
+
+
+def _segmentation() -> Any:
+    return eight_segments().fit_assign(patient_features(DATA.visits, AS_OF))
+
+
+RESULTS: dict[str, Callable[[], Any]] = {
+    "PatientFeatures": lambda: patient_features(DATA.visits, AS_OF),
+    "BTYDSummary": lambda: btyd_summary(DATA.visits, AS_OF),
+    "LifetimeScores": lambda: lifetime_scores(DATA.visits, AS_OF, horizon_days=90),
+    "Segmentation": _segmentation,
+    "SegmentSummary": lambda: _segmentation().summary(),
+    "IndicatorPanel": lambda: evaluate(DATA, AS_OF),
+    "WarningList": lambda: scan(DATA, AS_OF),
+    "KPIReport": lambda: kpi_report(DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF),
+    "AcquisitionReport": lambda: acquisition_report(
+        DATA.registry, DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF
+    ),
+    "Backtest": lambda: backtest(
+        DATA, ["2023-09-30"], scorer=DaysSinceLastVisit(), baseline=_Named(),
+        observed_until=AS_OF,
+    ),
+}
+
+
+class _Named(DaysSinceLastVisit):
+    """The baseline under a second name, so a backtest can compare it with itself."""
+
+    name = "again: days since last visit"
+
+
+@pytest.mark.parametrize("kind", sorted(RESULTS))
+def test_as_of_is_the_same_instant_on_every_result(kind: str) -> None:
+    """For the date 2024-06-30 every result's as_of is the instant 2024-06-30T23:59:59."""
+    result = RESULTS[kind]()
+    assert type(result).__name__ == kind
+    assert isinstance(result.as_of, np.datetime64)
+    assert result.as_of.dtype == np.dtype("datetime64[s]")
+    assert result.as_of == to_instant(AS_OF) == np.datetime64("2024-06-30T23:59:59")
+
+
+def test_as_of_keeps_the_time_of_day_given() -> None:
+    """An instant inside the day is reported as given, on features and warnings alike."""
+    at = "2024-06-30T12:00:00"
+    assert patient_features(DATA.visits, at).as_of == np.datetime64(at)
+    assert scan(DATA, at).as_of == np.datetime64(at)
+
+
+class _Counter:
+    """Stands in for to_instant everywhere the library bound it, counting the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.original = time_module.to_instant
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.datetime64:
+        self.calls += 1
+        return self.original(*args, **kwargs)
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> _Counter:
+    counter = _Counter()
+    for name, module in list(sys.modules.items()):
+        if name.startswith("rfm_retention") and (
+            getattr(module, "to_instant", None) is counter.original
+        ):
+            monkeypatch.setattr(module, "to_instant", counter)
+    return counter
+
+
+def test_one_scan_and_one_intake_convert_each_input_once(conversions: _Counter) -> None:
+    """scan(data, date) converts the date once; CaseBook.intake converts warned_at once."""
+    warnings = scan(DATA, AS_OF)
+    assert conversions.calls == 1
+    first = warnings.to_records()[0]
+    book = CaseBook(InMemoryCaseStore())
+    conversions.calls = 0
+    book.intake(first.patient_id, first.level, first.reason, AS_OF, score=first.score)
+    assert conversions.calls == 1
+
+
+def test_inner_layers_take_the_instant_as_it_is(conversions: _Counter) -> None:
+    """Features, BTYD summary and the indicator panel given an instant do not convert it again."""
+    instant = to_instant(AS_OF)
+    conversions.calls = 0
+    patient_features(DATA.visits, instant)
+    btyd_summary(DATA.visits, instant)
+    evaluate(DATA, instant)
+    assert conversions.calls == 0
