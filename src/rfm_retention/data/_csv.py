@@ -48,7 +48,7 @@ __all__ = [
 CHUNK_BYTES = 4 << 20
 """Bytes read from the file at a time (a chunk holds whole lines)."""
 
-BATCH_ROWS = 1 << 21
+BATCH_ROWS = 1 << 20
 """Rows per batch of :func:`iter_csv_columns` (whole chunks, so a batch may hold more)."""
 
 MAX_LINE_BYTES = 16 << 20
