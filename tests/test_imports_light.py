@@ -63,6 +63,24 @@ def test_every_command_is_registered_by_the_module_the_table_names() -> None:
     assert registered == _MODULE_OF_COMMAND
 
 
+def test_top_level_help_is_the_full_parsers_without_loading_commands() -> None:
+    """``rfm-retention --help`` lists every command with its own help, importing none."""
+    from rfm_retention.cli import _summary_parser, build_parser
+
+    assert _summary_parser().format_help() == build_parser().format_help()
+    code = ("import contextlib, io, json, sys\n"
+            "from rfm_retention.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['--help'])\n"
+            "print(json.dumps(sorted(sys.modules)))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    loaded = set(json.loads(run.stdout))
+    assert not [m for m in loaded if m.startswith("rfm_retention.cli.") and
+                m.split(".")[2] in {"demo", "data_commands", "points", "cases", "scan"}]
+    assert "rfm_retention.loyalty" not in loaded
+
+
 def test_top_level_analytics_names_load_on_first_use() -> None:
     """``rfm_retention.scan`` and friends still resolve, importing their package on demand."""
     loaded = _modules_after("import rfm_retention; rfm_retention.PointsLedger")
