@@ -355,6 +355,14 @@ def _split(
     ends[crlf] -= 1
     line_of = first_line + np.arange(newline.shape[0], dtype=np.int64)
     delim = np.flatnonzero(buf == ord(delimiter))
+    grid = _every_line_full(delim, starts, ends, width)
+    if grid is not None:  # the usual file: no blank line, every row with every cell
+        padded = np.concatenate((buf, np.zeros(_WIDE, np.uint8)))
+        return {
+            field: _gather(buf, padded, starts if k == 0 else grid[:, k - 1] + 1,
+                           ends if k == width - 1 else grid[:, k])
+            for field, k in position.items()
+        }, line_of
     per_line = np.bincount(np.searchsorted(newline, delim), minlength=newline.shape[0])
     first_delim = np.zeros(newline.shape[0], np.int64)
     np.cumsum(per_line[:-1], out=first_delim[1:])
@@ -381,6 +389,27 @@ def _split(
     return cells, line_of
 
 
+def _every_line_full(
+    delim: npt.NDArray[np.intp],
+    starts: npt.NDArray[np.intp],
+    ends: npt.NDArray[np.intp],
+    width: int,
+) -> npt.NDArray[np.intp] | None:
+    """The delimiter positions as one row per line when every line holds exactly ``width``
+    cells (so no blank line either), else None.
+
+    With ``width - 1`` delimiters per line in all, and each line's share of the
+    sorted positions lying inside that line, every line has exactly its share.
+    """
+    lines, per_line = starts.shape[0], width - 1
+    if per_line == 0 or delim.shape[0] != lines * per_line:
+        return None
+    grid = delim.reshape(lines, per_line)
+    if not ((grid[:, 0] >= starts).all() and (grid[:, -1] < ends).all()):
+        return None
+    return grid
+
+
 def _check_widths(
     cells: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], width: int, name: str
 ) -> None:
@@ -404,9 +433,9 @@ def _gather(
 ) -> npt.NDArray[Any]:
     """The bytes ``buf[lo[i]:hi[i]]`` of every row, spaces around them removed.
 
-    Narrow cells come back as one fixed-width ``bytes_`` array, copied in one
-    gather of rows from a sliding-window view of the buffer (``padded`` is
-    ``buf`` followed by at least ``_WIDE`` zero bytes); when a few cells are
+    Narrow cells come back as one fixed-width ``bytes_`` array, gathered one
+    byte position at a time (``padded`` is ``buf`` followed by at least
+    ``_WIDE`` zero bytes, so reading past a cell's end stays inside); when a few cells are
     much wider than the rest, as an object array of ``bytes`` (so one long
     value does not widen every row).
     """
@@ -432,12 +461,13 @@ def _gather(
         return np.zeros(n, "S1")
     if padded.shape[0] < buf.shape[0] + widest:
         padded = np.concatenate((buf, np.zeros(widest, np.uint8)))
-    windows = np.lib.stride_tricks.as_strided(
-        padded, shape=(buf.shape[0], widest), strides=(1, 1), writeable=False
-    )
-    matrix = windows[lo]
-    if int(sizes.min()) < widest:
-        matrix *= np.arange(widest, dtype=np.int64)[None, :] < sizes[:, None]
+    matrix = np.empty((n, widest), np.uint8)
+    short = int(sizes.min()) < widest
+    for at in range(widest):  # one byte of every cell at a time
+        if short:
+            np.multiply(padded[lo + at], sizes > at, out=matrix[:, at])
+        else:
+            matrix[:, at] = padded[lo + at]
     cells: npt.NDArray[Any] = matrix.view(f"S{widest}").reshape(-1)
     if spaced:  # more spaces than the cheap passes removed
         cells = np.char.strip(cells)
