@@ -31,19 +31,24 @@ def test_docs_example_passes_in_a_host_project(pytester: pytest.Pytester) -> Non
 
 
 def test_docs_conformance_example_runs_one_test_per_check(pytester: pytest.Pytester) -> None:
-    """The docs page's kit example runs every ledger, case and segmenter check as its own test."""
+    """The docs page's kit example runs every store, segmenter, policy and scorer check alone."""
     from rfm_retention.interventions.conformance import CASE_STORE_CHECKS
     from rfm_retention.loyalty.conformance import LEDGER_STORE_CHECKS
+    from rfm_retention.metrics.conformance import SCORER_CHECKS
+    from rfm_retention.risk.conformance import POLICY_CHECKS
     from rfm_retention.segmentation.conformance import SEGMENTER_CHECKS
 
     examples = re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)
     assert len(examples) == 2
     pytester.makepyfile(test_plugins=examples[1])
     result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
-    kits = len(LEDGER_STORE_CHECKS) + len(CASE_STORE_CHECKS) + len(SEGMENTER_CHECKS)
+    kits = sum(len(kit) for kit in (LEDGER_STORE_CHECKS, CASE_STORE_CHECKS, SEGMENTER_CHECKS,
+                                     POLICY_CHECKS, SCORER_CHECKS))
     result.assert_outcomes(passed=kits + 1)
     result.stdout.fnmatch_lines(["*test_my_ledger_store?check_append_only? PASSED*",
-                                 "*test_my_segmenter?check_ties_share_labels? PASSED*"])
+                                 "*test_my_segmenter?check_ties_share_labels? PASSED*",
+                                 "*test_my_policy?check_empty_panel? PASSED*",
+                                 "*test_my_scorer?check_higher_is_riskier? PASSED*"])
 
 
 def test_kit_argument_reports_the_broken_promise(pytester: pytest.Pytester) -> None:

@@ -12,9 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from rfm_retention.errors import ConformanceError
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["expect", "expect_no_error", "expect_refused", "parametrize_with_checks", "run_checks"]
+from rfm_retention.errors import ConformanceError
+from rfm_retention.vocabulary import RiskLevel
+
+__all__ = [
+    "Promises",
+    "equal_or_both_nan",
+    "expect",
+    "expect_no_error",
+    "expect_nobody",
+    "expect_refused",
+    "parametrize_with_checks",
+    "run_checks",
+    "unknown_levels",
+]
 
 Check = Callable[..., Any]
 T = TypeVar("T")
@@ -32,6 +46,20 @@ def expect(condition: object, check: str, promise: str) -> None:
     """
     if not condition:
         raise ConformanceError(check, promise)
+
+
+def expect_nobody(bad: npt.NDArray[np.bool_], patients: npt.NDArray[Any], check: str,
+                  what: str) -> None:
+    """Raise :class:`ConformanceError` naming the first patient where ``bad`` holds.
+
+    Example:
+        >>> expect_nobody(np.array([False, True]), np.array(["a", "b"]), "check_x", "is late")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConformanceError: check_x: patient 'b' is late
+    """
+    if bad.any():
+        raise ConformanceError(check, f"patient {patients[np.flatnonzero(bad)[0]].item()!r} {what}")
 
 
 def expect_no_error(call: Callable[[], T], check: str, what: str) -> T:
@@ -68,6 +96,55 @@ def expect_refused(
     except error:
         return
     raise ConformanceError(check, promise)
+
+
+def equal_or_both_nan(a: object, b: object) -> npt.NDArray[np.bool_]:
+    """Element-wise: the same number, or no number (NaN) on both sides.
+
+    Example:
+        >>> equal_or_both_nan([1.0, np.nan, 2.0], [1.0, np.nan, 3.0]).tolist()
+        [True, True, False]
+    """
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    out: npt.NDArray[np.bool_] = (x == y) | (np.isnan(x) & np.isnan(y))
+    return out
+
+
+def unknown_levels(level: object) -> npt.NDArray[np.bool_]:
+    """Element-wise: the value is not a :class:`~rfm_retention.vocabulary.RiskLevel`.
+
+    Example:
+        >>> unknown_levels([0, 3, 7]).tolist()
+        [False, False, True]
+    """
+    known = np.array([int(lv) for lv in RiskLevel])
+    out: npt.NDArray[np.bool_] = ~np.isin(np.asarray(level), known)
+    return out
+
+
+class Promises:
+    """:func:`expect` and :func:`expect_refused` bound to one name, for a kit's shared helpers.
+
+    Example:
+        >>> promises = Promises("ledger store")
+        >>> promises.expect(False, "events come back in order")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConformanceError: ledger store: events come back in order
+    """
+
+    def __init__(self, check: str) -> None:
+        self.check = check
+
+    def expect(self, condition: object, promise: str) -> None:
+        """:func:`expect` under this name."""
+        expect(condition, self.check, promise)
+
+    def refused(
+        self, call: Callable[[], object], error: type[BaseException], promise: str
+    ) -> None:
+        """:func:`expect_refused` under this name."""
+        expect_refused(call, error, self.check, promise)
 
 
 def run_checks(checks: Mapping[str, Check], *args: Any, **kwargs: Any) -> None:

@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.errors import ConfigError, NumericOverflowError
 from rfm_retention.time import SECONDS_PER_DAY, TimeLike, as_date, as_instant, day_number, to_date
 
@@ -33,7 +34,7 @@ IntArray = npt.NDArray[np.int64]
 
 DAYS_PER_YEAR = 365.25
 
-FEATURE_COLUMNS: Mapping[str, str] = {
+FEATURE_COLUMNS: Mapping[str, str] = frozen_mapping({
     "patient_id": "The host's patient id.",
     "first_visit": "Date of the patient's first visit on or before as_of.",
     "last_visit": "Date of the patient's most recent visit on or before as_of.",
@@ -58,7 +59,7 @@ FEATURE_COLUMNS: Mapping[str, str] = {
     "last_department": "Department of the most recent visit ('' if none was given); among "
     "same-time visits, the one that sorts last by amount, department, diagnosis, visit id.",
     "last_diagnosis": "Diagnosis of the most recent visit ('' if none was given).",
-}
+})
 """Every feature column with its exact definition (the CSV header of ``features``)."""
 
 

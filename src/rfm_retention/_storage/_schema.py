@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from rfm_retention._frozen import frozen
+
 __all__ = ["Schema", "in_dialect", "normalised", "run_migrations"]
 
 _TYPES = {
@@ -75,8 +77,8 @@ class Schema:
     version: int
     version_table: str
     tables: tuple[str, ...]
-    columns: Mapping[str, tuple[str, ...]]
-    guards: Mapping[str, Mapping[str, str]]
+    columns: Mapping[str, tuple[str, ...]] = attrs.field(converter=frozen)
+    guards: Mapping[str, Mapping[str, str]] = attrs.field(converter=frozen)
 
     def statements(self, dialect: str) -> list[str]:
         """Everything that creates the schema in ``dialect``, version row last."""

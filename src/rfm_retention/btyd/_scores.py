@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention._optional import import_pandas
 from rfm_retention.btyd._base import VisitModel
 from rfm_retention.btyd._bgnbd import BGNBDModel, MBGNBDModel
@@ -32,11 +33,11 @@ __all__ = ["LIFETIME_MODELS", "LifetimeScores", "lifetime_scores"]
 
 FloatArray = npt.NDArray[np.float64]
 
-LIFETIME_MODELS: Mapping[str, type[VisitModel]] = {
+LIFETIME_MODELS: Mapping[str, type[VisitModel]] = frozen_mapping({
     "bgnbd": BGNBDModel,
     "mbgnbd": MBGNBDModel,
     "paretonbd": ParetoNBDModel,
-}
+})
 """The visit models :func:`lifetime_scores` accepts, by name."""
 
 DAYS_IN_12_MONTHS = 365

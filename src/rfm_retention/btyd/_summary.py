@@ -33,6 +33,7 @@ can be handed to those models directly. Two deliberate differences:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -40,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._frames import FrameViews
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention._optional import import_pandas
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import TimeLike, as_instant
@@ -54,13 +56,13 @@ Period = Literal["D", "W", "M"]
 PERIODS: tuple[Period, ...] = ("D", "W", "M")
 """Period units: days, weeks (Monday to Sunday, as pandas' ``W``) and calendar months."""
 
-BTYD_COLUMNS: dict[str, str] = {
+BTYD_COLUMNS: Mapping[str, str] = frozen_mapping({
     "patient_id": "The host's patient id.",
     "frequency": "Repeat periods: distinct periods with a visit, minus one.",
     "recency": "Periods from the first visit's period to the last visit's period.",
     "T": "Periods from the first visit's period to observation_period_end's period.",
     "monetary_value": "Mean spend per repeat period (first period excluded); 0 without one.",
-}
+})
 """Every column of the summary with its definition (the CSV header of ``btyd``)."""
 
 # 1970-01-01 was a Thursday; 1970-01-05 (day 4) the first Monday.

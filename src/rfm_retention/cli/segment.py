@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.cli._common import add_input_options, load_table, write_csv
 from rfm_retention.cli._format import format_table
 from rfm_retention.data import VisitLog
@@ -33,7 +34,7 @@ from rfm_retention.time import as_date
 __all__ = ["register"]
 
 METHODS = ("median", "quantile", "scores", "fixed")
-GROUP_COLUMNS = {"department": "last_department", "diagnosis": "last_diagnosis"}
+GROUP_COLUMNS = frozen_mapping({"department": "last_department", "diagnosis": "last_diagnosis"})
 
 
 def register(sub: Any) -> None:

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
 from rfm_retention.data._schema import OnError
 from rfm_retention.data._sources import (
@@ -29,7 +30,7 @@ from rfm_retention.errors import ConfigError
 
 __all__ = ["SOURCE_FILES", "PatientData", "as_patient_data"]
 
-SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = {
+SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = frozen_mapping({
     "visits": ("visits.csv", VisitLog),
     "ratings": ("ratings.csv", RatingTable),
     "complaints": ("complaints.csv", ComplaintTable),
@@ -38,7 +39,7 @@ SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = {
     "outcomes": ("outcomes.csv", AssessmentTable),
     "reviews": ("reviews.csv", ReviewTable),
     "registry": ("patients.csv", PatientRegistry),
-}
+})
 """Source name -> (default file name, table class)."""
 
 

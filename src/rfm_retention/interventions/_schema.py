@@ -10,6 +10,7 @@ so a status edited by another program is refused by the database itself.
 
 from __future__ import annotations
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention._storage import Schema
 
 __all__ = ["CASE_SCHEMA", "SCHEMA_VERSION", "SQLITE_V2_GUARDS"]
@@ -53,7 +54,7 @@ _SQLITE_V1_GUARDS = {
     BEGIN SELECT RAISE(ABORT, 'cases are never deleted'); END""",
 }
 
-SQLITE_V2_GUARDS = {
+SQLITE_V2_GUARDS = frozen_mapping({
     "case_events_no_replace": """CREATE TRIGGER case_events_no_replace
     BEFORE INSERT ON case_events
     WHEN EXISTS (SELECT 1 FROM case_events WHERE case_id = NEW.case_id AND seq = NEW.seq)
@@ -74,7 +75,7 @@ SQLITE_V2_GUARDS = {
          OR NEW.episode IS NOT OLD.episode OR NEW.version <= OLD.version
          OR NEW.version IS NOT (SELECT MAX(seq) FROM case_events WHERE case_id = OLD.case_id)
     BEGIN SELECT RAISE(ABORT, 'a case changes only by appending to its history'); END""",
-}
+})
 
 _PG_APPEND_ONLY = """CREATE FUNCTION case_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'case history is append-only: % refused', TG_OP; END $$"""

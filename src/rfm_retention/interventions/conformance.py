@@ -2,7 +2,7 @@
 
 Like scikit-learn's ``check_estimator``: each check builds a fresh store with
 the factory you give, drives it through a :class:`CaseBook`, and raises
-``AssertionError`` naming the broken promise.
+:class:`~rfm_retention.errors.ConformanceError` naming the broken promise.
 
 Example:
     >>> from rfm_retention.interventions import InMemoryCaseStore
@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 
-from rfm_retention._conformance import expect
+from rfm_retention._conformance import Promises
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.errors import CaseError, ConformanceError
 from rfm_retention.interventions._casebook import CaseBook
 from rfm_retention.interventions._events import CaseOpened, ContactRecorded
@@ -27,16 +28,9 @@ _T0 = dt.datetime(2024, 5, 6, 9, 0)
 _H = dt.timedelta(hours=1)
 
 
-def _expect(condition: bool, promise: str) -> None:
-    expect(condition, "case store", promise)
-
-
-def _refused(write: Callable[[], None], promise: str) -> None:
-    try:
-        write()
-    except CaseError:
-        return
-    raise ConformanceError("case store", promise)
+_KIT = Promises("case store")
+_expect = _KIT.expect
+_refused = _KIT.refused
 
 
 def _check_round_trip(store: CaseStore) -> None:
@@ -62,7 +56,7 @@ def _check_stale_writer(store: CaseStore) -> None:
     book.record_contact("p1#1", at=_T0 + _H, actor="a", channel="phone", result="reached")
     event = ContactRecorded(case_id="p1#1", seq=stale.version + 1, at=_T0 + 2 * _H, actor="b",
                             channel="sms", result="message_sent")
-    _refused(lambda: store.append(apply(stale, event), [event]),
+    _refused(lambda: store.append(apply(stale, event), [event]), CaseError,
              "append must refuse events that do not continue the history")
     _expect(len(store.history("p1#1")) == 2, "a refused append must write nothing")
 
@@ -71,7 +65,7 @@ def _check_one_open_case(store: CaseStore) -> None:
     CaseBook(store).intake("p1", "high", "price", _T0)
     rogue = CaseOpened(case_id="p1#7", seq=1, at=_T0, actor="x", patient_id="p1", episode=7,
                        level="high", reason="price")
-    _refused(lambda: store.append(apply(None, rogue), [rogue]),
+    _refused(lambda: store.append(apply(None, rogue), [rogue]), CaseError,
              "append must refuse a second non-closed case for a patient")
     _expect(store.case_ids() == ("p1#1",), "a refused opening must leave no case behind")
 
@@ -90,8 +84,8 @@ def _check_listing(store: CaseStore) -> None:
 
 CHECKS = (_check_round_trip, _check_stale_writer, _check_one_open_case, _check_listing)
 
-CASE_STORE_CHECKS: Mapping[str, Callable[[CaseStore], None]] = {
-    c.__name__.lstrip("_"): c for c in CHECKS}
+CASE_STORE_CHECKS: Mapping[str, Callable[[CaseStore], None]] = frozen_mapping({
+    c.__name__.lstrip("_"): c for c in CHECKS})
 """Every check by name, each called as ``check(store)`` on a fresh, empty store, for
 :func:`~rfm_retention.testing.parametrize_with_checks` (or the pytest plugin's
 ``case_store_check`` argument)."""

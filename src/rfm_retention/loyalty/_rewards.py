@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.errors import ConfigError, LedgerError
 
 __all__ = [
@@ -84,7 +85,7 @@ SPEC_REWARDS = RewardCatalogue((
 
 
 def _counts(value: Mapping[str, int]) -> Mapping[str, int]:
-    return dict(value)
+    return frozen_mapping(value)
 
 
 @attrs.frozen

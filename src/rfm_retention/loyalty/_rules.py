@@ -8,15 +8,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty._events import MAX_POINTS
 
 __all__ = ["REVISIT_POINTS", "EarningRules"]
-
-
-def _frozen_mapping(value: Mapping[str, int]) -> Mapping[str, int]:
-    return dict(value)
 
 
 @attrs.frozen
@@ -42,7 +39,7 @@ class EarningRules:
 
     points_per_revisit: int = 100
     first_visit_points: int = 0
-    department_points: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+    department_points: Mapping[str, int] = attrs.field(factory=dict, converter=frozen_mapping)
     min_amount: float = 0.0
     expires_after_days: int | None = None
 

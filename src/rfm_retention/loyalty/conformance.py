@@ -3,9 +3,10 @@
 Like scikit-learn's ``check_estimator``: each ``check_*`` function takes a
 fresh, empty store, drives it through a :class:`PointsLedger` (and, where the
 promise is the store's own, through its transaction directly), and raises
-``AssertionError`` naming the broken promise. :func:`check_ledger_store` runs
-them all, each on a new store from the factory you give. The checks are
-plain code (no test framework); the randomised counterpart is
+:class:`~rfm_retention.errors.ConformanceError` naming the broken promise.
+:func:`check_ledger_store` runs them all, each on a new store from the factory
+you give. The checks are plain code (no test framework); the randomised
+counterpart is
 :class:`rfm_retention.loyalty.state_machine.LedgerStateMachine`.
 
 Example:
@@ -20,7 +21,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from rfm_retention._conformance import expect
+from rfm_retention._conformance import Promises
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import (
     ConformanceError,
@@ -59,8 +61,9 @@ class _Abort(Exception):
     """Raised inside a transaction to check that it appends nothing."""
 
 
-def _expect(condition: bool, promise: str) -> None:
-    expect(condition, "ledger store", promise)
+_KIT = Promises("ledger store")
+_expect = _KIT.expect
+_refused = _KIT.refused
 
 
 def _ledger(store: LedgerStore, branch: str = "main", policy: str = "reject") -> PointsLedger:
@@ -69,14 +72,6 @@ def _ledger(store: LedgerStore, branch: str = "main", policy: str = "reject") ->
 
 def _count(store: LedgerStore) -> int:
     return sum(1 for _ in store.events())
-
-
-def _refused(call: Callable[[], object], error: type[Exception], promise: str) -> None:
-    try:
-        call()
-    except error:
-        return
-    raise ConformanceError("ledger store", promise)
 
 
 def check_append_only(store: LedgerStore) -> None:
@@ -281,7 +276,8 @@ CHECKS: tuple[Callable[[LedgerStore], None], ...] = (
 )
 """Every check, in the order :func:`check_ledger_store` runs them."""
 
-LEDGER_STORE_CHECKS: Mapping[str, Callable[[LedgerStore], None]] = {c.__name__: c for c in CHECKS}
+LEDGER_STORE_CHECKS: Mapping[str, Callable[[LedgerStore], None]] = frozen_mapping(
+    {c.__name__: c for c in CHECKS})
 """Every check by name, each called as ``check(store)`` on a fresh, empty store, for
 :func:`~rfm_retention.testing.parametrize_with_checks` (or the pytest plugin's
 ``ledger_store_check`` argument)."""

@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.data._table import IdArray
@@ -95,13 +96,13 @@ NO_GROUP = "(none)"
 MIN_GROUP_SIZE = 10
 """Default minimum denominator for a group's rate to be shown."""
 
-BASIS = {
+BASIS = frozen_mapping({
     "department": "churn: department of the last visit before the month; revisit: of the index "
     "visit; ratings and cases: of the last visit on or before them",
     "team": "cases: the case owner; patients: the owner of their latest case",
     "level": "cases and control warnings: their level; patients: the level of their latest case",
     "segment": "RFM segment on the day before the report starts",
-}
+})
 
 
 @attrs.frozen(eq=False)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.errors import MissingDependencyError
 
 __all__ = ["BASELINE_STYLE", "LEVEL_COLOURS", "axes", "figure"]
 
-LEVEL_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#f1c40f"}
+LEVEL_COLOURS = frozen_mapping({"high": "#c0392b", "medium": "#e67e22", "low": "#f1c40f"})
 """One colour per risk level, the same in every chart and in the report page."""
-BASELINE_STYLE: dict[str, Any] = {"linestyle": "--", "color": "#7f8c8d"}
+BASELINE_STYLE: Mapping[str, Any] = frozen_mapping({"linestyle": "--", "color": "#7f8c8d"})
 """How a baseline is drawn beside the method it is compared with."""
 
 

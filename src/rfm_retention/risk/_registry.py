@@ -13,19 +13,7 @@ import attrs
 
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import STANDARD_MEASURES, Indicator
-from rfm_retention.risk.indicators import (
-    ComplaintHandling,
-    Complaints,
-    CourseNotCompleted,
-    FrequencyDrop,
-    IntervalExtension,
-    LowReputation,
-    LowSatisfaction,
-    NoShows,
-    PoorOutcome,
-    RehabilitationLag,
-    SpendDrop,
-)
+from rfm_retention.risk.indicators import BUILT_IN_INDICATORS
 
 __all__ = ["IndicatorSet", "default_indicators"]
 
@@ -39,6 +27,7 @@ class IndicatorSet:
     """An ordered collection of indicators with unique names.
 
     Example:
+        >>> from rfm_retention.risk.indicators import IntervalExtension
         >>> s = default_indicators().replaced(IntervalExtension(threshold=0.8))
         >>> s["interval_extension"].threshold
         0.8
@@ -104,17 +93,4 @@ class IndicatorSet:
 
 def default_indicators() -> IndicatorSet:
     """Every built-in indicator with the documents' default thresholds (SPEC section 4)."""
-    builtins: list[Indicator] = [
-        IntervalExtension(),
-        FrequencyDrop(),
-        NoShows(),
-        SpendDrop(),
-        LowSatisfaction(),
-        Complaints(),
-        ComplaintHandling(),
-        CourseNotCompleted(),
-        RehabilitationLag(),
-        PoorOutcome(),
-        LowReputation(),
-    ]
-    return IndicatorSet(builtins)
+    return IndicatorSet(kind() for kind in BUILT_IN_INDICATORS)

@@ -34,6 +34,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._policy import RiskAssessment
@@ -52,74 +53,53 @@ _OPS: Mapping[str, Callable[[Any, Any], Any]] = {
     "!=": operator.ne,
 }
 
-SPEC_RULE_TABLE: Mapping[str, Any] = {
-    "name": "rules",
-    "rules": [
-        {
-            "level": "high",
-            "label": "no visit for 3 months and a treatment course not completed",
-            "when": "all",
-            "conditions": [
-                {
-                    "indicator": "frequency_drop",
-                    "measure": "visits_last_3_months",
-                    "op": "<=",
-                    "value": 0,
-                },
-                {
-                    "indicator": "course_not_completed",
-                    "measure": "fired",
-                    "op": "==",
-                    "value": True,
-                },
-            ],
-        },
-        {
-            "level": "high",
-            "label": "interval extension over 100%",
-            "conditions": [{"indicator": "interval_extension", "op": ">", "value": 1.0}],
-        },
-        {
-            "level": "high",
-            "label": "repeated complaints with unsatisfactory handling",
-            "when": "all",
-            "conditions": [
-                {"indicator": "complaints", "measure": "fired", "op": "==", "value": True},
-                {"indicator": "complaint_handling", "measure": "fired", "op": "==", "value": True},
-            ],
-        },
-        {
-            "level": "medium",
-            "label": "interval extension 50-100%",
-            "conditions": [{"indicator": "interval_extension", "op": ">", "value": 0.5}],
-        },
-        {
-            "level": "medium",
-            "label": "visit frequency down 30% or more",
-            "conditions": [{"indicator": "frequency_drop", "op": ">=", "value": 0.3}],
-        },
-        {
-            "level": "medium",
-            "label": "a satisfaction rating below 80",
-            "conditions": [{"indicator": "low_satisfaction", "op": ">=", "value": 1}],
-        },
-        {
-            "level": "low",
-            "label": "interval extension 30-50%",
-            "conditions": [{"indicator": "interval_extension", "op": ">=", "value": 0.3}],
-        },
-        {
-            "level": "low",
-            "label": "visit frequency down 10-30%",
-            "conditions": [{"indicator": "frequency_drop", "op": ">=", "value": 0.1}],
-        },
-        {
-            "level": "low",
-            "label": "a missed appointment",
-            "conditions": [{"indicator": "no_shows", "op": ">=", "value": 1}],
-        },
-    ],
-}
+def _band(level: str, label: str, indicator: str, op: str, value: float) -> dict[str, Any]:
+    """A rule of one condition on an indicator's value, as a rule file writes it."""
+    return {
+        "level": level,
+        "label": label,
+        "conditions": [{"indicator": indicator, "op": op, "value": value}],
+    }
+
+
+def _all_of(level: str, label: str, *conditions: tuple[str, str, str, object]) -> dict[str, Any]:
+    """A rule whose ``(indicator, measure, op, value)`` conditions must all hold."""
+    return {
+        "level": level,
+        "label": label,
+        "when": "all",
+        "conditions": [
+            {"indicator": i, "measure": m, "op": op, "value": v} for i, m, op, v in conditions
+        ],
+    }
+
+
+SPEC_RULE_TABLE: Mapping[str, Any] = frozen(
+    {
+        "name": "rules",
+        "rules": [
+            _all_of(
+                "high",
+                "no visit for 3 months and a treatment course not completed",
+                ("frequency_drop", "visits_last_3_months", "<=", 0),
+                ("course_not_completed", "fired", "==", True),
+            ),
+            _band("high", "interval extension over 100%", "interval_extension", ">", 1.0),
+            _all_of(
+                "high",
+                "repeated complaints with unsatisfactory handling",
+                ("complaints", "fired", "==", True),
+                ("complaint_handling", "fired", "==", True),
+            ),
+            _band("medium", "interval extension 50-100%", "interval_extension", ">", 0.5),
+            _band("medium", "visit frequency down 30% or more", "frequency_drop", ">=", 0.3),
+            _band("medium", "a satisfaction rating below 80", "low_satisfaction", ">=", 1),
+            _band("low", "interval extension 30-50%", "interval_extension", ">=", 0.3),
+            _band("low", "visit frequency down 10-30%", "frequency_drop", ">=", 0.1),
+            _band("low", "a missed appointment", "no_shows", ">=", 1),
+        ],
+    }
+)
 """The documents' rule table (SPEC section 4), as the data a rule file would hold.
 
 Bands are half-open at the bottom: interval extension (30 %, 50 %] is low,

@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._policy import (
@@ -42,12 +43,12 @@ from rfm_retention.vocabulary import Dimension
 
 __all__ = ["SPEC_WEIGHTS", "ScorePolicy", "dimension_scores"]
 
-SPEC_WEIGHTS: Mapping[Dimension, float] = {
+SPEC_WEIGHTS: Mapping[Dimension, float] = frozen_mapping({
     Dimension.BEHAVIOUR: 0.4,
     Dimension.EXPERIENCE: 0.3,
     Dimension.EFFICACY: 0.2,
     Dimension.REPUTATION: 0.1,
-}
+})
 """The documents' weights: behaviour 40 %, experience 30 %, efficacy 20 %, reputation 10 %."""
 
 DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
@@ -100,7 +101,7 @@ def _normalised(
     total = sum(out.values())
     if total <= 0:
         raise ConfigError("at least one dimension weight must be > 0")
-    return {d: out.get(d, 0.0) / total for d in DIMENSIONS}
+    return frozen_mapping({d: out.get(d, 0.0) / total for d in DIMENSIONS})
 
 
 @attrs.frozen

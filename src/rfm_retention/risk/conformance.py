@@ -20,6 +20,21 @@ Example:
 
         def test_my_indicator_conforms():
             check_indicator(PortalSilence(), my_sample_data, "2024-06-30").raise_if_failed()
+
+    or, one test per check, in the one shape of every kit (:data:`INDICATOR_CHECKS`,
+    each raising :class:`~rfm_retention.errors.ConformanceError`)::
+
+        @parametrize_with_checks(INDICATOR_CHECKS)
+        def test_my_indicator(check):
+            check(PortalSilence(), my_sample_data, "2024-06-30")
+
+The policy kit lives here too: :data:`POLICY_CHECKS`, named checks of the
+promises of :class:`~rfm_retention.risk.RiskPolicy`, each called as
+``check(policy, panel)`` on an evaluated panel (see
+:mod:`rfm_retention.risk._policy_checks`)::
+
+    panel = evaluate(my_sample_data, "2024-06-30")
+    run_checks(POLICY_CHECKS, MyPolicy(), panel)
 """
 
 from __future__ import annotations
@@ -31,27 +46,50 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._conformance import expect, expect_no_error
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.data import PatientData
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._table import IdArray, PatientTable
 from rfm_retention.errors import ConfigError, ConformanceError
 from rfm_retention.risk._indicator import Indicator, IndicatorResult, check_result
+from rfm_retention.risk._policy_checks import (
+    POLICY_CHECKS,
+    check_empty_panel,
+    check_explanations,
+    check_one_level_per_patient,
+    check_patients_graded_alone,
+    check_policy_deterministic,
+    check_policy_protocol,
+    check_worse_signals_never_lower_risk,
+    worse_signals,
+)
 from rfm_retention.time import TimeLike, to_instant
 from rfm_retention.vocabulary import Dimension
 
 __all__ = [
+    "INDICATOR_CHECKS",
+    "POLICY_CHECKS",
     "ConformanceReport",
     "check_as_of",
     "check_determinism",
+    "check_empty_panel",
+    "check_explanations",
     "check_independence",
     "check_indicator",
+    "check_one_level_per_patient",
+    "check_patients_graded_alone",
+    "check_policy_deterministic",
+    "check_policy_protocol",
     "check_protocol",
     "check_row_order",
     "check_shape",
+    "check_worse_signals_never_lower_risk",
     "only_patients",
     "same_results",
     "shuffled_rows",
     "up_to",
+    "worse_signals",
 ]
 
 
@@ -250,3 +288,41 @@ def check_indicator(
         else:
             passed.append(check)
     return ConformanceReport(name, tuple(passed), failures)
+
+
+IndicatorCheck = Callable[[Indicator, PatientData, TimeLike], None]
+
+
+def _raising(name: str, find: Callable[[Indicator, PatientData, TimeLike], str] | None,
+             doc: str) -> IndicatorCheck:
+    """A check reporting a problem as text (``find``), as a kit check raising ConformanceError."""
+
+    def check(indicator: Indicator, data: PatientData, as_of: TimeLike) -> None:
+        problem = check_protocol(indicator)
+        expect(problem == "", name, problem)
+        if find is None:
+            return
+        missing = sorted(set(indicator.sources) - data.available)
+        expect(not missing, name, f"the test data lacks source(s) {missing}")
+        problem = expect_no_error(lambda: find(indicator, data, as_of), name, "evaluate()")
+        expect(problem == "", name, problem)
+
+    check.__name__ = check.__qualname__ = name
+    check.__doc__ = doc
+    return check
+
+
+INDICATOR_CHECKS: Mapping[str, IndicatorCheck] = frozen_mapping({
+    name: _raising(name, find, doc)
+    for name, find, doc in (
+        ("check_protocol", None, "The Indicator members are there, with sensible types."),
+        ("check_shape", check_shape, "One well-formed entry per patient of the data."),
+        ("check_determinism", check_determinism, "Two evaluations agree exactly."),
+        ("check_row_order", check_row_order, "Shuffling every source's rows changes nothing."),
+        ("check_as_of", check_as_of, "Rows after as_of change no patient's result."),
+        ("check_independence", check_independence,
+         "A patient's result is the same with half of the others removed."),
+    )
+})
+"""Every indicator check by name, each called as ``check(indicator, data, as_of)``; leave
+``check_independence`` out for an indicator that compares patients with each other."""

@@ -122,6 +122,7 @@ class SegmentMap:
                 f"segment map {self.name!r}: every label combination must map to exactly one "
                 f"segment: {' and '.join(parts)}"
             )
+        table.flags.writeable = False
         object.__setattr__(self, "_table", table)
 
     @property

@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.segmentation._results import Segmentation
@@ -65,7 +66,7 @@ _CARING_ZH = (
     "而不是生硬的“该复诊了”。"
 )
 
-ACTIONS: Mapping[str, SegmentAction] = {
+ACTIONS: Mapping[str, SegmentAction] = frozen_mapping({
     a.code: a
     for a in (
         SegmentAction(
@@ -132,7 +133,7 @@ ACTIONS: Mapping[str, SegmentAction] = {
             outreach=False,
         ),
     )
-}
+})
 """Every built-in action by code (the vocabulary the presets are written in)."""
 
 
@@ -141,7 +142,7 @@ def _checked(value: Mapping[str, SegmentAction]) -> Mapping[str, SegmentAction]:
     for segment, action in out.items():
         if not isinstance(action, SegmentAction):
             raise ConfigError(f"playbook entry for {segment!r} is not an Action: {action!r}")
-    return out
+    return frozen_mapping(out)
 
 
 @attrs.frozen

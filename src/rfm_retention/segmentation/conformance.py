@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from rfm_retention._conformance import expect
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.features import PatientFeatures
 from rfm_retention.segmentation._results import Segmentation
 from rfm_retention.segmentation._segmenter import FittedSegmenter, Segmenter
@@ -123,10 +124,10 @@ def _shuffled(segmenter: Segmenter, features: PatientFeatures) -> None:
     check_permutation_invariant(segmenter, features, segmenter.fit(features).assign(features))
 
 
-SEGMENTER_CHECKS: Mapping[str, Callable[[Segmenter, PatientFeatures], Any]] = {
+SEGMENTER_CHECKS: Mapping[str, Callable[[Segmenter, PatientFeatures], Any]] = frozen_mapping({
     "check_covers_every_patient": _covers,
     "check_ties_share_labels": _ties,
     "check_single_equals_batch": _single,
     "check_permutation_invariant": _shuffled,
-}
+})
 """Every segmenter check by name, each called as ``check(segmenter, features)``."""

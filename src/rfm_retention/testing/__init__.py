@@ -6,8 +6,9 @@ churn process and returns its data tables together with the ground truth;
 Hypothesis strategies live in :mod:`rfm_retention.testing.strategies`, which
 is the only module here that imports hypothesis (a test extra).
 :func:`parametrize_with_checks`, :func:`run_checks` and :func:`expect` are the
-one shape of every conformance kit (segmenter, indicator, ledger store, case
-store): named checks raising :class:`~rfm_retention.errors.ConformanceError`.
+one shape of every conformance kit (segmenter, indicator, risk policy,
+backtest scorer, ledger store, case store): named checks raising
+:class:`~rfm_retention.errors.ConformanceError`.
 """
 
 from rfm_retention._conformance import expect, parametrize_with_checks, run_checks

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.testing._presets import ACUTE, CHRONIC, CHURN_REASONS, REHAB, CohortSettings
 
 FloatArray = npt.NDArray[np.float64]
@@ -22,7 +23,7 @@ ARRIVAL_MARGIN_DAYS = 30
 """Nobody arrives in the cohort's last month, so every patient has some history."""
 EXISTING_SPAN_DAYS = 90
 
-KIND_CODES = {CHRONIC: 0, REHAB: 1, ACUTE: 2}
+KIND_CODES = frozen_mapping({CHRONIC: 0, REHAB: 1, ACUTE: 2})
 NO_REASON = -1
 
 

@@ -10,12 +10,17 @@ in the environment (no import, no ``conftest.py`` line needed):
   ``"sqlite"`` (a file in the test's temporary folder, closed afterwards);
 * ``case_store_factory(kind)``: the same for the interventions' case store;
 * the conformance kits as parametrized arguments: a test that takes
-  ``ledger_store_check``, ``case_store_check`` or ``segmenter_check`` runs once
-  per check of that kit (named after the check), and calls it on the host's
-  own store or segmenter. The same kits are plain mappings
+  ``ledger_store_check``, ``case_store_check``, ``segmenter_check``,
+  ``indicator_check``, ``policy_check`` or ``scorer_check`` runs once per
+  check of that kit (named after the check), and calls it on the host's own
+  store, segmenter, indicator, risk policy or backtest scorer. The same kits
+  are plain read-only mappings
   (:data:`~rfm_retention.loyalty.conformance.LEDGER_STORE_CHECKS`,
   :data:`~rfm_retention.interventions.conformance.CASE_STORE_CHECKS`,
-  :data:`~rfm_retention.segmentation.conformance.SEGMENTER_CHECKS`) for
+  :data:`~rfm_retention.segmentation.conformance.SEGMENTER_CHECKS`,
+  :data:`~rfm_retention.risk.conformance.INDICATOR_CHECKS`,
+  :data:`~rfm_retention.risk.conformance.POLICY_CHECKS`,
+  :data:`~rfm_retention.metrics.conformance.SCORER_CHECKS`) for
   :func:`~rfm_retention.testing.parametrize_with_checks` and
   :func:`~rfm_retention.testing.run_checks`, re-exported here.
 
@@ -43,7 +48,10 @@ STORE_KINDS = ("memory", "sqlite")
 """What the store factories build: an in-memory store or a SQLite file."""
 
 
-KIT_ARGUMENTS = ("ledger_store_check", "case_store_check", "segmenter_check")
+KIT_ARGUMENTS = (
+    "ledger_store_check", "case_store_check", "segmenter_check", "indicator_check",
+    "policy_check", "scorer_check",
+)
 """Test arguments the plugin parametrizes over a conformance kit, one test per check."""
 
 
@@ -51,15 +59,20 @@ def kits() -> dict[str, Mapping[str, Callable[..., Any]]]:
     """Each kit argument's checks by name (imported when a test asks for one).
 
     Example:
-        >>> sorted(kits())
-        ['case_store_check', 'ledger_store_check', 'segmenter_check']
+        >>> sorted(kits())  # doctest: +NORMALIZE_WHITESPACE
+        ['case_store_check', 'indicator_check', 'ledger_store_check', 'policy_check',
+         'scorer_check', 'segmenter_check']
     """
     from rfm_retention.interventions.conformance import CASE_STORE_CHECKS
     from rfm_retention.loyalty.conformance import LEDGER_STORE_CHECKS
+    from rfm_retention.metrics.conformance import SCORER_CHECKS
+    from rfm_retention.risk.conformance import INDICATOR_CHECKS, POLICY_CHECKS
     from rfm_retention.segmentation.conformance import SEGMENTER_CHECKS
 
     return {"ledger_store_check": LEDGER_STORE_CHECKS, "case_store_check": CASE_STORE_CHECKS,
-            "segmenter_check": SEGMENTER_CHECKS}
+            "segmenter_check": SEGMENTER_CHECKS, "indicator_check": INDICATOR_CHECKS,
+            "policy_check": POLICY_CHECKS,
+            "scorer_check": SCORER_CHECKS}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.data import PatientRegistry, VisitLog
 from rfm_retention.time import SECONDS_PER_DAY
 
 __all__ = ["CHANNEL_WEIGHTS", "draw_registry"]
 
-CHANNEL_WEIGHTS = {
+CHANNEL_WEIGHTS = frozen_mapping({
     "walk_in": 0.30, "referral": 0.22, "free_clinic": 0.15, "media": 0.15, "talk": 0.10,
     "online": 0.08,
-}
+})
 """Share of new patients per acquisition channel (before the loyalty tilt)."""
 DEPARTURE_SHARE = 0.01
 """Share of patients who die, and again who transfer, after their last visit."""

@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._frozen import frozen_mapping
 from rfm_retention.testing._care import EPISODE, SESSION, Visits
 from rfm_retention.testing._population import FloatArray, IntArray, Population
 from rfm_retention.testing._presets import CHURN_REASONS, CohortSettings
@@ -31,12 +32,12 @@ COMPLAINT_CATEGORIES = (
     "facilities",
 )
 REVIEW_PLATFORMS = ("maps", "social_media", "health_portal")
-DRIVER_CATEGORY = {
+DRIVER_CATEGORY = frozen_mapping({
     ReasonCode.SERVICE: "service",
     ReasonCode.TRUST: "communication",
     ReasonCode.PRICE: "price",
     ReasonCode.EFFICACY: "efficacy",
-}
+})
 """The complaint category a churner's degraded complaints carry, by main driver."""
 EFFICACY_COMPLAINT_SHARE = 0.4
 """Efficacy churners complain less than service ones: this share of ``complaint_degraded``."""

@@ -19,6 +19,7 @@ from rfm_retention.risk.indicators._experience import (
 from rfm_retention.risk.indicators._reputation import LowReputation
 
 __all__ = [
+    "BUILT_IN_INDICATORS",
     "ComplaintHandling",
     "Complaints",
     "CourseNotCompleted",
@@ -31,3 +32,18 @@ __all__ = [
     "RehabilitationLag",
     "SpendDrop",
 ]
+
+BUILT_IN_INDICATORS = (
+    IntervalExtension,
+    FrequencyDrop,
+    NoShows,
+    SpendDrop,
+    LowSatisfaction,
+    Complaints,
+    ComplaintHandling,
+    CourseNotCompleted,
+    RehabilitationLag,
+    PoorOutcome,
+    LowReputation,
+)
+"""Every built-in indicator class, in the order a default scan runs and reports them."""
