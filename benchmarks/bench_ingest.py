@@ -1,10 +1,11 @@
 """Ingest: arrays and CSV files to features, next to Polars, DuckDB and pandas in the same run.
 
-For 1M, 10M and 30M visits (``--small``: 10k, 100k, 300k) one run times:
+For 1M, 3M, 10M and 30M visits (``--small``: 10k, 30k, 100k, 300k) one run times:
 
 - arrays: ``VisitLog.from_arrays`` -> ``features`` (the build included) against Polars and
   DuckDB computing the same core features (first/last visit, count, spend, last interval,
-  3-month windows) from the same numpy arrays;
+  3-month windows) from the same numpy arrays, and the build alone of the visit log and of
+  a ratings table from the same arrays (every signal table goes the visit log's way);
 - CSV, at 2M and 10M rows (``--small``: 20k, 100k): ``rfm-retention features`` on a CSV
   file of the same visits (read, build, features, write) against Polars (read, the same
   features, write) and pandas (``read_csv`` + groupby + ``to_csv``), each as its own
@@ -37,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 from _harness import Result, best_time, peak_memory, report
 
-from rfm_retention.data import VisitLog
+from rfm_retention.data import RatingTable, VisitLog
 
 AS_OF = np.datetime64("2024-12-31")
 
@@ -113,26 +114,33 @@ def _optional(name: str, fn: Callable[[], Any]) -> Result | None:
         return None
 
 
-def bench_arrays(n: int) -> Result:
-    """Arrays -> VisitLog -> features against Polars and DuckDB on the same arrays."""
+def bench_arrays(n: int) -> tuple[Result, Result]:
+    """Arrays -> VisitLog -> features against Polars and DuckDB on the same arrays; the
+    visit-log build and a signal-table build (ratings, the same path) timed alone."""
     visits = make_visits(n)
+    repeat = 3 if n < 20_000_000 else 2
     build = best_time(f"rfm_retention build only ({n:,})", lambda: VisitLog.from_arrays(**visits),
-                      repeat=2)
+                      repeat=repeat)
+    ratings = {"patient_id": visits["patient_id"], "rated_at": visits["visit_time"],
+               "score": np.minimum(visits["amount"], 100.0)}
+    rating_build = best_time(f"RatingTable build ({n:,})",
+                             lambda: RatingTable.from_arrays(**ratings), repeat=repeat)
     ours = best_time(
         f"rfm_retention arrays -> features ({n:,})",
         lambda: VisitLog.from_arrays(**visits).features("2024-12-31"),
-        repeat=2,
+        repeat=repeat,
     )
     peers = [r for r in (_optional("polars, same features", lambda: _polars_features(visits)),
                          _optional("duckdb, same features", lambda: _duckdb_features(visits)))
              if r is not None]
     report(f"arrays -> features, {n:,} visits", ours, *peers)
-    print(f"  build alone {build.seconds:.3f} s", flush=True)
+    print(f"  build alone {build.seconds:.3f} s (visits), {rating_build.seconds:.3f} s "
+          "(ratings, same rows)", flush=True)
     peak = peak_memory(lambda: VisitLog.from_arrays(**visits).features("2024-12-31"))
     given = sum(a.nbytes for a in visits.values())
     print(f"  peak memory of ours (numpy allocations traced): {peak / 2**20:,.0f} MiB, "
           f"{peak / given:.1f}x the input arrays ({given / 2**20:,.0f} MiB)", flush=True)
-    return build
+    return build, rating_build
 
 
 def _timed_process(args: list[str]) -> tuple[float, float, float]:
@@ -247,10 +255,14 @@ def csv_only(small: bool = False) -> None:
 
 
 def main(small: bool = False) -> None:
-    """Arrays and CSV at three sizes; the build's growth from size to size."""
-    sizes = (10_000, 100_000, 300_000) if small else (1_000_000, 10_000_000, 30_000_000)
-    builds = [bench_arrays(n).seconds for n in sizes]
-    print(f"== build growth: {sizes[1] // sizes[0]}x rows -> {builds[1] / builds[0]:.1f}x time "
-          f"(goal <= 12), {sizes[2] // sizes[1]}x rows -> {builds[2] / builds[1]:.1f}x time "
-          "(goal <= 3.5)", flush=True)
+    """Arrays at four sizes and CSV at two; the build's growth from size to size."""
+    sizes = ((10_000, 30_000, 100_000, 300_000) if small
+             else (1_000_000, 3_000_000, 10_000_000, 30_000_000))
+    builds = {n: bench_arrays(n) for n in sizes}
+    small_n, _, mid_n, big_n = sizes
+    for k, table in enumerate(("visit log", "ratings table")):
+        times = {n: pair[k].seconds for n, pair in builds.items()}
+        print(f"== {table} build growth: {mid_n // small_n}x rows -> "
+              f"{times[mid_n] / times[small_n]:.1f}x time (goal <= 12), {big_n // mid_n}x rows "
+              f"-> {times[big_n] / times[mid_n]:.1f}x time (goal <= 3.5)", flush=True)
     csv_only(small)

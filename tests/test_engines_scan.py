@@ -61,10 +61,10 @@ def test_scan_on_engine_visits_equals_the_local_scan(
     """scan(table) and scan(PatientData(visits=table, ...)) list exactly the local warnings."""
     local_alone = rr.scan(PatientData(visits=cohort.data.visits), AS_OF)
     assert len(local_alone) > 0
-    assert rr.scan(engines[engine], AS_OF).to_columns() == local_alone.to_columns()
+    assert rr.scan(engines[engine], AS_OF).to_rows() == local_alone.to_rows()
     local_all = rr.scan(cohort.data, AS_OF)
     mixed = rr.scan(_with_visits(cohort.data, engines[engine]), AS_OF)
-    assert mixed.to_columns() == local_all.to_columns()
+    assert mixed.to_rows() == local_all.to_rows()
     assert mixed.skipped == local_all.skipped
 
 
@@ -76,10 +76,10 @@ def test_backtest_on_engine_visits_equals_the_local_backtest(
     data = _with_visits(cohort.data, cohort.data.visits)
     local = backtest(data, BACKTEST_AT, scorer=ScanScorer())
     remote = backtest(_with_visits(cohort.data, engines[engine]), BACKTEST_AT, scorer=ScanScorer())
-    assert remote.to_columns() == local.to_columns()
+    assert remote.to_rows() == local.to_rows()
     alone = backtest(PatientData(visits=cohort.data.visits), BACKTEST_AT, scorer=ScanScorer())
-    assert backtest(engines[engine], BACKTEST_AT, scorer=ScanScorer()).to_columns() == (
-        alone.to_columns()
+    assert backtest(engines[engine], BACKTEST_AT, scorer=ScanScorer()).to_rows() == (
+        alone.to_rows()
     )
 
 
@@ -121,7 +121,7 @@ def test_a_snapshot_takes_engine_features_instead_of_recomputing(
     features = patient_features(engines["duckdb"], AS_OF)
     snap = Snapshot.of(data, AS_OF, features=features)
     assert snap.visit_features()[0] is features
-    assert rr.scan(snap, AS_OF).to_columns() == rr.scan(data, AS_OF).to_columns()
+    assert rr.scan(snap, AS_OF).to_rows() == rr.scan(data, AS_OF).to_rows()
     with pytest.raises(ConfigError, match="all-history features as of 2023-12-31"):
         Snapshot.of(data, AS_OF, features=patient_features(data.visits, "2023-11-30"))
 
@@ -140,7 +140,7 @@ def test_scan_on_spark_visits_equals_the_local_scan(spark: Any) -> None:
     source = spark.createDataFrame(_frame(cohort.data.visits).to_arrow())
     want = rr.scan(PatientData(visits=cohort.data.visits), AS_OF)
     assert len(want) > 0
-    assert rr.scan(source, AS_OF).to_columns() == want.to_columns()
+    assert rr.scan(source, AS_OF).to_rows() == want.to_rows()
 
 
 def test_scan_on_dask_visits_equals_the_local_scan() -> None:
@@ -149,4 +149,4 @@ def test_scan_on_dask_visits_equals_the_local_scan() -> None:
     source = dask_frame(_frame(cohort.data.visits))
     want = rr.scan(PatientData(visits=cohort.data.visits), AS_OF)
     assert len(want) > 0
-    assert rr.scan(source, AS_OF).to_columns() == want.to_columns()
+    assert rr.scan(source, AS_OF).to_rows() == want.to_rows()

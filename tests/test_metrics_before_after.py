@@ -62,7 +62,7 @@ def test_difference_in_differences_with_a_control_arm(cohort) -> None:  # type: 
     assert math.isclose(did, mine.difference - theirs.difference)
     assert low < did < high
     cols = ba.to_columns()
-    assert cols["arm"] == ["programme"] * 3 + ["control"] * 3
+    assert cols["arm"].tolist() == ["programme"] * 3 + ["control"] * 3
 
 
 def test_without_control_the_did_is_nan() -> None:

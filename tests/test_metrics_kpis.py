@@ -225,8 +225,8 @@ def test_kpi_report_rows_and_columns(log: VisitLog) -> None:
     ratings = RatingTable.from_arrays(patient_id=["A"], rated_at=["2024-03-02"], score=[70])
     report = kpi_report(log, "2024-02-01", "2024-04-30", as_of=AS_OF, ratings=ratings,
                         cases=cases, lapse_rule=RULE)
-    cols = report.to_columns()
-    assert cols["month"] == ["2024-02", "2024-03", "2024-04"]
+    cols = {name: column.tolist() for name, column in report.to_columns().items()}
+    assert [str(m) for m in report.to_columns()["month"]] == ["2024-02", "2024-03", "2024-04"]
     assert cols["lapsed"] == [1, 1, 2]
     assert cols["revisit_3m_revisited"] == [1, 0, 0]
     assert cols["ratings"] == [0, 1, 0]

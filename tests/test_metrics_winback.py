@@ -167,7 +167,7 @@ def test_report_uplift_by_hand(
     log, cases, control, gone = programme
     report = kpi_report(log, "2024-03-01", "2024-04-30", as_of="2024-06-30", cases=cases,
                         control=control, exclusions=gone)
-    cols = report.to_columns()
+    cols = {name: column.tolist() for name, column in report.to_columns().items()}
     # March: treated a (back 03-10) and b (never) -> 1/2; control c (back 03-20) and d -> 1/2.
     # April: treated g marked deceased 04-10 -> excluded, no rate; control e back 04-15 -> 1/1,
     # h is low risk and does not count.

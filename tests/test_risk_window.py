@@ -106,7 +106,7 @@ def test_patient_crossing_the_window_resolves_as_win_back() -> None:
     """Warned yesterday, beyond the window today: resolved, and the CSV row says why."""
     warnings = scan(window_data(200), AS_OF, lapsed_after_days=200, previous={"out": "high"})
     assert [r.patient_id for r in warnings.resolved] == ["out"]
-    cols = warnings.to_columns()
+    cols = {name: column.tolist() for name, column in warnings.to_columns().items()}
     at = cols["patient_id"].index("out")
     assert cols["change"][at] == "resolved"
     assert "beyond the 200-day early-warning window" in cols["evidence"][at]

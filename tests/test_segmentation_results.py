@@ -78,11 +78,11 @@ def test_summary_medians_match_numpy_on_a_larger_cohort():
 
 
 def test_summary_rows_for_tables():
-    """to_rows gives a header and one row per segment."""
+    """to_rows gives a header and one row of display strings per segment."""
     header, rows = Q1.summary().to_rows()
     assert header[0] == "segment"
     assert len(rows) == 8
-    assert rows[0][:3] == ["core", "Core", 2]
+    assert rows[0][:3] == ["core", "Core", "2"]
 
 
 def test_migration_counts_and_ids():
@@ -100,7 +100,7 @@ def test_migration_counts_and_ids():
     assert (m.before, m.after) == (to_instant("2024-03-31"), to_instant("2024-06-30"))
     header, rows = m.to_rows()
     assert header[1] == "core"
-    assert rows[0][5] == 1
+    assert rows[0][5] == "1"
 
 
 def test_migration_needs_the_same_segments():

@@ -189,8 +189,10 @@ def _until(checked: Validated, cutoff: np.datetime64) -> Validated:
     keep = checked.columns[_TIME] <= cutoff
     if keep.all():
         return checked
+    count = int(keep.sum())
     return attrs.evolve(
         checked,
-        columns={name: column[keep] for name, column in checked.columns.items()},
-        source_row=checked.source_row[keep],
+        columns={name: column[:count] if name in checked.absent else column[keep]
+                 for name, column in checked.columns.items()},  # absent: one value throughout
+        kept=checked.source_row[keep],
     )

@@ -41,6 +41,8 @@ def cell_text(value: Any) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, np.datetime64) and np.datetime_data(value.dtype)[0] in ("Y", "M"):
+        return str(value)  # a month reads 2024-03, not its first day
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bool):

@@ -47,6 +47,8 @@ def _as_numpy(values: Any) -> npt.NDArray[Any]:
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "T":
             return values.astype(object)
+        if values.dtype.kind == "M" and np.datetime_data(values.dtype)[0] in ("Y", "M", "W"):
+            return values.astype("datetime64[D]")  # months as their first day: a frame date
         return values
     items = list(values)
     present = [v for v in items if v is not None]

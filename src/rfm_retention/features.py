@@ -18,8 +18,8 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
 from rfm_retention._frozen import frozen_mapping
+from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.errors import ConfigError, NumericOverflowError
 from rfm_retention.time import SECONDS_PER_DAY, TimeLike, as_date, as_instant, day_number, to_date
 
@@ -64,7 +64,7 @@ FEATURE_COLUMNS: Mapping[str, str] = frozen_mapping({
 
 
 @attrs.frozen(eq=False)
-class PatientFeatures(FrameViews):
+class PatientFeatures(Tabular):
     """One row per patient seen on or before ``as_of``; every attribute is an array.
 
     See :data:`FEATURE_COLUMNS` for each column's definition. Patients whose
@@ -125,17 +125,14 @@ class PatientFeatures(FrameViews):
         """The features of a subset of patients (positions or a boolean mask)."""
         return attrs.evolve(self, **{name: getattr(self, name)[rows] for name in FEATURE_COLUMNS})
 
-    def index_of(self, patient_id: str | int) -> int:
+    def row_of(self, patient_id: Any) -> int:
         """Row of one patient; KeyError if the patient has no visit on or before as_of."""
         missing = f"patient {patient_id!r} has no visit on or before {as_date(self.as_of)}"
-        numeric = self.patient_id.dtype.kind in "iu"
-        is_int = isinstance(patient_id, int | np.integer) and not isinstance(patient_id, bool)
-        if numeric != is_int:
-            raise KeyError(missing)
-        pos = int(np.searchsorted(self.patient_id, patient_id))
-        if pos >= len(self) or self.patient_id[pos] != patient_id:
-            raise KeyError(missing)
-        return pos
+        return row_position(self.patient_id, patient_id, missing)
+
+    def index_of(self, patient_id: str | int) -> int:
+        """Row of one patient (the same as :meth:`row_of`)."""
+        return self.row_of(patient_id)
 
 
     @classmethod

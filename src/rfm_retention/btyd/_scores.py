@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._optional import import_pandas
+from rfm_retention._tabular import Tabular
 from rfm_retention.btyd._base import VisitModel
 from rfm_retention.btyd._bgnbd import BGNBDModel, MBGNBDModel
 from rfm_retention.btyd._gamma_gamma import GammaGammaModel
@@ -44,7 +45,7 @@ DAYS_IN_12_MONTHS = 365
 
 
 @attrs.frozen(eq=False)
-class LifetimeScores:
+class LifetimeScores(Tabular):
     """Per-patient lifetime-model outputs at ``as_of``, all float arrays in ``patient_id`` order.
 
     - ``p_active``: probability the patient is still a patient of the hospital.

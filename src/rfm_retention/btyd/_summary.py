@@ -40,9 +40,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention._frames import FrameViews
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._optional import import_pandas
+from rfm_retention._tabular import Tabular
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import TimeLike, as_instant
 
@@ -94,7 +94,7 @@ def period_numbers(
 
 
 @attrs.frozen(eq=False)
-class BTYDSummary(FrameViews):
+class BTYDSummary(Tabular):
     """One row per patient with a visit on or before ``observation_period_end``.
 
     Columns are described in :data:`BTYD_COLUMNS`; rows are in patient-id

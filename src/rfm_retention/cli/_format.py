@@ -5,13 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
+
+import numpy as np
 
 __all__ = ["cut_at_word", "format_table"]
 
 _MIN_TEXT = 12  # a text column is never squeezed narrower than this (or its header)
 _GAP = 2
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating | np.bool_)
 
 
 def _cell(value: Any) -> str:
@@ -54,6 +60,7 @@ def format_table(
     *,
     title: str = "",
     width: int | None = None,
+    right: Collection[str] = (),
 ) -> str:
     """Columns aligned, numbers right-aligned, a rule under the header, fitted to ``width``.
 
@@ -61,7 +68,8 @@ def format_table(
     printing to a terminal or when ``COLUMNS`` is set; output to a pipe or a
     file is not fitted (nothing is cut). When the table is wider, the widest
     text columns are narrowed and their cells cut at a word with an
-    ellipsis; numbers are never cut.
+    ellipsis; numbers are never cut. Columns named in ``right`` are aligned
+    like numbers although their cells are text (counts already formatted).
 
     Examples:
         >>> print(format_table(["id", "note"], [["a", "one two three four"]], width=16))
@@ -74,7 +82,8 @@ def format_table(
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [
-        all(isinstance(r[i], int | float) for r in rows) and bool(rows) for i in range(len(header))
+        header[i] in right or (all(_is_number(r[i]) for r in rows) and bool(rows))
+        for i in range(len(header))
     ]
     room = width or _terminal_width()
     floor = [w if num else max(len(h), _MIN_TEXT)

@@ -12,6 +12,7 @@ from rfm_retention.btyd import LIFETIME_MODELS, LifetimeScorer
 from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
+    columns_to_rows,
     ids_like,
     load_bundle,
     progress_of,
@@ -123,6 +124,14 @@ def _capped(result: Backtest) -> str:
     return f"; prec@{k}: --k {result.k} capped at the {k} patient(s) scored"
 
 
+def _counts_and_shares(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The columns aligned as numbers: patients, and the percentages when none is blank."""
+    shares = [h for h in header if h.endswith(" %") and "/" not in h]
+    return ["patients"] + [
+        h for h in shares if all(row[header.index(h)] != "" for row in rows)
+    ]
+
+
 def render(result: Backtest) -> str:
     """The metrics table and the lead-time table."""
     capped = _capped(result)
@@ -142,7 +151,8 @@ def render(result: Backtest) -> str:
     return "\n\n".join([
         format_table(header, rows, title=f"Backtest, {result.outcome.horizon_days}-day horizon, "
                      f"outcome {result.outcome.kind} (P/R: precision/recall of the level "
-                     f"and above; blank: undefined; —: nobody flagged){capped}"),
+                     f"and above; blank: undefined; —: nobody flagged){capped}",
+                     right=_counts_and_shares(header, rows)),
         format_table(["at", "method", "probability", "Brier", "base-rate Brier", "log-loss",
                       "decile cal. error"], odds,
                      title="Probabilities (a method that only ranks is given the base rate)"),
@@ -183,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         data, args.at, scorer=methods, outcome=outcome, k=args.k, population=args.population,
         progress=progress_of(args),
     )
-    emit(args.out, result.to_columns(), lambda: render(result), what="row(s)")
+    emit(args.out, columns_to_rows(result.to_columns()), lambda: render(result), what="row(s)")
     return 0
 
 

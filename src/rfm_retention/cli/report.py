@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,6 @@ import numpy as np
 from rfm_retention.cli._common import (
     add_input_options,
     add_signal_options,
-    columns_to_rows,
     ids_like,
     load_bundle,
     progress_of,
@@ -163,7 +162,7 @@ def _cell(name: str, value: Any) -> Any:
     return value
 
 
-def _table(cols: dict[str, list[Any]], title: str, lead: tuple[tuple[str, str], ...] = ()) -> str:
+def _table(cols: Mapping[str, Any], title: str, lead: tuple[tuple[str, str], ...] = ()) -> str:
     shown = [*lead, *((key, label) for key, label in _SHOWN if key in cols)]
     rows = [[_cell(key, cols[key][i]) for key, _ in shown] for i in range(len(cols["month"]))]
     month_at = len(lead)
@@ -243,9 +242,9 @@ def run(args: argparse.Namespace) -> int:
         write_page(args.html, review, data, as_of, args)
     report, grouped = review.kpis, review.by
     if grouped is not None:
-        emit(args.out, grouped.to_columns(), lambda: render_by(grouped), what="group-month(s)")
+        emit(args.out, grouped.to_rows(), lambda: render_by(grouped), what="group-month(s)")
     else:
-        emit(args.out, report.to_columns(), lambda: render(report), what="month(s)")
+        emit(args.out, report.to_rows(), lambda: render(report), what="month(s)")
         pooled = pooled_uplift(report)
         if args.out and pooled is not None:
             print(pooled, file=sys.stderr)
@@ -256,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
     for tag, part, text in extras:
         if part is not None:
             out = _beside(args.out, tag) if args.out else None
-            emit(out, part.to_columns(), lambda p=part, t=text: t(p), what="row(s)")  # type: ignore[misc]
+            emit(out, part.to_rows(), lambda p=part, t=text: t(p), what="row(s)")  # type: ignore[misc]
     return 0
 
 
@@ -368,13 +367,18 @@ def render_before_after(change: BeforeAfter) -> str:
 
 
 def emit(
-    out: str | None, columns: dict[str, list[Any]], text: Callable[[], str], *, what: str
+    out: str | None,
+    table: tuple[list[str], list[list[str]]],
+    text: Callable[[], str],
+    *,
+    what: str,
 ) -> None:
-    """Every column as CSV to ``out`` (``-`` = stdout), or the terminal table ``text()``."""
+    """The ``(header, rows)`` table as CSV to ``out`` (``-`` = stdout), or the terminal table
+    ``text()``."""
     if not out:
         print(text())
         return
-    header, rows = columns_to_rows(columns)
+    header, rows = table
     write_csv(out, header, rows)
     if out != "-":
         print(f"{len(rows)} {what} written to {out}", file=sys.stderr)

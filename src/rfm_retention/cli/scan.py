@@ -190,10 +190,10 @@ def run_scan(args: argparse.Namespace) -> int:
     )
     if args.sort == "value":
         warnings = warnings.by_value_at_risk()
-    columns = warnings.to_columns()
+    names, cells = warnings.to_rows()
     header = _COLUMNS + (_ODDS_COLUMNS if warnings.odds is not None else ())
-    rows = zip(*(columns[c] for c in header), strict=True)
-    write_csv(args.out, header, rows)
+    where = [names.index(c) for c in header]
+    write_csv(args.out, header, ([row[i] for i in where] for row in cells))
     print(_summary(warnings), file=sys.stderr)
     for note in warnings.notes:
         print(f"warning: {note}", file=sys.stderr)

@@ -159,12 +159,14 @@ def run_segment(args: argparse.Namespace) -> int:
 
 def summary_table(segments: Segmentation, title: str) -> str:
     """The segment summary for the terminal: size, shares in percent, medians."""
-    head, table = segments.summary().to_rows()
-    keep = [0, 2, 3, 5, 7, 9, 11]
-    percent = {3, 11}
+    columns = {name: values.tolist() for name, values in segments.summary().to_columns().items()}
+    keep = ["segment", "patients", "share", "median_days_since", "median_frequency",
+            "median_spend", "spend_share"]
+    percent = {"share", "spend_share"}
     return format_table(
-        [f"{head[i]}_%" if i in percent else head[i] for i in keep],
-        [[r[i] * 100 if i in percent else r[i] for i in keep] for r in table],
+        [f"{name}_%" if name in percent else name for name in keep],
+        [[columns[name][j] * 100 if name in percent else columns[name][j] for name in keep]
+         for j in range(len(columns["segment"]))],
         title=title,
     )
 

@@ -7,32 +7,163 @@ per id whose numeric order is the text's order, then factorised as integers.
 Ordering packs (patient, time, input row) into one 64-bit key where the bits
 allow, so one ``np.sort`` of plain integers yields the order, the ties and the
 sorted patients and times at once; wider keys fall back to one ``argsort``.
+
+Building a large table is bound by memory, not arithmetic: every fresh n-row
+array costs page faults, and at 10M rows each pass that leaves the cache costs
+more than its arithmetic. So the elementwise work (codes, key packing, key
+unpacking, tie detection) runs block by block through small scratch buffers
+that stay in cache, and the only n-row arrays made are the sort key (which
+becomes the sorted time column) and the results themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RowOrder", "factorise", "order_rows"]
+__all__ = [
+    "LazyColumns",
+    "RowLayout",
+    "RowOrder",
+    "char_matrix",
+    "factorise",
+    "layout_rows",
+    "order_rows",
+]
 
 IntArray = npt.NDArray[np.int64]
 _DAY = 86_400
-_BLOCK = 1 << 18
+_BLOCK = 1 << 16  # rows per block: a few 512 KiB scratch buffers stay in the core's cache
+_TICK_SECONDS = {"D": _DAY, "h": 3_600, "m": 60, "s": 1}
 
 
-def _whole_days(relative: IntArray) -> bool:
-    """Whether every value is a multiple of a day; a sample first, then block by block, so
-    times with seconds answer at once and no n-row temporary is made."""
-    step = max(relative.shape[0] // 4096, 1)
-    if np.any(relative[::step] % _DAY):
-        return False
-    return not any(
-        np.any(relative[at : at + _BLOCK] % _DAY) for at in range(0, relative.shape[0], _BLOCK)
-    )
+def _blocks(n: int) -> range:
+    return range(0, n, _BLOCK)
+
+
+# ---------------------------------------------------------------- factorisation
+@attrs.frozen
+class _Coder:
+    """A number per row whose order is the ids' order, written block by block.
+
+    ``rank[id - low]`` (``rank`` None: ``id - low``), so integer ids never need
+    an n-row array of codes. ``bits`` is how wide the numbers are.
+    """
+
+    ids: npt.NDArray[Any]
+    low: int = 0
+    rank: IntArray | None = None
+
+    @property
+    def bits(self) -> int:
+        if self.rank is not None:
+            return max(int(self.rank[-1]), 0).bit_length()
+        return int(max(int(self.ids.max()) - self.low, 0).bit_length()) if self.ids.size else 0
+
+    def write(self, at: int, out: IntArray, scratch: IntArray) -> None:
+        """Codes of rows ``at .. at + len(out)`` into ``out``."""
+        ids = self.ids[at : at + out.shape[0]]
+        if self.rank is None:
+            np.subtract(ids, self.low, out=out, dtype=np.int64, casting="unsafe")
+            return
+        part = scratch[: out.shape[0]]
+        np.subtract(ids, self.low, out=part, dtype=np.int64, casting="unsafe")
+        np.take(self.rank, part, out=out)
+
+    def codes(self) -> IntArray:
+        """Every row's code, as one array."""
+        if self.rank is None and self.low == 0 and self.ids.dtype == np.int64:
+            return self.ids
+        out = np.empty(self.ids.shape[0], np.int64)
+        scratch = np.empty(min(_BLOCK, out.shape[0]), np.int64)
+        for at in _blocks(out.shape[0]):
+            self.write(at, out[at : at + _BLOCK], scratch)
+        return out
+
+
+@attrs.frozen
+class _TextCoder:
+    """Short ASCII text ids as numbers ordered like the text, written block by block.
+
+    Each character becomes its rank among the characters the column uses
+    (the padding NUL ranks 0, below every character), most significant first:
+    comparing the numbers compares the texts, and ids made of few distinct
+    characters (digits, say) take few bits, leaving room in the sort key.
+    """
+
+    chars: npt.NDArray[np.unsignedinteger[Any]]
+    rank: IntArray
+    char_bits: int
+
+    @property
+    def bits(self) -> int:
+        return self.char_bits * int(self.chars.shape[1])
+
+    def write(self, at: int, out: IntArray, scratch: IntArray) -> None:
+        """Packed ids of rows ``at .. at + len(out)`` into ``out``."""
+        block = self.chars[at : at + out.shape[0]]
+        part = scratch[: out.shape[0]]
+        out[:] = 0
+        for k in range(block.shape[1]):
+            np.take(self.rank, block[:, k], out=part)
+            out <<= np.int64(self.char_bits)
+            out |= part
+
+
+def char_matrix(text: npt.NDArray[Any]) -> npt.NDArray[np.unsignedinteger[Any]] | None:
+    """A fixed-width text column as an (n, width) matrix of its character codes (a view:
+    ``uint32`` for ``str_``, ``uint8`` for ``bytes_``), None for other dtypes or width 0.
+
+    Example:
+        >>> char_matrix(np.array(["ab", "c"])).tolist()
+        [[97, 98], [99, 0]]
+    """
+    code: type[np.unsignedinteger[Any]]
+    if text.dtype.kind == "U":
+        width, code = text.dtype.itemsize // 4, np.uint32
+    elif text.dtype.kind == "S":
+        width, code = text.dtype.itemsize, np.uint8
+    else:
+        return None
+    if not width or not text.flags.c_contiguous:
+        return None
+    matrix: Any = text.view(code).reshape(text.shape[0], width)
+    return matrix  # type: ignore[no-any-return]
+
+
+def _text_coder(ids: npt.NDArray[Any]) -> _TextCoder | None:
+    """A coder for ASCII text ids no wider than 63 bits once packed, else None."""
+    chars = char_matrix(ids)
+    if chars is None or ids.shape[0] == 0:
+        return None
+    width = chars.shape[1]
+    used = np.zeros(128, bool)
+    step = max(_BLOCK // width, 1)
+    for at in range(0, ids.shape[0], step):
+        seen = np.bincount(chars[at : at + step].reshape(-1), minlength=128)
+        if seen.shape[0] > 128:  # not ASCII
+            return None
+        used |= seen > 0
+    used[0] = True
+    rank = np.cumsum(used, dtype=np.int64) - 1
+    char_bits = int(rank[-1]).bit_length()
+    if char_bits * width > 63:
+        return None
+    return _TextCoder(chars, rank, char_bits)
+
+
+@attrs.frozen
+class _Factors:
+    """Sorted distinct ids and how to code each row."""
+
+    uniques: npt.NDArray[Any]
+    coder: _Coder
+    owned: bool = False
+    """Whether ``coder.ids`` is a code array made here (free to overwrite)."""
 
 
 def factorise(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
@@ -47,29 +178,43 @@ def factorise(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
         >>> uniques.tolist(), codes.tolist()
         ([3, 5, 70], [2, 0, 2, 1])
     """
+    factors = _factors(ids)
+    codes = factors.coder.codes()
+    return factors.uniques, codes.copy() if codes is ids else codes
+
+
+def _factors(ids: npt.NDArray[Any]) -> _Factors:
     n = ids.shape[0]
     if n == 0:
-        return ids[:0], np.empty(0, np.int64)
+        return _Factors(ids[:0], _Coder(np.empty(0, np.int64)))
     if ids.dtype.kind in "iu":
         low, high = int(ids.min()), int(ids.max())
-        if high - low <= 2 * n + 1024:
-            return _dense_range(ids, low, high)
-        return _by_sort(ids)
+        if high - low <= 2 * n + 1024 and high < 2**63:
+            return _dense_range(ids.astype(np.int64) if ids.dtype == np.uint64 else ids, low, high)
+        uniques, codes = _by_sort(ids)
+        return _Factors(uniques, _Coder(codes), owned=True)
     packed = _packed_text(ids)
     if packed is not None:
         keys, codes = _by_sort(packed)
         first = np.zeros(keys.shape[0], np.int64)
         first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # a row of each key
-        return ids[first], codes
-    return _by_sort(ids)
+        return _Factors(ids[first], _Coder(codes), owned=True)
+    uniques, codes = _by_sort(ids)
+    return _Factors(uniques, _Coder(codes), owned=True)
 
 
-def _dense_range(ids: npt.NDArray[Any], low: int, high: int) -> tuple[npt.NDArray[Any], IntArray]:
-    offset = ids.astype(np.int64, copy=False) - low
-    present = np.bincount(offset, minlength=high - low + 1) > 0
+def _dense_range(ids: npt.NDArray[Any], low: int, high: int) -> _Factors:
+    """Ids within a range not much wider than the row count: counted, never sorted."""
+    if 0 <= low <= 2 * ids.shape[0] + 1024:  # count the ids themselves: no offset array
+        counts = np.bincount(ids, minlength=high + 1)[low:]
+    else:
+        counts = np.bincount(ids - low, minlength=high - low + 1)
+    present = counts > 0
+    if present.all():  # every id in the range is there: the code is the id minus low
+        return _Factors(np.arange(low, high + 1).astype(ids.dtype), _Coder(ids, low))
     rank = np.cumsum(present, dtype=np.int64) - 1
     uniques = (np.flatnonzero(present) + low).astype(ids.dtype)
-    return uniques, rank[offset]
+    return _Factors(uniques, _Coder(ids, low, rank))
 
 
 def _by_sort(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
@@ -92,16 +237,11 @@ def _packed_text(ids: npt.NDArray[Any]) -> npt.NDArray[np.uint64] | None:
     Each character takes one byte, most significant first, padded with zero
     bytes: comparing the numbers compares the texts (a prefix sorts first).
     """
-    codes: npt.NDArray[np.unsignedinteger[Any]] | None
-    if ids.dtype.kind == "U":
-        width = ids.dtype.itemsize // 4
-        codes = ids.view(np.uint32).reshape(ids.shape[0], width) if width else None
-    elif ids.dtype.kind == "S":
-        width = ids.dtype.itemsize
-        codes = ids.view(np.uint8).reshape(ids.shape[0], width) if width else None
-    else:
+    codes = char_matrix(ids)
+    if codes is None or ids.shape[0] == 0:
         return None
-    if codes is None or width > 8 or int(codes.max()) > 127:
+    width = codes.shape[1]
+    if width > 8 or int(codes.max()) > 127:
         return None
     packed = np.zeros(ids.shape[0], np.uint64)
     for k in range(width):
@@ -109,6 +249,7 @@ def _packed_text(ids: npt.NDArray[Any]) -> npt.NDArray[np.uint64] | None:
     return packed
 
 
+# ---------------------------------------------------------------- ordering
 @attrs.frozen
 class RowOrder:
     """Rows ordered by (patient code, time, input row), with what the sort already knew.
@@ -124,6 +265,39 @@ class RowOrder:
     ties: npt.NDArray[np.bool_]
 
 
+@attrs.frozen
+class RowLayout:
+    """A table's rows factorised and ordered: everything a table needs besides its columns.
+
+    ``order`` is None when the rows came in (patient, time) order already, so
+    no column needs a gather; otherwise ``order[i]`` is the input row that
+    goes to position ``i``. ``tied`` lists the positions ``i`` whose
+    (patient, time) equals row ``i + 1``'s. ``group_starts`` has one entry per
+    patient plus the row count.
+    """
+
+    patient_ids: npt.NDArray[Any]
+    codes: IntArray
+    seconds: IntArray
+    tied: IntArray
+    group_starts: IntArray
+    order: npt.NDArray[np.intp] | None
+
+    def row_ids(self) -> npt.NDArray[Any]:
+        """The patient id of every row, in the new order."""
+        ids = self.patient_ids
+        k = ids.shape[0]
+        if ids.dtype.kind == "i" and k and int(ids[-1]) - int(ids[0]) == k - 1:
+            shifted: npt.NDArray[Any] = np.add(self.codes, ids[0], dtype=ids.dtype)
+            return shifted  # consecutive ids: no lookup
+        return np.take(ids, self.codes)
+
+    def first_rows(self) -> npt.NDArray[np.intp]:
+        """The input row of each patient's first row."""
+        starts = self.group_starts[:-1]
+        return starts if self.order is None else self.order[starts]
+
+
 def order_rows(codes: IntArray, n_codes: int, seconds: IntArray) -> RowOrder:
     """Order rows by (patient code, time), input order among equal pairs.
 
@@ -134,43 +308,297 @@ def order_rows(codes: IntArray, n_codes: int, seconds: IntArray) -> RowOrder:
         ([3, 1, 0, 2], [0, 0, 1, 1], [2, 9, 5, 5], [False, False, True, False])
     """
     n = codes.shape[0]
-    if n == 0:
-        return RowOrder(np.empty(0, np.intp), codes, seconds, np.zeros(0, bool))
-    low = int(seconds.min())
-    span = int(seconds.max()) - low
-    relative = seconds - low
-    unit = 1
-    if span and _whole_days(relative):  # count days: the key needs fewer bits
-        unit = _DAY
-        np.floor_divide(relative, _DAY, out=relative)
-    time_bits = (span // unit).bit_length()
+    coder = _Coder(codes)
     code_bits = max(n_codes - 1, 0).bit_length()
-    row_bits = max(n - 1, 0).bit_length()
-    if code_bits + time_bits + row_bits <= 63:
-        key = np.left_shift(codes, time_bits + row_bits, dtype=np.int64)
-        np.left_shift(relative, row_bits, out=relative)
-        key |= relative
-        for at in range(0, n, _BLOCK):  # the input row, block by block (no n-row temporary)
-            key[at : at + _BLOCK] |= np.arange(at, min(at + _BLOCK, n), dtype=np.int64)
-        key.sort()
-        order = key & np.int64((1 << row_bits) - 1)
-        key >>= np.int64(row_bits)
-        ties = np.zeros(n, bool)
-        np.equal(key[1:], key[:-1], out=ties[:-1])
-        sorted_codes = key >> np.int64(time_bits)
-        key &= np.int64((1 << time_bits) - 1)
-        if unit != 1:
-            key *= np.int64(unit)
-        key += np.int64(low)
-        return RowOrder(order.astype(np.intp, copy=False), sorted_codes, key, ties)
-    if code_bits + time_bits <= 63:
-        key = (codes.astype(np.int64) << np.int64(time_bits)) | relative
-        order = np.argsort(key, kind="stable")
-    else:
-        order = np.lexsort((seconds, codes))
-    sorted_codes, sorted_seconds = codes[order], seconds[order]
+    layout = _ordered(coder, code_bits, seconds, 1, owned=False)
+    if layout is None:
+        layout = _ordered_wide(coder.codes(), code_bits, seconds, 1)
+    order = layout.order if layout.order is not None else np.arange(n)
+    sorted_codes = codes[order] if n else codes  # the codes as given, not renumbered
     ties = np.zeros(n, bool)
-    ties[:-1] = (sorted_codes[1:] == sorted_codes[:-1]) & (
-        sorted_seconds[1:] == sorted_seconds[:-1]
-    )
-    return RowOrder(order, sorted_codes, sorted_seconds, ties)
+    ties[layout.tied] = True
+    return RowOrder(order, sorted_codes, layout.seconds, ties)
+
+
+def layout_rows(ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64]) -> RowLayout:
+    """Factorise ``ids`` and order the rows by (patient, time), input order among ties.
+
+    ``times`` may be ``datetime64`` in days, hours, minutes or seconds (no
+    NaT); the layout's times are seconds. Integer ids and short ASCII text ids
+    go straight into one packed sort key with the time and the input row, so
+    one sort of integers factorises and orders at once; other ids are
+    factorised first.
+
+    Example:
+        >>> import numpy as np
+        >>> layout = layout_rows(np.array([7, 3, 7]),
+        ...                      np.array(["2024-01-02", "2024-01-05", "2024-01-01"], "M8[D]"))
+        >>> layout.patient_ids.tolist(), layout.order.tolist(), layout.group_starts.tolist()
+        ([3, 7], [1, 2, 0], [0, 1, 3])
+        >>> layout.seconds.view("M8[s]").astype("M8[D]").astype(str).tolist()
+        ['2024-01-05', '2024-01-01', '2024-01-02']
+    """
+    unit, count = np.datetime_data(times.dtype)
+    if unit not in _TICK_SECONDS:  # finer than seconds, or months and years
+        times, unit, count = times.astype("datetime64[s]"), "s", 1
+    ticks, tick_seconds = times.view(np.int64), _TICK_SECONDS[unit] * count
+    direct = _direct_coder(ids)
+    if direct is not None:
+        layout = _ordered(direct, direct.bits, ticks, tick_seconds, owned=False)
+        if layout is not None:
+            return attrs.evolve(layout, patient_ids=_as_str(ids[layout.first_rows()]))
+    factors = _factors(ids)
+    code_bits = max(factors.uniques.shape[0] - 1, 0).bit_length()
+    layout = _ordered(factors.coder, code_bits, ticks, tick_seconds, owned=factors.owned)
+    if layout is None:
+        layout = _ordered_wide(factors.coder.codes(), code_bits, ticks, tick_seconds)
+    return attrs.evolve(layout, patient_ids=_as_str(factors.uniques))
+
+
+def _as_str(ids: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """ASCII ``bytes_`` ids as ``str_`` (only the distinct ids are decoded); others as they
+    are."""
+    return ids.astype(f"U{max(ids.dtype.itemsize, 1)}") if ids.dtype.kind == "S" else ids
+
+
+def _direct_coder(ids: npt.NDArray[Any]) -> _Coder | _TextCoder | None:
+    """A coder that needs no factorisation: integer ids minus the least, or packed text."""
+    if ids.shape[0] == 0:
+        return None
+    if ids.dtype.kind == "i":
+        return _Coder(ids, int(ids.min()))
+    return _text_coder(ids)
+
+
+@attrs.frozen
+class _KeyShape:
+    """How (code, time, row) share the bits of one int64 key, and how times map back."""
+
+    time_bits: int
+    row_bits: int
+    low: int
+    """The earliest time, in ticks."""
+    per_key: int
+    """Ticks per unit of the key's time field (a day when every time is a whole day)."""
+    tick_seconds: int
+
+    @property
+    def row_mask(self) -> np.int64:
+        return np.int64((1 << self.row_bits) - 1)
+
+    @property
+    def time_mask(self) -> np.int64:
+        return np.int64((1 << self.time_bits) - 1)
+
+
+def _key_shape(ticks: IntArray, tick_seconds: int) -> _KeyShape:
+    """The key's time and row fields for these times (whole days counted as days)."""
+    low, high = int(ticks.min()), int(ticks.max())
+    per_key = 1
+    day = _DAY // tick_seconds if _DAY % tick_seconds == 0 else 0
+    if high > low and day > 1 and _whole(ticks, low, day):  # count days: fewer bits
+        per_key = day
+    time_bits = ((high - low) // per_key).bit_length()
+    row_bits = max(ticks.shape[0] - 1, 0).bit_length()
+    return _KeyShape(time_bits, row_bits, low, per_key, tick_seconds)
+
+
+def _whole(ticks: IntArray, low: int, step: int) -> bool:
+    """Whether every tick minus ``low`` is a multiple of ``step``; a sample first, then block
+    by block, so times with seconds answer at once and no n-row temporary is made."""
+    sample = ticks[:: max(ticks.shape[0] // 4096, 1)]
+    if np.any((sample - low) % step):
+        return False
+    scratch = np.empty(min(_BLOCK, ticks.shape[0]), np.int64)
+    for at in _blocks(ticks.shape[0]):
+        part = scratch[: min(_BLOCK, ticks.shape[0] - at)]
+        np.subtract(ticks[at : at + _BLOCK], low, out=part)
+        np.remainder(part, step, out=part)
+        if part.any():
+            return False
+    return True
+
+
+def _ordered(
+    coder: _Coder | _TextCoder, code_bits: int, ticks: IntArray, tick_seconds: int,
+    *, owned: bool,
+) -> RowLayout | None:
+    """Rows ordered by one sort of a packed (code, time, row) key; None when it needs more
+    than 63 bits."""
+    n = ticks.shape[0]
+    if n == 0:
+        empty = np.empty(0, np.int64)
+        return RowLayout(empty, empty, empty, empty, np.zeros(1, np.int64), None)
+    shape = _key_shape(ticks, tick_seconds)
+    if code_bits + shape.time_bits + shape.row_bits > 63:
+        return None
+    key = _packed_key(coder, ticks, shape, reuse=owned)
+    in_order = _non_decreasing(key)
+    if not in_order:
+        key.sort()
+    return _unpacked(key, shape, in_order)
+
+
+def _packed_key(
+    coder: _Coder | _TextCoder, ticks: IntArray, shape: _KeyShape, *, reuse: bool
+) -> IntArray:
+    """``code << (time + row bits) | time << row bits | row``, block by block.
+
+    With ``reuse`` the coder's own code array becomes the key (it is ours to
+    overwrite), so the key costs no new n-row array.
+    """
+    n = ticks.shape[0]
+    key = coder.ids if reuse and isinstance(coder, _Coder) else np.empty(n, np.int64)
+    scratch = np.empty(min(_BLOCK, n), np.int64)
+    rows = np.arange(min(_BLOCK, n), dtype=np.int64)
+    code_shift = np.int64(shape.time_bits + shape.row_bits)
+    row_shift = np.int64(shape.row_bits)
+    for at in _blocks(n):
+        part = key[at : at + _BLOCK]
+        m = part.shape[0]
+        coder.write(at, part, scratch)
+        part <<= code_shift
+        time = scratch[:m]
+        np.subtract(ticks[at : at + m], shape.low, out=time)
+        if shape.per_key != 1:
+            time //= np.int64(shape.per_key)
+        time <<= row_shift
+        part |= time
+        np.add(rows[:m], at, out=time)
+        part |= time
+    return key
+
+
+def _non_decreasing(key: IntArray) -> bool:
+    """Whether ``key`` is sorted already; answers at the first block that is not."""
+    for at in _blocks(key.shape[0]):
+        part = key[at : at + _BLOCK + 1]
+        if np.any(part[1:] < part[:-1]):
+            return False
+    return True
+
+
+def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
+    """Read order, codes, ties, group starts and seconds back from the sorted key, block by
+    block; the key's own buffer ends up holding the sorted times in seconds.
+
+    Codes are 0, 1, 2... in id order whatever numbers the key's code field
+    held (offset ids with gaps, packed text): see :func:`_ranked`.
+    """
+    n = key.shape[0]
+    order = None if in_order else np.empty(n, np.intp)
+    codes = np.empty(n, np.int64)
+    same = np.empty(min(_BLOCK, n), bool)
+    starts: list[IntArray] = []
+    tied: list[IntArray] = []
+    row_shift, time_shift = np.int64(shape.row_bits), np.int64(shape.time_bits)
+    seconds_per_key = np.int64(shape.per_key * shape.tick_seconds)
+    first_second = np.int64(shape.low * shape.tick_seconds)
+    last_pair = last_field = -1
+    for at in _blocks(n):
+        part = key[at : at + _BLOCK]
+        m = part.shape[0]
+        if order is not None:
+            np.bitwise_and(part, shape.row_mask, out=order[at : at + m])
+        part >>= row_shift  # now (code, time): equal neighbours are ties
+        np.equal(part[1:], part[:-1], out=same[1:m])
+        same[0] = last_pair == int(part[0])  # the previous block's last row and this first
+        last_pair = int(part[-1])
+        tied.append(np.flatnonzero(same[:m]) + (at - 1))
+        field = codes[at : at + m]
+        np.right_shift(part, time_shift, out=field)
+        np.not_equal(field[1:], field[:-1], out=same[1:m])
+        same[0] = int(field[0]) != last_field
+        last_field = int(field[-1])
+        starts.append(np.flatnonzero(same[:m]) + at)
+        part &= shape.time_mask
+        part *= seconds_per_key
+        part += first_second
+    group_starts = np.concatenate([*starts, [n]]).astype(np.int64, copy=False)
+    return RowLayout(np.empty(0, np.int64), _ranked(codes, group_starts), key,
+                     np.concatenate(tied).astype(np.int64, copy=False), group_starts, order)
+
+
+def _ranked(fields: IntArray, group_starts: IntArray) -> IntArray:
+    """Sorted code fields as ranks 0, 1, 2..., in place where the fields are not ranks yet.
+
+    Fields that are already 0..k-1 (every id of a range present) stay as they
+    are; narrow fields go through a lookup table; others (packed text) are
+    renumbered group by group.
+    """
+    k = group_starts.shape[0] - 1
+    if k == 0 or (int(fields[0]) == 0 and int(fields[-1]) == k - 1):
+        return fields
+    top = int(fields[-1])
+    if top <= 4 * fields.shape[0] + 1024:
+        rank = np.zeros(top + 1, np.int64)
+        rank[fields[group_starts[:-1]]] = np.arange(k, dtype=np.int64)
+        scratch = np.empty(min(_BLOCK, fields.shape[0]), np.int64)
+        for at in _blocks(fields.shape[0]):
+            part = fields[at : at + _BLOCK]
+            np.take(rank, part, out=scratch[: part.shape[0]])
+            part[:] = scratch[: part.shape[0]]
+        return fields
+    return np.repeat(np.arange(k, dtype=np.int64), np.diff(group_starts))
+
+
+def _ordered_wide(
+    codes: IntArray, code_bits: int, ticks: IntArray, tick_seconds: int
+) -> RowLayout:
+    """Keys too wide for one int64 with the row: one stable argsort (or a lexsort)."""
+    shape = _key_shape(ticks, tick_seconds)
+    relative = ticks - shape.low
+    if shape.per_key != 1:
+        relative //= np.int64(shape.per_key)
+    if code_bits + shape.time_bits <= 63:
+        order = np.argsort((codes << np.int64(shape.time_bits)) | relative, kind="stable")
+    else:
+        order = np.lexsort((relative, codes))
+    sorted_codes = codes[order]
+    seconds = ticks[order] * np.int64(tick_seconds)
+    tied = np.flatnonzero((sorted_codes[1:] == sorted_codes[:-1]) & (seconds[1:] == seconds[:-1]))
+    starts = np.flatnonzero(np.diff(sorted_codes, prepend=-1))
+    group_starts = np.append(starts, codes.shape[0]).astype(np.int64)
+    return RowLayout(np.empty(0, np.int64), sorted_codes, seconds, tied, group_starts, order)
+
+
+class LazyColumns(Mapping[str, npt.NDArray[Any]]):
+    """A table's columns, some of them made the first time they are read.
+
+    The patient id of every row is a full n-row column that most work never
+    reads (it uses ``patient_ids`` and ``patient_index``); it is made on
+    first use and kept.
+
+    Example:
+        >>> import numpy as np
+        >>> cols = LazyColumns({"a": np.arange(2)}, {"b": lambda: np.ones(2)})
+        >>> list(cols), cols["b"].tolist()
+        (['a', 'b'], [1.0, 1.0])
+    """
+
+    def __init__(
+        self,
+        ready: Mapping[str, npt.NDArray[Any]],
+        later: Mapping[str, Callable[[], npt.NDArray[Any]]],
+        names: tuple[str, ...] | None = None,
+    ) -> None:
+        self._names = names if names is not None else (*ready, *later)
+        self._ready = dict(ready)
+        self._later = dict(later)
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        if name not in self._ready:
+            make = self._later.pop(name, None)
+            if make is None:
+                raise KeyError(name)
+            self._ready[name] = make()
+        return self._ready[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ready or name in self._later

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._build import factorise
+from rfm_retention.data._build import char_matrix, factorise
 from rfm_retention.data._time import ISO, DateParsing, is_missing, parse_times
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 
@@ -172,10 +172,20 @@ class Validated:
     """What survives validation: clean columns, their input row numbers, the rejects."""
 
     columns: dict[str, npt.NDArray[Any]]
-    source_row: npt.NDArray[np.int64]
     rejected: RejectedRows
     absent: frozenset[str] = frozenset()
-    """Fields the input did not have: their columns hold one default value throughout."""
+    """Fields the input did not have (nor filled from another): their columns hold one
+    default value throughout (a read-only view of it)."""
+    kept: npt.NDArray[np.int64] | None = None
+    """The input rows kept, ascending; None when every row was kept."""
+
+    @property
+    def source_row(self) -> npt.NDArray[np.int64]:
+        """For each clean row, its position in the input as given."""
+        if self.kept is not None:
+            return self.kept
+        n = next((len(c) for c in self.columns.values()), 0)
+        return np.arange(n, dtype=np.int64)
 
 
 def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
@@ -197,21 +207,6 @@ def stars_to_score(stars: Any, *, scale: int = 5) -> npt.NDArray[np.float64]:
     return np.where(inside, (s - 1.0) / (scale - 1) * 100.0, np.nan)
 
 
-def _column_length(columns: Mapping[str, Any]) -> int:
-    lengths: dict[str, int] = {}
-    for name, col in columns.items():
-        flat = isinstance(col, list | tuple) and not (
-            col and isinstance(col[0], list | tuple | np.ndarray)
-        )  # np.shape of a list of text would build a fixed-width copy of it
-        shape = (len(col),) if flat else np.shape(col)
-        if len(shape) > 1:
-            raise ConfigError(f"column {name!r} must be one-dimensional, got shape {shape}")
-        lengths[name] = 1 if not shape else int(shape[0])
-    if len(set(lengths.values())) > 1:
-        raise ConfigError(f"columns have different lengths: {lengths}")
-    return next(iter(lengths.values()), 0)
-
-
 def validate_columns(
     schema: Schema,
     columns: Mapping[str, Any],
@@ -224,9 +219,47 @@ def validate_columns(
     Raises :class:`~rfm_retention.errors.ValidationError` listing every problem
     (``on_error='raise'``), or drops the bad rows into
     :class:`RejectedRows` (``on_error='quarantine'``).
+
+    The check is a pipeline of small steps, each with one job: the column set
+    and lengths, each field's conversion, fills, row rules, duplicates, then
+    the rejection mask applied once.
+
+    Example:
+        >>> from rfm_retention.data import VisitLog
+        >>> checked = validate_columns(VisitLog.SCHEMA, {"patient_id": ["a", "b"],
+        ...     "visit_time": ["2024-01-01", "x"], "amount": [1.0, 2.0]}, on_error="quarantine")
+        >>> checked.source_row.tolist(), [i.field for i in checked.rejected.issues]
+        ([0], ['visit_time'])
     """
+    _check_on_error(on_error)
+    columns = {name: col for name, col in columns.items() if col is not None}  # None: not given
+    _check_column_names(schema, columns)
+    arrays = _as_arrays(columns)
+    n = _column_length(arrays)
+    _check_one_of(schema, columns, n)
+    clean, issues = _convert_fields(schema, arrays, n, parsing)
+    _apply_fills(schema, columns, clean)
+    issues.extend(_rule_issues(schema, clean, already=issues))
+    issues.extend(_duplicate_issues(schema, clean, given=columns))
+    issues = _name_patients(schema, clean, issues)
+    if issues and on_error == "raise":
+        raise ValidationError(schema.source, issues)
+    return _reject(schema, clean, issues, n, _absent_fields(schema, columns))
+
+
+def _absent_fields(schema: Schema, columns: Mapping[str, Any]) -> frozenset[str]:
+    """Fields whose column holds one default value: not given, and not filled from another."""
+    given = set(columns) | {fill.target for fill in schema.fills if fill.source in columns}
+    return frozenset(f.name for f in schema.fields if f.name not in given)
+
+
+def _check_on_error(on_error: str) -> None:
     if on_error not in ("raise", "quarantine"):
         raise ConfigError(f"on_error must be 'raise' or 'quarantine', not {on_error!r}")
+
+
+def _check_column_names(schema: Schema, columns: Mapping[str, Any]) -> None:
+    """No unknown column, every required one present."""
     unknown = set(columns) - set(schema.names)
     if unknown:
         raise ConfigError(
@@ -235,68 +268,129 @@ def validate_columns(
     absent = [f.name for f in schema.fields if f.required and f.name not in columns]
     if absent:
         raise ConfigError(f"{schema.source}: required column(s) missing: {absent}")
-    n = _column_length(columns)
+
+
+def _as_arrays(columns: Mapping[str, Any]) -> dict[str, npt.NDArray[Any]]:
+    """Each given column as a numpy array, converted once (a scalar becomes one row)."""
+    arrays = {}
+    for name, raw in columns.items():
+        arr = as_array(raw)
+        arrays[name] = arr.reshape(1) if arr.ndim == 0 else arr
+    return arrays
+
+
+def _column_length(arrays: Mapping[str, npt.NDArray[Any]]) -> int:
+    """The one length every column shares; ConfigError for a 2-D or a shorter column."""
+    lengths: dict[str, int] = {}
+    for name, arr in arrays.items():
+        if arr.ndim > 1:
+            raise ConfigError(f"column {name!r} must be one-dimensional, got shape {arr.shape}")
+        lengths[name] = int(arr.shape[0])
+    if len(set(lengths.values())) > 1:
+        raise ConfigError(f"columns have different lengths: {lengths}")
+    return next(iter(lengths.values()), 0)
+
+
+def _check_one_of(schema: Schema, columns: Mapping[str, Any], n: int) -> None:
+    """A file without any column of a ``one_of`` group is one error, not one per row."""
     for group in schema.one_of:
         if n and not any(name in columns for name in group):
             raise ConfigError(
                 f"{schema.source}: needs at least one of the columns {list(group)}"
             )
+
+
+def _convert_fields(
+    schema: Schema, arrays: Mapping[str, npt.NDArray[Any]], n: int, parsing: DateParsing
+) -> tuple[dict[str, npt.NDArray[Any]], list[RowIssue]]:
+    """Every field converted to its stored dtype (absent ones filled), with each bad value."""
     issues: list[RowIssue] = []
     clean: dict[str, npt.NDArray[Any]] = {}
     for f in schema.fields:
-        raw = columns.get(f.name)
-        if raw is None:
+        arr = arrays.get(f.name)
+        if arr is None:
             clean[f.name] = _absent_column(f, n)
             continue
-        arr = as_array(raw)
-        if arr.ndim == 0:
-            arr = arr.reshape(1)
-        values, problems = _convert(f, arr.reshape(-1), parsing)
-        clean[f.name] = values
+        clean[f.name], problems = _convert(f, arr, parsing)
         issues.extend(
             RowIssue(row=row, field=f.name, message=msg, value=_shown(arr, row))
             for row, msg in problems.items()
         )
+    return clean, issues
+
+
+def _apply_fills(
+    schema: Schema, columns: Mapping[str, Any], clean: dict[str, npt.NDArray[Any]]
+) -> None:
+    """Complete each fill's target from its source where the target is missing."""
     for fill in schema.fills:
         if fill.source in columns:
             target = clean[fill.target]
             converted = fill.convert(clean[fill.source])
             clean[fill.target] = np.where(np.isnan(target), converted, target)
-    bad_rows = {i.row for i in issues}  # a rule adds nothing to a row already rejected
+
+
+def _rule_issues(
+    schema: Schema, clean: Mapping[str, npt.NDArray[Any]], *, already: list[RowIssue]
+) -> list[RowIssue]:
+    """Rows breaking a row rule; a rule adds nothing to a row already rejected."""
+    if not schema.rules:
+        return []
+    bad_rows = {i.row for i in already}
+    issues: list[RowIssue] = []
     for rule in schema.rules:
         with np.errstate(invalid="ignore"):
             broken = rule.broken(clean)
-        for row in np.flatnonzero(broken):
-            if int(row) not in bad_rows:
-                issues.append(
-                    RowIssue(
-                        row=int(row),
-                        field=rule.field,
-                        message=rule.message,
-                        value=_shown(clean[rule.field], int(row)),
-                    )
-                )
-    issues.extend(_duplicate_issues(schema, clean, given=columns))
+        issues.extend(
+            RowIssue(
+                row=row,
+                field=rule.field,
+                message=rule.message,
+                value=_shown(clean[rule.field], row),
+            )
+            for row in np.flatnonzero(broken).tolist()
+            if row not in bad_rows
+        )
+    return issues
+
+
+def _name_patients(
+    schema: Schema, clean: Mapping[str, npt.NDArray[Any]], issues: list[RowIssue]
+) -> list[RowIssue]:
+    """Each issue with its row's patient id ('' where the id itself is the problem)."""
+    if not issues:
+        return issues
     id_name = schema.fields[0].name
     id_col = clean[id_name]
     no_id = {i.row for i in issues if i.field == id_name}
-    issues = [
+    return [
         attrs.evolve(i, patient_id="" if i.row in no_id else _shown(id_col, i.row))
         for i in issues
     ]
-    if issues and on_error == "raise":
-        raise ValidationError(schema.source, issues)
+
+
+def _reject(
+    schema: Schema,
+    clean: dict[str, npt.NDArray[Any]],
+    issues: list[RowIssue],
+    n: int,
+    absent: frozenset[str],
+) -> Validated:
+    """The clean columns without the rows that have an issue: one mask, applied once."""
     rejected = RejectedRows(schema.source, tuple(sorted(issues, key=lambda i: (i.row, i.field))))
-    not_given = frozenset(f.name for f in schema.fields if f.name not in columns)
     if not issues:  # nothing to drop: no copy
-        return Validated(clean, np.arange(n, dtype=np.int64), rejected, not_given)
+        return Validated(clean, rejected, absent)
     keep = np.ones(n, bool)
     keep[[i.row for i in issues]] = False
+    n_kept = int(keep.sum())
     return Validated(
-        columns={k: v[keep] for k, v in clean.items()},
-        source_row=np.flatnonzero(keep).astype(np.int64),
+        columns={
+            k: np.broadcast_to(v[:1], (n_kept,)) if k in absent and n else v[keep]
+            for k, v in clean.items()
+        },
         rejected=rejected,
-        absent=not_given,
+        absent=absent,
+        kept=np.flatnonzero(keep).astype(np.int64),
     )
 
 
@@ -308,24 +402,37 @@ def _shown(arr: npt.NDArray[Any], row: int) -> str:
         value = value.decode("utf-8", "replace")
     if isinstance(value, float | np.floating) and np.isnan(value):
         return ""
-    if isinstance(value, np.datetime64) and np.isnat(value):
-        return ""
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return ""
+        value = value.astype("datetime64[s]")
     return str(value)[:80]
 
 
+def _full_text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _absent_column(f: Field, n: int) -> npt.NDArray[Any]:
+    """A field the input lacks: one default value, never materialised row by row.
+
+    The column is a read-only view of that one value (zero strides), so an
+    absent column costs nothing whatever the row count.
+    """
+    return np.broadcast_to(_absent_value(f), (n,))
+
+
+def _absent_value(f: Field) -> npt.NDArray[Any]:
     if f.kind == "time":
-        return np.full(n, np.datetime64("NaT", "s"))
+        return np.array(np.datetime64("NaT", "s"))
     if f.kind in ("amount", "score", "stars"):
-        return np.full(n, np.nan)
+        return np.array(np.nan)
     if f.kind == "count":
-        return np.full(n, -1, np.int64)
+        return np.array(-1, np.int64)
     if f.kind == "flag":
-        return np.full(n, bool(f.default))
+        return np.array(bool(f.default))
     text = str(f.default)
-    if not text:
-        return np.zeros(n, "U1")  # all '' (zero bytes), and free until written
-    return np.full(n, text, dtype=f"U{len(text)}")
+    return np.array(text, dtype=f"U{max(len(text), 1)}")
 
 
 def _convert(
@@ -334,19 +441,37 @@ def _convert(
     if f.kind == "id":
         return _convert_id(f, arr)
     if f.kind == "time":
-        parsed = parse_times(arr, parsing)
-        problems = dict(parsed.problems)
-        if f.required:
-            for row in np.flatnonzero(parsed.missing):
-                problems[int(row)] = "missing"
-        return parsed.values, problems
+        return _convert_time(f, arr, parsing)
     if f.kind in ("amount", "score", "stars", "count"):
         return _convert_number(f, arr)
     return _convert_text(f, arr)
 
 
+_WHOLE_UNITS = frozenset({"D", "h", "m", "s"})  # exact whole seconds: kept as given, no copy
+
+
+def _convert_time(
+    f: Field, arr: npt.NDArray[Any], parsing: DateParsing
+) -> tuple[npt.NDArray[Any], dict[int, str]]:
+    """Times as ``datetime64``: days, hours, minutes and seconds as given, anything else
+    (text, dates, finer units) as seconds."""
+    if arr.dtype.kind == "M":
+        unit = np.datetime_data(arr.dtype)[0]
+        values = arr if unit in _WHOLE_UNITS else arr.astype("datetime64[s]")
+        missing = np.isnat(values)
+        problems: dict[int, str] = {}
+    else:
+        parsed = parse_times(arr, parsing)
+        values, missing, problems = parsed.values, parsed.missing, dict(parsed.problems)
+    if f.required and missing.any():
+        problems.update(dict.fromkeys(np.flatnonzero(missing).tolist(), "missing"))
+    return values, problems
+
+
 def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Text values, stripped; None, NaN and pandas' NA become ''."""
+    if arr.dtype.kind in "US" and _edges_clean(arr):  # nothing to strip: no copy, no decoding
+        return arr if arr.dtype.kind == "U" else arr.astype(f"U{arr.dtype.itemsize}")
     if arr.dtype.kind == "U":
         return np.char.strip(arr)
     if arr.dtype.kind == "T":
@@ -357,6 +482,41 @@ def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     if arr.dtype.kind in "iub":
         return arr.astype(str)
     return text_array(["" if is_missing(v) else str(v).strip() for v in arr.tolist()])
+
+
+_SPACES = np.zeros(128, bool)
+_SPACES[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.strip() takes, in ASCII
+
+
+def _edges_clean(text: npt.NDArray[Any]) -> bool:
+    """Whether every value of an ASCII text column neither starts nor ends with whitespace
+    (False for non-ASCII text), checked block by block: stripping it would change nothing."""
+    chars = char_matrix(text)
+    if chars is None:  # not fixed-width text, not contiguous, or width 0 (every value '')
+        return text.dtype.kind in "US" and text.dtype.itemsize == 0
+    step = max((1 << 16) // chars.shape[1], 1)
+    for at in range(0, chars.shape[0], step):
+        block = chars[at : at + step]
+        if block.size == 0 or int(block.max()) > 127:
+            return block.size == 0
+        last = np.maximum(np.strings.str_len(text[at : at + step]) - 1, 0)
+        if _SPACES[block[:, 0]].any() or _SPACES[block[np.arange(block.shape[0]), last]].any():
+            return False
+    return True
+
+
+def _empty_text(text: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Mask of the empty values of a text column (``str_``, ``bytes_`` or ``StringDType``)."""
+    empty: npt.NDArray[np.bool_] = text == (b"" if text.dtype.kind == "S" else "")
+    return empty
+
+
+def _id_text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Text ids as text; ASCII bytes with nothing to strip stay bytes, so the table build
+    decodes only the distinct ids."""
+    if arr.dtype.kind == "S" and _edges_clean(arr):
+        return arr
+    return _text(arr)
 
 
 _WIDE_TEXT = 64
@@ -417,13 +577,14 @@ def _integer_ids(
     patient's id.
     """
     n = arr.shape[0]
+    none_missing = np.broadcast_to(False, (n,))
     if arr.dtype.kind == "i":
-        return arr.astype(np.int64, copy=False), np.zeros(n, bool), {}
+        return arr.astype(np.int64, copy=False), none_missing, {}
     if arr.dtype.kind == "u":
         too_big = arr > _INT64_MAX
         return (
             np.where(too_big, 0, arr).astype(np.int64),
-            np.zeros(n, bool),
+            none_missing,
             dict.fromkeys(np.flatnonzero(too_big).tolist(), _ID_RANGE),
         )
     if arr.dtype.kind == "f" and arr.size:
@@ -463,11 +624,13 @@ def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict
     as_ints = _integer_ids(arr)
     if as_ints is not None:
         ints, missing, problems = as_ints
-        if f.required:
+        if f.required and missing.any():
             problems.update(dict.fromkeys(np.flatnonzero(missing).tolist(), "missing"))
         return ints, problems
-    text = _text(arr)
-    problems = {int(r): "missing" for r in np.flatnonzero(text == "")} if f.required else {}
+    text = _id_text(arr)
+    problems = (
+        dict.fromkeys(np.flatnonzero(_empty_text(text)).tolist(), "missing") if f.required else {}
+    )
     return text, problems
 
 
@@ -489,13 +652,26 @@ def _to_float(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.float64], dict[int,
     return out, problems
 
 
+_BOUNDS = {"amount": (0.0, np.inf), "score": (0.0, 100.0), "stars": (1.0, 5.0)}
+
+
+def _within_bounds(f: Field, values: npt.NDArray[np.float64]) -> bool:
+    """Whether every value is finite and within the kind's range (NaN allowed where the
+    field is optional), by a min and a max: no per-row mask in the usual case."""
+    if f.kind not in _BOUNDS or values.size == 0:
+        return values.size == 0
+    low, high = _BOUNDS[f.kind]
+    if f.required:  # a NaN makes min and max NaN, and every comparison below False
+        least, most = values.min(), values.max()
+    else:
+        least, most = np.fmin.reduce(values), np.fmax.reduce(values)
+    return bool(least >= low) and bool(most <= high) and bool(np.isfinite(most))
+
+
 def _convert_number(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
     values, problems = _to_float(arr)
-    if f.kind == "amount" and f.required and not problems:
-        with np.errstate(invalid="ignore", over="ignore"):  # a total overflow is no bad row
-            fine = bool(np.all(values >= 0)) and bool(np.isfinite(values.sum()))
-        if fine:  # one pass for the usual case: every amount a finite number >= 0
-            return values, problems
+    if not problems and _within_bounds(f, values):  # the usual case: two reductions
+        return values, problems
     nan = np.isnan(values)
     checks: list[tuple[npt.NDArray[np.bool_], str]] = [(np.isinf(values), "not finite")]
     if f.required:
@@ -549,9 +725,8 @@ def _duplicate_issues(
         if not f.unique or f.name not in given:
             continue
         values = clean[f.name]
-        present = np.flatnonzero(values != "") if values.dtype.kind == "U" else np.arange(
-            len(values)
-        )
+        present = (np.flatnonzero(~_empty_text(values)) if values.dtype.kind in "US"
+                   else np.arange(len(values)))
         if present.size == 0:
             continue
         vals = values[present]
@@ -570,7 +745,7 @@ def _duplicate_issues(
                     row=row,
                     field=f.name,
                     message=f"duplicate (first seen in row {first})",
-                    value=str(values[row]),
+                    value=_full_text(values[row]),
                 )
             )
     return issues

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention._progress import Progress, report_progress
-from rfm_retention.data._build import factorise, order_rows
+from rfm_retention.data._build import LazyColumns, layout_rows
 from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._schema import (
     OnError,
@@ -32,7 +32,7 @@ from rfm_retention.errors import ConfigError, ValidationError
 
 __all__ = ["IdArray", "PatientTable", "read_csv_columns", "union_patients"]
 
-_BUILD_STEPS = 4  # validate, factorise the patients, order the rows, gather the columns
+_BUILD_STEPS = 4  # validate, factorise and order the rows, gather the columns, done
 
 IdType = Literal["text", "int"]
 """How a file's patient ids are read: as text, as written (default), or as integers."""
@@ -124,40 +124,35 @@ class PatientTable:
         schema = cls.SCHEMA
         stage = f"build {schema.source}"
         report_progress(progress, stage, 1, _BUILD_STEPS)
-        patient_ids, codes = factorise(cols[schema.fields[0].name])
+        id_name = schema.fields[0].name
+        layout = layout_rows(cols[id_name], cols[schema.time_field])
         report_progress(progress, stage, 2, _BUILD_STEPS)
-        times = cols[schema.time_field].astype("datetime64[s]", copy=False).view(np.int64)
-        ordered = order_rows(codes, len(patient_ids), times)
-        report_progress(progress, stage, 3, _BUILD_STEPS)
         content = [
             cols[f.name]
             for f in schema.fields[1:]
             if f.name != schema.time_field and f.name not in checked.absent
         ]
-        order = _order_ties_by_content(ordered.order, ordered.ties, content)
-        id_name = schema.fields[0].name
+        order = _order_ties_by_content(layout.order, layout.tied, content)
         sorted_cols = {}
         for name, col in cols.items():
             if name in checked.absent:
                 sorted_cols[name] = col  # one value throughout: already in any order
             elif name == schema.time_field:  # tied rows share their time: the sort knows it
-                sorted_cols[name] = ordered.seconds.view("datetime64[s]")
-            elif name == id_name:
-                sorted_cols[name] = patient_ids[ordered.codes]
-            else:
-                sorted_cols[name] = col[order]
-        rows = checked.source_row
-        all_rows = rows.shape[0] == 0 or int(rows[-1]) == rows.shape[0] - 1
-        source_row = order.astype(np.int64) if all_rows else rows[order]
-        counts = np.bincount(ordered.codes, minlength=len(patient_ids))
-        starts = np.zeros(len(patient_ids) + 1, np.int64)
-        np.cumsum(counts, out=starts[1:])
+                sorted_cols[name] = layout.seconds.view("datetime64[s]")
+            elif name != id_name:
+                sorted_cols[name] = col if order is None else np.take(col, order)
+        report_progress(progress, stage, 3, _BUILD_STEPS)
+        later = {id_name: layout.row_ids}  # the row-level id column: made when first read
+        if order is None:
+            source_row = checked.source_row
+        else:
+            source_row = order if checked.kept is None else checked.kept[order]
         report_progress(progress, stage, _BUILD_STEPS, _BUILD_STEPS)
         return cls(
-            columns=sorted_cols,
-            patient_ids=patient_ids,
-            patient_index=ordered.codes,
-            group_starts=starts,
+            columns=LazyColumns(sorted_cols, later, tuple(cols)),
+            patient_ids=layout.patient_ids,
+            patient_index=layout.codes,
+            group_starts=layout.group_starts,
             source_row=source_row,
             rejected=checked.rejected,
         )
@@ -322,7 +317,7 @@ class PatientTable:
         )
         return attrs.evolve(
             checked,
-            source_row=checked.source_row + first_row if first_row else checked.source_row,
+            kept=checked.source_row + first_row if first_row else checked.kept,
             rejected=attrs.evolve(checked.rejected, issues=issues),
         )
 
@@ -395,28 +390,30 @@ class PatientTable:
 
 
 def _order_ties_by_content(
-    order: npt.NDArray[np.intp],
-    ties: npt.NDArray[np.bool_],
+    order: npt.NDArray[np.intp] | None,
+    tied: npt.NDArray[np.int64],
     content: list[npt.NDArray[Any]],
-) -> npt.NDArray[np.intp]:
+) -> npt.NDArray[np.intp] | None:
     """Put rows that share (patient, time) in the order of their other columns.
 
     Which of two same-time rows is "last" (the last visit's department, the
     latest rating) then never depends on the order the host happened to give
-    the rows in. ``ties[i]`` says row ``i`` (in ``order``) shares its
-    (patient, time) with row ``i + 1``; only tied rows are sorted again, and
-    rows equal in every column keep their input order.
+    the rows in. Each ``i`` in ``tied`` says row ``i`` (in ``order``; None: the
+    input order) shares its (patient, time) with row ``i + 1``; only tied rows
+    are sorted again, and rows equal in every column keep their input order.
     """
-    if order.shape[0] < 2 or not content or not ties.any():
+    if tied.size == 0 or not content:
         return order
-    tied = ties.copy()
-    tied[1:] |= ties[:-1]
-    run = np.cumsum(~np.concatenate(([False], ties[:-1])))
-    rows = np.flatnonzero(tied)
-    sub = order[rows]
+    rows = np.union1d(tied, tied + 1)  # every tied row, in order
+    run = np.cumsum(~np.isin(rows - 1, tied, assume_unique=True))  # a new run where the
+    # row before is not tied to this one
+    sub = rows if order is None else order[rows]
     keys = [column[sub] for column in reversed(content)]
-    out = order.copy()
-    out[rows] = sub[np.lexsort((sub, *keys, run[rows]))]
+    resorted = sub[np.lexsort((sub, *keys, run))]
+    if np.array_equal(resorted, sub):
+        return order
+    out = np.arange(content[0].shape[0], dtype=np.intp) if order is None else order
+    out[rows] = resorted  # ``order`` is the layout's own array: ours to change
     return out
 
 

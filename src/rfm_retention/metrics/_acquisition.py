@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import PatientRegistry, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import add_months, month_spans
@@ -143,7 +144,7 @@ class ChannelMonth:
 
 
 @attrs.frozen
-class AcquisitionReport:
+class AcquisitionReport(Tabular):
     """New patients per channel and month (see the module docstring).
 
     Examples:
@@ -176,12 +177,14 @@ class AcquisitionReport:
         figures = {"from": self.start, "to": self.end, "acquired": acquired}
         return Display("AcquisitionReport", self.to_columns(), figures)
 
-    def to_columns(self) -> dict[str, list[Any]]:
-        """One row per channel and month."""
+    ROW_KEY = ("channel", "month")
+
+    def _cells(self) -> dict[str, list[Any]]:
+        """One row per channel and month (``month`` a ``datetime64[M]``)."""
         cols: dict[str, list[Any]] = {}
         for r in self.rows:
             row = {
-                "channel": r.channel, "month": r.month.strftime("%Y-%m"),
+                "channel": r.channel, "month": np.datetime64(r.month, "M"),
                 "acquired": r.acquired, "visited": r.visited,
                 "revisit_3m_eligible": r.revisit_3m.eligible,
                 "revisit_3m_rate": r.revisit_3m.rate,
@@ -276,7 +279,7 @@ def acquisition_report(
 
 
 @attrs.frozen(eq=False)
-class ReferralTree:
+class ReferralTree(Tabular):
     """Who referred whom, with each referrer's direct and total (all generations) counts.
 
     Attributes:
@@ -330,11 +333,14 @@ class ReferralTree:
         return {"referrer": names, "referred": direct.tolist(), "visited": visited.tolist(),
                 "descendants": total.tolist()}
 
-    def to_columns(self) -> dict[str, list[Any]]:
+    ROW_KEY = "referred"
+    ROW_KEYS_ORDERED = False
+
+    def _cells(self) -> dict[str, list[Any]]:
         """One row per referral link."""
         return {
             "referrer": self.referrer.tolist(), "referred": self.referred.tolist(),
-            "first_contact": [str(t.astype("datetime64[D]")) for t in self.first_contact],
+            "first_contact": list(self.first_contact.astype("datetime64[D]")),
             "referrer_retained": self.referrer_retained.tolist(),
             "referred_visited": self.referred_visited.tolist(),
             "generation": self.generation.tolist(),

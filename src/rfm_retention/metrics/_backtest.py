@@ -62,8 +62,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
 from rfm_retention._progress import Progress, report_progress
+from rfm_retention._tabular import Tabular
 from rfm_retention.data._bundle import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -226,9 +226,9 @@ class LevelResult:
     recall: float
 
 
-def _percent(value: float) -> float | str:
-    """A share as a percentage; blank when undefined (no patient to divide by)."""
-    return "" if np.isnan(value) else value * 100.0
+def _percent(value: float) -> str:
+    """A share as a percentage with one decimal; blank when undefined (no patient to divide by)."""
+    return "" if np.isnan(value) else f"{value * 100.0:,.1f}"
 
 
 def _fixed(value: float, digits: int) -> str:
@@ -309,7 +309,7 @@ class LeadTimes:
 
 
 @attrs.frozen(eq=False)
-class Backtest(FrameViews):
+class Backtest(Tabular):
     """Every method's figures at every scan date, and their lead times.
 
     ``as_of`` is the instant the outcomes are observed until (the end of
@@ -345,7 +345,7 @@ class Backtest(FrameViews):
         """The ``k`` precision at ``k`` really used: ``k``, capped at the fewest patients scored."""
         return min((r.patients for r in self.results), default=self.k)
 
-    def to_rows(self) -> tuple[list[str], list[list[Any]]]:
+    def to_rows(self) -> tuple[list[str], list[list[str]]]:
         """The metrics as a display table: header and one row per (scan date, method).
 
         Shares are percentages, undefined figures are blank, and each level
@@ -360,14 +360,21 @@ class Backtest(FrameViews):
         header = ["at", "method", "patients", "left %", "AUC", "AP",
                   f"prec@{self.effective_k} %", "lift top 10%", "high P/R %", "medium+ P/R %"]
         rows = [
-            [r.at.isoformat(), r.method, r.patients, _percent(r.base_rate), _fixed(r.auc, 3),
+            [r.at.isoformat(), r.method, str(r.patients), _percent(r.base_rate),
+             _fixed(r.auc, 3),
              _fixed(r.average_precision, 3), _percent(r.precision_at_k),
              _fixed(r.lift_top_decile, 2), level_cell(r.by_level[0]), level_cell(r.by_level[1])]
             for r in self.results
         ]
         return header, rows
 
-    def to_columns(self) -> dict[str, list[Any]]:
+    ROW_KEY = ("at", "method")
+
+    def record(self, row: int) -> MethodResult:
+        """The figures of one (scan date, method) row."""
+        return self.results[row]
+
+    def _cells(self) -> dict[str, list[Any]]:
         """One row per (scan date, method); lead-time columns repeat the method's totals."""
         cols: dict[str, list[Any]] = {}
 
@@ -376,7 +383,7 @@ class Backtest(FrameViews):
 
         for r in self.results:
             lead = self.lead_time_of(r.method)
-            put("at", r.at.isoformat())
+            put("at", np.datetime64(r.at, "D"))
             put("method", r.method)
             put("patients", r.patients)
             put("positives", r.positives)

@@ -35,6 +35,7 @@ from typing import Any
 import attrs
 
 from rfm_retention._display import Display
+from rfm_retention._tabular import Tabular
 from rfm_retention.metrics._report import KPIReport, MonthlyKPIs
 from rfm_retention.metrics._winback import difference_interval
 from rfm_retention.time import TimeLike, as_date
@@ -101,7 +102,7 @@ class RateChange:
 
 
 @attrs.frozen
-class BeforeAfter:
+class BeforeAfter(Tabular):
     """Churn and revisit before vs after the programme start (and for a control group).
 
     Attributes:
@@ -141,7 +142,9 @@ class BeforeAfter:
     def _display(self) -> Display:
         return Display("BeforeAfter", self.to_columns(), {"start": self.programme_start})
 
-    def to_columns(self) -> dict[str, list[Any]]:
+    ROW_KEY = ("arm", "kpi")
+
+    def _cells(self) -> dict[str, list[Any]]:
         """One row per KPI (and per KPI of the control group): before, after, difference, CI."""
         cols: dict[str, list[Any]] = {}
         arms = [("programme", self.changes)]

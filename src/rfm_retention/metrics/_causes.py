@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
+from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import ComplaintTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._cases import CaseColumns
@@ -121,7 +122,7 @@ class GroupCauses:
 
 
 @attrs.frozen
-class CauseReport:
+class CauseReport(Tabular):
     """Causes per group over a period, and the hospital-wide distribution they are set against.
 
     Examples:
@@ -167,7 +168,9 @@ class CauseReport:
         """Whether a cause's group total is below the minimum (its share is then not shown)."""
         return cause.total < self.min_group_size
 
-    def to_columns(self) -> dict[str, list[Any]]:
+    ROW_KEY = ("group", "kind", "cause")
+
+    def _cells(self) -> dict[str, list[Any]]:
         """One row per group and cause, ranked within each group (hospital-wide first)."""
         cols: dict[str, list[Any]] = {}
         for g in (self.hospital, *self.groups):

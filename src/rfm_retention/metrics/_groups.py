@@ -46,9 +46,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
+from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -220,7 +220,7 @@ def _denominators(m: MonthlyKPIs) -> dict[str, int]:
 
 
 @attrs.frozen
-class GroupedKPIReport(FrameViews):
+class GroupedKPIReport(Tabular):
     """Monthly KPIs per group, beside the programme-wide report they add up to.
 
     Attributes:
@@ -239,7 +239,7 @@ class GroupedKPIReport(FrameViews):
         ...                    as_of="2024-09-30", min_group_size=1)
         >>> [(g.group, [m.revisit_3m.revisited for m in g.months]) for g in by.groups]
         [('cardiology', [1, 0]), ('renal', [0, 0])]
-        >>> by.to_columns()["group"]
+        >>> by.to_columns()["group"].tolist()
         ['cardiology', 'cardiology', 'renal', 'renal']
     """
 
@@ -276,14 +276,16 @@ class GroupedKPIReport(FrameViews):
         """Whether a group-month has fewer patients at risk of churn than the minimum."""
         return m.churn.active_at_start < self.min_group_size
 
-    def to_columns(self) -> dict[str, list[Any]]:
+    ROW_KEY = ("group", "month")
+
+    def _cells(self) -> dict[str, list[Any]]:
         """One row per group and month: ``group``, ``small``, then the report's columns.
 
         Rates whose denominator is below :attr:`min_group_size` are NaN (counts stay).
         """
         cols: dict[str, list[Any]] = {"group": [], "small": []}
         for g in self.groups:
-            table = self.report_of(g.group).to_columns()
+            table = self.report_of(g.group)._cells()
             for i, m in enumerate(g.months):
                 cols["group"].append(g.group)
                 cols["small"].append(self.is_small(m))

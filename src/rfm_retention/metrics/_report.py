@@ -41,8 +41,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
 from rfm_retention._progress import Progress, report_progress
+from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import RatingTable, VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import month_spans
@@ -108,7 +108,7 @@ def _rate(value: Any) -> float:
 
 
 @attrs.frozen
-class KPIReport(FrameViews):
+class KPIReport(Tabular):
     """Monthly KPIs from ``start`` to ``end`` as known on ``as_of``.
 
     Examples:
@@ -119,6 +119,8 @@ class KPIReport(FrameViews):
         >>> [m.revisit_3m.revisited for m in report.months]
         [1, 0]
     """
+
+    ROW_KEY = "month"
 
     start: dt.date
     end: dt.date
@@ -153,15 +155,32 @@ class KPIReport(FrameViews):
             treated, control = treated + p.treated, control + p.control
         return Uplift(treated, control)
 
-    def to_columns(self) -> dict[str, list[Any]]:
-        """A flat table, one row per month (what ``rfm-retention report`` prints)."""
+    def row_of(self, key: Any) -> int:
+        """Position of one month (``"2024-03"``, a date or ``datetime64`` in it); KeyError if
+        the report has no such month."""
+        try:
+            month = np.datetime64(str(key)[:7], "M")
+        except ValueError:
+            raise KeyError(f"no month {key!r} in this report") from None
+        for i, m in enumerate(self.months):
+            if np.datetime64(m.month, "M") == month:
+                return i
+        raise KeyError(f"no month {key!r} in this report ({self.start} to {self.end})")
+
+    def record(self, row: int) -> MonthlyKPIs:
+        """Every KPI of the month at ``row``."""
+        return self.months[row]
+
+    def _cells(self) -> dict[str, list[Any]]:
+        """A flat table, one row per month (what ``rfm-retention report`` prints); ``month``
+        is a ``datetime64[M]``."""
         cols: dict[str, list[Any]] = {}
 
         def put(name: str, value: Any) -> None:
             cols.setdefault(name, []).append(value)
 
         for m in self.months:
-            put("month", m.month.strftime("%Y-%m"))
+            put("month", np.datetime64(m.month, "M"))
             put("complete", m.complete)
             put("active_at_start", m.churn.active_at_start)
             put("lapsed", m.churn.lapsed)

@@ -139,9 +139,9 @@ def _headline(report: KPIReport) -> str:
             unit = " pts" if percent else ""
             cls = "" if abs(delta) < 1e-9 else (" up" if better else " down")
             change = (f'<span class="d{cls}">{delta:+.1f}{unit} vs '
-                      f"{esc(cols['month'][last - 1])}</span>")
+                      f"{esc(str(cols['month'][last - 1]))}</span>")
         cards.append(f'<div class="card"><div>{esc(label)}</div><div class="v">{shown}</div>'
-                     f"<div class=\"d\">{esc(cols['month'][last])}</div>{change}</div>")
+                     f"<div class=\"d\">{esc(str(cols['month'][last]))}</div>{change}</div>")
     if not cards:
         return '<p class="empty">No KPI has data in this period.</p>'
     return '<div class="cards">' + "".join(cards) + "</div>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from rfm_retention._memo import Memo
 from rfm_retention._progress import Progress, report_progress
+from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -37,7 +38,7 @@ class SkippedIndicator:
 
 
 @attrs.frozen(eq=False)
-class IndicatorPanel:
+class IndicatorPanel(Tabular):
     """The results of a set of indicators for the same patients as of the same date.
 
     Attributes:
@@ -92,12 +93,21 @@ class IndicatorPanel:
         """Positions (in :attr:`results`) of the indicators of one dimension."""
         return [k for k, r in enumerate(self.results) if r.dimension == dimension]
 
-    def row_of(self, patient_id: str | int) -> int:
+    def row_of(self, patient_id: Any) -> int:
         """Row of one patient; KeyError when the patient is not in the data."""
-        pos = int(np.searchsorted(self.patients, patient_id))
-        if pos >= len(self) or self.patients[pos] != patient_id:
-            raise KeyError(f"patient {patient_id!r} is not in the data")
-        return pos
+        return row_position(self.patients, patient_id, f"patient {patient_id!r} is not in the data")
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """``patient_id``, ``last_visit`` (when known), then per indicator its value
+        (``<name>``), ``<name>_severity`` and ``<name>_fired``."""
+        out: dict[str, npt.NDArray[Any]] = {"patient_id": self.patients}
+        if self.last_visit is not None:
+            out["last_visit"] = self.last_visit
+        for r in self.results:
+            out[r.name] = r.value
+            out[f"{r.name}_severity"] = r.severity
+            out[f"{r.name}_fired"] = r.fired
+        return out
 
     def days_since_last_visit(self) -> npt.NDArray[np.float64]:
         """Calendar days from each patient's last visit to the day of ``as_of``.

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
+from rfm_retention._tabular import Tabular, text_rows, typed_columns
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._odds import ChurnOdds
@@ -195,7 +195,7 @@ PreviousLevels = Mapping[Any, RiskLevel | int | str]
 
 
 @attrs.frozen(eq=False)
-class WarningList(FrameViews):
+class WarningList(Tabular):
     """The patients over threshold on one day, worst first (level, then score, then id).
 
     Columnar inside (a scan of a million patients builds no Python object per
@@ -228,6 +228,7 @@ class WarningList(FrameViews):
     """
 
     FRAME_CATEGORIES = ("level", "change")
+    ROW_KEYS_ORDERED = False  # list order: worst first
 
     as_of: np.datetime64
     policy: str
@@ -344,6 +345,17 @@ class WarningList(FrameViews):
         at = self.position(patient_id)
         return None if at is None else self[at]
 
+    def row_of(self, patient_id: Any) -> int:
+        """Position of a patient on the list; KeyError when the patient is not warned about."""
+        at = self.position(patient_id)
+        if at is None:
+            raise KeyError(f"patient {patient_id!r} is not on the warning list")
+        return at
+
+    def record(self, row: int) -> PatientWarning:
+        """The warning at position ``row`` of the list."""
+        return self[row]
+
     def counts(self) -> dict[RiskLevel, int]:
         """How many warnings at each level (HIGH, MEDIUM, LOW)."""
         return {
@@ -440,8 +452,12 @@ class WarningList(FrameViews):
         )
         return attrs.evolve(self, change=change, resolved=resolved)
 
-    def to_columns(self, *, include_resolved: bool = True) -> dict[str, list[Any]]:
-        """CSV-ready columns, one row per warning.
+    def to_columns(self, *, include_resolved: bool = True) -> dict[str, npt.NDArray[Any]]:
+        """Typed columns, one row per warning (and per resolved patient); see :meth:`to_rows`."""
+        return typed_columns(self._cells(include_resolved=include_resolved))
+
+    def to_rows(self, *, include_resolved: bool = True) -> tuple[list[str], list[list[str]]]:
+        """The warnings CSV: header and one row of cells per warning (and resolved patient).
 
         Columns: ``patient_id``, ``level``, ``score`` (one decimal), ``reasons``
         (primary first, ``;``-separated), ``indicators`` (the signals behind
@@ -451,6 +467,9 @@ class WarningList(FrameViews):
         ``include_resolved``, resolved patients follow as rows with level
         ``none`` and change ``resolved``.
         """
+        return text_rows(self._cells(include_resolved=include_resolved))
+
+    def _cells(self, *, include_resolved: bool = True) -> dict[str, list[Any]]:
         records = list(self)
         cols: dict[str, list[Any]] = {
             "patient_id": [w.patient_id for w in records],

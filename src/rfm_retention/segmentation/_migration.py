@@ -13,8 +13,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention._frames import FrameViews
 from rfm_retention._optional import import_pandas
+from rfm_retention._tabular import Tabular
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.segmentation._results import Segmentation
@@ -23,7 +23,7 @@ __all__ = ["MigrationMatrix", "migration"]
 
 
 @attrs.frozen(eq=False)
-class MigrationMatrix(FrameViews):
+class MigrationMatrix(Tabular):
     """Counts of patients from each segment (rows, earlier) to each segment (columns, later).
 
     Attributes:
@@ -58,20 +58,25 @@ class MigrationMatrix(FrameViews):
         """Patients in both snapshots whose segment changed."""
         return int(self.counts.sum() - np.trace(self.counts))
 
-    def to_rows(self) -> tuple[list[str], list[list[Any]]]:
-        """Header (``from \\ to`` then codes) and one row per earlier segment."""
-        header = ["from \\ to", *self.codes]
-        rows = [[code, *(int(c) for c in row)] for code, row in zip(
-            self.codes, self.counts, strict=True)]
-        return header, rows
+    ROW_KEY = "from"
+    ROW_KEYS_ORDERED = False  # the segment map's order
 
-    def _frame_columns(self) -> dict[str, Any]:
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """``from`` (the earlier segment) and one count column per later segment; the pandas
         view puts ``from`` in the index instead."""
-        columns: dict[str, Any] = {"from": list(self.codes)}
+        columns: dict[str, npt.NDArray[Any]] = {"from": np.array(self.codes, dtype=str)}
         for k, code in enumerate(self.codes):
-            columns[code] = np.asarray(self.counts)[:, k]
+            columns[code] = np.asarray(self.counts, np.int64)[:, k]
         return columns
+
+    def to_rows(self) -> tuple[list[str], list[list[str]]]:
+        """Header (``from \\ to`` then codes) and one row of counts per earlier segment."""
+        header, rows = super().to_rows()
+        return ["from \\ to", *header[1:]], rows
+
+    def record(self, row: int) -> dict[str, int]:
+        """``{later segment: patients}`` of the earlier segment at ``row``."""
+        return {code: int(c) for code, c in zip(self.codes, self.counts[row], strict=True)}
 
     def to_pandas(self) -> Any:
         """Counts as a DataFrame, earlier segments as rows, later ones as columns (needs pandas)."""

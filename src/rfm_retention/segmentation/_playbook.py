@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._frozen import frozen_mapping
+from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.segmentation._results import Segmentation
@@ -191,7 +192,7 @@ class SegmentPlaybook:
 
 
 @attrs.frozen(eq=False)
-class RecommendedActions:
+class RecommendedActions(Tabular):
     """Recommended action of every patient, in the segmentation's row order.
 
     ``per_segment[i]`` is the action of segment ``segment_codes[i]``; the
@@ -227,10 +228,16 @@ class RecommendedActions:
 
     def for_patient(self, patient_id: Any) -> SegmentAction:
         """The action of one patient; KeyError if the patient is not in the snapshot."""
-        pos = int(np.searchsorted(self.patient_id, patient_id))
-        if pos >= len(self) or self.patient_id[pos] != patient_id:
-            raise KeyError(f"patient {patient_id!r} is not in this segmentation")
-        return self.per_segment[int(self.segment[pos])]
+        return self.record(self.row_of(patient_id))
+
+    def row_of(self, patient_id: Any) -> int:
+        """Row of one patient; KeyError if the patient is not in the snapshot."""
+        missing = f"patient {patient_id!r} is not in this segmentation"
+        return row_position(self.patient_id, patient_id, missing)
+
+    def record(self, row: int) -> SegmentAction:
+        """The action of the patient at ``row``."""
+        return self.per_segment[int(self.segment[row])]
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """Column name -> array: patient id, action, channel, owner role, priority, outreach."""

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
 from rfm_retention._optional import import_pandas
+from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data._table import IdArray
 from rfm_retention.segmentation._cuts import LabelArray
 from rfm_retention.segmentation._maps import SegmentArray, SegmentMap
@@ -79,7 +79,7 @@ SUMMARY_HEADER = (
 
 
 @attrs.frozen
-class SegmentSummary(FrameViews):
+class SegmentSummary(Tabular):
     """Per-segment table, in the segment map's order, every segment listed (empty ones too).
 
     Example:
@@ -104,38 +104,41 @@ class SegmentSummary(FrameViews):
     def _repr_html_(self) -> str:
         return self._display().html()
 
+    ROW_KEY = "segment"
+
     def _display(self) -> Display:
-        header, rows = self.to_rows()
-        columns = {h: [r[j] for r in rows] for j, h in enumerate(header)}
         figures = {"as_of": as_date(self.as_of), "patients": self.patients}
-        return Display("SegmentSummary", columns, figures)
+        return Display("SegmentSummary", self._cells(), figures)
 
     def row(self, code: str) -> SegmentSummaryRow:
         """The row of one segment code; KeyError if the map has no such segment."""
-        for row in self.rows:
-            if row.code == code:
-                return row
-        raise KeyError(f"no segment {code!r} in this summary; known: {[r.code for r in self.rows]}")
+        return self.rows[self.row_of(code)]
 
-    def to_rows(self) -> tuple[list[str], list[list[Any]]]:
-        """Header and rows for a terminal table or a CSV file."""
-        rows = [
+    def row_of(self, key: Any) -> int:
+        """Position of one segment code; KeyError if the map has no such segment."""
+        for i, row in enumerate(self.rows):
+            if row.code == key:
+                return i
+        raise KeyError(f"no segment {key!r} in this summary; known: {[r.code for r in self.rows]}")
+
+    def record(self, row: int) -> SegmentSummaryRow:
+        """The summary row of one segment."""
+        return self.rows[row]
+
+    def _cells(self) -> dict[str, list[Any]]:
+        """One row per segment, in :data:`SUMMARY_HEADER` order."""
+        values = [
             [r.code, r.name, r.patients, r.share, r.mean_recency, r.median_recency,
              r.mean_frequency, r.median_frequency, r.mean_monetary, r.median_monetary,
              r.total_monetary, r.monetary_share]
             for r in self.rows
         ]
-        return list(SUMMARY_HEADER), rows
-
-    def _frame_columns(self) -> dict[str, list[Any]]:
-        header, rows = self.to_rows()
-        return {name: [row[k] for row in rows] for k, name in enumerate(header)}
+        return {name: [v[k] for v in values] for k, name in enumerate(SUMMARY_HEADER)}
 
     def to_pandas(self) -> Any:
         """The summary as a DataFrame indexed by segment code (needs pandas)."""
         pd = import_pandas("SegmentSummary.to_pandas")
-        header, rows = self.to_rows()
-        return pd.DataFrame(rows, columns=header).set_index("segment")
+        return pd.DataFrame(self.to_columns()).set_index("segment")
 
 
 def _per_segment_median(
@@ -154,7 +157,7 @@ def _per_segment_median(
 
 
 @attrs.frozen(eq=False)
-class Segmentation(FrameViews):
+class Segmentation(Tabular):
     """Segments of every patient in one snapshot: arrays in the features' row order.
 
     Attributes:
@@ -218,18 +221,21 @@ class Segmentation(FrameViews):
                   + self.m.astype(np.int16))
         return np.char.zfill(digits.astype(str), 3)
 
-    def index_of(self, patient_id: Any) -> int:
+    def row_of(self, patient_id: Any) -> int:
         """Row of one patient; KeyError if the patient is not in this snapshot."""
-        pos = int(np.searchsorted(self.patient_id, patient_id))
-        if pos >= len(self) or self.patient_id[pos] != patient_id:
-            raise KeyError(
-                f"patient {patient_id!r} is not in the segmentation as of {as_date(self.as_of)}"
-            )
-        return pos
+        missing = f"patient {patient_id!r} is not in the segmentation as of {as_date(self.as_of)}"
+        return row_position(self.patient_id, patient_id, missing)
+
+    def index_of(self, patient_id: Any) -> int:
+        """Row of one patient (the same as :meth:`row_of`)."""
+        return self.row_of(patient_id)
 
     def patient(self, patient_id: Any) -> PatientSegment:
-        """One patient's segment as a record."""
-        i = self.index_of(patient_id)
+        """One patient's segment as a record; KeyError if the patient is not in this snapshot."""
+        return self.record(self.row_of(patient_id))
+
+    def record(self, i: int) -> PatientSegment:
+        """The segment of the patient at row ``i``, as a record."""
         info = self.segment_map.segments[int(self.segment[i])]
         pid = self.patient_id[i]
         return PatientSegment(

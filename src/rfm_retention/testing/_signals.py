@@ -72,6 +72,14 @@ def _driven_by(pop: Population, patient: IntArray, *reasons: ReasonCode) -> npt.
     return result
 
 
+def _in_lead(pop: Population, visits: Visits, *reasons: ReasonCode) -> npt.NDArray[np.bool_]:
+    """Visits inside the lead time of a churner whose main driver is one of ``reasons``."""
+    lead: npt.NDArray[np.bool_] = pop.degrading(visits.patient, visits.t) & _driven_by(
+        pop, visits.patient, *reasons
+    )
+    return lead
+
+
 def _drop(
     pop: Population,
     patient: IntArray,
@@ -134,13 +142,10 @@ def draw_complaints(
 ) -> Scores:
     """Complaints: rare in general, frequent in a service, trust or price churner's lead time."""
     sig = settings.signals
-    patient, t = visits.patient, visits.t
-    degraded = pop.degrading(patient, t) & _driven_by(
-        pop, patient, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.PRICE
-    )
-    efficacy_lead = pop.degrading(patient, t) & _driven_by(pop, patient, ReasonCode.EFFICACY)
+    degraded = _in_lead(pop, visits, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.PRICE)
+    efficacy_lead = _in_lead(pop, visits, ReasonCode.EFFICACY)
     p = sig.complaint_per_visit + sig.complaint_unhappy * (
-        pop.satisfaction[patient] < UNHAPPY_SATISFACTION
+        pop.satisfaction[visits.patient] < UNHAPPY_SATISFACTION
     )
     p = np.where(degraded, sig.complaint_degraded, p)
     p = np.where(efficacy_lead, sig.complaint_degraded * EFFICACY_COMPLAINT_SHARE, p)
@@ -218,10 +223,7 @@ def draw_reviews(
 ) -> Scores:
     """External 1-5 star reviews (stored 0-100); churners post more, and worse, in their lead."""
     sig = settings.signals
-    patient, t = visits.patient, visits.t
-    unhappy = pop.degrading(patient, t) & _driven_by(
-        pop, patient, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.EFFICACY
-    )
+    unhappy = _in_lead(pop, visits, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.EFFICACY)
     chance = np.where(unhappy, sig.review_per_visit[1], sig.review_per_visit[0])
     rows, t = _after_visits(rng, visits, chance, REVIEW_DELAY_DAYS, end_day)
     patient = visits.patient[rows]
