@@ -188,8 +188,14 @@ def join_lines(columns: Sequence[Cells]) -> bytes:
         w = cells.matrix.shape[1]
         side_by_side[:, at : at + w] = cells.matrix
         column = np.arange(w, dtype=np.int64)[None, :]
-        np.logical_and(column >= cells.start[:, None],
-                       column < (cells.start + cells.length)[:, None], out=keep[:, at : at + w])
+        end = cells.start + cells.length
+        if not cells.start.any():  # left-aligned cells
+            np.less(column, cells.length[:, None], out=keep[:, at : at + w])
+        elif (end == w).all():  # right-aligned cells
+            np.greater_equal(column, cells.start[:, None], out=keep[:, at : at + w])
+        else:
+            np.logical_and(column >= cells.start[:, None], column < end[:, None],
+                           out=keep[:, at : at + w])
         side_by_side[:, at + w] = ord(",")
         keep[:, at + w] = True
         at += w + 1
