@@ -15,7 +15,9 @@ from rfm_retention.interventions import CaseBook, InMemoryCaseStore
 from rfm_retention.loyalty import MemoryStore, PointsLedger
 from rfm_retention.metrics import backtest
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
+from rfm_retention.risk import WarningRecord
 from rfm_retention.testing import synthetic_cohort
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 
 class _Cells(html.parser.HTMLParser):
@@ -63,7 +65,7 @@ def _results(cohort):
     ledger = PointsLedger(MemoryStore())
     ledger.earn("p1", 300, key="v1", at=dt.datetime(2024, 3, 1))
     book = CaseBook(InMemoryCaseStore())
-    book.intake("p9", "high", "price", dt.datetime(2024, 5, 6, 9))
+    book.intake(WarningRecord("p9", RiskLevel.HIGH, ReasonCode.PRICE), dt.datetime(2024, 5, 6, 9))
     return {
         "VisitLog": data.visits, "RatingTable": data.ratings, "PatientFeatures": features,
         "Segmentation": segments, "SegmentSummary": segments.summary(),

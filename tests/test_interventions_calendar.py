@@ -154,3 +154,22 @@ def test_next_open_is_open_and_not_earlier(moment):
     opened = cal.next_open(moment)
     assert opened >= moment
     assert cal.is_open(opened)
+
+
+def test_read_holidays_gives_dates_and_names_every_bad_line(tmp_path) -> None:
+    """A holidays file gives typed dates; each line that is not one is a row of one error."""
+    from rfm_retention.errors import InputFileError, ValidationError
+    from rfm_retention.interventions import read_holidays
+
+    good = tmp_path / "holidays.txt"
+    good.write_text("# national day\n2024-10-01\n\n2024-10-02  # bridge\n", encoding="utf-8")
+    assert read_holidays(good) == frozenset({dt.date(2024, 10, 1), dt.date(2024, 10, 2)})
+    bad = tmp_path / "bad.txt"
+    bad.write_text("2024-10-01\n01/10/2024\n2024-13-01\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        read_holidays(bad)
+    assert [(i.row, i.line, i.value) for i in caught.value.issues] == [
+        (1, 2, "01/10/2024"), (2, 3, "2024-13-01")]
+    assert "line 2: date '01/10/2024': not an ISO date" in str(caught.value)
+    with pytest.raises(InputFileError, match="no such file"):
+        read_holidays(tmp_path / "none.txt")

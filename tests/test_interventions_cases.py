@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +20,7 @@ from rfm_retention.interventions import (
     Outcome,
     WorkingCalendar,
 )
+from rfm_retention.risk import WarningRecord
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 5, 6, 9, 0)  # a Monday
@@ -32,7 +34,12 @@ def book():
 
 def test_high_warning_opens_case_with_spec_deadlines(book):
     """High risk: first contact due 24 h and plan 48 h after the warning, owners from SPEC."""
-    intake = book.intake("p1", "high", "price", T0, score=88.5, summary="no visit 3 months")
+    intake = book.intake(
+        WarningRecord(
+            "p1", RiskLevel.HIGH, ReasonCode.PRICE, score=88.5, evidence="no visit 3 months"
+        ),
+        T0,
+    )
     case = intake.case
     assert intake.action is IntakeAction.OPENED
     assert case.case_id == "p1#1"
@@ -46,9 +53,9 @@ def test_high_warning_opens_case_with_spec_deadlines(book):
 
 def test_same_warning_twice_is_idempotent(book):
     """Tomorrow's scan for the same ongoing warning opens no second case."""
-    book.intake("p1", "medium", "service", T0)
-    again = book.intake("p1", "medium", "service", T0 + 24 * H)
-    lower = book.intake("p1", "low", "service", T0 + 48 * H)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
+    again = book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0 + 24 * H)
+    lower = book.intake(WarningRecord("p1", RiskLevel.LOW, ReasonCode.SERVICE), T0 + 48 * H)
     assert again.action is IntakeAction.UNCHANGED
     assert lower.action is IntakeAction.UNCHANGED
     assert len(book.cases()) == 1
@@ -57,9 +64,11 @@ def test_same_warning_twice_is_idempotent(book):
 
 def test_escalation_updates_open_case_and_replaces_unmet_deadlines(book):
     """Medium to high raises the level on the same case; high's deadlines count from then."""
-    book.intake("p1", "medium", "service", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
     later = T0 + 72 * H
-    result = book.intake("p1", RiskLevel.HIGH, ReasonCode.EFFICACY, later, summary="course")
+    result = book.intake(
+        WarningRecord("p1", RiskLevel.HIGH, ReasonCode.EFFICACY, evidence="course"), later
+    )
     case = result.case
     assert result.action is IntakeAction.ESCALATED
     assert case.case_id == "p1#1"
@@ -72,14 +81,21 @@ def test_escalation_updates_open_case_and_replaces_unmet_deadlines(book):
 
 def test_closed_case_suppresses_same_warning_but_new_episode_opens(book):
     """After an outcome, the same ongoing warning is suppressed; a new one opens episode 2."""
-    book.intake("p1", "medium", "service", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
     book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
     book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="declined")
-    assert book.intake("p1", "medium", "service", T0 + 24 * H).action is IntakeAction.SUPPRESSED
-    reopened = book.intake("p1", "medium", "service", T0 + 30 * 24 * H, new_episode=True)
+    assert (
+        book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0 + 24 * H).action
+        is IntakeAction.SUPPRESSED
+    )
+    reopened = book.intake(
+        WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE, change="new"), T0 + 30 * 24 * H
+    )
     assert reopened.action is IntakeAction.OPENED
     assert reopened.case.case_id == "p1#2"
-    higher = CaseBook(book.store).intake("p1", "high", "price", T0 + 31 * 24 * H)
+    higher = CaseBook(book.store).intake(
+        WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0 + 31 * 24 * H
+    )
     assert higher.action is IntakeAction.ESCALATED
 
 
@@ -89,14 +105,15 @@ def test_level_without_case_is_ignored():
         SPEC_PLAYBOOK.level_plan(RiskLevel.LOW).__class__(level=RiskLevel.LOW, opens_case=False)
     )
     book = CaseBook(InMemoryCaseStore(), playbook=playbook)
-    assert book.intake("p1", "low", "price", T0).action is IntakeAction.IGNORED
-    assert book.intake("p1", "none", "price", T0).action is IntakeAction.IGNORED
+    for level in (RiskLevel.LOW, RiskLevel.NONE):
+        warning = WarningRecord("p1", level, ReasonCode.PRICE)
+        assert book.intake(warning, T0).action is IntakeAction.IGNORED
     assert book.cases() == []
 
 
 def test_contacts_meet_deadlines_in_order(book):
     """An unanswered call meets first contact; the plan meets the plan deadline."""
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     case = book.record_contact("p1#1", at=T0 + 30 * H, actor="amy", channel="phone",
                                result="no_answer")
     dues = {d.name: d for d in case.deadlines}
@@ -112,8 +129,8 @@ def test_contacts_meet_deadlines_in_order(book):
 
 def test_reason_plans_follow_spec(book):
     """Service gets a dedicated follow-up, efficacy a second treatment plan."""
-    book.intake("p1", "high", "service", T0)
-    book.intake("p2", "high", "efficacy", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.SERVICE), T0)
+    book.intake(WarningRecord("p2", RiskLevel.HIGH, ReasonCode.EFFICACY), T0)
     assert book.record_plan("p1#1", at=T0 + H, actor="a").plan.code == "dedicated_follow_up"
     assert book.record_plan("p2#1", at=T0 + H, actor="a").plan.code == "second_treatment_plan"
 
@@ -121,7 +138,7 @@ def test_reason_plans_follow_spec(book):
 @pytest.mark.parametrize("outcome", ["won_back", "declined", "lost", "unreachable"])
 def test_no_outcome_before_a_contact(book, outcome):
     """Closing without any contact is refused for every outcome but not_needed."""
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(CaseError, match="contact"):
         book.close("p1#1", at=T0 + H, actor="amy", outcome=outcome)
     assert book.get("p1#1").version == 1
@@ -129,7 +146,7 @@ def test_no_outcome_before_a_contact(book, outcome):
 
 def test_won_back_needs_patient_reached(book):
     """An unanswered call allows unreachable but not won_back."""
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="no_answer")
     with pytest.raises(CaseError, match="reached"):
         book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="won_back")
@@ -140,7 +157,7 @@ def test_won_back_needs_patient_reached(book):
 
 def test_not_needed_without_contact_needs_a_note(book):
     """A patient who came back on their own may close as not_needed, with a reason."""
-    book.intake("p1", "medium", "behaviour_only", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.BEHAVIOUR_ONLY), T0)
     with pytest.raises(CaseError, match="note"):
         book.close("p1#1", at=T0 + H, actor="amy", outcome="not_needed")
     case = book.close("p1#1", at=T0 + H, actor="amy", outcome="not_needed",
@@ -150,7 +167,7 @@ def test_not_needed_without_contact_needs_a_note(book):
 
 def test_closed_case_refuses_changes_and_reopens_only_with_reason(book):
     """Nothing but a reasoned reopening touches a closed case; reopening clears the outcome."""
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
     book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="won_back")
     with pytest.raises(CaseError, match="closed"):
@@ -170,7 +187,7 @@ def test_closed_case_refuses_changes_and_reopens_only_with_reason(book):
 
 def test_times_before_warning_or_last_activity_are_refused(book):
     """No contact before the warning; no closing before the latest contact."""
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(CaseError, match="before the warning"):
         book.record_contact("p1#1", at=T0 - H, actor="amy", channel="phone", result="reached")
     book.record_contact("p1#1", at=T0 + 5 * H, actor="amy", channel="phone", result="reached")
@@ -183,17 +200,49 @@ def test_bad_arguments_are_named(book):
     with pytest.raises(CaseError, match="no case"):
         book.get("nobody#1")
     with pytest.raises(ConfigError, match="patient_id"):
-        book.intake("  ", "high", "price", T0)
-    with pytest.raises(CaseError, match="unknown level 'severe'; allowed: none, low"):
-        book.intake("p1", "severe", "price", T0)
-    with pytest.raises(CaseError, match=r"unknown reason 'weather'; allowed: .*price"):
-        book.intake("p1", "high", "weather", T0)
+        book.intake(WarningRecord("  ", RiskLevel.HIGH, ReasonCode.PRICE), T0)
+
+
+
+def test_intake_takes_typed_warnings_only(book):
+    """Text levels, reasons or ids are refused with a hint; a bad list item changes nothing."""
+    with pytest.raises(ConfigError, match=r"level must be a RiskLevel, got 'severe'"):
+        WarningRecord("p1", "severe", ReasonCode.PRICE)
+    with pytest.raises(ConfigError, match=r"reason must be a ReasonCode, got 'weather'"):
+        WarningRecord("p1", RiskLevel.HIGH, "weather")
+    with pytest.raises(ConfigError, match=r"change must be one of .*got 'fresh'"):
+        WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE, change="fresh")
+    with pytest.raises(ConfigError, match=r"not the text 'p1'\nHint: WarningRecord\("):
+        book.intake("p1", T0)
+    with pytest.raises(TypeError):
+        book.intake("p1", "high", "price", T0)
+    fine = WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE)
+    loose = SimpleNamespace(patient_id="p2", level="high", reason="price")
+    with pytest.raises(ConfigError, match=r"warning 1: intake takes WarningRecords, got "
+                       r"SimpleNamespace\nHint: WarningList.to_records\(\)"):
+        book.intake([fine, loose], T0)
+    assert book.cases() == []
+    with pytest.raises(ConfigError, match="give warned_at="):
+        book.intake(fine)
+
+
+def test_intake_of_a_list_reports_each_warning_in_order(book):
+    """A list of records gives one result per record; change 'new' starts a new episode."""
+    day = [WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE, 90.0, "x" * 400),
+           WarningRecord("p2", RiskLevel.LOW, ReasonCode.SERVICE),
+           WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.PRICE, change="new")]
+    report = book.intake(day, T0, summary_chars=10)
+    assert [r.action for r in report.results] == [
+        IntakeAction.OPENED, IntakeAction.OPENED, IntakeAction.UNCHANGED]
+    assert report.results[0].case.summary == "x" * 9 + "…"
+    assert report.results[0].case.score == 90.0
+    assert report.counts[IntakeAction.OPENED] == 2
 
 
 def test_overdue_lists_breaches_with_roles(book):
     """A high case with no contact after 24 h is overdue; after 48 h more roles are told."""
-    book.intake("p1", "high", "price", T0)
-    book.intake("p2", "high", "service", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
+    book.intake(WarningRecord("p2", RiskLevel.HIGH, ReasonCode.SERVICE), T0)
     book.record_contact("p2#1", at=T0 + H, actor="amy", channel="phone", result="reached")
     assert book.overdue(T0 + 24 * H) == []
     breaches = book.overdue(T0 + 25 * H)
@@ -210,7 +259,7 @@ def test_overdue_lists_breaches_with_roles(book):
 
 def test_overdue_with_a_date_means_end_of_day(book):
     """``as_of`` given as a date is the end of that day."""
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     assert book.overdue(dt.date(2024, 5, 6)) == []
     assert len(book.overdue(dt.date(2024, 5, 7))) == 1
 
@@ -222,7 +271,8 @@ def test_working_hours_playbook_moves_deadline_past_weekend():
         playbook=SPEC_PLAYBOOK.with_deadline_unit(DeadlineUnit.WORKING_HOURS),
         calendar=WorkingCalendar(hours=((dt.time(8), dt.time(16)),)),
     )
-    case = book.intake("p1", "high", "price", dt.datetime(2024, 5, 10, 19)).case
+    warning = WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE)
+    case = book.intake(warning, dt.datetime(2024, 5, 10, 19)).case
     first = {d.name: d for d in case.deadlines}["first_contact"]
     assert first.due_at == dt.datetime(2024, 5, 15, 16)
 
@@ -231,7 +281,7 @@ def test_escalate_overdue_tells_each_tier_once():
     """Repeated checks send one notice per breach and tier, and record it on the case."""
     inbox = []
     book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(inbox.append))
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     assert [n.kind for n in inbox] == [NoticeKind.NEW_CASE]
     inbox.clear()
     first = book.escalate_overdue(T0 + 25 * H)
@@ -252,7 +302,7 @@ def test_new_case_notice_only_for_high_levels():
     """Medium cases are not announced; a medium case escalated to high is."""
     inbox = []
     book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(inbox.append))
-    book.intake("p1", "medium", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.PRICE), T0)
     assert inbox == []
-    book.intake("p1", "high", "price", T0 + H)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0 + H)
     assert [(n.kind, n.level) for n in inbox] == [(NoticeKind.ESCALATED, RiskLevel.HIGH)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from types import SimpleNamespace
 
+import attrs
 import pytest
 
 from rfm_retention.cli import main
@@ -17,6 +17,8 @@ from rfm_retention.interventions import (
     SQLiteCaseStore,
     intake_warnings,
 )
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 WARNINGS = (
     "patient_id,level,score,reason,indicators,evidence,change\n"
@@ -101,16 +103,15 @@ def test_overdue_without_database_is_a_clear_error(tmp_path, capsys):
 def test_intake_warnings_reads_change_as_episode():
     """'new' starts an episode after a closed case; 'unchanged' does not."""
     book = CaseBook(InMemoryCaseStore())
-    day1 = [SimpleNamespace(patient_id=5, level="medium", reason="price", score=61.0,
-                            evidence="spend down 45%", change="new")]
+    day1 = [WarningRecord(5, RiskLevel.MEDIUM, ReasonCode.PRICE, 61.0, "spend down 45%", "new")]
     assert intake_warnings(book, day1, warned_at="2024-05-06T07:00").counts[
         IntakeAction.OPENED] == 1
     book.close("5#1", at="2024-05-06T09:00", actor="amy", outcome="not_needed",
                note="visited this morning")
-    day2 = [SimpleNamespace(**{**vars(day1[0]), "change": "unchanged"})]
+    day2 = [attrs.evolve(day1[0], change="unchanged")]
     report = intake_warnings(book, day2, warned_at="2024-05-07T07:00")
     assert report.counts[IntakeAction.SUPPRESSED] == 1
-    day9 = [SimpleNamespace(**{**vars(day1[0]), "change": "new"})]
+    day9 = [attrs.evolve(day1[0], change="new")]
     report = intake_warnings(book, day9, warned_at="2024-06-07T07:00")
     assert [r.case.case_id for r in report.opened] == ["5#2"]
 
@@ -157,9 +158,9 @@ def test_intake_from_a_real_scan_uses_the_list_time():
 @pytest.mark.slow
 def test_realistic_volume_on_sqlite(tmp_path):
     """20,000 warnings: opened once, unchanged the next day, every high case overdue later."""
+    levels = (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH)
     rows = [
-        SimpleNamespace(patient_id=f"P{i:06d}", level=("low", "medium", "high")[i % 3],
-                        reason="price", score=70.0, evidence="spend down", change="new")
+        WarningRecord(f"P{i:06d}", levels[i % 3], ReasonCode.PRICE, 70.0, "spend down", "new")
         for i in range(20_000)
     ]
     with SQLiteCaseStore(tmp_path / "cases.db") as store:
@@ -169,7 +170,7 @@ def test_realistic_volume_on_sqlite(tmp_path):
         breaches = book.overdue("2024-05-09")
     assert first.counts[IntakeAction.OPENED] == 20_000
     assert second.counts[IntakeAction.UNCHANGED] == 20_000
-    high = sum(1 for r in rows if r.level == "high")
+    high = sum(1 for r in rows if r.level is RiskLevel.HIGH)
     assert sum(b.deadline.name == "first_contact" for b in breaches) == high
 
 
@@ -216,3 +217,26 @@ def test_show_prints_state_and_history(tmp_path, warnings_csv, capsys):
     assert events == ["opened", "contact", "plan", "closed"]
     assert "phone reached (care): course too painful" in out
     assert main(["cases", "show", "--db", str(db), "--case", "99#1"]) == 2
+
+
+def test_a_case_lives_its_whole_life_from_the_command_line(tmp_path, capsys):
+    """open, contact, plan, close from the CLI; refused changes name the case, write nothing."""
+    from case_life import live_a_case
+
+    db = tmp_path / "cases.db"
+    live_a_case(str(db), tmp_path, capsys, lambda: SQLiteCaseStore(db))
+
+
+def test_case_commands_explain_themselves_in_help(capsys):
+    """contact, plan and close each have a description and list their words in --help."""
+    for command, words in (("contact", ["home_visit", "callback_requested", "marketing"]),
+                           ("plan", ["--code", "retention-plan deadline"]),
+                           ("close", ["won_back", "not_needed"])):
+        with pytest.raises(SystemExit) as caught:
+            main(["cases", command, "--help"])
+        assert caught.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert all(word in out for word in words), command
+    with pytest.raises(SystemExit):
+        main(["cases", "--help"])
+    assert "open -> contact -> plan -> close" in " ".join(capsys.readouterr().out.split())

@@ -20,6 +20,8 @@ from rfm_retention.interventions import (
     Notifier,
     compose_care_batch,
 )
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 5, 6, 9, 0)
 H = dt.timedelta(hours=1)
@@ -64,7 +66,7 @@ def test_marketing_contact_to_opted_out_patient_is_refused():
     """A marketing call to an opted-out patient raises ContactRefused and records nothing."""
     rules = ContactRules([Consent("p1", marketing=False)])
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(ContactRefused, match="opted out of marketing"):
         book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
                             result="reached", purpose="marketing")
@@ -77,12 +79,12 @@ def test_offer_plan_for_opted_out_patient_is_refused_care_plan_allowed():
     """The price plan is an offer (marketing): refused without consent; a care plan is not."""
     rules = ContactRules([Consent("p1", marketing=False)])
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(ContactRefused):
         book.record_plan("p1#1", at=T0 + H, actor="amy")
     case = book.record_plan("p1#1", at=T0 + H, actor="amy", code="caring_check_in")
     assert case.plan.purpose.value == "care"
-    book.intake("p2", "high", "service", T0)
+    book.intake(WarningRecord("p2", RiskLevel.HIGH, ReasonCode.SERVICE), T0)
     with pytest.raises(ContactRefused):  # an offer is marketing whatever the case's reason
         CaseBook(book.store, contact_rules=ContactRules()).record_plan(
             "p2#1", at=T0 + H, actor="amy", code="offer")
@@ -92,7 +94,7 @@ def test_offer_plan_allowed_when_one_channel_consents():
     """An offer is fine when the patient accepts marketing on at least the chosen channel."""
     rules = ContactRules([Consent("p1", "wechat", marketing=True)])
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
-    book.intake("p1", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(ContactRefused):
         book.record_plan("p1#1", at=T0 + H, actor="amy", channel="sms")
     assert book.record_plan("p1#1", at=T0 + H, actor="amy", channel="wechat").plan.code == "offer"
@@ -102,7 +104,7 @@ def test_inbound_contact_is_recorded_despite_do_not_contact():
     """A patient who calls in is recorded even when staff may not call them."""
     rules = ContactRules([Consent("p1", do_not_contact=True)])
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
-    book.intake("p1", "medium", "service", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
     with pytest.raises(ContactRefused):
         book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
     case = book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
@@ -112,10 +114,10 @@ def test_inbound_contact_is_recorded_despite_do_not_contact():
 
 def _medium_book():
     book = CaseBook(InMemoryCaseStore())
-    book.intake("p1", "medium", "efficacy", T0)
-    book.intake("p2", "medium", "behaviour_only", T0)
-    book.intake("p3", "medium", "service", T0)
-    book.intake("p4", "high", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.EFFICACY), T0)
+    book.intake(WarningRecord("p2", RiskLevel.MEDIUM, ReasonCode.BEHAVIOUR_ONLY), T0)
+    book.intake(WarningRecord("p3", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
+    book.intake(WarningRecord("p4", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     return book
 
 
@@ -169,8 +171,10 @@ def test_json_lines_notifier_appends_one_object_per_notice(tmp_path):
     notifier = JsonLinesNotifier(path)
     assert isinstance(notifier, Notifier)
     book = CaseBook(InMemoryCaseStore(), notifier=notifier)
-    book.intake("p1", "high", "efficacy", T0, summary="course abandoned")
-    book.intake("p2", "high", "price", T0)
+    book.intake(
+        WarningRecord("p1", RiskLevel.HIGH, ReasonCode.EFFICACY, evidence="course abandoned"), T0
+    )
+    book.intake(WarningRecord("p2", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [n["patient_id"] for n in lines] == ["p1", "p2"]
     assert lines[0]["kind"] == "new_case"
@@ -190,11 +194,11 @@ def test_failed_new_case_notice_is_retried_by_the_next_intake():
 
     book = CaseBook(InMemoryCaseStore(), notifier=CallbackNotifier(pager))
     with pytest.raises(RuntimeError, match="pager down"):
-        book.intake("p1", "high", "price", T0)
+        book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     assert book.get("p1#1").notified == ()
     down[0] = False
-    book.intake("p1", "high", "price", T0 + 24 * H)
-    book.intake("p1", "high", "price", T0 + 48 * H)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0 + 24 * H)
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0 + 48 * H)
     assert [(n.kind.value, n.at) for n in inbox] == [("new_case", T0)]
     assert book.get("p1#1").notified == ("new_case:high",)
 
@@ -202,7 +206,7 @@ def test_failed_new_case_notice_is_retried_by_the_next_intake():
 def test_care_batch_messages_each_case_once_unless_resend_is_due():
     """A case messaged yesterday is skipped today; with resend_after it is messaged again later."""
     book = CaseBook(InMemoryCaseStore())
-    book.intake("p1", "medium", "price", T0)
+    book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.PRICE), T0)
     first = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
     assert len(first.messages) == 1
     book.record_contact("p1#1", at=T0 + H, actor="sms-gateway", channel="sms",

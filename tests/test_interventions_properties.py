@@ -31,6 +31,7 @@ from rfm_retention.interventions import (
     WorkingCalendar,
     replay,
 )
+from rfm_retention.risk import WarningRecord
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 1, 1, 8, 0)
@@ -97,7 +98,7 @@ class CaseMachine(RuleBasedStateMachine):
     def warn(self, patient, level, reason, hours, new, working):
         at = self._when(hours)
         book = self.working if working else self.book
-        result = book.intake(patient, level, reason, at, new_episode=new)
+        result = book.intake(WarningRecord(patient, level, reason, change="new" if new else ""), at)
         if result.case is not None:
             self.warnings.add((patient, at))
 

@@ -20,6 +20,8 @@ from rfm_retention.interventions import (
     decode_event,
     encode_event,
 )
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 5, 6, 9, 0)
 H = dt.timedelta(hours=1)
@@ -35,8 +37,11 @@ def store(request, tmp_path):
 
 
 def _worked_case(book: CaseBook) -> None:
-    book.intake("p1", "medium", "service", T0, score=64.0, summary="rating 72")
-    book.intake("p1", "high", "efficacy", T0 + 24 * H, score=83.0)
+    book.intake(
+        WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE, score=64.0, evidence="rating 72"),
+        T0,
+    )
+    book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.EFFICACY, score=83.0), T0 + 24 * H)
     book.record_contact("p1#1", at=T0 + 25 * H, actor="dr.li", channel="phone",
                         result="reached", note="knee still hurts")
     book.record_plan("p1#1", at=T0 + 26 * H, actor="dr.li")
@@ -91,7 +96,7 @@ def test_history_that_does_not_replay_is_an_integrity_error():
     """A tampered history (contact before the warning) is reported as a store problem."""
     store = _ForgetfulStore()
     book = CaseBook(store)
-    opened = book.intake("p1", "high", "price", T0).case
+    opened = book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0).case
     bad = ContactRecorded(case_id="p1#1", seq=2, at=T0 - H, actor="x", channel="phone",
                           result="reached")
     store.append(opened, [bad])
@@ -103,7 +108,7 @@ def test_sqlite_history_is_append_only(tmp_path):
     """UPDATE or DELETE of a stored event aborts inside SQLite, whoever issues it."""
     path = tmp_path / "cases.db"
     with SQLiteCaseStore(path) as store:
-        CaseBook(store).intake("p1", "high", "price", T0)
+        CaseBook(store).intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     raw = sqlite3.connect(path)
     try:
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -162,7 +167,7 @@ def test_concurrent_scans_on_sqlite_open_each_case_once(tmp_path):
             with SQLiteCaseStore(path) as store:
                 book = CaseBook(store)
                 for pid in patients:
-                    book.intake(pid, "high", "price", T0)
+                    book.intake(WarningRecord(pid, RiskLevel.HIGH, ReasonCode.PRICE), T0)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -199,8 +204,9 @@ class _RacingStore:
 def test_intake_that_loses_a_race_decides_again():
     """If another writer opens the case first, intake re-reads and reports it unchanged."""
     inner = InMemoryCaseStore()
-    store = _RacingStore(inner, lambda: CaseBook(inner).intake("p1", "high", "price", T0))
-    result = CaseBook(store).intake("p1", "high", "price", T0 + H)
+    warning = WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE)
+    store = _RacingStore(inner, lambda: CaseBook(inner).intake(warning, T0))
+    result = CaseBook(store).intake(warning, T0 + H)
     assert result.action.value == "unchanged"
     assert inner.case_ids() == ("p1#1",)
     assert result.case.warned_at == T0

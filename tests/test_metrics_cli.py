@@ -15,6 +15,8 @@ from rfm_retention.cli.report import read_control
 from rfm_retention.errors import ConfigError
 from rfm_retention.interventions import CaseBook, SQLiteCaseStore
 from rfm_retention.metrics import CaseColumns
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 
 def write(path: Path, header: list[str], rows: list[list[str]]) -> str:
@@ -46,11 +48,11 @@ def case_db(tmp_path: Path) -> str:
     with SQLiteCaseStore(path) as store:
         book = CaseBook(store)
         warned = dt.datetime(2024, 3, 1, 9)
-        case = book.intake("2", "high", "price", warned).case
+        case = book.intake(WarningRecord("2", RiskLevel.HIGH, ReasonCode.PRICE), warned).case
         assert case is not None
         book.record_contact(case.case_id, at=warned + dt.timedelta(hours=30), actor="kim",
                             channel="phone", result="reached")
-        book.intake("3", "medium", "service", warned)
+        book.intake(WarningRecord("3", RiskLevel.MEDIUM, ReasonCode.SERVICE), warned)
     return path
 
 

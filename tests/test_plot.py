@@ -19,9 +19,10 @@ from matplotlib.figure import Figure
 from rfm_retention import plot
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore, intake_warnings
 from rfm_retention.metrics import ScanScorer, Scores, backtest, kpi_report, scored_outcomes
-from rfm_retention.risk import scan
+from rfm_retention.risk import WarningRecord, scan
 from rfm_retention.segmentation import eight_segments, migration, score_segments
 from rfm_retention.testing import synthetic_cohort
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +183,9 @@ def test_patient_timeline_puts_each_event_on_its_row(data) -> None:
     w = scan(data, "2024-06-30")
     pid = w.patient_id[0].item()
     book = CaseBook(InMemoryCaseStore())
-    case = book.intake(pid, "high", "service", dt.datetime(2024, 6, 30, 9)).case
+    case = book.intake(
+        WarningRecord(pid, RiskLevel.HIGH, ReasonCode.SERVICE), dt.datetime(2024, 6, 30, 9)
+    ).case
     book.record_contact(case.case_id, at=dt.datetime(2024, 7, 1, 10), actor="a",
                         channel="phone", result="reached")
     ax = plot.patient_timeline(data, pid, warnings=[w], cases=book.cases(), ax=_ax())

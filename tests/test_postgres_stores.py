@@ -35,6 +35,8 @@ from rfm_retention.loyalty import (
     verify,
 )
 from rfm_retention.loyalty.state_machine import LedgerStateMachine
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 DSN = os.environ.get("RFM_RETENTION_PG_DSN", "")
 pytestmark = pytest.mark.skipif(not DSN, reason="RFM_RETENTION_PG_DSN is not set: no "
@@ -129,7 +131,7 @@ def test_events_are_append_only_for_plain_sql() -> None:
     ledger = PointsLedger(ledger_store(dsn))
     ledger.earn("p1", 100, key="e1", at=AT)
     cases = case_store(dsn)
-    CaseBook(cases).intake("p1", "high", "price", AT)
+    CaseBook(cases).intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), AT)
     for statement in ("UPDATE events SET points = 9999", "DELETE FROM events",
                       "TRUNCATE events", "UPDATE case_events SET body = '{}'",
                       "DELETE FROM case_events", "UPDATE cases SET status = 'closed'",
@@ -175,6 +177,14 @@ def test_cli_points_and_cases_take_a_server_address(tmp_path: Any,
     assert main(["points", "balance", "p1", "--db", dsn]) == 0
     assert "available 800" in capsys.readouterr().out
     assert main(["points", "verify", "--db", dsn]) == 0
+
+
+def test_cli_case_life_on_a_server(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cases open/contact/plan/close/show` run a whole case life with --db postgresql://..."""
+    from case_life import live_a_case
+
+    dsn = fresh_dsn()
+    live_a_case(dsn, tmp_path, capsys, lambda: PostgresCaseStore(dsn))
 
 
 # ---------------------------------------------------------------- concurrency and crashes
@@ -244,7 +254,12 @@ def _intake_worker(dsn: str, barrier: Any, out: Any) -> None:
     store = PostgresCaseStore(dsn)
     book = CaseBook(store)
     barrier.wait()
-    out.put([book.intake(f"p{i}", "high", "price", AT).action.value for i in range(40)])
+    out.put(
+        [
+            book.intake(WarningRecord(f"p{i}", RiskLevel.HIGH, ReasonCode.PRICE), AT).action.value
+            for i in range(40)
+        ]
+    )
     store.close()
 
 

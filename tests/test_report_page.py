@@ -18,6 +18,8 @@ matplotlib.use("Agg")
 
 from rfm_retention.cli import main
 from rfm_retention.plot import SECTIONS
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 HOSTILE = "<script>alert(1)</script>\"'"
 
@@ -90,7 +92,9 @@ def test_host_text_is_escaped(page: Path) -> None:
     assert "<script>" not in page.read_text()
     data = synthetic_cohort(150, seed=2).data
     book = CaseBook(InMemoryCaseStore())
-    book.intake(HOSTILE, "high", "price", dt.datetime(2024, 6, 1, 9))
+    book.intake(
+        WarningRecord(HOSTILE, RiskLevel.HIGH, ReasonCode.PRICE), dt.datetime(2024, 6, 1, 9)
+    )
     text = report_page(kpi_report(data.visits, "2024-01-01", "2024-06-30", as_of="2024-06-30"),
                        book=book, title=f"Review {HOSTILE}")
     assert "<script>" not in text

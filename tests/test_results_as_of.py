@@ -101,7 +101,7 @@ def test_one_scan_and_one_intake_convert_each_input_once(conversions: _Counter) 
     first = warnings.to_records()[0]
     book = CaseBook(InMemoryCaseStore())
     conversions.calls = 0
-    book.intake(first.patient_id, first.level, first.reason, AS_OF, score=first.score)
+    book.intake(first, AS_OF)
     assert conversions.calls == 1
 
 

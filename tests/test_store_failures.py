@@ -21,6 +21,8 @@ from rfm_retention.interventions import (
     SQLiteCaseStore,
 )
 from rfm_retention.loyalty import EarningRules, MemoryStore, PointsLedger, SQLiteStore, verify
+from rfm_retention.risk import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 T0 = dt.datetime(2024, 1, 1)
 H = dt.timedelta(hours=1)
@@ -38,7 +40,7 @@ def _ledger_file(tmp_path: Path) -> Path:
 def _case_file(tmp_path: Path) -> Path:
     path = tmp_path / "cases.db"
     with SQLiteCaseStore(path) as store:
-        CaseBook(store).intake("p1", "high", "price", T0)
+        CaseBook(store).intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     return path
 
 
@@ -252,7 +254,7 @@ def test_lock_held_too_long_on_the_case_store_is_a_case_error(tmp_path: Path) ->
     try:
         with SQLiteCaseStore(path, timeout=0.4) as store, pytest.raises(
                 CaseError, match="stayed busy"):
-            CaseBook(store).intake("p2", "high", "price", T0)
+            CaseBook(store).intake(WarningRecord("p2", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     finally:
         holder.execute("ROLLBACK")
 
@@ -291,7 +293,8 @@ class _NoticeRace:
         if not self.raced and events[0].seq > 1:
             self.raced = True
             CaseBook(self.inner, notifier=CallbackNotifier(lambda n: None)).intake(
-                case.patient_id, "high", "price", T0)
+                WarningRecord(case.patient_id, RiskLevel.HIGH, ReasonCode.PRICE), T0
+            )
         self.inner.append(case, events)
 
     def history(self, case_id):  # type: ignore[no-untyped-def]
@@ -305,7 +308,7 @@ def test_intake_that_opened_a_case_says_opened_even_when_the_notice_races() -> N
     """A call whose opening was stored reports OPENED although its notice lost a race."""
     inner = InMemoryCaseStore()
     book = CaseBook(_NoticeRace(inner), notifier=CallbackNotifier(lambda n: None))  # type: ignore[arg-type]
-    result = book.intake("p1", "high", "price", T0)
+    result = book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     assert result.action.value == "opened"
     assert inner.case_ids() == ("p1#1",)
     assert [type(e).__name__ for e in inner.history("p1#1")].count("StaffNotified") == 1

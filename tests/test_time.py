@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rfm_retention.errors import ConfigError, LedgerError
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
 from rfm_retention.loyalty import MemoryStore, PointsLedger
-from rfm_retention.risk import ReasonCode, RiskLevel
+from rfm_retention.risk import ReasonCode, RiskLevel, WarningRecord
 from rfm_retention.time import END_OF_DAY, SECONDS_PER_DAY, to_datetime, to_instant
 
 
@@ -47,10 +47,10 @@ def test_ledger_and_case_book_read_a_date_the_same_way() -> None:
     book = CaseBook(InMemoryCaseStore())
     for n, value in enumerate(["2024-03-01", dt.date(2024, 3, 1), "2024-03-01T23:59:59"]):
         event = ledger.earn("p1", 1, key=f"k{n}", at=value)
-        intake = book.intake(f"p{n}", RiskLevel.HIGH, ReasonCode.SERVICE, value)
+        intake = book.intake(WarningRecord(f"p{n}", RiskLevel.HIGH, ReasonCode.SERVICE), value)
         assert intake.case is not None
         assert event.at == intake.case.warned_at == dt.datetime(2024, 3, 1, 23, 59, 59)
     with pytest.raises(LedgerError):
         ledger.earn("p1", 1, key="bad", at=1.5)  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
-        book.intake("p9", RiskLevel.HIGH, ReasonCode.SERVICE, 1.5)
+        book.intake(WarningRecord("p9", RiskLevel.HIGH, ReasonCode.SERVICE), 1.5)

@@ -102,6 +102,8 @@ def to_polars(
     series = []
     for name, values in columns.items():
         arr = _as_numpy(values)
+        if arr.dtype.kind == "M" and np.datetime_data(arr.dtype)[0] == "s":
+            arr = arr.astype("datetime64[ms]")  # Polars has no seconds resolution
         column = pl.Series(name, arr.tolist() if arr.dtype.kind == "O" else arr)
         if name in wanted:
             column = column.cast(pl.Utf8).cast(pl.Categorical)

@@ -1,8 +1,11 @@
-"""``rfm-retention cases``: open cases from a warning list, list overdue deadlines, show one.
+"""``rfm-retention cases``: a case's whole life from the command line.
 
 ``cases open`` reads the warning CSV the risk scan writes (columns
 ``patient_id, level, reason`` and optionally ``score, evidence, change``) and
-opens or escalates one case per warning in an SQLite case database.
+opens or escalates one case per warning in a case database (an SQLite file or
+a PostgreSQL server). ``cases contact``, ``cases plan`` and ``cases close``
+record staff work on one case, each checked by the case state machine first
+(a refused change is an error naming the case and writes nothing).
 ``cases overdue`` lists every breached deadline at ``--as-of`` with the roles
 the escalation rules name, and with ``--notify`` appends one JSON line per new
 breach (each breach and tier once, however often it runs). ``cases show``
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import enum
 import os
 from typing import Any
 
@@ -23,37 +27,45 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.features import patient_features
 from rfm_retention.interventions import (
     SPEC_PLAYBOOK,
+    Case,
     CaseBook,
     CaseClosed,
     CaseEscalated,
     CaseEvent,
     CaseOpened,
     CaseReopened,
+    Channel,
     ContactRecorded,
+    ContactResult,
     DeadlineUnit,
     JsonLinesNotifier,
+    Outcome,
     PlanRecorded,
     PostgresCaseStore,
+    Purpose,
     SQLiteCaseStore,
     WorkingCalendar,
     intake_warnings,
+    read_holidays,
 )
 from rfm_retention.interventions._events import kind_of
 from rfm_retention.risk import read_warnings_csv
+from rfm_retention.time import to_datetime
 
 __all__ = ["register"]
 
-_REQUIRED = ("patient_id", "level")
 _OVERDUE_HEADER = ["case_id", "patient_id", "level", "reason", "deadline", "due_at",
                    "overdue_hours", "notify"]
 
 
 def register(sub: Any) -> None:
-    """Add ``cases open`` and ``cases overdue``."""
+    """Add ``cases open``, ``contact``, ``plan``, ``close``, ``overdue`` and ``show``."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "cases",
-        help="intervention cases: open them from warnings, list overdue deadlines",
-        description="Intervention cases kept in an SQLite database (see docs/guide/operations.md).",
+        help="intervention cases: open them from warnings, record contacts, plans and "
+        "outcomes, list overdue deadlines",
+        description="Intervention cases kept in an SQLite file or a PostgreSQL database "
+        "(see docs/guide/operations.md). A case's life: open -> contact -> plan -> close.",
     )
     actions = parser.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
 
@@ -65,8 +77,7 @@ def register(sub: Any) -> None:
         "patient's current case. Deadlines count from --at.",
     )
     opening.add_argument("--warnings", required=True, metavar="FILE", help="warning list CSV")
-    opening.add_argument("--db", required=True, metavar="FILE|DSN",
-                         help="case database file or postgresql://user@host/database (created)")
+    _add_db(opening, created=True)
     opening.add_argument("--at", required=True, metavar="TIME",
                          help="when the warnings were raised, ISO date-time (2024-05-06T07:00)")
     opening.add_argument("--working-hours", action="store_true",
@@ -81,14 +92,48 @@ def register(sub: Any) -> None:
                          help="append a JSON line per new or escalated high-risk case")
     opening.set_defaults(func=run_open)
 
+    contact = _case_action(
+        actions, "contact", run_contact, help="record a contact with the patient of one case",
+        description="Record one contact: how (--channel), what came of it (--result), when "
+        "(--at) and who (--actor). reached, callback_requested and refused mean the patient "
+        "was reached; a contact meets the first-contact deadline. A closed case takes no "
+        "contact until it is reopened.",
+    )
+    _add_choice(contact, "--channel", Channel, required=True, help="how the patient was contacted")
+    _add_choice(contact, "--result", ContactResult, required=True, help="what came of it")
+    _add_choice(contact, "--purpose", Purpose, default=Purpose.CARE,
+                help="why (default care)")
+    contact.add_argument("--note", default="", help="what was said, in staff's words")
+    contact.add_argument("--inbound", action="store_true",
+                         help="the patient started the contact (no consent rule applies)")
+
+    plan = _case_action(
+        actions, "plan", run_plan, help="record the retention plan of one case",
+        description="Record the retention plan: by default the playbook's plan for the case's "
+        "churn reason, or --code (a playbook plan or one of the host's own). A plan meets the "
+        "retention-plan deadline.",
+    )
+    plan.add_argument("--code", help="plan code (default: the playbook's plan for the reason)")
+    plan.add_argument("--description",
+                      help="what will be done (default: the playbook plan's steps)")
+    _add_choice(plan, "--purpose", Purpose, help="why (default: the plan's own)")
+
+    close = _case_action(
+        actions, "close", run_close, help="close one case with an outcome",
+        description="Close the case. won_back and declined need a contact in which the patient "
+        "was reached, lost and unreachable at least one contact; not_needed without any "
+        "contact needs a --note saying why. A case cannot be closed before its latest activity.",
+    )
+    _add_choice(close, "--outcome", Outcome, required=True, help="how the case ended")
+    close.add_argument("--note", default="", help="why, in staff's words")
+
     overdue = actions.add_parser(
         "overdue",
         help="list breached deadlines of open cases",
         description="Every unmet, past-due deadline of a non-closed case at --as-of (a date "
         "means the end of that day), oldest first, with the roles to tell.",
     )
-    overdue.add_argument("--db", required=True, metavar="FILE|DSN",
-                         help="case database file or postgresql://user@host/database")
+    _add_db(overdue)
     overdue.add_argument("--as-of", required=True, metavar="DATE", help="ISO date or date-time")
     overdue.add_argument("--out", metavar="FILE", help="write CSV here instead of a table")
     overdue.add_argument("--notify", metavar="FILE",
@@ -103,26 +148,48 @@ def register(sub: Any) -> None:
         description="Print the case's current state and every event of its history, oldest "
         "first (the audit trail).",
     )
-    show.add_argument("--db", required=True, metavar="FILE|DSN",
-                         help="case database file or postgresql://user@host/database")
-    show.add_argument("--case", required=True, metavar="ID", help="case id, e.g. P000113#1")
+    _add_db(show)
+    _add_case(show)
     show.set_defaults(func=run_show)
 
 
-def _read_holidays(path: str) -> frozenset[dt.date]:
-    days, issues = set(), []
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, raw in enumerate(handle, start=1):
-            text = raw.split("#", 1)[0].strip()
-            if not text:
-                continue
-            try:
-                days.add(dt.date.fromisoformat(text))
-            except ValueError:
-                issues.append(f"line {number}: {text!r} is not an ISO date (YYYY-MM-DD)")
-    if issues:
-        raise ConfigError(f"{path}: " + "; ".join(issues[:10]))
-    return frozenset(days)
+def _add_db(parser: argparse.ArgumentParser, *, created: bool = False) -> None:
+    parser.add_argument("--db", required=True, metavar="FILE|DSN",
+                        help="case database file or postgresql://user@host/database"
+                        + (" (created)" if created else ""))
+
+
+def _add_case(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--case", required=True, metavar="ID", help="case id, e.g. P000113#1")
+
+
+def _case_action(actions: Any, name: str, run: Any, *, help: str, description: str
+                 ) -> argparse.ArgumentParser:
+    """A command that changes one stored case: --db, --case, --at and --actor."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help,
+                                                         description=description)
+    parser.set_defaults(func=run)
+    _add_db(parser)
+    _add_case(parser)
+    parser.add_argument("--at", required=True, metavar="TIME",
+                        help="when it happened, ISO date-time (2024-05-06T10:30)")
+    parser.add_argument("--actor", required=True, metavar="NAME", help="who did it")
+    return parser
+
+
+def _add_choice(parser: argparse.ArgumentParser, flag: str, kind: type[enum.StrEnum], *,
+                help: str, **options: Any) -> None:
+    """An option whose value is one of ``kind``'s words, read into the enum itself."""
+    words = ", ".join(str(m.value) for m in kind)
+
+    def read(text: str) -> enum.StrEnum:
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {words}") from None
+
+    parser.add_argument(flag, type=read, metavar=flag.strip("-").upper(),
+                        help=f"{help}: {words}", **options)
 
 
 def run_open(args: argparse.Namespace) -> int:
@@ -131,7 +198,7 @@ def run_open(args: argparse.Namespace) -> int:
     playbook = SPEC_PLAYBOOK
     if args.working_hours:
         playbook = playbook.with_deadline_unit(DeadlineUnit.WORKING_HOURS)
-    holidays = _read_holidays(args.holidays) if args.holidays else frozenset()
+    holidays = read_holidays(args.holidays) if args.holidays else frozenset()
     calendar = WorkingCalendar(timezone=args.timezone, holidays=holidays)
     notifier = JsonLinesNotifier(args.notify) if args.notify else None
     with _case_store(args.db, create=True) as store:
@@ -154,6 +221,40 @@ def _existing_db(path: str) -> str:
         raise ConfigError(f"no case database at {path}\nHint: create it with "
                           "'rfm-retention cases open'.")
     return path
+
+
+def _changed(args: argparse.Namespace, change: Any) -> int:
+    """Apply ``change(book, case_id, at)`` to the stored case and print where it stands."""
+    at = to_datetime(args.at, field="--at")
+    with _case_store(args.db, create=False) as store:
+        case: Case = change(CaseBook(store), args.case, at)
+    due = "; ".join(f"{d.name} " + (f"met {d.met_at:%Y-%m-%d %H:%M}" if d.met_at else
+                                    f"due {d.due_at:%Y-%m-%d %H:%M}") for d in case.deadlines)
+    done = {"contact": "contact recorded", "plan": "plan recorded", "close": "closed"}
+    print(f"case {case.case_id}: {done[args.cases_command]}; status {case.status.value}"
+          + (f", outcome {case.outcome.value}" if case.outcome else "")
+          + (f"; deadlines: {due}" if due and not case.is_closed else ""))
+    return 0
+
+
+def run_contact(args: argparse.Namespace) -> int:
+    """Record a contact on one case."""
+    return _changed(args, lambda book, case_id, at: book.record_contact(
+        case_id, at=at, actor=args.actor, channel=args.channel, result=args.result,
+        purpose=args.purpose, note=args.note, inbound=args.inbound))
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Record the retention plan of one case."""
+    return _changed(args, lambda book, case_id, at: book.record_plan(
+        case_id, at=at, actor=args.actor, code=args.code, description=args.description,
+        purpose=args.purpose))
+
+
+def run_close(args: argparse.Namespace) -> int:
+    """Close one case with an outcome."""
+    return _changed(args, lambda book, case_id, at: book.close(
+        case_id, at=at, actor=args.actor, outcome=args.outcome, note=args.note))
 
 
 def run_overdue(args: argparse.Namespace) -> int:

@@ -7,13 +7,16 @@
 * :class:`CaseBook` - warnings in, cases out: contacts, plans, outcomes,
   ``overdue(as_of)``, breach escalation; every change validated and kept in an
   append-only history (:class:`InMemoryCaseStore`, :class:`SQLiteCaseStore`);
+  :class:`CaseList` - its cases as a sequence and a table (``to_pandas()``,
+  ``to_polars()``, ``to_arrow()``);
 * :class:`ContactRules` - per-patient, per-channel consent and do-not-contact;
 * :func:`compose_care_batch` - caring batch messages for the host to send;
 * :class:`Notifier` - staff notices (:class:`CallbackNotifier`,
   :class:`JsonLinesNotifier`).
 """
 
-from rfm_retention.interventions._casebook import Breach, CaseBook, Intake, IntakeAction
+from rfm_retention.interventions._case_list import CaseList
+from rfm_retention.interventions._casebook import Breach, CaseBook
 from rfm_retention.interventions._contact_rules import Consent, ContactRules
 from rfm_retention.interventions._events import (
     CaseClosed,
@@ -27,7 +30,8 @@ from rfm_retention.interventions._events import (
     decode_event,
     encode_event,
 )
-from rfm_retention.interventions._from_warnings import IntakeReport, WarningLike, intake_warnings
+from rfm_retention.interventions._from_warnings import intake_warnings
+from rfm_retention.interventions._intake import Intake, IntakeAction, IntakeReport
 from rfm_retention.interventions._lifecycle import apply, replay
 from rfm_retention.interventions._messages import (
     CARE_TEMPLATES,
@@ -66,7 +70,7 @@ from rfm_retention.interventions._vocabulary import (
     Outcome,
     Purpose,
 )
-from rfm_retention.interventions._working_calendar import WorkingCalendar
+from rfm_retention.interventions._working_calendar import WorkingCalendar, read_holidays
 from rfm_retention.interventions.conformance import check_case_store
 
 __all__ = [
@@ -80,6 +84,7 @@ __all__ = [
     "CaseClosed",
     "CaseEscalated",
     "CaseEvent",
+    "CaseList",
     "CaseOpened",
     "CaseReopened",
     "CaseStatus",
@@ -117,7 +122,6 @@ __all__ = [
     "SkippedRecipient",
     "StaffNotice",
     "StaffNotified",
-    "WarningLike",
     "WorkingCalendar",
     "apply",
     "check_case_store",
@@ -125,5 +129,6 @@ __all__ = [
     "decode_event",
     "encode_event",
     "intake_warnings",
+    "read_holidays",
     "replay",
 ]

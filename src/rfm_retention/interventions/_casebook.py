@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, overload
 
 import attrs
+import numpy.typing as npt
 
-from rfm_retention._display import Display
+from rfm_retention._frames import FrameViews
 from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
+from rfm_retention.interventions._case_list import CaseList
 from rfm_retention.interventions._contact_rules import ContactRules
 from rfm_retention.interventions._events import (
     CaseClosed,
@@ -39,6 +41,7 @@ from rfm_retention.interventions._events import (
     PlanRecorded,
     StaffNotified,
 )
+from rfm_retention.interventions._intake import Intake, IntakeAction, IntakeReport
 from rfm_retention.interventions._lifecycle import apply, replay
 from rfm_retention.interventions._notify import NoticeKind, Notifier, StaffNotice
 from rfm_retention.interventions._playbook import SPEC_PLAYBOOK, Playbook
@@ -46,28 +49,12 @@ from rfm_retention.interventions._records import Case, Due
 from rfm_retention.interventions._store import CaseStore
 from rfm_retention.interventions._vocabulary import Channel, ContactResult, Outcome, Purpose
 from rfm_retention.interventions._working_calendar import WorkingCalendar
-from rfm_retention.time import to_datetime
+from rfm_retention.risk._records import WarningRecord
+from rfm_retention.risk._warnings import WarningList
+from rfm_retention.time import TimeLike, to_datetime
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
-__all__ = ["Breach", "CaseBook", "Intake", "IntakeAction"]
-
-
-class IntakeAction(enum.StrEnum):
-    """What taking in one warning did."""
-
-    OPENED = "opened"
-    ESCALATED = "escalated"
-    UNCHANGED = "unchanged"
-    SUPPRESSED = "suppressed"
-    IGNORED = "ignored"
-
-
-@attrs.frozen
-class Intake:
-    """The result of :meth:`CaseBook.intake`: what happened, and the case concerned (if any)."""
-
-    action: IntakeAction
-    case: Case | None
+__all__ = ["Breach", "CaseBook"]
 
 
 @attrs.frozen
@@ -111,19 +98,6 @@ def _word(kind: type[_E], value: object, field: str) -> _E:
         raise CaseError(f"unknown {field} {value!r}; allowed: {allowed}") from None
 
 
-def _level(value: object) -> RiskLevel:
-    """A risk level from its label (``"high"``) or value, or a CaseError listing the labels."""
-    if isinstance(value, RiskLevel):
-        return value
-    try:
-        if isinstance(value, str):
-            return RiskLevel.parse(value)
-        return RiskLevel(int(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        allowed = ", ".join(m.label for m in RiskLevel)
-        raise CaseError(f"unknown level {value!r}; allowed: {allowed}") from None
-
-
 def _text(value: object, field: str) -> str:
     text = str(value).strip()
     if not text:
@@ -131,15 +105,28 @@ def _text(value: object, field: str) -> str:
     return text
 
 
-class CaseBook:
+def _record(value: object, position: int) -> WarningRecord:
+    """``value`` when it is a WarningRecord, else a ConfigError naming its position."""
+    if isinstance(value, WarningRecord):
+        return value
+    raise ConfigError(
+        f"warning {position}: intake takes WarningRecords, got {type(value).__name__}\n"
+        "Hint: WarningList.to_records() or read_warnings_csv() give them."
+    )
+
+
+class CaseBook(FrameViews):
     """Opens, escalates, records and closes intervention cases.
 
     Example:
         >>> import datetime as dt
         >>> from rfm_retention.interventions import InMemoryCaseStore
+        >>> from rfm_retention.risk import WarningRecord
+        >>> from rfm_retention.vocabulary import ReasonCode, RiskLevel
         >>> book = CaseBook(InMemoryCaseStore())
         >>> warned = dt.datetime(2024, 5, 6, 9, 0)
-        >>> case = book.intake("p42", "high", "price", warned).case
+        >>> warning = WarningRecord("p42", RiskLevel.HIGH, ReasonCode.PRICE, 85.0, "no visit")
+        >>> case = book.intake(warning, warned).case
         >>> {d.name: d.due_at.isoformat() for d in case.deadlines}
         {'first_contact': '2024-05-07T09:00:00', 'retention_plan': '2024-05-08T09:00:00'}
         >>> case = book.record_contact(case.case_id, at=warned + dt.timedelta(hours=3),
@@ -159,6 +146,8 @@ class CaseBook:
         notify_levels: Levels whose new cases and escalations are announced.
     """
 
+    FRAME_CATEGORIES = CaseList.FRAME_CATEGORIES
+
     def __init__(
         self,
         store: CaseStore,
@@ -174,26 +163,18 @@ class CaseBook:
         self.calendar = WorkingCalendar() if calendar is None else calendar
         self.contact_rules = contact_rules
         self.notifier = notifier
-        self.notify_levels = frozenset(_level(v) for v in notify_levels)
+        self.notify_levels = frozenset(notify_levels)
 
     def __repr__(self) -> str:
-        return self._display().text()
+        return self.cases()._display("CaseBook").text()
 
     def _repr_html_(self) -> str:
-        return self._display().html()
+        return self.cases()._display("CaseBook").html()
 
-    def _display(self) -> Display:
-        """Every stored case: patient, level, reason, status, when warned, first contact."""
-        cases = self.cases()
-        columns = {
-            "case_id": [c.case_id for c in cases], "level": [c.level.label for c in cases],
-            "reason": [c.reason for c in cases], "status": [c.status for c in cases],
-            "warned_at": [c.warned_at for c in cases],
-            "first_contact_at": [c.first_contact_at for c in cases],
-            "outcome": [c.outcome for c in cases],
-        }
-        still_open = sum(not c.is_closed for c in cases)
-        return Display("CaseBook", columns, {"cases": len(cases), "open": still_open})
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Every stored case as one row (see :meth:`CaseList.to_columns`); the DataFrame
+        views ``to_pandas()``, ``to_polars()`` and ``to_arrow()`` read it."""
+        return self.cases().to_columns()
 
     # -- reading ------------------------------------------------------------
 
@@ -213,10 +194,14 @@ class CaseBook:
         """Every event of the case, oldest first."""
         return self.store.history(case_id)
 
-    def cases(self, *, patient_id: object | None = None, open_only: bool = False) -> list[Case]:
-        """Stored cases, by patient then episode (optionally one patient's, or non-closed only)."""
+    def cases(self, *, patient_id: object | None = None, open_only: bool = False) -> CaseList:
+        """Stored cases, by patient then episode (optionally one patient's, or non-closed only).
+
+        A :class:`CaseList`: a sequence of cases and a table with DataFrame views.
+        """
         pid = None if patient_id is None else str(patient_id)
-        return [self.get(cid) for cid in self.store.case_ids(patient_id=pid, open_only=open_only)]
+        ids = self.store.case_ids(patient_id=pid, open_only=open_only)
+        return CaseList(self.get(cid) for cid in ids)
 
     # -- warnings -----------------------------------------------------------
 
@@ -234,45 +219,84 @@ class CaseBook:
         plan = self.playbook.level_plan(level)
         return () if plan is None else plan.owners
 
+    @overload
+    def intake(
+        self, warnings: WarningRecord, warned_at: TimeLike | None = None, *,
+        actor: str = ..., summary_chars: int = ...,
+    ) -> Intake: ...
+
+    @overload
+    def intake(
+        self, warnings: WarningList | Iterable[WarningRecord], warned_at: TimeLike | None = None,
+        *, actor: str = ..., summary_chars: int = ...,
+    ) -> IntakeReport: ...
+
     def intake(
         self,
-        patient_id: object,
-        level: RiskLevel | str | int,
-        reason: ReasonCode | str,
-        warned_at: Any,
+        warnings: WarningRecord | WarningList | Iterable[WarningRecord],
+        warned_at: TimeLike | None = None,
         *,
-        score: float | None = None,
-        summary: str = "",
-        new_episode: bool = False,
         actor: str = "risk-scan",
-    ) -> Intake:
-        """Take in one warning: open a case, escalate the open one, or leave things be.
+        summary_chars: int = 300,
+    ) -> Intake | IntakeReport:
+        """Take in warnings: open a case, escalate the open one, or leave things be.
 
-        Idempotent: taking in the same warning again changes nothing. See the
-        module docstring for how episodes are told apart.
+        Given one :class:`~rfm_retention.risk.WarningRecord`, returns its
+        :class:`Intake`; given a :class:`~rfm_retention.risk.WarningList`
+        (read once through ``to_records()``) or any iterable of records (such as
+        :func:`~rfm_retention.risk.read_warnings_csv` gives), returns an
+        :class:`IntakeReport` with one result per warning, in order. The records
+        are typed: levels and reasons are the vocabulary's enums, never text.
+
+        Idempotent: taking in the same warning again changes nothing. A record
+        whose ``change`` is ``new`` (the patient was not warned in the previous
+        scan) starts a new episode; see the module docstring.
 
         Args:
-            patient_id: The patient (stored as text).
-            level: Risk level of the warning (``"high"``, ``RiskLevel.HIGH``, 3).
-            reason: Churn reason code.
-            warned_at: When the warning was raised; deadlines count from it.
-            score: The risk score, if the policy produced one.
-            summary: One line for staff on why the patient was warned.
-            new_episode: The patient was not warned in the previous scan.
-            actor: Recorded as the author of the opening or escalation.
+            warnings: One record, a warning list, or an iterable of records.
+            warned_at: When the warnings were raised; deadlines count from it.
+                ``None`` takes a warning list's own ``as_of``.
+            actor: Recorded as the author of openings and escalations.
+            summary_chars: The evidence is cut to this many characters for the
+                case's one-line summary.
         """
-        pid = _text(patient_id, "patient_id")
-        risk = _level(level)
-        why = _word(ReasonCode, reason, "reason")
+        if warned_at is None:
+            warned_at = getattr(warnings, "as_of", None)
+            if warned_at is None:
+                raise ConfigError("intake: give warned_at= (only a WarningList has its own "
+                                  "as_of)")
         at = to_datetime(warned_at, field="warned_at")
-        if not self.playbook.opens_case(risk):
+        if isinstance(warnings, WarningRecord):
+            return self._take(warnings, at, actor, summary_chars)
+        if isinstance(warnings, str):
+            raise ConfigError(
+                f"intake takes WarningRecords or a WarningList, not the text {warnings!r}\n"
+                "Hint: WarningRecord(patient_id, RiskLevel.HIGH, ReasonCode.PRICE)."
+            )
+        if isinstance(warnings, WarningList):
+            records = warnings.to_records()
+        else:  # every item is checked before the first is taken in
+            records = tuple(_record(r, n) for n, r in enumerate(warnings))
+        return IntakeReport(tuple(self._take(r, at, actor, summary_chars) for r in records))
+
+    def _take(self, warning: WarningRecord, at: dt.datetime, actor: str,
+              summary_chars: int) -> Intake:
+        """One typed warning in: a case opened, escalated or left as it was."""
+        pid = _text(warning.patient_id, "patient_id")
+        if not self.playbook.opens_case(warning.level):
             return Intake(IntakeAction.IGNORED, None)
+        summary = warning.evidence
+        if len(summary) > summary_chars:
+            summary = summary[: summary_chars - 1] + "…"
+        score = None if warning.score is None else float(warning.score)
+        new_episode = warning.change == "new"
         # Another writer (a second scan process) may change the patient's cases
         # between our read and our write; the store refuses the stale write and
         # the decision is simply taken again on fresh data.
         for attempt in range(_INTAKE_ATTEMPTS):
             try:
-                return self._intake(pid, risk, why, at, score, summary, new_episode, actor)
+                return self._intake(pid, warning.level, warning.reason, at, score, summary,
+                                    new_episode, actor)
             except _StoreConflict:
                 if attempt == _INTAKE_ATTEMPTS - 1:
                     raise

@@ -31,6 +31,7 @@ from rfm_retention.interventions._events import (
     ContactRecorded,
     PlanRecorded,
     StaffNotified,
+    kind_of,
 )
 from rfm_retention.interventions._records import Case, Contact, Due, PlanRecord
 from rfm_retention.interventions._vocabulary import CaseStatus, Milestone, Outcome
@@ -140,7 +141,8 @@ def apply(case: Case | None, event: CaseEvent) -> Case:
     if event.at < case.warned_at:
         raise _refuse(case.case_id, f"{event.at} is before the warning at {case.warned_at}")
     if case.is_closed and not isinstance(event, CaseReopened):
-        raise _refuse(case.case_id, f"is closed ({case.outcome}); reopen it with a reason first")
+        raise _refuse(case.case_id, f"is closed ({case.outcome}): no {kind_of(event)} "
+                      "on a closed case; reopen it with a reason first")
     step = attrs.evolve(case, version=event.seq)
     if isinstance(event, CaseEscalated):
         return _escalate(step, event)

@@ -171,8 +171,11 @@ def compose_care_batch(
     Example:
         >>> import datetime as dt
         >>> from rfm_retention.interventions import CaseBook, InMemoryCaseStore
+        >>> from rfm_retention.risk import WarningRecord
+        >>> from rfm_retention.vocabulary import ReasonCode, RiskLevel
         >>> book = CaseBook(InMemoryCaseStore())
-        >>> _ = book.intake("p1", "medium", "behaviour_only", dt.datetime(2024, 5, 6, 8))
+        >>> warning = WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.BEHAVIOUR_ONLY)
+        >>> _ = book.intake(warning, dt.datetime(2024, 5, 6, 8))
         >>> batch = compose_care_batch(book.cases(open_only=True), channel="sms",
         ...     hospital="Riverside Hospital", contact_line="call 0571-8888",
         ...     details={"p1": {"name": "Mr Zhang", "department": "cardiology"}})

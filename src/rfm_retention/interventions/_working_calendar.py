@@ -15,14 +15,15 @@ taken to be local time already.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zoneinfo
 from collections.abc import Iterable, Iterator
 
 import attrs
 
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, InputFileError, RowIssue, ValidationError
 
-__all__ = ["WorkingCalendar"]
+__all__ = ["WorkingCalendar", "read_holidays"]
 
 _UTC = dt.UTC
 # A calendar that finds no working time within ten years is misconfigured,
@@ -123,9 +124,6 @@ class WorkingCalendar:
             return False
         return day in self.extra_working_days or day.weekday() in self.weekdays
 
-    def _local(self, moment: dt.datetime) -> dt.datetime:
-        return self.local_time(moment)
-
     def local_time(self, moment: dt.datetime) -> dt.datetime:
         """The naive-UTC ``moment`` as naive wall-clock time of ``timezone``.
 
@@ -134,10 +132,7 @@ class WorkingCalendar:
             >>> WorkingCalendar(timezone="Asia/Shanghai").local_time(dt.datetime(2024, 3, 30, 23))
             datetime.datetime(2024, 3, 31, 7, 0)
         """
-        if self.timezone is None:
-            return moment
-        zone = zoneinfo.ZoneInfo(self.timezone)
-        return moment.replace(tzinfo=_UTC).astimezone(zone).replace(tzinfo=None)
+        return self._shift(moment, to_local=True)
 
     def utc_time(self, local: dt.datetime) -> dt.datetime:
         """Naive wall-clock time of ``timezone`` as a naive-UTC instant (the inverse).
@@ -147,10 +142,15 @@ class WorkingCalendar:
             >>> WorkingCalendar(timezone="Asia/Shanghai").utc_time(dt.datetime(2024, 4, 30, 7))
             datetime.datetime(2024, 4, 29, 23, 0)
         """
+        return self._shift(local, to_local=False)
+
+    def _shift(self, moment: dt.datetime, *, to_local: bool) -> dt.datetime:
+        """``moment`` read in one of UTC and ``timezone``, written in the other."""
         if self.timezone is None:
-            return local
+            return moment
         zone = zoneinfo.ZoneInfo(self.timezone)
-        return local.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+        source, target = (_UTC, zone) if to_local else (zone, _UTC)
+        return moment.replace(tzinfo=source).astimezone(target).replace(tzinfo=None)
 
     def _utc(self, day: dt.date, at: dt.time) -> dt.datetime:
         local = dt.datetime.combine(day, at)
@@ -166,7 +166,7 @@ class WorkingCalendar:
 
     def _spans_from(self, moment: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:
         """Opening spans that end after ``moment``, in order, clipped to start at it."""
-        day = self._local(moment).date() - dt.timedelta(days=1)  # zone shifts can straddle
+        day = self.local_time(moment).date() - dt.timedelta(days=1)  # zone shifts can straddle
         found_any = False
         for offset in range(_SEARCH_LIMIT_DAYS):
             for start, end in self.spans_on(day + dt.timedelta(days=offset)):
@@ -188,7 +188,7 @@ class WorkingCalendar:
 
     def is_open(self, moment: dt.datetime) -> bool:
         """Whether ``moment`` falls inside an opening span (start inclusive, end exclusive)."""
-        day = self._local(moment).date()
+        day = self.local_time(moment).date()
         return any(
             start <= moment < end
             for offset in (-1, 0, 1)
@@ -241,3 +241,43 @@ class WorkingCalendar:
                 break
             total += min(span_end, end) - span_start
         return total.total_seconds() / 3600.0
+
+
+def read_holidays(path: str | os.PathLike[str]) -> frozenset[dt.date]:
+    """The dates of a holidays file: one ISO date (``YYYY-MM-DD``) per line.
+
+    ``#`` starts a comment; blank lines are skipped. Every line that is not a
+    date is reported at once in a :class:`~rfm_retention.errors.ValidationError`
+    (row = the 0-based line, with its 1-based line number), so the file is
+    fixed in one pass.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "holidays.txt"
+        ...     _ = path.write_text("# national day\\n2024-10-01\\n2024-10-02  # bridge\\n")
+        ...     sorted(read_holidays(path))
+        [datetime.date(2024, 10, 1), datetime.date(2024, 10, 2)]
+    """
+    name = os.fspath(path)
+    days: set[dt.date] = set()
+    issues: list[RowIssue] = []
+    try:
+        with open(name, encoding="utf-8-sig") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        raise InputFileError(name, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(name, f"cannot be read as UTF-8 text ({exc})") from None
+    for number, raw in enumerate(lines, start=1):
+        text = raw.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            days.add(dt.date.fromisoformat(text))
+        except ValueError:
+            issues.append(RowIssue(number - 1, "date", "not an ISO date (YYYY-MM-DD)", text,
+                                   line=number))
+    if issues:
+        raise ValidationError(name, issues)
+    return frozenset(days)

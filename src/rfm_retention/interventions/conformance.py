@@ -21,11 +21,14 @@ from rfm_retention.interventions._casebook import CaseBook
 from rfm_retention.interventions._events import CaseOpened, ContactRecorded
 from rfm_retention.interventions._lifecycle import apply
 from rfm_retention.interventions._store import CaseStore
+from rfm_retention.risk._records import WarningRecord
+from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = ["CASE_STORE_CHECKS", "check_case_store"]
 
 _T0 = dt.datetime(2024, 5, 6, 9, 0)
 _H = dt.timedelta(hours=1)
+_HIGH, _MEDIUM = RiskLevel.HIGH, RiskLevel.MEDIUM
 
 
 _KIT = Promises("case store")
@@ -35,8 +38,8 @@ _refused = _KIT.refused
 
 def _check_round_trip(store: CaseStore) -> None:
     book = CaseBook(store)
-    book.intake("p1", "medium", "service", _T0, score=61.5, summary="rating 72")
-    book.intake("p1", "high", "efficacy", _T0 + _H)
+    book.intake(WarningRecord("p1", _MEDIUM, ReasonCode.SERVICE, 61.5, "rating 72"), _T0)
+    book.intake(WarningRecord("p1", _HIGH, ReasonCode.EFFICACY), _T0 + _H)
     book.record_contact("p1#1", at=_T0 + 2 * _H, actor="a", channel="phone", result="reached")
     book.record_plan("p1#1", at=_T0 + 3 * _H, actor="a")
     book.close("p1#1", at=_T0 + 4 * _H, actor="a", outcome="won_back")
@@ -50,7 +53,7 @@ def _check_round_trip(store: CaseStore) -> None:
 
 def _check_stale_writer(store: CaseStore) -> None:
     book = CaseBook(store)
-    stale = book.intake("p1", "high", "price", _T0).case
+    stale = book.intake(WarningRecord("p1", _HIGH, ReasonCode.PRICE), _T0).case
     if stale is None:
         raise ConformanceError("case store", "a new high-risk warning opened no case")
     book.record_contact("p1#1", at=_T0 + _H, actor="a", channel="phone", result="reached")
@@ -62,7 +65,7 @@ def _check_stale_writer(store: CaseStore) -> None:
 
 
 def _check_one_open_case(store: CaseStore) -> None:
-    CaseBook(store).intake("p1", "high", "price", _T0)
+    CaseBook(store).intake(WarningRecord("p1", _HIGH, ReasonCode.PRICE), _T0)
     rogue = CaseOpened(case_id="p1#7", seq=1, at=_T0, actor="x", patient_id="p1", episode=7,
                        level="high", reason="price")
     _refused(lambda: store.append(apply(None, rogue), [rogue]), CaseError,
@@ -73,9 +76,9 @@ def _check_one_open_case(store: CaseStore) -> None:
 def _check_listing(store: CaseStore) -> None:
     book = CaseBook(store)
     for pid in ("b", "a"):
-        book.intake(pid, "medium", "price", _T0)
+        book.intake(WarningRecord(pid, _MEDIUM, ReasonCode.PRICE), _T0)
     book.close("a#1", at=_T0 + _H, actor="x", outcome="not_needed", note="came back")
-    book.intake("a", "medium", "price", _T0 + 2 * _H, new_episode=True)
+    book.intake(WarningRecord("a", _MEDIUM, ReasonCode.PRICE, change="new"), _T0 + 2 * _H)
     _expect(store.case_ids() == ("a#1", "a#2", "b#1"), "case_ids: by patient, then episode")
     _expect(store.case_ids(open_only=True) == ("a#2", "b#1"), "open_only must drop closed cases")
     _expect(store.case_ids(patient_id="a") == ("a#1", "a#2"), "patient_id must filter")

@@ -176,14 +176,15 @@ def _deadlines(warnings: WarningList, book: CaseBook | None, at: dt.datetime,
     planner = CaseBook(InMemoryCaseStore(), playbook=book.playbook,
                        calendar=book.calendar) if book is not None else CaseBook(
         InMemoryCaseStore())
+    records = warnings.to_records()
     for i in top:
-        w = warnings[i]
+        w = records[i]
         case = None
         if book is not None:
             open_cases = book.cases(patient_id=w.patient_id, open_only=True)
             case = open_cases[-1] if open_cases else None
         if case is None:
-            case = planner.intake(w.patient_id, w.level, w.reason, at).case
+            case = planner.intake(w, at).case
         if case is None:
             continue
         due = [f"{d.name.replace('_', ' ')} by {d.due_at:%Y-%m-%d %H:%M}"

@@ -45,11 +45,25 @@ class WarningRecord:
     """
 
     patient_id: str | int
-    level: RiskLevel
-    reason: ReasonCode
+    level: RiskLevel = attrs.field(validator=lambda _, a, v: _typed(a.name, v, RiskLevel))
+    reason: ReasonCode = attrs.field(validator=lambda _, a, v: _typed(a.name, v, ReasonCode))
     score: float | None = None
     evidence: str = ""
-    change: str = ""
+    change: str = attrs.field(default="", validator=lambda _, a, v: _known_change(v))
+
+
+def _typed(field: str, value: object, kind: type[RiskLevel] | type[ReasonCode]) -> None:
+    """A typed field holds its enum, never the text of one (the text is read at the edges)."""
+    if not isinstance(value, kind):
+        example = "RiskLevel.parse('high')" if kind is RiskLevel else "ReasonCode('price')"
+        raise ConfigError(f"WarningRecord.{field} must be a {kind.__name__}, got {value!r}\n"
+                          f"Hint: {example} reads a label; read_warnings_csv() reads a file.")
+
+
+def _known_change(value: object) -> None:
+    if value not in _CHANGES:
+        raise ConfigError(f"WarningRecord.change must be one of {sorted(_CHANGES)}, got "
+                          f"{value!r}")
 
 
 def _cell(row: dict[str, str | None], name: str) -> str:
