@@ -64,7 +64,8 @@ def test_every_command_is_registered_by_the_module_the_table_names() -> None:
 
 
 def test_top_level_help_is_the_full_parsers_without_loading_commands() -> None:
-    """``rfm-retention --help`` lists every command with its own help, importing none."""
+    """``rfm-retention --help`` lists every command with its own help, importing none (a
+    command's help changed in its module must be copied to ``_COMMANDS`` in ``cli``)."""
     from rfm_retention.cli import _summary_parser, build_parser
 
     assert _summary_parser().format_help() == build_parser().format_help()

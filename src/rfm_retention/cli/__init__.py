@@ -58,7 +58,8 @@ _COMMANDS = {
     "sample": ("rfm_retention.cli.sample",
                "write a synthetic cohort's tables (visits.csv, ratings.csv, ...) and truth.csv"),
     "cases": ("rfm_retention.cli.cases",
-              "intervention cases: open them from warnings, list overdue deadlines"),
+              "intervention cases: open them from warnings, record contacts, plans and "
+              "outcomes, list overdue deadlines"),
     "report": ("rfm_retention.cli.report",
                "monthly KPIs: churn, revisit at 3/6 months, satisfaction, coverage, win-back"),
     "backtest": ("rfm_retention.cli.backtest",
