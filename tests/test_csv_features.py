@@ -58,20 +58,21 @@ def _small_chunks(chunk_bytes: int) -> Any:
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(rows=st.lists(_row, min_size=1, max_size=60), chunk=st.integers(1, 200),
        batch_rows=st.integers(1, 30), window=_window, id_type=st.sampled_from(["text", "int"]),
-       as_of=st.sampled_from(["2024-06-30", "2024-12-31", "2025-03-01T12:00:00"]))
+       as_of=st.sampled_from(["2024-06-30", "2024-12-31", "2025-03-01T12:00:00"]),
+       reader=st.sampled_from(["numpy", "arrow"]))
 def test_batches_of_any_size_give_the_whole_file_features(
     tmp_path: Path, rows: list[tuple[str, ...]], chunk: int, batch_rows: int, window: Any,
-    id_type: str, as_of: str,
+    id_type: str, as_of: str, reader: str,
 ) -> None:
     """Any chunk and batch size (one patient's rows split across batches, visits after as_of
-    among them) gives exactly the features of the file read whole."""
+    among them), with either CSV reader, gives exactly the features of the file read whole."""
     if id_type == "int":
         rows = [(r[0] if r[0].isdigit() else "42", *r[1:]) for r in rows]
     path = _write(tmp_path / "v.csv", rows)
-    whole = VisitLog.from_csv(path, id_type=id_type)  # type: ignore[arg-type]
+    whole = VisitLog.from_csv(path, id_type=id_type, reader=reader)  # type: ignore[arg-type]
     with _small_chunks(chunk):
         got, rejected = csv_features(path, as_of, window=window, batch_rows=batch_rows,
-                                     id_type=id_type)  # type: ignore[arg-type]
+                                     id_type=id_type, reader=reader)  # type: ignore[arg-type]
     _assert_identical(rr.patient_features(whole, as_of, window=window), got)
     assert not rejected
     if id_type == "text":  # ids as written: "007" and "7" stay two patients
@@ -105,13 +106,14 @@ def _outcome(call: Any) -> tuple[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(_BAD_FILES))
 @pytest.mark.parametrize("chunk", [16, 64, 1 << 20])
+@pytest.mark.parametrize("reader", ["numpy", "arrow"])
 def test_bad_rows_are_reported_as_the_whole_file_reader_reports_them(
-    tmp_path: Path, name: str, chunk: int
+    tmp_path: Path, name: str, chunk: int, reader: str
 ) -> None:
     """Raise and quarantine name the same rows, lines, fields and values on both paths."""
     path = tmp_path / "v.csv"
     path.write_text(_BAD_FILES[name], encoding="utf-8")
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"reader": reader}
     if name == "text ids read as integers":
         options["id_type"] = "int"
     if name == "free-form day-first dates":
@@ -130,6 +132,7 @@ def test_bad_rows_are_reported_as_the_whole_file_reader_reports_them(
     _assert_identical(rr.patient_features(log, as_of), got)
 
 
+@pytest.mark.parametrize("reader", ["numpy", "arrow"])
 @pytest.mark.parametrize("text", [
     HEADER + "p1,2024-03-01,12,icu\n\np3,2024-03-01,12,50,cardio\n",
     HEADER + '"p1",2024-03-01,12,"a, b"\np3,2024-03-01,12,50,cardio\n',
@@ -139,13 +142,14 @@ def test_bad_rows_are_reported_as_the_whole_file_reader_reports_them(
     HEADER + 'p1,2024-03-01,5,"never closed\n',
 ], ids=["long row", "long quoted row", "repeated column", "no id column", "empty",
         "open quote"])
-def test_file_level_problems_are_the_same_errors(tmp_path: Path, text: str) -> None:
+def test_file_level_problems_are_the_same_errors(tmp_path: Path, text: str, reader: Any) -> None:
     """A malformed file fails with the same error, naming the same line, on both paths."""
     path = tmp_path / "v.csv"
     path.write_text(text, encoding="utf-8")
-    whole = _outcome(lambda: VisitLog.from_csv(path))
+    whole = _outcome(lambda: VisitLog.from_csv(path, reader=reader))
     with _small_chunks(16):
-        streamed = _outcome(lambda: csv_features(path, "2024-12-31", batch_rows=1))
+        streamed = _outcome(lambda: csv_features(path, "2024-12-31", batch_rows=1,
+                                                 reader=reader))
     assert whole[0] != "ok"
     assert streamed == whole
 
@@ -186,7 +190,7 @@ def test_a_ten_thousand_row_file_in_many_batches_matches(tmp_path: Path) -> None
             zip(ids.tolist(), days.tolist(), amounts.tolist(), strict=True)]
     path = _write(tmp_path / "v.csv", rows)
     with _small_chunks(4096):
-        got, _ = csv_features(path, "2024-09-30", batch_rows=50)
-    want = rr.patient_features(VisitLog.from_csv(path), "2024-09-30")
+        got, _ = csv_features(path, "2024-09-30", batch_rows=50, reader="numpy")
+    want = rr.patient_features(VisitLog.from_csv(path, reader="numpy"), "2024-09-30")
     _assert_identical(want, got)
     assert got.patient_id[0] == f"{int(ids.min()):05d}"  # leading zeros kept

@@ -16,7 +16,7 @@ from rfm_retention.features import patient_features
 from rfm_retention.metrics import DaysSinceLastVisit, ScanScorer, Scores
 from rfm_retention.metrics.conformance import SCORER_CHECKS
 from rfm_retention.model import ModelScorer, train_risk_model
-from rfm_retention.risk import RulePolicy
+from rfm_retention.risk import LearnedScorePolicy, RulePolicy
 from rfm_retention.testing import SyntheticCohort, parametrize_with_checks, synthetic_cohort
 
 AT = dt.date(2023, 9, 30)
@@ -38,6 +38,9 @@ BUILT_IN = {
     "days_since_last_visit": DaysSinceLastVisit,
     "scan_default": ScanScorer,
     "scan_rules": lambda: ScanScorer(RulePolicy.spec()),
+    "scan_learned": lambda: ScanScorer(LearnedScorePolicy(
+        ("interval_extension", "no_shows"), -2.0, (3.0, 1.0), (0.0,) * 4,
+        labels_until="2023-06-30")),
     "lifetime": lambda: LifetimeScorer(horizon_days=90),
     "trained_model": model_scorer,
 }

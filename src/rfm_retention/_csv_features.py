@@ -8,6 +8,9 @@ or before ``as_of`` become a :class:`~rfm_retention.FeatureState`, compacted
 to the days the features can still need, and the states merge pairwise as the
 batches come (a binary counter, so merging costs ``O(patients x log batches)``).
 Memory follows the batch size and the number of patients, not the file's size.
+With pyarrow's reader (the ``fast`` extra) the wanted columns are read whole
+(a few bytes per cell) and their rows go through the same batches, so the
+table build, the largest cost in memory, still holds one batch at a time.
 
 Streaming gives the in-memory path's features only when every rule it applies
 is a rule of one row. Two are not, and a file that meets one is read whole
@@ -26,7 +29,7 @@ binary fractions a total can differ from the one-pass sum in its last bit
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import attrs
 import numpy as np
@@ -35,6 +38,7 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
 from rfm_retention._progress import Progress
+from rfm_retention.data._arrow_csv import CsvReader, arrow_available, read_columns
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._schema import OnError, RejectedRows, Validated
 from rfm_retention.data._sources import VisitLog
@@ -66,6 +70,7 @@ def csv_features(
     delimiter: str = ",",
     encoding: str = "utf-8",
     id_type: IdType = "text",
+    reader: CsvReader = "auto",
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
 ) -> tuple[PatientFeatures, RejectedRows]:
@@ -76,7 +81,10 @@ def csv_features(
     With ``on_error="raise"`` every batch is still validated, so the
     :class:`~rfm_retention.errors.ValidationError` lists every bad row of the
     file, each with its line, exactly as :meth:`VisitLog.from_csv
-    <rfm_retention.data.PatientTable.from_csv>` does. ``progress`` hears of the
+    <rfm_retention.data.PatientTable.from_csv>` does. ``reader`` is as for
+    ``from_csv``: the numpy reader streams the file; pyarrow's reads the wanted
+    columns whole (fast), and its rows then go through the same batches, so the
+    table build still holds one batch at a time. ``progress`` hears of the
     reading (stage ``"read csv"``, in bytes).
 
     Example:
@@ -92,13 +100,13 @@ def csv_features(
     try:
         state, rejected = _streamed_state(
             path, bounds, window, mapping=mapping, parsing=parsing, on_error=on_error,
-            delimiter=delimiter, encoding=encoding, id_type=id_type, batch_rows=batch_rows,
-            progress=progress,
+            delimiter=delimiter, encoding=encoding, id_type=id_type, reader=reader,
+            batch_rows=batch_rows, progress=progress,
         )
     except _ReadWhole:
         log = VisitLog.from_csv(path, mapping=mapping, parsing=parsing, on_error=on_error,
                                 delimiter=delimiter, encoding=encoding, id_type=id_type,
-                                progress=progress)
+                                reader=reader, progress=progress)
         features = patient_features(log, as_of, window=window,
                                     min_exposure_days=min_exposure_days)
         return features, log.rejected
@@ -117,14 +125,22 @@ def _streamed_state(
     delimiter: str,
     encoding: str,
     id_type: IdType,
+    reader: CsvReader,
     batch_rows: int,
     progress: Progress | None,
 ) -> tuple[FeatureState, RejectedRows]:
     """The merged state of every batch's visits on or before the cutoff, and every issue."""
-    batches = iter_csv_columns(
-        path, VisitLog.SCHEMA, mapping, delimiter=delimiter, encoding=encoding,
-        parsing=parsing, batch_rows=batch_rows, progress=progress,
-    )
+    batches: Iterator[CsvColumns]
+    if reader == "numpy" or (reader == "auto" and not arrow_available()):
+        batches = iter_csv_columns(
+            path, VisitLog.SCHEMA, mapping, delimiter=delimiter, encoding=encoding,
+            parsing=parsing, batch_rows=batch_rows, progress=progress,
+        )
+    else:
+        whole = read_columns(path, VisitLog.SCHEMA, mapping, reader=reader,
+                             delimiter=delimiter, encoding=encoding, parsing=parsing,
+                             progress=progress)
+        batches = _slices(whole, batch_rows)
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
     stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)
     issues: list[RowIssue] = []
@@ -150,6 +166,15 @@ def _streamed_state(
     for part, _ in stack:
         state = state | part
     return state, rejected
+
+
+def _slices(read: CsvColumns, rows: int) -> Iterator[CsvColumns]:
+    """The rows of a whole read, ``rows`` at a time (views, no copy); at least one."""
+    total = int(read.lines.shape[0])
+    for at in range(0, max(total, 1), rows):
+        part = slice(at, at + rows)
+        yield CsvColumns({name: column[part] for name, column in read.columns.items()},
+                         read.lines[part])
 
 
 def _check_streamable(read: CsvColumns) -> None:

@@ -63,12 +63,14 @@ def _check_cli(code: int, err: str, command: str, named: str) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("reader", ["numpy", "arrow"])
 @pytest.mark.parametrize("case", sorted(FILES))
-def test_bad_visits_file_through_api(case: str, tmp_path: Path) -> None:
-    """VisitLog.from_csv raises the case's library error naming the row or line."""
+def test_bad_visits_file_through_api(case: str, reader: str, tmp_path: Path) -> None:
+    """VisitLog.from_csv raises the case's library error naming the row or line, whichever
+    CSV reader reads the file."""
     content, error, named = FILES[case]
     with pytest.raises(error) as caught:
-        VisitLog.from_csv(_visits(tmp_path, content))
+        VisitLog.from_csv(_visits(tmp_path, content), reader=reader)  # type: ignore[arg-type]
     assert isinstance(caught.value, RFMRetentionError)
     assert named in str(caught.value)
 

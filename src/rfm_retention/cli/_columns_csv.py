@@ -28,6 +28,7 @@ from rfm_retention.cli._cell_bytes import (
     text_cells_bytes,
 )
 from rfm_retention.cli._common import safe_cell
+from rfm_retention.data._arrow_csv import arrow_available
 
 __all__ = ["column_text", "write_columns"]
 
@@ -129,6 +130,10 @@ def write_columns(
 ) -> None:
     """Write ``columns`` (equal-length arrays or lists) as CSV to ``path`` (``-``/None: stdout).
 
+    A file is written by pyarrow when the ``fast`` extra is installed (the
+    same bytes, formatted by arrow's kernels instead of one Python call per
+    cell).
+
     Example:
         >>> import io, numpy as np
         >>> out = io.StringIO()
@@ -136,11 +141,18 @@ def write_columns(
         >>> out.getvalue()
         'id,x\\n1,0.5\\n2,\\n'
     """
-    header = list(columns)
+    header = ",".join(_quoted(safe_cell(h)) for h in columns)
+    if path is not None and path != "-" and arrow_available():  # the same bytes, faster
+        from rfm_retention.cli._arrow_columns_csv import write_columns_arrow
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "wb") as binary:
+            write_columns_arrow(binary, header, columns, decimals=decimals)
+        return
     arrays = [v if isinstance(v, np.ndarray) else _array(v) for v in columns.values()]
 
     def emit(handle: TextIO) -> None:
-        handle.write(",".join(_quoted(safe_cell(h)) for h in header) + "\n")
+        handle.write(header + "\n")
         n = arrays[0].shape[0] if arrays else 0
         for at in range(0, n, _ROWS_PER_WRITE):  # a block of rows at a time: bounded memory
             block = [_cells(a[at : at + _ROWS_PER_WRITE], decimals) for a in arrays]

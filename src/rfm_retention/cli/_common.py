@@ -14,6 +14,7 @@ import numpy as np
 from rfm_retention._cells import escape_cell
 from rfm_retention._progress import Progress
 from rfm_retention.data import DateParsing, PatientData, RejectedRows
+from rfm_retention.data._arrow_csv import CSV_READERS
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._csv import MissingColumnError
 from rfm_retention.data._table import PatientTable
@@ -73,6 +74,13 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         default="utf-8",
         metavar="NAME",
         help="text encoding of the input files (default utf-8), e.g. latin-1 or cp1252",
+    )
+    parser.add_argument(
+        "--csv-reader",
+        choices=CSV_READERS,
+        default="auto",
+        help="CSV parser: auto (default: pyarrow's when the fast extra is installed), numpy "
+        "(built in) or arrow; both give the same tables and the same errors",
     )
 
 
@@ -171,13 +179,14 @@ def _parsing(args: argparse.Namespace) -> DateParsing:
 
 def file_options(args: argparse.Namespace, source: str, path: str) -> dict[str, Any]:
     """The reading options of one source file from --map/--dayfirst/--date-format/
-    --quarantine/--encoding/--id-type, as keywords of ``from_csv``."""
+    --quarantine/--encoding/--id-type/--csv-reader, as keywords of ``from_csv``."""
     return {
         "mapping": file_mapping(args, source, path),
         "parsing": _parsing(args),
         "on_error": "quarantine" if args.quarantine else "raise",
         "encoding": args.encoding,
         "id_type": args.id_type,
+        "reader": args.csv_reader,
     }
 
 

@@ -1,6 +1,12 @@
 """The patient data model: records, validated columnar tables, loaders and the bundle."""
 
-from rfm_retention.data._bundle import SOURCE_FILES, PatientData, as_patient_data
+from rfm_retention.data._bundle import (
+    SOURCE_FILES,
+    SOURCES,
+    DataSource,
+    PatientData,
+    as_patient_data,
+)
 from rfm_retention.data._schema import Field, RejectedRows, Schema
 from rfm_retention.data._sources import (
     ACQUISITION_CHANNELS,
@@ -31,6 +37,7 @@ __all__ = [
     "ACQUISITION_CHANNELS",
     "APPOINTMENT_STATUSES",
     "COURSE_STATUSES",
+    "SOURCES",
     "SOURCE_FILES",
     "Appointment",
     "AppointmentTable",
@@ -40,6 +47,7 @@ __all__ = [
     "ComplaintTable",
     "Course",
     "CourseTable",
+    "DataSource",
     "DateParsing",
     "Field",
     "PatientData",

@@ -15,32 +15,61 @@ from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
 from rfm_retention.data._schema import OnError
 from rfm_retention.data._sources import (
+    Appointment,
     AppointmentTable,
+    Assessment,
     AssessmentTable,
+    Complaint,
     ComplaintTable,
+    Course,
     CourseTable,
+    PatientEntry,
     PatientRegistry,
+    Rating,
     RatingTable,
+    Review,
     ReviewTable,
+    Visit,
     VisitLog,
 )
 from rfm_retention.data._table import IdArray, IdType, PatientTable, union_patients
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import ConfigError
 
-__all__ = ["SOURCE_FILES", "PatientData", "as_patient_data"]
+__all__ = ["SOURCES", "SOURCE_FILES", "DataSource", "PatientData", "as_patient_data"]
 
-SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = frozen_mapping({
-    "visits": ("visits.csv", VisitLog),
-    "ratings": ("ratings.csv", RatingTable),
-    "complaints": ("complaints.csv", ComplaintTable),
-    "appointments": ("appointments.csv", AppointmentTable),
-    "courses": ("courses.csv", CourseTable),
-    "outcomes": ("outcomes.csv", AssessmentTable),
-    "reviews": ("reviews.csv", ReviewTable),
-    "registry": ("patients.csv", PatientRegistry),
-})
-"""Source name -> (default file name, table class)."""
+_SOURCE = "rfm_retention.source"
+
+
+@attrs.frozen
+class DataSource:
+    """One source of the bundle, declared once, as its :class:`PatientData` field.
+
+    ``name`` is the field (and the schema's source name, the CLI option
+    ``--<name>``, the key of ``from_frames``/``from_directory``), ``table``
+    the validated table class, ``record`` the row record, ``filename`` the
+    default CSV file in a folder, ``label`` what it is in words. Everything
+    that lists the sources (:data:`SOURCES`, :data:`SOURCE_FILES`, the
+    bundle's loaders, the command line's input options, the input guide's
+    table) is derived from these declarations.
+
+    Example:
+        >>> [s.filename for s in SOURCES][:2]
+        ['visits.csv', 'ratings.csv']
+    """
+
+    name: str
+    table: type[PatientTable]
+    record: type
+    filename: str
+    label: str
+
+
+def _source(
+    table: type[PatientTable], record: type, filename: str, label: str
+) -> dict[str, DataSource]:
+    """The metadata that declares a :class:`PatientData` field a source."""
+    return {_SOURCE: DataSource(table.SCHEMA.source, table, record, filename, label)}
 
 
 def _local_visits(visits: Any, mapping: Mapping[str, str] | None = None) -> VisitLog:
@@ -86,14 +115,28 @@ class PatientData:
         [2]
     """
 
-    visits: VisitLog = attrs.field(converter=_local_visits)
-    ratings: RatingTable | None = None
-    complaints: ComplaintTable | None = None
-    appointments: AppointmentTable | None = None
-    courses: CourseTable | None = None
-    outcomes: AssessmentTable | None = None
-    reviews: ReviewTable | None = None
-    registry: PatientRegistry | None = None
+    # The sources, each declared once: its table, record, default file and label.
+    visits: VisitLog = attrs.field(
+        converter=_local_visits, metadata=_source(VisitLog, Visit, "visits.csv", "visits")
+    )
+    ratings: RatingTable | None = attrs.field(
+        default=None, metadata=_source(RatingTable, Rating, "ratings.csv", "satisfaction ratings")
+    )
+    complaints: ComplaintTable | None = attrs.field(
+        default=None, metadata=_source(ComplaintTable, Complaint, "complaints.csv", "complaints")
+    )
+    appointments: AppointmentTable | None = attrs.field(default=None, metadata=_source(
+        AppointmentTable, Appointment, "appointments.csv", "appointments"))
+    courses: CourseTable | None = attrs.field(
+        default=None, metadata=_source(CourseTable, Course, "courses.csv", "treatment courses")
+    )
+    outcomes: AssessmentTable | None = attrs.field(default=None, metadata=_source(
+        AssessmentTable, Assessment, "outcomes.csv", "outcome / rehabilitation assessments"))
+    reviews: ReviewTable | None = attrs.field(
+        default=None, metadata=_source(ReviewTable, Review, "reviews.csv", "external reviews")
+    )
+    registry: PatientRegistry | None = attrs.field(default=None, metadata=_source(
+        PatientRegistry, PatientEntry, "patients.csv", "patient registry (acquisition)"))
     patients: IdArray = attrs.field(init=False, repr=False)
     _row_positions: dict[str, npt.NDArray[np.int64]] = attrs.field(
         init=False, repr=False, factory=dict
@@ -236,6 +279,45 @@ class PatientData:
             for name, path in paths.items()
         }
         return cls(**loaded)  # type: ignore[arg-type]
+
+
+def _declared_sources() -> tuple[DataSource, ...]:
+    """The sources :class:`PatientData` declares, in field order; each field is named after
+    its table's schema (checked here, when the library is imported)."""
+    out = []
+    for field in attrs.fields(PatientData):
+        declared = field.metadata.get(_SOURCE)
+        if declared is None:
+            continue
+        if declared.name != field.name:
+            raise RuntimeError(
+                f"PatientData.{field.name} declares the source {declared.name!r}: a source "
+                "field must be named after its table's schema"
+            )
+        out.append(declared)
+    return tuple(out)
+
+
+SOURCES: tuple[DataSource, ...] = _declared_sources()
+"""Every source, in the bundle's order (visits first), as declared on :class:`PatientData`."""
+
+SOURCE_FILES: Mapping[str, tuple[str, type[PatientTable]]] = frozen_mapping(
+    {s.name: (s.filename, s.table) for s in SOURCES}
+)
+"""Source name -> (default file name, table class), derived from :data:`SOURCES`."""
+
+
+def source_table() -> str:
+    """The input guide's table of sources (markdown), derived from :data:`SOURCES`.
+
+    Example:
+        >>> source_table().splitlines()[2]
+        '| visits | `Visit` | `VisitLog` | `visits.csv` |'
+    """
+    lines = ["| source | record | table | default file |", "| --- | --- | --- | --- |"]
+    lines += [f"| {s.label} | `{s.record.__name__}` | `{s.table.__name__}` | `{s.filename}` |"
+              for s in SOURCES]
+    return "\n".join(lines)
 
 
 def _source_paths(

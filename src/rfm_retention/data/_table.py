@@ -18,6 +18,7 @@ import numpy.typing as npt
 from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention._progress import Progress, report_progress
+from rfm_retention.data._arrow_csv import CsvReader, read_columns
 from rfm_retention.data._build import LazyColumns, layout_rows
 from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._schema import (
@@ -242,6 +243,7 @@ class PatientTable:
         delimiter: str = ",",
         encoding: str = "utf-8",
         id_type: IdType = "text",
+        reader: CsvReader = "auto",
         progress: Progress | None = None,
     ) -> Self:
         """Read a CSV file with a header row.
@@ -260,6 +262,13 @@ class PatientTable:
         and order as integer arrays (a cell that is not a whole number is then
         a bad row).
 
+        ``reader`` chooses the CSV parser: ``"auto"`` (default) uses pyarrow's
+        multithreaded reader when the ``fast`` extra is installed, ``"numpy"``
+        the built-in reader, ``"arrow"`` requires pyarrow. Both give the same
+        table and the same errors: a file arrow cannot read exactly as the
+        numpy reader does (quoted cells, bad values, a date format...) is
+        read, or reported, by the numpy reader.
+
         ``progress`` (a :data:`~rfm_retention.Progress`) hears of each chunk
         read (stage ``"read csv"``, unit ``"bytes"`` of the file), then of the
         build's steps as for :meth:`from_arrays`.
@@ -276,9 +285,9 @@ class PatientTable:
             ...     print(exc.issues[0])
             line 3 (patient p1): amount '-3.0': negative
         """
-        read = read_csv_columns(
-            path, cls.SCHEMA, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
-            progress=progress,
+        read = read_columns(
+            path, cls.SCHEMA, mapping, reader=reader, delimiter=delimiter, encoding=encoding,
+            parsing=parsing, progress=progress,
         )
         report_progress(progress, f"build {cls.SCHEMA.source}", 0, _BUILD_STEPS)
         checked = cls._checked_csv(read, parsing=parsing, id_type=id_type)

@@ -29,18 +29,9 @@ import numpy.typing as npt
 
 from rfm_retention._frames import FrameViews
 from rfm_retention.errors import CaseError, ConfigError, StoreIntegrityError
+from rfm_retention.interventions import _events as case_events
 from rfm_retention.interventions._case_list import CaseList
 from rfm_retention.interventions._contact_rules import ContactRules
-from rfm_retention.interventions._events import (
-    CaseClosed,
-    CaseEscalated,
-    CaseEvent,
-    CaseOpened,
-    CaseReopened,
-    ContactRecorded,
-    PlanRecorded,
-    StaffNotified,
-)
 from rfm_retention.interventions._intake import Intake, IntakeAction, IntakeReport
 from rfm_retention.interventions._lifecycle import apply, replay
 from rfm_retention.interventions._notify import NoticeKind, Notifier, StaffNotice
@@ -190,7 +181,7 @@ class CaseBook(FrameViews):
                 f"case {case_id}: the stored history does not add up: {exc}"
             ) from None
 
-    def history(self, case_id: str) -> tuple[CaseEvent, ...]:
+    def history(self, case_id: str) -> tuple[case_events.CaseEvent, ...]:
         """Every event of the case, oldest first."""
         return self.store.history(case_id)
 
@@ -314,7 +305,7 @@ class CaseBook(FrameViews):
                 since = latest.escalated_at or latest.warned_at
                 return Intake(IntakeAction.UNCHANGED, self._announce(kind, latest, since))
             start = max(at, latest.warned_at)
-            escalation = CaseEscalated(
+            escalation = case_events.CaseEscalated(
                 case_id=latest.case_id, seq=latest.version + 1, at=start, actor=actor,
                 level=risk, reason=why, score=score, summary=summary,
                 owners=self._owners(risk), deadlines=self._deadlines(risk, start),
@@ -327,7 +318,7 @@ class CaseBook(FrameViews):
         if latest is not None and latest.closed_at is not None and at < latest.closed_at:
             return Intake(IntakeAction.SUPPRESSED, latest)
         episode = 1 if latest is None else latest.episode + 1
-        opening = CaseOpened(
+        opening = case_events.CaseOpened(
             case_id=f"{pid}#{episode}", seq=1, at=at, actor=actor, patient_id=pid,
             episode=episode, level=risk, reason=why, score=score, summary=summary,
             owners=self._owners(risk), deadlines=self._deadlines(risk, at),
@@ -364,11 +355,11 @@ class CaseBook(FrameViews):
             kind=kind, at=at, case_id=case.case_id, patient_id=case.patient_id,
             level=case.level, reason=case.reason, roles=case.owners, summary=case.summary,
         ))
-        event = StaffNotified(case_id=case.case_id, seq=case.version + 1, at=at, actor="notifier",
-                              key=key, roles=case.owners)
+        event = case_events.StaffNotified(case_id=case.case_id, seq=case.version + 1, at=at,
+                                          actor="notifier", key=key, roles=case.owners)
         return self._commit(case, [event])
 
-    def _commit(self, case: Case | None, events: Sequence[CaseEvent]) -> Case:
+    def _commit(self, case: Case | None, events: Sequence[case_events.CaseEvent]) -> Case:
         state = case
         for event in events:
             state = apply(state, event)
@@ -408,7 +399,7 @@ class CaseBook(FrameViews):
         purpose = _word(Purpose, purpose, "purpose")
         if self.contact_rules is not None and not inbound:
             self.contact_rules.check(case.patient_id, channel, purpose)
-        event = ContactRecorded(
+        event = case_events.ContactRecorded(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
             actor=_text(actor, "actor"), channel=channel,
             result=_word(ContactResult, result, "result"), purpose=purpose, note=note,
@@ -453,7 +444,7 @@ class CaseBook(FrameViews):
                        for c in channels]
             if all(reasons):
                 self.contact_rules.check(case.patient_id, channels[0], plan_purpose)
-        event = PlanRecorded(
+        event = case_events.PlanRecorded(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
             actor=_text(actor, "actor"), code=plan_code, description=description,
             purpose=plan_purpose,
@@ -465,17 +456,17 @@ class CaseBook(FrameViews):
     ) -> Case:
         """Close the case with an outcome (see the state machine's rules)."""
         case = self.get(case_id)
-        event = CaseClosed(case_id=case.case_id, seq=case.version + 1,
-                           at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
-                           outcome=_word(Outcome, outcome, "outcome"), note=note)
+        event = case_events.CaseClosed(
+            case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
+            actor=_text(actor, "actor"), outcome=_word(Outcome, outcome, "outcome"), note=note)
         return self._commit(case, [event])
 
     def reopen(self, case_id: str, *, at: Any, actor: str, reason: str) -> Case:
         """Reopen a closed case; ``reason`` must say why."""
         case = self.get(case_id)
-        event = CaseReopened(case_id=case.case_id, seq=case.version + 1,
-                             at=to_datetime(at, field="at"), actor=_text(actor, "actor"),
-                             reason=reason)
+        event = case_events.CaseReopened(
+            case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
+            actor=_text(actor, "actor"), reason=reason)
         return self._commit(case, [event])
 
     # -- deadlines ----------------------------------------------------------
@@ -521,9 +512,9 @@ class CaseBook(FrameViews):
             )
             if self.notifier is not None:
                 self.notifier.notify(notice)
-            event = StaffNotified(case_id=case.case_id, seq=case.version + 1,
-                                  at=max(now, case.warned_at), actor=actor, key=breach.key,
-                                  roles=breach.notify, deadline=breach.deadline.name)
+            event = case_events.StaffNotified(
+                case_id=case.case_id, seq=case.version + 1, at=max(now, case.warned_at),
+                actor=actor, key=breach.key, roles=breach.notify, deadline=breach.deadline.name)
             self._commit(case, [event])
             sent.append(notice)
         return sent

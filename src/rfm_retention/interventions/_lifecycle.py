@@ -22,17 +22,7 @@ from collections.abc import Iterable
 import attrs
 
 from rfm_retention.errors import CaseError
-from rfm_retention.interventions._events import (
-    CaseClosed,
-    CaseEscalated,
-    CaseEvent,
-    CaseOpened,
-    CaseReopened,
-    ContactRecorded,
-    PlanRecorded,
-    StaffNotified,
-    kind_of,
-)
+from rfm_retention.interventions import _events as case_events
 from rfm_retention.interventions._records import Case, Contact, Due, PlanRecord
 from rfm_retention.interventions._vocabulary import CaseStatus, Milestone, Outcome
 
@@ -46,7 +36,7 @@ def _refuse(case_id: str, message: str) -> CaseError:
     return CaseError(f"case {case_id}: {message}")
 
 
-def _open(event: CaseOpened) -> Case:
+def _open(event: case_events.CaseOpened) -> Case:
     if event.seq != 1:
         raise _refuse(event.case_id, f"a history starts with event 1, not {event.seq}")
     for due in event.deadlines:
@@ -76,15 +66,19 @@ def _open(event: CaseOpened) -> Case:
     )
 
 
-def _milestones(event: ContactRecorded | PlanRecorded) -> set[Milestone]:
-    if isinstance(event, PlanRecorded):
+_StaffWork = case_events.ContactRecorded | case_events.PlanRecorded
+"""The events that can meet a deadline."""
+
+
+def _milestones(event: _StaffWork) -> set[Milestone]:
+    if isinstance(event, case_events.PlanRecorded):
         return {Milestone.PLAN}
     if event.result.is_message:
         return {Milestone.MESSAGE} if event.result.value == "message_sent" else set()
     return {Milestone.ATTEMPT, Milestone.REACHED} if event.result.reached else {Milestone.ATTEMPT}
 
 
-def _meet(deadlines: tuple[Due, ...], event: ContactRecorded | PlanRecorded) -> tuple[Due, ...]:
+def _meet(deadlines: tuple[Due, ...], event: _StaffWork) -> tuple[Due, ...]:
     reached = _milestones(event)
     return tuple(
         attrs.evolve(d, met_at=event.at)
@@ -94,7 +88,7 @@ def _meet(deadlines: tuple[Due, ...], event: ContactRecorded | PlanRecorded) -> 
     )
 
 
-def _check_close(case: Case, event: CaseClosed) -> None:
+def _check_close(case: Case, event: case_events.CaseClosed) -> None:
     outcome = event.outcome
     if outcome in _NEEDS_REACHED and not any(c.result.reached for c in case.contacts):
         raise _refuse(case.case_id, f"outcome {outcome} needs a contact in which the patient "
@@ -111,11 +105,12 @@ def _check_close(case: Case, event: CaseClosed) -> None:
                       f"activity at {latest}")
 
 
-def apply(case: Case | None, event: CaseEvent) -> Case:
+def apply(case: Case | None, event: case_events.CaseEvent) -> Case:
     """The case after ``event``, or CaseError when the change is not allowed.
 
     Example:
         >>> import datetime as dt
+        >>> from rfm_retention.interventions import CaseClosed, CaseOpened
         >>> opened = CaseOpened(case_id="p1#1", seq=1, at=dt.datetime(2024, 1, 1, 9),
         ...                     actor="scan", patient_id="p1", episode=1, level="high",
         ...                     reason="price")
@@ -128,40 +123,41 @@ def apply(case: Case | None, event: CaseEvent) -> Case:
         Hint: record the contact first.
     """  # noqa: E501
     if case is None:
-        if not isinstance(event, CaseOpened):
+        if not isinstance(event, case_events.CaseOpened):
             raise _refuse(event.case_id, "does not exist; a case starts with an opening")
         return _open(event)
     if event.case_id != case.case_id:
         raise _refuse(case.case_id, f"event belongs to case {event.case_id}")
-    if isinstance(event, CaseOpened):
+    if isinstance(event, case_events.CaseOpened):
         raise _refuse(case.case_id, "is already open")
     if event.seq != case.version + 1:
         raise _refuse(case.case_id, f"event {event.seq} does not follow event {case.version}"
                       ".\nHint: the case changed meanwhile; reload it and retry.")
     if event.at < case.warned_at:
         raise _refuse(case.case_id, f"{event.at} is before the warning at {case.warned_at}")
-    if case.is_closed and not isinstance(event, CaseReopened):
-        raise _refuse(case.case_id, f"is closed ({case.outcome}): no {kind_of(event)} "
-                      "on a closed case; reopen it with a reason first")
+    if case.is_closed and not isinstance(event, case_events.CaseReopened):
+        kind = case_events.kind_of(event)
+        raise _refuse(case.case_id, f"is closed ({case.outcome}): no {kind} on a closed case; "
+                      "reopen it with a reason first")
     step = attrs.evolve(case, version=event.seq)
-    if isinstance(event, CaseEscalated):
+    if isinstance(event, case_events.CaseEscalated):
         return _escalate(step, event)
-    if isinstance(event, ContactRecorded):
+    if isinstance(event, case_events.ContactRecorded):
         contact = Contact(at=event.at, actor=event.actor, channel=event.channel,
                           result=event.result, purpose=event.purpose, note=event.note,
                           inbound=event.inbound)
         return attrs.evolve(step, contacts=(*case.contacts, contact),
                             deadlines=_meet(case.deadlines, event),
                             status=CaseStatus.IN_PROGRESS)
-    if isinstance(event, PlanRecorded):
+    if isinstance(event, case_events.PlanRecorded):
         plan = PlanRecord(at=event.at, actor=event.actor, code=event.code,
                           description=event.description, purpose=event.purpose)
         return attrs.evolve(step, plans=(*case.plans, plan), deadlines=_meet(case.deadlines, event))
-    if isinstance(event, CaseClosed):
+    if isinstance(event, case_events.CaseClosed):
         _check_close(case, event)
         return attrs.evolve(step, status=CaseStatus.CLOSED, outcome=event.outcome,
                             closed_at=event.at, close_note=event.note)
-    if isinstance(event, CaseReopened):
+    if isinstance(event, case_events.CaseReopened):
         if not case.is_closed:
             raise _refuse(case.case_id, "is not closed; only a closed case can be reopened")
         if not event.reason.strip():
@@ -171,12 +167,12 @@ def apply(case: Case | None, event: CaseEvent) -> Case:
         status = CaseStatus.IN_PROGRESS if case.contacts else CaseStatus.OPEN
         return attrs.evolve(step, status=status, outcome=None, closed_at=None, close_note="",
                             reopen_count=case.reopen_count + 1)
-    if isinstance(event, StaffNotified):
+    if isinstance(event, case_events.StaffNotified):
         return attrs.evolve(step, notified=(*case.notified, event.key))
     raise _refuse(case.case_id, f"unknown event {type(event).__name__}")  # pragma: no cover
 
 
-def _escalate(case: Case, event: CaseEscalated) -> Case:
+def _escalate(case: Case, event: case_events.CaseEscalated) -> Case:
     if event.level <= case.level:
         raise _refuse(case.case_id, f"escalation must raise the level above {case.level.label}, "
                       f"got {event.level.label}")
@@ -193,7 +189,7 @@ def _escalate(case: Case, event: CaseEscalated) -> Case:
     )
 
 
-def replay(events: Iterable[CaseEvent]) -> Case:
+def replay(events: Iterable[case_events.CaseEvent]) -> Case:
     """The case a history adds up to; CaseError when the history is empty or breaks a rule."""
     case: Case | None = None
     for event in events:

@@ -139,8 +139,10 @@ class WorkingCalendar:
 
         Example:
             >>> import datetime as dt
-            >>> WorkingCalendar(timezone="Asia/Shanghai").utc_time(dt.datetime(2024, 4, 30, 7))
-            datetime.datetime(2024, 4, 29, 23, 0)
+            >>> shanghai = WorkingCalendar(timezone="Asia/Shanghai")
+            >>> seven = dt.datetime(2024, 4, 30, 7)
+            >>> shanghai.utc_time(seven), shanghai.local_time(shanghai.utc_time(seven)) == seven
+            (datetime.datetime(2024, 4, 29, 23, 0), True)
         """
         return self._shift(local, to_local=False)
 

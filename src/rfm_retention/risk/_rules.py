@@ -275,19 +275,13 @@ class RulePolicy:
     @classmethod
     def from_json(cls, text: str, *, indicators: IndicatorSet | None = None) -> RulePolicy:
         """Parse a JSON rule table."""
-        try:
-            table = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"rule file is not valid JSON: {exc}") from None
+        table = _parsed(text, json.loads, json.JSONDecodeError, "JSON")
         return cls.from_mapping(table, indicators=indicators)
 
     @classmethod
     def from_toml(cls, text: str, *, indicators: IndicatorSet | None = None) -> RulePolicy:
         """Parse a TOML rule table (``[[rules]]`` with ``[[rules.conditions]]``)."""
-        try:
-            table = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"rule file is not valid TOML: {exc}") from None
+        table = _parsed(text, tomllib.loads, tomllib.TOMLDecodeError, "TOML")
         return cls.from_mapping(table, indicators=indicators)
 
     @classmethod
@@ -325,6 +319,16 @@ class RulePolicy:
                 for r in self.rules
             ],
         }
+
+
+def _parsed(
+    text: str, loads: Callable[[str], Any], error: type[Exception], kind: str
+) -> Any:
+    """``loads(text)``; a syntax error becomes a ConfigError naming the format."""
+    try:
+        return loads(text)
+    except error as exc:
+        raise ConfigError(f"rule file is not valid {kind}: {exc}") from None
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:

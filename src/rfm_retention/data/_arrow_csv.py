@@ -1,0 +1,326 @@
+"""Reading a CSV file's columns with pyarrow's multithreaded parser (the ``fast`` extra).
+
+:func:`read_columns` is the one place the CSV loading path chooses its reader:
+``"numpy"`` (:func:`~rfm_retention.data._csv.read_csv_columns`, always
+available), ``"arrow"`` (pyarrow's ``csv.read_csv``) or ``"auto"`` (arrow when
+pyarrow is installed). Both give the same :class:`~rfm_retention.data._csv.CsvColumns`.
+
+Arrow reads only files it reads exactly as the numpy reader would: UTF-8 text
+without quote characters, lone carriage returns, blank lines or lines longer
+than :data:`~rfm_retention.data._csv.MAX_LINE_BYTES`, every row as wide as the
+header, every ISO time and number converting cleanly. Anything else (a bad
+date, a ragged row, undecodable bytes, a quoted cell, a date format to apply)
+is handed to the numpy reader, so errors are the numpy reader's, with the same
+messages and file lines: arrow is only ever a faster way to the same columns.
+Cells of text columns go through the numpy reader's own cell functions, so
+spaces are trimmed and wide cells kept apart exactly as there.
+"""
+
+from __future__ import annotations
+
+import codecs
+import importlib.util
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention._optional import import_optional
+from rfm_retention._progress import Progress, report_progress
+from rfm_retention.data._csv import (
+    MAX_LINE_BYTES,
+    CsvColumns,
+    _convert,
+    _gather,
+    _join,
+    _positions,
+    read_csv_columns,
+)
+from rfm_retention.data._schema import Schema
+from rfm_retention.data._time import DateParsing
+from rfm_retention.errors import ConfigError
+
+__all__ = ["CSV_READERS", "CsvReader", "arrow_available", "read_arrow_csv_columns",
+           "read_columns"]
+
+CsvReader = Literal["auto", "numpy", "arrow"]
+"""Which CSV reader loads a file: ``auto`` (arrow when pyarrow is installed), or one named."""
+
+CSV_READERS: tuple[CsvReader, ...] = ("auto", "numpy", "arrow")
+
+_SCAN_BYTES = 8 << 20  # bytes checked at a time before arrow reads the file
+_NUMBER_KINDS = frozenset({"amount", "score", "stars", "count"})
+_NAT = np.iinfo(np.int64).min
+
+
+def arrow_available() -> bool:
+    """Whether pyarrow is installed (found without importing it).
+
+    Example:
+        >>> isinstance(arrow_available(), bool)
+        True
+    """
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def read_columns(
+    path: str | os.PathLike[str],
+    schema: Schema,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    reader: CsvReader = "auto",
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    parsing: DateParsing | None = None,
+    progress: Progress | None = None,
+) -> CsvColumns:
+    """The schema's columns of a CSV file, read by ``reader``; same result whichever reads.
+
+    ``"auto"`` uses arrow when pyarrow is installed, ``"arrow"`` requires it
+    (:class:`~rfm_retention.errors.MissingDependencyError` otherwise). Files
+    arrow cannot read exactly as the numpy reader would go to the numpy reader.
+    ``progress`` hears of the bytes read (stage ``"read csv"``): chunk by
+    chunk from the numpy reader, at the start and the end from arrow's.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rfm_retention.data import VisitLog
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
+        >>> _ = path.write_text("patient_id,visit_time,amount\\np1,2024-01-05,12.5\\n")
+        >>> read = read_columns(path, VisitLog.SCHEMA, reader="numpy")
+        >>> read.columns["amount"].tolist(), read.lines.tolist()
+        ([12.5], [2])
+    """
+    if reader not in CSV_READERS:
+        raise ConfigError(f"reader must be one of {list(CSV_READERS)}, not {reader!r}")
+    if reader == "arrow" or (reader == "auto" and arrow_available()):
+        size = _size(path)
+        report_progress(progress, "read csv", 0, size, "bytes")
+        read = read_arrow_csv_columns(
+            path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
+        )
+        if read is not None:
+            report_progress(progress, "read csv", size or 0, size, "bytes")
+            return read
+    return read_csv_columns(
+        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
+        progress=progress,
+    )
+
+
+def _size(path: str | os.PathLike[str]) -> int | None:
+    try:
+        return os.stat(path).st_size or None
+    except OSError:
+        return None
+
+
+def read_arrow_csv_columns(
+    path: str | os.PathLike[str],
+    schema: Schema,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    parsing: DateParsing | None = None,
+) -> CsvColumns | None:
+    """The file's columns read by pyarrow, or None when the numpy reader must read it.
+
+    None means the file is not one arrow reads exactly as the numpy reader
+    does (see the module's docstring); the numpy reader then gives the result
+    or the error.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rfm_retention.data import VisitLog
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "v.csv").write_text("patient_id,visit_time,amount\\np1,2024-01-05,3\\n")
+        >>> read_arrow_csv_columns(folder / "v.csv", VisitLog.SCHEMA).columns["amount"].tolist()
+        [3.0]
+        >>> _ = (folder / "q.csv").write_text('patient_id,visit_time,amount\\n"p1",2024-01-05,3\\n')
+        >>> read_arrow_csv_columns(folder / "q.csv", VisitLog.SCHEMA) is None
+        True
+    """
+    mapping = mapping or {}
+    if set(mapping) - set(schema.names) or not _plain_delimiter(delimiter):
+        return None
+    if not _is_utf8(encoding):
+        return None
+    name = os.fspath(path)
+    iso = parsing is None or parsing.format is None
+    kinds = {f.name: f.kind for f in schema.fields}
+    try:
+        with open(name, "rb") as handle:
+            header = _header(handle, delimiter)
+            try:
+                position = _positions(header or [], schema, mapping, name)
+            except ConfigError:  # a column is missing: numpy's reader words the error
+                return None
+            if header is None:
+                return None
+            with ThreadPoolExecutor(1) as pool:  # arrow reads while the file is checked
+                reading = pool.submit(_arrow_table, name, header, position, kinds, iso, delimiter)
+                lines = _plain_body(handle)
+                table = reading.result()
+    except OSError:
+        return None
+    if lines is None or table is None or table.num_rows != lines:  # a blank line: not plain
+        return None
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for field, at in position.items():
+        column = table.column(f"c{at}")
+        columns[field] = _numpy_column(column, kinds[field], iso)
+    n = table.num_rows
+    return CsvColumns(columns, np.arange(2, n + 2, dtype=np.int64))
+
+
+# ---------------------------------------------------------------- is the file plain?
+def _plain_delimiter(delimiter: str) -> bool:
+    return len(delimiter) == 1 and delimiter not in "\r\n\"" and ord(delimiter) < 128
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+    except LookupError:
+        return False
+
+
+def _header(handle: IO[bytes], delimiter: str) -> list[str] | None:
+    """The header's names (stripped), or None when it is not a plain, unique list of names."""
+    raw = handle.readline(MAX_LINE_BYTES + 1)
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    if not raw.endswith(b"\n") or b'"' in raw or b"\r" in raw[:-2]:
+        return None
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return None
+    names = [cell.strip() for cell in text.split(delimiter)]
+    if not text.strip() or len(set(names)) != len(names):
+        return None
+    return names
+
+
+def _plain_body(handle: IO[bytes]) -> int | None:
+    """How many lines the rest of the file has, or None unless it is UTF-8 with no quote
+    character, no lone carriage return and no line longer than the numpy reader accepts;
+    read in bounded chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    run = 0  # bytes since the last line break
+    last = b""
+    lines = 0
+    while True:
+        chunk = handle.read(_SCAN_BYTES)
+        if not chunk:
+            break
+        if b'"' in chunk:
+            return None
+        if b"\r" in chunk or last == b"\r":
+            joined = last + chunk
+            if joined.count(b"\r") - (joined[-1:] == b"\r") != joined.count(b"\r\n"):
+                return None
+        last = chunk[-1:]
+        lines += chunk.count(b"\n")
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            run += len(chunk)
+        else:  # lines inside one chunk are shorter than the limit; check the one across
+            if run + chunk.find(b"\n") > MAX_LINE_BYTES:
+                return None
+            run = len(chunk) - end - 1
+        if run > MAX_LINE_BYTES:
+            return None
+        if not chunk.isascii():
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return None
+    if last == b"\r":
+        return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return lines + (run > 0)
+
+
+# ---------------------------------------------------------------- arrow's reading
+def _arrow_table(
+    name: str,
+    header: list[str],
+    position: Mapping[str, int],
+    kinds: Mapping[str, str],
+    iso: bool,
+    delimiter: str,
+) -> Any:
+    """The wanted columns as an arrow Table, or None when arrow refuses the file."""
+    pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
+    csv = import_optional("pyarrow.csv", "fast", "reading CSV files with reader='arrow'")
+    types = {}
+    for field, at in position.items():
+        kind = kinds[field]
+        if kind == "time" and iso:
+            types[f"c{at}"] = pa.timestamp("s")
+        elif kind in _NUMBER_KINDS:
+            types[f"c{at}"] = pa.float64()
+        else:
+            types[f"c{at}"] = pa.string()
+    try:
+        return csv.read_csv(
+            name,
+            read_options=csv.ReadOptions(
+                column_names=[f"c{i}" for i in range(len(header))], skip_rows=1,
+                use_threads=True,
+            ),
+            parse_options=csv.ParseOptions(
+                delimiter=delimiter, quote_char=False
+            ),
+            convert_options=csv.ConvertOptions(
+                column_types=types, include_columns=list(types), null_values=[""],
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+
+
+def _numpy_column(column: Any, kind: str, iso: bool) -> npt.NDArray[Any]:
+    """One arrow column as the numpy reader gives it (times, numbers, or its cell text)."""
+    chunks = [c for c in column.chunks if len(c)] or list(column.chunks[:1])
+    if kind == "time" and iso:
+        return np.concatenate([_values(c, np.int64, _NAT) for c in chunks]).view(
+            "datetime64[s]"
+        ) if chunks else np.empty(0, "datetime64[s]")
+    if kind in _NUMBER_KINDS:
+        return np.concatenate(
+            [_values(c, np.float64, np.nan) for c in chunks]
+        ) if chunks else np.empty(0, np.float64)
+    return _join([_convert(_cells(c), kind, iso) for c in chunks])
+
+
+def _values(chunk: Any, dtype: type[Any], missing: Any) -> npt.NDArray[Any]:
+    """A fixed-width arrow array's values (a copy), ``missing`` where arrow has a null."""
+    n = len(chunk)
+    data = np.frombuffer(chunk.buffers()[1], dtype)[chunk.offset : chunk.offset + n].copy()
+    if chunk.null_count:
+        data[chunk.is_null().to_numpy(zero_copy_only=False)] = missing
+    return data
+
+
+def _cells(chunk: Any) -> npt.NDArray[Any]:
+    """A string arrow array's cells as the numpy reader's splitter gives them (bytes)."""
+    n = len(chunk)
+    offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset : chunk.offset + n + 1]
+    data = chunk.buffers()[2]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    raw = np.frombuffer(data, np.uint8)[start:stop] if data is not None else np.zeros(0, np.uint8)
+    # one byte more than the cells, as the numpy reader's buffer ends with its line break
+    buf = np.concatenate((raw, np.zeros(1, np.uint8)))
+    padded = np.concatenate((buf, np.zeros(64, np.uint8)))
+    lo = offsets[:-1].astype(np.int64) - start
+    hi = offsets[1:].astype(np.int64) - start
+    return _gather(buf, padded, lo, hi)
