@@ -31,7 +31,8 @@ from rfm_retention._storage._retry import Busy, retrying
 from rfm_retention._storage._schema import Schema, run_migrations
 from rfm_retention.errors import RFMRetentionError
 
-__all__ = ["Connections", "Migration", "PostgresDialect", "is_dsn", "where"]
+__all__ = ["Connections", "Migration", "PostgresDialect", "is_dsn", "migrate_server",
+           "open_connections", "where"]
 
 ErrorClass = type[RFMRetentionError]
 Migration = Any
@@ -237,12 +238,9 @@ class Connections:
         schema, error = self.schema, self.error
         versions = [int(r[0]) for r in conn.execute(
             f"SELECT version FROM {schema.version_table}").fetchall()]
-        if versions != [schema.version]:
-            hint = ("\nHint: run `rfm-retention db migrate --db DSN` (after a backup) to bring "
-                    "it to this version." if versions and max(versions) < schema.version else
-                    "\nHint: use the library version that wrote it.")
-            raise error(f"{self.where} has {schema.name} schema version {versions}; this "
-                        f"library reads version {schema.version}.{hint}")
+        problem = schema.version_problem(versions, self.where, "DSN")
+        if problem:
+            raise error(problem)
         missing = schema.missing_columns(self._columns(conn))
         if missing:
             raise error(f"{self.where}: the {schema.name} schema lacks column(s) "
@@ -287,3 +285,29 @@ class Connections:
                 result[:] = [before, current]
         retrying(once, error=error)
         return result[0], result[1]
+
+
+def open_connections(dsn: str, schema: Schema, error: ErrorClass, *, create: bool,
+                     connect_timeout: float, retry_unique: bool = True) -> Connections:
+    """A store's connections to ``dsn``, its schema created (``create``) or checked first.
+
+    A store opens its server through here, so a refused schema leaves no
+    connection behind.
+    """
+    db = Connections(dsn, schema, error, connect_timeout=connect_timeout,
+                     retry_unique=retry_unique)
+    try:
+        db.ensure_schema(create=create)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def migrate_server(dsn: str, schema: Schema, error: ErrorClass) -> tuple[int, int]:
+    """Bring ``schema`` on the server to this library's version; (before, after)."""
+    db = Connections(dsn, schema, error, connect_timeout=10.0)
+    try:
+        return db.migrate({})
+    finally:
+        db.close()

@@ -89,6 +89,26 @@ class Schema:
         made.append(f"INSERT INTO {self.version_table} (version) VALUES ({self.version})")
         return made
 
+    def version_problem(self, versions: list[int], where: str, db: str) -> str:
+        """What is wrong with the recorded ``versions`` of the database at ``where``, with
+        the hint (``db``: how the migrate command names it, ``FILE`` or ``DSN``); ``""`` when
+        it is this library's version.
+
+        Example:
+            >>> from rfm_retention.loyalty._schema import LEDGER_SCHEMA
+            >>> LEDGER_SCHEMA.version_problem([3], "'points.db'", "FILE")
+            ''
+            >>> LEDGER_SCHEMA.version_problem([1], "'points.db'", "FILE").splitlines()[0]
+            "'points.db' has ledger schema version [1]; this library reads version 3."
+        """
+        if versions == [self.version]:
+            return ""
+        hint = (f"\nHint: run `rfm-retention db migrate --db {db}` (after a backup) to bring "
+                "it to this version." if versions and max(versions) < self.version else
+                "\nHint: open it with the library version that wrote it.")
+        return (f"{where} has {self.name} schema version {versions}; this library reads "
+                f"version {self.version}.{hint}")
+
     def missing_columns(self, found: Mapping[str, tuple[str, ...]]) -> list[str]:
         """``table.column`` names this schema needs and ``found`` lacks."""
         return [f"{table}.{column}" for table, columns in self.columns.items()

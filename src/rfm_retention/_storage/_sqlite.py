@@ -117,13 +117,9 @@ def _version(conn: sqlite3.Connection, schema: Schema) -> list[int]:
 
 
 def _check(conn: sqlite3.Connection, path: str, schema: Schema, error: ErrorClass) -> None:
-    versions = _version(conn, schema)
-    if versions != [schema.version]:
-        hint = ("\nHint: run `rfm-retention db migrate --db FILE` (after a backup) to bring "
-                "it to this version." if versions and max(versions) < schema.version else
-                "\nHint: open it with the library version that wrote it.")
-        raise error(f"{path!r} has {schema.name} schema version {versions}; this library "
-                    f"reads version {schema.version}.{hint}")
+    problem = schema.version_problem(_version(conn, schema), repr(path), "FILE")
+    if problem:
+        raise error(problem)
     missing = schema.missing_columns(_columns(conn, list(schema.columns)))
     if missing:
         raise error(f"{path!r}: the {schema.name} schema version {schema.version} lacks "

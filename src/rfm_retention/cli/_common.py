@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
@@ -25,17 +26,21 @@ __all__ = [
     "add_signal_options",
     "cli_hint",
     "file_mapping",
-    "file_options",
     "ids_like",
     "load_bundle",
     "load_table",
+    "load_typed",
     "parse_mapping",
     "progress_of",
+    "read_file",
     "read_rows",
     "report_rejected",
     "safe_cell",
     "write_csv",
 ]
+
+T = TypeVar("T")
+TableT = TypeVar("TableT", bound=PatientTable)
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -177,19 +182,6 @@ def _parsing(args: argparse.Namespace) -> DateParsing:
     return DateParsing(format=args.date_format, dayfirst=args.dayfirst)
 
 
-def file_options(args: argparse.Namespace, source: str, path: str) -> dict[str, Any]:
-    """The reading options of one source file from --map/--dayfirst/--date-format/
-    --quarantine/--encoding/--id-type/--csv-reader, as keywords of ``from_csv``."""
-    return {
-        "mapping": file_mapping(args, source, path),
-        "parsing": _parsing(args),
-        "on_error": "quarantine" if args.quarantine else "raise",
-        "encoding": args.encoding,
-        "id_type": args.id_type,
-        "reader": args.csv_reader,
-    }
-
-
 def report_rejected(path: str, rejected: RejectedRows) -> None:
     """Say on stderr how many rows of ``path`` were set aside, and the first reasons."""
     if rejected:
@@ -200,17 +192,31 @@ def report_rejected(path: str, rejected: RejectedRows) -> None:
         )
 
 
-def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
-    """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
-    table_cls = SOURCE_FILES[source][1]
+def read_file(args: argparse.Namespace, source: str, path: str, reader: Callable[..., T]) -> T:
+    """``reader(path, ...)`` with the command's --map/--dayfirst/--date-format/--encoding/--id-type
+    for one ``source`` file; a missing column is reworded for the command line (``--map``)."""
     try:
-        table = table_cls.from_csv(
-            path, progress=progress_of(args), **file_options(args, source, path)
-        )
+        return reader(path, mapping=file_mapping(args, source, path), parsing=_parsing(args),
+                      encoding=args.encoding, id_type=args.id_type)
     except MissingColumnError as error:
         raise cli_hint(error) from None
+
+
+def load_typed(args: argparse.Namespace, source: str, path: str, table_cls: type[TableT]
+               ) -> TableT:
+    """Load one ``source`` file as ``table_cls``, with the command's input options and
+    --quarantine (rows set aside are reported on stderr)."""
+    read = functools.partial(table_cls.from_csv, progress=progress_of(args),
+                             reader=args.csv_reader,
+                             on_error="quarantine" if args.quarantine else "raise")
+    table = read_file(args, source, path, read)
     report_rejected(path, table.rejected)
     return table
+
+
+def load_table(args: argparse.Namespace, source: str, path: str) -> PatientTable:
+    """Load one source file with the command's --map/--dayfirst/--date-format/--quarantine."""
+    return load_typed(args, source, path, SOURCE_FILES[source][1])
 
 
 def load_bundle(args: argparse.Namespace) -> PatientData:

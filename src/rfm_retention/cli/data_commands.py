@@ -9,6 +9,7 @@ an interval for a one-visit patient, spend per visit with no visit in the window
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -17,15 +18,13 @@ from rfm_retention.btyd import BTYD_COLUMNS, PERIODS, btyd_summary
 from rfm_retention.cli._columns_csv import write_columns
 from rfm_retention.cli._common import (
     add_input_options,
-    cli_hint,
-    file_options,
     load_table,
     parse_mapping,
     progress_of,
+    read_file,
     report_rejected,
 )
 from rfm_retention.data import VisitLog
-from rfm_retention.data._csv import MissingColumnError
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import FEATURE_COLUMNS, patient_features
 
@@ -145,13 +144,12 @@ def _csv_features(args: argparse.Namespace, window: int | relativedelta | None) 
     """Features of the --visits file, read a batch of rows at a time (bounded memory)."""
     from rfm_retention._csv_features import csv_features
 
-    try:
-        features, rejected = csv_features(
-            args.visits, args.as_of, window=window, min_exposure_days=args.min_exposure_days,
-            progress=progress_of(args), **file_options(args, "visits", args.visits),
-        )
-    except MissingColumnError as error:
-        raise cli_hint(error) from None
+    read = functools.partial(
+        csv_features, as_of=args.as_of, window=window, min_exposure_days=args.min_exposure_days,
+        on_error="quarantine" if args.quarantine else "raise", reader=args.csv_reader,
+        progress=progress_of(args),
+    )
+    features, rejected = read_file(args, "visits", args.visits, read)
     report_rejected(args.visits, rejected)
     return features
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from rfm_retention._storage._postgres import is_dsn
-from rfm_retention.cli._common import add_input_options, load_table, progress_of
+from rfm_retention.cli._common import add_input_options, load_typed, progress_of, read_file
 from rfm_retention.cli._format import format_table
-from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
+from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty import (
     MemoryStore,
@@ -20,6 +21,8 @@ from rfm_retention.loyalty import (
     award_referrals,
     award_reviews,
     privileges,
+    read_referrals_csv,
+    read_reviews_csv,
     verify,
 )
 from rfm_retention.testing import SyntheticCohort
@@ -38,18 +41,32 @@ def _time(text: str | None, what: str) -> dt.datetime:
     return to_datetime(text, field=f"--{what}")
 
 
-def _common(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
+def _db_option(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
     parser.add_argument("--db", required=True, metavar="FILE|DSN",
                         help="SQLite ledger file or postgresql://user@host/database"
                         + (" (created if missing)" if create else ""))
+
+
+def _common(parser: argparse.ArgumentParser, *, create: bool = False, at: str = "",
+            actor: str = "") -> None:
+    """--at (``at``: what the time is), --actor (``actor``: what the actor does), --db, --branch."""
+    if at:
+        parser.add_argument("--at", metavar="TIME", help=f"{at} (default: now, UTC)")
+    if actor:
+        parser.add_argument("--actor", default="cli", help=f"who {actor} (default: cli)")
+    _db_option(parser, create=create)
     parser.add_argument("--branch", default="main", help="hospital branch (default: main)")
 
 
-def _action(points: Any, name: str, text: str) -> argparse.ArgumentParser:
+def _action(points: Any, name: str, text: str, run: Callable[[argparse.Namespace], int], *,
+            patient: bool = False) -> argparse.ArgumentParser:
     """One ``points`` action, whose ``--help`` opens with the same sentence as its listing."""
     parser: argparse.ArgumentParser = points.add_parser(
         name, help=text, description=text[:1].upper() + text[1:] + "."
     )
+    if patient:
+        parser.add_argument("patient", metavar="PATIENT")
+    parser.set_defaults(func=run)
     return parser
 
 
@@ -64,61 +81,45 @@ def register(sub: Any) -> None:
     points = parser.add_subparsers(dest="points_command", metavar="ACTION", required=True)
 
     award = _action(points, "award", "award revisit, referral and review points "
-                              "(reruns award nothing twice)")
+                              "(reruns award nothing twice)", run_award)
     award.add_argument("--visits", metavar="FILE",
                        help="visits CSV file: revisit points (and first visits, for --referrals)")
     award.add_argument("--referrals", metavar="FILE",
                        help="patient registry CSV (patients.csv: patient_id, first_contact, "
                        "referred_by...): the referrer earns when the referred patient's first "
                        "visit is in --visits, once per referred patient; an award whose "
-                       "patient no longer has a visit (first visit cancelled) is reversed")
+                       "patient no longer has a visit (first visit cancelled) is reversed; "
+                       "its bad rows are reported, never set aside")
     award.add_argument("--reviews", metavar="FILE",
                        help="reviews CSV file: points for each posted review, the same whatever "
-                       "its rating")
+                       "its rating (bad rows are reported, never set aside)")
     award.add_argument("--since", metavar="TIME", help="only award visits at or after TIME "
                        "(default: none, so every visit in the file earns, however old; "
                        "the whole file still decides each patient's first visit)")
     _common(award, create=True)
     add_input_options(award)
-    award.set_defaults(func=run_award)
 
-    balance = _action(points, "balance", "a patient's balance, debt and lots")
-    balance.add_argument("patient", metavar="PATIENT")
-    _common(balance)
-    balance.set_defaults(func=run_balance)
+    _common(_action(points, "balance", "a patient's balance, debt and lots", run_balance,
+                    patient=True))
+    _common(_action(points, "history", "a patient's events, oldest first", run_history,
+                    patient=True))
 
-    history = _action(points, "history", "a patient's events, oldest first")
-    history.add_argument("patient", metavar="PATIENT")
-    _common(history)
-    history.set_defaults(func=run_history)
-
-    redeem = _action(points, "redeem", "redeem a reward and print the voucher")
-    redeem.add_argument("patient", metavar="PATIENT")
+    redeem = _action(points, "redeem", "redeem a reward and print the voucher", run_redeem,
+                     patient=True)
     redeem.add_argument("reward", metavar="REWARD",
                         help="reward code: health_assessment (1000) or half_price_exam (2000)")
     redeem.add_argument("--key", required=True, help="idempotency key (reuse it to retry)")
-    redeem.add_argument("--at", metavar="TIME", help="redemption time (default: now, UTC)")
-    redeem.add_argument("--actor", default="cli", help="who redeems (default: cli)")
-    _common(redeem)
-    redeem.set_defaults(func=run_redeem)
+    _common(redeem, at="redemption time", actor="redeems")
 
-    cancel = _action(points, "cancel", "cancel a voucher (by its redemption key)")
+    cancel = _action(points, "cancel", "cancel a voucher (by its redemption key)", run_cancel)
     cancel.add_argument("key", metavar="KEY", help="the redemption's key")
-    cancel.add_argument("--at", metavar="TIME", help="cancellation time (default: now, UTC)")
-    cancel.add_argument("--actor", default="cli", help="who cancels (default: cli)")
-    _common(cancel)
-    cancel.set_defaults(func=run_cancel)
+    _common(cancel, at="cancellation time", actor="cancels")
 
-    expire = _action(points, "expire", "expire every lot due by --at (idempotent)")
-    expire.add_argument("--at", metavar="TIME", help="expiry time (default: now, UTC)")
-    _common(expire)
-    expire.set_defaults(func=run_expire)
+    _common(_action(points, "expire", "expire every lot due by --at (idempotent)", run_expire),
+            at="expiry time")
 
-    check = _action(points, "verify", "recompute every balance and lot from the events; "
-                              "exit 1 if anything does not add up")
-    check.add_argument("--db", required=True, metavar="FILE|DSN",
-                       help="SQLite ledger file or postgresql://user@host/database")
-    check.set_defaults(func=run_verify)
+    _db_option(_action(points, "verify", "recompute every balance and lot from the events; "
+                                         "exit 1 if anything does not add up", run_verify))
 
 
 def _ledger(args: argparse.Namespace, *, create: bool = False) -> PointsLedger:
@@ -140,12 +141,13 @@ def run_award(args: argparse.Namespace) -> int:
         raise ConfigError("points award needs --visits (revisits, referrals) or --reviews")
     if args.referrals and not args.visits:
         raise ConfigError("--referrals needs --visits: the referred patients' first visits")
-    log = load_table(args, "visits", args.visits) if args.visits else None
+    log = load_typed(args, "visits", args.visits, VisitLog) if args.visits else None
+    referrals = (read_file(args, "registry", args.referrals, read_referrals_csv)
+                 if args.referrals else None)
+    reviews = read_file(args, "reviews", args.reviews, read_reviews_csv) if args.reviews else None
     ledger = _ledger(args, create=True)
     try:
         if log is not None:
-            if not isinstance(log, VisitLog):
-                raise RuntimeError("internal: log is not a VisitLog")
             since = None if args.since is None else _time(args.since, "since")
             if since is None and len(log):
                 print(_whole_file_note(log))
@@ -154,21 +156,13 @@ def run_award(args: argparse.Namespace) -> int:
             print(f"{result.visits} visit(s), {result.earning} earning; awarded "
                   f"{result.awarded} ({result.points} points), {result.already_awarded} "
                   "already awarded.")
-        if args.referrals:
-            registry = load_table(args, "registry", args.referrals)
-            if not isinstance(registry, PatientRegistry):
-                raise RuntimeError("internal: registry is not a PatientRegistry")
-            if log is None:
-                raise RuntimeError("internal: log is unset")
-            ref = award_referrals(ledger, registry, log, actor="cli award")
-            print(f"{ref.candidates} referral(s) with a first visit; awarded {ref.awarded} "
-                  f"({ref.points} points), {ref.already_awarded} already awarded, "
-                  f"{ref.capped} over the yearly cap, {ref.reversed} reversed (first visit "
-                  "cancelled).")
-        if args.reviews:
-            reviews = load_table(args, "reviews", args.reviews)
-            if not isinstance(reviews, ReviewTable):
-                raise RuntimeError("internal: reviews is not a ReviewTable")
+            if referrals is not None:
+                ref = award_referrals(ledger, referrals, log, actor="cli award")
+                print(f"{ref.candidates} referral(s) with a first visit; awarded "
+                      f"{ref.awarded} ({ref.points} points), {ref.already_awarded} already "
+                      f"awarded, {ref.capped} over the yearly cap, {ref.reversed} reversed "
+                      "(first visit cancelled).")
+        if reviews is not None:
             rev = award_reviews(ledger, reviews, actor="cli award")
             print(f"{rev.candidates} review(s); awarded {rev.awarded} ({rev.points} points), "
                   f"{rev.already_awarded} already awarded, {rev.capped} over the yearly cap.")

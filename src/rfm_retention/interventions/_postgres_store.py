@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from rfm_retention._storage import retrying
-from rfm_retention._storage._postgres import CASE_WRITERS, Connections, PostgresDialect
+from rfm_retention._storage._postgres import (
+    CASE_WRITERS,
+    PostgresDialect,
+    migrate_server,
+    open_connections,
+)
 from rfm_retention.errors import CaseError, StoreIntegrityError
 from rfm_retention.interventions._case_sql import case_ids_query, decode_history, write_case
 from rfm_retention.interventions._events import CaseEvent
@@ -41,23 +46,14 @@ class PostgresCaseStore:
 
     def __init__(self, dsn: str, *, create: bool = True, connect_timeout: float = 10.0) -> None:
         self.dsn = dsn
-        self._db = Connections(dsn, CASE_SCHEMA, StoreIntegrityError,
-                               connect_timeout=connect_timeout, retry_unique=False)
+        self._db = open_connections(dsn, CASE_SCHEMA, StoreIntegrityError, create=create,
+                                    connect_timeout=connect_timeout, retry_unique=False)
         self.where = self._db.where
-        try:
-            self._db.ensure_schema(create=create)
-        except BaseException:
-            self._db.close()
-            raise
 
     @classmethod
     def migrate(cls, dsn: str) -> tuple[int, int]:
         """Bring the server's case schema to this library's version; (before, after)."""
-        db = Connections(dsn, CASE_SCHEMA, StoreIntegrityError, connect_timeout=10.0)
-        try:
-            return db.migrate({})
-        finally:
-            db.close()
+        return migrate_server(dsn, CASE_SCHEMA, StoreIntegrityError)
 
     def close(self) -> None:
         """Close this store's connections."""

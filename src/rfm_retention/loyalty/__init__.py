@@ -3,8 +3,10 @@
 A :class:`PointsLedger` over a :class:`LedgerStore` (in memory, SQLite, or the
 host's own) earns points for revisits, redeems them for catalogue rewards,
 reverses, expires and adjusts them; :func:`award_referrals` and
-:func:`award_reviews` add the word-of-mouth rewards; :func:`membership` gives the
-membership tier (:data:`SPEC_TIERS`) and :func:`enrol` records an enrolment;
+:func:`award_reviews` add the word-of-mouth rewards (from the data tables or the
+records :func:`read_referrals_csv` and :func:`read_reviews_csv` read from files);
+:func:`membership` gives the membership tier (:data:`SPEC_TIERS`) and
+:func:`enrol` records an enrolment;
 :func:`verify` audits a store;
 :func:`privileges` decides returning-patient benefits;
 :func:`check_ledger_store` checks a host's own store (and
@@ -14,8 +16,17 @@ at random).
 
 from rfm_retention.loyalty._award import AwardResult, visit_key, visit_keys
 from rfm_retention.loyalty._balances import Balances
+from rfm_retention.loyalty._earn_batch import EarnBatch
 from rfm_retention.loyalty._events import Event, EventKind
 from rfm_retention.loyalty._history import LedgerHistory
+from rfm_retention.loyalty._inputs import (
+    PostedReview,
+    Referral,
+    read_referrals_csv,
+    read_reviews_csv,
+    referrals_of,
+    reviews_of,
+)
 from rfm_retention.loyalty._ledger import PointsLedger, ReversalPolicy
 from rfm_retention.loyalty._lots import Balance, Lot
 from rfm_retention.loyalty._memory_store import MemoryStore
@@ -41,7 +52,12 @@ from rfm_retention.loyalty._rewards import (
 )
 from rfm_retention.loyalty._rules import REVISIT_POINTS, EarningRules
 from rfm_retention.loyalty._sqlite_store import SCHEMA_VERSION, SQLiteStore
-from rfm_retention.loyalty._store import LedgerStore, StoredSignatures, StoreTransaction
+from rfm_retention.loyalty._store import (
+    BulkEarns,
+    LedgerStore,
+    StoredSignatures,
+    StoreTransaction,
+)
 from rfm_retention.loyalty._tiers import (
     HEALTH_STEWARD,
     SPEC_TIERS,
@@ -83,6 +99,8 @@ __all__ = [
     "AwardResult",
     "Balance",
     "Balances",
+    "BulkEarns",
+    "EarnBatch",
     "EarningRules",
     "Event",
     "EventKind",
@@ -93,12 +111,14 @@ __all__ = [
     "MemoryStore",
     "PatientPrivileges",
     "PointsLedger",
+    "PostedReview",
     "PostgresStore",
     "Privilege",
     "PrivilegeDecision",
     "PrivilegeRule",
     "Problem",
     "RedemptionCaps",
+    "Referral",
     "ReversalPolicy",
     "Reward",
     "RewardCatalogue",
@@ -120,9 +140,13 @@ __all__ = [
     "enrolment_key",
     "membership",
     "privileges",
+    "read_referrals_csv",
+    "read_reviews_csv",
     "referral_key",
+    "referrals_of",
     "reverse_referral",
     "review_key",
+    "reviews_of",
     "verify",
     "visit_key",
     "visit_keys",

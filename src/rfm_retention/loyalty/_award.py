@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -22,17 +22,19 @@ import numpy.typing as npt
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import IdempotencyConflict, LedgerError
-from rfm_retention.loyalty._events import Event, EventKind
-from rfm_retention.loyalty._store import StoredSignatures, StoreTransaction
+from rfm_retention.loyalty._earn_batch import EarnBatch, Signature
+from rfm_retention.loyalty._events import Event
+from rfm_retention.loyalty._store import BulkEarns, StoredSignatures, StoreTransaction
 from rfm_retention.time import TimeLike, to_instant
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty._ledger import PointsLedger
 
-__all__ = ["AwardResult", "award_visits", "visit_key", "visit_keys"]
+__all__ = ["CHUNK", "AwardResult", "award_visits", "earn_batch", "visit_key", "visit_keys"]
 
 REVISIT_REASON = "revisit points"
-_AWARD_STEPS = 4  # keys, check against the store, write, commit
+CHUNK = 100_000
+"""Earn events written per store call: the unit a long award can report its progress in."""
 
 
 @attrs.frozen
@@ -72,28 +74,39 @@ def visit_key(branch: str, patient_id: str | int, visit_time: dt.datetime,
 
 
 def visit_keys(branch: str, visits: VisitLog) -> list[str]:
-    """The earn key of every row of ``visits`` (in the log's order)."""
-    n = len(visits)
-    if n == 0:
-        return []
+    """The earn key of every row of ``visits`` (in the log's order).
+
+    Example:
+        >>> log = VisitLog.from_arrays(patient_id=["p1", "p1"], amount=[80.0, 60.0],
+        ...                            visit_time=["2024-03-01T09:30", "2024-03-01T09:30"])
+        >>> visit_keys("main", log)
+        ['visit:main:p1@2024-03-01T09:30:00', 'visit:main:p1@2024-03-01T09:30:00#2']
+    """
+    return _keys(branch, visits, np.arange(len(visits)))
+
+
+def _keys(branch: str, visits: VisitLog, rows: npt.NDArray[np.intp]) -> list[str]:
+    """The earn keys of ``rows`` of ``visits``: visit ids where given, else patient and time."""
     ids = visits.visit_id
     prefix = f"visit:{branch}:"
+    if not len(rows):
+        return []
     if not (ids == "").any():  # every visit has an id: the common, fast case
-        return [prefix + vid for vid in ids.tolist()]
+        return [prefix + vid for vid in ids[rows].tolist()]
+    n = len(visits)
     pids = visits.row_patient_ids().astype(str)
     seconds = visits.time.astype("datetime64[s]")
-    stamps = np.datetime_as_string(seconds, unit="s")
     no_id = ids == ""
     same = np.zeros(n, dtype=bool)
     same[1:] = (pids[1:] == pids[:-1]) & (seconds[1:] == seconds[:-1]) & no_id[1:] & no_id[:-1]
     idx = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(same, 0, idx))
-    occurrence = idx - run_start + 1
+    occurrence = (idx - np.maximum.accumulate(np.where(same, 0, idx)) + 1)[rows]
+    stamps = np.datetime_as_string(seconds[rows], unit="s")
     return [
         prefix + vid if vid else
         f"{prefix}{pid}@{stamp}" + (f"#{occ}" if occ > 1 else "")
-        for vid, pid, stamp, occ in zip(ids.tolist(), pids.tolist(), stamps.tolist(),
-                                        occurrence.tolist(), strict=True)
+        for vid, pid, stamp, occ in zip(ids[rows].tolist(), pids[rows].tolist(),
+                                        stamps.tolist(), occurrence.tolist(), strict=True)
     ]
 
 
@@ -106,6 +119,21 @@ def _earning_rows(ledger: PointsLedger, visits: VisitLog, since: TimeLike | None
     return in_range, in_range & (points > 0), points
 
 
+def earn_batch(ledger: PointsLedger, visits: VisitLog, rows: npt.NDArray[np.intp],
+               points: npt.NDArray[np.int64], actor: str) -> EarnBatch:
+    """The earn events of ``rows`` of ``visits`` as columns, built in vectorised passes."""
+    at = visits.time[rows].astype("datetime64[s]")
+    days = ledger.rules.expires_after_days
+    expiry: list[str | None] = [None] * len(rows)
+    if days is not None:
+        # whole seconds, so this is exactly datetime.isoformat() of each expiry
+        ends = (at + np.timedelta64(days, "D")).astype("datetime64[s]")
+        expiry = np.datetime_as_string(ends, unit="s").tolist()
+    return EarnBatch(ledger.branch, actor, REVISIT_REASON, _keys(ledger.branch, visits, rows),
+                     visits.row_patient_ids()[rows].astype(str).tolist(), points[rows].tolist(),
+                     np.datetime_as_string(at, unit="s").tolist(), expiry)
+
+
 def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | None = None,
                  actor: str = "award_visits", progress: Progress | None = None) -> AwardResult:
     """Award the ledger's earning rules over ``visits`` in one all-or-nothing transaction.
@@ -113,76 +141,58 @@ def award_visits(ledger: PointsLedger, visits: VisitLog, *, since: TimeLike | No
     ``visits`` must hold each patient's history back to their first visit
     (the earliest visit in the log earns ``first_visit_points``); ``since``
     limits *awarding* to visits at or after it while the full log still
-    decides which visit was first. ``progress`` (a
-    :data:`~rfm_retention.Progress`) hears of each step (stage ``"award"``):
-    the keys, the check against what is stored, the write, the commit.
+    decides which visit was first. The events are built as columns straight
+    from the log's arrays (:class:`EarnBatch`) and written in chunks of
+    :data:`CHUNK`; a store with the bulk path stores them without an object
+    per visit.
+
+    ``progress`` (a :data:`~rfm_retention.Progress`) hears of each step
+    (stage ``"award"``): the events built, the check against what is stored,
+    each chunk written, the commit.
     """
     if not isinstance(visits, VisitLog):
         raise LedgerError(f"award_visits needs a VisitLog, got {type(visits).__name__}")
-    report_progress(progress, "award", 0, _AWARD_STEPS)
     in_range, earning, points = _earning_rows(ledger, visits, since)
     rows = np.flatnonzero(earning)
-    keys_all = visit_keys(ledger.branch, visits)
-    keys = [keys_all[i] for i in rows.tolist()]
-    if len(set(keys)) != len(keys):
-        dup = Counter(keys).most_common(1)[0][0]
+    steps = 3 + max(1, -(-len(rows) // CHUNK))  # built, checked, each chunk, committed
+    report_progress(progress, "award", 0, steps)
+    batch = earn_batch(ledger, visits, rows, points, actor)
+    if len(set(batch.keys)) != len(batch):
+        dup = Counter(batch.keys).most_common(1)[0][0]
         raise LedgerError(f"two visits share the key {dup!r}; give them distinct visit ids")
-    fields = _EarnFields.of(ledger, visits, rows, points)
-    report_progress(progress, "award", 1, _AWARD_STEPS)
+    report_progress(progress, "award", 1, steps)
 
-    def award_in(tx: StoreTransaction) -> list[Event]:
-        stored = _stored_signatures(tx, keys)
+    def award_in(tx: StoreTransaction) -> EarnBatch:
+        stored = _stored_signatures(tx, batch.keys)
+        fresh = batch
         if stored:
-            _check_unchanged(tx, ledger.branch, keys, fields, stored, actor)
-            fresh = [i for i, key in enumerate(keys) if key not in stored]
-        else:
-            fresh = list(range(len(keys)))
-        report_progress(progress, "award", 2, _AWARD_STEPS)
-        new = _earn_events(ledger.branch, keys, fields, fresh, actor)
-        if new:
-            tx.append(new)
-        report_progress(progress, "award", 3, _AWARD_STEPS)
-        return new
+            _check_unchanged(tx, batch, stored)
+            fresh = batch.take([i for i, key in enumerate(batch.keys) if key not in stored])
+        report_progress(progress, "award", 2, steps)
+        for k, part in enumerate(fresh.chunks(CHUNK)):
+            _append(tx, part)
+            report_progress(progress, "award", 3 + k, steps)
+        return fresh
 
     new = ledger.in_transaction(award_in)
-    report_progress(progress, "award", _AWARD_STEPS, _AWARD_STEPS)
+    report_progress(progress, "award", steps, steps)
     return AwardResult(
         visits=int(in_range.sum()),
-        earning=len(keys),
+        earning=len(batch),
         awarded=len(new),
-        already_awarded=len(keys) - len(new),
-        points=sum(e.points for e in new),
+        already_awarded=len(batch) - len(new),
+        points=sum(new.points),
     )
 
 
-@attrs.frozen
-class _EarnFields:
-    """Per earning row: patient id, points, time and expiry (datetime and ISO text)."""
-
-    pids: list[str]
-    points: list[int]
-    times: list[Any]
-    expiry: list[Any]
-    expiry_iso: list[str | None]
-
-    @classmethod
-    def of(cls, ledger: PointsLedger, visits: VisitLog, rows: npt.NDArray[np.int64],
-           points: npt.NDArray[np.int64]) -> _EarnFields:
-        at = visits.time[rows].astype("datetime64[s]")
-        days = ledger.rules.expires_after_days
-        expiry: list[Any] = [None] * len(rows)
-        expiry_iso: list[str | None] = [None] * len(rows)
-        if days is not None:
-            ends = (at + np.timedelta64(days, "D")).astype("datetime64[s]")
-            expiry = ends.astype("datetime64[us]").tolist()
-            # whole seconds, so this is exactly datetime.isoformat() of each expiry
-            expiry_iso = np.datetime_as_string(ends, unit="s").tolist()
-        return cls(visits.row_patient_ids()[rows].astype(str).tolist(),
-                   points[rows].tolist(), at.astype("datetime64[us]").tolist(), expiry,
-                   expiry_iso)
-
-
-Signature = tuple[str, str, str, int | None, str, str, str | None, str]
+def _append(tx: StoreTransaction, part: EarnBatch) -> None:
+    """Write one chunk: from its columns where the store can, else as events."""
+    if not len(part):
+        return
+    if isinstance(tx, BulkEarns):
+        tx.append_earns(part)
+    else:
+        tx.append(part.events())
 
 
 def _stored_signatures(tx: StoreTransaction, keys: list[str]) -> dict[str, Signature]:
@@ -194,25 +204,14 @@ def _stored_signatures(tx: StoreTransaction, keys: list[str]) -> dict[str, Signa
     return {key: event.request_signature() for key, event in tx.get(keys).items()}
 
 
-def _check_unchanged(tx: StoreTransaction, branch: str, keys: list[str], fields: _EarnFields,
-                     stored: dict[str, Signature], actor: str) -> None:
+def _check_unchanged(tx: StoreTransaction, batch: EarnBatch,
+                     stored: dict[str, Signature]) -> None:
     """Raise IdempotencyConflict for the first stored key whose request differs."""
-    earn = EventKind.EARN.value
-    for i, (key, pid, pts, exp) in enumerate(zip(keys, fields.pids, fields.points,
-                                                 fields.expiry_iso, strict=True)):
+    for i, key in enumerate(batch.keys):
         old = stored.get(key)
-        if old is not None and old != (earn, branch, pid, pts, REVISIT_REASON, "", exp, ""):
-            request = _earn_events(branch, keys, fields, [i], actor)[0]
+        if old is not None and old != batch.signature(i):
             event = tx.get([key])[key]
-            raise IdempotencyConflict(key, detail=event.describe_difference(request))
-
-
-def _earn_events(branch: str, keys: list[str], fields: _EarnFields, which: list[int],
-                 actor: str) -> list[Event]:
-    earn = EventKind.EARN
-    pids, points, times, expiry = fields.pids, fields.points, fields.times, fields.expiry
-    return [Event(keys[i], earn, branch, pids[i], points[i], times[i], actor, REVISIT_REASON,
-                  "", expiry[i]) for i in which]
+            raise IdempotencyConflict(key, detail=event.describe_difference(batch.event(i)))
 
 
 def reverse_visit(ledger: PointsLedger, key: str, *, at: TimeLike, actor: str,

@@ -367,20 +367,10 @@ class PointsLedger:
         return reverse_visit(self, key, at=at, actor=actor, reason=reason)
 
     # ------------------------------------------------------------------ internals
-    def _request(
-        self,
-        kind: EventKind,
-        patient_id: str | int,
-        points: int,
-        *,
-        key: str,
-        at: TimeLike,
-        actor: str,
-        reason: str,
-        expires_at: TimeLike | None = None,
-        reverses: str = "",
-        reward: str = "",
-    ) -> Event:
+    def _request(self, kind: EventKind, patient_id: str | int, points: int, *, key: str,
+                 at: TimeLike, actor: str, reason: str, expires_at: TimeLike | None = None,
+                 reverses: str = "", reward: str = "") -> Event:
+        """The event an operation asks for, its fields checked (the same for every kind)."""
         pid = str(patient_id)
         if not pid.strip():
             raise LedgerError("patient_id is required")

@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rfm_retention._storage._postgres import LEDGER_WRITERS, Connections, PostgresDialect
+from rfm_retention._storage._postgres import (
+    LEDGER_WRITERS,
+    PostgresDialect,
+    migrate_server,
+    open_connections,
+)
 from rfm_retention.errors import StoreIntegrityError
 from rfm_retention.loyalty._events import Event
 from rfm_retention.loyalty._schema import LEDGER_SCHEMA
@@ -46,14 +51,9 @@ class PostgresStore:
         self.dsn = dsn
         self.create = create
         self.connect_timeout = connect_timeout
-        self._db = Connections(dsn, LEDGER_SCHEMA, StoreIntegrityError,
-                               connect_timeout=connect_timeout)
+        self._db = open_connections(dsn, LEDGER_SCHEMA, StoreIntegrityError, create=create,
+                                    connect_timeout=connect_timeout)
         self.where = self._db.where
-        try:
-            self._db.ensure_schema(create=create)
-        except BaseException:
-            self._db.close()
-            raise
 
     def close(self) -> None:
         """Close this store's connections (it reconnects on next use)."""
@@ -79,11 +79,7 @@ class PostgresStore:
             >>> PostgresStore.migrate("postgresql://app@db/retention")  # doctest: +SKIP
             (3, 3)
         """
-        db = Connections(dsn, LEDGER_SCHEMA, StoreIntegrityError, connect_timeout=10.0)
-        try:
-            return db.migrate({})
-        finally:
-            db.close()
+        return migrate_server(dsn, LEDGER_SCHEMA, StoreIntegrityError)
 
     # ------------------------------------------------------------------ protocol
     @contextmanager

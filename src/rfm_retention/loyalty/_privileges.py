@@ -9,6 +9,7 @@ The decision names the rule that decided, so staff can explain it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -16,7 +17,7 @@ import numpy as np
 
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.loyalty._events import EventKind
+from rfm_retention.loyalty._events import Event, EventKind
 from rfm_retention.time import to_instant
 
 if TYPE_CHECKING:
@@ -152,28 +153,39 @@ class PatientPrivileges:
         raise ConfigError(f"no privilege {code!r} was evaluated")
 
 
-def _visit_times(visits: VisitLog, patient_id: str, as_of: np.datetime64) -> np.ndarray:
+def _patient_rows(visits: VisitLog, patient_id: str) -> slice:
+    """The rows of one patient in ``visits`` (empty when the log does not know them)."""
     ids = visits.patient_ids
     key: int | str = patient_id
     if ids.dtype.kind in "iu":
         try:
             key = int(patient_id)
         except ValueError:
-            return visits.time[:0]
+            return slice(0, 0)
     pos = int(np.searchsorted(ids, np.asarray([key], dtype=ids.dtype))[0])
     if pos >= len(ids) or ids[pos] != key:
-        return visits.time[:0]
-    times = visits.time[visits.group_starts[pos]:visits.group_starts[pos + 1]]
+        return slice(0, 0)
+    return slice(int(visits.group_starts[pos]), int(visits.group_starts[pos + 1]))
+
+
+def _earned_points(events: Sequence[Event], start: dt.datetime | None = None,
+                  end: dt.datetime | None = None) -> int:
+    """Points of the earns among ``events`` that were not reversed (earned after ``start``
+    and up to ``end`` when given)."""
+    reversed_keys = {e.reverses for e in events if e.kind is EventKind.REVERSE}
+    return sum(e.points for e in events if e.kind is EventKind.EARN
+               and e.key not in reversed_keys
+               and (start is None or e.at > start) and (end is None or e.at <= end))
+
+
+def _visit_times(visits: VisitLog, patient_id: str, as_of: np.datetime64) -> np.ndarray:
+    times = visits.time[_patient_rows(visits, patient_id)]
     return times[times <= as_of]
 
 
 def _earned(ledger: PointsLedger | None, pid: str) -> int:
     """Points the patient earned in the branch (earns not reversed)."""
-    if ledger is None:
-        return 0
-    history = ledger.history(pid)
-    reversed_keys = {e.reverses for e in history if e.kind is EventKind.REVERSE}
-    return sum(e.points for e in history if e.kind is EventKind.EARN and e.key not in reversed_keys)
+    return 0 if ledger is None else _earned_points(ledger.history(pid))
 
 
 def privileges(

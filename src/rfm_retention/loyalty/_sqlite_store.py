@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -71,7 +71,7 @@ class _SQLite:
         return text
 
     def executemany(self, conn: sqlite3.Connection, sql: str,
-                    rows: Sequence[Sequence[Any]]) -> None:
+                    rows: Iterable[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
 
     def rows_of(self, conn: sqlite3.Connection, columns: str, keys: Sequence[str]

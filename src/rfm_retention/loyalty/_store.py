@@ -17,10 +17,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
+from rfm_retention.loyalty._earn_batch import EarnBatch
 from rfm_retention.loyalty._events import Event
 from rfm_retention.loyalty._lots import AccountState
 
-__all__ = ["AccountStates", "DerivedState", "LedgerStore", "StoreTransaction",
+__all__ = ["AccountStates", "BulkEarns", "DerivedState", "LedgerStore", "StoreTransaction",
            "StoredSignatures"]
 
 
@@ -68,6 +69,22 @@ class StoredSignatures(Protocol):
                           ) -> dict[str, tuple[str, str, str, int | None, str, str, str | None,
                                                str]]:
         """``Event.request_signature()`` of the stored events among ``keys`` (plus own appends)."""
+        ...
+
+
+@runtime_checkable
+class BulkEarns(Protocol):
+    """Optional fast path a transaction may offer for writing a batch of earns (``award_visits``).
+
+    The batch comes as columns (:class:`~rfm_retention.loyalty._earn_batch.EarnBatch`)
+    whose keys are not stored yet (the ledger checked); the transaction writes
+    them as events with the next ``seq`` numbers and opens their lots, with
+    the same result as :meth:`StoreTransaction.append` of ``batch.events()``
+    but without an object per event. Stores without it get that ``append``.
+    """
+
+    def append_earns(self, batch: EarnBatch) -> int:
+        """Append the batch's earn events; returns the ``seq`` of the first."""
         ...
 
 

@@ -27,13 +27,15 @@ import numpy.typing as npt
 
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.loyalty._events import Event, EventKind
+from rfm_retention.loyalty._events import Event
 from rfm_retention.loyalty._privileges import (
     GREEN_CHANNEL,
     RETURNING_PACKAGE,
     Privilege,
     PrivilegeDecision,
     PrivilegeRule,
+    _earned_points,
+    _patient_rows,
 )
 from rfm_retention.time import TimeLike, to_datetime, to_instant
 
@@ -210,32 +212,11 @@ def enrolment(ledger: PointsLedger, patient_id: str | int) -> dt.datetime | None
     return found[key].at
 
 
-def _patient_rows(visits: VisitLog, patient_id: str) -> slice:
-    ids = visits.patient_ids
-    key: int | str = patient_id
-    if ids.dtype.kind in "iu":
-        try:
-            key = int(patient_id)
-        except ValueError:
-            return slice(0, 0)
-    pos = int(np.searchsorted(ids, np.asarray([key], dtype=ids.dtype))[0])
-    if pos >= len(ids) or ids[pos] != key:
-        return slice(0, 0)
-    return slice(int(visits.group_starts[pos]), int(visits.group_starts[pos + 1]))
-
-
 def _window(times: npt.NDArray[np.datetime64], amounts: npt.NDArray[np.float64],
             as_of: np.datetime64, days: int) -> tuple[int, float]:
     inside = (times <= as_of) & (times > as_of - np.timedelta64(days, "D"))
     visit_days = len(np.unique(times[inside].astype("datetime64[D]")))
     return visit_days, float(amounts[inside].sum())
-
-
-def _points_in(events: tuple[Event, ...], as_of: dt.datetime, days: int) -> int:
-    reversed_keys = {e.reverses for e in events if e.kind is EventKind.REVERSE}
-    start = as_of - dt.timedelta(days=days)
-    return sum(e.points for e in events if e.kind is EventKind.EARN
-               and e.key not in reversed_keys and start < e.at <= as_of)
 
 
 def membership(
@@ -282,7 +263,8 @@ def membership(
         passed = ""
         for r in tier.rules:
             visit_days, spend = _window(times, amounts, instant, r.window_days)
-            why = r.check(visit_days, _points_in(events, moment, r.window_days), spend)
+            earned = _earned_points(events, moment - dt.timedelta(days=r.window_days), moment)
+            why = r.check(visit_days, earned, spend)
             if not why:
                 passed = r.name
                 break

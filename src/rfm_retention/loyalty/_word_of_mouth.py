@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import attrs
-import numpy as np
 
 from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
 from rfm_retention.errors import ConfigError, LedgerError
 from rfm_retention.loyalty._events import MAX_POINTS, Event, EventKind
+from rfm_retention.loyalty._inputs import PostedReview, Referral, referrals_of, reviews_of
 from rfm_retention.time import TimeLike
 
 if TYPE_CHECKING:
@@ -151,6 +152,26 @@ def _year_counts(ledger: PointsLedger, patient: str, prefix: str) -> Counter[int
                    and e.key.startswith(prefix) and e.key not in reversed_keys)
 
 
+class _YearlyCap:
+    """Counts one kind of award per patient and calendar year against a cap (None: no cap)."""
+
+    def __init__(self, ledger: PointsLedger, prefix: str, cap: int | None) -> None:
+        self._ledger, self._prefix, self._cap = ledger, prefix, cap
+        self._counts: dict[str, Counter[int]] = {}
+
+    def reached(self, patient: str, year: int) -> bool:
+        """Whether the patient already has ``cap`` live awards in ``year``; if not, counts one."""
+        if self._cap is None:
+            return False
+        counts = self._counts.get(patient)
+        if counts is None:
+            counts = self._counts[patient] = _year_counts(self._ledger, patient, self._prefix)
+        if counts[year] >= self._cap:
+            return True
+        counts[year] += 1
+        return False
+
+
 def _expiry(at: dt.datetime, rules: WordOfMouthRules) -> dt.datetime | None:
     days = rules.expires_after_days
     return None if days is None else at + dt.timedelta(days=days)
@@ -164,7 +185,7 @@ def _earn(ledger: PointsLedger, patient: str, points: int, key: str, at: dt.date
 
 def award_referrals(
     ledger: PointsLedger,
-    registry: PatientRegistry,
+    registry: PatientRegistry | Iterable[Referral],
     visits: VisitLog,
     *,
     rules: WordOfMouthRules = WORD_OF_MOUTH,
@@ -175,6 +196,8 @@ def award_referrals(
 
     ``visits`` must hold each referred patient's history back to their first
     visit. ``at`` is the reversal time (default: the latest visit in the log).
+    ``registry`` is the patient registry or its :class:`Referral` records
+    (:func:`read_referrals_csv` reads them from a file).
 
     Example:
         >>> from rfm_retention.data import PatientRegistry, VisitLog
@@ -194,16 +217,15 @@ def award_referrals(
     """
     if rules.referral_points == 0:
         return WordOfMouthAward(0, 0, 0, 0, 0, 0)
-    linked = np.flatnonzero(registry.referred_by != "")
-    referred = registry.row_patient_ids()[linked].astype(str)
-    referrer = registry.referred_by[linked].astype(str)
+    referrals = referrals_of(registry) if isinstance(registry, PatientRegistry) else registry
+    pairs = [(str(r.patient_id), str(r.referred_by)) for r in referrals]
     known = {str(p): i for i, p in enumerate(visits.patient_ids.tolist())}
     first_time = visits.time[visits.group_starts[:-1]] if len(visits) else visits.time
     when_reversed = at if at is not None else (
         visits.time.max().astype("datetime64[s]").tolist() if len(visits) else None)
     candidates = awarded = already = capped = reversed_n = points = 0
-    counts: dict[str, Counter[int]] = {}
-    for child, parent in zip(referred.tolist(), referrer.tolist(), strict=True):
+    cap = _YearlyCap(ledger, "referral:", rules.max_referrals_per_year)
+    for child, parent in pairs:
         live, free = _live_key(ledger, child)
         pos = known.get(child)
         if pos is None:
@@ -218,12 +240,9 @@ def award_referrals(
             already += 1
             continue
         first = first_time[pos].astype("datetime64[us]").tolist()
-        if rules.max_referrals_per_year is not None:
-            year = counts.setdefault(parent, _year_counts(ledger, parent, "referral:"))
-            if year[first.year] >= rules.max_referrals_per_year:
-                capped += 1
-                continue
-            year[first.year] += 1
+        if cap.reached(parent, first.year):
+            capped += 1
+            continue
         _earn(ledger, parent, rules.referral_points, free, first, rules, actor,
               REFERRAL_REASON + child)
         awarded += 1
@@ -258,7 +277,7 @@ def review_key(branch: str, patient: str, platform: str, posted_at: dt.datetime)
 
 def award_reviews(
     ledger: PointsLedger,
-    reviews: ReviewTable,
+    reviews: ReviewTable | Iterable[PostedReview],
     *,
     rules: WordOfMouthRules = WORD_OF_MOUTH,
     actor: str = "award_reviews",
@@ -266,7 +285,9 @@ def award_reviews(
     """Award points for every posted review, the same whatever its rating.
 
     Only the patient, platform and posting time are read (never the score
-    or stars; see the module docstring for why).
+    or stars; see the module docstring for why). ``reviews`` is the table or
+    its :class:`PostedReview` records (:func:`read_reviews_csv` reads them
+    from a file).
 
     Example:
         >>> from rfm_retention.data import ReviewTable
@@ -281,9 +302,10 @@ def award_reviews(
     """
     if rules.review_points == 0:
         return WordOfMouthAward(0, 0, 0, 0, 0, 0)
-    pids = reviews.row_patient_ids().astype(str).tolist()
-    platforms = reviews.columns["platform"].tolist()
-    times = reviews.time.astype("datetime64[us]").tolist()
+    posted = reviews_of(reviews) if isinstance(reviews, ReviewTable) else tuple(reviews)
+    pids = [str(r.patient_id) for r in posted]
+    platforms = [r.platform for r in posted]
+    times = [r.posted_at for r in posted]
     keys = [review_key(ledger.branch, p, pl, t)
             for p, pl, t in zip(pids, platforms, times, strict=True)]
     if len(set(keys)) != len(keys):
@@ -292,17 +314,14 @@ def award_reviews(
     with ledger.store.transaction() as tx:
         stored = set(tx.get(keys)) if keys else set()
     awarded = already = capped = points = 0
-    counts: dict[str, Counter[int]] = {}
+    cap = _YearlyCap(ledger, "review:", rules.max_reviews_per_year)
     for pid, key, t in zip(pids, keys, times, strict=True):
         if key in stored:
             already += 1
             continue
-        if rules.max_reviews_per_year is not None:
-            year = counts.setdefault(pid, _year_counts(ledger, pid, "review:"))
-            if year[t.year] >= rules.max_reviews_per_year:
-                capped += 1
-                continue
-            year[t.year] += 1
+        if cap.reached(pid, t.year):
+            capped += 1
+            continue
         _earn(ledger, pid, rules.review_points, key, t, rules, actor, REVIEW_REASON)
         awarded += 1
         points += rules.review_points
