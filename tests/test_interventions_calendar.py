@@ -171,5 +171,7 @@ def test_read_holidays_gives_dates_and_names_every_bad_line(tmp_path) -> None:
     assert [(i.row, i.line, i.value) for i in caught.value.issues] == [
         (1, 2, "01/10/2024"), (2, 3, "2024-13-01")]
     assert "line 2: date '01/10/2024': not an ISO date" in str(caught.value)
+    assert "Hint: write one date per line as YYYY-MM-DD" in str(caught.value)
+    assert "quarantine" not in str(caught.value)  # there is no such option here
     with pytest.raises(InputFileError, match="no such file"):
         read_holidays(tmp_path / "none.txt")

@@ -81,6 +81,11 @@ class RowIssue:
         return f"{where}{who}: {self.field}{shown}: {self.message}"
 
 
+_QUARANTINE_HINT = ("pass on_error='quarantine' to keep the good rows and get the rejected "
+                   "ones as a report.")
+"""What a :class:`ValidationError` suggests unless its reader has a better hint."""
+
+
 class ValidationError(RFMRetentionError):
     """Input rows broke one or more rules.
 
@@ -88,7 +93,10 @@ class ValidationError(RFMRetentionError):
     in one pass. ``issues`` is sorted by row, then field.
     """
 
-    def __init__(self, source: str, issues: Sequence[RowIssue], *, shown: int = 20) -> None:
+    def __init__(
+        self, source: str, issues: Sequence[RowIssue], *, shown: int = 20,
+        hint: str = _QUARANTINE_HINT,
+    ) -> None:
         self.source = source
         self.issues: tuple[RowIssue, ...] = tuple(sorted(issues, key=lambda i: (i.row, i.field)))
         rows = {i.row for i in self.issues}
@@ -99,8 +107,7 @@ class ValidationError(RFMRetentionError):
         super().__init__(
             f"{source}: {len(self.issues)} problem(s) in {len(rows)} row(s):\n  "
             + "\n  ".join(lines)
-            + "\nHint: pass on_error='quarantine' to keep the good rows and get the "
-            "rejected ones as a report."
+            + (f"\nHint: {hint}" if hint else "")
         )
 
     @property

@@ -281,5 +281,6 @@ def read_holidays(path: str | os.PathLike[str]) -> frozenset[dt.date]:
             issues.append(RowIssue(number - 1, "date", "not an ISO date (YYYY-MM-DD)", text,
                                    line=number))
     if issues:
-        raise ValidationError(name, issues)
+        raise ValidationError(name, issues, hint="write one date per line as YYYY-MM-DD "
+                              "(# starts a comment).")
     return frozenset(days)

@@ -113,7 +113,8 @@ def read_warnings_csv(
             if record is not None:
                 records.append(record)
     if issues:
-        raise ValidationError(name, issues)
+        raise ValidationError(name, issues, hint="fix the rows listed; the whole file is "
+                              "refused so that no warning is lost.")
     return tuple(records)
 
 
