@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
 from rfm_retention._frames import FrameViews
 
 __all__ = ["Tabular", "row_position", "text_rows", "typed_column", "typed_columns"]
@@ -137,8 +138,10 @@ class Tabular(FrameViews):
     """Base of every result with a table: ``to_rows``, ``row_of`` and ``get`` from the columns.
 
     A subclass implements ``to_columns()`` or ``_cells()`` (at least one) and
-    sets ``ROW_KEY`` (the column whose values :meth:`row_of` looks up);
-    ``ROW_KEYS_ORDERED`` says whether that column is sorted. Subclasses with
+    ``_display()`` (what ``repr`` and a notebook show; an attrs class leaves
+    ``repr=False`` so that these are used), and sets ``ROW_KEY`` (the column
+    whose values :meth:`row_of` looks up); ``ROW_KEYS_ORDERED`` says whether
+    that column is sorted. Subclasses with
     typed records override :meth:`record` (and may override :meth:`row_of`
     where a key is not a single column value).
     """
@@ -146,6 +149,16 @@ class Tabular(FrameViews):
     __slots__ = ()
     ROW_KEY: ClassVar[str | tuple[str, ...]] = "patient_id"
     ROW_KEYS_ORDERED: ClassVar[bool] = True
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def _display(self) -> Display:
+        """What the result shows at the prompt and in a notebook (default: its columns)."""
+        return Display(type(self).__name__, self.to_columns())
 
     def to_columns(self) -> Columns:
         """Column name -> typed numpy array (see the module docstring)."""

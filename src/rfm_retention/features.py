@@ -63,7 +63,7 @@ FEATURE_COLUMNS: Mapping[str, str] = frozen_mapping({
 """Every feature column with its exact definition (the CSV header of ``features``)."""
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class PatientFeatures(Tabular):
     """One row per patient seen on or before ``as_of``; every attribute is an array.
 
@@ -106,12 +106,6 @@ class PatientFeatures(Tabular):
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         figures = {"as_of": as_date(self.as_of), "window_days": self.window_days}

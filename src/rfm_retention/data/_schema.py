@@ -448,6 +448,7 @@ def _convert(
 
 
 _WHOLE_UNITS = frozenset({"D", "h", "m", "s"})  # exact whole seconds: kept as given, no copy
+_NAT = int(np.iinfo(np.int64).min)
 
 
 def _convert_time(
@@ -458,14 +459,15 @@ def _convert_time(
     if arr.dtype.kind == "M":
         unit = np.datetime_data(arr.dtype)[0]
         values = arr if unit in _WHOLE_UNITS else arr.astype("datetime64[s]")
-        missing = np.isnat(values)
         problems: dict[int, str] = {}
-    else:
-        parsed = parse_times(arr, parsing)
-        values, missing, problems = parsed.values, parsed.missing, dict(parsed.problems)
-    if f.required and missing.any():
-        problems.update(dict.fromkeys(np.flatnonzero(missing).tolist(), "missing"))
-    return values, problems
+        if f.required and values.size and int(values.view(np.int64).min()) == _NAT:
+            problems.update(dict.fromkeys(np.flatnonzero(np.isnat(values)).tolist(), "missing"))
+        return values, problems  # NaT is the least int64: one reduction finds any
+    parsed = parse_times(arr, parsing)
+    problems = dict(parsed.problems)
+    if f.required and parsed.missing.any():
+        problems.update(dict.fromkeys(np.flatnonzero(parsed.missing).tolist(), "missing"))
+    return parsed.values, problems
 
 
 def _text(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -143,7 +143,7 @@ class ChannelMonth:
         return self.cost / self.retained
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class AcquisitionReport(Tabular):
     """New patients per channel and month (see the module docstring).
 
@@ -165,12 +165,6 @@ class AcquisitionReport(Tabular):
     end: dt.date
     as_of: np.datetime64
     rows: tuple[ChannelMonth, ...]
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         acquired = sum(r.acquired for r in self.rows)

@@ -308,7 +308,7 @@ class LeadTimes:
         return median_or_nan(self.days)
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class Backtest(Tabular):
     """Every method's figures at every scan date, and their lead times.
 
@@ -322,12 +322,6 @@ class Backtest(Tabular):
     results: tuple[MethodResult, ...]
     lead_times: tuple[LeadTimes, ...]
     as_of: np.datetime64 = attrs.field(kw_only=True)
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         figures = {"outcome": self.outcome.kind, "k": self.k, "warn_level": self.warn_level.label}

@@ -101,7 +101,7 @@ class RateChange:
         )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class BeforeAfter(Tabular):
     """Churn and revisit before vs after the programme start (and for a control group).
 
@@ -132,12 +132,6 @@ class BeforeAfter(Tabular):
             return nan, (nan, nan)
         half = 1.96 * math.sqrt(sum(p.variance for p in parts))
         return did, (did - half, did + half)
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         return Display("BeforeAfter", self.to_columns(), {"start": self.programme_start})

@@ -121,7 +121,7 @@ class GroupCauses:
         return tuple(c for c in both if c.count and c.over_representation > at_least)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class CauseReport(Tabular):
     """Causes per group over a period, and the hospital-wide distribution they are set against.
 
@@ -152,12 +152,6 @@ class CauseReport(Tabular):
             if g.group == name:
                 return g
         raise KeyError(f"no {self.dimension} group {name!r}")
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         figures = {"by": self.dimension, "from": self.start, "to": self.end,

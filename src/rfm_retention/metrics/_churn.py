@@ -27,10 +27,10 @@ import numpy.typing as npt
 
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.metrics._calendar import month_spans
-from rfm_retention.metrics._exclusions import Exclusions
+from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
 from rfm_retention.metrics._lapse import LapseRule, lapse_days
-from rfm_retention.metrics._visits import VisitDays, last_day_before, visit_days
-from rfm_retention.time import TimeLike, day_number, to_date
+from rfm_retention.metrics._visits import VisitDays, last_day_before
+from rfm_retention.time import TimeLike, to_date
 
 __all__ = ["MonthlyChurn", "monthly_churn"]
 
@@ -90,11 +90,8 @@ def monthly_churn(
         ...     log, "2024-02-01", "2024-03-31", as_of="2024-06-30", rule=rule)]
         [(2, 1), (1, 1)]
     """
-    rule = rule or LapseRule()
-    as_of_day = day_number(as_of)
-    vd = visit_days(visits, as_of_day)
-    since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
-    return churn_of_days(vd, since, start, end, as_of_day=as_of_day, rule=rule)
+    as_of_day, vd, since = visits_as_of(visits, as_of, exclusions)
+    return churn_of_days(vd, since, start, end, as_of_day=as_of_day, rule=rule or LapseRule())
 
 
 def churn_of_days(

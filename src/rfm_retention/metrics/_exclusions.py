@@ -16,12 +16,19 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention.data import PatientRegistry
+from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._visits import NO_DAY, as_id_array, patient_positions
-from rfm_retention.time import day_number
+from rfm_retention.metrics._visits import (
+    NO_DAY,
+    VisitDays,
+    as_id_array,
+    patient_positions,
+    visit_days,
+)
+from rfm_retention.time import TimeLike, day_number
 
-__all__ = ["EXCLUSION_REASONS", "Exclusion", "Exclusions"]
+__all__ = ["EXCLUSION_REASONS", "Exclusion", "Exclusions", "visits_as_of"]
 
 EXCLUSION_REASONS = ("deceased", "transferred")
 
@@ -140,3 +147,22 @@ class Exclusions:
         known = where >= 0
         out[where[known]] = self.since_day[known]
         return out
+
+
+def visits_as_of(
+    visits: VisitLog, as_of: TimeLike, exclusions: Exclusions | None
+) -> tuple[int, VisitDays, npt.NDArray[np.int64]]:
+    """What every visit KPI starts from: the day number of ``as_of``, the visit days cut at
+    it, and each patient's excluded-since day (``exclusions`` or nobody excluded).
+
+    Example:
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["a", "a"], amount=[1.0, 1.0],
+        ...                            visit_time=["2024-01-05", "2024-03-01"])
+        >>> day, vd, since = visits_as_of(log, "2024-02-01", None)
+        >>> len(vd), since.tolist() == [NO_DAY]
+        (1, True)
+    """
+    as_of_day = day_number(as_of)
+    since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    return as_of_day, visit_days(visits, as_of_day), since

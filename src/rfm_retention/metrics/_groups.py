@@ -56,7 +56,7 @@ from rfm_retention.features import patient_features
 from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._cases import CaseColumns
 from rfm_retention.metrics._churn import churn_by_group
-from rfm_retention.metrics._exclusions import Exclusions
+from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
 from rfm_retention.metrics._lapse import LapseRule
 from rfm_retention.metrics._report import (
     KPIReport,
@@ -69,11 +69,10 @@ from rfm_retention.metrics._satisfaction import satisfaction_of
 from rfm_retention.metrics._visits import (
     as_id_array,
     patient_positions,
-    visit_days,
     visit_row_at,
 )
 from rfm_retention.metrics._winback import WIN_BACK_DAYS, ControlGroup
-from rfm_retention.time import TimeLike, as_date, day_number
+from rfm_retention.time import TimeLike, as_date
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
@@ -219,7 +218,7 @@ def _denominators(m: MonthlyKPIs) -> dict[str, int]:
     return out
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class GroupedKPIReport(Tabular):
     """Monthly KPIs per group, beside the programme-wide report they add up to.
 
@@ -248,12 +247,6 @@ class GroupedKPIReport(Tabular):
     min_group_size: int
     overall: KPIReport
     groups: tuple[GroupKPIs, ...]
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         figures = {"by": self.dimension, "groups": len(self.groups),
@@ -444,15 +437,13 @@ def kpi_report_by(
     dimension, basis, codes = group_codes(by, visits, start, cases)
     n = len(codes.names)
     rule = lapse_rule or LapseRule()
-    as_of_day = day_number(overall.as_of)
-    vd = visit_days(visits, as_of_day)
+    as_of_day, vd, since = visits_as_of(visits, overall.as_of, exclusions)
     if codes.at_visit_row is not None:
         vd_code = codes.at_visit_row[vd.row]
     else:
         if codes.of_patient is None:
             raise RuntimeError("internal: codes.of_patient is unset")
         vd_code = codes.of_patient[vd.patient]
-    since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
     churn = churn_by_group(
         vd, since, start, end, as_of_day=as_of_day, rule=rule, group=vd_code, n_groups=n
     )

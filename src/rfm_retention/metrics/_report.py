@@ -54,11 +54,10 @@ from rfm_retention.metrics._cases import (
     followup_coverage,
 )
 from rfm_retention.metrics._churn import MonthlyChurn, churn_of_days
-from rfm_retention.metrics._exclusions import Exclusions
+from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
 from rfm_retention.metrics._lapse import LapseRule
 from rfm_retention.metrics._revisit import RevisitRate, revisit_of_days
 from rfm_retention.metrics._satisfaction import MonthlySatisfaction, satisfaction_trend
-from rfm_retention.metrics._visits import visit_days
 from rfm_retention.metrics._winback import (
     WIN_BACK_DAYS,
     ControlGroup,
@@ -67,7 +66,7 @@ from rfm_retention.metrics._winback import (
     control_win_back,
     win_back_rate,
 )
-from rfm_retention.time import TimeLike, as_date, day_number, to_instant
+from rfm_retention.time import TimeLike, as_date, to_instant
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -107,7 +106,7 @@ def _rate(value: Any) -> float:
     return float("nan") if value is None else float(value.rate)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class KPIReport(Tabular):
     """Monthly KPIs from ``start`` to ``end`` as known on ``as_of``.
 
@@ -126,12 +125,6 @@ class KPIReport(Tabular):
     end: dt.date
     as_of: np.datetime64
     months: tuple[MonthlyKPIs, ...]
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         figures = {"from": self.start, "to": self.end, "as_of": as_date(self.as_of)}
@@ -324,12 +317,11 @@ def kpi_report(
         raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
     instant = to_instant(as_of)  # converted once, handed to every KPI
-    as_of_day = day_number(instant)
     _, bounds = month_spans(start, end)
     total = _SHARED_STEPS + len(bounds) - 1
     report_progress(progress, _STAGE, 0, total)
-    vd = visit_days(visits, as_of_day)  # shared by churn and both revisit windows
-    since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    # the visit days, shared by churn and both revisit windows
+    as_of_day, vd, since = visits_as_of(visits, instant, exclusions)
     churn = churn_of_days(vd, since, start, end, as_of_day=as_of_day, rule=rule)
     report_progress(progress, _STAGE, 1, total)
     labels, rev3 = revisit_of_days(vd, since, start, end, as_of_day=as_of_day, months=3)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import add_months, month_spans
-from rfm_retention.metrics._exclusions import Exclusions
+from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
 from rfm_retention.metrics._visits import VisitDays, visit_days
 from rfm_retention.time import TimeLike, day_number, to_date
 
@@ -178,9 +178,7 @@ def revisit_rates_by_month(
         [('2024-01-01', 1, 1), ('2024-02-01', 1, 0)]
     """
     _check_months(months)
-    as_of_day = day_number(as_of)
-    vd = visit_days(visits, as_of_day)
-    excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
+    as_of_day, vd, excl = visits_as_of(visits, as_of, exclusions)
     return revisit_of_days(vd, excl, start, end, as_of_day=as_of_day, months=months)
 
 

@@ -114,8 +114,8 @@ class ResolvedWarning:
     previous_level: RiskLevel
 
 
-@attrs.frozen
-class PatientExplanation:
+@attrs.frozen(repr=False)
+class PatientExplanation(Tabular):
     """Everything the scan knows about one patient: every indicator, dimension and verdict.
 
     ``level`` and ``score`` are the policy's verdict whatever the early-warning
@@ -137,17 +137,23 @@ class PatientExplanation:
     beyond_window: bool = False
     lapsed_after_days: int | None = None
 
-    def __repr__(self) -> str:
-        return self._display().text()
+    ROW_KEY = "indicator"
+    ROW_KEYS_ORDERED = False
 
-    def _repr_html_(self) -> str:
-        return self._display().html()
+    def _cells(self) -> dict[str, list[Any]]:
+        """One row per indicator reading: name, dimension, value, severity, fired, evidence."""
+        r = self.readings
+        return {"indicator": [x.name for x in r], "dimension": [x.dimension.value for x in r],
+                "value": [x.value for x in r], "severity": [x.severity for x in r],
+                "fired": [x.fired for x in r], "evidence": [x.evidence for x in r]}
+
+    def record(self, row: int) -> IndicatorReading:
+        """The reading at ``row``."""
+        return self.readings[row]
 
     def _display(self) -> Display:
         r = self.readings
-        evidence = {"indicator": [x.name for x in r], "dimension": [x.dimension for x in r],
-                    "value": [x.value for x in r], "severity": [x.severity for x in r],
-                    "fired": [x.fired for x in r], "evidence": [x.evidence for x in r]}
+        evidence = self._cells()
         figures = {"patient": self.patient_id, "as_of": self.as_of.astype("datetime64[D]"),
                    "level": self.level.label, "score": round(self.score, 1),
                    "reason": self.reason, "beyond_window": self.beyond_window}
@@ -194,7 +200,7 @@ def _reading(panel: IndicatorPanel, k: int, row: int) -> IndicatorReading:
 PreviousLevels = Mapping[Any, RiskLevel | int | str]
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class WarningList(Tabular):
     """The patients over threshold on one day, worst first (level, then score, then id).
 
@@ -276,12 +282,6 @@ class WarningList(Tabular):
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         levels = np.array([lv.label for lv in RiskLevel])[self.level.astype(np.int64)]

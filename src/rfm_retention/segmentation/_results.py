@@ -78,7 +78,7 @@ SUMMARY_HEADER = (
 )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class SegmentSummary(Tabular):
     """Per-segment table, in the segment map's order, every segment listed (empty ones too).
 
@@ -97,12 +97,6 @@ class SegmentSummary(Tabular):
     as_of: np.datetime64
     patients: int
     rows: tuple[SegmentSummaryRow, ...]
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     ROW_KEY = "segment"
 
@@ -156,7 +150,7 @@ def _per_segment_median(
     return out.astype(np.float64)
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class Segmentation(Tabular):
     """Segments of every patient in one snapshot: arrays in the features' row order.
 
@@ -192,12 +186,6 @@ class Segmentation(Tabular):
 
     def __len__(self) -> int:
         return int(self.patient_id.shape[0])
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
 
     def _display(self) -> Display:
         sizes = sorted(self.counts().items(), key=lambda kv: -kv[1])[:3]
