@@ -6,17 +6,20 @@ For 1M, 3M, 10M and 30M visits (``--small``: 10k, 30k, 100k, 300k) one run times
   DuckDB computing the same core features (first/last visit, count, spend, last interval,
   3-month windows) from the same numpy arrays, and the build alone of the visit log and of
   a ratings table from the same arrays (every signal table goes the visit log's way);
-- CSV, at 1M and 10M: ``rfm-retention features`` on a CSV file of the same visits (read,
-  build, features, write) against Polars (read, the same features, write) and pandas
-  (``read_csv`` + groupby + ``to_csv``), each as its own process;
+- CSV, at 2M and 10M rows (``--small``: 20k, 100k): ``rfm-retention features`` on a CSV
+  file of the same visits (read, build, features, write) against Polars (read, the same
+  features, write) and pandas (``read_csv`` + groupby + ``to_csv``), each as its own
+  process. The command line runs twice: as installed, and on the numpy-only path (pyarrow
+  hidden from the process, so neither the ``fast`` reader nor the arrow writer is used);
 
 and prints the ratios, the table build alone (arrays -> ``VisitLog``, and
 CSV -> ``VisitLog`` with ``from_csv``) beside each whole job, the build's
-growth (10M/1M, 30M/10M) and the CLI's peak memory (its maximum resident set).
-Goals: arrays >= 2x Polars (1.5x at least), build growth <= 12 and <= 3.5,
-CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
+growth (10M/1M, 30M/10M) and each process's peak memory (its maximum resident
+set). Goals: arrays >= 2x Polars (1.5x at least), build growth <= 12 and <= 3.5,
+the numpy-only CLI within 3x pandas, CLI peak under 1.5 GB at 10M rows.
 
-``python benchmarks/run.py ingest [--small]``; the 30M size needs about 10 GB free.
+``python benchmarks/run.py ingest [--small]`` (``ingest_csv`` runs the CSV part alone);
+the 30M size needs about 10 GB free.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -156,19 +160,28 @@ def bench_arrays(n: int) -> dict[str, tuple[float, float]]:
     return builds
 
 
-def _timed_process(args: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak resident MiB) of one child process.
+def _timed_process(args: list[str], repeat: int = 2) -> tuple[float, float, float]:
+    """(wall seconds, peak resident MiB, CPU seconds) of a child process, the best of
+    ``repeat`` runs (the least disturbed one) for each.
 
     The child runs under ``/usr/bin/time`` when it is there: a child forked
-    straight from this (large) process would report this process's peak.
+    straight from this (large) process would report this process's peak. CPU
+    time (user + system, the child's and its children's) says what the work
+    costs when the machine is shared and wall time mostly measures waiting.
     """
     timer = ["/usr/bin/time", "-f", "%M"] if os.path.exists("/usr/bin/time") else []
-    start = time.perf_counter()
-    done = subprocess.run([*timer, *args], check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    lines = done.stderr.strip().splitlines()
-    peak_kib = float(lines[-1]) if timer and lines and lines[-1].isdigit() else float("nan")
-    return seconds, peak_kib / 1024
+    runs = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run([*timer, *args], check=True, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        lines = done.stderr.strip().splitlines()
+        peak_kib = float(lines[-1]) if timer and lines and lines[-1].isdigit() else float("nan")
+        runs.append((seconds, peak_kib / 1024, cpu))
+    return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
 
 
 _PANDAS = """
@@ -190,10 +203,18 @@ _polars_query(lazy, d, in3, in6).collect().write_csv(sys.argv[2])
 """
 
 
-def bench_csv(n: int, folder: str) -> None:
-    """The CLI on a CSV file against Polars, DuckDB and pandas reading and writing the same."""
-    visits = make_visits(n)
-    path = os.path.join(folder, f"visits_{n}.csv")
+# The command line with pyarrow hidden from the process: the numpy-only path.
+_NUMPY_ONLY_CLI = """
+import sys
+sys.modules["pyarrow"] = None  # import pyarrow fails, find_spec("pyarrow") finds nothing
+from rfm_retention.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def write_visits_csv(visits: dict[str, npt.NDArray[Any]], path: str) -> None:
+    """The visits as a CSV file (patient_id, visit_time as an ISO date, amount)."""
+    n = visits["patient_id"].shape[0]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("patient_id,visit_time,amount\n")
         for at in range(0, n, 1_000_000):
@@ -202,29 +223,56 @@ def bench_csv(n: int, folder: str) -> None:
                        visits["visit_time"][part].astype(str).tolist(),
                        visits["amount"][part].tolist(), strict=True)
             handle.write("".join(f"{p},{d},{a}\n" for p, d, a in rows))
+
+
+def bench_csv(n: int, folder: str) -> None:
+    """The CLI (as installed and numpy-only) on a CSV file against Polars and pandas reading,
+    aggregating and writing the same."""
+    path = os.path.join(folder, f"visits_{n}.csv")
+    write_visits_csv(make_visits(n), path)
     out = os.path.join(folder, "out.csv")
+    args = ["features", "--visits", path, "--as-of", "2024-12-31", "--out", out]
     cli = os.path.join(os.path.dirname(sys.executable), "rfm-retention")
-    seconds, peak = _timed_process([cli, "features", "--visits", path, "--as-of", "2024-12-31",
-                                    "--out", out])
-    ours = Result(f"rfm-retention features CLI ({n:,} rows)", seconds)
-    peers: list[Result] = []
-    peaks = [f"CLI {peak:,.0f} MiB"]
+    runs = [("rfm-retention features, numpy-only", [sys.executable, "-c", _NUMPY_ONLY_CLI]),
+            ("rfm-retention features, as installed", [cli])]
+    timed = [(name, *_timed_process([*command, *args])) for name, command in runs]
+    ours = Result(f"{timed[0][0]} ({n:,} rows)", timed[0][1])
+    peers = [Result(timed[1][0], timed[1][1])]
+    peaks = [f"CLI numpy-only {timed[0][2]:,.0f} MiB", f"CLI as installed {timed[1][2]:,.0f} MiB"]
+    cpus = {"numpy-only CLI": timed[0][3], "CLI as installed": timed[1][3]}
     here = os.path.dirname(os.path.abspath(__file__))
     for name, code, extra in (("pandas read_csv + groupby + to_csv", _PANDAS, []),
                               ("polars scan_csv + same features + write", _POLARS, [here])):
         try:
-            wall, their_peak = _timed_process([sys.executable, "-c", code, path, out, *extra])
+            wall, their_peak, cpu = _timed_process([sys.executable, "-c", code, path, out,
+                                                    *extra])
         except subprocess.CalledProcessError as exc:
             print(f"  ({name} failed: {exc.stderr[-200:]})")
             continue
         peers.append(Result(name, wall))
         peaks.append(f"{name.split()[0]} {their_peak:,.0f} MiB")
+        cpus[name.split()[0]] = cpu
     report(f"CSV -> features CSV, {n:,} rows", ours, *peers)
-    print(f"  peak resident memory: {', '.join(peaks)}", flush=True)
+    print("  CPU seconds (user + system): "
+          + ", ".join(f"{who} {cpu:.2f}" for who, cpu in cpus.items()), flush=True)
+    pandas = next((p for p in peers if p.name.startswith("pandas")), None)
+    if pandas is not None:
+        print(f"  numpy-only CLI / pandas: {ours.seconds / pandas.seconds:.2f}x wall, "
+              f"{cpus['numpy-only CLI'] / cpus['pandas']:.2f}x CPU (goal <= 3x)", flush=True)
+    print(f"  peak resident memory: {', '.join(peaks)} (CLI goal < 1536 MiB at 10M rows)",
+          flush=True)
     build = best_time("VisitLog.from_csv", lambda: VisitLog.from_csv(path), repeat=1)
     print(f"  table build alone (CSV -> VisitLog, in this process) {build.seconds:.3f} s: "
-          f"{build.seconds / seconds:.0%} of the CLI's whole job", flush=True)
+          f"{build.seconds / ours.seconds:.0%} of the numpy-only CLI's whole job", flush=True)
     os.remove(path)
+
+
+def csv_only(small: bool = False) -> None:
+    """The CSV part alone: 2M and 10M rows (``--small``: 20k and 100k)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for n in (20_000, 100_000) if small else (2_000_000, 10_000_000):
+            bench_csv(n, folder)
+    print(f"== done {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)
 
 
 def main(small: bool = False) -> None:
@@ -239,7 +287,4 @@ def main(small: bool = False) -> None:
             print(f"== {table} build growth ({clock} time): {mid_n // small_n}x rows -> "
                   f"{t[mid_n] / t[small_n]:.1f}x time (goal <= 12), {big_n // mid_n}x rows "
                   f"-> {t[big_n] / t[mid_n]:.1f}x time (goal <= 3.5)", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        for n in (small_n, mid_n):
-            bench_csv(n, folder)
-    print(f"== done {dt.datetime.now(dt.UTC):%H:%M:%S} UTC", flush=True)
+    csv_only(small)

@@ -169,19 +169,19 @@ def pandas_three(visits: Any, ratings: Any, as_of: dt.date) -> int:
 
 
 def warned_scan(n: int) -> int:
-    """Scan n one-visit patients (nearly all warned) and write the list's columns, as the CLI."""
+    """Scan n one-visit patients (nearly all warned) and build the list's CSV rows, as the CLI."""
     rng = np.random.default_rng(1)
     days = np.datetime64("2024-01-01") + rng.integers(0, 300, n).astype("timedelta64[D]")
     log = VisitLog.from_arrays(patient_id=np.arange(n), visit_time=days, amount=np.full(n, 50.0))
     warnings = scan(PatientData(visits=log), "2024-12-31")
-    warnings.to_columns()
+    warnings.to_rows()
     return len(warnings)
 
 
 def warned_scaling(small: bool) -> None:
     """Cost by number of warned patients: linear (10x the patients, about 10x the time)."""
     sizes = (10_000, 100_000) if small else (100_000, 1_000_000)
-    timed = [best_time(f"scan + to_columns, {n:,} one-visit patients", lambda n=n: warned_scan(n),
+    timed = [best_time(f"scan + to_rows, {n:,} one-visit patients", lambda n=n: warned_scan(n),
                        repeat=1) for n in sizes]
     print(f"  {timed[1].seconds / timed[0].seconds:.1f}x the time for 10x the warned patients "
           f"({timed[0].value:,} and {timed[1].value:,} warnings)", flush=True)

@@ -19,7 +19,7 @@ WARNING = (
 
 
 def live_a_case(db: str, folder: Path, capsys: Any, open_store: Callable[[], Any]) -> None:
-    """open -> refused close -> contact -> plan -> close -> refused contact -> show.
+    """open, refused close, contact, plan, close, refused contact, show, reopen, close again.
 
     ``open_store`` opens the database ``db`` names, once the CLI has created it.
     """
@@ -64,10 +64,22 @@ def live_a_case(db: str, folder: Path, capsys: Any, open_store: Callable[[], Any
                  "plan     plan second_treatment_plan",
                  "closed   outcome won_back: booked a revisit"):
         assert line in shown
+    # reopened (the patient missed the booked visit), then closed again as lost
+    assert main(["cases", "reopen", *case, "--at", "2024-05-20T09:00", "--actor", "ms.lin",
+                 "--reason", "missed the booked visit"]) == 0
+    assert "reopened; status in_progress" in capsys.readouterr().out
+    assert main(["cases", "close", *case, "--outcome", "lost", "--at", "2024-05-27T09:00",
+                 "--actor", "ms.lin"]) == 0
+    capsys.readouterr()
+    assert main(["cases", "show", *case]) == 0
+    shown = capsys.readouterr().out
+    assert "reopened  reopened: missed the booked visit" in shown
+    assert "closed, outcome lost" in shown
     with open_store() as store:
         stored = CaseBook(store).get("P000113#1")
     assert stored.status is CaseStatus.CLOSED
-    assert stored.outcome is Outcome.WON_BACK
-    assert stored.closed_at == dt.datetime(2024, 5, 13, 9, 0)
+    assert stored.outcome is Outcome.LOST
+    assert stored.closed_at == dt.datetime(2024, 5, 27, 9, 0)
+    assert stored.reopen_count == 1
     assert [c.note for c in stored.contacts] == ["knee still painful"]
-    assert stored.version == 4
+    assert stored.version == 6

@@ -49,3 +49,26 @@ def test_bulk_writer_matches_the_cell_by_cell_writer(rows: list[tuple[Any, ...]]
     out = io.StringIO()
     write_columns("-", columns, decimals=9, stdout=out)
     assert out.getvalue() == _cell_by_cell(columns, 9)
+
+
+@given(st.lists(st.tuples(
+    st.floats(min_value=-1e7, max_value=1e7) | st.sampled_from([0.0, -0.0, 1e-4, 9.9e-5]),
+    st.booleans(),
+    st.text(alphabet="aé,ü=\"\u4e2d -", max_size=5),
+    st.integers(-(2**35), 2**35),  # seconds: years 881 to 3058
+), min_size=1, max_size=40))
+def test_bulk_writer_matches_for_decimals_flags_unicode_and_instants(
+    rows: list[tuple[Any, ...]]
+) -> None:
+    """Floats near the digit-by-digit limits, flags, non-ASCII text and instants come out alike."""
+    columns = {
+        "x": np.array([r[0] for r in rows], np.float64),
+        "raw": np.array([r[0] / 3 for r in rows], np.float64),
+        "flag": np.array([r[1] for r in rows]),
+        "t": np.array([r[2] for r in rows], dtype=str),
+        "at": np.array([r[3] for r in rows], "datetime64[s]"),
+    }
+    for decimals in (9, 2):
+        out = io.StringIO()
+        write_columns("-", columns, decimals=decimals, stdout=out)
+        assert out.getvalue() == _cell_by_cell(columns, decimals)

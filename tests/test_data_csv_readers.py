@@ -20,9 +20,15 @@ from hypothesis import strategies as st
 
 from rfm_retention._progress import ProgressEvent
 from rfm_retention.data import ComplaintTable, CourseTable, DateParsing, ReviewTable, VisitLog
+from rfm_retention.data import _arrow_csv as arrow_csv
 from rfm_retention.data._arrow_csv import read_arrow_csv_columns, read_columns
 from rfm_retention.data._table import PatientTable
-from rfm_retention.errors import ConfigError, RFMRetentionError, ValidationError
+from rfm_retention.errors import (
+    ConfigError,
+    MissingDependencyError,
+    RFMRetentionError,
+    ValidationError,
+)
 
 HEADER = b"patient_id,visit_time,amount,department\n"
 GOOD = b"p1,2024-03-01,12,icu\n"
@@ -162,6 +168,18 @@ def test_reader_must_be_a_known_name(tmp_path: Path) -> None:
     path = _path(tmp_path, HEADER + GOOD)
     with pytest.raises(ConfigError, match=r"reader must be one of \['auto', 'numpy', 'arrow'\]"):
         VisitLog.from_csv(path, reader="pandas")  # type: ignore[arg-type]
+
+
+def test_arrow_reader_without_pyarrow_names_the_fast_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reader='arrow' without pyarrow is a MissingDependencyError naming the extra; 'auto' then
+    reads with numpy's reader."""
+    monkeypatch.setattr(arrow_csv, "arrow_available", lambda: False)
+    path = _path(tmp_path, HEADER + GOOD)
+    with pytest.raises(MissingDependencyError, match=r"rfm-retention\[fast\]"):
+        VisitLog.from_csv(path, reader="arrow")
+    assert VisitLog.from_csv(path, reader="auto").amount.tolist() == [12.0]
 
 
 def test_arrow_reads_plain_files_itself_and_hands_others_over(tmp_path: Path) -> None:

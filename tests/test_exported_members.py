@@ -69,7 +69,7 @@ def test_all_is_the_public_surface(name: str) -> None:
     exported = [n for n in package.__all__ if not n.startswith("_")]
     public = sorted(
         member
-        for member, value in vars(package).items()
+        for member, value in ((m, getattr(package, m)) for m in dir(package))  # lazy too
         if not member.startswith("_") and not isinstance(value, types.ModuleType)
         and member not in {"annotations"}
     )

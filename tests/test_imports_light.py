@@ -34,3 +34,56 @@ def test_command_line_parser_loads_no_optional_package() -> None:
     """Building the CLI parser (every command module) imports nothing optional either."""
     loaded = _modules_after("from rfm_retention.cli import build_parser; build_parser()")
     assert sorted(m for m in loaded if m.split(".")[0] in OPTIONAL) == []
+
+
+def test_features_command_loads_only_the_data_layer() -> None:
+    """``rfm-retention features`` imports neither the ledger, the cases nor the risk model."""
+    loaded = _modules_after(
+        "from rfm_retention.cli import build_parser; "
+        "build_parser('features').parse_args(['features', '--as-of', '2024-01-01'])"
+    )
+    for package in ("loyalty", "interventions", "risk", "metrics", "segmentation"):
+        assert f"rfm_retention.{package}" not in loaded, package
+    assert "rfm_retention.cli.data_commands" in loaded
+    assert "rfm_retention.cli.points" not in loaded
+
+
+def test_every_command_is_registered_by_the_module_the_table_names() -> None:
+    """The command -> module table the fast start relies on matches what each module adds."""
+    import argparse
+    import importlib
+
+    from rfm_retention.cli import _COMMAND_MODULES, _MODULE_OF_COMMAND
+
+    registered: dict[str, str] = {}
+    for module in _COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert registered == _MODULE_OF_COMMAND
+
+
+def test_top_level_help_is_the_full_parsers_without_loading_commands() -> None:
+    """``rfm-retention --help`` lists every command with its own help, importing none (a
+    command's help changed in its module must be copied to ``_COMMANDS`` in ``cli``)."""
+    from rfm_retention.cli import _summary_parser, build_parser
+
+    assert _summary_parser().format_help() == build_parser().format_help()
+    code = ("import contextlib, io, json, sys\n"
+            "from rfm_retention.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['--help'])\n"
+            "print(json.dumps(sorted(sys.modules)))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    loaded = set(json.loads(run.stdout))
+    assert not [m for m in loaded if m.startswith("rfm_retention.cli.") and
+                m.split(".")[2] in {"demo", "data_commands", "points", "cases", "scan"}]
+    assert "rfm_retention.loyalty" not in loaded
+
+
+def test_top_level_analytics_names_load_on_first_use() -> None:
+    """``rfm_retention.scan`` and friends still resolve, importing their package on demand."""
+    loaded = _modules_after("import rfm_retention; rfm_retention.PointsLedger")
+    assert "rfm_retention.loyalty" in loaded
+    assert "rfm_retention.risk" not in _modules_after("import rfm_retention")

@@ -228,10 +228,11 @@ def test_a_case_lives_its_whole_life_from_the_command_line(tmp_path, capsys):
 
 
 def test_case_commands_explain_themselves_in_help(capsys):
-    """contact, plan and close each have a description and list their words in --help."""
+    """contact, plan, close and reopen each have a description and list their words in --help."""
     for command, words in (("contact", ["home_visit", "callback_requested", "marketing"]),
                            ("plan", ["--code", "retention-plan deadline"]),
-                           ("close", ["won_back", "not_needed"])):
+                           ("close", ["won_back", "not_needed"]),
+                           ("reopen", ["--reason", "recorded in error"])):
         with pytest.raises(SystemExit) as caught:
             main(["cases", command, "--help"])
         assert caught.value.code == 0

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention.data._build import _packed_text
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -186,9 +187,7 @@ class FeatureState:
         if not len(self):
             return attrs.evolve(other, retained_after=max(self.retained_after,
                                                            other.retained_after))
-        ids = np.union1d(self.patient_id, other.patient_id)
-        at_a = np.searchsorted(ids, self.patient_id)
-        at_b = np.searchsorted(ids, other.patient_id)
+        ids, at_a, at_b = _union(self.patient_id, other.patient_id)
         m = ids.shape[0]
         count = np.zeros(m, np.int64)
         spend = np.zeros(m)
@@ -403,6 +402,24 @@ def _needed_after(bounds: _FeatureBounds) -> int:
     if bounds.window_days is None:
         return bounds.six
     return min(bounds.six, bounds.window_start)
+
+
+def _union(
+    left: IdArray, right: IdArray
+) -> tuple[IdArray, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The sorted union of two sorted, distinct id arrays, and where each one's ids are in
+    it. A stable sort of the two sorted runs side by side is one linear merge; short
+    text ids are compared as packed integers ordered like the text."""
+    both = np.concatenate([left, right])
+    packed = _packed_text(both) if both.dtype.kind in "US" else None
+    keys = both if packed is None else packed
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.ones(ordered.shape[0], bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    codes = np.empty(ordered.shape[0], np.int64)
+    codes[order] = np.cumsum(first) - 1
+    return both[order[first]], codes[: left.shape[0]], codes[left.shape[0] :]
 
 
 def _lexicographic_greater(

@@ -43,7 +43,7 @@ def write_columns_arrow(
     pa = import_optional("pyarrow", "fast", "writing CSV files with pyarrow")
     pc = import_optional("pyarrow.compute", "fast", "writing CSV files with pyarrow")
     handle.write(header.encode("utf-8") + b"\n")
-    arrays = [np.asarray(v) if isinstance(v, np.ndarray) else v for v in columns.values()]
+    arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
     workers = min(len(arrays), os.cpu_count() or 1) or 1
     with ThreadPoolExecutor(workers) as pool:  # arrow's kernels release the GIL

@@ -1,5 +1,6 @@
-"""Writing a table of columns as CSV in bulk: each column is formatted once as a whole, and
-only the text cells that need it go through the cell-by-cell rules.
+"""Writing a table of columns as CSV in bulk: each column is formatted a block of rows at a
+time (so memory stays bounded whatever the row count), and only the text cells that need it
+go through the cell-by-cell rules.
 
 The result is the file :func:`~rfm_retention.cli._common.write_csv` writes for
 the same rows (numbers in their shortest form, NaN and NaT as empty cells,
@@ -19,6 +20,13 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention.cli._cell_bytes import (
+    Cells,
+    float_cells,
+    int_cells,
+    join_lines,
+    text_cells_bytes,
+)
 from rfm_retention.cli._common import safe_cell
 from rfm_retention.data._arrow_csv import arrow_available
 
@@ -46,23 +54,27 @@ def column_text(values: Any, *, decimals: int | None = None) -> list[str]:
         ['"a,b"', "'=1+1", 'x']
     """
     arr = values if isinstance(values, np.ndarray) else _array(values)
+    return _cells(arr, decimals).texts()
+
+
+def _cells(arr: npt.NDArray[Any], decimals: int | None) -> Cells:
+    """One column's cells as bytes, formatted in bulk."""
     kind = arr.dtype.kind
     if kind == "f":
         with np.errstate(over="ignore", invalid="ignore"):
             shown = np.round(arr, decimals) if decimals is not None else arr
-        out = list(map(repr, shown.tolist()))  # Python's shortest form, faster than numpy's
-        for row in np.flatnonzero(np.isnan(arr)).tolist():
-            out[row] = ""
-        return out
-    if kind in "iub":
-        return list(map(str, arr.tolist()))
+        return float_cells(shown)
+    if kind in "iu":
+        return int_cells(arr)
+    if kind == "b":
+        return text_cells_bytes(np.where(arr, "True", "False"))
     if kind == "M":
         text = arr.astype(str)
         if arr.dtype != np.dtype("datetime64[D]"):
             text = np.char.replace(text, "T", " ")
         text[np.isnat(arr)] = ""
-        return list(text.tolist())
-    return _text_cells(arr)
+        return text_cells_bytes(text)
+    return text_cells_bytes(_text_cells(arr))
 
 
 def _array(values: Any) -> npt.NDArray[Any]:
@@ -74,22 +86,26 @@ def _array(values: Any) -> npt.NDArray[Any]:
     return out
 
 
-def _text_cells(arr: npt.NDArray[Any]) -> list[str]:
+def _text_cells(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     """Text cells: formula-safe and quoted; the cell-by-cell rules run only where needed."""
     if arr.dtype.kind == "U" and arr.shape[0]:
         width = arr.dtype.itemsize // 4
         if width == 1 and not arr.view(np.uint32).any():  # a column of empty cells
-            return [""] * arr.shape[0]
+            return arr
         first = arr.view(np.uint32).reshape(arr.shape[0], width)[:, 0] if width else None
         risky = np.isin(first, _FORMULA_CODES) if first is not None else np.zeros(0, bool)
         special = np.zeros(arr.shape[0], bool)
         for mark in _NEEDS_QUOTES:
             special |= np.char.find(arr, mark) >= 0
+        fix = np.flatnonzero(risky | special)
+        if not fix.shape[0]:
+            return arr
         cells: list[str] = arr.tolist()
-        for row in np.flatnonzero(risky | special).tolist():
+        for row in fix.tolist():
             cells[row] = _quoted(safe_cell(cells[row]))
-        return cells
-    return [_quoted(safe_cell(None if _missing(v) else v)) for v in arr.tolist()]
+        return np.array(cells, dtype=str)
+    return np.array([_quoted(safe_cell(None if _missing(v) else v)) for v in arr.tolist()],
+                    dtype=str)
 
 
 def _missing(value: Any) -> bool:
@@ -133,14 +149,14 @@ def write_columns(
         with open(path, "wb") as binary:
             write_columns_arrow(binary, header, columns, decimals=decimals)
         return
-    texts = [column_text(values, decimals=decimals) for values in columns.values()]
+    arrays = [v if isinstance(v, np.ndarray) else _array(v) for v in columns.values()]
 
     def emit(handle: TextIO) -> None:
         handle.write(header + "\n")
-        n = len(texts[0]) if texts else 0
-        for at in range(0, n, _ROWS_PER_WRITE):
-            block = [t[at : at + _ROWS_PER_WRITE] for t in texts]
-            handle.write("\n".join(map(",".join, zip(*block, strict=True))) + "\n")
+        n = arrays[0].shape[0] if arrays else 0
+        for at in range(0, n, _ROWS_PER_WRITE):  # a block of rows at a time: bounded memory
+            block = [_cells(a[at : at + _ROWS_PER_WRITE], decimals) for a in arrays]
+            handle.write(join_lines(block).decode("utf-8"))
 
     if path is None or path == "-":
         emit(stdout or sys.stdout)

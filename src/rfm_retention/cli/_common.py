@@ -14,7 +14,7 @@ import numpy as np
 
 from rfm_retention._cells import escape_cell
 from rfm_retention._progress import Progress
-from rfm_retention.data import DateParsing, PatientData
+from rfm_retention.data import DateParsing, PatientData, RejectedRows
 from rfm_retention.data._arrow_csv import CSV_READERS
 from rfm_retention.data._bundle import SOURCE_FILES
 from rfm_retention.data._csv import MissingColumnError
@@ -24,6 +24,7 @@ from rfm_retention.errors import ConfigError
 __all__ = [
     "add_input_options",
     "add_signal_options",
+    "cli_hint",
     "file_mapping",
     "ids_like",
     "load_bundle",
@@ -33,6 +34,7 @@ __all__ = [
     "progress_of",
     "read_file",
     "read_rows",
+    "report_rejected",
     "safe_cell",
     "write_csv",
 ]
@@ -161,7 +163,7 @@ def file_mapping(args: argparse.Namespace, source: str, path: str) -> dict[str, 
     return mapping
 
 
-def _cli_hint(error: MissingColumnError, args: argparse.Namespace) -> ConfigError:
+def cli_hint(error: MissingColumnError) -> ConfigError:
     """The library's missing-column error reworded for the command line (``--map``)."""
     return ConfigError(
         f"{error.name}: no column {error.column!r} for field {error.field!r}; the header "
@@ -180,6 +182,16 @@ def _parsing(args: argparse.Namespace) -> DateParsing:
     return DateParsing(format=args.date_format, dayfirst=args.dayfirst)
 
 
+def report_rejected(path: str, rejected: RejectedRows) -> None:
+    """Say on stderr how many rows of ``path`` were set aside, and the first reasons."""
+    if rejected:
+        print(
+            f"{path}: {len(rejected)} row(s) set aside: "
+            + "; ".join(str(i) for i in rejected.issues[:5]),
+            file=sys.stderr,
+        )
+
+
 def read_file(args: argparse.Namespace, source: str, path: str, reader: Callable[..., T]) -> T:
     """``reader(path, ...)`` with the command's --map/--dayfirst/--date-format/--encoding/--id-type
     for one ``source`` file; a missing column is reworded for the command line (``--map``)."""
@@ -187,7 +199,7 @@ def read_file(args: argparse.Namespace, source: str, path: str, reader: Callable
         return reader(path, mapping=file_mapping(args, source, path), parsing=_parsing(args),
                       encoding=args.encoding, id_type=args.id_type)
     except MissingColumnError as error:
-        raise _cli_hint(error, args) from None
+        raise cli_hint(error) from None
 
 
 def load_typed(args: argparse.Namespace, source: str, path: str, table_cls: type[TableT]
@@ -198,12 +210,7 @@ def load_typed(args: argparse.Namespace, source: str, path: str, table_cls: type
                              reader=args.csv_reader,
                              on_error="quarantine" if args.quarantine else "raise")
     table = read_file(args, source, path, read)
-    if table.rejected:
-        print(
-            f"{path}: {len(table.rejected)} row(s) set aside: "
-            + "; ".join(str(i) for i in table.rejected.issues[:5]),
-            file=sys.stderr,
-        )
+    report_rejected(path, table.rejected)
     return table
 
 

@@ -3,8 +3,8 @@
 ``cases open`` reads the warning CSV the risk scan writes (columns
 ``patient_id, level, reason`` and optionally ``score, evidence, change``) and
 opens or escalates one case per warning in a case database (an SQLite file or
-a PostgreSQL server). ``cases contact``, ``cases plan`` and ``cases close``
-record staff work on one case, each checked by the case state machine first
+a PostgreSQL server). ``cases contact``, ``cases plan``, ``cases close`` and
+``cases reopen`` record staff work on one case, each checked by the case state machine first
 (a refused change is an error naming the case and writes nothing).
 ``cases overdue`` lists every breached deadline at ``--as-of`` with the roles
 the escalation rules name, and with ``--notify`` appends one JSON line per new
@@ -59,7 +59,7 @@ _OVERDUE_HEADER = ["case_id", "patient_id", "level", "reason", "deadline", "due_
 
 
 def register(sub: Any) -> None:
-    """Add ``cases open``, ``contact``, ``plan``, ``close``, ``overdue`` and ``show``."""
+    """Add ``cases open``, ``contact``, ``plan``, ``close``, ``reopen``, ``overdue``, ``show``."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "cases",
         help="intervention cases: open them from warnings, record contacts, plans and "
@@ -126,6 +126,14 @@ def register(sub: Any) -> None:
     )
     _add_choice(close, "--outcome", Outcome, required=True, help="how the case ended")
     close.add_argument("--note", default="", help="why, in staff's words")
+
+    reopen = _case_action(
+        actions, "reopen", run_reopen, help="reopen a closed case",
+        description="Reopen a closed case (the patient called back, or the outcome was "
+        "recorded in error); --reason says why and is kept in the history. The outcome is "
+        "cleared and the case takes contacts, plans and a new outcome again.",
+    )
+    reopen.add_argument("--reason", required=True, help="why the case is reopened")
 
     overdue = actions.add_parser(
         "overdue",
@@ -230,7 +238,8 @@ def _changed(args: argparse.Namespace, change: Any) -> int:
         case: Case = change(CaseBook(store), args.case, at)
     due = "; ".join(f"{d.name} " + (f"met {d.met_at:%Y-%m-%d %H:%M}" if d.met_at else
                                     f"due {d.due_at:%Y-%m-%d %H:%M}") for d in case.deadlines)
-    done = {"contact": "contact recorded", "plan": "plan recorded", "close": "closed"}
+    done = {"contact": "contact recorded", "plan": "plan recorded", "close": "closed",
+            "reopen": "reopened"}
     print(f"case {case.case_id}: {done[args.cases_command]}; status {case.status.value}"
           + (f", outcome {case.outcome.value}" if case.outcome else "")
           + (f"; deadlines: {due}" if due and not case.is_closed else ""))
@@ -255,6 +264,12 @@ def run_close(args: argparse.Namespace) -> int:
     """Close one case with an outcome."""
     return _changed(args, lambda book, case_id, at: book.close(
         case_id, at=at, actor=args.actor, outcome=args.outcome, note=args.note))
+
+
+def run_reopen(args: argparse.Namespace) -> int:
+    """Reopen one closed case."""
+    return _changed(args, lambda book, case_id, at: book.reopen(
+        case_id, at=at, actor=args.actor, reason=args.reason))
 
 
 def run_overdue(args: argparse.Namespace) -> int:

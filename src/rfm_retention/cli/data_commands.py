@@ -9,13 +9,21 @@ an interval for a one-visit patient, spend per visit with no visit in the window
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
 from rfm_retention.btyd import BTYD_COLUMNS, PERIODS, btyd_summary
 from rfm_retention.cli._columns_csv import write_columns
-from rfm_retention.cli._common import add_input_options, load_table, parse_mapping
+from rfm_retention.cli._common import (
+    add_input_options,
+    load_table,
+    parse_mapping,
+    progress_of,
+    read_file,
+    report_rejected,
+)
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.features import FEATURE_COLUMNS, patient_features
@@ -132,6 +140,20 @@ def _duckdb_features(args: argparse.Namespace, window: int | relativedelta | Non
         con.close()
 
 
+def _csv_features(args: argparse.Namespace, window: int | relativedelta | None) -> Any:
+    """Features of the --visits file, read a batch of rows at a time (bounded memory)."""
+    from rfm_retention._csv_features import csv_features
+
+    read = functools.partial(
+        csv_features, as_of=args.as_of, window=window, min_exposure_days=args.min_exposure_days,
+        on_error="quarantine" if args.quarantine else "raise", reader=args.csv_reader,
+        progress=progress_of(args),
+    )
+    features, rejected = read_file(args, "visits", args.visits, read)
+    report_rejected(args.visits, rejected)
+    return features
+
+
 def run_features(args: argparse.Namespace) -> int:
     """Compute the features as of --as-of (from the visits CSV or in DuckDB), write the CSV."""
     window = (
@@ -146,10 +168,7 @@ def run_features(args: argparse.Namespace) -> int:
     elif not args.visits:
         raise ConfigError("give the visits: --visits FILE, or --duckdb FILE with --table/--query")
     else:
-        log = _load_visits(args)
-        features = patient_features(
-            log, args.as_of, window=window, min_exposure_days=args.min_exposure_days
-        )
+        features = _csv_features(args, window)
     write_columns(args.out, features.to_columns(), decimals=9)
     return 0
 

@@ -12,6 +12,8 @@ header, every ISO time and number converting cleanly. Anything else (a bad
 date, a ragged row, undecodable bytes, a quoted cell, a date format to apply)
 is handed to the numpy reader, so errors are the numpy reader's, with the same
 messages and file lines: arrow is only ever a faster way to the same columns.
+The file is checked for those cases in bounded chunks on one thread while
+arrow parses it on the others.
 Cells of text columns go through the numpy reader's own cell functions, so
 spaces are trimmed and wide cells kept apart exactly as there.
 """
@@ -31,6 +33,7 @@ import numpy.typing as npt
 from rfm_retention._optional import import_optional
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._csv import (
+    _NUMBER_KINDS,
     MAX_LINE_BYTES,
     CsvColumns,
     _convert,
@@ -41,7 +44,7 @@ from rfm_retention.data._csv import (
 )
 from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
-from rfm_retention.errors import ConfigError
+from rfm_retention.errors import ConfigError, MissingDependencyError
 
 __all__ = ["CSV_READERS", "CsvReader", "arrow_available", "read_arrow_csv_columns",
            "read_columns"]
@@ -51,8 +54,7 @@ CsvReader = Literal["auto", "numpy", "arrow"]
 
 CSV_READERS: tuple[CsvReader, ...] = ("auto", "numpy", "arrow")
 
-_SCAN_BYTES = 8 << 20  # bytes checked at a time before arrow reads the file
-_NUMBER_KINDS = frozenset({"amount", "score", "stars", "count"})
+_SCAN_BYTES = 8 << 20  # bytes checked at a time, while arrow reads the file
 _NAT = np.iinfo(np.int64).min
 
 
@@ -96,6 +98,8 @@ def read_columns(
     """
     if reader not in CSV_READERS:
         raise ConfigError(f"reader must be one of {list(CSV_READERS)}, not {reader!r}")
+    if reader == "arrow" and not arrow_available():
+        raise MissingDependencyError("pyarrow", "fast", "reading CSV files with reader='arrow'")
     if reader == "arrow" or (reader == "auto" and arrow_available()):
         size = _size(path)
         report_progress(progress, "read csv", 0, size, "bytes")

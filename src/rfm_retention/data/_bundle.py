@@ -54,7 +54,8 @@ class DataSource:
     table) is derived from these declarations.
 
     Example:
-        >>> [s.filename for s in SOURCES][:2]
+        >>> first_two = [s.filename for s in SOURCES[:2]]
+        >>> first_two
         ['visits.csv', 'ratings.csv']
     """
 

@@ -36,10 +36,20 @@ from rfm_retention.data._schema import Schema
 from rfm_retention.data._time import DateParsing
 from rfm_retention.errors import ConfigError, InputFileError
 
-__all__ = ["CHUNK_BYTES", "MAX_LINE_BYTES", "CsvColumns", "read_csv_columns"]
+__all__ = [
+    "BATCH_ROWS",
+    "CHUNK_BYTES",
+    "MAX_LINE_BYTES",
+    "CsvColumns",
+    "iter_csv_columns",
+    "read_csv_columns",
+]
 
 CHUNK_BYTES = 4 << 20
 """Bytes read from the file at a time (a chunk holds whole lines)."""
+
+BATCH_ROWS = 1 << 20
+"""Rows per batch of :func:`iter_csv_columns` (whole chunks, so a batch may hold more)."""
 
 MAX_LINE_BYTES = 16 << 20
 """The longest physical line accepted; a longer one means the file is not line-based CSV."""
@@ -88,6 +98,41 @@ def read_csv_columns(
         >>> read.columns["amount"].tolist(), read.lines.tolist()
         ([12.5, 3.0], [2, 4])
     """
+    batches = iter_csv_columns(
+        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
+        batch_rows=None, progress=progress,
+    )
+    return next(batches)
+
+
+def iter_csv_columns(
+    path: str | os.PathLike[str],
+    schema: Schema,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    parsing: DateParsing | None = None,
+    batch_rows: int | None = BATCH_ROWS,
+    progress: Progress | None = None,
+) -> Iterator[CsvColumns]:
+    """:func:`read_csv_columns` a batch of rows at a time: memory follows the batch, not
+    the file.
+
+    Each batch holds whole chunks and at least ``batch_rows`` rows (the last
+    one fewer; ``None``: one batch of every row), with the same columns in
+    every batch; a file with no data rows gives one empty batch. Problems
+    with the file raise when the reading reaches them. ``progress`` is as for
+    :func:`read_csv_columns`.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rfm_retention.data import VisitLog
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
+        >>> _ = path.write_text("patient_id,visit_time,amount\\np1,2024-01-05,12.5\\n")
+        >>> [b.lines.tolist() for b in iter_csv_columns(path, VisitLog.SCHEMA)]
+        [[2]]
+    """
     mapping = mapping or {}
     unknown = set(mapping) - set(schema.names)
     if unknown:
@@ -101,6 +146,7 @@ def read_csv_columns(
     codec = _codec(encoding)
     kinds = {f.name: f.kind for f in schema.fields}
     iso = parsing is None or parsing.format is None
+    limit = batch_rows if batch_rows is not None else np.iinfo(np.int64).max
     with _open(name) as handle:
         size = os.fstat(handle.fileno()).st_size or None  # None: a pipe, size unknown
         report_progress(progress, "read csv", 0, size, "bytes")
@@ -114,14 +160,17 @@ def read_csv_columns(
         position = _positions(header, schema, mapping, name)
         chunks: dict[str, list[npt.NDArray[Any]]] = {field: [] for field in position}
         lines: list[npt.NDArray[np.int64]] = []
+        rows = 0
+        batches = 0
         piece: bytes | None = text[header_end:]
         line = start + 1
         done = header_end  # bytes read and converted, for progress
         while piece is not None:
             done += len(piece)
             if piece:
-                cells, rows = _split(piece, line, len(header), position, delimiter, name)
-                lines.append(rows)
+                cells, chunk_lines = _split(piece, line, len(header), position, delimiter, name)
+                lines.append(chunk_lines)
+                rows += chunk_lines.shape[0]
                 for field, values in cells.items():
                     chunks[field].append(_convert(values, kinds[field], iso))
             nxt = next(pieces, None)
@@ -129,6 +178,17 @@ def read_csv_columns(
             if progress is not None:  # the exact size only once the last chunk is in
                 at = done if size is None else size if piece is None else min(done, size - 1)
                 report_progress(progress, "read csv", at, size, "bytes")
+            if rows >= limit or (piece is None and (rows or not batches)):
+                yield _batch(chunks, lines)
+                batches += 1
+                rows = 0
+                chunks = {field: [] for field in position}
+                lines = []
+
+
+def _batch(
+    chunks: Mapping[str, list[npt.NDArray[Any]]], lines: list[npt.NDArray[np.int64]]
+) -> CsvColumns:
     columns = {field: _join(parts) for field, parts in chunks.items()}
     row_lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
     return CsvColumns(columns, row_lines.astype(np.int64, copy=False))
@@ -295,6 +355,14 @@ def _split(
     ends[crlf] -= 1
     line_of = first_line + np.arange(newline.shape[0], dtype=np.int64)
     delim = np.flatnonzero(buf == ord(delimiter))
+    grid = _every_line_full(delim, starts, ends, width)
+    if grid is not None:  # the usual file: no blank line, every row with every cell
+        padded = np.concatenate((buf, np.zeros(_WIDE, np.uint8)))
+        return {
+            field: _gather(buf, padded, starts if k == 0 else grid[:, k - 1] + 1,
+                           ends if k == width - 1 else grid[:, k])
+            for field, k in position.items()
+        }, line_of
     per_line = np.bincount(np.searchsorted(newline, delim), minlength=newline.shape[0])
     first_delim = np.zeros(newline.shape[0], np.int64)
     np.cumsum(per_line[:-1], out=first_delim[1:])
@@ -321,6 +389,27 @@ def _split(
     return cells, line_of
 
 
+def _every_line_full(
+    delim: npt.NDArray[np.intp],
+    starts: npt.NDArray[np.intp],
+    ends: npt.NDArray[np.intp],
+    width: int,
+) -> npt.NDArray[np.intp] | None:
+    """The delimiter positions as one row per line when every line holds exactly ``width``
+    cells (so no blank line either), else None.
+
+    With ``width - 1`` delimiters per line in all, and each line's share of the
+    sorted positions lying inside that line, every line has exactly its share.
+    """
+    lines, per_line = starts.shape[0], width - 1
+    if per_line == 0 or delim.shape[0] != lines * per_line:
+        return None
+    grid = delim.reshape(lines, per_line)
+    if not ((grid[:, 0] >= starts).all() and (grid[:, -1] < ends).all()):
+        return None
+    return grid
+
+
 def _check_widths(
     cells: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], width: int, name: str
 ) -> None:
@@ -344,9 +433,9 @@ def _gather(
 ) -> npt.NDArray[Any]:
     """The bytes ``buf[lo[i]:hi[i]]`` of every row, spaces around them removed.
 
-    Narrow cells come back as one fixed-width ``bytes_`` array, copied in one
-    gather of rows from a sliding-window view of the buffer (``padded`` is
-    ``buf`` followed by at least ``_WIDE`` zero bytes); when a few cells are
+    Narrow cells come back as one fixed-width ``bytes_`` array, gathered one
+    byte position at a time (``padded`` is ``buf`` followed by at least
+    ``_WIDE`` zero bytes, so reading past a cell's end stays inside); when a few cells are
     much wider than the rest, as an object array of ``bytes`` (so one long
     value does not widen every row).
     """
@@ -372,12 +461,13 @@ def _gather(
         return np.zeros(n, "S1")
     if padded.shape[0] < buf.shape[0] + widest:
         padded = np.concatenate((buf, np.zeros(widest, np.uint8)))
-    windows = np.lib.stride_tricks.as_strided(
-        padded, shape=(buf.shape[0], widest), strides=(1, 1), writeable=False
-    )
-    matrix = windows[lo]
-    if int(sizes.min()) < widest:
-        matrix *= np.arange(widest, dtype=np.int64)[None, :] < sizes[:, None]
+    matrix = np.empty((n, widest), np.uint8)
+    short = int(sizes.min()) < widest
+    for at in range(widest):  # one byte of every cell at a time
+        if short:
+            np.multiply(padded[lo + at], sizes > at, out=matrix[:, at])
+        else:
+            matrix[:, at] = padded[lo + at]
     cells: npt.NDArray[Any] = matrix.view(f"S{widest}").reshape(-1)
     if spaced:  # more spaces than the cheap passes removed
         cells = np.char.strip(cells)
@@ -441,9 +531,21 @@ def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
             numbers = _numbers(cells)
             if numbers is not None:
                 return numbers
+        elif kind == "id" and _ascii(cells):
+            return _widened(cells)  # mostly distinct values: no use decoding each once
         elif kind not in ("time", *_NUMBER_KINDS) and _ascii(cells):
             return cells
     return _text(cells)
+
+
+def _widened(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.str_]:
+    """ASCII ``bytes_`` cells as ``str_`` of the same width: one widening copy of the bytes."""
+    width = max(cells.dtype.itemsize, 1)
+    codes = np.zeros((cells.shape[0], width), np.uint32)
+    if cells.dtype.itemsize:
+        codes[:] = cells.view(np.uint8).reshape(cells.shape[0], width)
+    out: npt.NDArray[np.str_] = codes.view(f"U{width}").reshape(-1)
+    return out
 
 
 def _ascii(cells: npt.NDArray[np.bytes_]) -> bool:
@@ -489,6 +591,7 @@ def _iso_times(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.datetime64] | No
 
 
 def _numbers(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.float64] | None:
+    """Numbers of a chunk's cells in bulk, else None (some cell is not a number)."""
     empty = cells == b""
     text = np.where(empty, b"nan", cells) if empty.any() else cells
     try:
@@ -505,7 +608,7 @@ def _text(cells: npt.NDArray[Any]) -> npt.NDArray[Any]:
         out[:] = [b.decode("utf-8") for b in cells.tolist()]
         return out
     if _ascii(cells):
-        return cells.astype(f"U{cells.dtype.itemsize}")
+        return _widened(cells)
     return np.char.decode(cells, "utf-8")
 
 

@@ -20,7 +20,7 @@ from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._arrow_csv import CsvReader, read_columns
 from rfm_retention.data._build import LazyColumns, layout_rows
-from rfm_retention.data._csv import read_csv_columns
+from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._schema import (
     OnError,
     RejectedRows,
@@ -289,6 +289,19 @@ class PatientTable:
             path, cls.SCHEMA, mapping, reader=reader, delimiter=delimiter, encoding=encoding,
             parsing=parsing, progress=progress,
         )
+        report_progress(progress, f"build {cls.SCHEMA.source}", 0, _BUILD_STEPS)
+        checked = cls._checked_csv(read, parsing=parsing, id_type=id_type)
+        if checked.rejected and on_error == "raise":
+            raise ValidationError(cls.SCHEMA.source, checked.rejected.issues)
+        return cls._from_validated(checked, progress)
+
+    @classmethod
+    def _checked_csv(
+        cls, read: CsvColumns, *, parsing: DateParsing, id_type: IdType, first_row: int = 0
+    ) -> Validated:
+        """The validated rows of (a batch of) a CSV file, bad rows set aside, each issue
+        naming its file line; row numbers count from ``first_row`` (the batch's first
+        data row in the file)."""
         columns = read.columns
         not_int: dict[int, str] = {}
         if id_type == "int":
@@ -297,24 +310,24 @@ class PatientTable:
             columns[id_name], not_int = integer_ids(columns[id_name])
         elif id_type != "text":
             raise ConfigError(f"id_type must be 'text' or 'int', not {id_type!r}")
-        report_progress(progress, f"build {cls.SCHEMA.source}", 0, _BUILD_STEPS)
         checked = validate_columns(cls.SCHEMA, columns, parsing=parsing, on_error="quarantine")
         id_field = cls.SCHEMA.fields[0].name
         issues = tuple(
             attrs.evolve(
                 i,
+                row=i.row + first_row,
                 line=int(read.lines[i.row]),
                 message="not a whole number (ids are read as integers)",
                 value=not_int[i.row],
             )
             if i.row in not_int and i.field == id_field
-            else attrs.evolve(i, line=int(read.lines[i.row]))
+            else attrs.evolve(i, row=i.row + first_row, line=int(read.lines[i.row]))
             for i in checked.rejected.issues
         )
-        if issues and on_error == "raise":
-            raise ValidationError(cls.SCHEMA.source, issues)
-        return cls._from_validated(
-            attrs.evolve(checked, rejected=attrs.evolve(checked.rejected, issues=issues)), progress
+        return attrs.evolve(
+            checked,
+            kept=checked.source_row + first_row if first_row else checked.kept,
+            rejected=attrs.evolve(checked.rejected, issues=issues),
         )
 
     @classmethod

@@ -78,7 +78,8 @@ def referrals_of(registry: PatientRegistry) -> tuple[Referral, ...]:
     Example:
         >>> reg = PatientRegistry.from_arrays(patient_id=["a", "b"],
         ...     first_contact=["2024-01-01", "2024-02-01"], referred_by=["", "a"])
-        >>> [(r.patient_id, r.referred_by) for r in referrals_of(reg)]
+        >>> pairs = [(r.patient_id, r.referred_by) for r in referrals_of(reg)]
+        >>> pairs
         [('b', 'a')]
     """
     linked = (registry.referred_by != "").nonzero()[0]

@@ -531,9 +531,9 @@ def _lead_times(
     return LeadTimes(method, int(warnable.sum()), int(found.sum()), days)
 
 
-def _check_not_trained_on(methods: Sequence[Scorer], at: Sequence[TimeLike]) -> None:
-    """ConfigError when a scan date is before a method's ``labels_until``."""
-    first = min(to_date(day_number(a)) for a in at)
+def _check_not_trained_on(methods: Sequence[Scorer], scan_days: IntArray) -> None:
+    """ConfigError when a scan date (a day number) is before a method's ``labels_until``."""
+    first = to_date(int(scan_days.min()))
     for m in methods:
         until = getattr(m, "labels_until", None)
         if until is not None and first < until:
@@ -594,11 +594,11 @@ def backtest(
     if not at:
         raise ConfigError("give at least one scan date")
     methods, base = _methods(scorer, baseline, k)
-    _check_not_trained_on([*methods, base], at)
+    scan_days = _scan_days(at)
+    _check_not_trained_on([*methods, base], scan_days)
     data = _history(data)
     outcome = outcome or ChurnOutcome()
     observed = _observed_day(data.visits, observed_until)
-    scan_days = _scan_days(at)
     flags = _Flags.empty([*methods, base])
     results: list[MethodResult] = []
     report_progress(progress, "backtest", 0, len(scan_days), "dates")

@@ -1,0 +1,223 @@
+"""Patient features straight from a visits CSV file, without holding every visit in memory.
+
+The file is read a batch of rows at a time (:func:`~rfm_retention.data._csv.iter_csv_columns`);
+each batch is validated exactly as :meth:`VisitLog.from_csv
+<rfm_retention.data.PatientTable.from_csv>` validates a whole file (issues
+name file lines and count rows from the file's first data row), its visits on
+or before ``as_of`` become a :class:`~rfm_retention.FeatureState`, compacted
+to the days the features can still need, and the states merge pairwise as the
+batches come (a binary counter, so merging costs ``O(patients x log batches)``).
+Memory follows the batch size and the number of patients, not the file's size.
+With pyarrow's reader (the ``fast`` extra) the wanted columns are read whole
+(a few bytes per cell) and their rows go through the same batches, so the
+table build, the largest cost in memory, still holds one batch at a time.
+
+Streaming gives the in-memory path's features only when every rule it applies
+is a rule of one row. Two are not, and a file that meets one is read whole
+instead (the same result, memory as for :meth:`VisitLog.from_csv`):
+
+* a ``visit_id`` column: visit ids must be unique across the file;
+* a batch whose times are not all plain ISO dates or times (text that might
+  carry a time zone): naive and zone-aware times must not be mixed anywhere in
+  the file, and which of the two sets is rejected depends on the whole column.
+
+Spend totals are added batch by batch, so for amounts that are not exact
+binary fractions a total can differ from the one-pass sum in its last bit
+(far below the 9 decimals the command line writes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
+
+from rfm_retention._feature_state import FeatureState
+from rfm_retention._progress import Progress
+from rfm_retention.data._arrow_csv import CsvReader, arrow_available, read_columns
+from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
+from rfm_retention.data._schema import OnError, RejectedRows, Validated
+from rfm_retention.data._sources import VisitLog
+from rfm_retention.data._table import IdType
+from rfm_retention.data._time import ISO, DateParsing
+from rfm_retention.errors import RowIssue, ValidationError
+from rfm_retention.features import PatientFeatures, _FeatureBounds, patient_features
+from rfm_retention.time import TimeLike
+
+__all__ = ["csv_features"]
+
+_TIME = VisitLog.SCHEMA.time_field
+_ZONE_MARKS = np.array([ord(c) for c in "+Zz"], np.uint32)
+
+
+class _ReadWhole(Exception):
+    """A rule spans the whole file: the features are computed from the file read whole."""
+
+
+def csv_features(
+    path: str | os.PathLike[str],
+    as_of: TimeLike,
+    *,
+    window: int | relativedelta | None = None,
+    min_exposure_days: int = 365,
+    mapping: Mapping[str, str] | None = None,
+    parsing: DateParsing = ISO,
+    on_error: OnError = "raise",
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    id_type: IdType = "text",
+    reader: CsvReader = "auto",
+    batch_rows: int = BATCH_ROWS,
+    progress: Progress | None = None,
+) -> tuple[PatientFeatures, RejectedRows]:
+    """``patient_features(VisitLog.from_csv(path, ...), as_of, ...)`` and the rows set aside,
+    computed a batch of rows at a time (see the module's notes for when the file is read
+    whole instead).
+
+    With ``on_error="raise"`` every batch is still validated, so the
+    :class:`~rfm_retention.errors.ValidationError` lists every bad row of the
+    file, each with its line, exactly as :meth:`VisitLog.from_csv
+    <rfm_retention.data.PatientTable.from_csv>` does. ``reader`` is as for
+    ``from_csv``: the numpy reader streams the file; pyarrow's reads the wanted
+    columns whole (fast), and its rows then go through the same batches, so the
+    table build still holds one batch at a time. ``progress`` hears of the
+    reading (stage ``"read csv"``, in bytes).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "visits.csv"
+        >>> _ = path.write_text("patient_id,visit_time,amount\\n"
+        ...                     "a,2024-01-05,10\\nb,2024-02-01,5\\na,2024-03-01,20\\n")
+        >>> f, rejected = csv_features(path, "2024-03-31", batch_rows=1)
+        >>> f.patient_id.tolist(), f.total_visits.tolist(), len(rejected)
+        (['a', 'b'], [2, 1], 0)
+    """
+    bounds = _FeatureBounds.of(as_of, window, min_exposure_days)
+    try:
+        state, rejected = _streamed_state(
+            path, bounds, window, mapping=mapping, parsing=parsing, on_error=on_error,
+            delimiter=delimiter, encoding=encoding, id_type=id_type, reader=reader,
+            batch_rows=batch_rows, progress=progress,
+        )
+    except _ReadWhole:
+        log = VisitLog.from_csv(path, mapping=mapping, parsing=parsing, on_error=on_error,
+                                delimiter=delimiter, encoding=encoding, id_type=id_type,
+                                reader=reader, progress=progress)
+        features = patient_features(log, as_of, window=window,
+                                    min_exposure_days=min_exposure_days)
+        return features, log.rejected
+    features = state.features(as_of, window=window, min_exposure_days=min_exposure_days)
+    return features, rejected
+
+
+def _streamed_state(
+    path: str | os.PathLike[str],
+    bounds: _FeatureBounds,
+    window: int | relativedelta | None,
+    *,
+    mapping: Mapping[str, str] | None,
+    parsing: DateParsing,
+    on_error: OnError,
+    delimiter: str,
+    encoding: str,
+    id_type: IdType,
+    reader: CsvReader,
+    batch_rows: int,
+    progress: Progress | None,
+) -> tuple[FeatureState, RejectedRows]:
+    """The merged state of every batch's visits on or before the cutoff, and every issue."""
+    batches: Iterator[CsvColumns]
+    if reader == "numpy" or (reader == "auto" and not arrow_available()):
+        batches = iter_csv_columns(
+            path, VisitLog.SCHEMA, mapping, delimiter=delimiter, encoding=encoding,
+            parsing=parsing, batch_rows=batch_rows, progress=progress,
+        )
+    else:
+        whole = read_columns(path, VisitLog.SCHEMA, mapping, reader=reader,
+                             delimiter=delimiter, encoding=encoding, parsing=parsing,
+                             progress=progress)
+        batches = _slices(whole, batch_rows)
+    cutoff = np.datetime64(bounds.cutoff_seconds, "s")
+    stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)
+    issues: list[RowIssue] = []
+    first_row = 0
+    for read in batches:
+        _check_streamable(read)
+        checked = VisitLog._checked_csv(read, parsing=parsing, id_type=id_type,
+                                        first_row=first_row)
+        first_row += int(read.lines.shape[0])
+        issues.extend(checked.rejected.issues)
+        if issues and on_error == "raise":
+            continue  # no features will be given: only the problems are still needed
+        log = VisitLog._from_validated(_until(checked, cutoff))
+        part = FeatureState.from_visits(log).compact(bounds.as_of_day, window=window)
+        stack.append((part, 1))
+        while len(stack) > 1 and stack[-1][1] >= stack[-2][1]:
+            (right, m), (left, k) = stack.pop(), stack.pop()
+            stack.append((left | right, k + m))
+    rejected = RejectedRows(VisitLog.SCHEMA.source, tuple(issues))
+    if issues and on_error == "raise":
+        raise ValidationError(VisitLog.SCHEMA.source, issues)
+    state = FeatureState.empty()
+    for part, _ in stack:
+        state = state | part
+    return state, rejected
+
+
+def _slices(read: CsvColumns, rows: int) -> Iterator[CsvColumns]:
+    """The rows of a whole read, ``rows`` at a time (views, no copy); at least one."""
+    total = int(read.lines.shape[0])
+    for at in range(0, max(total, 1), rows):
+        part = slice(at, at + rows)
+        yield CsvColumns({name: column[part] for name, column in read.columns.items()},
+                         read.lines[part])
+
+
+def _check_streamable(read: CsvColumns) -> None:
+    """Raise :class:`_ReadWhole` when a file-wide rule could apply to this batch."""
+    if "visit_id" in read.columns:
+        raise _ReadWhole
+    times = read.columns[_TIME]
+    if times.dtype.kind != "M" and _may_carry_zones(times):
+        raise _ReadWhole
+
+
+def _may_carry_zones(cells: npt.NDArray[np.generic]) -> bool:
+    """Whether any time cell could be read as zone-aware (an offset, ``Z`` or a zone name)."""
+    if cells.dtype.kind == "S":
+        text: npt.NDArray[np.generic] = cells.astype(f"U{max(cells.dtype.itemsize, 1)}")
+    elif cells.dtype.kind == "U":
+        text = cells
+    else:
+        return True
+    if text.shape[0] == 0:
+        return False
+    width = text.dtype.itemsize // 4
+    codes = text.view(np.uint32).reshape(text.shape[0], width)
+    if np.isin(codes, _ZONE_MARKS).any():
+        return True
+    lower = codes | 32
+    letters = ((lower >= ord("a")) & (lower <= ord("z")) & (codes != ord("T"))) | (codes > 127)
+    if letters.any():
+        return True  # month or zone names: free-form text a zone name could hide in
+    dashes = (codes == ord("-")).sum(axis=1)
+    return bool((dashes > 2).any())  # a negative offset after a dashed date
+
+
+def _until(checked: Validated, cutoff: np.datetime64) -> Validated:
+    """The validated rows whose time is at or before ``cutoff`` (the others count in no
+    feature; they were still validated)."""
+    keep = checked.columns[_TIME] <= cutoff
+    if keep.all():
+        return checked
+    count = int(keep.sum())
+    return attrs.evolve(
+        checked,
+        columns={name: column[:count] if name in checked.absent else column[keep]
+                 for name, column in checked.columns.items()},  # absent: one value throughout
+        kept=checked.source_row[keep],
+    )

@@ -1,0 +1,196 @@
+"""Features from a CSV read batch by batch equal the features of the file read whole, with the
+same bad-row reporting (every bad row, with its file line)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rfm_retention as rr
+from rfm_retention._csv_features import csv_features
+from rfm_retention.data import VisitLog
+from rfm_retention.errors import InputFileError, RFMRetentionError, ValidationError
+from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures
+
+HEADER = "patient_id,visit_time,amount,department\n"
+
+_day = st.one_of(st.sampled_from([dt.date(2024, 2, 29), dt.date(2024, 3, 31),
+                                  dt.date(2024, 6, 30), dt.date(2024, 12, 31)]),
+                 st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 1, 31)))
+_time = st.one_of(
+    _day.map(str),
+    st.builds(lambda d, s: (dt.datetime.combine(d, dt.time()) + dt.timedelta(seconds=s))
+              .isoformat(), _day, st.sampled_from([0, 1, 43_200, 86_399])),
+)
+_row = st.tuples(st.sampled_from(["007", "7", "p1", "000123", "b"]), _time,
+                 st.integers(min_value=0, max_value=4_000).map(lambda q: str(q / 4)),
+                 st.sampled_from(["", "icu", "cardiology"]))
+_window = st.one_of(st.none(), st.integers(min_value=1, max_value=400),
+                    st.builds(relativedelta, months=st.integers(min_value=1, max_value=15)))
+
+
+def _write(path: Path, rows: list[tuple[str, ...]]) -> Path:
+    path.write_text(HEADER + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _assert_identical(expected: PatientFeatures, got: PatientFeatures) -> None:
+    assert (got.as_of, got.window_days, len(got)) == (expected.as_of, expected.window_days,
+                                                       len(expected))
+    for name in FEATURE_COLUMNS:
+        a, b = np.asarray(getattr(expected, name)), np.asarray(getattr(got, name))
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (name, a, b)
+
+
+def _small_chunks(chunk_bytes: int) -> Any:
+    """Read the file a few bytes at a time, so even a small file has many batches."""
+    return mock.patch("rfm_retention.data._csv.CHUNK_BYTES", chunk_bytes)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(rows=st.lists(_row, min_size=1, max_size=60), chunk=st.integers(1, 200),
+       batch_rows=st.integers(1, 30), window=_window, id_type=st.sampled_from(["text", "int"]),
+       as_of=st.sampled_from(["2024-06-30", "2024-12-31", "2025-03-01T12:00:00"]),
+       reader=st.sampled_from(["numpy", "arrow"]))
+def test_batches_of_any_size_give_the_whole_file_features(
+    tmp_path: Path, rows: list[tuple[str, ...]], chunk: int, batch_rows: int, window: Any,
+    id_type: str, as_of: str, reader: str,
+) -> None:
+    """Any chunk and batch size (one patient's rows split across batches, visits after as_of
+    among them), with either CSV reader, gives exactly the features of the file read whole."""
+    if id_type == "int":
+        rows = [(r[0] if r[0].isdigit() else "42", *r[1:]) for r in rows]
+    path = _write(tmp_path / "v.csv", rows)
+    whole = VisitLog.from_csv(path, id_type=id_type, reader=reader)  # type: ignore[arg-type]
+    with _small_chunks(chunk):
+        got, rejected = csv_features(path, as_of, window=window, batch_rows=batch_rows,
+                                     id_type=id_type, reader=reader)  # type: ignore[arg-type]
+    _assert_identical(rr.patient_features(whole, as_of, window=window), got)
+    assert not rejected
+    if id_type == "text":  # ids as written: "007" and "7" stay two patients
+        assert set(got.patient_id.tolist()) <= {r[0] for r in rows}
+
+
+_BAD_FILES = {
+    "bad cells across batches": HEADER + "p1,2024-03-01,5,icu\np2,2024-13-01,5,icu\n"
+    + "".join(f"p{k},2024-03-0{k % 9 + 1},{k},icu\n" for k in range(30))
+    + "p3,2024-03-01,-1,icu\n\n\np4,,5,icu\np5,2024-03-01,x,icu\n",
+    "blank lines and multi-line cells": HEADER + "p1,2024-03-01,5,icu\n\n"
+    + 'p2,2024-03-01,5,"two\nlines"\np3,2024-13-01,5,icu\n\n\np4,2024-03-01,-1,icu\n',
+    "missing ids and amounts": HEADER + ",2024-03-01,5,icu\np1,2024-03-01,,icu\n" * 5,
+    "zone-aware minority in a later batch": HEADER
+    + "".join(f"p{k},2024-03-01T10:00:00,1,icu\n" for k in range(20))
+    + "p9,2024-03-01T10:00:00+02:00,1,icu\n",
+    "text ids read as integers": HEADER + "12,2024-03-01,5,icu\nx1,2024-03-01,5,icu\n" * 3,
+    "free-form day-first dates": HEADER + "p1,03/01/2024,5,icu\np2,31/02/2024,5,icu\n" * 3,
+}
+
+
+def _outcome(call: Any) -> tuple[str, Any]:
+    try:
+        return "ok", call()
+    except ValidationError as exc:
+        return "invalid", [(i.row, i.line, i.field, i.message, i.value, i.patient_id)
+                           for i in exc.issues]
+    except RFMRetentionError as exc:
+        return type(exc).__name__, str(exc)
+
+
+@pytest.mark.parametrize("name", sorted(_BAD_FILES))
+@pytest.mark.parametrize("chunk", [16, 64, 1 << 20])
+@pytest.mark.parametrize("reader", ["numpy", "arrow"])
+def test_bad_rows_are_reported_as_the_whole_file_reader_reports_them(
+    tmp_path: Path, name: str, chunk: int, reader: str
+) -> None:
+    """Raise and quarantine name the same rows, lines, fields and values on both paths."""
+    path = tmp_path / "v.csv"
+    path.write_text(_BAD_FILES[name], encoding="utf-8")
+    options: dict[str, Any] = {"reader": reader}
+    if name == "text ids read as integers":
+        options["id_type"] = "int"
+    if name == "free-form day-first dates":
+        options["parsing"] = rr.DateParsing(dayfirst=True)
+    as_of = "2024-12-31"
+    with _small_chunks(chunk):  # the same chunks: a cell's shown value follows its chunk
+        whole = _outcome(lambda: VisitLog.from_csv(path, **options))
+        streamed = _outcome(lambda: csv_features(path, as_of, batch_rows=2, **options))
+        log = VisitLog.from_csv(path, on_error="quarantine", **options)
+        got, rejected = csv_features(path, as_of, batch_rows=2, on_error="quarantine",
+                                     **options)
+    assert streamed[0] == whole[0] == "invalid"
+    assert streamed[1] == whole[1]
+    assert [(i.row, i.line, i.message) for i in rejected.issues] == [
+        (i.row, i.line, i.message) for i in log.rejected.issues]
+    _assert_identical(rr.patient_features(log, as_of), got)
+
+
+@pytest.mark.parametrize("reader", ["numpy", "arrow"])
+@pytest.mark.parametrize("text", [
+    HEADER + "p1,2024-03-01,12,icu\n\np3,2024-03-01,12,50,cardio\n",
+    HEADER + '"p1",2024-03-01,12,"a, b"\np3,2024-03-01,12,50,cardio\n',
+    "patient_id,visit_time,amount,amount\np1,2024-03-01,5,500\n",
+    "visit_time,amount\n2024-03-01,5\n",
+    "",
+    HEADER + 'p1,2024-03-01,5,"never closed\n',
+], ids=["long row", "long quoted row", "repeated column", "no id column", "empty",
+        "open quote"])
+def test_file_level_problems_are_the_same_errors(tmp_path: Path, text: str, reader: Any) -> None:
+    """A malformed file fails with the same error, naming the same line, on both paths."""
+    path = tmp_path / "v.csv"
+    path.write_text(text, encoding="utf-8")
+    whole = _outcome(lambda: VisitLog.from_csv(path, reader=reader))
+    with _small_chunks(16):
+        streamed = _outcome(lambda: csv_features(path, "2024-12-31", batch_rows=1,
+                                                 reader=reader))
+    assert whole[0] != "ok"
+    assert streamed == whole
+
+
+def test_missing_file_and_undecodable_bytes_are_the_same_errors(tmp_path: Path) -> None:
+    """No file, a folder and bytes in the wrong encoding raise the same InputFileError."""
+    bad = tmp_path / "latin.csv"
+    bad.write_bytes((HEADER + "p1,2024-03-01,5,icu\np2,2024-03-01,5,m\xe9decine\n")
+                    .encode("latin-1"))
+    for path in (tmp_path / "nope.csv", tmp_path, bad):
+        with pytest.raises(InputFileError) as whole:
+            VisitLog.from_csv(path)
+        with pytest.raises(InputFileError) as streamed:
+            csv_features(path, "2024-12-31")
+        assert str(streamed.value) == str(whole.value)
+
+
+def test_duplicate_visit_ids_across_batches_are_still_found(tmp_path: Path) -> None:
+    """A visit_id column is checked across the whole file (that file is read whole)."""
+    path = tmp_path / "v.csv"
+    path.write_text("patient_id,visit_time,amount,visit_id\n"
+                    + "".join(f"p{k},2024-03-01,1,v{k}\n" for k in range(20))
+                    + "p1,2024-03-02,1,v3\n", encoding="utf-8")
+    with _small_chunks(16), pytest.raises(ValidationError) as caught:
+        csv_features(path, "2024-12-31", batch_rows=1)
+    assert [(i.line, i.message) for i in caught.value.issues] == [
+        (22, "duplicate (first seen in row 3)")]
+
+
+def test_a_ten_thousand_row_file_in_many_batches_matches(tmp_path: Path) -> None:
+    """Thousands of patients over hundreds of batches: the merged state gives the features."""
+    rng = np.random.default_rng(3)
+    n = 10_000
+    ids = rng.integers(0, 800, n)
+    days = np.datetime64("2023-01-01") + rng.integers(0, 700, n).astype("timedelta64[D]")
+    amounts = rng.integers(0, 40_000, n) / 4
+    rows = [(f"{i:05d}", str(d), str(a), "icu") for i, d, a in
+            zip(ids.tolist(), days.tolist(), amounts.tolist(), strict=True)]
+    path = _write(tmp_path / "v.csv", rows)
+    with _small_chunks(4096):
+        got, _ = csv_features(path, "2024-09-30", batch_rows=50, reader="numpy")
+    want = rr.patient_features(VisitLog.from_csv(path, reader="numpy"), "2024-09-30")
+    _assert_identical(want, got)
+    assert got.patient_id[0] == f"{int(ids.min()):05d}"  # leading zeros kept
