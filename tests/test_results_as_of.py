@@ -15,6 +15,7 @@ from rfm_retention.features import patient_features
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
 from rfm_retention.metrics import acquisition_report, backtest, kpi_report
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
+from rfm_retention.model import train_risk_model
 from rfm_retention.risk import evaluate, scan
 from rfm_retention.segmentation import eight_segments
 from rfm_retention.testing import synthetic_cohort
@@ -40,6 +41,9 @@ RESULTS: dict[str, Callable[[], Any]] = {
     "KPIReport": lambda: kpi_report(DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF),
     "AcquisitionReport": lambda: acquisition_report(
         DATA.registry, DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF
+    ),
+    "RiskPrediction": lambda: train_risk_model(DATA, ["2023-03-31"], horizon_days=90).predict(
+        DATA, AS_OF
     ),
     "Backtest": lambda: backtest(
         DATA, ["2023-09-30"], scorer=DaysSinceLastVisit(), baseline=_Named(),

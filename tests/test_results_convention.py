@@ -20,6 +20,7 @@ from rfm_retention.metrics import (
     referral_tree,
 )
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
+from rfm_retention.model import train_risk_model
 from rfm_retention.risk import evaluate, scan
 from rfm_retention.segmentation import actions, eight_segments, migration
 from rfm_retention.testing import synthetic_cohort
@@ -68,6 +69,10 @@ CASES: dict[str, tuple[Callable[[], Any], Any, type]] = {
         None, dict,
     ),
     "ReferralTree": (lambda: referral_tree(DATA.registry, VISITS, as_of=AS_OF), None, dict),
+    "RiskPrediction": (
+        lambda: train_risk_model(DATA, ["2023-03-31"], horizon_days=90).predict(DATA, AS_OF),
+        FIRST, dict,
+    ),
     "Backtest": (
         lambda: backtest(DATA, ["2023-09-30"], scorer=DaysSinceLastVisit(), baseline=_Again()),
         ("2023-09-30", DaysSinceLastVisit.name), object,

@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -34,7 +35,7 @@ from rfm_retention.model._terms import Term, describe_value
 from rfm_retention.risk._odds import ChurnOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
-from rfm_retention.time import as_date
+from rfm_retention.time import as_date, as_instant
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -118,11 +119,12 @@ class TermContribution:
 
 
 @attrs.frozen(eq=False)
-class RiskPrediction:
+class RiskPrediction(Tabular):
     """The model's verdict on every patient of a bundle as of a date.
 
     Attributes:
-        as_of: the day judged.
+        as_of: the instant judged (``datetime64[s]``: the end of the day the
+            model reads, as on every result).
         patient_id: rows (the bundle's patients, sorted).
         probability: calibrated P(churn) per patient.
         log_odds: the uncalibrated additive score.
@@ -131,7 +133,7 @@ class RiskPrediction:
         inputs: the input columns read (the indicator panel among them).
     """
 
-    as_of: dt.date
+    as_of: np.datetime64 = attrs.field(converter=as_instant)
     patient_id: IdArray
     probability: FloatArray
     log_odds: FloatArray
@@ -141,10 +143,13 @@ class RiskPrediction:
 
     def row_of(self, patient_id: Any) -> int:
         """Row of one patient; KeyError when absent."""
-        pos = int(np.searchsorted(self.patient_id, patient_id))
-        if pos >= len(self.patient_id) or self.patient_id[pos] != patient_id:
-            raise KeyError(f"patient {patient_id!r} is not in the data")
-        return pos
+        missing = f"patient {patient_id!r} is not in the data"
+        return row_position(self.patient_id, patient_id, missing)
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """``patient_id``, the calibrated ``probability`` and the additive ``log_odds``."""
+        return {"patient_id": self.patient_id, "probability": self.probability,
+                "log_odds": self.log_odds}
 
     def explain(self, row: int, top: int | None = None) -> tuple[TermContribution, ...]:
         """Each term's contribution for the patient at ``row``, largest effect first."""
