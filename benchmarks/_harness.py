@@ -48,12 +48,19 @@ def peak_memory(fn: Callable[[], Any]) -> int:
     return peak
 
 
+def _relative(ratio: float) -> str:
+    """``ratio`` (their time over ours) in words that read right either way."""
+    if ratio >= 1:
+        return f"ours is {ratio:6.2f}x faster"
+    return f"ours is {1 / ratio:6.2f}x slower"
+
+
 def report(title: str, ours: Result, *baselines: Result) -> str:
     """Lines for the console: each contender's time and its ratio to ours."""
     lines = [f"== {title}", f"  {ours.name:<48} {ours.seconds:9.3f} s"]
     for b in baselines:
         ratio = b.seconds / ours.seconds if ours.seconds > 0 else float("inf")
-        lines.append(f"  {b.name:<48} {b.seconds:9.3f} s   ours is {ratio:6.2f}x faster")
+        lines.append(f"  {b.name:<48} {b.seconds:9.3f} s   {_relative(ratio)}")
     text = "\n".join(lines)
     print(text, flush=True)
     return text

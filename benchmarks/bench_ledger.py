@@ -11,6 +11,8 @@
   loop is too slow to run over all 1M rows, so it is measured on a slice and
   its per-row cost is also shown scaled to the full log. The batch and the
   raw insert run twice, alternately, and the faster of each is kept.
+* PostgreSQL (when ``RFM_RETENTION_PG_DSN`` names a server): the same batch
+  against the same raw ``executemany``, each into a fresh schema on the server.
 * CLI: ``rfm-retention points award --visits FILE`` on a 2M-visit CSV file
   (reading the file, building the log and awarding), in a fresh process.
 * Rerun: ``award_visits`` again over the same 1M-visit log (the nightly job
@@ -26,6 +28,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import statistics
 import subprocess
@@ -44,6 +47,7 @@ from rfm_retention.loyalty import (
     AwardResult,
     MemoryStore,
     PointsLedger,
+    PostgresStore,
     Reward,
     RewardCatalogue,
     SQLiteStore,
@@ -90,21 +94,67 @@ def _raw_insert(folder: Path, log: VisitLog) -> int:
     try:
         for pragma in ("journal_mode=WAL", "synchronous=FULL", f"cache_size={-1024 * cache_mb}"):
             conn.execute(f"PRAGMA {pragma}")
-        points = PointsLedger(MemoryStore()).rules.points(log)
-        rows = np.flatnonzero(points > 0)
-        keys = visit_keys("main", log)
-        pids = log.row_patient_ids()[rows].astype(str).tolist()
-        at = np.datetime_as_string(log.time[rows].astype("datetime64[s]"), unit="s").tolist()
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(_INSERT, ((seq, keys[i], "earn", "main", pid, pts, when, "raw",
-                                    "revisit points", "", None, "")
-                                   for seq, i, pid, pts, when in zip(
-                                       range(1, len(rows) + 1), rows.tolist(), pids,
-                                       points[rows].tolist(), at, strict=True)))
+        conn.executemany(_INSERT, _raw_rows(log))
         conn.execute("COMMIT")
+        written = int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
     finally:
         conn.close()
-    return len(rows)
+    return written
+
+
+def _raw_rows(log: VisitLog) -> Any:
+    """The earn rows of ``log`` as tuples in the ``events`` columns' order, from its arrays."""
+    points = PointsLedger(MemoryStore()).rules.points(log)
+    rows = np.flatnonzero(points > 0)
+    keys = visit_keys("main", log)
+    pids = log.row_patient_ids()[rows].astype(str).tolist()
+    at = np.datetime_as_string(log.time[rows].astype("datetime64[s]"), unit="s").tolist()
+    return ((seq, keys[i], "earn", "main", pid, pts, when, "raw", "revisit points", "", None, "")
+            for seq, i, pid, pts, when in zip(range(1, len(rows) + 1), rows.tolist(), pids,
+                                              points[rows].tolist(), at, strict=True))
+
+
+def _pg_schema(dsn: str, name: str) -> str:
+    """A fresh, empty schema ``name`` on the server; the address that works in it."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        conn.execute(f"CREATE SCHEMA {name}")
+    return str(psycopg.conninfo.make_conninfo(dsn, options=f"-csearch_path={name}"))
+
+
+def _pg_batch(dsn: str, log: VisitLog) -> int:
+    with PostgresStore(_pg_schema(dsn, "bench_award")) as store:
+        return PointsLedger(store).award_visits(log).awarded
+
+
+def _pg_raw(dsn: str, log: VisitLog) -> int:
+    import psycopg
+
+    where = _pg_schema(dsn, "bench_raw")
+    with PostgresStore(where):  # the store's schema, then the store steps aside
+        pass
+    with psycopg.connect(where) as conn, conn.cursor() as cursor:
+        cursor.executemany(_INSERT.replace("?", "%s"), _raw_rows(log))
+        conn.commit()
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def _postgres(log: VisitLog, n_visits: int) -> None:
+    """The batch and the raw insert on PostgreSQL, alternately, best of two each."""
+    dsn = os.environ.get("RFM_RETENTION_PG_DSN", "")
+    if not dsn:
+        print("== PostgreSQL: skipped (RFM_RETENTION_PG_DSN names no server)", flush=True)
+        return
+    ours, raw = _alternating(
+        2, (f"award_visits, one batch ({n_visits:,} visits)", lambda: _pg_batch(dsn, log)),
+        ("raw executemany of the same rows, same schema", lambda: _pg_raw(dsn, log)))
+    report(f"Ledger: {n_visits:,} visits into PostgreSQL", ours, raw)
+    print(f"  award_visits / raw executemany of the same rows: "
+          f"{ours.seconds / raw.seconds:.2f}x (rows written: {ours.value:,} and {raw.value:,}; "
+          "goal: at most 1.2x)", flush=True)
 
 
 def _alternating(runs: int, *contenders: tuple[str, Callable[[], Any]]) -> list[Result]:
@@ -235,6 +285,8 @@ def main(small: bool) -> None:
             checked = verify(store)
             print(f"  verify(): {checked.n_events:,} events in {time.perf_counter() - t0:.2f} s, "
                   f"ok={checked.ok}", flush=True)
+
+        _postgres(log, n_visits)
 
         n_cli = 20_000 if small else 2_000_000
         seconds, said = _cli_award(folder, n_cli)
