@@ -1,19 +1,24 @@
-"""Extreme dates and windows, unknown case words and local calendar months: library errors only."""
+"""Extreme dates and windows, case words given as text, local calendar months: library errors."""
 
 from __future__ import annotations
 
 import datetime as dt
 import pathlib
+import re
 
 import pytest
 
 from rfm_retention.cli import main
-from rfm_retention.errors import CaseError
+from rfm_retention.errors import ConfigError
 from rfm_retention.interventions import (
     CaseBook,
+    Channel,
+    ContactResult,
     DeadlineRule,
     DeadlineUnit,
     InMemoryCaseStore,
+    Outcome,
+    Purpose,
     WorkingCalendar,
 )
 from rfm_retention.risk import WarningRecord
@@ -67,37 +72,68 @@ def test_cases_open_at_the_end_of_time_is_a_one_line_error(
 
 
 @pytest.mark.parametrize(
-    ("call", "field", "allowed"),
+    ("call", "hint"),
     [
         (
-            lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="fax", result="reached"),
-            "channel",
-            "phone",
+            lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="phone",
+                                          result=ContactResult.REACHED),
+            "channel=Channel.PHONE",
         ),
         (
-            lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="phone", result="maybe"),
-            "result",
-            "reached",
+            lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel=Channel.PHONE,
+                                          result="reached"),
+            "result=ContactResult.REACHED",
         ),
         (
-            lambda b, c: b.record_contact(
-                c, at=WARNED, actor="a", channel="phone", result="reached", purpose="gossip"
-            ),
-            "purpose",
-            "care",
+            lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel=Channel.PHONE,
+                                          result=ContactResult.REACHED, purpose="care"),
+            "purpose=Purpose.CARE",
         ),
-        (lambda b, c: b.close(c, at=WARNED, actor="a", outcome="vanished"), "outcome", "won_back"),
+        (
+            lambda b, c: b.record_plan(c, at=WARNED, actor="a", purpose="marketing"),
+            "purpose=Purpose.MARKETING",
+        ),
+        (
+            lambda b, c: b.record_plan(c, at=WARNED, actor="a", channel="sms"),
+            "channel=Channel.SMS",
+        ),
+        (lambda b, c: b.close(c, at=WARNED, actor="a", outcome="won_back"),
+         "outcome=Outcome.WON_BACK"),
+        (lambda b, c: b.close(c, at=WARNED, actor="a", outcome="vanished"),
+         "outcome= takes one of Outcome.WON_BACK, Outcome.LOST"),
+        (lambda b, c: b.record_contact(c, at=WARNED, actor="a", channel="fax",
+                                       result=ContactResult.REACHED),
+         "channel= takes one of Channel.PHONE, Channel.SMS"),
     ],
 )
-def test_unknown_case_words_are_case_errors_listing_the_allowed_ones(
-    call: object, field: str, allowed: str
+def test_case_words_given_as_text_are_refused_with_the_enum_to_use(
+    call: object, hint: str
 ) -> None:
-    """An unknown channel, result, purpose or outcome names the allowed words."""
+    """Text for a channel, result, purpose or outcome is a ConfigError naming the enum member."""
     book = CaseBook(InMemoryCaseStore())
     case = book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), WARNED).case
     assert case is not None
-    with pytest.raises(CaseError, match=f"unknown {field} .*allowed: .*{allowed}"):
+    with pytest.raises(ConfigError, match=re.escape(hint)):
         call(book, case.case_id)  # type: ignore[operator]
+    assert len(book.history(case.case_id)) == 1  # nothing was recorded
+
+
+def test_case_words_given_as_enums_are_recorded() -> None:
+    """Channel, ContactResult, Purpose and Outcome members are taken and stored as given."""
+    book = CaseBook(InMemoryCaseStore())
+    case = book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), WARNED).case
+    assert case is not None
+    hour = dt.timedelta(hours=1)
+    book.record_contact(case.case_id, at=WARNED + hour, actor="a", channel=Channel.WECHAT,
+                        result=ContactResult.REACHED, purpose=Purpose.CARE)
+    book.record_plan(case.case_id, at=WARNED + 2 * hour, actor="a", purpose=Purpose.MARKETING,
+                     channel=Channel.SMS)
+    closed = book.close(case.case_id, at=WARNED + 3 * hour, actor="a", outcome=Outcome.WON_BACK)
+    contact = closed.contacts[0]
+    assert (contact.channel, contact.result) == (Channel.WECHAT, ContactResult.REACHED)
+    assert closed.plan is not None
+    assert closed.plan.purpose is Purpose.MARKETING
+    assert closed.outcome is Outcome.WON_BACK
 
 
 def test_calendar_months_count_on_the_local_wall_clock() -> None:

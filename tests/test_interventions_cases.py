@@ -13,6 +13,8 @@ from rfm_retention.interventions import (
     CallbackNotifier,
     CaseBook,
     CaseStatus,
+    Channel,
+    ContactResult,
     DeadlineUnit,
     InMemoryCaseStore,
     IntakeAction,
@@ -82,8 +84,9 @@ def test_escalation_updates_open_case_and_replaces_unmet_deadlines(book):
 def test_closed_case_suppresses_same_warning_but_new_episode_opens(book):
     """After an outcome, the same ongoing warning is suppressed; a new one opens episode 2."""
     book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
-    book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
-    book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="declined")
+    book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
+    book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome=Outcome.DECLINED)
     assert (
         book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0 + 24 * H).action
         is IntakeAction.SUPPRESSED
@@ -114,8 +117,8 @@ def test_level_without_case_is_ignored():
 def test_contacts_meet_deadlines_in_order(book):
     """An unanswered call meets first contact; the plan meets the plan deadline."""
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
-    case = book.record_contact("p1#1", at=T0 + 30 * H, actor="amy", channel="phone",
-                               result="no_answer")
+    case = book.record_contact("p1#1", at=T0 + 30 * H, actor="amy", channel=Channel.PHONE,
+                               result=ContactResult.NO_ANSWER)
     dues = {d.name: d for d in case.deadlines}
     assert dues["first_contact"].met_at == T0 + 30 * H
     assert dues["first_contact"].met_in_time is False
@@ -135,7 +138,9 @@ def test_reason_plans_follow_spec(book):
     assert book.record_plan("p2#1", at=T0 + H, actor="a").plan.code == "second_treatment_plan"
 
 
-@pytest.mark.parametrize("outcome", ["won_back", "declined", "lost", "unreachable"])
+@pytest.mark.parametrize(
+    "outcome", [Outcome.WON_BACK, Outcome.DECLINED, Outcome.LOST, Outcome.UNREACHABLE]
+)
 def test_no_outcome_before_a_contact(book, outcome):
     """Closing without any contact is refused for every outcome but not_needed."""
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
@@ -147,10 +152,11 @@ def test_no_outcome_before_a_contact(book, outcome):
 def test_won_back_needs_patient_reached(book):
     """An unanswered call allows unreachable but not won_back."""
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
-    book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="no_answer")
+    book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.NO_ANSWER)
     with pytest.raises(CaseError, match="reached"):
-        book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="won_back")
-    case = book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="unreachable")
+        book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome=Outcome.WON_BACK)
+    case = book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome=Outcome.UNREACHABLE)
     assert case.outcome is Outcome.UNREACHABLE
     assert case.closed_at == T0 + 2 * H
 
@@ -159,8 +165,8 @@ def test_not_needed_without_contact_needs_a_note(book):
     """A patient who came back on their own may close as not_needed, with a reason."""
     book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.BEHAVIOUR_ONLY), T0)
     with pytest.raises(CaseError, match="note"):
-        book.close("p1#1", at=T0 + H, actor="amy", outcome="not_needed")
-    case = book.close("p1#1", at=T0 + H, actor="amy", outcome="not_needed",
+        book.close("p1#1", at=T0 + H, actor="amy", outcome=Outcome.NOT_NEEDED)
+    case = book.close("p1#1", at=T0 + H, actor="amy", outcome=Outcome.NOT_NEEDED,
                       note="revisited on 7 May")
     assert case.is_closed
 
@@ -168,11 +174,12 @@ def test_not_needed_without_contact_needs_a_note(book):
 def test_closed_case_refuses_changes_and_reopens_only_with_reason(book):
     """Nothing but a reasoned reopening touches a closed case; reopening clears the outcome."""
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
-    book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
-    book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome="won_back")
+    book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
+    book.close("p1#1", at=T0 + 2 * H, actor="amy", outcome=Outcome.WON_BACK)
     with pytest.raises(CaseError, match="closed"):
-        book.record_contact("p1#1", at=T0 + 3 * H, actor="amy", channel="sms",
-                            result="message_sent")
+        book.record_contact("p1#1", at=T0 + 3 * H, actor="amy", channel=Channel.SMS,
+                            result=ContactResult.MESSAGE_SENT)
     with pytest.raises(CaseError, match="reason"):
         book.reopen("p1#1", at=T0 + 3 * H, actor="amy", reason="  ")
     with pytest.raises(CaseError, match="before it was closed"):
@@ -189,10 +196,12 @@ def test_times_before_warning_or_last_activity_are_refused(book):
     """No contact before the warning; no closing before the latest contact."""
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(CaseError, match="before the warning"):
-        book.record_contact("p1#1", at=T0 - H, actor="amy", channel="phone", result="reached")
-    book.record_contact("p1#1", at=T0 + 5 * H, actor="amy", channel="phone", result="reached")
+        book.record_contact("p1#1", at=T0 - H, actor="amy", channel=Channel.PHONE,
+                            result=ContactResult.REACHED)
+    book.record_contact("p1#1", at=T0 + 5 * H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
     with pytest.raises(CaseError, match="before the latest"):
-        book.close("p1#1", at=T0 + 4 * H, actor="amy", outcome="won_back")
+        book.close("p1#1", at=T0 + 4 * H, actor="amy", outcome=Outcome.WON_BACK)
 
 
 def test_bad_arguments_are_named(book):
@@ -243,7 +252,8 @@ def test_overdue_lists_breaches_with_roles(book):
     """A high case with no contact after 24 h is overdue; after 48 h more roles are told."""
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     book.intake(WarningRecord("p2", RiskLevel.HIGH, ReasonCode.SERVICE), T0)
-    book.record_contact("p2#1", at=T0 + H, actor="amy", channel="phone", result="reached")
+    book.record_contact("p2#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
     assert book.overdue(T0 + 24 * H) == []
     breaches = book.overdue(T0 + 25 * H)
     assert [(b.case.case_id, b.deadline.name) for b in breaches] == [("p1#1", "first_contact")]

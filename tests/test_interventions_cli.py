@@ -12,8 +12,11 @@ from rfm_retention.cli import main
 from rfm_retention.errors import ConfigError
 from rfm_retention.interventions import (
     CaseBook,
+    Channel,
+    ContactResult,
     InMemoryCaseStore,
     IntakeAction,
+    Outcome,
     SQLiteCaseStore,
     intake_warnings,
 )
@@ -106,7 +109,7 @@ def test_intake_warnings_reads_change_as_episode():
     day1 = [WarningRecord(5, RiskLevel.MEDIUM, ReasonCode.PRICE, 61.0, "spend down 45%", "new")]
     assert intake_warnings(book, day1, warned_at="2024-05-06T07:00").counts[
         IntakeAction.OPENED] == 1
-    book.close("5#1", at="2024-05-06T09:00", actor="amy", outcome="not_needed",
+    book.close("5#1", at="2024-05-06T09:00", actor="amy", outcome=Outcome.NOT_NEEDED,
                note="visited this morning")
     day2 = [attrs.evolve(day1[0], change="unchanged")]
     report = intake_warnings(book, day2, warned_at="2024-05-07T07:00")
@@ -204,10 +207,10 @@ def test_show_prints_state_and_history(tmp_path, warnings_csv, capsys):
           "--at", "2024-05-06T07:00"])
     with SQLiteCaseStore(db) as store:
         book = CaseBook(store)
-        book.record_contact("17#1", at="2024-05-06T09:00", actor="dr.li", channel="phone",
-                            result="reached", note="course too painful")
+        book.record_contact("17#1", at="2024-05-06T09:00", actor="dr.li", channel=Channel.PHONE,
+                            result=ContactResult.REACHED, note="course too painful")
         book.record_plan("17#1", at="2024-05-06T10:00", actor="dr.li")
-        book.close("17#1", at="2024-05-20T10:00", actor="dr.li", outcome="won_back")
+        book.close("17#1", at="2024-05-20T10:00", actor="dr.li", outcome=Outcome.WON_BACK)
     capsys.readouterr()
     assert main(["cases", "show", "--db", str(db), "--case", "17#1"]) == 0
     out = capsys.readouterr().out

@@ -12,12 +12,15 @@ from rfm_retention.interventions import (
     CARE_TEMPLATES,
     CallbackNotifier,
     CaseBook,
+    Channel,
     Consent,
+    ContactResult,
     ContactRules,
     InMemoryCaseStore,
     JsonLinesNotifier,
     MessageTemplate,
     Notifier,
+    Purpose,
     compose_care_batch,
 )
 from rfm_retention.risk import WarningRecord
@@ -68,10 +71,11 @@ def test_marketing_contact_to_opted_out_patient_is_refused():
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(ContactRefused, match="opted out of marketing"):
-        book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
-                            result="reached", purpose="marketing")
+        book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                            result=ContactResult.REACHED, purpose=Purpose.MARKETING)
     assert book.get("p1#1").version == 1
-    book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
+    book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
     assert len(book.get("p1#1").contacts) == 1
 
 
@@ -96,8 +100,9 @@ def test_offer_plan_allowed_when_one_channel_consents():
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.PRICE), T0)
     with pytest.raises(ContactRefused):
-        book.record_plan("p1#1", at=T0 + H, actor="amy", channel="sms")
-    assert book.record_plan("p1#1", at=T0 + H, actor="amy", channel="wechat").plan.code == "offer"
+        book.record_plan("p1#1", at=T0 + H, actor="amy", channel=Channel.SMS)
+    assert book.record_plan("p1#1", at=T0 + H, actor="amy",
+                            channel=Channel.WECHAT).plan.code == "offer"
 
 
 def test_inbound_contact_is_recorded_despite_do_not_contact():
@@ -106,9 +111,10 @@ def test_inbound_contact_is_recorded_despite_do_not_contact():
     book = CaseBook(InMemoryCaseStore(), contact_rules=rules)
     book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.SERVICE), T0)
     with pytest.raises(ContactRefused):
-        book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone", result="reached")
-    case = book.record_contact("p1#1", at=T0 + H, actor="amy", channel="phone",
-                               result="reached", inbound=True)
+        book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                            result=ContactResult.REACHED)
+    case = book.record_contact("p1#1", at=T0 + H, actor="amy", channel=Channel.PHONE,
+                               result=ContactResult.REACHED, inbound=True)
     assert case.contacts[0].inbound
 
 
@@ -209,8 +215,8 @@ def test_care_batch_messages_each_case_once_unless_resend_is_due():
     book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.PRICE), T0)
     first = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
     assert len(first.messages) == 1
-    book.record_contact("p1#1", at=T0 + H, actor="sms-gateway", channel="sms",
-                        result="message_sent")
+    book.record_contact("p1#1", at=T0 + H, actor="sms-gateway", channel=Channel.SMS,
+                        result=ContactResult.MESSAGE_SENT)
     again = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
     assert again.messages == ()
     assert again.skipped[0].reason.startswith("already messaged")

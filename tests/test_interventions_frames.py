@@ -12,7 +12,15 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from rfm_retention.interventions import CaseBook, CaseList, InMemoryCaseStore, SQLiteCaseStore
+from rfm_retention.interventions import (
+    CaseBook,
+    CaseList,
+    Channel,
+    ContactResult,
+    InMemoryCaseStore,
+    Outcome,
+    SQLiteCaseStore,
+)
 from rfm_retention.risk import WarningRecord
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
@@ -28,10 +36,10 @@ def book(request: pytest.FixtureRequest, tmp_path: Path) -> CaseBook:
     book = CaseBook(store)
     book.intake([WarningRecord("000123", RiskLevel.HIGH, ReasonCode.PRICE, 88.5, "no visit"),
                  WarningRecord("p2", RiskLevel.MEDIUM, ReasonCode.SERVICE)], T0)
-    book.record_contact("000123#1", at=T0 + 2 * H, actor="amy", channel="phone",
-                        result="reached")
+    book.record_contact("000123#1", at=T0 + 2 * H, actor="amy", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
     book.record_plan("000123#1", at=T0 + 3 * H, actor="amy")
-    book.close("000123#1", at=T0 + 4 * H, actor="amy", outcome="won_back")
+    book.close("000123#1", at=T0 + 4 * H, actor="amy", outcome=Outcome.WON_BACK)
     return book
 
 

@@ -13,8 +13,11 @@ from rfm_retention.errors import StoreIntegrityError
 from rfm_retention.interventions import (
     CaseBook,
     CaseStore,
+    Channel,
     ContactRecorded,
+    ContactResult,
     InMemoryCaseStore,
+    Outcome,
     SQLiteCaseStore,
     check_case_store,
     decode_event,
@@ -42,10 +45,10 @@ def _worked_case(book: CaseBook) -> None:
         T0,
     )
     book.intake(WarningRecord("p1", RiskLevel.HIGH, ReasonCode.EFFICACY, score=83.0), T0 + 24 * H)
-    book.record_contact("p1#1", at=T0 + 25 * H, actor="dr.li", channel="phone",
-                        result="reached", note="knee still hurts")
+    book.record_contact("p1#1", at=T0 + 25 * H, actor="dr.li", channel=Channel.PHONE,
+                        result=ContactResult.REACHED, note="knee still hurts")
     book.record_plan("p1#1", at=T0 + 26 * H, actor="dr.li")
-    book.close("p1#1", at=T0 + 30 * 24 * H, actor="dr.li", outcome="won_back")
+    book.close("p1#1", at=T0 + 30 * 24 * H, actor="dr.li", outcome=Outcome.WON_BACK)
     book.reopen("p1#1", at=T0 + 31 * 24 * H, actor="lead", reason="cancelled the booking")
 
 

@@ -13,7 +13,7 @@ import pytest
 from rfm_retention.cli import main
 from rfm_retention.cli.report import read_control
 from rfm_retention.errors import ConfigError
-from rfm_retention.interventions import CaseBook, SQLiteCaseStore
+from rfm_retention.interventions import CaseBook, Channel, ContactResult, SQLiteCaseStore
 from rfm_retention.metrics import CaseColumns
 from rfm_retention.risk import WarningRecord
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
@@ -51,7 +51,7 @@ def case_db(tmp_path: Path) -> str:
         case = book.intake(WarningRecord("2", RiskLevel.HIGH, ReasonCode.PRICE), warned).case
         assert case is not None
         book.record_contact(case.case_id, at=warned + dt.timedelta(hours=30), actor="kim",
-                            channel="phone", result="reached")
+                            channel=Channel.PHONE, result=ContactResult.REACHED)
         book.intake(WarningRecord("3", RiskLevel.MEDIUM, ReasonCode.SERVICE), warned)
     return path
 

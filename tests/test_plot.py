@@ -17,7 +17,14 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
 from rfm_retention import plot
-from rfm_retention.interventions import CaseBook, InMemoryCaseStore, intake_warnings
+from rfm_retention.interventions import (
+    CaseBook,
+    Channel,
+    ContactResult,
+    InMemoryCaseStore,
+    Outcome,
+    intake_warnings,
+)
 from rfm_retention.metrics import ScanScorer, Scores, backtest, kpi_report, scored_outcomes
 from rfm_retention.risk import WarningRecord, scan
 from rfm_retention.segmentation import eight_segments, migration, score_segments
@@ -78,8 +85,8 @@ def test_risk_funnel_runs_from_scanned_to_won_back(data) -> None:
     cases = book.cases()
     for case in cases[:3]:
         book.record_contact(case.case_id, at=dt.datetime(2024, 7, 1, 9), actor="a",
-                            channel="phone", result="reached")
-    book.close(cases[0].case_id, at=dt.datetime(2024, 7, 9), actor="a", outcome="won_back")
+                            channel=Channel.PHONE, result=ContactResult.REACHED)
+    book.close(cases[0].case_id, at=dt.datetime(2024, 7, 9), actor="a", outcome=Outcome.WON_BACK)
     ax = plot.risk_funnel(w, book.cases(), ax=_ax())
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["patients scanned", "warned", "high", "medium", "low", "cases opened",
@@ -187,7 +194,7 @@ def test_patient_timeline_puts_each_event_on_its_row(data) -> None:
         WarningRecord(pid, RiskLevel.HIGH, ReasonCode.SERVICE), dt.datetime(2024, 6, 30, 9)
     ).case
     book.record_contact(case.case_id, at=dt.datetime(2024, 7, 1, 10), actor="a",
-                        channel="phone", result="reached")
+                        channel=Channel.PHONE, result=ContactResult.REACHED)
     ax = plot.patient_timeline(data, pid, warnings=[w], cases=book.cases(), ax=_ax())
     rows = {c.get_label(): c for c in ax.collections}
     visits = data.visits

@@ -352,14 +352,15 @@ def demo_section(cohort: Any, as_of: Any) -> str:
     if len(high) >= 3:
         a, b, c = (case.case_id for case in high[:3])
         book.record_contact(a, at=first_at + dt.timedelta(hours=2), actor="dr.chen",
-                            channel="phone", result="reached", note="knee still painful")
+                            channel=Channel.PHONE, result=ContactResult.REACHED,
+                            note="knee still painful")
         book.record_plan(a, at=first_at + dt.timedelta(hours=3), actor="dr.chen")
         book.record_contact(b, at=first_at + dt.timedelta(hours=2), actor="ms.lin",
-                            channel="phone", result="no_answer")
+                            channel=Channel.PHONE, result=ContactResult.NO_ANSWER)
         book.record_contact(c, at=first_at + dt.timedelta(hours=4), actor="ms.lin",
-                            channel="phone", result="reached")
-        book.close(c, at=first_at + dt.timedelta(hours=5), actor="ms.lin", outcome="won_back",
-                   note="booked a revisit for next week")
+                            channel=Channel.PHONE, result=ContactResult.REACHED)
+        book.close(c, at=first_at + dt.timedelta(hours=5), actor="ms.lin",
+                   outcome=Outcome.WON_BACK, note="booked a revisit for next week")
 
     second = scan(cohort.data, day, previous=first)
     second_at = first_at + dt.timedelta(days=1)

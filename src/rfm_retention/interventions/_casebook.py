@@ -78,15 +78,23 @@ class _StoreConflict(CaseError):
     """The store refused a write that the state machine accepted: someone else wrote first."""
 
 
-def _word(kind: type[_E], value: object, field: str) -> _E:
-    """``kind(value)``, or a CaseError naming the field and listing the allowed words."""
+def _member(kind: type[_E], value: object, field: str) -> _E:
+    """``value`` when it is a ``kind`` member, else a ConfigError naming the member to use.
+
+    Text is refused even when it spells a member: the case book takes the
+    vocabulary's enums, as intake takes typed warning records.
+    """
     if isinstance(value, kind):
         return value
+    name = kind.__name__
     try:
-        return kind(value)
+        hint = f"{field}={name}.{kind(value).name}"
     except ValueError:
-        allowed = ", ".join(str(m.value) for m in kind)
-        raise CaseError(f"unknown {field} {value!r}; allowed: {allowed}") from None
+        hint = f"{field}= takes one of " + ", ".join(f"{name}.{m.name}" for m in kind)
+    raise ConfigError(
+        f"{field} takes a {name}, not the {type(value).__name__} {value!r}\n"
+        f"Hint: {hint} (from rfm_retention.interventions import {name})."
+    )
 
 
 def _text(value: object, field: str) -> str:
@@ -111,7 +119,8 @@ class CaseBook(FrameViews):
 
     Example:
         >>> import datetime as dt
-        >>> from rfm_retention.interventions import InMemoryCaseStore
+        >>> from rfm_retention.interventions import (
+        ...     Channel, ContactResult, InMemoryCaseStore, Outcome)
         >>> from rfm_retention.risk import WarningRecord
         >>> from rfm_retention.vocabulary import ReasonCode, RiskLevel
         >>> book = CaseBook(InMemoryCaseStore())
@@ -121,9 +130,10 @@ class CaseBook(FrameViews):
         >>> {d.name: d.due_at.isoformat() for d in case.deadlines}
         {'first_contact': '2024-05-07T09:00:00', 'retention_plan': '2024-05-08T09:00:00'}
         >>> case = book.record_contact(case.case_id, at=warned + dt.timedelta(hours=3),
-        ...                            actor="dr.wang", channel="phone", result="reached")
+        ...                            actor="dr.wang", channel=Channel.PHONE,
+        ...                            result=ContactResult.REACHED)
         >>> book.close(case.case_id, at=warned + dt.timedelta(days=9), actor="dr.wang",
-        ...            outcome="won_back").outcome
+        ...            outcome=Outcome.WON_BACK).outcome
         <Outcome.WON_BACK: 'won_back'>
 
     Args:
@@ -381,9 +391,9 @@ class CaseBook(FrameViews):
         *,
         at: Any,
         actor: str,
-        channel: Channel | str,
-        result: ContactResult | str,
-        purpose: Purpose | str = Purpose.CARE,
+        channel: Channel,
+        result: ContactResult,
+        purpose: Purpose = Purpose.CARE,
         note: str = "",
         inbound: bool = False,
     ) -> Case:
@@ -395,14 +405,14 @@ class CaseBook(FrameViews):
         forbids.
         """
         case = self.get(case_id)
-        channel = _word(Channel, channel, "channel")
-        purpose = _word(Purpose, purpose, "purpose")
+        channel = _member(Channel, channel, "channel")
+        purpose = _member(Purpose, purpose, "purpose")
         if self.contact_rules is not None and not inbound:
             self.contact_rules.check(case.patient_id, channel, purpose)
         event = case_events.ContactRecorded(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
             actor=_text(actor, "actor"), channel=channel,
-            result=_word(ContactResult, result, "result"), purpose=purpose, note=note,
+            result=_member(ContactResult, result, "result"), purpose=purpose, note=note,
             inbound=inbound,
         )
         return self._commit(case, [event])
@@ -415,8 +425,8 @@ class CaseBook(FrameViews):
         actor: str,
         code: str | None = None,
         description: str | None = None,
-        purpose: Purpose | str | None = None,
-        channel: Channel | str | None = None,
+        purpose: Purpose | None = None,
+        channel: Channel | None = None,
     ) -> Case:
         """Record the retention plan; by default the playbook's plan for the case's reason.
 
@@ -429,6 +439,7 @@ class CaseBook(FrameViews):
         contact rules forbid it there, or on every channel when none is given.
         """
         case = self.get(case_id)
+        offered_on = None if channel is None else _member(Channel, channel, "channel")
         suggested = self.playbook.retention_plan(case.reason)
         plan_code = suggested.code if code is None else _text(code, "code")
         known = next((p for p in self.playbook.plans if p.code == plan_code), None)
@@ -436,10 +447,10 @@ class CaseBook(FrameViews):
             description = "" if known is None else "; ".join(known.steps)
         plan_purpose = (
             (Purpose.CARE if known is None else known.purpose)
-            if purpose is None else _word(Purpose, purpose, "purpose")
+            if purpose is None else _member(Purpose, purpose, "purpose")
         )
         if self.contact_rules is not None and plan_purpose is Purpose.MARKETING:
-            channels = list(Channel) if channel is None else [_word(Channel, channel, "channel")]
+            channels = list(Channel) if offered_on is None else [offered_on]
             reasons = [self.contact_rules.why_not(case.patient_id, c, plan_purpose)
                        for c in channels]
             if all(reasons):
@@ -452,13 +463,13 @@ class CaseBook(FrameViews):
         return self._commit(case, [event])
 
     def close(
-        self, case_id: str, *, at: Any, actor: str, outcome: Outcome | str, note: str = ""
+        self, case_id: str, *, at: Any, actor: str, outcome: Outcome, note: str = ""
     ) -> Case:
         """Close the case with an outcome (see the state machine's rules)."""
         case = self.get(case_id)
         event = case_events.CaseClosed(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
-            actor=_text(actor, "actor"), outcome=_word(Outcome, outcome, "outcome"), note=note)
+            actor=_text(actor, "actor"), outcome=_member(Outcome, outcome, "outcome"), note=note)
         return self._commit(case, [event])
 
     def reopen(self, case_id: str, *, at: Any, actor: str, reason: str) -> Case:

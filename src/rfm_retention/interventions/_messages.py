@@ -6,7 +6,7 @@ get in the way?" - rather than a bare "time for your revisit". The library
 writes the texts and says who must *not* get one (consent, do-not-contact);
 sending is the host's job, and a message that went out is recorded on its
 case with :meth:`~rfm_retention.interventions.CaseBook.record_contact`
-(``result="message_sent"``).
+(``result=ContactResult.MESSAGE_SENT``).
 """
 
 from __future__ import annotations

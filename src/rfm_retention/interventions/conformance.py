@@ -21,6 +21,7 @@ from rfm_retention.interventions._casebook import CaseBook
 from rfm_retention.interventions._events import CaseOpened, ContactRecorded
 from rfm_retention.interventions._lifecycle import apply
 from rfm_retention.interventions._store import CaseStore
+from rfm_retention.interventions._vocabulary import Channel, ContactResult, Outcome
 from rfm_retention.risk._records import WarningRecord
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
@@ -40,9 +41,10 @@ def _check_round_trip(store: CaseStore) -> None:
     book = CaseBook(store)
     book.intake(WarningRecord("p1", _MEDIUM, ReasonCode.SERVICE, 61.5, "rating 72"), _T0)
     book.intake(WarningRecord("p1", _HIGH, ReasonCode.EFFICACY), _T0 + _H)
-    book.record_contact("p1#1", at=_T0 + 2 * _H, actor="a", channel="phone", result="reached")
+    book.record_contact("p1#1", at=_T0 + 2 * _H, actor="a", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
     book.record_plan("p1#1", at=_T0 + 3 * _H, actor="a")
-    book.close("p1#1", at=_T0 + 4 * _H, actor="a", outcome="won_back")
+    book.close("p1#1", at=_T0 + 4 * _H, actor="a", outcome=Outcome.WON_BACK)
     book.reopen("p1#1", at=_T0 + 5 * _H, actor="b", reason="did not come")
     history = store.history("p1#1")
     _expect([e.seq for e in history] == [1, 2, 3, 4, 5, 6], "history lost or reordered events")
@@ -56,7 +58,8 @@ def _check_stale_writer(store: CaseStore) -> None:
     stale = book.intake(WarningRecord("p1", _HIGH, ReasonCode.PRICE), _T0).case
     if stale is None:
         raise ConformanceError("case store", "a new high-risk warning opened no case")
-    book.record_contact("p1#1", at=_T0 + _H, actor="a", channel="phone", result="reached")
+    book.record_contact("p1#1", at=_T0 + _H, actor="a", channel=Channel.PHONE,
+                        result=ContactResult.REACHED)
     event = ContactRecorded(case_id="p1#1", seq=stale.version + 1, at=_T0 + 2 * _H, actor="b",
                             channel="sms", result="message_sent")
     _refused(lambda: store.append(apply(stale, event), [event]), CaseError,
@@ -77,7 +80,7 @@ def _check_listing(store: CaseStore) -> None:
     book = CaseBook(store)
     for pid in ("b", "a"):
         book.intake(WarningRecord(pid, _MEDIUM, ReasonCode.PRICE), _T0)
-    book.close("a#1", at=_T0 + _H, actor="x", outcome="not_needed", note="came back")
+    book.close("a#1", at=_T0 + _H, actor="x", outcome=Outcome.NOT_NEEDED, note="came back")
     book.intake(WarningRecord("a", _MEDIUM, ReasonCode.PRICE, change="new"), _T0 + 2 * _H)
     _expect(store.case_ids() == ("a#1", "a#2", "b#1"), "case_ids: by patient, then episode")
     _expect(store.case_ids(open_only=True) == ("a#2", "b#1"), "open_only must drop closed cases")
