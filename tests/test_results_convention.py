@@ -23,7 +23,7 @@ from rfm_retention.metrics import (
 )
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
 from rfm_retention.model import train_risk_model
-from rfm_retention.risk import evaluate, scan
+from rfm_retention.risk import default_policy, evaluate, scan
 from rfm_retention.segmentation import actions, eight_segments, migration
 from rfm_retention.testing import synthetic_cohort
 
@@ -60,6 +60,7 @@ CASES: dict[str, tuple[Callable[[], Any], Any, type]] = {
     "RecommendedActions": (lambda: actions(_segments()), FIRST, object),
     "IndicatorPanel": (lambda: evaluate(DATA, AS_OF), FIRST, dict),
     "IndicatorResult": (lambda: evaluate(DATA, AS_OF).results[0], FIRST, dict),
+    "RiskAssessment": (lambda: default_policy().assess(evaluate(DATA, AS_OF)), FIRST, dict),
     "WarningList": (lambda: scan(DATA, AS_OF), None, object),
     "KPIReport": (_report, "2024-01", object),
     "GroupedKPIReport": (

@@ -9,12 +9,15 @@ signals are measured.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
+from rfm_retention._tabular import Tabular, row_position
+from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
@@ -37,21 +40,60 @@ SPEC_CUTOFFS: tuple[float, float, float] = (80.0, 60.0, 40.0)
 """Score cut-offs (high, medium, low): 80 and above high, 60-80 medium, 40-60 low."""
 
 
-@attrs.frozen(eq=False)
-class RiskAssessment:
+@attrs.frozen(eq=False, repr=False)
+class RiskAssessment(Tabular):
     """A policy's verdict for every patient of a panel.
+
+    It follows the library's result convention: ``to_columns()`` typed
+    arrays (one row per patient), ``to_rows()`` display strings, and, when
+    the verdict names its patients (the built-in policies do),
+    ``row_of(patient_id)`` (``KeyError`` for an unknown patient) and
+    ``get(patient_id)`` (``None`` for an unknown patient).
 
     Attributes:
         level: ``RiskLevel`` values (int8), one per patient.
         score: 0-100 per patient (higher is riskier).
+        patients: the panel's patient ids, one per entry, or None when the
+            policy did not say (then no patient can be looked up).
+
+    Example:
+        >>> verdict = RiskAssessment(np.array([3, 0], np.int8), np.array([85.0, 10.0]),
+        ...                          patients=np.array(["a", "b"]))
+        >>> verdict.to_columns()["level"].tolist(), verdict.get("a"), verdict.get("zz")
+        (['high', 'none'], {'patient_id': 'a', 'level': 'high', 'score': 85.0}, None)
     """
 
     level: npt.NDArray[np.int8]
     score: npt.NDArray[np.float64]
+    patients: IdArray | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.level.shape != self.score.shape:
             raise ConfigError("assessment: level and score must have one entry per patient")
+        if self.patients is not None and self.patients.shape != self.level.shape:
+            raise ConfigError("assessment: patients must have one entry per level and score")
+
+    def _display(self) -> Display:
+        """Patient, level and score; how many patients each level holds."""
+        levels = np.bincount(np.clip(self.level, 0, 3).astype(np.int64), minlength=4)
+        figures = {level.label: int(levels[level]) for level in reversed(RiskLevel)}
+        return Display(type(self).__name__, self.to_columns(), figures)
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """``patient_id`` (when known), ``level`` (label text) and ``score``."""
+        labels = np.array([level.label for level in RiskLevel])
+        out: dict[str, npt.NDArray[Any]] = {} if self.patients is None else {
+            "patient_id": self.patients}
+        out["level"] = labels[np.clip(self.level, 0, len(labels) - 1)]
+        out["score"] = self.score
+        return out
+
+    def row_of(self, patient_id: Any) -> int:
+        """Row of one patient; KeyError when absent or when the verdict names no patients."""
+        if self.patients is None:
+            raise KeyError(f"this {type(self).__name__} does not name its patients")
+        return row_position(self.patients, patient_id,
+                            f"patient {patient_id!r} is not in this {type(self).__name__}")
 
 
 @runtime_checkable
@@ -224,4 +266,4 @@ class WorstOf:
         verdicts = [p.assess(panel) for p in self.policies]
         level = np.max(np.vstack([v.level for v in verdicts]), axis=0).astype(np.int8)
         score = np.max(np.vstack([v.score for v in verdicts]), axis=0)
-        return RiskAssessment(level, score)
+        return RiskAssessment(level, score, patients=panel.patients)

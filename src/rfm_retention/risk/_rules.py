@@ -244,7 +244,7 @@ class RulePolicy:
         level = np.zeros(len(panel), np.int8)
         for rule, holds in zip(self.rules, self.matched(panel), strict=True):
             level = np.where(holds, np.maximum(level, int(rule.level)), level).astype(np.int8)
-        return RiskAssessment(level, self.score_policy.scores(panel))
+        return RiskAssessment(level, self.score_policy.scores(panel), patients=panel.patients)
 
     # ------------------------------------------------------------- building
     @classmethod

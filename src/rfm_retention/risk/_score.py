@@ -158,4 +158,5 @@ class ScorePolicy:
     def assess(self, panel: IndicatorPanel) -> RiskAssessment:
         """Score every patient and grade the scores by :attr:`cutoffs`."""
         score = self.scores(panel)
-        return RiskAssessment(levels_from_scores(score, self.cutoffs), score)
+        return RiskAssessment(levels_from_scores(score, self.cutoffs), score,
+                              patients=panel.patients)

@@ -165,7 +165,8 @@ class LearnedScorePolicy:
     def assess(self, panel: IndicatorPanel) -> RiskAssessment:
         """Score = 100 x probability, graded by :attr:`cutoffs`."""
         score = 100.0 * self.probabilities(panel)
-        return RiskAssessment(levels_from_scores(score, self.cutoffs), score)
+        return RiskAssessment(levels_from_scores(score, self.cutoffs), score,
+                              patients=panel.patients)
 
     def weights_by_dimension(self) -> dict[Dimension, float]:
         """Learned severity weights summed per dimension, normalised to sum 1 (for comparison
