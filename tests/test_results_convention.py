@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from rfm_retention.btyd import btyd_summary, lifetime_scores
 from rfm_retention.features import patient_features
+from rfm_retention.interventions import Case, CaseBook, InMemoryCaseStore
 from rfm_retention.metrics import (
     acquisition_report,
     backtest,
@@ -40,8 +42,15 @@ def _report() -> Any:
     return kpi_report(VISITS, "2023-07-01", "2024-03-31", as_of=AS_OF, ratings=DATA.ratings)
 
 
+def _cases() -> Any:
+    book = CaseBook(InMemoryCaseStore())
+    book.intake(scan(DATA, AS_OF), dt.datetime(2024, 6, 30, 9))
+    return book.cases()
+
+
 # each result, a key it has, and the record type get() returns for it
 CASES: dict[str, tuple[Callable[[], Any], Any, type]] = {
+    "CaseList": (_cases, None, Case),
     "PatientFeatures": (lambda: patient_features(VISITS, AS_OF), FIRST, dict),
     "BTYDSummary": (lambda: btyd_summary(VISITS, AS_OF), FIRST, dict),
     "LifetimeScores": (lambda: lifetime_scores(VISITS, AS_OF, horizon_days=90), FIRST, dict),
@@ -50,6 +59,7 @@ CASES: dict[str, tuple[Callable[[], Any], Any, type]] = {
     "MigrationMatrix": (lambda: migration(_segments("2023-12-31"), _segments()), "core", dict),
     "RecommendedActions": (lambda: actions(_segments()), FIRST, object),
     "IndicatorPanel": (lambda: evaluate(DATA, AS_OF), FIRST, dict),
+    "IndicatorResult": (lambda: evaluate(DATA, AS_OF).results[0], FIRST, dict),
     "WarningList": (lambda: scan(DATA, AS_OF), None, object),
     "KPIReport": (_report, "2024-01", object),
     "GroupedKPIReport": (
@@ -92,7 +102,8 @@ def _first_key(result: Any) -> Any:
     header, rows = result.to_rows()
     if isinstance(key, tuple):
         return tuple(rows[0][header.index(name)] for name in key)
-    return result.to_columns()[key][0].item()
+    first = result.to_columns()[key][0]
+    return first.item() if isinstance(first, np.generic) else first
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
+from rfm_retention._tabular import Tabular
 from rfm_retention.interventions._records import Case
 
 __all__ = ["CaseList"]
@@ -31,16 +31,21 @@ def _instants(values: Iterable[dt.datetime | None]) -> npt.NDArray[np.datetime64
                      for v in values], dtype="datetime64[s]")
 
 
-def _texts(values: Iterable[str | None]) -> npt.NDArray[np.object_]:
-    """Text as an object array (no fixed-width copy), ``None`` kept for "not set"."""
-    items = list(values)
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
+_TEXT = np.dtypes.StringDType(na_object=None)
 
 
-class CaseList(FrameViews, Sequence[Case]):
+def _texts(values: Iterable[str | None]) -> npt.NDArray[Any]:
+    """Text as a variable-width string array (no fixed-width copy), ``None`` kept for "not set"."""
+    return np.array(list(values), dtype=_TEXT)
+
+
+class CaseList(Tabular, Sequence[Case]):
     """Cases in order, as a sequence and as a table (one row per case).
+
+    It follows the library's result convention: ``to_columns()`` typed
+    arrays, ``to_rows()`` display strings, ``row_of(case_id)`` the position
+    of a case (``KeyError`` for an unknown one) and ``get(case_id)`` the
+    :class:`~rfm_retention.interventions.Case` itself (``None`` when absent).
 
     Example:
         >>> import datetime as dt
@@ -54,10 +59,14 @@ class CaseList(FrameViews, Sequence[Case]):
         >>> columns = cases.to_columns()
         >>> columns["level"].tolist(), str(columns["first_contact_due"].dtype)
         (['high'], 'datetime64[s]')
+        >>> cases.row_of("p1#1"), cases.get("p1#1").patient_id, cases.get("p9#1")
+        (0, 'p1', None)
     """
 
     __slots__ = ("_cases",)
     FRAME_CATEGORIES: ClassVar[Sequence[str]] = ("level", "reason", "status", "outcome")
+    ROW_KEY: ClassVar[str] = "case_id"
+    ROW_KEYS_ORDERED: ClassVar[bool] = False
 
     def __init__(self, cases: Iterable[Case] = ()) -> None:
         self._cases = tuple(cases)
@@ -86,11 +95,9 @@ class CaseList(FrameViews, Sequence[Case]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
+    def record(self, row: int) -> Case:
+        """The case at ``row`` (what :meth:`get` returns for its case id)."""
+        return self._cases[row]
 
     def _display(self, title: str = "CaseList") -> Display:
         """Patient, level, reason, status, when warned, first contact, outcome per case."""

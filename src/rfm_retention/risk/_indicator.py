@@ -32,6 +32,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._display import Display
+from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -83,9 +85,15 @@ def _no_evidence(row: int) -> str:
     return ""
 
 
-@attrs.frozen(eq=False)
-class IndicatorResult:
+@attrs.frozen(eq=False, repr=False)
+class IndicatorResult(Tabular):
     """One indicator's judgement of every patient, aligned with ``patients``.
+
+    It follows the library's result convention: ``to_columns()`` typed
+    arrays (one row per patient), ``to_rows()`` display strings,
+    ``row_of(patient_id)`` (``KeyError`` for an unknown patient) and
+    ``get(patient_id)`` that patient's record with their evidence (``None``
+    for an unknown patient).
 
     Attributes:
         name: the indicator's name.
@@ -121,6 +129,43 @@ class IndicatorResult:
 
     def __len__(self) -> int:
         return int(self.patients.shape[0])
+
+    def _display(self) -> Display:
+        """Patient, value, severity, fired, signal, reason; the indicator's name as a figure."""
+        figures = {"indicator": self.name, "dimension": self.dimension.value,
+                   "fired": int(np.count_nonzero(self.fired)), "available": self.available}
+        return Display(type(self).__name__, self.to_columns(), figures)
+
+    def to_columns(self) -> dict[str, npt.NDArray[Any]]:
+        """``patient_id``, ``value``, ``severity``, ``fired``, ``signal``, ``reason`` (text),
+        then each of the ``details`` under its own name.
+
+        Example:
+            >>> from rfm_retention.vocabulary import Dimension
+            >>> result = IndicatorResult.no_signal("quiet", Dimension.BEHAVIOUR, np.array(["a"]))
+            >>> sorted(result.to_columns())[:3], result.row_of("a"), result.get("zz")
+            (['fired', 'patient_id', 'reason'], 0, None)
+        """
+        reasons = np.array([code.value for code in REASON_CODES] + [self.reason.value])
+        positions = (np.full(len(self), -1, np.int64) if self.reasons is None
+                     else self.reasons.astype(np.int64))
+        out: dict[str, npt.NDArray[Any]] = {
+            "patient_id": self.patients, "value": self.value, "severity": self.severity,
+            "fired": self.fired, "signal": self.signal, "reason": reasons[positions],
+        }
+        out.update(self.details)
+        return out
+
+    def row_of(self, patient_id: Any) -> int:
+        """Row of one patient; KeyError when the patient was not judged."""
+        return row_position(self.patients, patient_id,
+                            f"patient {patient_id!r} was not judged by {self.name}")
+
+    def record(self, row: int) -> dict[str, Any]:
+        """One patient's columns as Python values, with their ``evidence``."""
+        found: dict[str, Any] = super().record(row)
+        found["evidence"] = self.evidence(row)
+        return found
 
     def evidence(self, row: int) -> str:
         """Readable evidence for the patient at ``row`` ("no data" without a signal)."""
