@@ -13,7 +13,7 @@ import rfm_retention.time as time_module
 from rfm_retention.btyd import btyd_summary, lifetime_scores
 from rfm_retention.features import patient_features
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
-from rfm_retention.metrics import acquisition_report, backtest, kpi_report
+from rfm_retention.metrics import Exclusions, acquisition_report, backtest, kpi_report
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
 from rfm_retention.model import train_risk_model
 from rfm_retention.risk import evaluate, scan
@@ -107,6 +107,44 @@ def test_one_scan_and_one_intake_convert_each_input_once(conversions: _Counter) 
     conversions.calls = 0
     book.intake(first, AS_OF)
     assert conversions.calls == 1
+
+
+@pytest.fixture(scope="module")
+def risk_model() -> Any:
+    return train_risk_model(DATA, ["2023-03-31"], horizon_days=90)
+
+
+def test_a_scan_with_a_trained_model_converts_its_date_once(
+    risk_model: Any, conversions: _Counter
+) -> None:
+    """scan(data, date, model=RiskModel) converts the date once; the model takes the instant."""
+    warnings = scan(DATA, AS_OF, model=risk_model)
+    assert conversions.calls == 1
+    assert warnings.as_of == np.datetime64("2024-06-30T23:59:59")
+    assert len(warnings) > 0
+
+
+def test_a_prediction_converts_its_date_once(risk_model: Any, conversions: _Counter) -> None:
+    """RiskModel.predict(data, text) converts the text once and reports the day's instant."""
+    prediction = risk_model.predict(DATA, AS_OF)
+    assert conversions.calls == 1
+    assert prediction.as_of == np.datetime64("2024-06-30T23:59:59")
+
+
+@pytest.mark.parametrize("report", ["kpi", "acquisition"])
+def test_a_kpi_report_converts_start_end_and_as_of_once_each(
+    report: str, conversions: _Counter
+) -> None:
+    """kpi_report / acquisition_report(start=, end=, as_of=) convert each of the three once."""
+    if report == "kpi":
+        result = kpi_report(DATA.visits, start="2024-01-01", end="2024-03-31", as_of=AS_OF)
+    else:
+        result = acquisition_report(
+            DATA.registry, DATA.visits, start="2024-01-01", end="2024-03-31", as_of=AS_OF,
+            exclusions=Exclusions.none(),
+        )
+    assert conversions.calls == 3
+    assert (str(result.start), str(result.end)) == ("2024-01-01", "2024-03-31")
 
 
 def test_inner_layers_take_the_instant_as_it_is(conversions: _Counter) -> None:

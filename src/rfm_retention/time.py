@@ -16,6 +16,8 @@ instant travels inward unchanged. One rule, everywhere:
 :func:`to_instant` and hands the instant inward; an inner layer given a value
 that already is the instant (a ``datetime64[s]``) takes it as it is
 (:func:`as_instant`), so one public call converts its input exactly once.
+An inner layer that works in whole days (a risk model, a backtest) hands on
+the end of its day as :func:`day_end` gives it: arithmetic, not a conversion.
 
 **Results report the instant.** Every result that is "as of" a time
 (features, BTYD summary, segmentation, indicator panel, warning list, KPI
@@ -57,6 +59,7 @@ __all__ = [
     "as_date",
     "as_day",
     "as_instant",
+    "day_end",
     "day_number",
     "day_of",
     "iso",
@@ -237,6 +240,24 @@ def to_date(day: int | np.integer[Any]) -> dt.date:
         datetime.date(2024, 3, 1)
     """
     return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
+
+
+def day_end(day: int | np.integer[Any] | dt.date) -> np.datetime64:
+    """The instant a calendar day stands for as an ``as_of``: its last second.
+
+    Day arithmetic, not a conversion: what an inner layer that works in whole
+    days (a risk model, a backtest) hands on as the instant, so a date its
+    entry point already converted is not converted again.
+
+    Example:
+        >>> day_end(day_number("2024-03-01")), day_end(dt.date(2024, 3, 1))
+        (np.datetime64('2024-03-01T23:59:59'), np.datetime64('2024-03-01T23:59:59'))
+    """
+    number = day_number(day) if isinstance(day, dt.date) else int(day)
+    instant: np.datetime64 = np.datetime64(number, "D").astype(_INSTANT) + np.timedelta64(
+        END_OF_DAY, "s"
+    )
+    return instant
 
 
 def as_date(value: TimeLike) -> dt.date:

@@ -230,9 +230,11 @@ def acquisition_report(
         >>> sum(m.acquired for m in r.rows if m.channel == "referral") > 0
         True
     """
+    # each time input converted once, the instants handed inward
+    instant = to_instant(as_of)
+    start, end = to_instant(start, field="start"), to_instant(end, field="end")
     months, bounds = month_spans(start, end)
     n_months = len(months)
-    instant = to_instant(as_of)
     as_of_day = day_number(instant)
     contact = registry.first_contact.astype("datetime64[D]").astype(np.int64)
     month = np.searchsorted(bounds, contact, side="right") - 1

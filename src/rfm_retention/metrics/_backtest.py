@@ -91,7 +91,7 @@ from rfm_retention.metrics._visits import (
     patient_positions,
     visit_days,
 )
-from rfm_retention.time import TimeLike, day_number, to_date, to_instant
+from rfm_retention.time import TimeLike, day_end, day_number, to_date
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
@@ -613,7 +613,7 @@ def backtest(
         report_progress(progress, "backtest", done, len(scan_days), "dates")
     leads = flags.lead_times(departures(data.visits, outcome, observed), scan_days)
     return Backtest(
-        outcome, k, warn_level, tuple(results), leads, as_of=_end_of_day(observed)
+        outcome, k, warn_level, tuple(results), leads, as_of=day_end(observed)
     )
 
 
@@ -653,11 +653,6 @@ def _scan_days(at: Sequence[TimeLike]) -> IntArray:
     return np.unique(np.array([day_number(a) for a in at], np.int64))
 
 
-def _end_of_day(day: int) -> np.datetime64:
-    """The instant a day number stands for as an ``as_of``: its last second."""
-    return to_instant(to_date(day))
-
-
 Judged = tuple[str, FloatArray, IntArray, "FloatArray | None"]
 
 
@@ -667,7 +662,7 @@ def _judge_day(
     """Every method's and the baseline's scores, levels and probabilities of ``population``,
     each from the data cut at the end of ``day``."""
     when = to_date(day)
-    past = data_until(data, _end_of_day(day))
+    past = data_until(data, day_end(day))
     judged = [(m.name, *_aligned(m.score(past, when), population)) for m in methods]
     score, level, prob = _aligned(base.score(past, when), population)
     judged.append((base.name, score, _baseline_levels(score, level, population, judged), prob))

@@ -316,7 +316,9 @@ def kpi_report(
     if control is not None and cases is None:
         raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
-    instant = to_instant(as_of)  # converted once, handed to every KPI
+    # each time input converted once, the instants handed to every KPI
+    instant = to_instant(as_of)
+    start, end = to_instant(start, field="start"), to_instant(end, field="end")
     _, bounds = month_spans(start, end)
     total = _SHARED_STEPS + len(bounds) - 1
     report_progress(progress, _STAGE, 0, total)

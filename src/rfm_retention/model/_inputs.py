@@ -36,7 +36,7 @@ from rfm_retention.features import patient_features
 from rfm_retention.model._terms import TermSpec
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._registry import IndicatorSet
-from rfm_retention.time import as_date, to_instant
+from rfm_retention.time import as_date, day_end
 
 __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]
 
@@ -129,13 +129,14 @@ def model_inputs(
         >>> np.expm1(x.column("log_days_since_last_visit")).round().tolist()
         [121.0, 60.0]
     """
-    day = as_date(as_of)
+    day = as_date(as_of)  # the one conversion (none when handed the instant)
+    instant = day_end(day)  # handed inward as it is
     chosen = IndicatorSet.of(indicators)
     if panel is None:
-        panel = evaluate(data, day, chosen)
+        panel = evaluate(data, instant, chosen)
     patients = data.patients
     n = len(patients)
-    f = patient_features(data.visits, day, window=YEAR_DAYS)
+    f = patient_features(data.visits, instant, window=YEAR_DAYS)
     rows = np.searchsorted(patients, f.patient_id)
 
     specs: list[TermSpec] = []
@@ -190,7 +191,6 @@ def model_inputs(
                      transform="signed_log1p"),
             np.where(result.signal, _signed_log1p(np.nan_to_num(result.value)), np.nan),
             where=None)
-    instant = to_instant(day)
     for name, table in data.sources():
         if name == "visits":
             continue
@@ -201,7 +201,7 @@ def model_inputs(
 
     spend = np.full(n, np.nan)
     if lifetime is not None:
-        for spec, values in _lifetime_columns(data, day, lifetime, horizon_days, rows, n):
+        for spec, values in _lifetime_columns(data, instant, lifetime, horizon_days, rows, n):
             specs.append(spec)
             cols.append(values)
         spend = cols[-1].copy()
@@ -212,7 +212,7 @@ def model_inputs(
 
 def _lifetime_columns(
     data: PatientData,
-    day: dt.date,
+    instant: np.datetime64,
     model: str,
     horizon_days: int,
     rows: npt.NDArray[np.int64],
@@ -226,7 +226,7 @@ def _lifetime_columns(
         raise ConfigError(
             "the patient-lifetime models are not available in this version of rfm_retention"
         ) from None
-    scores = lifetime_scores(data.visits, day, horizon_days=horizon_days, model=model)
+    scores = lifetime_scores(data.visits, instant, horizon_days=horizon_days, model=model)
     out = []
     for name, words, transform, field in _LIFETIME_COLUMNS:
         col = np.full(n, np.nan)

@@ -35,7 +35,7 @@ from rfm_retention.model._terms import Term, describe_value
 from rfm_retention.risk._odds import ChurnOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
-from rfm_retention.time import as_date, as_instant
+from rfm_retention.time import as_date, as_instant, day_end
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -243,15 +243,16 @@ class RiskModel:
     ) -> RiskPrediction:
         """P(churn) of every patient of ``data`` as of ``as_of`` (refused before
         :attr:`TrainingRecord.labels_until`; ``data`` as for :meth:`inputs`)."""
-        day = self.check_date(as_of)
+        day = self.check_date(as_of)  # the one conversion (none when handed the instant)
+        instant = day_end(day)
         data = as_patient_data(data, what="RiskModel.predict")
-        x = self.inputs(data, day, indicators=indicators, panel=panel)
+        x = self.inputs(data, instant, indicators=indicators, panel=panel)
         contributions = np.column_stack(
             [t.contribution(x.column_or_missing(t.spec.name)) for t in self.terms]
         ) if self.terms else np.zeros((len(x.patient_id), 0))
         z = self.intercept + contributions.sum(axis=1)
         return RiskPrediction(
-            day, x.patient_id, self.calibration.probability(z), z, contributions, self, x
+            instant, x.patient_id, self.calibration.probability(z), z, contributions, self, x
         )
 
     def churn_odds(
