@@ -12,6 +12,7 @@ import pytest
 from rfm_retention.btyd import btyd_summary, lifetime_scores
 from rfm_retention.features import patient_features
 from rfm_retention.interventions import Case, CaseBook, InMemoryCaseStore
+from rfm_retention.loyalty import Event, MemoryStore, PointsLedger
 from rfm_retention.metrics import (
     acquisition_report,
     backtest,
@@ -48,11 +49,21 @@ def _cases() -> Any:
     return book.cases()
 
 
+def _ledger() -> PointsLedger:
+    ledger = PointsLedger(MemoryStore())
+    ledger.earn("p1", 300, key="v1", at="2024-03-01")
+    ledger.earn("p2", 120, key="v2", at="2024-03-02")
+    ledger.earn("p1", 50, key="v3", at="2024-03-05")
+    return ledger
+
+
 # each result, a key it has, and the record type get() returns for it
 CASES: dict[str, tuple[Callable[[], Any], Any, type]] = {
+    "Balances": (lambda: _ledger().balances(), "p2", dict),
     "CaseList": (_cases, None, Case),
     "PatientFeatures": (lambda: patient_features(VISITS, AS_OF), FIRST, dict),
     "BTYDSummary": (lambda: btyd_summary(VISITS, AS_OF), FIRST, dict),
+    "LedgerHistory": (lambda: _ledger().history("p1"), "v3", Event),
     "LifetimeScores": (lambda: lifetime_scores(VISITS, AS_OF, horizon_days=90), FIRST, dict),
     "Segmentation": (_segments, FIRST, object),
     "SegmentSummary": (lambda: _segments().summary(), "core", object),

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
+from rfm_retention._tabular import Tabular
 from rfm_retention.loyalty._columns import texts
 
 __all__ = ["Balances"]
@@ -24,9 +24,14 @@ __all__ = ["Balances"]
 _FIGURES = ("balance", "available", "debt", "n_events")
 
 
-@attrs.frozen(eq=False)
-class Balances(FrameViews):
+@attrs.frozen(eq=False, repr=False)
+class Balances(Tabular):
     """Balance, available points, debt and event count of every account of a branch.
+
+    It follows the library's result convention: ``to_columns()`` typed
+    arrays, ``to_rows()`` display strings, ``row_of(patient_id)``
+    (``KeyError`` for a patient without an account) and ``get(patient_id)``
+    that account's figures (``None`` without an account).
 
     Attributes:
         branch: the ledger's branch.
@@ -42,6 +47,8 @@ class Balances(FrameViews):
         (['p1', 'p2'], [-20, 50])
         >>> b.to_columns()["debt"].tolist()
         [20, 0]
+        >>> b.get("p2")["available"], b.get("p9")
+        (50, None)
     """
 
     branch: str
@@ -70,9 +77,3 @@ class Balances(FrameViews):
         figures = {"branch": self.branch, "accounts": len(self),
                    "balance": int(self.balance.sum()), "debt": int(self.debt.sum())}
         return Display("Balances", self.to_columns(), figures)
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()

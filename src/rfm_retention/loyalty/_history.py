@@ -17,15 +17,21 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._display import Display
-from rfm_retention._frames import FrameViews
+from rfm_retention._tabular import Tabular
 from rfm_retention.loyalty._columns import instants, texts
 from rfm_retention.loyalty._events import Event
 
 __all__ = ["LedgerHistory"]
 
 
-class LedgerHistory(tuple[Event, ...], FrameViews):
+class LedgerHistory(Tabular, tuple[Event, ...]):
     """A patient's events in store order: a tuple with a readable display and DataFrame views.
+
+    It follows the library's result convention: ``to_columns()`` typed
+    arrays, ``to_rows()`` display strings, ``row_of(key)`` the position of
+    the event with that idempotency key (``KeyError`` for an unknown one) and
+    ``get(key)`` the :class:`~rfm_retention.loyalty.Event` itself (``None``
+    when absent).
 
     Example:
         >>> import datetime as dt
@@ -39,10 +45,18 @@ class LedgerHistory(tuple[Event, ...], FrameViews):
         LedgerHistory: 1 rows x 7 columns; events=1; net points=100
         >>> h.to_columns()["points"].tolist(), str(h.to_columns()["at"].dtype)
         ([100], 'datetime64[us]')
+        >>> h.row_of("k1"), h.get("k1") == e, h.get("k9")
+        (0, True, None)
     """
 
     __slots__ = ()
     FRAME_CATEGORIES: ClassVar[Sequence[str]] = ("kind",)
+    ROW_KEY: ClassVar[str] = "key"
+    ROW_KEYS_ORDERED: ClassVar[bool] = False
+
+    def record(self, row: int) -> Event:
+        """The event at ``row`` (what :meth:`get` returns for its key)."""
+        return self[row]
 
     def to_columns(self) -> dict[str, npt.NDArray[Any]]:
         """One array per event field: ``seq`` and ``points`` int64, ``at`` and ``expires_at``
@@ -75,9 +89,3 @@ class LedgerHistory(tuple[Event, ...], FrameViews):
         }
         figures = {"events": len(self), "net points": sum(e.points for e in self)}
         return Display("LedgerHistory", columns, figures)
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
