@@ -51,7 +51,7 @@ from rfm_retention.testing._signals import (
     draw_ratings,
     draw_reviews,
 )
-from rfm_retention.time import SECONDS_PER_DAY, day_number, to_instant
+from rfm_retention.time import SECONDS_PER_DAY, TimeLike, as_instant, day_number
 from rfm_retention.vocabulary import ReasonCode
 
 __all__ = [
@@ -123,9 +123,9 @@ class ChurnTruth:
         text = str(self.reason[self.index_of(patient_id)])
         return ReasonCode(text) if text else None
 
-    def churned_by(self, as_of: dt.date | dt.datetime | str) -> npt.NDArray[np.bool_]:
+    def churned_by(self, as_of: TimeLike) -> npt.NDArray[np.bool_]:
         """Mask of patients whose churn date is on or before ``as_of``."""
-        day = to_instant(as_of).astype("datetime64[D]")
+        day = as_instant(as_of).astype("datetime64[D]")
         result: npt.NDArray[np.bool_] = self.churned & (self.churned_from <= day)
         return result
 
