@@ -98,3 +98,19 @@ def test_features_csv_is_byte_identical_through_both_writers(tmp_path: Path) -> 
     write_columns("-", VisitLog.from_csv(visits).features("2024-06-30").to_columns(),
                   decimals=9, stdout=text)
     assert out.read_bytes() == text.getvalue().encode("utf-8")
+
+
+def test_unsigned_ints_far_dates_and_empty_text_match_the_numpy_writer() -> None:
+    """Unsigned integers past int64, dates beyond arrow's 32-bit day range and all-empty text
+    columns come out byte for byte as the numpy writer writes them."""
+    columns = {
+        "u": np.array([0, 2**64 - 1, 7], np.uint64),
+        "small": np.array([-3, 0, 120], np.int8),
+        "day": np.array(["2024-01-01", "NaT", "2024-02-29"], "datetime64[D]")
+        + np.array([0, 0, 2**31 + 5]).astype("m8[D]"),
+        "empty": np.array(["", "", ""]),
+        "flag": np.array([True, False, True]),
+    }
+    numpy_bytes, arrow_bytes = _both(columns, 9)
+    assert arrow_bytes == numpy_bytes
+    assert numpy_bytes.splitlines()[2].startswith(b"18446744073709551615,0,,")

@@ -22,6 +22,7 @@ from rfm_retention._progress import ProgressEvent
 from rfm_retention.data import ComplaintTable, CourseTable, DateParsing, ReviewTable, VisitLog
 from rfm_retention.data import _arrow_csv as arrow_csv
 from rfm_retention.data._arrow_csv import read_arrow_csv_columns, read_columns
+from rfm_retention.data._csv_options import CsvOptions
 from rfm_retention.data._table import PatientTable
 from rfm_retention.errors import (
     ConfigError,
@@ -187,7 +188,7 @@ def test_arrow_reads_plain_files_itself_and_hands_others_over(tmp_path: Path) ->
     path = _path(tmp_path, HEADER + GOOD + b"p2,2024-03-02T08:00:00,,\n")
     read = read_arrow_csv_columns(path, VisitLog.SCHEMA)
     assert read is not None
-    numpy_read = read_columns(path, VisitLog.SCHEMA, reader="numpy")
+    numpy_read = read_columns(path, VisitLog.SCHEMA, CsvOptions(reader="numpy"))
     assert read.lines.tolist() == numpy_read.lines.tolist() == [2, 3]
     for name, column in numpy_read.columns.items():
         np.testing.assert_array_equal(read.columns[name], column, err_msg=name)
@@ -226,7 +227,8 @@ def test_clean_random_files_give_the_same_features_through_both_readers(
     lines += [delimiter.join(row) for row in rows]
     path = tmp_path_factory.mktemp("clean") / "v.csv"
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (end.join(lines) + end).encode())
-    assert read_arrow_csv_columns(path, VisitLog.SCHEMA, delimiter=delimiter) is not None
+    options = CsvOptions(delimiter=delimiter)
+    assert read_arrow_csv_columns(path, VisitLog.SCHEMA, options) is not None
     by_arrow = VisitLog.from_csv(path, delimiter=delimiter, reader="arrow")
     by_numpy = VisitLog.from_csv(path, delimiter=delimiter, reader="numpy")
     assert _content(by_arrow) == _content(by_numpy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 OPTIONAL = ("pandas", "polars", "pyarrow", "hypothesis", "pytest", "matplotlib", "scipy",
             "lifetimes", "pymc_marketing", "mkdocs", "sklearn", "narwhals", "duckdb",
@@ -87,3 +88,23 @@ def test_top_level_analytics_names_load_on_first_use() -> None:
     loaded = _modules_after("import rfm_retention; rfm_retention.PointsLedger")
     assert "rfm_retention.loyalty" in loaded
     assert "rfm_retention.risk" not in _modules_after("import rfm_retention")
+
+
+def test_features_command_reads_and_writes_with_arrow_without_loading_pandas(
+    tmp_path: Path,
+) -> None:
+    """``rfm-retention features --visits FILE --out FILE`` uses pyarrow's reader and writer
+    (the fast extra) without pyarrow loading pandas, whose import costs more than the job."""
+    visits = tmp_path / "v.csv"
+    visits.write_text("patient_id,visit_time,amount\n"
+                      "1,2024-01-05,10\n1,2024-03-01,0.00001\n2,2024-02-01,2.5\n"
+                      "3,2024-02-11T10:30:00,1e20\n")
+    out = tmp_path / "f.csv"
+    loaded = _modules_after(
+        "from rfm_retention.cli import main; "
+        f"main(['features', '--visits', {str(visits)!r}, '--as-of', '2024-06-30', "
+        f"'--out', {str(out)!r}])"
+    )
+    assert {"pyarrow.csv", "pyarrow.compute"} <= loaded
+    assert "pandas" not in loaded
+    assert out.read_text().splitlines()[1].startswith("1,2024-01-05,2024-03-01,121,")

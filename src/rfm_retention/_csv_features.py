@@ -38,11 +38,11 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
 from rfm_retention._progress import Progress
-from rfm_retention.data._arrow_csv import CsvReader, arrow_available, read_columns
+from rfm_retention.data._arrow_csv import arrow_available, read_columns
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
+from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._schema import OnError, RejectedRows, Validated
 from rfm_retention.data._sources import VisitLog
-from rfm_retention.data._table import IdType
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import RowIssue, ValidationError
 from rfm_retention.features import PatientFeatures, _FeatureBounds, patient_features
@@ -97,16 +97,12 @@ def csv_features(
         (['a', 'b'], [2, 1], 0)
     """
     bounds = _FeatureBounds.of(as_of, window, min_exposure_days)
+    options = CsvOptions(mapping=mapping, parsing=parsing, on_error=on_error,
+                         delimiter=delimiter, encoding=encoding, id_type=id_type, reader=reader)
     try:
-        state, rejected = _streamed_state(
-            path, bounds, window, mapping=mapping, parsing=parsing, on_error=on_error,
-            delimiter=delimiter, encoding=encoding, id_type=id_type, reader=reader,
-            batch_rows=batch_rows, progress=progress,
-        )
+        state, rejected = _streamed_state(path, bounds, window, options, batch_rows, progress)
     except _ReadWhole:
-        log = VisitLog.from_csv(path, mapping=mapping, parsing=parsing, on_error=on_error,
-                                delimiter=delimiter, encoding=encoding, id_type=id_type,
-                                reader=reader, progress=progress)
+        log = VisitLog._read_csv(path, options, progress)
         features = patient_features(log, as_of, window=window,
                                     min_exposure_days=min_exposure_days)
         return features, log.rejected
@@ -118,28 +114,18 @@ def _streamed_state(
     path: str | os.PathLike[str],
     bounds: _FeatureBounds,
     window: int | relativedelta | None,
-    *,
-    mapping: Mapping[str, str] | None,
-    parsing: DateParsing,
-    on_error: OnError,
-    delimiter: str,
-    encoding: str,
-    id_type: IdType,
-    reader: CsvReader,
+    options: CsvOptions,
     batch_rows: int,
     progress: Progress | None,
 ) -> tuple[FeatureState, RejectedRows]:
     """The merged state of every batch's visits on or before the cutoff, and every issue."""
     batches: Iterator[CsvColumns]
+    reader, on_error = options.reader, options.on_error
     if reader == "numpy" or (reader == "auto" and not arrow_available()):
-        batches = iter_csv_columns(
-            path, VisitLog.SCHEMA, mapping, delimiter=delimiter, encoding=encoding,
-            parsing=parsing, batch_rows=batch_rows, progress=progress,
-        )
+        batches = iter_csv_columns(path, VisitLog.SCHEMA, options, batch_rows=batch_rows,
+                                   progress=progress)
     else:
-        whole = read_columns(path, VisitLog.SCHEMA, mapping, reader=reader,
-                             delimiter=delimiter, encoding=encoding, parsing=parsing,
-                             progress=progress)
+        whole = read_columns(path, VisitLog.SCHEMA, options, progress=progress)
         batches = _slices(whole, batch_rows)
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
     stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)
@@ -147,8 +133,7 @@ def _streamed_state(
     first_row = 0
     for read in batches:
         _check_streamable(read)
-        checked = VisitLog._checked_csv(read, parsing=parsing, id_type=id_type,
-                                        first_row=first_row)
+        checked = VisitLog._checked_csv(read, options, first_row)
         first_row += int(read.lines.shape[0])
         issues.extend(checked.rejected.issues)
         if issues and on_error == "raise":

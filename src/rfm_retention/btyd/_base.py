@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray, IntArray
 from rfm_retention.btyd._optimize import minimize, numeric_gradient
 from rfm_retention.btyd._summary import BTYDSummary
 from rfm_retention.errors import (
@@ -34,8 +35,6 @@ from rfm_retention.errors import (
 
 __all__ = ["FitRows", "MaximumLikelihoodModel", "SummaryInput", "VisitModel", "read_summary"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 SummaryInput = BTYDSummary | Mapping[str, npt.ArrayLike]
 """A :class:`BTYDSummary`, or any mapping (a dict, a pandas DataFrame) of its columns."""
 

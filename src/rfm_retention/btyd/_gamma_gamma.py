@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.btyd._base import (
     FitRows,
     MaximumLikelihoodModel,
@@ -25,8 +25,6 @@ from rfm_retention.btyd._special import digamma, gammaln
 from rfm_retention.errors import ConfigError
 
 __all__ = ["GammaGammaModel"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 class GammaGammaModel(MaximumLikelihoodModel):

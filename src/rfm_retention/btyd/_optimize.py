@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import attrs
 import numpy as np
-import numpy.typing as npt
+
+from rfm_retention._arrays import FloatArray
 
 __all__ = ["Minimum", "minimize", "numeric_gradient"]
 
-FloatArray = npt.NDArray[np.float64]
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
 _MAX_STEP = 3.0  # in log-parameter units: a factor of e^3 per iteration at most

@@ -19,14 +19,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.btyd._base import FitRows, VisitModel
 from rfm_retention.btyd._special import gammaln, log_add, log_hyp2f1
 
 __all__ = ["ParetoNBDModel"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _log_integral(

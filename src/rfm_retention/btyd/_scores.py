@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._optional import import_pandas
 from rfm_retention._tabular import Tabular
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LIFETIME_MODELS", "LifetimeScores", "lifetime_scores"]
 
-FloatArray = npt.NDArray[np.float64]
 
 LIFETIME_MODELS: Mapping[str, type[VisitModel]] = frozen_mapping({
     "bgnbd": BGNBDModel,

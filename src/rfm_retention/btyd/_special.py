@@ -14,11 +14,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError
 
 __all__ = ["digamma", "gammaln", "log_add", "log_hyp2f1"]
 
-FloatArray = npt.NDArray[np.float64]
 
 _SHIFT = 8.0
 _BLOCK = 256  # at most this many series terms per numpy step

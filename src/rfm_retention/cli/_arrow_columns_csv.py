@@ -4,10 +4,14 @@
 Numbers, dates and times are formatted by arrow's compute kernels and joined
 into lines by arrow; only the cells where arrow's text would differ from the
 numpy writer's are made by Python: floats arrow writes in exponent form (or
-that Python does: below 1e-4, from 1e16), infinities, and text columns, which
-go through the numpy writer's own cell rules (formula-safe, quoted where they
-must be). Whole floats get Python's ``.0``, ``True``/``False`` their capitals.
+that Python does: below 1e-4, from 1e16), infinities. Text and flag columns are
+the numpy writer's own cells (formula-safe, quoted where they must be, in bulk)
+handed to arrow as they are. Whole floats get Python's ``.0``.
 Columns are formatted on threads, one per core (arrow's kernels release the GIL).
+
+Every arrow array is made from numpy buffers (``Array.from_buffers``) and read
+back from its buffers, never through ``pa.array`` or ``to_numpy``: those make
+pyarrow import pandas, which would cost the command more than writing the file.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._optional import import_optional
+from rfm_retention.cli._cell_bytes import Cells
 
 __all__ = ["write_columns_arrow"]
 
@@ -40,8 +45,7 @@ def write_columns_arrow(
         >>> out.getvalue()
         b'id,x\\n1,0.5\\n2,\\n'
     """
-    pa = import_optional("pyarrow", "fast", "writing CSV files with pyarrow")
-    pc = import_optional("pyarrow.compute", "fast", "writing CSV files with pyarrow")
+    arrow = _Arrow()
     handle.write(header.encode("utf-8") + b"\n")
     arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
@@ -49,53 +53,132 @@ def write_columns_arrow(
     with ThreadPoolExecutor(workers) as pool:  # arrow's kernels release the GIL
         for at in range(0, n, _ROWS_PER_BLOCK):
             part = [a[at : at + _ROWS_PER_BLOCK] for a in arrays]
-            cells = list(pool.map(lambda values: _cells(pa, pc, values, decimals), part))
-            _write_lines(pc, handle, cells)
+            cells = list(pool.map(lambda values: arrow.cells(values, decimals), part))
+            arrow.write_lines(handle, cells)
 
 
-def _write_lines(pc: Any, handle: IO[bytes], cells: list[Any]) -> None:
-    """Join one block's cell arrays into lines and write their bytes."""
-    lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
-    lines = pc.binary_join_element_wise(lines, "", "\n")
-    offsets = np.frombuffer(lines.buffers()[1], np.int32)
-    start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-    handle.write(memoryview(lines.buffers()[2])[start:stop])
+class _Arrow:
+    """pyarrow's modules and the few constant strings the writer joins with, as arrow
+    scalars (a Python ``str`` argument to a compute function would import pandas)."""
 
+    def __init__(self) -> None:
+        self.pa = import_optional("pyarrow", "fast", "writing CSV files with pyarrow")
+        self.pc = import_optional("pyarrow.compute", "fast", "writing CSV files with pyarrow")
+        self.comma, self.newline, self.empty, self.point_zero = self.strings([",", "\n", "", ".0"])
 
-def _cells(pa: Any, pc: Any, values: Any, decimals: int | None) -> Any:
-    """One block of one column as an arrow string array of CSV cells."""
-    from rfm_retention.cli._columns_csv import column_text
+    # ------------------------------------------------------------ numpy -> arrow
+    def fixed(self, kind: Any, values: npt.NDArray[Any],
+              valid: npt.NDArray[np.bool_] | None = None) -> Any:
+        """A fixed-width arrow array over ``values``' bytes, null where ``valid`` is False."""
+        data = np.ascontiguousarray(values)
+        n = data.shape[0]
+        if valid is None or valid.all():
+            return self.pa.Array.from_buffers(kind, n, [None, self.pa.py_buffer(data)],
+                                              null_count=0)
+        return self.pa.Array.from_buffers(
+            kind, n, [self.mask(valid), self.pa.py_buffer(data)],
+            null_count=n - int(np.count_nonzero(valid)),
+        )
 
-    arr = values if isinstance(values, np.ndarray) else None
-    kind = arr.dtype.kind if arr is not None else ""
-    if arr is not None and kind == "f":
-        return _float_cells(pa, pc, arr.astype(np.float64, copy=False), decimals)
-    if arr is not None and kind in "iu":
-        return pc.cast(pa.array(arr), pa.string())
-    if arr is not None and kind == "b":
-        return pa.array(np.where(arr, "True", "False").astype(object), pa.string())
-    if arr is not None and arr.dtype in (np.dtype("datetime64[D]"), np.dtype("datetime64[s]")):
-        text = pc.cast(pa.array(arr), pa.string())
-        return pc.fill_null(text, "")
-    return pa.array(column_text(values, decimals=decimals), pa.string())
+    def mask(self, flags: npt.NDArray[np.bool_]) -> Any:
+        """An arrow bitmap (validity or boolean values) of ``flags``."""
+        return self.pa.py_buffer(np.packbits(flags, bitorder="little"))
 
+    def flags(self, flags: npt.NDArray[np.bool_]) -> Any:
+        """An arrow boolean array of ``flags``."""
+        return self.pa.Array.from_buffers(self.pa.bool_(), flags.shape[0],
+                                          [None, self.mask(flags)], null_count=0)
 
-def _float_cells(pa: Any, pc: Any, arr: npt.NDArray[np.float64], decimals: int | None) -> Any:
-    """Floats as the numpy writer writes them: rounded, Python's shortest form, NaN empty."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        shown = np.round(arr, decimals) if decimals is not None else arr
-    text = pc.cast(pa.array(shown), pa.string())
-    size = np.abs(shown)
-    with np.errstate(invalid="ignore"):
-        python = ~np.isfinite(shown) | ((size < 1e-4) & (size > 0)) | (size >= 1e16)
-        whole = ~python & (shown == np.trunc(shown))
-    python |= pc.match_substring(text, "e").to_numpy(zero_copy_only=False)
-    whole &= ~python
-    if whole.any():
-        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
-    rows = np.flatnonzero(python)
-    if rows.shape[0]:
-        replaced = ["" if v != v else repr(v) for v in shown[rows].tolist()]
-        text = pc.replace_with_mask(text, pa.array(python), pa.array(replaced, pa.string()))
-    return text
+    def from_cells(self, cells: Cells) -> Any:
+        """An arrow string array of the numpy writer's cells (their bytes, unchanged)."""
+        offsets, data = cells.packed()
+        kind = self.pa.string() if offsets[-1] < 2**31 else self.pa.large_string()
+        width = np.int32 if kind == self.pa.string() else np.int64
+        return self.pa.Array.from_buffers(
+            kind, offsets.shape[0] - 1,
+            [None, self.pa.py_buffer(offsets.astype(width)), self.pa.py_buffer(data)],
+            null_count=0,
+        )
 
+    def strings(self, texts: list[str]) -> Any:
+        """An arrow string array of Python strings."""
+        encoded = [t.encode("utf-8") for t in texts]
+        offsets = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:])
+        return self.pa.Array.from_buffers(
+            self.pa.string(), len(encoded),
+            [None, self.pa.py_buffer(offsets.astype(np.int32)),
+             self.pa.py_buffer(b"".join(encoded))],
+            null_count=0,
+        )
+
+    @staticmethod
+    def to_flags(array: Any) -> npt.NDArray[np.bool_]:
+        """A null-free arrow boolean array's values as numpy booleans."""
+        n, at = len(array), array.offset
+        bits = np.frombuffer(array.buffers()[1], np.uint8)
+        return np.unpackbits(bits, count=at + n, bitorder="little")[at:].astype(bool)
+
+    # ------------------------------------------------------------ cells and lines
+    def cells(self, values: Any, decimals: int | None) -> Any:
+        """One block of one column as an arrow string array of CSV cells."""
+        from rfm_retention.cli._columns_csv import column_cells
+
+        pa, pc = self.pa, self.pc
+        arr = values if isinstance(values, np.ndarray) else None
+        kind = arr.dtype.kind if arr is not None else ""
+        if arr is not None and kind == "f":
+            return self.float_cells(arr.astype(np.float64, copy=False), decimals)
+        if arr is not None and kind == "i":
+            return pc.cast(self.fixed(pa.int64(), arr.astype(np.int64, copy=False)),
+                           pa.string())
+        if arr is not None and kind == "u":
+            return pc.cast(self.fixed(pa.uint64(), arr.astype(np.uint64, copy=False)),
+                           pa.string())
+        if arr is not None and arr.dtype == np.dtype("datetime64[D]"):
+            days, valid = arr.view(np.int64), ~np.isnat(arr)
+            if (np.abs(days[valid]) >= 2**31).any():  # beyond arrow's 32-bit dates
+                return self.from_cells(column_cells(arr, decimals=decimals))
+            stamps = self.fixed(pa.date32(), days.astype(np.int32), valid)
+            return pc.fill_null(pc.cast(stamps, pa.string()), self.empty)
+        if arr is not None and arr.dtype == np.dtype("datetime64[s]"):
+            stamps = self.fixed(pa.timestamp("s"), arr.view(np.int64), ~np.isnat(arr))
+            return pc.fill_null(pc.cast(stamps, pa.string()), self.empty)
+        return self.from_cells(column_cells(values, decimals=decimals))
+
+    def float_cells(self, arr: npt.NDArray[np.float64], decimals: int | None) -> Any:
+        """Floats as the numpy writer writes them: rounded, Python's shortest form, NaN empty."""
+        pa, pc = self.pa, self.pc
+        with np.errstate(over="ignore", invalid="ignore"):
+            shown = np.round(arr, decimals) if decimals is not None else arr
+        text = pc.cast(self.fixed(pa.float64(), shown), pa.string())
+        size = np.abs(shown)
+        with np.errstate(invalid="ignore"):
+            python = ~np.isfinite(shown) | ((size < 1e-4) & (size > 0)) | (size >= 1e16)
+            whole = ~python & (shown == np.trunc(shown))
+        python |= self.to_flags(pc.match_substring(text, "e"))
+        whole &= ~python
+        if whole.any():
+            text = pc.if_else(self.flags(whole),
+                              pc.binary_join_element_wise(text, self.point_zero, self.empty),
+                              text)
+        rows = np.flatnonzero(python)
+        if rows.shape[0]:
+            replaced = ["" if v != v else repr(v) for v in shown[rows].tolist()]
+            text = pc.replace_with_mask(text, self.flags(python), self.strings(replaced))
+        return text
+
+    def write_lines(self, handle: IO[bytes], cells: list[Any]) -> None:
+        """Join one block's cell arrays into CSV lines and write their bytes."""
+        pa, pc = self.pa, self.pc
+        separators = [self.comma, self.empty, self.newline]
+        if any(c.type == pa.large_string() for c in cells):  # cells of 2 GiB and more
+            cells = [c.cast(pa.large_string()) for c in cells]
+            separators = [s.cast(pa.large_string()) for s in separators]
+        comma, empty, newline = separators
+        joined = pc.binary_join_element_wise(*cells, comma) if len(cells) > 1 else cells[0]
+        joined = pc.binary_join_element_wise(joined, empty, newline)
+        wide = np.int64 if joined.type == pa.large_string() else np.int32
+        offsets = np.frombuffer(joined.buffers()[1], wide)
+        start, stop = int(offsets[joined.offset]), int(offsets[joined.offset + len(joined)])
+        handle.write(memoryview(joined.buffers()[2])[start:stop])

@@ -40,6 +40,31 @@ class Cells:
     start: IntArray
     length: IntArray
 
+    def kept(self) -> npt.NDArray[np.bool_]:
+        """Which bytes of :attr:`matrix` belong to a cell (row by row)."""
+        column = np.arange(self.matrix.shape[1], dtype=np.int64)[None, :]
+        if not self.start.any():  # left-aligned cells
+            return column < self.length[:, None]
+        keep: npt.NDArray[np.bool_] = (column >= self.start[:, None]) & (
+            column < (self.start + self.length)[:, None]
+        )
+        return keep
+
+    def packed(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+        """Every cell's bytes one after another, and the ``n + 1`` offsets where each cell
+        starts and the last ends (the layout of an Arrow string array).
+
+        Example:
+            >>> offsets, data = int_cells(np.array([7, -12])).packed()
+            >>> offsets.tolist(), data.tobytes()
+            ([0, 1, 4], b'7-12')
+        """
+        offsets = np.zeros(self.length.shape[0] + 1, np.int64)
+        np.cumsum(self.length, out=offsets[1:])
+        if not offsets[-1]:
+            return offsets, np.zeros(0, np.uint8)
+        return offsets, self.matrix[self.kept()]
+
     def texts(self) -> list[str]:
         """Each cell as text (for checks and small outputs; not the bulk path)."""
         return [bytes(row[a : a + n]).decode("utf-8") for row, a, n in
@@ -90,10 +115,13 @@ def int_cells(values: npt.NDArray[np.integer]) -> Cells:
     Example:
         >>> int_cells(np.array([0, -12, 345])).texts()
         ['0', '-12', '345']
+        >>> int_cells(np.array([2**64 - 1], np.uint64)).texts()
+        ['18446744073709551615']
     """
+    beyond = values.dtype.kind == "u" and values.shape[0] and int(values.max()) >= 2**63
     as_int = values.astype(np.int64, copy=False)
     lowest = as_int == np.iinfo(np.int64).min
-    if lowest.any():  # no int64 magnitude: text of its own
+    if beyond or lowest.any():  # no int64 magnitude: text of its own
         return text_cells_bytes(np.array([str(v) for v in values.tolist()]))
     return _right_aligned(np.abs(as_int), as_int < 0, None)
 

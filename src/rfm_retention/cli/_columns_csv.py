@@ -30,15 +30,16 @@ from rfm_retention.cli._cell_bytes import (
 from rfm_retention.cli._common import safe_cell
 from rfm_retention.data._arrow_csv import arrow_available
 
-__all__ = ["column_text", "write_columns"]
+__all__ = ["column_cells", "write_columns"]
 
 _ROWS_PER_WRITE = 65_536
 _FORMULA_CODES = np.array([ord(c) for c in "=+-@\t\r'"], np.uint32)
 _NEEDS_QUOTES = (",", '"', "\n", "\r")
+_QUOTE_CODES = np.array([ord(c) for c in _NEEDS_QUOTES], np.uint32)
 
 
-def column_text(values: Any, *, decimals: int | None = None) -> list[str]:
-    """The CSV cell text of every value of one column.
+def column_cells(values: Any, *, decimals: int | None = None) -> Cells:
+    """The CSV cells of every value of one column, as bytes.
 
     Floats are rounded to ``decimals`` (when given) and written in their
     shortest form, NaN as an empty cell; dates as ``YYYY-MM-DD``, instants as
@@ -48,13 +49,13 @@ def column_text(values: Any, *, decimals: int | None = None) -> list[str]:
 
     Example:
         >>> import numpy as np
-        >>> column_text(np.array([0.1 + 0.2, np.nan, -3.0]), decimals=9)
+        >>> column_cells(np.array([0.1 + 0.2, np.nan, -3.0]), decimals=9).texts()
         ['0.3', '', '-3.0']
-        >>> column_text(np.array(["a,b", "=1+1", "x"]))
+        >>> column_cells(np.array(["a,b", "=1+1", "x"])).texts()
         ['"a,b"', "'=1+1", 'x']
     """
     arr = values if isinstance(values, np.ndarray) else _array(values)
-    return _cells(arr, decimals).texts()
+    return _cells(arr, decimals)
 
 
 def _cells(arr: npt.NDArray[Any], decimals: int | None) -> Cells:
@@ -90,13 +91,11 @@ def _text_cells(arr: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     """Text cells: formula-safe and quoted; the cell-by-cell rules run only where needed."""
     if arr.dtype.kind == "U" and arr.shape[0]:
         width = arr.dtype.itemsize // 4
-        if width == 1 and not arr.view(np.uint32).any():  # a column of empty cells
+        if width == 0 or (width == 1 and not arr.view(np.uint32).any()):  # all empty
             return arr
-        first = arr.view(np.uint32).reshape(arr.shape[0], width)[:, 0] if width else None
-        risky = np.isin(first, _FORMULA_CODES) if first is not None else np.zeros(0, bool)
-        special = np.zeros(arr.shape[0], bool)
-        for mark in _NEEDS_QUOTES:
-            special |= np.char.find(arr, mark) >= 0
+        codes = arr.view(np.uint32).reshape(arr.shape[0], width)
+        risky = np.isin(codes[:, 0], _FORMULA_CODES)
+        special = np.isin(codes, _QUOTE_CODES).any(axis=1)
         fix = np.flatnonzero(risky | special)
         if not fix.shape[0]:
             return arr

@@ -25,7 +25,7 @@ import importlib.util
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,17 +42,12 @@ from rfm_retention.data._csv import (
     _positions,
     read_csv_columns,
 )
+from rfm_retention.data._csv_options import CSV_READERS, DEFAULT_OPTIONS, CsvOptions, CsvReader
 from rfm_retention.data._schema import Schema
-from rfm_retention.data._time import DateParsing
 from rfm_retention.errors import ConfigError, MissingDependencyError
 
 __all__ = ["CSV_READERS", "CsvReader", "arrow_available", "read_arrow_csv_columns",
            "read_columns"]
-
-CsvReader = Literal["auto", "numpy", "arrow"]
-"""Which CSV reader loads a file: ``auto`` (arrow when pyarrow is installed), or one named."""
-
-CSV_READERS: tuple[CsvReader, ...] = ("auto", "numpy", "arrow")
 
 _SCAN_BYTES = 8 << 20  # bytes checked at a time, while arrow reads the file
 _NAT = np.iinfo(np.int64).min
@@ -71,15 +66,12 @@ def arrow_available() -> bool:
 def read_columns(
     path: str | os.PathLike[str],
     schema: Schema,
-    mapping: Mapping[str, str] | None = None,
+    options: CsvOptions = DEFAULT_OPTIONS,
     *,
-    reader: CsvReader = "auto",
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-    parsing: DateParsing | None = None,
     progress: Progress | None = None,
 ) -> CsvColumns:
-    """The schema's columns of a CSV file, read by ``reader``; same result whichever reads.
+    """The schema's columns of a CSV file, read by ``options.reader``; same result whichever
+    reads.
 
     ``"auto"`` uses arrow when pyarrow is installed, ``"arrow"`` requires it
     (:class:`~rfm_retention.errors.MissingDependencyError` otherwise). Files
@@ -92,10 +84,11 @@ def read_columns(
         >>> from rfm_retention.data import VisitLog
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
         >>> _ = path.write_text("patient_id,visit_time,amount\\np1,2024-01-05,12.5\\n")
-        >>> read = read_columns(path, VisitLog.SCHEMA, reader="numpy")
+        >>> read = read_columns(path, VisitLog.SCHEMA, CsvOptions(reader="numpy"))
         >>> read.columns["amount"].tolist(), read.lines.tolist()
         ([12.5], [2])
     """
+    reader = options.reader
     if reader not in CSV_READERS:
         raise ConfigError(f"reader must be one of {list(CSV_READERS)}, not {reader!r}")
     if reader == "arrow" and not arrow_available():
@@ -103,16 +96,11 @@ def read_columns(
     if reader == "arrow" or (reader == "auto" and arrow_available()):
         size = _size(path)
         report_progress(progress, "read csv", 0, size, "bytes")
-        read = read_arrow_csv_columns(
-            path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing
-        )
+        read = read_arrow_csv_columns(path, schema, options)
         if read is not None:
             report_progress(progress, "read csv", size or 0, size, "bytes")
             return read
-    return read_csv_columns(
-        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
-        progress=progress,
-    )
+    return read_csv_columns(path, schema, options, progress=progress)
 
 
 def _size(path: str | os.PathLike[str]) -> int | None:
@@ -123,13 +111,7 @@ def _size(path: str | os.PathLike[str]) -> int | None:
 
 
 def read_arrow_csv_columns(
-    path: str | os.PathLike[str],
-    schema: Schema,
-    mapping: Mapping[str, str] | None = None,
-    *,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-    parsing: DateParsing | None = None,
+    path: str | os.PathLike[str], schema: Schema, options: CsvOptions = DEFAULT_OPTIONS
 ) -> CsvColumns | None:
     """The file's columns read by pyarrow, or None when the numpy reader must read it.
 
@@ -148,13 +130,13 @@ def read_arrow_csv_columns(
         >>> read_arrow_csv_columns(folder / "q.csv", VisitLog.SCHEMA) is None
         True
     """
-    mapping = mapping or {}
+    mapping, delimiter = options.mapping, options.delimiter
     if set(mapping) - set(schema.names) or not _plain_delimiter(delimiter):
         return None
-    if not _is_utf8(encoding):
+    if not _is_utf8(options.encoding):
         return None
     name = os.fspath(path)
-    iso = parsing is None or parsing.format is None
+    iso = options.parsing.format is None
     kinds = {f.name: f.kind for f in schema.fields}
     try:
         with open(name, "rb") as handle:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
+from rfm_retention.data._csv_options import CsvOptions, IdType
 from rfm_retention.data._schema import OnError
 from rfm_retention.data._sources import (
     Appointment,
@@ -32,7 +33,7 @@ from rfm_retention.data._sources import (
     Visit,
     VisitLog,
 )
-from rfm_retention.data._table import IdArray, IdType, PatientTable, union_patients
+from rfm_retention.data._table import IdArray, PatientTable, union_patients
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import ConfigError
 
@@ -267,15 +268,11 @@ class PatientData:
                 f"mappings= names source(s) {sorted(unmapped)} that are not loaded; "
                 f"loaded: {sorted(paths)}; sources are {list(SOURCE_FILES)}"
             )
+        options = CsvOptions(parsing=parsing, on_error=on_error, encoding=encoding,
+                             id_type=id_type)
         loaded: dict[str, PatientTable] = {
-            name: SOURCE_FILES[name][1].from_csv(
-                path,
-                mapping=(mappings or {}).get(name),
-                parsing=parsing,
-                on_error=on_error,
-                encoding=encoding,
-                id_type=id_type,
-                progress=progress,
+            name: SOURCE_FILES[name][1]._read_csv(
+                path, attrs.evolve(options, mapping=(mappings or {}).get(name)), progress
             )
             for name, path in paths.items()
         }

@@ -32,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._progress import Progress, report_progress
+from rfm_retention.data._csv_options import DEFAULT_OPTIONS, CsvOptions
 from rfm_retention.data._schema import Schema
-from rfm_retention.data._time import DateParsing
 from rfm_retention.errors import ConfigError, InputFileError
 
 __all__ = [
@@ -75,17 +75,16 @@ class CsvColumns:
 def read_csv_columns(
     path: str | os.PathLike[str],
     schema: Schema,
-    mapping: Mapping[str, str] | None = None,
+    options: CsvOptions = DEFAULT_OPTIONS,
     *,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-    parsing: DateParsing | None = None,
     progress: Progress | None = None,
 ) -> CsvColumns:
     """The schema's columns of a CSV file with a header row, and the file line of each row.
 
-    ``mapping`` maps field names to the file's column names; unmapped fields
-    are looked up under their own name, other file columns are ignored.
+    ``options.mapping`` maps field names to the file's column names; unmapped
+    fields are looked up under their own name, other file columns are ignored;
+    ``options.delimiter``, ``encoding`` and ``parsing`` say how the text is read
+    (its ``reader``, ``id_type`` and ``on_error`` are not this reader's).
     ``progress`` hears of each chunk (stage ``"read csv"``, unit ``"bytes"``).
 
     Example:
@@ -98,21 +97,14 @@ def read_csv_columns(
         >>> read.columns["amount"].tolist(), read.lines.tolist()
         ([12.5, 3.0], [2, 4])
     """
-    batches = iter_csv_columns(
-        path, schema, mapping, delimiter=delimiter, encoding=encoding, parsing=parsing,
-        batch_rows=None, progress=progress,
-    )
-    return next(batches)
+    return next(iter_csv_columns(path, schema, options, batch_rows=None, progress=progress))
 
 
 def iter_csv_columns(
     path: str | os.PathLike[str],
     schema: Schema,
-    mapping: Mapping[str, str] | None = None,
+    options: CsvOptions = DEFAULT_OPTIONS,
     *,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
-    parsing: DateParsing | None = None,
     batch_rows: int | None = BATCH_ROWS,
     progress: Progress | None = None,
 ) -> Iterator[CsvColumns]:
@@ -122,8 +114,8 @@ def iter_csv_columns(
     Each batch holds whole chunks and at least ``batch_rows`` rows (the last
     one fewer; ``None``: one batch of every row), with the same columns in
     every batch; a file with no data rows gives one empty batch. Problems
-    with the file raise when the reading reaches them. ``progress`` is as for
-    :func:`read_csv_columns`.
+    with the file raise when the reading reaches them. ``options`` and
+    ``progress`` are as for :func:`read_csv_columns`.
 
     Example:
         >>> import tempfile, pathlib
@@ -133,7 +125,7 @@ def iter_csv_columns(
         >>> [b.lines.tolist() for b in iter_csv_columns(path, VisitLog.SCHEMA)]
         [[2]]
     """
-    mapping = mapping or {}
+    mapping, delimiter = options.mapping, options.delimiter
     unknown = set(mapping) - set(schema.names)
     if unknown:
         raise ConfigError(
@@ -143,9 +135,9 @@ def iter_csv_columns(
     if len(delimiter) != 1 or delimiter in "\r\n\"" or ord(delimiter) > 127:
         raise ConfigError(f"delimiter must be one ASCII character, not {delimiter!r}")
     name = os.fspath(path)
-    codec = _codec(encoding)
+    codec = _codec(options.encoding)
     kinds = {f.name: f.kind for f in schema.fields}
-    iso = parsing is None or parsing.format is None
+    iso = options.parsing.format is None
     limit = batch_rows if batch_rows is not None else np.iinfo(np.int64).max
     with _open(name) as handle:
         size = os.fstat(handle.fileno()).st_size or None  # None: a pipe, size unknown

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
 import attrs
 import numpy as np
@@ -18,9 +18,10 @@ import numpy.typing as npt
 from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention._progress import Progress, report_progress
-from rfm_retention.data._arrow_csv import CsvReader, read_columns
+from rfm_retention.data._arrow_csv import read_columns
 from rfm_retention.data._build import LazyColumns, layout_rows
 from rfm_retention.data._csv import CsvColumns, read_csv_columns
+from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._schema import (
     OnError,
     RejectedRows,
@@ -34,9 +35,6 @@ from rfm_retention.errors import ConfigError, ValidationError
 __all__ = ["IdArray", "PatientTable", "read_csv_columns", "union_patients"]
 
 _BUILD_STEPS = 4  # validate, factorise and order the rows, gather the columns, done
-
-IdType = Literal["text", "int"]
-"""How a file's patient ids are read: as text, as written (default), or as integers."""
 
 IdArray = npt.NDArray[Any]
 """Patient ids: ``int64`` when the host's ids are integers, text (``str_``) otherwise."""
@@ -285,32 +283,40 @@ class PatientTable:
             ...     print(exc.issues[0])
             line 3 (patient p1): amount '-3.0': negative
         """
-        read = read_columns(
-            path, cls.SCHEMA, mapping, reader=reader, delimiter=delimiter, encoding=encoding,
-            parsing=parsing, progress=progress,
-        )
+        options = CsvOptions(mapping=mapping, parsing=parsing, on_error=on_error,
+                             delimiter=delimiter, encoding=encoding, id_type=id_type,
+                             reader=reader)
+        return cls._read_csv(path, options, progress)
+
+    @classmethod
+    def _read_csv(
+        cls, path: str | os.PathLike[str], options: CsvOptions, progress: Progress | None
+    ) -> Self:
+        """:meth:`from_csv` with its keywords gathered into ``options``."""
+        read = read_columns(path, cls.SCHEMA, options, progress=progress)
         report_progress(progress, f"build {cls.SCHEMA.source}", 0, _BUILD_STEPS)
-        checked = cls._checked_csv(read, parsing=parsing, id_type=id_type)
-        if checked.rejected and on_error == "raise":
+        checked = cls._checked_csv(read, options)
+        if checked.rejected and options.on_error == "raise":
             raise ValidationError(cls.SCHEMA.source, checked.rejected.issues)
         return cls._from_validated(checked, progress)
 
     @classmethod
-    def _checked_csv(
-        cls, read: CsvColumns, *, parsing: DateParsing, id_type: IdType, first_row: int = 0
-    ) -> Validated:
+    def _checked_csv(cls, read: CsvColumns, options: CsvOptions, first_row: int = 0
+                     ) -> Validated:
         """The validated rows of (a batch of) a CSV file, bad rows set aside, each issue
         naming its file line; row numbers count from ``first_row`` (the batch's first
         data row in the file)."""
         columns = read.columns
         not_int: dict[int, str] = {}
+        id_type = options.id_type
         if id_type == "int":
             id_name = cls.SCHEMA.fields[0].name
             columns = dict(columns)
             columns[id_name], not_int = integer_ids(columns[id_name])
         elif id_type != "text":
             raise ConfigError(f"id_type must be 'text' or 'int', not {id_type!r}")
-        checked = validate_columns(cls.SCHEMA, columns, parsing=parsing, on_error="quarantine")
+        checked = validate_columns(cls.SCHEMA, columns, parsing=options.parsing,
+                                   on_error="quarantine")
         id_field = cls.SCHEMA.fields[0].name
         issues = tuple(
             attrs.evolve(

@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention._display import Display
 from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import PatientRegistry, VisitLog
@@ -51,8 +52,6 @@ __all__ = [
     "channel_groups",
     "referral_tree",
 ]
-
-IntArray = npt.NDArray[np.int64]
 
 
 def channel_groups(registry: PatientRegistry) -> PatientGroups:

@@ -61,6 +61,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray, IntArray
 from rfm_retention._display import Display
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention._tabular import Tabular
@@ -109,8 +110,6 @@ __all__ = [
     "match_levels",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DEFAULT_K = 100
 """Patients a retention team can call in a week; set it to your team's capacity."""

@@ -10,13 +10,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import TimeLike, as_day
 
 __all__ = ["add_months", "month_spans"]
-
-IntArray = npt.NDArray[np.int64]
-
 
 
 def add_months(days: IntArray | int, months: int) -> IntArray:

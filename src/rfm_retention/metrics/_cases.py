@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import TimeArray
 from rfm_retention.data._time import parse_times
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import as_id_array
@@ -40,7 +41,6 @@ __all__ = [
     "parse_time_column",
 ]
 
-TimeArray = npt.NDArray[np.datetime64]
 _TIME_FIELDS = ("opened_at", "first_contact_at", "first_contact_due", "plan_at", "plan_due")
 
 

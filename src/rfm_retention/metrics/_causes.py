@@ -35,8 +35,8 @@ from typing import Any
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention._display import Display
 from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import ComplaintTable, VisitLog
@@ -55,7 +55,6 @@ from rfm_retention.time import TimeLike, as_date, day_number
 
 __all__ = ["NOT_WARNED", "CauseReport", "CauseShare", "GroupCauses", "causes_by_group"]
 
-IntArray = npt.NDArray[np.int64]
 NOT_WARNED = "(not warned)"
 """The reason of a lapsed patient who never had a case."""
 HOSPITAL = "(hospital)"

@@ -23,8 +23,8 @@ import datetime as dt
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.metrics._calendar import month_spans
 from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
@@ -33,8 +33,6 @@ from rfm_retention.metrics._visits import VisitDays, last_day_before
 from rfm_retention.time import TimeLike, to_date
 
 __all__ = ["MonthlyChurn", "monthly_churn"]
-
-IntArray = npt.NDArray[np.int64]
 
 
 @attrs.frozen

@@ -45,6 +45,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention._display import Display
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._progress import Progress
@@ -86,7 +87,6 @@ __all__ = [
     "segment_groups",
 ]
 
-IntArray = npt.NDArray[np.int64]
 
 DIMENSIONS = ("department", "team", "segment", "level", "channel")
 """The dimensions ``rfm-retention report --by`` knows."""

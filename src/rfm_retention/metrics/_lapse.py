@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray, IntArray
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import VisitDays, visit_days
@@ -34,8 +35,6 @@ from rfm_retention.time import TimeLike, day_number
 
 __all__ = ["LapseEvents", "LapseRule", "lapse_days", "lapse_events"]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 @attrs.frozen
 class LapseRule:

@@ -22,13 +22,12 @@ import itertools
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError
 
 __all__ = ["average_precision", "brier_score", "decile_calibration_error", "log_loss"]
 
-FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-6
 
 

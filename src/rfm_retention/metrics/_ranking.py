@@ -26,11 +26,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError
 
 __all__ = ["auc", "lift_at", "median_or_nan", "precision_at_k", "precision_recall", "recall_at_k"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _check(score: Any, outcome: Any) -> tuple[FloatArray, npt.NDArray[np.bool_]]:

@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import add_months, month_spans
@@ -35,7 +36,6 @@ from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["REVISIT_MONTHS", "RevisitRate", "revisit_rate", "revisit_rates_by_month"]
 
-IntArray = npt.NDArray[np.int64]
 
 REVISIT_MONTHS = (3, 6)
 """The windows the programme reports (memory of the hospital fades by 80 % after

@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -27,8 +28,6 @@ from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labe
 from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["ScoredOutcomes", "scored_outcomes"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen(eq=False)

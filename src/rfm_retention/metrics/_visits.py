@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
@@ -27,7 +28,6 @@ __all__ = [
     "visit_row_at",
 ]
 
-IntArray = npt.NDArray[np.int64]
 NO_DAY = np.iinfo(np.int64).max // 4
 """Stands for "no such day" (later than any real day, still safe to add to)."""
 

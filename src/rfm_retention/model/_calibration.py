@@ -19,14 +19,13 @@ from typing import Any, Literal
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.model._fit import fit_logistic, sigmoid
 
 __all__ = ["CALIBRATIONS", "Calibration", "fit_calibration"]
 
-FloatArray = npt.NDArray[np.float64]
 Method = Literal["platt", "isotonic", "none"]
 CALIBRATIONS: tuple[str, ...] = ("platt", "isotonic", "none")
 

@@ -12,11 +12,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError
 
 __all__ = ["LogisticFit", "fit_logistic", "sigmoid"]
 
-FloatArray = npt.NDArray[np.float64]
 
 _CHUNK_ROWS = 131_072
 

@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.btyd import LIFETIME_MODELS as VISIT_MODELS
 from rfm_retention.data import PatientData
 from rfm_retention.data._table import IdArray
@@ -40,7 +41,6 @@ from rfm_retention.time import as_date, day_end
 
 __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]
 
-FloatArray = npt.NDArray[np.float64]
 
 LIFETIME_MODELS: tuple[str, ...] = tuple(VISIT_MODELS)
 """Patient-lifetime models whose outputs the risk model can read."""

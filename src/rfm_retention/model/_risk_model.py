@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data import PatientData, as_patient_data
 from rfm_retention.data._table import IdArray
@@ -45,7 +46,6 @@ __all__ = [
     "TrainingRecord",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 SCHEMA_VERSION = 1
 """Version of the JSON model file; :meth:`RiskModel.from_json` refuses other versions."""

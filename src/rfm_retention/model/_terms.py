@@ -23,9 +23,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
+
 __all__ = ["Term", "TermSpec", "describe_value"]
 
-FloatArray = npt.NDArray[np.float64]
 Kind = Literal["numeric", "flag"]
 
 DEFAULT_KNOTS = 5

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.data import PatientData, as_patient_data
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._ranking import auc
@@ -45,7 +46,6 @@ from rfm_retention.time import day_number, to_date, to_instant
 
 __all__ = ["AUTO_L2_MAX_ROWS", "DEFAULT_L2", "L2_GRID", "train_risk_model"]
 
-FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_L2 = 10.0
 """Ridge penalty on the standardised basis columns (the intercept is free) when it is

@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import BoolArray, FloatArray
 from rfm_retention._display import Display
 from rfm_retention._tabular import Tabular, row_position
 from rfm_retention.data import PatientData
@@ -50,8 +51,6 @@ __all__ = [
     "reason_codes",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 REASON_CODES: tuple[ReasonCode, ...] = REASON_PRECEDENCE
 """Reason codes in precedence order; per-patient reasons are positions in this tuple."""

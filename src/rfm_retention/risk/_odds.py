@@ -21,8 +21,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError, ConvergenceError
 from rfm_retention.features import patient_features
@@ -37,7 +37,6 @@ __all__ = [
     "trailing_year_spend",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 LIFETIME_HORIZON_DAYS = 90
 YEAR_DAYS = 365

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention._arrays import BoolArray, FloatArray, IntArray
 from rfm_retention.data import PatientData
 from rfm_retention.features import PatientFeatures
 from rfm_retention.risk._snapshot import Snapshot
@@ -31,10 +32,6 @@ __all__ = [
     "visit_features",
     "visit_gaps",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @attrs.frozen(eq=False)

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
 from rfm_retention._memo import Memo
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
@@ -30,7 +30,6 @@ from rfm_retention.time import TimeLike, as_instant
 
 __all__ = ["Snapshot"]
 
-IntArray = npt.NDArray[np.int64]
 T = TypeVar("T")
 
 

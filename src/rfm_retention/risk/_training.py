@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError
 from rfm_retention.risk._indicator import Indicator
@@ -48,7 +49,6 @@ from rfm_retention.vocabulary import Dimension
 
 __all__ = ["CoefficientReport", "LearnedScorePolicy", "ScoreTrainer", "labels_for"]
 
-FloatArray = npt.NDArray[np.float64]
 Labels = Mapping[Any, bool] | tuple[Sequence[Any] | npt.NDArray[Any], Sequence[bool] | Any]
 
 

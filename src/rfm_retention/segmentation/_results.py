@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention._display import Display
 from rfm_retention._optional import import_pandas
 from rfm_retention._tabular import Tabular, row_position
@@ -23,8 +24,6 @@ from rfm_retention.segmentation._maps import SegmentArray, SegmentMap
 from rfm_retention.time import as_date
 
 __all__ = ["PatientSegment", "SegmentSummary", "SegmentSummaryRow", "Segmentation"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen

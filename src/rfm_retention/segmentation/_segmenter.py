@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures
 from rfm_retention.segmentation._cuts import Cuts, LabelArray
@@ -46,7 +47,6 @@ __all__ = [
     "score_segments",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 OVERALL = "overall"
 GROUP_COLUMNS = ("last_department", "last_diagnosis")
 

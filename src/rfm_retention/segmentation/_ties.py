@@ -54,9 +54,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import IntArray
+
 __all__ = ["balanced_levels", "balanced_starts", "distinct_counts", "level_sizes"]
 
-IntArray = npt.NDArray[np.int64]
 
 _INF = np.iinfo(np.int64).max // 4
 _MAX_PATIENTS = 10**9  # keeps every sum of squares exact in int64

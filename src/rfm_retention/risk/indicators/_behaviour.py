@@ -8,20 +8,16 @@ months ending on ``as_of``: "last 3 months" is ``(as_of - 3 months, as_of]``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
+from rfm_retention._arrays import BoolArray, FloatArray, IntArray
 from rfm_retention.data import PatientData
 from rfm_retention.risk._care_intervals import SPEC_CARE_INTERVALS, CareIntervals
-from rfm_retention.risk._indicator import (
-    REASON_CODES,
-    FloatArray,
-    IndicatorBase,
-    Measurement,
-    require,
-)
+from rfm_retention.risk._indicator import REASON_CODES, IndicatorBase, Measurement, require
 from rfm_retention.risk._rows import SourceRows, scatter, visit_features, visit_gaps
 from rfm_retention.time import SECONDS_PER_DAY
 from rfm_retention.vocabulary import Dimension, ReasonCode
@@ -35,6 +31,39 @@ _GENERAL_NORM = -2
 
 def _pct(x: float) -> str:
     return f"{x:+.0%}"
+
+
+def _of_visited(
+    data: PatientData,
+    where: IntArray,
+    value: FloatArray,
+    *,
+    signal: BoolArray | None = None,
+    reasons: npt.NDArray[np.int8] | None = None,
+    **details: npt.NDArray[Any],
+) -> Measurement:
+    """A measurement from arrays over the visited patients ``where`` (see ``visit_features``).
+
+    Every array is spread over all of ``data.patients``; a patient outside
+    ``where`` gets no value and no signal, NaN details, and ``-1`` in integer
+    details and ``reasons`` (the "none" code). ``signal`` defaults to "the
+    value is defined".
+    """
+    n = len(data.patients)
+
+    def spread(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        if values.dtype == np.bool_:
+            return scatter(n, where, values, False)
+        if np.issubdtype(values.dtype, np.integer):
+            return scatter(n, where, values, values.dtype.type(-1))
+        return scatter(n, where, values, np.nan)
+
+    return Measurement(
+        value=spread(value),
+        signal=spread(~np.isnan(value) if signal is None else signal),
+        reasons=None if reasons is None else spread(reasons),
+        details={name: spread(values) for name, values in details.items()},
+    )
 
 
 def episode_intervals(
@@ -129,7 +158,6 @@ class IntervalExtension(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         f, where = visit_features(data, instant)
-        n = len(data.patients)
         median, episodes = episode_intervals(data, instant, self.cluster_days)
         own = np.where(episodes[where] >= self.min_visits - 1, median[where], np.nan)
         short = np.flatnonzero(np.isnan(own))  # only they need a disease norm
@@ -147,16 +175,13 @@ class IntervalExtension(IndicatorBase):
         gap = f.days_since_last_visit.astype(np.float64)
         with np.errstate(invalid="ignore"):
             value = gap / usual - 1.0
-        return Measurement(
-            value=scatter(n, where, value, np.nan),
-            signal=scatter(n, where, ~np.isnan(value), False),
-            details={
-                "days_since_last_visit": scatter(n, where, gap, np.nan),
-                "usual_interval_days": scatter(n, where, usual, np.nan),
-                "norm": scatter(
-                    n, where, np.where(use_norm | (norm_index == _GENERAL_NORM), norm_index, -1), -1
-                ),
-            },
+        return _of_visited(
+            data,
+            where,
+            value,
+            days_since_last_visit=gap,
+            usual_interval_days=usual,
+            norm=np.where(use_norm | (norm_index == _GENERAL_NORM), norm_index, -1),
         )
 
     def limit(self) -> float:
@@ -216,19 +241,18 @@ class FrequencyDrop(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         f, where = visit_features(data, instant)
-        n = len(data.patients)
         last = f.visits_last_3_months.astype(np.float64)
         prior = f.visits_prior_3_months.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             kept = np.where(last > 0, last + self.jitter_visits, 0.0)
             value = np.where(prior > 0, 1.0 - kept / prior, np.nan)
-        return Measurement(
-            value=scatter(n, where, value, np.nan),
-            signal=scatter(n, where, prior > 0, False),
-            details={
-                "visits_last_3_months": scatter(n, where, last, np.nan),
-                "visits_prior_3_months": scatter(n, where, prior, np.nan),
-            },
+        return _of_visited(
+            data,
+            where,
+            value,
+            signal=prior > 0,
+            visits_last_3_months=last,
+            visits_prior_3_months=prior,
         )
 
     def limit(self) -> float:
@@ -348,7 +372,6 @@ class SpendDrop(IndicatorBase):
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
         f, where = visit_features(data, instant)
-        n = len(data.patients)
         last, prior = f.spend_last_3_months, f.spend_prior_3_months
         v_last = f.visits_last_3_months.astype(np.float64)
         v_prior = f.visits_prior_3_months.astype(np.float64)
@@ -371,14 +394,8 @@ class SpendDrop(IndicatorBase):
             price = np.where(
                 per_visit >= self.threshold - 1e-12, REASON_CODES.index(ReasonCode.PRICE), -1
             ).astype(np.int8)
-        return Measurement(
-            value=scatter(n, where, value, np.nan),
-            signal=scatter(n, where, ~np.isnan(value), False),
-            reasons=scatter(n, where, price, np.int8(-1)),
-            details={
-                "per_visit_drop": scatter(n, where, per_visit, np.nan),
-                "monthly_drop": scatter(n, where, monthly, np.nan),
-            },
+        return _of_visited(
+            data, where, value, reasons=price, per_visit_drop=per_visit, monthly_drop=monthly
         )
 
     def limit(self) -> float:

@@ -13,9 +13,9 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention.data import PatientData
 from rfm_retention.risk._indicator import (
-    FloatArray,
     IndicatorBase,
     Measurement,
     check_score_threshold,
