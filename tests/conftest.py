@@ -1,10 +1,15 @@
-"""Test settings: hypothesis without deadlines (shared CI machines are noisy); one Spark session."""
+"""Test settings: hypothesis without deadlines (shared CI machines are noisy); one Spark session;
+a counter of time conversions."""
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+import rfm_retention.time as time_module
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
@@ -48,3 +53,27 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+class ConversionCounter:
+    """Stands in for to_instant everywhere the library bound it, counting the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.original = time_module.to_instant
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.datetime64:
+        self.calls += 1
+        return self.original(*args, **kwargs)
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> ConversionCounter:
+    """Counts every call of ``rfm_retention.time.to_instant`` during the test."""
+    counter = ConversionCounter()
+    for name, module in list(sys.modules.items()):
+        if name.startswith("rfm_retention") and (
+            getattr(module, "to_instant", None) is counter.original
+        ):
+            monkeypatch.setattr(module, "to_instant", counter)
+    return counter

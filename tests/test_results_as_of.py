@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-import rfm_retention.time as time_module
+from conftest import ConversionCounter
 from rfm_retention.btyd import btyd_summary, lifetime_scores
 from rfm_retention.features import patient_features
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
@@ -75,30 +74,11 @@ def test_as_of_keeps_the_time_of_day_given() -> None:
     assert scan(DATA, at).as_of == np.datetime64(at)
 
 
-class _Counter:
-    """Stands in for to_instant everywhere the library bound it, counting the calls."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.original = time_module.to_instant
-
-    def __call__(self, *args: Any, **kwargs: Any) -> np.datetime64:
-        self.calls += 1
-        return self.original(*args, **kwargs)
 
 
-@pytest.fixture
-def conversions(monkeypatch: pytest.MonkeyPatch) -> _Counter:
-    counter = _Counter()
-    for name, module in list(sys.modules.items()):
-        if name.startswith("rfm_retention") and (
-            getattr(module, "to_instant", None) is counter.original
-        ):
-            monkeypatch.setattr(module, "to_instant", counter)
-    return counter
 
 
-def test_one_scan_and_one_intake_convert_each_input_once(conversions: _Counter) -> None:
+def test_one_scan_and_one_intake_convert_each_input_once(conversions: ConversionCounter) -> None:
     """scan(data, date) converts the date once; CaseBook.intake converts warned_at once."""
     warnings = scan(DATA, AS_OF)
     assert conversions.calls == 1
@@ -115,7 +95,7 @@ def risk_model() -> Any:
 
 
 def test_a_scan_with_a_trained_model_converts_its_date_once(
-    risk_model: Any, conversions: _Counter
+    risk_model: Any, conversions: ConversionCounter
 ) -> None:
     """scan(data, date, model=RiskModel) converts the date once; the model takes the instant."""
     warnings = scan(DATA, AS_OF, model=risk_model)
@@ -124,7 +104,9 @@ def test_a_scan_with_a_trained_model_converts_its_date_once(
     assert len(warnings) > 0
 
 
-def test_a_prediction_converts_its_date_once(risk_model: Any, conversions: _Counter) -> None:
+def test_a_prediction_converts_its_date_once(
+    risk_model: Any, conversions: ConversionCounter
+) -> None:
     """RiskModel.predict(data, text) converts the text once and reports the day's instant."""
     prediction = risk_model.predict(DATA, AS_OF)
     assert conversions.calls == 1
@@ -133,7 +115,7 @@ def test_a_prediction_converts_its_date_once(risk_model: Any, conversions: _Coun
 
 @pytest.mark.parametrize("report", ["kpi", "acquisition"])
 def test_a_kpi_report_converts_start_end_and_as_of_once_each(
-    report: str, conversions: _Counter
+    report: str, conversions: ConversionCounter
 ) -> None:
     """kpi_report / acquisition_report(start=, end=, as_of=) convert each of the three once."""
     if report == "kpi":
@@ -147,7 +129,7 @@ def test_a_kpi_report_converts_start_end_and_as_of_once_each(
     assert (str(result.start), str(result.end)) == ("2024-01-01", "2024-03-31")
 
 
-def test_inner_layers_take_the_instant_as_it_is(conversions: _Counter) -> None:
+def test_inner_layers_take_the_instant_as_it_is(conversions: ConversionCounter) -> None:
     """Features, BTYD summary and the indicator panel given an instant do not convert it again."""
     instant = to_instant(AS_OF)
     conversions.calls = 0

@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rfm_retention.errors import ConfigError, LedgerError
-from rfm_retention.interventions import CaseBook, InMemoryCaseStore
+from rfm_retention.interventions import (
+    CaseBook,
+    Channel,
+    Contact,
+    ContactResult,
+    InMemoryCaseStore,
+)
 from rfm_retention.loyalty import MemoryStore, PointsLedger
 from rfm_retention.risk import ReasonCode, RiskLevel, WarningRecord
 from rfm_retention.time import END_OF_DAY, SECONDS_PER_DAY, to_datetime, to_instant
@@ -50,6 +56,8 @@ def test_ledger_and_case_book_read_a_date_the_same_way() -> None:
         intake = book.intake(WarningRecord(f"p{n}", RiskLevel.HIGH, ReasonCode.SERVICE), value)
         assert intake.case is not None
         assert event.at == intake.case.warned_at == dt.datetime(2024, 3, 1, 23, 59, 59)
+        contact = Contact(value, "nurse", Channel.PHONE, ContactResult.REACHED)
+        assert contact.at == event.at  # a case record reads the date as the book does
     with pytest.raises(LedgerError):
         ledger.earn("p1", 1, key="bad", at=1.5)  # type: ignore[arg-type]
     with pytest.raises(ConfigError):

@@ -14,8 +14,9 @@ instant travels inward unchanged. One rule, everywhere:
 
 **Converted once.** An entry point converts its time input with
 :func:`to_instant` and hands the instant inward; an inner layer given a value
-that already is the instant (a ``datetime64[s]``) takes it as it is
-(:func:`as_instant`), so one public call converts its input exactly once.
+that already is the instant (a ``datetime64[s]``, or the naive whole-second
+datetime a record holds) takes it as it is (:func:`as_instant`,
+:func:`to_datetime`), so one public call converts its input exactly once.
 An inner layer that works in whole days (a risk model, a backtest) hands on
 the end of its day as :func:`day_end` gives it: arithmetic, not a conversion.
 
@@ -189,12 +190,17 @@ def to_datetime(
     """:func:`to_instant` as a naive-UTC :class:`datetime.datetime`, the form records hold.
 
     The ledger and the case book both read their times through this, so
-    ``"2024-03-01"`` means 23:59:59 on 1 March in both.
+    ``"2024-03-01"`` means 23:59:59 on 1 March in both. A value already in
+    that form (a naive datetime in whole seconds, as a record holds it) is
+    returned as it is: like :func:`as_instant`, a time handed inward by an
+    entry point is not converted a second time.
 
     Example:
         >>> to_datetime(dt.date(2024, 3, 1))
         datetime.datetime(2024, 3, 1, 23, 59, 59)
     """
+    if isinstance(value, dt.datetime) and value.tzinfo is None and value.microsecond == 0:
+        return value
     moment: dt.datetime = to_instant(value, field=field, error=error).astype(dt.datetime)
     return moment
 

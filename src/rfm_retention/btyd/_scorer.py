@@ -15,6 +15,7 @@ import attrs
 
 from rfm_retention.btyd._scores import LIFETIME_MODELS, lifetime_scores
 from rfm_retention.errors import ConfigError
+from rfm_retention.time import day_end
 
 if TYPE_CHECKING:
     from rfm_retention.data import PatientData
@@ -57,5 +58,6 @@ class LifetimeScorer:
         """Fit on the visits up to ``at`` and score P(no visit in ``horizon_days``)."""
         from rfm_retention.metrics import Scores
 
-        s = lifetime_scores(data.visits, at, horizon_days=self.horizon_days, model=self.model)
+        s = lifetime_scores(data.visits, day_end(at), horizon_days=self.horizon_days,
+                            model=self.model)  # the day's instant, not a conversion
         return Scores.of(s.patient_id, s.p_no_visit, probability=s.p_no_visit)

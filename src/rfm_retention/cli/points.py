@@ -26,7 +26,7 @@ from rfm_retention.loyalty import (
     verify,
 )
 from rfm_retention.testing import SyntheticCohort
-from rfm_retention.time import to_datetime
+from rfm_retention.time import TimeLike, to_datetime, to_instant
 
 __all__ = ["demo_section", "register"]
 
@@ -261,12 +261,13 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def demo_section(cohort: SyntheticCohort, as_of: Any) -> str:
+def demo_section(cohort: SyntheticCohort, as_of: TimeLike) -> str:
     """Revisit points for the sample cohort in an in-memory ledger, and one redemption."""
     ledger = PointsLedger(MemoryStore())
     result = ledger.award_visits(cohort.data.visits)
     again = ledger.award_visits(cohort.data.visits)
-    at = to_datetime(as_of)  # a date means the end of that day
+    instant = to_instant(as_of)  # a date means the end of that day; converted once
+    at: dt.datetime = instant.astype(dt.datetime)
     balances = sorted((ledger.balance(str(p)) for p in cohort.data.visits.patient_ids),
                       key=lambda b: (-b.available, b.patient_id))
     rows = [[b.patient_id, b.balance, b.available, len(b.lots)] for b in balances[:5]]
@@ -286,7 +287,7 @@ def demo_section(cohort: SyntheticCohort, as_of: Any) -> str:
                   f"retry with the same key returns the same voucher: {retry == voucher}; "
                   f"available now {ledger.balance(top.patient_id).available}.", ""]
     for pid in (top.patient_id, "NEW-PATIENT"):
-        decided = privileges(pid, cohort.data.visits, as_of=as_of, ledger=ledger)
+        decided = privileges(pid, cohort.data.visits, as_of=instant, ledger=ledger)
         shown = "; ".join(
             f"{d.privilege.name}: {'yes' if d.granted else 'no'} ({d.rule}"
             + (f": {d.reason}" if d.reason else "") + ")"

@@ -35,6 +35,7 @@ from rfm_retention.risk import (
 )
 from rfm_retention.risk._training import LearnedScorePolicy
 from rfm_retention.testing import SyntheticCohort
+from rfm_retention.time import TimeLike
 
 __all__ = ["choose_policy", "read_previous", "register", "warnings_section"]
 
@@ -200,7 +201,7 @@ def run_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def warnings_section(cohort: SyntheticCohort, as_of: Any) -> str:
+def warnings_section(cohort: SyntheticCohort, as_of: TimeLike) -> str:
     """The day's warning list on the sample cohort: counts and the top rows."""
     warnings = scan(cohort.data, as_of)
     rows = []

@@ -389,7 +389,7 @@ class CaseBook(FrameViews):
         self,
         case_id: str,
         *,
-        at: Any,
+        at: TimeLike,
         actor: str,
         channel: Channel,
         result: ContactResult,
@@ -421,7 +421,7 @@ class CaseBook(FrameViews):
         self,
         case_id: str,
         *,
-        at: Any,
+        at: TimeLike,
         actor: str,
         code: str | None = None,
         description: str | None = None,
@@ -463,7 +463,7 @@ class CaseBook(FrameViews):
         return self._commit(case, [event])
 
     def close(
-        self, case_id: str, *, at: Any, actor: str, outcome: Outcome, note: str = ""
+        self, case_id: str, *, at: TimeLike, actor: str, outcome: Outcome, note: str = ""
     ) -> Case:
         """Close the case with an outcome (see the state machine's rules)."""
         case = self.get(case_id)
@@ -472,7 +472,7 @@ class CaseBook(FrameViews):
             actor=_text(actor, "actor"), outcome=_member(Outcome, outcome, "outcome"), note=note)
         return self._commit(case, [event])
 
-    def reopen(self, case_id: str, *, at: Any, actor: str, reason: str) -> Case:
+    def reopen(self, case_id: str, *, at: TimeLike, actor: str, reason: str) -> Case:
         """Reopen a closed case; ``reason`` must say why."""
         case = self.get(case_id)
         event = case_events.CaseReopened(
@@ -482,7 +482,7 @@ class CaseBook(FrameViews):
 
     # -- deadlines ----------------------------------------------------------
 
-    def overdue(self, as_of: Any) -> list[Breach]:
+    def overdue(self, as_of: TimeLike) -> list[Breach]:
         """Every breached deadline of every non-closed case at ``as_of``, most overdue first.
 
         A bare date means the end of that day.
@@ -498,7 +498,9 @@ class CaseBook(FrameViews):
         breaches.sort(key=lambda b: (b.deadline.due_at, b.case.case_id, b.deadline.name))
         return breaches
 
-    def escalate_overdue(self, as_of: Any, *, actor: str = "deadline-check") -> list[StaffNotice]:
+    def escalate_overdue(
+        self, as_of: TimeLike, *, actor: str = "deadline-check"
+    ) -> list[StaffNotice]:
         """Tell the escalation rules' roles about each breach, once per breach and tier.
 
         Each notice sent is recorded on the case (``notified`` event) after the

@@ -6,22 +6,23 @@ import datetime as dt
 from typing import Any
 
 from rfm_retention.errors import ConfigError
-from rfm_retention.time import naive_utc
+from rfm_retention.time import TimeLike, to_datetime
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["moment", "optional_moment", "risk_level", "text_tuple"]
 
 
-def moment(value: Any) -> dt.datetime:
-    """A naive datetime from a datetime or stored ISO text (seconds precision)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if not isinstance(value, dt.datetime):
-        raise ConfigError(f"expected a datetime, got {value!r}")
-    return naive_utc(value).replace(microsecond=0)
+def moment(value: TimeLike) -> dt.datetime:
+    """A record's time: what :func:`~rfm_retention.time.to_datetime` makes of ``value``.
+
+    Stored ISO text, a host's date or datetime: the same meaning as everywhere
+    (a bare date is the end of that day); a datetime the case book already
+    converted is kept as it is.
+    """
+    return to_datetime(value, field="time")
 
 
-def optional_moment(value: Any) -> dt.datetime | None:
+def optional_moment(value: TimeLike | None) -> dt.datetime | None:
     """Like :func:`moment`, ``None`` passing through."""
     return None if value is None else moment(value)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import string
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import attrs
 
@@ -22,7 +21,7 @@ from rfm_retention.errors import ConfigError
 from rfm_retention.interventions._contact_rules import ContactRules
 from rfm_retention.interventions._records import Case
 from rfm_retention.interventions._vocabulary import Channel, ContactResult, Purpose
-from rfm_retention.time import to_datetime
+from rfm_retention.time import TimeLike, to_datetime
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
 __all__ = [
@@ -157,7 +156,7 @@ def compose_care_batch(
     levels: Iterable[RiskLevel] = (RiskLevel.MEDIUM,),
     default_name: str = "patient",
     default_department: str = "our clinic",
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     resend_after: dt.timedelta | None = None,
 ) -> MessageBatch:
     """Write the batch of care messages for the non-closed cases at ``levels``.
@@ -223,12 +222,12 @@ def compose_care_batch(
     return MessageBatch(tuple(messages), tuple(skipped))
 
 
-def _batch_time(as_of: Any, resend_after: dt.timedelta | None) -> dt.datetime | None:
-    """When the batch is written: needed (and converted) only to judge ``resend_after``."""
-    if resend_after is None:
-        return None
+def _batch_time(as_of: TimeLike | None, resend_after: dt.timedelta | None) -> dt.datetime | None:
+    """When the batch is written (converted once when given); needed to judge ``resend_after``."""
     if as_of is None:
-        raise ConfigError("compose_care_batch: resend_after needs as_of")
+        if resend_after is not None:
+            raise ConfigError("compose_care_batch: resend_after needs as_of")
+        return None
     return to_datetime(as_of, field="as_of")
 
 

@@ -361,10 +361,11 @@ class PointsLedger:
         """
         if not visit_id and (not str(patient_id) or visit_time is None):
             raise LedgerError("reverse_visit needs visit_id, or patient_id and visit_time")
+        moment = to_datetime(at, field="at", error=LedgerError)  # checked even with no award
         when = (dt.datetime.min if visit_time is None
                 else to_datetime(visit_time, field="visit_time", error=LedgerError))
         key = visit_key(self.branch, patient_id, when, visit_id)
-        return reverse_visit(self, key, at=at, actor=actor, reason=reason)
+        return reverse_visit(self, key, at=moment, actor=actor, reason=reason)
 
     # ------------------------------------------------------------------ internals
     def _request(self, kind: EventKind, patient_id: str | int, points: int, *, key: str,

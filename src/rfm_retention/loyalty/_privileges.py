@@ -18,7 +18,7 @@ import numpy as np
 from rfm_retention.data import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.loyalty._events import Event, EventKind
-from rfm_retention.time import to_instant
+from rfm_retention.time import TimeLike, as_instant
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty._ledger import PointsLedger
@@ -192,7 +192,7 @@ def privileges(
     patient_id: str | int,
     visits: VisitLog,
     *,
-    as_of: dt.date | dt.datetime | str,
+    as_of: TimeLike,
     ledger: PointsLedger | None = None,
     catalogue: tuple[Privilege, ...] = SPEC_PRIVILEGES,
     tiers: TierScheme | None = None,
@@ -209,12 +209,12 @@ def privileges(
         (True, 'has visited before')
     """
     pid = str(patient_id)
-    instant = to_instant(as_of)
+    instant = as_instant(as_of)  # the one conversion; the tiers get the instant
     times = _visit_times(visits, pid, instant)
     if tiers is not None:
         from rfm_retention.loyalty._tiers import membership
 
-        m = membership(pid, visits, as_of=as_of, ledger=ledger, scheme=tiers)
+        m = membership(pid, visits, as_of=instant, ledger=ledger, scheme=tiers)
         earned = _earned(ledger, pid)
         return PatientPrivileges(pid, m.as_of, len(times), earned, m.decisions, m.tier, m.rule)
     points = _earned(ledger, pid)

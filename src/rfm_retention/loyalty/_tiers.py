@@ -37,7 +37,7 @@ from rfm_retention.loyalty._privileges import (
     _earned_points,
     _patient_rows,
 )
-from rfm_retention.time import TimeLike, to_datetime, to_instant
+from rfm_retention.time import TimeLike, as_instant
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty._ledger import PointsLedger
@@ -248,8 +248,8 @@ def membership(
         'member: not enrolled'
     """
     pid = str(patient_id)
-    instant = to_instant(as_of)
-    moment = to_datetime(as_of)
+    instant = as_instant(as_of)  # the one conversion
+    moment: dt.datetime = instant.astype(dt.datetime)  # the same instant as a record holds it
     rows = _patient_rows(visits, pid)
     times, amounts = visits.time[rows], visits.amount[rows]
     events = ledger.history(pid) if ledger is not None else ()

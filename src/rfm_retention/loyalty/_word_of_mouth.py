@@ -41,7 +41,7 @@ from rfm_retention.data import PatientRegistry, ReviewTable, VisitLog
 from rfm_retention.errors import ConfigError, LedgerError
 from rfm_retention.loyalty._events import MAX_POINTS, Event, EventKind
 from rfm_retention.loyalty._inputs import PostedReview, Referral, referrals_of, reviews_of
-from rfm_retention.time import TimeLike
+from rfm_retention.time import TimeLike, to_datetime
 
 if TYPE_CHECKING:
     from rfm_retention.loyalty._ledger import PointsLedger
@@ -221,7 +221,7 @@ def award_referrals(
     pairs = [(str(r.patient_id), str(r.referred_by)) for r in referrals]
     known = {str(p): i for i, p in enumerate(visits.patient_ids.tolist())}
     first_time = visits.time[visits.group_starts[:-1]] if len(visits) else visits.time
-    when_reversed = at if at is not None else (
+    when_reversed = to_datetime(at, error=LedgerError) if at is not None else (  # once
         visits.time.max().astype("datetime64[s]").tolist() if len(visits) else None)
     candidates = awarded = already = capped = reversed_n = points = 0
     cap = _YearlyCap(ledger, "referral:", rules.max_referrals_per_year)
@@ -259,10 +259,11 @@ def reverse_referral(ledger: PointsLedger, referred: str | int, *, at: TimeLike,
         >>> reverse_referral(PointsLedger(MemoryStore()), "P9", at="2024-01-01") is None
         True
     """
+    when = to_datetime(at, error=LedgerError)  # checked even with nothing to reverse
     live, _ = _live_key(ledger, str(referred))
     if live is None:
         return None
-    return ledger.reverse(live, at=at, actor=actor, reason=reason)
+    return ledger.reverse(live, at=when, actor=actor, reason=reason)
 
 
 def review_key(branch: str, patient: str, platform: str, posted_at: dt.datetime) -> str:

@@ -41,7 +41,7 @@ from rfm_retention.metrics._exclusions import Exclusions
 from rfm_retention.metrics._groups import NO_GROUP, PatientGroups
 from rfm_retention.metrics._revisit import RevisitRate, count_revisits
 from rfm_retention.metrics._visits import VisitDays, patient_positions, visit_days
-from rfm_retention.time import TimeLike, as_date, day_number, to_date, to_instant
+from rfm_retention.time import TimeLike, as_date, as_instant, day_number, to_date
 
 __all__ = [
     "AcquisitionReport",
@@ -230,8 +230,8 @@ def acquisition_report(
         True
     """
     # each time input converted once, the instants handed inward
-    instant = to_instant(as_of)
-    start, end = to_instant(start, field="start"), to_instant(end, field="end")
+    instant = as_instant(as_of)
+    start, end = as_instant(start, field="start"), as_instant(end, field="end")
     months, bounds = month_spans(start, end)
     n_months = len(months)
     as_of_day = day_number(instant)

@@ -190,7 +190,7 @@ class DaysSinceLastVisit:
 
     def score(self, data: PatientData, at: dt.date) -> Scores:
         """Days since each patient's last visit as of ``at``."""
-        f = patient_features(data.visits, at)
+        f = patient_features(data.visits, day_end(at))  # the day's instant, not a conversion
         return Scores.of(f.patient_id, f.days_since_last_visit.astype(np.float64))
 
 

@@ -51,7 +51,7 @@ from rfm_retention.metrics._groups import (
 )
 from rfm_retention.metrics._lapse import LapseRule, lapse_events
 from rfm_retention.metrics._visits import patient_positions
-from rfm_retention.time import TimeLike, as_date, day_number
+from rfm_retention.time import TimeLike, as_date, as_instant, day_end, day_number
 
 __all__ = ["NOT_WARNED", "CauseReport", "CauseShare", "GroupCauses", "causes_by_group"]
 
@@ -244,12 +244,15 @@ def causes_by_group(
         >>> [(c.cause, c.count) for c in r.group("er").categories]
         [('price', 2), ('service', 0)]
     """
+    # each time input converted once, the instants handed inward
+    start, end = as_instant(start, field="start"), as_instant(end, field="end")
+    as_of = as_instant(as_of)
     first, last, as_of_day = day_number(start), day_number(end), day_number(as_of)
     if last < first:
         raise ConfigError(f"the period ends ({end}) before it starts ({start})")
     dimension, basis, codes = group_codes(by, visits, start, cases)
     n_groups = len(codes.names)
-    end_of_period = np.datetime64(as_date(end) + dt.timedelta(days=1), "s") - np.timedelta64(1, "s")
+    end_of_period = day_end(last)
 
     # the patients: warned in the period, or lapsed in it (each once)
     since = (exclusions or Exclusions.none()).since_for(visits.patient_ids)

@@ -7,7 +7,6 @@ host marks them. Each KPI's docstring says exactly how it applies the mark.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,7 +37,7 @@ class Exclusion:
     """One patient leaving the KPIs' population from ``since`` on."""
 
     patient_id: str | int
-    since: dt.date | dt.datetime | str
+    since: TimeLike
     reason: str = "deceased"
 
 
@@ -108,13 +107,11 @@ class Exclusions:
             ['p1']
         """
         dead, moved = registry.columns["deceased_at"], registry.columns["transferred_at"]
-        rows = []
-        for pid, d, t in zip(registry.row_patient_ids().tolist(), dead, moved, strict=True):
-            if not np.isnat(d) and (np.isnat(t) or d <= t):
-                rows.append((pid, str(d.astype("datetime64[D]")), "deceased"))
-            elif not np.isnat(t):
-                rows.append((pid, str(t.astype("datetime64[D]")), "transferred"))
-        return cls.from_records(rows)
+        died_first = ~np.isnat(dead) & (np.isnat(moved) | (dead <= moved))
+        gone = died_first | ~np.isnat(moved)
+        since = np.where(died_first, dead, moved)[gone].astype("datetime64[D]")
+        reason = np.where(died_first, "deceased", "transferred")[gone]
+        return cls.from_arrays(registry.row_patient_ids()[gone], since, reason)
 
     @classmethod
     def from_arrays(cls, patient_id: Any, since_day: Any, reason: Any = None) -> Exclusions:

@@ -73,7 +73,7 @@ from rfm_retention.metrics._visits import (
     visit_row_at,
 )
 from rfm_retention.metrics._winback import WIN_BACK_DAYS, ControlGroup
-from rfm_retention.time import TimeLike, as_date
+from rfm_retention.time import TimeLike, as_date, as_instant, day_end
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
@@ -171,18 +171,13 @@ def segment_groups(visits: VisitLog, as_of: TimeLike) -> PatientGroups:
     """
     from rfm_retention.segmentation import eight_segments
 
-    features = patient_features(visits, as_of_text(as_of))
+    features = patient_features(visits, day_end(as_date(as_of)))  # the whole day, converted once
     seen = features.patient_id
     names: dict[Any, str] = {pid: "(new)" for pid in visits.patient_ids.tolist()}
     if len(seen):
         segments = eight_segments().fit(features).assign(features)
         names.update(zip(seen.tolist(), segments.codes.tolist(), strict=True))
     return PatientGroups.from_mapping("segment", names, basis=BASIS["segment"])
-
-
-def as_of_text(day: TimeLike) -> str:
-    """A date-like as ISO text (what the feature builder accepts)."""
-    return as_date(day).isoformat()
 
 
 @attrs.frozen
@@ -430,6 +425,9 @@ def kpi_report_by(
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) \
             or min_group_size < 0:
         raise ConfigError(f"min_group_size must be a whole number >= 0, got {min_group_size!r}")
+    # each time input converted once, the instants handed inward
+    start, end = as_instant(start, field="start"), as_instant(end, field="end")
+    as_of = as_instant(as_of)
     overall = kpi_report(
         visits, start, end, as_of=as_of, ratings=ratings, cases=cases, lapse_rule=lapse_rule,
         exclusions=exclusions, win_back_days=win_back_days, control=control, progress=progress,

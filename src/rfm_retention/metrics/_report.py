@@ -66,7 +66,7 @@ from rfm_retention.metrics._winback import (
     control_win_back,
     win_back_rate,
 )
-from rfm_retention.time import TimeLike, as_date, to_instant
+from rfm_retention.time import TimeLike, as_date, as_instant
 
 __all__ = ["KPIReport", "MonthlyKPIs", "kpi_report"]
 
@@ -317,8 +317,8 @@ def kpi_report(
         raise ConfigError("a control group needs the cases (the treated side) beside it")
     rule = lapse_rule or LapseRule()
     # each time input converted once, the instants handed to every KPI
-    instant = to_instant(as_of)
-    start, end = to_instant(start, field="start"), to_instant(end, field="end")
+    instant = as_instant(as_of)
+    start, end = as_instant(start, field="start"), as_instant(end, field="end")
     _, bounds = month_spans(start, end)
     total = _SHARED_STEPS + len(bounds) - 1
     report_progress(progress, _STAGE, 0, total)

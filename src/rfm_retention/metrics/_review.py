@@ -35,7 +35,7 @@ from rfm_retention.metrics._groups import (
 from rfm_retention.metrics._lapse import LapseRule
 from rfm_retention.metrics._report import KPIReport, kpi_report
 from rfm_retention.metrics._winback import WIN_BACK_DAYS, ControlGroup
-from rfm_retention.time import TimeLike
+from rfm_retention.time import TimeLike, as_instant
 
 __all__ = ["ProgrammeReview", "programme_review"]
 
@@ -127,6 +127,11 @@ def programme_review(
         if registry is None:
             raise ConfigError("KPIs by channel need the patient registry (its channel column)")
         by = channel_groups(registry)
+    # each time input converted once, the instants handed to every report
+    start, end = as_instant(start, field="start"), as_instant(end, field="end")
+    as_of = as_instant(as_of)
+    if programme_start is not None:
+        programme_start = as_instant(programme_start, field="programme_start")
     options: dict[str, Any] = dict(
         as_of=as_of, ratings=ratings, cases=cases, lapse_rule=lapse_rule,
         exclusions=exclusions, win_back_days=win_back_days, control=control,

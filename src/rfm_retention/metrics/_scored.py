@@ -25,7 +25,7 @@ from rfm_retention.data._table import IdArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._backtest import DaysSinceLastVisit, Scorer, _aligned
 from rfm_retention.metrics._replay import ChurnOutcome, data_until, outcome_labels
-from rfm_retention.time import TimeLike, day_number, to_date
+from rfm_retention.time import TimeLike, day_end, day_number, to_date
 
 __all__ = ["ScoredOutcomes", "scored_outcomes"]
 
@@ -188,7 +188,7 @@ def scored_outcomes(
     labels = outcome_labels(visits, day, outcome or ChurnOutcome(),
                             observed_until_day=observed, population=population)
     when = to_date(day)
-    past = data_until(data, np.datetime64(when, "s") + np.timedelta64(86399, "s"))
+    past = data_until(data, day_end(day))
     scores: dict[str, FloatArray] = {}
     probabilities: dict[str, FloatArray] = {}
     for m in [*methods, base]:

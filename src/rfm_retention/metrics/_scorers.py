@@ -35,7 +35,7 @@ from rfm_retention.risk._policy import RiskPolicy
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._scan import default_policy, scan
 from rfm_retention.risk._training import LearnedScorePolicy, ScoreTrainer
-from rfm_retention.time import TimeLike, day_number, to_date, to_instant
+from rfm_retention.time import TimeLike, day_end, day_number, to_date
 
 __all__ = ["ScanScorer", "fit_learned_score"]
 
@@ -80,7 +80,7 @@ class ScanScorer:
 
     def score(self, data: PatientData, at: dt.date) -> Scores:
         """Scan ``data`` as of ``at``; every patient of the panel gets a level and a score."""
-        warnings = scan(data, at, self.indicators, self.policy, lapsed_after_days=None)
+        warnings = scan(data, day_end(at), self.indicators, self.policy, lapsed_after_days=None)
         assessment = warnings.assessment
         level = assessment.level.astype(np.int64)
         score = np.nan_to_num(assessment.score, nan=0.0)
@@ -133,8 +133,8 @@ def fit_learned_score(
     labels = outcome_labels(
         data.visits, train_day, outcome, observed_until_day=labels_end, population=population
     )
-    when = to_date(train_day)
-    past = data_until(data, to_instant(when))
+    when = day_end(train_day)  # the day's instant, handed on without converting again
+    past = data_until(data, when)
     policy = (trainer or ScoreTrainer()).fit(
         past, when, (labels.patient_id, labels.positive), indicators
     )

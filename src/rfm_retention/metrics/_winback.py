@@ -407,8 +407,8 @@ def win_back_uplift(
         )
     elif any(a is not None for a in arrays):
         raise ConfigError("win_back_uplift: give control= or the three arrays, not both")
-    options: dict[str, Any] = dict(
-        as_of=as_of, within_days=within_days, levels=levels, exclusions=exclusions
+    options: dict[str, Any] = dict(  # as_of converted once for both arms
+        as_of=as_instant(as_of), within_days=within_days, levels=levels, exclusions=exclusions
     )
     return Uplift(
         win_back_rate(visits, treated, **options),

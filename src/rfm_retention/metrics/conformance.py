@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,7 +37,7 @@ from rfm_retention._frozen import frozen_mapping
 from rfm_retention.data._bundle import PatientData
 from rfm_retention.metrics._backtest import Scorer, Scores
 from rfm_retention.metrics._replay import data_until
-from rfm_retention.time import TimeLike, as_date, to_instant
+from rfm_retention.time import TimeLike, as_date, day_end
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = [
@@ -48,10 +49,13 @@ __all__ = [
     "check_scores_each_patient_once",
 ]
 
-def _score(scorer: Scorer, data: PatientData, at: TimeLike, check: str) -> Scores:
-    """What ``scorer`` says on ``data`` cut to ``at`` (as the backtest calls it), well formed."""
-    day = as_date(at)
-    past = data_until(data, to_instant(day))
+def _score(scorer: Scorer, data: PatientData, day: dt.date, check: str) -> Scores:
+    """What ``scorer`` says on ``data`` cut to ``day`` (as the backtest calls it), well formed.
+
+    The check converted its ``at`` once (:func:`~rfm_retention.time.as_date`); the
+    cut is that day's instant, so a check reads each time input once.
+    """
+    past = data_until(data, day_end(day))
     scores = expect_no_error(lambda: scorer.score(past, day), check, "score(data, at)")
     expect(isinstance(scores, Scores), check,
            f"score() must return Scores, got {type(scores).__name__}")
@@ -73,13 +77,14 @@ def check_scorer_protocol(scorer: Any, data: PatientData, at: TimeLike) -> None:
 def check_scores_each_patient_once(scorer: Scorer, data: PatientData, at: TimeLike) -> None:
     """Every patient seen by ``at`` is scored, once; nobody outside the data is."""
     name = "check_scores_each_patient_once"
-    scores = _score(scorer, data, at, name)
+    day = as_date(at)
+    scores = _score(scorer, data, day, name)
     ids = scores.patient_id
     unique, counts = np.unique(ids, return_counts=True)
     expect_nobody(counts > 1, unique, name, "is scored twice")
-    seen = data_until(data, to_instant(as_date(at))).visits.patient_ids
+    seen = data_until(data, day_end(day)).visits.patient_ids
     missing = ~np.isin(seen, ids)
-    expect_nobody(missing, seen, name, f"was seen by {as_date(at)} and is not scored")
+    expect_nobody(missing, seen, name, f"was seen by {day} and is not scored")
     stranger = ~np.isin(ids, data.patients)
     expect_nobody(stranger, ids, name, "is not in the data")
 
@@ -87,7 +92,7 @@ def check_scores_each_patient_once(scorer: Scorer, data: PatientData, at: TimeLi
 def check_finite_scores(scorer: Scorer, data: PatientData, at: TimeLike) -> None:
     """Finite scores, levels from the vocabulary, stated probabilities in [0, 1]."""
     name = "check_finite_scores"
-    scores = _score(scorer, data, at, name)
+    scores = _score(scorer, data, as_date(at), name)
     bad = ~np.isfinite(np.asarray(scores.score, np.float64))
     expect_nobody(bad, scores.patient_id, name, "has a score that is not finite")
     bad = unknown_levels(scores.level)
@@ -103,14 +108,15 @@ def check_finite_scores(scorer: Scorer, data: PatientData, at: TimeLike) -> None
 def check_scores_deterministic(scorer: Scorer, data: PatientData, at: TimeLike) -> None:
     """Scoring the same data twice gives the same patients, scores, levels and probabilities."""
     name = "check_scores_deterministic"
-    _same_scores(_score(scorer, data, at, name), _score(scorer, data, at, name), name,
+    day = as_date(at)
+    _same_scores(_score(scorer, data, day, name), _score(scorer, data, day, name), name,
                  "the second time")
 
 
 def check_higher_is_riskier(scorer: Scorer, data: PatientData, at: TimeLike) -> None:
     """Higher scores are riskier: a higher level or probability never has a lower score."""
     name = "check_higher_is_riskier"
-    scores = _score(scorer, data, at, name)
+    scores = _score(scorer, data, as_date(at), name)
     stated = {"level": np.asarray(scores.level, np.float64)}
     if scores.probability is not None:
         stated["probability"] = np.asarray(scores.probability, np.float64)

@@ -20,7 +20,6 @@ What the trained risk model reads about each patient as of a date:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +36,7 @@ from rfm_retention.features import patient_features
 from rfm_retention.model._terms import TermSpec
 from rfm_retention.risk._panel import IndicatorPanel, evaluate
 from rfm_retention.risk._registry import IndicatorSet
-from rfm_retention.time import as_date, day_end
+from rfm_retention.time import TimeLike, as_date, day_end
 
 __all__ = ["LIFETIME_MODELS", "ModelInputs", "model_inputs"]
 
@@ -60,7 +59,7 @@ class ModelInputs:
     """Input columns for every patient of a bundle as of a date.
 
     Attributes:
-        as_of: the day judged.
+        as_of: the instant judged, the end of the day (as every result reports it).
         patient_id: rows (``data.patients`` order).
         specs: one :class:`TermSpec` per column.
         values: (patients, columns) floats; NaN where the patient has no value.
@@ -70,7 +69,7 @@ class ModelInputs:
             (NaN without a lifetime model), for value at risk.
     """
 
-    as_of: dt.date
+    as_of: np.datetime64
     patient_id: IdArray
     specs: tuple[TermSpec, ...]
     values: FloatArray
@@ -107,7 +106,7 @@ def _signed_log1p(x: FloatArray) -> FloatArray:
 
 def model_inputs(
     data: PatientData,
-    as_of: Any,
+    as_of: TimeLike,
     *,
     indicators: IndicatorSet | None = None,
     lifetime: str | None = None,
@@ -207,7 +206,7 @@ def model_inputs(
         spend = cols[-1].copy()
         spend = np.expm1(spend)
     values = np.column_stack(cols) if cols else np.zeros((n, 0))
-    return ModelInputs(day, patients, tuple(specs), values, panel, spend)
+    return ModelInputs(instant, patients, tuple(specs), values, panel, spend)
 
 
 def _lifetime_columns(

@@ -36,7 +36,7 @@ from rfm_retention.model._terms import Term, describe_value
 from rfm_retention.risk._odds import ChurnOdds, trailing_year_spend
 from rfm_retention.risk._panel import IndicatorPanel
 from rfm_retention.risk._registry import IndicatorSet
-from rfm_retention.time import as_date, as_instant, day_end
+from rfm_retention.time import TimeLike, as_date, as_instant, day_end
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,11 +55,11 @@ EXPLAINED_TERMS = 3
 """Terms named on each warning: the three that move its odds most."""
 
 
-def _date(value: Any) -> dt.date:
+def _date(value: TimeLike) -> dt.date:
     return as_date(value)
 
 
-def _dates(values: Sequence[Any]) -> tuple[dt.date, ...]:
+def _dates(values: Sequence[TimeLike]) -> tuple[dt.date, ...]:
     return tuple(as_date(v) for v in values)
 
 
@@ -196,7 +196,7 @@ class RiskModel:
     indicators: tuple[str, ...]
     lifetime: str | None = None
 
-    def check_date(self, as_of: Any) -> dt.date:
+    def check_date(self, as_of: TimeLike) -> dt.date:
         """``as_of`` as a date; ConfigError when it is before the last day the labels read."""
         day = as_date(as_of)
         until = self.training.labels_until
@@ -211,7 +211,7 @@ class RiskModel:
     def inputs(
         self,
         data: PatientData | Any,
-        as_of: Any,
+        as_of: TimeLike,
         *,
         indicators: IndicatorSet | None = None,
         panel: IndicatorPanel | None = None,
@@ -236,7 +236,7 @@ class RiskModel:
     def predict(
         self,
         data: PatientData | Any,
-        as_of: Any,
+        as_of: TimeLike,
         *,
         indicators: IndicatorSet | None = None,
         panel: IndicatorPanel | None = None,
@@ -256,7 +256,7 @@ class RiskModel:
         )
 
     def churn_odds(
-        self, data: PatientData | Any, as_of: Any, panel: IndicatorPanel | None = None
+        self, data: PatientData | Any, as_of: TimeLike, panel: IndicatorPanel | None = None
     ) -> ChurnOdds:
         """P(churn) and expected 12-month spend for the scan (see ``scan(..., model=)``).
 

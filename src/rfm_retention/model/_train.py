@@ -42,7 +42,7 @@ from rfm_retention.model._inputs import model_inputs
 from rfm_retention.model._risk_model import RiskModel, TrainingRecord
 from rfm_retention.model._terms import DEFAULT_KNOTS, Term, TermSpec
 from rfm_retention.risk._registry import IndicatorSet
-from rfm_retention.time import day_number, to_date, to_instant
+from rfm_retention.time import TimeLike, day_end, day_number, to_date
 
 __all__ = ["AUTO_L2_MAX_ROWS", "DEFAULT_L2", "L2_GRID", "train_risk_model"]
 
@@ -69,7 +69,7 @@ def _holdout_mask(ids: npt.NDArray[Any], share: float) -> npt.NDArray[np.bool_]:
 
 def train_risk_model(
     data: PatientData | Any,
-    at: Sequence[Any],
+    at: Sequence[TimeLike],
     *,
     horizon_days: int = 90,
     train_horizon_days: int | None = None,
@@ -152,8 +152,8 @@ def train_risk_model(
             data.visits, day, labelled, observed_until_day=day + label_horizon,
             population=population,
         )
-        when = to_date(day)
-        past = data_until(data, to_instant(when))
+        when = day_end(day)  # the day's instant, handed on without converting again
+        past = data_until(data, when)
         x = model_inputs(
             past, when, indicators=chosen, lifetime=lifetime, horizon_days=horizon_days
         )

@@ -40,7 +40,7 @@ from rfm_retention.plot._risk import risk_funnel
 from rfm_retention.plot._segments import rfm_grid, segment_sizes
 from rfm_retention.risk import RiskLevel, WarningList
 from rfm_retention.segmentation import Segmentation, actions
-from rfm_retention.time import as_date
+from rfm_retention.time import TimeLike, as_date
 
 __all__ = ["SECTIONS", "report_page"]
 
@@ -270,7 +270,7 @@ def report_page(
     warnings: WarningList | None = None,
     segments: Segmentation | None = None,
     book: CaseBook | None = None,
-    programme_start: Any = None,
+    programme_start: TimeLike | None = None,
     title: str = "Patient retention: monthly review",
     top: int = 50,
 ) -> str:

@@ -27,7 +27,7 @@ from rfm_retention.data import PatientData
 from rfm_retention.errors import ConfigError, ConvergenceError
 from rfm_retention.features import patient_features
 from rfm_retention.risk._panel import IndicatorPanel
-from rfm_retention.time import TimeLike
+from rfm_retention.time import TimeLike, as_instant
 
 __all__ = [
     "ChurnEstimator",
@@ -143,6 +143,7 @@ def lifetime_odds(data: PatientData, as_of: TimeLike) -> ChurnOdds | None:
     except ImportError:
         return None
     visits = data.visits
+    as_of = as_instant(as_of)  # converted once, for the fit and the features alike
     try:
         scores = lifetime_scores(visits, as_of, horizon_days=LIFETIME_HORIZON_DAYS)
     except (ConvergenceError, ConfigError):  # the history cannot identify the model

@@ -20,7 +20,7 @@ from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._rules import RulePolicy
 from rfm_retention.risk._score import ScorePolicy
 from rfm_retention.risk._warnings import PreviousLevels, WarningList, reason_values
-from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.time import TimeLike, as_instant
 from rfm_retention.vocabulary import RiskLevel
 
 __all__ = ["DEFAULT_LAPSED_AFTER_DAYS", "default_policy", "scan", "warnings_from_panel"]
@@ -107,7 +107,7 @@ def scan(
         >>> warnings[0].indicators[0].evidence
         'last visit 106 days ago; usual interval 30 days (+253%)'
     """
-    instant = to_instant(as_of)  # the one conversion; everything inward gets the instant
+    instant = as_instant(as_of)  # the one conversion; everything inward gets the instant
     data = as_patient_data(data, what="scan")
     chosen = IndicatorSet.of(indicators)
     grader = policy if policy is not None else default_policy(chosen)

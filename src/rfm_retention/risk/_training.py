@@ -44,7 +44,7 @@ from rfm_retention.risk._policy import (
 )
 from rfm_retention.risk._registry import IndicatorSet
 from rfm_retention.risk._score import DIMENSIONS, dimension_scores
-from rfm_retention.time import TimeLike
+from rfm_retention.time import TimeLike, as_date
 from rfm_retention.vocabulary import Dimension
 
 __all__ = ["CoefficientReport", "LearnedScorePolicy", "ScoreTrainer", "labels_for"]
@@ -100,10 +100,8 @@ class CoefficientReport:
         return "\n".join(lines)
 
 
-def _optional_date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+def _optional_date(value: TimeLike | None) -> dt.date | None:
+    return None if value is None else as_date(value)
 
 
 def _names(values: Sequence[str]) -> tuple[str, ...]:

@@ -64,7 +64,7 @@ from rfm_retention.risk._policy_checks import (
     check_worse_signals_never_lower_risk,
     worse_signals,
 )
-from rfm_retention.time import TimeLike, to_instant
+from rfm_retention.time import TimeLike, as_instant
 from rfm_retention.vocabulary import Dimension
 
 __all__ = [
@@ -157,7 +157,7 @@ def only_patients(data: PatientData, patients: IdArray) -> PatientData:
 
 def up_to(data: PatientData, as_of: TimeLike) -> PatientData:
     """The same data without rows after ``as_of``."""
-    instant = to_instant(as_of)
+    instant = as_instant(as_of)
     return _each_table(data, lambda _, t: np.flatnonzero(t.before(instant)).astype(np.int64))
 
 
@@ -196,6 +196,7 @@ def check_protocol(indicator: Any) -> str:
 
 def check_shape(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str:
     """'' when the result is well formed (see :func:`.indicator.check_result`)."""
+    as_of = as_instant(as_of)  # each check converts its time once and hands the instant on
     try:
         result = indicator.evaluate(data, as_of)
         check_result(result, data.patients, tuple(indicator.measures))
@@ -208,6 +209,7 @@ def check_shape(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str
 
 def check_determinism(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str:
     """'' when two evaluations agree exactly."""
+    as_of = as_instant(as_of)
     a, b = indicator.evaluate(data, as_of), indicator.evaluate(data, as_of)
     rows = np.arange(len(data.patients))
     return same_results(a, b, rows, rows)
@@ -215,6 +217,7 @@ def check_determinism(indicator: Indicator, data: PatientData, as_of: TimeLike) 
 
 def check_row_order(indicator: Indicator, data: PatientData, as_of: TimeLike, seed: int = 0) -> str:
     """'' when shuffling every source's rows leaves the result unchanged."""
+    as_of = as_instant(as_of)
     a = indicator.evaluate(data, as_of)
     b = indicator.evaluate(shuffled_rows(data, seed), as_of)
     rows = np.arange(len(data.patients))
@@ -223,6 +226,7 @@ def check_row_order(indicator: Indicator, data: PatientData, as_of: TimeLike, se
 
 def check_as_of(indicator: Indicator, data: PatientData, as_of: TimeLike) -> str:
     """'' when rows after ``as_of`` do not change any patient's result."""
+    as_of = as_instant(as_of)
     a = indicator.evaluate(data, as_of)
     trimmed = up_to(data, as_of)
     b = indicator.evaluate(trimmed, as_of)
@@ -234,6 +238,7 @@ def check_independence(
     indicator: Indicator, data: PatientData, as_of: TimeLike, seed: int = 0
 ) -> str:
     """'' when each patient's result is the same with half of the others removed."""
+    as_of = as_instant(as_of)
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.permutation(data.patients)[: max(1, len(data.patients) // 2)])
     part = only_patients(data, keep)
@@ -258,6 +263,7 @@ def check_indicator(
     deliberately compares patients with each other (the independence check
     is then skipped).
     """
+    as_of = as_instant(as_of)
     name = str(getattr(indicator, "name", type(indicator).__name__))
     failures: dict[str, str] = {}
     passed: list[str] = []
