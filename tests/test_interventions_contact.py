@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
 from rfm_retention.errors import ConfigError, ContactRefused
 from rfm_retention.interventions import (
     CARE_TEMPLATES,
+    Action,
     CallbackNotifier,
     CaseBook,
     Channel,
@@ -33,18 +35,18 @@ H = dt.timedelta(hours=1)
 def test_defaults_allow_care_and_require_marketing_opt_in():
     """Silence allows care contact but not marketing; both defaults are switchable."""
     rules = ContactRules()
-    assert rules.allows("p1", "sms", "care")
-    assert "has not agreed" in rules.why_not("p1", "sms", "marketing")
-    assert ContactRules(marketing_default=True).allows("p1", "sms", "marketing")
-    assert not ContactRules(care_default=False).allows("p1", "phone", "care")
+    assert rules.allows("p1", Channel.SMS, Purpose.CARE)
+    assert "has not agreed" in rules.why_not("p1", Channel.SMS, Purpose.MARKETING)
+    assert ContactRules(marketing_default=True).allows("p1", Channel.SMS, Purpose.MARKETING)
+    assert not ContactRules(care_default=False).allows("p1", Channel.PHONE, Purpose.CARE)
 
 
 def test_channel_statement_beats_patient_wide_statement():
     """Opted in to marketing on WeChat only, out everywhere else."""
     rules = ContactRules([Consent("p1", marketing=False), Consent("p1", "wechat", marketing=True)])
-    assert rules.allows("p1", "wechat", "marketing")
-    assert not rules.allows("p1", "sms", "marketing")
-    assert rules.allows("p1", "sms", "care")
+    assert rules.allows("p1", Channel.WECHAT, Purpose.MARKETING)
+    assert not rules.allows("p1", Channel.SMS, Purpose.MARKETING)
+    assert rules.allows("p1", Channel.SMS, Purpose.CARE)
 
 
 def test_do_not_contact_refuses_everything():
@@ -53,16 +55,16 @@ def test_do_not_contact_refuses_everything():
         Consent("p1", care=True, marketing=True, do_not_contact=True),
         Consent("p2", "phone", do_not_contact=True),
     ])
-    assert "do-not-contact" in rules.why_not("p1", "sms", "care")
-    assert not rules.allows("p2", "phone", "care")
-    assert rules.allows("p2", "sms", "care")
+    assert "do-not-contact" in rules.why_not("p1", Channel.SMS, Purpose.CARE)
+    assert not rules.allows("p2", Channel.PHONE, Purpose.CARE)
+    assert rules.allows("p2", Channel.SMS, Purpose.CARE)
 
 
 def test_later_statement_replaces_earlier():
     """A patient who opts back in is marketable again on that scope."""
     rules = ContactRules([Consent("p1", marketing=False)])
     rules.record(Consent("p1", marketing=True))
-    assert rules.allows("p1", "email", "marketing")
+    assert rules.allows("p1", Channel.EMAIL, Purpose.MARKETING)
 
 
 def test_marketing_contact_to_opted_out_patient_is_refused():
@@ -130,7 +132,7 @@ def _medium_book():
 def test_care_batch_covers_medium_cases_with_reason_templates():
     """Medium cases get their reason's text; high cases are left to one-to-one follow-up."""
     batch = compose_care_batch(
-        _medium_book().cases(), channel="sms", hospital="Riverside", contact_line="0571-1",
+        _medium_book().cases(), channel=Channel.SMS, hospital="Riverside", contact_line="0571-1",
         details={"p1": {"name": "Ms Chen", "department": "orthopaedics"}},
     )
     by_patient = {m.patient_id: m for m in batch.messages}
@@ -147,7 +149,7 @@ def test_care_batch_skips_refused_and_incomplete():
     """Do-not-contact and a missing detail are reported as skipped, with the reason."""
     rules = ContactRules([Consent("p2", "sms", care=False)])
     batch = compose_care_batch(
-        _medium_book().cases(), channel="sms", hospital="Riverside", contact_line="0571-1",
+        _medium_book().cases(), channel=Channel.SMS, hospital="Riverside", contact_line="0571-1",
         rules=rules, default_name="",
     )
     skipped = {s.patient_id: s.reason for s in batch.skipped}
@@ -213,20 +215,44 @@ def test_care_batch_messages_each_case_once_unless_resend_is_due():
     """A case messaged yesterday is skipped today; with resend_after it is messaged again later."""
     book = CaseBook(InMemoryCaseStore())
     book.intake(WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.PRICE), T0)
-    first = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
+    first = compose_care_batch(book.cases(), channel=Channel.SMS, hospital="H", contact_line="1")
     assert len(first.messages) == 1
     book.record_contact("p1#1", at=T0 + H, actor="sms-gateway", channel=Channel.SMS,
                         result=ContactResult.MESSAGE_SENT)
-    again = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1")
+    again = compose_care_batch(book.cases(), channel=Channel.SMS, hospital="H", contact_line="1")
     assert again.messages == ()
     assert again.skipped[0].reason.startswith("already messaged")
     month = dt.timedelta(days=30)
-    early = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1",
+    early = compose_care_batch(book.cases(), channel=Channel.SMS, hospital="H", contact_line="1",
                                as_of=T0 + 10 * 24 * H, resend_after=month)
-    later = compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1",
+    later = compose_care_batch(book.cases(), channel=Channel.SMS, hospital="H", contact_line="1",
                                as_of=T0 + 31 * 24 * H, resend_after=month)
     assert early.messages == ()
     assert len(later.messages) == 1
     with pytest.raises(ConfigError, match="as_of"):
-        compose_care_batch(book.cases(), channel="sms", hospital="H", contact_line="1",
+        compose_care_batch(book.cases(), channel=Channel.SMS, hospital="H", contact_line="1",
                            resend_after=month)
+
+
+@pytest.mark.parametrize(
+    ("call", "hint"),
+    [
+        (lambda: ContactRules().allows("p1", "sms", Purpose.CARE), "channel=Channel.SMS"),
+        (lambda: ContactRules().why_not("p1", Channel.SMS, "marketing"),
+         "purpose=Purpose.MARKETING"),
+        (lambda: ContactRules().check("p1", "fax", Purpose.CARE),
+         "channel= takes one of Channel.PHONE, Channel.SMS"),
+        (lambda: compose_care_batch((), channel="sms", hospital="H", contact_line="1"),
+         "channel=Channel.SMS"),
+        (lambda: Action("call", "Call", channels=("phone",)), "channels=Channel.PHONE"),
+        (lambda: Action("offer", "Offer", purpose="marketing"), "purpose=Purpose.MARKETING"),
+    ],
+)
+def test_channel_and_purpose_given_as_text_are_refused_with_the_member_to_use(
+    call: Any, hint: str
+) -> None:
+    """Contact rules, care batch and playbook actions take members, naming the one to pass."""
+    with pytest.raises(ConfigError, match="Hint") as caught:
+        call()
+    assert hint in str(caught.value)
+    assert "parses with" in str(caught.value)

@@ -19,7 +19,7 @@ Timezone-aware times become naive UTC, like every other time in the library.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -63,6 +63,16 @@ def _as_numpy(values: Any) -> npt.NDArray[Any]:
     return np.asarray(items)
 
 
+def _frame_columns_out(
+    columns: Columns, categories: Iterable[str]
+) -> Iterator[tuple[str, npt.NDArray[Any], bool]]:
+    """(name, numpy array, whether it becomes a categorical) of every output column: what
+    each frame library's converter starts from."""
+    wanted = set(categories)
+    for name, values in columns.items():
+        yield name, _as_numpy(values), name in wanted
+
+
 def to_pandas(
     columns: Columns, *, categories: Iterable[str] = (), purpose: str = "to_pandas"
 ) -> Any:
@@ -76,13 +86,11 @@ def to_pandas(
         ['int64', 'category']
     """
     pd = import_pandas(purpose)
-    wanted = set(categories)
     data: dict[str, Any] = {}
-    for name, values in columns.items():
-        arr = _as_numpy(values)
+    for name, arr, category in _frame_columns_out(columns, categories):
         if arr.dtype.kind == "U":
             arr = arr.astype(object)
-        data[name] = pd.Categorical(arr) if name in wanted else arr
+        data[name] = pd.Categorical(arr) if category else arr
     return pd.DataFrame(data, copy=False)
 
 
@@ -98,14 +106,12 @@ def to_polars(
         ['Date', 'Int64']
     """
     pl = import_optional("polars", "polars", purpose)
-    wanted = set(categories)
     series = []
-    for name, values in columns.items():
-        arr = _as_numpy(values)
+    for name, arr, category in _frame_columns_out(columns, categories):
         if arr.dtype.kind == "M" and np.datetime_data(arr.dtype)[0] == "s":
             arr = arr.astype("datetime64[ms]")  # Polars has no seconds resolution
         column = pl.Series(name, arr.tolist() if arr.dtype.kind == "O" else arr)
-        if name in wanted:
+        if category:
             column = column.cast(pl.Utf8).cast(pl.Categorical)
         series.append(column)
     return pl.DataFrame(series)
@@ -124,17 +130,15 @@ def to_arrow(
         ['date32[day]', 'dictionary<values=string, indices=int32, ordered=0>']
     """
     pa = import_optional("pyarrow", "arrow", purpose)
-    wanted = set(categories)
     arrays: dict[str, Any] = {}
-    for name, values in columns.items():
-        arr = _as_numpy(values)
+    for name, arr, category in _frame_columns_out(columns, categories):
         if arr.dtype.kind == "O":
             column = pa.array(arr.tolist())
         elif arr.dtype.kind == "f":
             column = pa.array(arr, from_pandas=False)
         else:
             column = pa.array(arr)
-        if name in wanted:
+        if category:
             column = column.cast(pa.string()).dictionary_encode()
         arrays[name] = column
     return pa.table(arrays)
@@ -155,32 +159,28 @@ class FrameViews:
         columns: Columns = self.to_columns()  # type: ignore[attr-defined]
         return columns
 
+    def _view(self, convert: Callable[..., Any], method: str) -> Any:
+        """The result's columns through one of the converters above, named for its errors."""
+        return convert(
+            self._frame_columns(),
+            categories=self.FRAME_CATEGORIES,
+            purpose=f"{type(self).__name__}.{method}",
+        )
+
     def to_pandas(self) -> Any:
         """The result as a pandas DataFrame (needs pandas: ``pip install 'rfm-retention[pandas]'``).
         """
-        return to_pandas(
-            self._frame_columns(),
-            categories=self.FRAME_CATEGORIES,
-            purpose=f"{type(self).__name__}.to_pandas",
-        )
+        return self._view(to_pandas, "to_pandas")
 
     def to_polars(self) -> Any:
         """The result as a Polars DataFrame (needs polars: ``pip install 'rfm-retention[polars]'``).
         """
-        return to_polars(
-            self._frame_columns(),
-            categories=self.FRAME_CATEGORIES,
-            purpose=f"{type(self).__name__}.to_polars",
-        )
+        return self._view(to_polars, "to_polars")
 
     def to_arrow(self) -> Any:
         """The result as a pyarrow Table (needs pyarrow: ``pip install 'rfm-retention[arrow]'``).
         """
-        return to_arrow(
-            self._frame_columns(),
-            categories=self.FRAME_CATEGORIES,
-            purpose=f"{type(self).__name__}.to_arrow",
-        )
+        return self._view(to_arrow, "to_arrow")
 
 
 # ---------------------------------------------------------------- in

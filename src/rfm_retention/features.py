@@ -161,8 +161,6 @@ class PatientFeatures(Tabular):
         nan = np.full(n, np.nan)
         minus = np.full(n, -1, np.int64)
         text = np.full(n, "", dtype="U1")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_visit = np.where(visits > 0, spend / np.maximum(visits, 1), np.nan)
         return cls(
             as_of=instant,
             window_days=None,
@@ -175,7 +173,7 @@ class PatientFeatures(Tabular):
             visits_in_window=visits,
             visits_per_year=visits.astype(np.float64),
             spend_in_window=spend,
-            spend_per_visit=per_visit,
+            spend_per_visit=_spend_per_visit(spend, visits),
             mean_interval_days=nan,
             last_interval_days=nan,
             visits_last_3_months=minus,
@@ -185,6 +183,13 @@ class PatientFeatures(Tabular):
             last_department=text if last_department is None else np.asarray(last_department)[order],
             last_diagnosis=text if last_diagnosis is None else np.asarray(last_diagnosis)[order],
         )
+
+
+def _spend_per_visit(spend: FloatArray, visits: IntArray) -> FloatArray:
+    """Spend over visits in the window; NaN for a patient with no visit in it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_visit: FloatArray = np.where(visits > 0, spend / np.maximum(visits, 1), np.nan)
+    return per_visit
 
 
 def _day_before(day: dt.date, span: relativedelta) -> int:
@@ -292,9 +297,6 @@ def _assemble_features(
     exposure = np.maximum(exposure, min_exposure_days)
     span = (last - first).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        spend_per_visit = np.where(
-            visits_in_window > 0, spend_in_window / np.maximum(visits_in_window, 1), np.nan
-        )
         mean_interval = np.where(many, span / np.maximum(n - 1, 1), np.nan)
     return PatientFeatures(
         as_of=bounds.cutoff,
@@ -308,7 +310,7 @@ def _assemble_features(
         visits_in_window=visits_in_window,
         visits_per_year=visits_in_window * DAYS_PER_YEAR / exposure,
         spend_in_window=spend_in_window,
-        spend_per_visit=spend_per_visit,
+        spend_per_visit=_spend_per_visit(spend_in_window, visits_in_window),
         mean_interval_days=mean_interval,
         last_interval_days=np.where(many, (last - prev).astype(np.float64), np.nan),
         visits_last_3_months=visits_last_3_months,

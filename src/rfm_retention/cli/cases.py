@@ -376,7 +376,7 @@ def demo_section(cohort: Any, as_of: Any) -> str:
                              strict=True)
         if str(pid) in wanted and str(dept)
     }
-    batch = compose_care_batch(open_cases, channel="sms", details=details,
+    batch = compose_care_batch(open_cases, channel=Channel.SMS, details=details,
                                hospital="Sample Hospital", contact_line="call 400-000-0000")
 
     def counts(report: Any) -> str:

@@ -20,9 +20,8 @@ warning already had its case and its outcome.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 import attrs
 import numpy.typing as npt
@@ -38,7 +37,13 @@ from rfm_retention.interventions._notify import NoticeKind, Notifier, StaffNotic
 from rfm_retention.interventions._playbook import SPEC_PLAYBOOK, Playbook
 from rfm_retention.interventions._records import Case, Due
 from rfm_retention.interventions._store import CaseStore
-from rfm_retention.interventions._vocabulary import Channel, ContactResult, Outcome, Purpose
+from rfm_retention.interventions._vocabulary import (
+    Channel,
+    ContactResult,
+    Outcome,
+    Purpose,
+    member,
+)
 from rfm_retention.interventions._working_calendar import WorkingCalendar
 from rfm_retention.risk._records import WarningRecord
 from rfm_retention.risk._warnings import WarningList
@@ -71,30 +76,10 @@ class Breach:
 
 
 _INTAKE_ATTEMPTS = 3
-_E = TypeVar("_E", bound=enum.Enum)
 
 
 class _StoreConflict(CaseError):
     """The store refused a write that the state machine accepted: someone else wrote first."""
-
-
-def _member(kind: type[_E], value: object, field: str) -> _E:
-    """``value`` when it is a ``kind`` member, else a ConfigError naming the member to use.
-
-    Text is refused even when it spells a member: the case book takes the
-    vocabulary's enums, as intake takes typed warning records.
-    """
-    if isinstance(value, kind):
-        return value
-    name = kind.__name__
-    try:
-        hint = f"{field}={name}.{kind(value).name}"
-    except ValueError:
-        hint = f"{field}= takes one of " + ", ".join(f"{name}.{m.name}" for m in kind)
-    raise ConfigError(
-        f"{field} takes a {name}, not the {type(value).__name__} {value!r}\n"
-        f"Hint: {hint} (from rfm_retention.interventions import {name})."
-    )
 
 
 def _text(value: object, field: str) -> str:
@@ -405,14 +390,14 @@ class CaseBook(FrameViews):
         forbids.
         """
         case = self.get(case_id)
-        channel = _member(Channel, channel, "channel")
-        purpose = _member(Purpose, purpose, "purpose")
+        channel = member(Channel, channel, "channel")
+        purpose = member(Purpose, purpose, "purpose")
         if self.contact_rules is not None and not inbound:
             self.contact_rules.check(case.patient_id, channel, purpose)
         event = case_events.ContactRecorded(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
             actor=_text(actor, "actor"), channel=channel,
-            result=_member(ContactResult, result, "result"), purpose=purpose, note=note,
+            result=member(ContactResult, result, "result"), purpose=purpose, note=note,
             inbound=inbound,
         )
         return self._commit(case, [event])
@@ -439,7 +424,7 @@ class CaseBook(FrameViews):
         contact rules forbid it there, or on every channel when none is given.
         """
         case = self.get(case_id)
-        offered_on = None if channel is None else _member(Channel, channel, "channel")
+        offered_on = None if channel is None else member(Channel, channel, "channel")
         suggested = self.playbook.retention_plan(case.reason)
         plan_code = suggested.code if code is None else _text(code, "code")
         known = next((p for p in self.playbook.plans if p.code == plan_code), None)
@@ -447,7 +432,7 @@ class CaseBook(FrameViews):
             description = "" if known is None else "; ".join(known.steps)
         plan_purpose = (
             (Purpose.CARE if known is None else known.purpose)
-            if purpose is None else _member(Purpose, purpose, "purpose")
+            if purpose is None else member(Purpose, purpose, "purpose")
         )
         if self.contact_rules is not None and plan_purpose is Purpose.MARKETING:
             channels = list(Channel) if offered_on is None else [offered_on]
@@ -469,7 +454,7 @@ class CaseBook(FrameViews):
         case = self.get(case_id)
         event = case_events.CaseClosed(
             case_id=case.case_id, seq=case.version + 1, at=to_datetime(at, field="at"),
-            actor=_text(actor, "actor"), outcome=_member(Outcome, outcome, "outcome"), note=note)
+            actor=_text(actor, "actor"), outcome=member(Outcome, outcome, "outcome"), note=note)
         return self._commit(case, [event])
 
     def reopen(self, case_id: str, *, at: TimeLike, actor: str, reason: str) -> Case:

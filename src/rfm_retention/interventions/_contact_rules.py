@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import attrs
 
 from rfm_retention.errors import ContactRefused
-from rfm_retention.interventions._vocabulary import Channel, Purpose
+from rfm_retention.interventions._vocabulary import Channel, Purpose, member
 
 __all__ = ["Consent", "ContactRules"]
 
@@ -54,11 +54,15 @@ class ContactRules:
 
     Later statements for the same patient and channel replace earlier ones.
 
+    The questions take the vocabulary's members (``Channel.SMS``,
+    ``Purpose.CARE``); text is refused with the member to pass, as the case
+    book refuses it (parse text from a file once, with ``Channel(text)``).
+
     Example:
         >>> rules = ContactRules([Consent("p1", marketing=False)])
-        >>> rules.allows("p1", "sms", "care")
+        >>> rules.allows("p1", Channel.SMS, Purpose.CARE)
         True
-        >>> rules.check("p1", "sms", "marketing")
+        >>> rules.check("p1", Channel.SMS, Purpose.MARKETING)
         Traceback (most recent call last):
         ...
         rfm_retention.errors.ContactRefused: patient p1 opted out of marketing messages (all channels)
@@ -86,11 +90,11 @@ class ContactRules:
         """Add a statement (it replaces the patient's earlier one for that channel)."""
         self._by_key[(consent.patient_id, consent.channel)] = consent
 
-    def why_not(self, patient_id: object, channel: Channel | str, purpose: Purpose | str) -> str:
+    def why_not(self, patient_id: object, channel: Channel, purpose: Purpose) -> str:
         """Why the contact is refused, or ``""`` when it is allowed."""
         pid = str(patient_id)
-        channel = Channel(channel)
-        purpose = Purpose(purpose)
+        channel = member(Channel, channel, "channel")
+        purpose = member(Purpose, purpose, "purpose")
         specific = self._by_key.get((pid, channel))
         general = self._by_key.get((pid, None))
         if general is not None and general.do_not_contact:
@@ -106,11 +110,11 @@ class ContactRules:
         default = self.care_default if purpose is Purpose.CARE else self.marketing_default
         return "" if default else f"patient {pid} has not agreed to {purpose} messages"
 
-    def allows(self, patient_id: object, channel: Channel | str, purpose: Purpose | str) -> bool:
+    def allows(self, patient_id: object, channel: Channel, purpose: Purpose) -> bool:
         """Whether the contact is allowed."""
         return not self.why_not(patient_id, channel, purpose)
 
-    def check(self, patient_id: object, channel: Channel | str, purpose: Purpose | str) -> None:
+    def check(self, patient_id: object, channel: Channel, purpose: Purpose) -> None:
         """Raise :class:`~rfm_retention.errors.ContactRefused` unless the contact is allowed."""
         reason = self.why_not(patient_id, channel, purpose)
         if reason:

@@ -20,7 +20,7 @@ import attrs
 from rfm_retention.errors import ConfigError
 from rfm_retention.interventions._contact_rules import ContactRules
 from rfm_retention.interventions._records import Case
-from rfm_retention.interventions._vocabulary import Channel, ContactResult, Purpose
+from rfm_retention.interventions._vocabulary import Channel, ContactResult, Purpose, member
 from rfm_retention.time import TimeLike, to_datetime
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
@@ -147,7 +147,7 @@ def _template_for(case: Case, templates: tuple[MessageTemplate, ...]) -> Message
 def compose_care_batch(
     cases: Iterable[Case],
     *,
-    channel: Channel | str,
+    channel: Channel,
     hospital: str,
     contact_line: str,
     details: Mapping[str, Mapping[str, str]] | None = None,
@@ -169,13 +169,13 @@ def compose_care_batch(
 
     Example:
         >>> import datetime as dt
-        >>> from rfm_retention.interventions import CaseBook, InMemoryCaseStore
+        >>> from rfm_retention.interventions import CaseBook, Channel, InMemoryCaseStore
         >>> from rfm_retention.risk import WarningRecord
         >>> from rfm_retention.vocabulary import ReasonCode, RiskLevel
         >>> book = CaseBook(InMemoryCaseStore())
         >>> warning = WarningRecord("p1", RiskLevel.MEDIUM, ReasonCode.BEHAVIOUR_ONLY)
         >>> _ = book.intake(warning, dt.datetime(2024, 5, 6, 8))
-        >>> batch = compose_care_batch(book.cases(open_only=True), channel="sms",
+        >>> batch = compose_care_batch(book.cases(open_only=True), channel=Channel.SMS,
         ...     hospital="Riverside Hospital", contact_line="call 0571-8888",
         ...     details={"p1": {"name": "Mr Zhang", "department": "cardiology"}})
         >>> print(batch.messages[0].text)  # doctest: +NORMALIZE_WHITESPACE
@@ -185,7 +185,8 @@ def compose_care_batch(
 
     Args:
         cases: Cases to consider (closed ones and other levels are left out).
-        channel: The channel the host will send on (consent is per channel).
+        channel: The channel the host will send on (consent is per channel), a
+            :class:`Channel` (text is refused with the member to pass).
         hospital: Signature.
         contact_line: How the patient can reach the hospital.
         details: Per patient id, values for ``name`` and ``department``.
@@ -199,7 +200,7 @@ def compose_care_batch(
             ``None`` messages each case once.
     """
     plan = _BatchPlan(
-        channel=Channel(channel),
+        channel=member(Channel, channel, "channel"),
         templates=tuple(templates),
         rules=rules,
         base={"hospital": hospital, "contact_line": contact_line, "name": default_name,

@@ -31,7 +31,7 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention.errors import CaseError, ConfigError, RFMRetentionError
 from rfm_retention.interventions._convert import text_tuple
-from rfm_retention.interventions._vocabulary import Channel, Milestone, Purpose
+from rfm_retention.interventions._vocabulary import Channel, Milestone, Purpose, member
 from rfm_retention.interventions._working_calendar import WorkingCalendar
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
@@ -135,8 +135,12 @@ class DeadlineRule:
             ) from None
 
 
-def _channels(value: Iterable[Channel | str]) -> tuple[Channel, ...]:
-    return tuple(Channel(c) for c in value)
+def _channels(value: Iterable[Channel]) -> tuple[Channel, ...]:
+    return tuple(member(Channel, c, "channels") for c in value)
+
+
+def _purpose(value: Purpose) -> Purpose:
+    return member(Purpose, value, "purpose")
 
 
 @attrs.frozen
@@ -151,7 +155,7 @@ class Action:
     code: str = attrs.field(converter=_name)
     description: str
     channels: tuple[Channel, ...] = attrs.field(default=(), converter=_channels)
-    purpose: Purpose = attrs.field(default=Purpose.CARE, converter=Purpose)
+    purpose: Purpose = attrs.field(default=Purpose.CARE, converter=_purpose)
 
 
 def _actions(value: Iterable[Action]) -> tuple[Action, ...]:

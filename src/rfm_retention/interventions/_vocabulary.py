@@ -2,13 +2,53 @@
 
 String enums, so that files, databases and host systems can carry them as
 plain text (``Channel("wechat")``) and print them without translation.
+
+The library's verbs (the case book, the contact rules, the care batch) take
+the members themselves; text read from a file or a command line is parsed
+once where it is read (``Channel(text)``), and text reaching a verb is
+refused by :func:`member` with the member to pass instead.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
-__all__ = ["CaseStatus", "Channel", "ContactResult", "Milestone", "Outcome", "Purpose"]
+from rfm_retention.errors import ConfigError
+
+__all__ = ["CaseStatus", "Channel", "ContactResult", "Milestone", "Outcome", "Purpose", "member"]
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def member(kind: type[_E], value: object, field: str) -> _E:
+    """``value`` when it is a ``kind`` member, else a ConfigError naming the member to use.
+
+    Text is refused even when it spells a member: the verbs take the
+    vocabulary's enums, as intake takes typed warning records; text from a
+    file is parsed where it is read, with ``kind(text)``.
+
+    Example:
+        >>> member(Channel, Channel.SMS, "channel")
+        <Channel.SMS: 'sms'>
+        >>> member(Channel, "sms", "channel")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConfigError: channel takes a Channel, not the str 'sms'
+        Hint: channel=Channel.SMS (from rfm_retention.interventions import Channel); text read from a file parses with Channel(text).
+    """  # noqa: E501
+    if isinstance(value, kind):
+        return value
+    name = kind.__name__
+    try:
+        hint = f"{field}={name}.{kind(value).name}"
+    except ValueError:
+        hint = f"{field}= takes one of " + ", ".join(f"{name}.{m.name}" for m in kind)
+    raise ConfigError(
+        f"{field} takes a {name}, not the {type(value).__name__} {value!r}\n"
+        f"Hint: {hint} (from rfm_retention.interventions import {name}); "
+        f"text read from a file parses with {name}(text)."
+    )
 
 
 class Channel(enum.StrEnum):

@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._tabular import row_position
 from rfm_retention.data import (
     AppointmentTable,
     AssessmentTable,
@@ -46,6 +47,7 @@ from rfm_retention.testing._population import (
 from rfm_retention.testing._presets import CHURN_REASONS, DEFAULT_SETTINGS, CohortSettings
 from rfm_retention.testing._registry import draw_registry
 from rfm_retention.testing._signals import (
+    SignalDraw,
     draw_complaints,
     draw_outcomes,
     draw_ratings,
@@ -113,10 +115,7 @@ class ChurnTruth:
 
     def index_of(self, patient_id: str) -> int:
         """Row of ``patient_id``; KeyError if the cohort has no such patient."""
-        at = int(np.searchsorted(self.patient_id, patient_id))
-        if at >= len(self) or self.patient_id[at] != patient_id:
-            raise KeyError(f"no patient {patient_id!r} in the cohort")
-        return at
+        return row_position(self.patient_id, patient_id, f"no patient {patient_id!r} in the cohort")
 
     def reason_of(self, patient_id: str) -> ReasonCode | None:
         """The main driver of ``patient_id``'s churn, or None if they did not churn."""
@@ -224,10 +223,11 @@ def synthetic_cohort(
     pop = draw_population(rng, int(n_patients), start_day, end_day, settings)
     care = draw_care(rng, pop, end_day, settings)
     v, a, c = care.visits, care.appointments, care.courses
-    ratings = draw_ratings(rng, pop, v, end_day, settings)
-    complaints = draw_complaints(rng, pop, v, end_day, settings)
-    outcomes = draw_outcomes(rng, pop, v, end_day, settings)
-    reviews = draw_reviews(rng, pop, v, end_day, settings)
+    given = SignalDraw(rng, pop, v, end_day, settings)
+    ratings = draw_ratings(given)
+    complaints = draw_complaints(given)
+    outcomes = draw_outcomes(given)
+    reviews = draw_reviews(given)
     visit_columns = {
         "amount": v.amount,
         "department": v.department,

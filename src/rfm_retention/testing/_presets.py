@@ -48,6 +48,12 @@ def _require(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _non_negative(owner: object, names: tuple[str, ...]) -> None:
+    """Every named attribute (a number) is at least 0."""
+    for name in names:
+        _require(getattr(owner, name) >= 0, f"{type(owner).__name__}.{name} must be >= 0")
+
+
 def _probabilities(owner: object, names: tuple[str, ...]) -> None:
     """Every named attribute (a number or a pair of numbers) lies in [0, 1]."""
     for name in names:
@@ -185,8 +191,9 @@ class ChurnHazards:
     stretch: tuple[float, float] = (1.6, 2.4)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("efficacy", "service", "price", "competition", "trust", "behaviour_only"):
-            _require(getattr(self, name) >= 0, f"ChurnHazards.{name} must be >= 0")
+        _non_negative(
+            self, ("efficacy", "service", "price", "competition", "trust", "behaviour_only")
+        )
         _require(
             self.efficacy_scale > 0 and self.service_scale > 0,
             "ChurnHazards: efficacy_scale and service_scale must be > 0",
@@ -289,9 +296,9 @@ class SignalRates:
                 "price_cut", "course_share", "course_abandon",
             ),
         )  # fmt: skip
-        for name in ("satisfaction_sd", "efficacy_sd", "rating_noise", "handling_sd",
-                     "outcome_noise"):  # fmt: skip
-            _require(getattr(self, name) >= 0, f"SignalRates.{name} must be >= 0")
+        _non_negative(
+            self, ("satisfaction_sd", "efficacy_sd", "rating_noise", "handling_sd", "outcome_noise")
+        )
 
 
 DEFAULT_SIGNALS = SignalRates()

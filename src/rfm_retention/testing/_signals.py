@@ -93,12 +93,23 @@ def _drop(
     return result
 
 
+@attrs.frozen(eq=False)
+class SignalDraw:
+    """What every signal is drawn from: the cohort's generator (drawn from in a fixed
+    order, so a seed gives one cohort), its patients and visits, its last day, its
+    settings."""
+
+    rng: np.random.Generator
+    pop: Population
+    visits: Visits
+    end_day: int
+    settings: CohortSettings
+
+
 def _after_visits(
-    rng: np.random.Generator,
-    visits: Visits,
+    given: SignalDraw,
     chance: npt.NDArray[np.floating[Any]] | float,
     delay_days: tuple[float, float],
-    end_day: int,
 ) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """Events following some visits: (visit row, event time), within the cohort period.
 
@@ -106,22 +117,23 @@ def _after_visits(
     delay drawn uniformly from ``delay_days``; events after ``end_day`` are
     dropped (the cohort's data stops there).
     """
+    rng, visits = given.rng, given.visits
     picked = np.flatnonzero(rng.random(len(visits.t)) < chance)
     t = visits.t[picked] + rng.uniform(delay_days[0], delay_days[1], len(picked))
-    keep = t < end_day + 1
+    keep = t < given.end_day + 1
     return picked[keep], t[keep]
 
 
-def draw_ratings(
-    rng: np.random.Generator,
-    pop: Population,
-    visits: Visits,
-    end_day: int,
-    settings: CohortSettings,
-) -> Scores:
+def _labels(rng: np.random.Generator, labels: tuple[str, ...], n: int) -> TextArray:
+    """``n`` labels drawn uniformly from ``labels``."""
+    drawn: TextArray = np.array(labels)[rng.integers(0, len(labels), n)]
+    return drawn
+
+
+def draw_ratings(given: SignalDraw) -> Scores:
     """Satisfaction ratings after a share of visits; service and trust churners rate lower."""
-    sig = settings.signals
-    rows, t = _after_visits(rng, visits, sig.rating_per_visit, RATING_DELAY_DAYS, end_day)
+    rng, pop, visits, sig = given.rng, given.pop, given.visits, given.settings.signals
+    rows, t = _after_visits(given, sig.rating_per_visit, RATING_DELAY_DAYS)
     patient = visits.patient[rows]
     driven = _driven_by(pop, patient, ReasonCode.SERVICE, ReasonCode.TRUST)
     score = (
@@ -129,19 +141,13 @@ def draw_ratings(
         + rng.normal(0.0, sig.rating_noise, patient.shape[0])
         - _drop(pop, patient, t, driven, sig.rating_drop)
     )
-    channel = np.array(RATING_CHANNELS)[rng.integers(0, len(RATING_CHANNELS), patient.shape[0])]
+    channel = _labels(rng, RATING_CHANNELS, patient.shape[0])
     return Scores(patient, t, {"score": np.clip(np.round(score), 0, 100), "channel": channel})
 
 
-def draw_complaints(
-    rng: np.random.Generator,
-    pop: Population,
-    visits: Visits,
-    end_day: int,
-    settings: CohortSettings,
-) -> Scores:
+def draw_complaints(given: SignalDraw) -> Scores:
     """Complaints: rare in general, frequent in a service, trust or price churner's lead time."""
-    sig = settings.signals
+    rng, pop, visits, sig = given.rng, given.pop, given.visits, given.settings.signals
     degraded = _in_lead(pop, visits, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.PRICE)
     efficacy_lead = _in_lead(pop, visits, ReasonCode.EFFICACY)
     p = sig.complaint_per_visit + sig.complaint_unhappy * (
@@ -149,7 +155,7 @@ def draw_complaints(
     )
     p = np.where(degraded, sig.complaint_degraded, p)
     p = np.where(efficacy_lead, sig.complaint_degraded * EFFICACY_COMPLAINT_SHARE, p)
-    rows, t = _after_visits(rng, visits, p, COMPLAINT_DELAY_DAYS, end_day)
+    rows, t = _after_visits(given, p, COMPLAINT_DELAY_DAYS)
     patient, lead = visits.patient[rows], (degraded | efficacy_lead)[rows]
     m = patient.shape[0]
     valid = rng.random(m) < np.where(lead, sig.complaint_valid[1], sig.complaint_valid[0])
@@ -160,7 +166,7 @@ def draw_complaints(
     handling = np.where(
         rng.random(m) < sig.handling_surveyed, np.clip(np.round(handling), 0, 100), np.nan
     )
-    category = np.array(COMPLAINT_CATEGORIES)[rng.integers(0, len(COMPLAINT_CATEGORIES), m)]
+    category = _labels(rng, COMPLAINT_CATEGORIES, m)
     reasons = np.array([r.value for r in CHURN_REASONS] + [""])[pop.reason[patient]]
     for reason, label in DRIVER_CATEGORY.items():
         category = np.where(lead & (reasons == reason.value), label, category)
@@ -171,21 +177,15 @@ def draw_complaints(
     )
 
 
-def draw_outcomes(
-    rng: np.random.Generator,
-    pop: Population,
-    visits: Visits,
-    end_day: int,
-    settings: CohortSettings,
-) -> Scores:
+def draw_outcomes(given: SignalDraw) -> Scores:
     """Outcome scores at a share of visits; rehab progress (expected vs actual) at sessions."""
-    sig = settings.signals
+    rng, pop, visits, sig = given.rng, given.pop, given.visits, given.settings.signals
     share = np.where(
         visits.origin == EPISODE,
         sig.assessment_per_visit * ACUTE_ASSESSMENT_SHARE,
         sig.assessment_per_visit,
     )
-    rows, t = _after_visits(rng, visits, share, ASSESSMENT_DELAY_DAYS, end_day)
+    rows, t = _after_visits(given, share, ASSESSMENT_DELAY_DAYS)
     patient, progress = visits.patient[rows], visits.progress[rows]
     session = visits.origin[rows] == SESSION
     m = patient.shape[0]
@@ -214,18 +214,12 @@ def draw_outcomes(
     )
 
 
-def draw_reviews(
-    rng: np.random.Generator,
-    pop: Population,
-    visits: Visits,
-    end_day: int,
-    settings: CohortSettings,
-) -> Scores:
+def draw_reviews(given: SignalDraw) -> Scores:
     """External 1-5 star reviews (stored 0-100); churners post more, and worse, in their lead."""
-    sig = settings.signals
+    rng, pop, visits, sig = given.rng, given.pop, given.visits, given.settings.signals
     unhappy = _in_lead(pop, visits, ReasonCode.SERVICE, ReasonCode.TRUST, ReasonCode.EFFICACY)
     chance = np.where(unhappy, sig.review_per_visit[1], sig.review_per_visit[0])
-    rows, t = _after_visits(rng, visits, chance, REVIEW_DELAY_DAYS, end_day)
+    rows, t = _after_visits(given, chance, REVIEW_DELAY_DAYS)
     patient = visits.patient[rows]
     m = patient.shape[0]
     feeling = (
@@ -241,5 +235,5 @@ def draw_reviews(
         - _drop(pop, patient, t, _driven_by(pop, patient, ReasonCode.EFFICACY), sig.outcome_drop)
     )
     stars = np.clip(np.round(1.0 + 4.0 * (feeling - REVIEW_STARS_PIVOT) / REVIEW_STARS_SPAN), 1, 5)
-    platform = np.array(REVIEW_PLATFORMS)[rng.integers(0, len(REVIEW_PLATFORMS), m)]
+    platform = _labels(rng, REVIEW_PLATFORMS, m)
     return Scores(patient, t, {"stars": stars, "platform": platform})
