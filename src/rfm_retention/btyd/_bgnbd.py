@@ -50,7 +50,38 @@ def _dropout_terms(a: float, b: float, rows: FitRows, shift: float) -> tuple[flo
     return value, d_a, d_b
 
 
-class BGNBDModel(VisitModel):
+class _GammaBetaModel(VisitModel):
+    """What BG/NBD and MBG/NBD share: a Gamma(r, α) visit rate and a Beta(a, b) chance to leave.
+
+    The log-likelihood is the rate and dropout terms (summed once per distinct
+    frequency) plus a per-row mixture of "still a patient" and "left after
+    the last visit", which is where the two models differ: ``_mixture``
+    returns its weighted sum and gradient. ``_DROPOUT_SHIFT`` is how many
+    chances to leave come on top of one per repeat visit (MBG/NBD: one more,
+    at the first visit).
+    """
+
+    PARAMS: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _DROPOUT_SHIFT: ClassVar[float]
+
+    def _log_likelihood(
+        self, params: FloatArray, rows: FitRows
+    ) -> tuple[float, FloatArray | None]:
+        r, alpha, a, b = (float(v) for v in params)
+        rate, d_r_rate, d_alpha_rate = _visit_rate_terms(r, alpha, rows)
+        drop, d_a_drop, d_b_drop = _dropout_terms(a, b, rows, self._DROPOUT_SHIFT)
+        mix, d_mix = self._mixture(r, alpha, a, b, rows)
+        prior = np.array([d_r_rate, d_alpha_rate, d_a_drop, d_b_drop])
+        return rate + drop + mix, prior + d_mix
+
+    def _mixture(
+        self, r: float, alpha: float, a: float, b: float, rows: FitRows
+    ) -> tuple[float, FloatArray]:
+        """The per-row mixture summed with the rows' weights, and its gradient."""
+        raise NotImplementedError
+
+
+class BGNBDModel(_GammaBetaModel):
     """The beta-geometric / negative binomial model of Fader, Hardie and Lee (2005).
 
     Parameters ``r, alpha`` (visit rate: Gamma with shape r, rate alpha) and
@@ -69,32 +100,28 @@ class BGNBDModel(VisitModel):
         True
     """
 
-    PARAMS: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _DROPOUT_SHIFT: ClassVar[float] = 0.0
 
-    def _log_likelihood(
-        self, params: FloatArray, rows: FitRows
-    ) -> tuple[float, FloatArray | None]:
-        r, alpha, a, b = (float(v) for v in params)
+    def _mixture(
+        self, r: float, alpha: float, a: float, b: float, rows: FitRows
+    ) -> tuple[float, FloatArray]:
         x, tx, age = rows.columns
         w = rows.weight
-        rate, d_r_rate, d_alpha_rate = _visit_rate_terms(r, alpha, rows)
-        drop, d_a_drop, d_b_drop = _dropout_terms(a, b, rows, 0.0)
         repeat = x > 0
         stay = -(r + x) * np.log(alpha + age)
         left = np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) - (r + x) * np.log(alpha + tx)
         mix = np.where(repeat, log_add(stay, left), stay)
         share_left = np.where(repeat, np.exp(left - mix), 0.0)
         share_stay = 1.0 - share_left
-        value = rate + drop + float(np.dot(w, mix))
-        d_r = d_r_rate - float(
+        d_r = -float(
             np.dot(w, share_stay * np.log(alpha + age) + share_left * np.log(alpha + tx))
         )
-        d_alpha = d_alpha_rate - float(
+        d_alpha = -float(
             np.dot(w, (r + x) * (share_stay / (alpha + age) + share_left / (alpha + tx)))
         )
-        d_a = d_a_drop + float(np.dot(w, share_left)) / a
-        d_b = d_b_drop - float(np.dot(w, share_left / (b + np.maximum(x, 1.0) - 1.0)))
-        return value, np.array([d_r, d_alpha, d_a, d_b])
+        d_a = float(np.dot(w, share_left)) / a
+        d_b = -float(np.dot(w, share_left / (b + np.maximum(x, 1.0) - 1.0)))
+        return float(np.dot(w, mix)), np.array([d_r, d_alpha, d_a, d_b])
 
     def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:
         r, alpha, a, b = params
@@ -113,7 +140,7 @@ class BGNBDModel(VisitModel):
         return np.asarray(numerator * self._p_active(params, rows), dtype=np.float64)
 
 
-class MBGNBDModel(VisitModel):
+class MBGNBDModel(_GammaBetaModel):
     """The modified BG/NBD of Batislam, Denizel and Filiztekin (2007), as in ``lifetimes``.
 
     As :class:`BGNBDModel`, but the chance of leaving also comes right after
@@ -129,26 +156,23 @@ class MBGNBDModel(VisitModel):
         True
     """
 
-    PARAMS: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    _DROPOUT_SHIFT: ClassVar[float] = 1.0
 
-    def _log_likelihood(
-        self, params: FloatArray, rows: FitRows
-    ) -> tuple[float, FloatArray | None]:
-        r, alpha, a, b = (float(v) for v in params)
+    def _mixture(
+        self, r: float, alpha: float, a: float, b: float, rows: FitRows
+    ) -> tuple[float, FloatArray]:
         x, tx, age = rows.columns
         w = rows.weight
-        rate, d_r_rate, d_alpha_rate = _visit_rate_terms(r, alpha, rows)
-        drop, d_a_drop, d_b_drop = _dropout_terms(a, b, rows, 1.0)
         log_gap = np.log(alpha + age) - np.log(alpha + tx)
         odds = np.log(a) - np.log(b + x) + (r + x) * log_gap
         soft = log_add(0.0, odds)
         share = np.exp(odds - soft)  # sigmoid(odds)
-        value = rate + drop + float(np.dot(w, soft - (r + x) * np.log(alpha + age)))
-        d_r = d_r_rate + float(np.dot(w, share * log_gap - np.log(alpha + age)))
+        value = float(np.dot(w, soft - (r + x) * np.log(alpha + age)))
+        d_r = float(np.dot(w, share * log_gap - np.log(alpha + age)))
         to_age, to_last = 1.0 / (alpha + age), 1.0 / (alpha + tx)
-        d_alpha = d_alpha_rate + float(np.dot(w, (r + x) * (share * (to_age - to_last) - to_age)))
-        d_a = d_a_drop + float(np.dot(w, share)) / a
-        d_b = d_b_drop - float(np.dot(w, share / (b + x)))
+        d_alpha = float(np.dot(w, (r + x) * (share * (to_age - to_last) - to_age)))
+        d_a = float(np.dot(w, share)) / a
+        d_b = -float(np.dot(w, share / (b + x)))
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
     def _p_active(self, params: FloatArray, rows: FitRows) -> FloatArray:

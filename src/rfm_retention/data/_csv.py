@@ -150,6 +150,7 @@ def iter_csv_columns(
         header_end = text.find(b"\n") + 1
         header = _header(text[:header_end], name, delimiter)
         position = _positions(header, schema, mapping, name)
+        layout = _Layout(name, delimiter, len(header), position)
         chunks: dict[str, list[npt.NDArray[Any]]] = {field: [] for field in position}
         lines: list[npt.NDArray[np.int64]] = []
         rows = 0
@@ -160,7 +161,7 @@ def iter_csv_columns(
         while piece is not None:
             done += len(piece)
             if piece:
-                cells, chunk_lines = _split(piece, line, len(header), position, delimiter, name)
+                cells, chunk_lines = _split(piece, line, layout)
                 lines.append(chunk_lines)
                 rows += chunk_lines.shape[0]
                 for field, values in cells.items():
@@ -326,17 +327,24 @@ class MissingColumnError(ConfigError):
 
 
 # ---------------------------------------------------------------- splitting
+@attrs.frozen
+class _Layout:
+    """What every chunk of one file is split by: its name (for errors), its delimiter, the
+    header's width and the wanted fields' column positions."""
+
+    name: str
+    delimiter: str
+    width: int
+    position: Mapping[str, int]
+
+
 def _split(
-    piece: bytes,
-    first_line: int,
-    width: int,
-    position: Mapping[str, int],
-    delimiter: str,
-    name: str,
+    piece: bytes, first_line: int, layout: _Layout
 ) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.int64]]:
     """Cells (bytes) of the wanted columns of every non-blank row, and each row's line."""
     if b'"' in piece:
-        return _split_quoted(piece, first_line, width, position, delimiter, name)
+        return _split_quoted(piece, first_line, layout)
+    width, position, delimiter = layout.width, layout.position, layout.delimiter
     buf = np.frombuffer(piece, np.uint8)
     newline = np.flatnonzero(buf == 10)
     starts = np.empty_like(newline)
@@ -362,7 +370,7 @@ def _split(
     if not used.all():
         starts, ends, line_of = starts[used], ends[used], line_of[used]
         per_line, first_delim = per_line[used], first_delim[used]
-    _check_widths(per_line + 1, line_of, width, name)
+    _check_widths(per_line + 1, line_of, layout)
     cells: dict[str, npt.NDArray[Any]] = {}
     padded = np.concatenate((buf, np.zeros(_WIDE, np.uint8)))
     for field, k in position.items():
@@ -403,18 +411,26 @@ def _every_line_full(
 
 
 def _check_widths(
-    cells: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], width: int, name: str
+    cells: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], layout: _Layout
 ) -> None:
+    width = layout.width
     long = np.flatnonzero(cells > width)
     if long.shape[0]:
         shown = ", ".join(str(int(lines[r])) for r in long[:5])
         more = f" and {long.shape[0] - 5} more" if long.shape[0] > 5 else ""
         raise InputFileError(
-            name,
+            layout.name,
             f"{int(cells[long[0]])} cells but the header has {width} column(s) "
             f"(line(s) {shown}{more}); a cell holding the delimiter must be quoted",
             line=int(lines[long[0]]),
         )
+
+
+def _keep_apart(sizes: npt.NDArray[np.int64], widest: int) -> bool:
+    """Whether cells of these byte sizes are kept as separate objects: a few are much wider
+    than the rest, so one fixed-width array would be mostly padding."""
+    n = sizes.shape[0]
+    return widest > _WIDE and widest * n > 8 * (int(sizes.sum()) + n)
 
 
 def _gather(
@@ -444,7 +460,7 @@ def _gather(
     sizes = hi - lo
     n = sizes.shape[0]
     widest = int(sizes.max()) if n else 0
-    if widest > _WIDE and widest * n > 8 * (int(sizes.sum()) + n):
+    if _keep_apart(sizes, widest):
         raw = buf.tobytes()
         out = np.empty(n, object)
         out[:] = [raw[a:b].strip() for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
@@ -467,19 +483,15 @@ def _gather(
 
 
 def _split_quoted(
-    piece: bytes,
-    first_line: int,
-    width: int,
-    position: Mapping[str, int],
-    delimiter: str,
-    name: str,
+    piece: bytes, first_line: int, layout: _Layout
 ) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.int64]]:
     """The :mod:`csv` module's reading of a piece that has quoted cells."""
-    reader = csv.reader(io.StringIO(piece.decode("utf-8"), newline=""), delimiter=delimiter)
-    values: dict[str, list[bytes]] = {field: [] for field in position}
+    text = io.StringIO(piece.decode("utf-8"), newline="")
+    reader = csv.reader(text, delimiter=layout.delimiter)
+    values: dict[str, list[bytes]] = {field: [] for field in layout.position}
     lines: list[int] = []
     counts: list[int] = []
-    items = list(position.items())
+    items = list(layout.position.items())
     done = 0
     try:
         for row in reader:
@@ -493,15 +505,15 @@ def _split_quoted(
                 values[field].append(row[k].strip().encode("utf-8") if k < n else b"")
     except csv.Error as exc:
         raise InputFileError(
-            name, f"not a readable CSV row ({exc})", line=first_line + reader.line_num - 1
+            layout.name, f"not a readable CSV row ({exc})", line=first_line + reader.line_num - 1
         ) from None
     line_of = np.array(lines, np.int64)
-    _check_widths(np.array(counts, np.int64), line_of, width, name)
+    _check_widths(np.array(counts, np.int64), line_of, layout)
     cells: dict[str, npt.NDArray[Any]] = {}
     for field, items_ in values.items():
         sizes = np.fromiter(map(len, items_), np.int64, len(items_))
         widest = int(sizes.max()) if sizes.shape[0] else 0
-        if widest > _WIDE and widest * sizes.shape[0] > 8 * (int(sizes.sum()) + sizes.shape[0]):
+        if _keep_apart(sizes, widest):
             column = np.empty(len(items_), object)
             column[:] = items_
             cells[field] = column

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rfm_retention._storage import retrying
+from rfm_retention._storage import ClosingStore, retrying
 from rfm_retention._storage._postgres import (
     CASE_WRITERS,
     PostgresDialect,
@@ -30,7 +30,7 @@ __all__ = ["PostgresCaseStore"]
 _DIALECT = PostgresDialect()
 
 
-class PostgresCaseStore:
+class PostgresCaseStore(ClosingStore):
     """A :class:`~rfm_retention.interventions.CaseStore` in a PostgreSQL database.
 
     Args:
@@ -58,12 +58,6 @@ class PostgresCaseStore:
     def close(self) -> None:
         """Close this store's connections."""
         self._db.close()
-
-    def __enter__(self) -> PostgresCaseStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def append(self, case: Case, events: Sequence[CaseEvent]) -> None:
         """See :meth:`~rfm_retention.interventions.CaseStore.append` (one transaction)."""

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
-from rfm_retention._storage import retrying
+from rfm_retention._storage import ClosingStore, retrying
 from rfm_retention._storage._sqlite import (
     connect,
     ensure_schema,
@@ -49,7 +49,7 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 _MIGRATIONS = {1: _migrate_1_to_2}
 
 
-class SQLiteCaseStore:
+class SQLiteCaseStore(ClosingStore):
     """A :class:`~rfm_retention.interventions.CaseStore` in an SQLite database file.
 
     Example:
@@ -99,12 +99,6 @@ class SQLiteCaseStore:
         """Close the database connection."""
         with self._lock:
             self._db.close()
-
-    def __enter__(self) -> SQLiteCaseStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def append(self, case: Case, events: Sequence[CaseEvent]) -> None:
         """See :meth:`~rfm_retention.interventions.CaseStore.append`.

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rfm_retention._storage import ClosingStore
 from rfm_retention._storage._postgres import (
     LEDGER_WRITERS,
     PostgresDialect,
@@ -32,7 +33,7 @@ __all__ = ["PostgresStore"]
 _DIALECT = PostgresDialect()
 
 
-class PostgresStore:
+class PostgresStore(ClosingStore):
     """Ledger events in a PostgreSQL database, safe for many processes on many machines.
 
     Args:
@@ -58,12 +59,6 @@ class PostgresStore:
     def close(self) -> None:
         """Close this store's connections (it reconnects on next use)."""
         self._db.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"dsn": self.dsn, "connect_timeout": self.connect_timeout}

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from rfm_retention._storage import ClosingStore
 from rfm_retention._storage._sqlite import (
     connect,
     ensure_schema,
@@ -124,7 +125,7 @@ _MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 _ATTEMPTS = 4
 
 
-class SQLiteStore:
+class SQLiteStore(ClosingStore):
     """Ledger events in a SQLite database file, safe for many threads and processes.
 
     Args:
@@ -214,12 +215,6 @@ class SQLiteStore:
             if owner == pid:
                 conn.close()
         self._local = threading.local()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "synchronous": self.synchronous, "timeout": self.timeout,

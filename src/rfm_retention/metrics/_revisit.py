@@ -31,7 +31,7 @@ from rfm_retention.data._sources import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._calendar import add_months, month_spans
 from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
-from rfm_retention.metrics._visits import VisitDays, visit_days
+from rfm_retention.metrics._visits import VisitDays
 from rfm_retention.time import TimeLike, day_number, to_date
 
 __all__ = ["REVISIT_MONTHS", "RevisitRate", "revisit_rate", "revisit_rates_by_month"]
@@ -135,16 +135,15 @@ def revisit_rate(
         (3, 1, 1, 0.5)
     """
     _check_months(months)
-    first, last, as_of_day = day_number(start), day_number(end), day_number(as_of)
+    first, last = day_number(start), day_number(end)
+    as_of_day, vd, excl = visits_as_of(visits, as_of, exclusions)
     if last < first:
         raise ConfigError(f"the period ends ({end}) before it starts ({start})")
-    vd = visit_days(visits, as_of_day)
     in_period = (vd.day >= first) & (vd.day <= last)
     rows = np.flatnonzero(in_period)
     first_in_period = np.ones(len(rows), bool)
     first_in_period[1:] = vd.patient[rows[1:]] != vd.patient[rows[:-1]]
     rows = rows[first_in_period]
-    excl = (exclusions or Exclusions.none()).since_for(visits.patient_ids)
     window_end = add_months(vd.day[rows], months)
     idx, cen, exc, rev = count_revisits(
         vd, rows, window_end, np.zeros(len(rows), np.int64), 1, as_of_day, excl

@@ -150,38 +150,30 @@ def model_inputs(
         specs.append(spec)
         cols.append(col)
 
+    def put_log1p(name: str, label: str, values: Any) -> None:
+        put(TermSpec(name, label, transform="log1p"), _log1p(values))
+
     days = f.days_since_last_visit.astype(np.float64)
     one_visit = f.total_visits <= 1
     with np.errstate(invalid="ignore", divide="ignore"):
         gap_ratio = np.where(one_visit, np.nan, (days + 1.0) / (f.mean_interval_days + 1.0))
-    put(TermSpec("log_days_since_last_visit", "days since the last visit", transform="log1p"),
-        _log1p(days))
-    put(TermSpec("log_total_visits", "visits ever", transform="log1p"), _log1p(f.total_visits))
-    put(TermSpec("log_visits_last_year", "visits in the last year", transform="log1p"),
-        _log1p(f.visits_in_window))
-    put(TermSpec("log_spend_last_year", "spend in the last year", transform="log1p"),
-        _log1p(f.spend_in_window))
-    put(TermSpec("log_spend_per_visit", "spend per visit", transform="log1p"),
-        _log1p(f.spend_per_visit))
-    put(TermSpec("log_tenure_days", "days since the first visit", transform="log1p"),
-        _log1p(f.tenure_days))
-    put(TermSpec("log_mean_interval", "usual interval in days", transform="log1p"),
-        _log1p(f.mean_interval_days))
-    put(TermSpec("log_last_interval", "last interval in days", transform="log1p"),
-        _log1p(f.last_interval_days))
-    put(TermSpec("log_gap_over_own_interval", "silence ÷ own usual interval", transform="log1p"),
-        _log1p(gap_ratio))
+    put_log1p("log_days_since_last_visit", "days since the last visit", days)
+    put_log1p("log_total_visits", "visits ever", f.total_visits)
+    put_log1p("log_visits_last_year", "visits in the last year", f.visits_in_window)
+    put_log1p("log_spend_last_year", "spend in the last year", f.spend_in_window)
+    put_log1p("log_spend_per_visit", "spend per visit", f.spend_per_visit)
+    put_log1p("log_tenure_days", "days since the first visit", f.tenure_days)
+    put_log1p("log_mean_interval", "usual interval in days", f.mean_interval_days)
+    put_log1p("log_last_interval", "last interval in days", f.last_interval_days)
+    put_log1p("log_gap_over_own_interval", "silence ÷ own usual interval", gap_ratio)
     put(TermSpec("one_visit", "one visit only", kind="flag"), one_visit.astype(np.float64))
     last3 = f.visits_last_3_months.astype(np.float64)
     prior3 = f.visits_prior_3_months.astype(np.float64)
-    put(TermSpec("log_visits_last_3_months", "visits in the last 3 months", transform="log1p"),
-        _log1p(last3))
-    put(TermSpec("log_visits_prior_3_months", "visits in the 3 months before",
-                 transform="log1p"), _log1p(prior3))
+    put_log1p("log_visits_last_3_months", "visits in the last 3 months", last3)
+    put_log1p("log_visits_prior_3_months", "visits in the 3 months before", prior3)
     put(TermSpec("visit_trend_3_months", "3-month visit trend (log ratio)"),
         _log1p(last3) - _log1p(prior3))
-    put(TermSpec("log_spend_last_3_months", "spend in the last 3 months", transform="log1p"),
-        _log1p(f.spend_last_3_months))
+    put_log1p("log_spend_last_3_months", "spend in the last 3 months", f.spend_last_3_months)
     put(TermSpec("spend_trend_3_months", "3-month spend trend (log ratio)"),
         _log1p(f.spend_last_3_months) - _log1p(f.spend_prior_3_months))
 
