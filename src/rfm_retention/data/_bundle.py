@@ -318,6 +318,34 @@ def source_table() -> str:
     return "\n".join(lines)
 
 
+_KIND_SHOWN = {"score": "score 0-100", "stars": "stars 1-5"}
+
+
+def column_tables() -> str:
+    """The input guide's columns of every source (markdown), derived from each table's schema.
+
+    One section per source, headed by its default file: each field's name,
+    kind, whether it is required and its ``doc``. The guide prints it when
+    the docs are built, so a new source's columns are documented by its schema.
+
+    Example:
+        >>> column_tables().splitlines()[4]
+        "| `patient_id` | id | yes | The host's patient identifier. |"
+    """
+    sections = []
+    for source in SOURCES:
+        schema = source.table.SCHEMA
+        one_of = {name: "one of " + "/".join(group) for group in schema.one_of for name in group}
+        lines = [f"### {source.filename}", "", "| column | kind | required | meaning |",
+                 "| --- | --- | --- | --- |"]
+        for f in schema.fields:
+            kind = _KIND_SHOWN.get(f.kind, f.kind) + (", unique" if f.unique else "")
+            required = "yes" if f.required else one_of.get(f.name, "no")
+            lines.append(f"| `{f.name}` | {kind} | {required} | {f.doc} |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
+
+
 def _source_paths(
     folder: Path, files: Mapping[str, str | os.PathLike[str]] | None
 ) -> dict[str, Path]:

@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray, TextArray
 from rfm_retention.data._schema import Field, Fill, RowRule, Schema, stars_to_score
 from rfm_retention.data._table import PatientTable
 from rfm_retention.time import TimeLike
@@ -42,8 +43,6 @@ __all__ = [
     "stars_to_score",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-TextArray = npt.NDArray[np.str_]
 
 _PATIENT = Field("patient_id", "id", doc="The host's patient identifier.")
 
@@ -97,10 +96,16 @@ class VisitLog(PatientTable):
         "visits",
         (
             _PATIENT,
-            Field("visit_time", "time", doc="When the visit happened (date or datetime)."),
-            Field("amount", "amount", doc="Amount charged for the visit, >= 0."),
-            Field("department", "text", required=False, doc="Department seen."),
-            Field("diagnosis", "text", required=False, doc="Diagnosis code or text."),
+            Field("visit_time", "time", doc="When the visit happened (date or date-time)."),
+            Field("amount", "amount", doc="Amount charged for the visit."),
+            Field(
+                "department", "text", required=False,
+                doc='Department seen (`""` if not given).',
+            ),
+            Field(
+                "diagnosis", "text", required=False,
+                doc='Diagnosis code or text (`""` if not given).',
+            ),
             Field(
                 "visit_id",
                 "text",
@@ -177,7 +182,7 @@ class RatingTable(PatientTable):
         (
             _PATIENT,
             Field("rated_at", "time", doc="When the rating was given."),
-            Field("score", "score", doc="Satisfaction, 0-100."),
+            Field("score", "score", doc="Satisfaction."),
             Field("channel", "text", required=False, doc="Survey, app, phone..."),
         ),
         time_field="rated_at",
@@ -210,12 +215,16 @@ class ComplaintTable(PatientTable):
         (
             _PATIENT,
             Field("filed_at", "time", doc="When the complaint was made."),
-            Field("valid", "flag", required=False, default=True, doc="Upheld (default yes)."),
+            Field(
+                "valid", "flag", required=False, default=True,
+                doc="Whether the hospital upheld it; **default yes**.",
+            ),
             Field(
                 "handling_satisfaction",
                 "score",
                 required=False,
-                doc="Satisfaction with how it was handled, 0-100; empty if not surveyed.",
+                doc="The patient's satisfaction with how it was handled; empty (NaN) if not "
+                "surveyed.",
             ),
             Field("category", "text", required=False, doc="price, service, efficacy..."),
             Field("complaint_id", "text", required=False, unique=True, doc="Unique when given."),
@@ -263,7 +272,7 @@ class AppointmentTable(PatientTable):
                 "status",
                 "choice",
                 choices=APPOINTMENT_STATUSES,
-                doc="booked, attended, no_show (also no-show) or cancelled.",
+                doc="`booked` (not yet resolved), `attended`, `no_show` or `cancelled`.",
             ),
             Field("department", "text", required=False, doc="Department booked."),
             Field("appointment_id", "text", required=False, unique=True, doc="Unique when given."),
@@ -298,17 +307,23 @@ class CourseTable(PatientTable):
         "courses",
         (
             _PATIENT,
-            Field("prescribed_at", "time", doc="When the course was ordered."),
+            Field("prescribed_at", "time", doc="When the course (doctor's order) was made."),
             Field("prescribed_sessions", "count", doc="Sessions prescribed."),
-            Field("completed_sessions", "count", required=False, doc="Sessions done (default 0)."),
-            Field("expected_end", "time", required=False, doc="When it should be finished."),
+            Field(
+                "completed_sessions", "count", required=False,
+                doc="Sessions done; 0 when not given.",
+            ),
+            Field(
+                "expected_end", "time", required=False,
+                doc="When the course should be finished; NaT when not given.",
+            ),
             Field(
                 "status",
                 "choice",
                 required=False,
                 choices=COURSE_STATUSES,
                 default="active",
-                doc="active (default), completed or abandoned.",
+                doc="`active` (default), `completed` or `abandoned`.",
             ),
             Field("course_id", "text", required=False, unique=True, doc="Unique when given."),
         ),
@@ -369,14 +384,17 @@ class AssessmentTable(PatientTable):
         (
             _PATIENT,
             Field("assessed_at", "time", doc="When the assessment was made."),
-            Field("outcome_score", "score", required=False, doc="Treatment outcome, 0-100."),
+            Field("outcome_score", "score", required=False, doc="Treatment outcome score."),
             Field(
                 "expected_progress",
                 "score",
                 required=False,
-                doc="Recovery progress expected by now, 0-100 %.",
+                doc="Recovery progress expected by now, in %.",
             ),
-            Field("actual_progress", "score", required=False, doc="Progress measured, 0-100 %."),
+            Field(
+                "actual_progress", "score", required=False,
+                doc="Recovery progress measured, in %.",
+            ),
         ),
         time_field="assessed_at",
         rules=(
@@ -457,14 +475,14 @@ class ReviewTable(PatientTable):
                 "score",
                 "score",
                 required=False,
-                doc="0-100. Empty where the row gives stars instead.",
+                doc="The review on 0-100.",
             ),
             Field("platform", "text", required=False, doc="Where it was posted."),
             Field(
                 "stars",
                 "stars",
                 required=False,
-                doc="1-5 stars; fills score where score is empty (1 star = 0, 5 = 100).",
+                doc="Star rating; fills `score` where `score` is empty.",
             ),
         ),
         time_field="posted_at",
@@ -532,13 +550,29 @@ class PatientRegistry(PatientTable):
     SCHEMA: ClassVar[Schema] = Schema(
         "registry",
         (
-            Field("patient_id", "id", unique=True, doc="The host's patient id (once per patient)."),
-            Field("first_contact", "time", doc="First contact with the hospital."),
+            Field(
+                "patient_id", "id", unique=True,
+                doc="The host's patient id; each patient once (a repeat is a bad row).",
+            ),
+            Field(
+                "first_contact", "time",
+                doc="First contact with the hospital (a talk, a free clinic, the first call).",
+            ),
             Field("channel", "text", required=False,
-                  doc="Acquisition channel: talk, free_clinic, media, referral, walk_in..."),
-            Field("referred_by", "text", required=False, doc="Patient id of the referrer."),
-            Field("deceased_at", "time", required=False, doc="Day of death, if known."),
-            Field("transferred_at", "time", required=False, doc="Day care moved elsewhere."),
+                  doc="Acquisition channel: `talk`, `free_clinic`, `media`, `referral`, "
+                  "`walk_in`, `online`, or the host's own."),
+            Field(
+                "referred_by", "text", required=False,
+                doc="Patient id of the referrer; a patient cannot refer themself.",
+            ),
+            Field(
+                "deceased_at", "time", required=False,
+                doc="Day of death; not before `first_contact`.",
+            ),
+            Field(
+                "transferred_at", "time", required=False,
+                doc="Day care moved to another provider.",
+            ),
         ),
         time_field="first_contact",
         rules=(
