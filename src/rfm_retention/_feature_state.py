@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention._arrays import FloatArray, IntArray, TextArray
 from rfm_retention.data._build import _packed_text
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._table import IdArray
@@ -52,9 +53,6 @@ _FORMAT: Final = "rfm_retention.FeatureState"
 _NONE: Final = np.iinfo(np.int64).min // 2  # "no time" for the second-to-last visit
 _EVERY_DAY: Final = np.iinfo(np.int64).min // 4  # retained_after of a state that dropped nothing
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-TextArray = npt.NDArray[np.str_]
 
 _PATIENT_FIELDS = ("count", "spend", "first", "last", "second", "last_amount",
                    "last_department", "last_diagnosis", "last_visit_id")

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from rfm_retention._arrays import FloatArray, IntArray
 from rfm_retention._display import Display
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention._tabular import Tabular, row_position
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FEATURE_COLUMNS", "FeatureState", "PatientFeatures", "patient_features"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DAYS_PER_YEAR = 365.25
 

@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray, TextArray
 from rfm_retention.data._schema import Field, Fill, RowRule, Schema, stars_to_score
 from rfm_retention.data._table import PatientTable
 from rfm_retention.time import TimeLike
@@ -42,8 +43,6 @@ __all__ = [
     "stars_to_score",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-TextArray = npt.NDArray[np.str_]
 
 _PATIENT = Field("patient_id", "id", doc="The host's patient identifier.")
 

@@ -11,11 +11,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.testing._population import KIND_CODES, FloatArray, IntArray, Population
+from rfm_retention._arrays import FloatArray, IntArray
+from rfm_retention.testing._population import KIND_CODES, Population
 from rfm_retention.testing._presets import ACUTE, CHRONIC, CHURN_REASONS, REHAB, CohortSettings
 from rfm_retention.vocabulary import ReasonCode
-
-BoolArray = npt.NDArray[np.bool_]
 
 # Visit origins (Visits.origin).
 PLANNED = 0

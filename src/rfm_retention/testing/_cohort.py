@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray
 from rfm_retention._tabular import row_position
 from rfm_retention.data import (
     AppointmentTable,
@@ -39,7 +40,6 @@ from rfm_retention.testing._care import draw_care
 from rfm_retention.testing._population import (
     ARRIVAL_MARGIN_DAYS,
     NO_REASON,
-    FloatArray,
     Population,
     draw_population,
     numbered,

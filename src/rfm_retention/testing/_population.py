@@ -11,12 +11,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import BoolArray, FloatArray, IntArray
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention.testing._presets import ACUTE, CHRONIC, CHURN_REASONS, REHAB, CohortSettings
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 DAYS_PER_MONTH = 30.4375
 ARRIVAL_MARGIN_DAYS = 30

@@ -14,13 +14,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrays import FloatArray, IntArray, TextArray
 from rfm_retention._frozen import frozen_mapping
 from rfm_retention.testing._care import EPISODE, SESSION, Visits
-from rfm_retention.testing._population import FloatArray, IntArray, Population
+from rfm_retention.testing._population import Population
 from rfm_retention.testing._presets import CHURN_REASONS, CohortSettings
 from rfm_retention.vocabulary import ReasonCode
-
-TextArray = npt.NDArray[np.str_]
 
 RATING_CHANNELS = ("sms_survey", "app", "phone", "kiosk")
 COMPLAINT_CATEGORIES = (
