@@ -145,3 +145,49 @@ def test_text_ids_factorise_and_order_in_one_layout(rows: list[tuple[str, int]],
     assert (layout.patient_ids[layout.codes] == as_text[expected]).all()
     assert layout.group_starts.tolist() == np.searchsorted(
         layout.codes, np.arange(len(layout.patient_ids) + 1)).tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from([1.0, 2.0, 0.0]),
+                          st.sampled_from(["", "er", "cardio"]), st.sampled_from(["x", "", "a"])),
+                max_size=60))
+def test_same_time_rows_follow_every_other_column_then_input_order(
+    rows: list[tuple[int, int, float, str, str]],
+) -> None:
+    """Rows sharing (patient, time) are ordered by amount, department, diagnosis, then
+    their input row, whatever order they came in."""
+    from rfm_retention.data import VisitLog
+
+    log = VisitLog.from_arrays(
+        patient_id=np.array([r[0] for r in rows], np.int64),
+        visit_time=np.array([r[1] for r in rows], "M8[D]"),
+        amount=np.array([r[2] for r in rows], np.float64),
+        department=np.array([r[3] for r in rows], "U6"),
+        diagnosis=np.array([r[4] for r in rows], "U1"),
+    )
+    expected = sorted(range(len(rows)), key=lambda i: (*rows[i], i))
+    assert log.source_row.tolist() == expected
+    assert log.department.tolist() == [rows[i][3] for i in expected]
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from([None, 5.0, 50.0]),
+                          st.sampled_from([None, 10.0, 20.0])), min_size=1, max_size=60))
+def test_same_time_rows_put_missing_values_last(
+    rows: list[tuple[int, float | None, float | None]],
+) -> None:
+    """Among same-time rows a missing (NaN) value sorts after every number, as in numpy."""
+    from rfm_retention.data import AssessmentTable
+
+    rows = [(p, a, b if a is not None or b is not None else 1.0) for p, a, b in rows]
+    table = AssessmentTable.from_arrays(
+        patient_id=np.array([r[0] for r in rows], np.int64),
+        assessed_at=np.full(len(rows), np.datetime64("2024-01-01", "D")),
+        outcome_score=np.array([np.nan if r[1] is None else r[1] for r in rows]),
+        expected_progress=np.array([np.nan if r[2] is None else r[2] for r in rows]),
+    )
+
+    def missing_last(value: float | None) -> tuple[bool, float]:
+        return (value is None, value or 0.0)
+
+    expected = sorted(range(len(rows)), key=lambda i: (
+        rows[i][0], missing_last(rows[i][1]), missing_last(rows[i][2]), i))
+    assert table.source_row.tolist() == expected

@@ -57,10 +57,16 @@ def _as_numpy(values: Any) -> npt.NDArray[Any]:
     if present and all(isinstance(v, dt.datetime) for v in present):
         return np.array([np.datetime64("NaT") if v is None else v for v in items], "datetime64[s]")
     if any(isinstance(v, str) for v in present) or any(v is None for v in items):
-        out = np.empty(len(items), object)
-        out[:] = items
-        return out
+        return _objects(items)
     return np.asarray(items)
+
+
+def _objects(items: list[Any]) -> npt.NDArray[Any]:
+    """``items`` as an object array, each item kept as it is (no fixed-width text copy, no
+    nesting of sequences into a second dimension)."""
+    out = np.empty(len(items), object)
+    out[:] = items
+    return out
 
 
 def _frame_columns_out(
@@ -269,9 +275,7 @@ def _from_polars(frame: Any, names: Mapping[str, str]) -> dict[str, npt.NDArray[
             else:
                 out[field] = series.to_numpy()
         else:
-            values = np.empty(series.len(), object)
-            values[:] = series.cast(pl.Utf8).to_list()
-            out[field] = values
+            out[field] = _objects(series.cast(pl.Utf8).to_list())
     return out
 
 
@@ -290,7 +294,5 @@ def _from_arrow(table: Any, names: Mapping[str, str]) -> dict[str, npt.NDArray[A
         if numeric and not (chunked.null_count and pa.types.is_integer(kind)):
             out[field] = chunked.to_numpy()
         else:
-            values = np.empty(len(chunked), object)
-            values[:] = chunked.to_pylist()
-            out[field] = values
+            out[field] = _objects(chunked.to_pylist())
     return out

@@ -33,6 +33,7 @@ __all__ = [
     "factorise",
     "layout_rows",
     "order_rows",
+    "value_range",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -43,6 +44,30 @@ _TICK_SECONDS = {"D": _DAY, "h": 3_600, "m": 60, "s": 1}
 
 def _blocks(n: int) -> range:
     return range(0, n, _BLOCK)
+
+
+def value_range(values: npt.NDArray[Any], *, ignore_nan: bool = False) -> tuple[Any, Any]:
+    """(least, greatest) of a non-empty column in one pass over memory, block by block.
+
+    Two whole-column reductions read a large column from memory twice; block
+    by block, the second reduction reads the block from the cache. A NaN makes
+    both NaN unless ``ignore_nan`` (then NaN only when every value is NaN).
+
+    Example:
+        >>> import numpy as np
+        >>> value_range(np.array([3.0, np.nan, 1.0]), ignore_nan=True)
+        (np.float64(1.0), np.float64(3.0))
+    """
+    low, high = (np.fmin, np.fmax) if ignore_nan else (np.minimum, np.maximum)
+    n = values.shape[0]
+    if n <= _BLOCK:
+        return low.reduce(values), high.reduce(values)
+    lows = np.empty((n + _BLOCK - 1) // _BLOCK, values.dtype)
+    highs = np.empty_like(lows)
+    for k, at in enumerate(_blocks(n)):
+        part = values[at : at + _BLOCK]
+        lows[k], highs[k] = low.reduce(part), high.reduce(part)
+    return low.reduce(lows), high.reduce(highs)
 
 
 # ---------------------------------------------------------------- factorisation
@@ -393,7 +418,8 @@ class _KeyShape:
 
 def _key_shape(ticks: IntArray, tick_seconds: int) -> _KeyShape:
     """The key's time and row fields for these times (whole days counted as days)."""
-    low, high = int(ticks.min()), int(ticks.max())
+    least, most = value_range(ticks)
+    low, high = int(least), int(most)
     per_key = 1
     day = _DAY // tick_seconds if _DAY % tick_seconds == 0 else 0
     if high > low and day > 1 and _whole(ticks, low, day):  # count days: fewer bits
@@ -483,18 +509,21 @@ def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
     block; the key's own buffer ends up holding the sorted times in seconds.
 
     Codes are 0, 1, 2... in id order whatever numbers the key's code field
-    held (offset ids with gaps, packed text): see :func:`_ranked`.
+    held (offset ids with gaps, packed text): each row's code is the count of
+    patient changes before it, so no lookup table of the field's range is made.
     """
     n = key.shape[0]
     order = None if in_order else np.empty(n, np.intp)
     codes = np.empty(n, np.int64)
     same = np.empty(min(_BLOCK, n), bool)
+    field = np.empty(min(_BLOCK, n), np.int64)
     starts: list[IntArray] = []
     tied: list[IntArray] = []
     row_shift, time_shift = np.int64(shape.row_bits), np.int64(shape.time_bits)
     seconds_per_key = np.int64(shape.per_key * shape.tick_seconds)
     first_second = np.int64(shape.low * shape.tick_seconds)
     last_pair = last_field = -1
+    code = np.int64(-1)  # the code of the previous block's last row
     for at in _blocks(n):
         part = key[at : at + _BLOCK]
         m = part.shape[0]
@@ -505,41 +534,21 @@ def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
         same[0] = last_pair == int(part[0])  # the previous block's last row and this first
         last_pair = int(part[-1])
         tied.append(np.flatnonzero(same[:m]) + (at - 1))
-        field = codes[at : at + m]
-        np.right_shift(part, time_shift, out=field)
-        np.not_equal(field[1:], field[:-1], out=same[1:m])
+        np.right_shift(part, time_shift, out=field[:m])
+        np.not_equal(field[1:m], field[: m - 1], out=same[1:m])
         same[0] = int(field[0]) != last_field
-        last_field = int(field[-1])
+        last_field = int(field[m - 1])
         starts.append(np.flatnonzero(same[:m]) + at)
+        block_codes = codes[at : at + m]
+        np.cumsum(same[:m], dtype=np.int64, out=block_codes)
+        block_codes += code
+        code = block_codes[-1]
         part &= shape.time_mask
         part *= seconds_per_key
         part += first_second
     group_starts = np.concatenate([*starts, [n]]).astype(np.int64, copy=False)
-    return RowLayout(np.empty(0, np.int64), _ranked(codes, group_starts), key,
+    return RowLayout(np.empty(0, np.int64), codes, key,
                      np.concatenate(tied).astype(np.int64, copy=False), group_starts, order)
-
-
-def _ranked(fields: IntArray, group_starts: IntArray) -> IntArray:
-    """Sorted code fields as ranks 0, 1, 2..., in place where the fields are not ranks yet.
-
-    Fields that are already 0..k-1 (every id of a range present) stay as they
-    are; narrow fields go through a lookup table; others (packed text) are
-    renumbered group by group.
-    """
-    k = group_starts.shape[0] - 1
-    if k == 0 or (int(fields[0]) == 0 and int(fields[-1]) == k - 1):
-        return fields
-    top = int(fields[-1])
-    if top <= 4 * fields.shape[0] + 1024:
-        rank = np.zeros(top + 1, np.int64)
-        rank[fields[group_starts[:-1]]] = np.arange(k, dtype=np.int64)
-        scratch = np.empty(min(_BLOCK, fields.shape[0]), np.int64)
-        for at in _blocks(fields.shape[0]):
-            part = fields[at : at + _BLOCK]
-            np.take(rank, part, out=scratch[: part.shape[0]])
-            part[:] = scratch[: part.shape[0]]
-        return fields
-    return np.repeat(np.arange(k, dtype=np.int64), np.diff(group_starts))
 
 
 def _ordered_wide(

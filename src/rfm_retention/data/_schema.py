@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from rfm_retention.data._build import char_matrix, factorise
+from rfm_retention.data._build import char_matrix, factorise, value_range
 from rfm_retention.data._time import ISO, DateParsing, is_missing, parse_times
 from rfm_retention.errors import ConfigError, RowIssue, ValidationError
 
@@ -460,7 +460,7 @@ def _convert_time(
         unit = np.datetime_data(arr.dtype)[0]
         values = arr if unit in _WHOLE_UNITS else arr.astype("datetime64[s]")
         problems: dict[int, str] = {}
-        if f.required and values.size and int(values.view(np.int64).min()) == _NAT:
+        if f.required and values.size and int(value_range(values.view(np.int64))[0]) == _NAT:
             problems.update(dict.fromkeys(np.flatnonzero(np.isnat(values)).tolist(), "missing"))
         return values, problems  # NaT is the least int64: one reduction finds any
     parsed = parse_times(arr, parsing)
@@ -569,8 +569,9 @@ _INT64_MAX = 2**63 - 1
 
 def _integer_ids(
     arr: npt.NDArray[Any],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], dict[int, str]] | None:
-    """(int64 ids, missing mask, problems) when every present value is a whole number, else None.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_] | None, dict[int, str]] | None:
+    """(int64 ids, missing mask or None when none is missing, problems) when every present
+    value is a whole number, else None.
 
     Integer ids stay integers whether they come as an int array, as Python ints
     in records, or as a float array (how pandas stores an int column with gaps).
@@ -578,15 +579,13 @@ def _integer_ids(
     2**63 - 1) is a problem of its row, never wrapped or rounded into another
     patient's id.
     """
-    n = arr.shape[0]
-    none_missing = np.broadcast_to(False, (n,))
     if arr.dtype.kind == "i":
-        return arr.astype(np.int64, copy=False), none_missing, {}
+        return arr.astype(np.int64, copy=False), None, {}
     if arr.dtype.kind == "u":
         too_big = arr > _INT64_MAX
         return (
             np.where(too_big, 0, arr).astype(np.int64),
-            none_missing,
+            None,
             dict.fromkeys(np.flatnonzero(too_big).tolist(), _ID_RANGE),
         )
     if arr.dtype.kind == "f" and arr.size:
@@ -626,7 +625,7 @@ def _convert_id(f: Field, arr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict
     as_ints = _integer_ids(arr)
     if as_ints is not None:
         ints, missing, problems = as_ints
-        if f.required and missing.any():
+        if f.required and missing is not None and missing.any():
             problems.update(dict.fromkeys(np.flatnonzero(missing).tolist(), "missing"))
         return ints, problems
     text = _id_text(arr)
@@ -663,10 +662,8 @@ def _within_bounds(f: Field, values: npt.NDArray[np.float64]) -> bool:
     if f.kind not in _BOUNDS or values.size == 0:
         return values.size == 0
     low, high = _BOUNDS[f.kind]
-    if f.required:  # a NaN makes min and max NaN, and every comparison below False
-        least, most = values.min(), values.max()
-    else:
-        least, most = np.fmin.reduce(values), np.fmax.reduce(values)
+    # a NaN makes a required field's min and max NaN, and every comparison below False
+    least, most = value_range(values, ignore_nan=not f.required)
     return bool(least >= low) and bool(most <= high) and bool(np.isfinite(most))
 
 

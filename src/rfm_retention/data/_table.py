@@ -419,17 +419,62 @@ def _order_ties_by_content(
     """
     if tied.size == 0 or not content:
         return order
-    rows = np.union1d(tied, tied + 1)  # every tied row, in order
-    run = np.cumsum(~np.isin(rows - 1, tied, assume_unique=True))  # a new run where the
-    # row before is not tied to this one
-    sub = rows if order is None else order[rows]
-    keys = [column[sub] for column in reversed(content)]
-    resorted = sub[np.lexsort((sub, *keys, run))]
+    rows, run = _tied_runs(tied)
+    sub = rows if order is None else order[rows]  # ascending within each run
+    resorted = sub[_by_run_then_content(run, [column[sub] for column in content])]
     if np.array_equal(resorted, sub):
         return order
     out = np.arange(content[0].shape[0], dtype=np.intp) if order is None else order
     out[rows] = resorted  # ``order`` is the layout's own array: ours to change
     return out
+
+
+def _tied_runs(tied: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(every tied row, ascending; the run each belongs to) from the ascending positions
+    ``i`` tied to row ``i + 1``: a run of consecutive positions covers one more row."""
+    breaks = np.flatnonzero(tied[1:] != tied[:-1] + 1) + 1
+    first = tied[np.concatenate(([0], breaks))]
+    lengths = tied[np.concatenate((breaks - 1, [tied.size - 1]))] + 2 - first
+    run = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
+    before = np.cumsum(lengths) - lengths  # where each run starts among the rows
+    rows = np.arange(run.size, dtype=np.int64) + np.repeat(first - before, lengths)
+    return rows, run
+
+
+_RANKABLE = frozenset("biufUSM")  # dtypes np.unique orders as a lexsort does
+
+
+def _by_run_then_content(
+    run: npt.NDArray[np.int64], keys: list[npt.NDArray[Any]]
+) -> npt.NDArray[np.intp]:
+    """The stable order of rows by (run, keys[0], keys[1], ...).
+
+    Each key becomes dense ranks (equal values, NaN included, share one), so
+    one sort of packed integers (run, ranks, position) gives the order; keys
+    too many or too varied to pack, or of other dtypes, go through a lexsort.
+    """
+    m = run.shape[0]
+    position_bits = max(m - 1, 0).bit_length()
+    bits = max(int(run[-1]), 0).bit_length() + position_bits
+    ranks: list[tuple[npt.NDArray[np.int64], int]] = []
+    for values in keys:
+        if values.dtype.kind not in _RANKABLE:
+            break
+        uniques, inverse = np.unique(values, return_inverse=True)
+        width = max(uniques.shape[0] - 1, 0).bit_length()
+        ranks.append((inverse.reshape(-1).astype(np.int64, copy=False), width))
+        bits += width
+    if len(ranks) < len(keys) or bits > 63:
+        return np.lexsort((*reversed(keys), run))
+    packed = run.copy()
+    for rank, width in ranks:
+        packed <<= np.int64(width)
+        packed |= rank
+    packed <<= np.int64(position_bits)
+    packed |= np.arange(m, dtype=np.int64)
+    packed.sort()
+    packed &= np.int64((1 << position_bits) - 1)
+    return packed
 
 
 def integer_ids(cells: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], dict[int, str]]:
