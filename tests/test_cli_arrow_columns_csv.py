@@ -52,6 +52,17 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
 _ODD_TEXT = ["=1+1", "a,b", 'say "hi"', "-3", "'x", "two\nlines", "", "+"]
 
 
+@given(whole=hnp.arrays(np.float64, st.integers(1, 30), elements=st.one_of(
+    st.integers(-10**15, 10**15).map(float), st.just(float("nan")), st.just(0.0))))
+def test_columns_of_whole_floats_are_written_as_the_numpy_writer_writes_them(
+    whole: np.ndarray
+) -> None:
+    """A column of whole numbers and NaN (intervals, counts), written by the integer kernel,
+    gives the numpy writer's bytes: ``.0`` after each number, NaN empty."""
+    numpy_bytes, arrow_bytes = _both({"x": whole}, 9)
+    assert arrow_bytes == numpy_bytes
+
+
 @given(
     texts=st.lists(st.one_of(_TEXT, st.sampled_from(_ODD_TEXT)), min_size=1, max_size=20),
     flags=st.lists(st.booleans(), min_size=1, max_size=20),

@@ -194,3 +194,35 @@ def test_a_ten_thousand_row_file_in_many_batches_matches(tmp_path: Path) -> None
     want = rr.patient_features(VisitLog.from_csv(path, reader="numpy"), "2024-09-30")
     _assert_identical(want, got)
     assert got.patient_id[0] == f"{int(ids.min()):05d}"  # leading zeros kept
+
+
+def test_arrow_reads_go_in_few_even_batches_with_the_whole_file_features(
+    tmp_path: Path,
+) -> None:
+    """With arrow's reader and no batch size, a file is cut into as few even batches as keep
+    each under the limit (a small file is one batch) and still gives the whole file's
+    features."""
+    from rfm_retention import _csv_features
+
+    assert _csv_features._even_batches(0) == 1
+    assert _csv_features._even_batches(2_000_000) == 2_000_000
+    assert _csv_features._even_batches(10_000_000) == 2_500_000
+    rng = np.random.default_rng(4)
+    n = 1000
+    rows = [(f"p{i}", str(d), str(a), "icu") for i, d, a in zip(
+        rng.integers(0, 90, n).tolist(),
+        (np.datetime64("2024-01-01") + rng.integers(0, 300, n).astype("m8[D]")).tolist(),
+        (rng.integers(0, 400, n) / 4).tolist(), strict=True)]
+    path = _write(tmp_path / "v.csv", rows)
+    sizes: list[int] = []
+    real = _csv_features._slices
+
+    def counted(read: Any, rows: int) -> Any:
+        sizes.append(rows)
+        return real(read, rows)
+
+    with mock.patch.object(_csv_features, "ARROW_BATCH_ROWS", 300), \
+            mock.patch.object(_csv_features, "_slices", counted):
+        got, _ = csv_features(path, "2024-12-31", reader="arrow")
+    assert sizes == [250]
+    _assert_identical(rr.patient_features(VisitLog.from_csv(path), "2024-12-31"), got)

@@ -9,8 +9,12 @@ to the days the features can still need, and the states merge pairwise as the
 batches come (a binary counter, so merging costs ``O(patients x log batches)``).
 Memory follows the batch size and the number of patients, not the file's size.
 With pyarrow's reader (the ``fast`` extra) the wanted columns are read whole
-(a few bytes per cell) and their rows go through the same batches, so the
-table build, the largest cost in memory, still holds one batch at a time.
+into an arrow table (a few bytes per cell) and become numpy columns a batch
+at a time, so the numpy columns and the table build, the largest costs in
+memory, still hold one batch at a time; its batches are larger (fewer states
+to merge), and a file of up to :data:`ARROW_BATCH_ROWS` rows is one batch.
+A file arrow cannot read exactly as the numpy reader does is streamed by the
+numpy reader.
 
 Streaming gives the in-memory path's features only when every rule it applies
 is a rule of one row. Two are not, and a file that meets one is read whole
@@ -38,7 +42,7 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
 from rfm_retention._progress import Progress
-from rfm_retention.data._arrow_csv import arrow_available, read_columns
+from rfm_retention.data._arrow_csv import ArrowRead, arrow_chosen, read_arrow
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._schema import OnError, RejectedRows, Validated
@@ -49,6 +53,12 @@ from rfm_retention.features import PatientFeatures, _FeatureBounds, patient_feat
 from rfm_retention.time import TimeLike
 
 __all__ = ["csv_features"]
+
+ARROW_BATCH_ROWS = 3 << 20
+"""Most rows in one batch of an arrow read. Arrow holds the file's wanted columns (a few
+bytes per cell), so only a batch's numpy columns and table build add to memory; fewer,
+larger batches than the numpy reader's leave fewer states to merge (a 10M-row file: four
+batches, peak memory well under 1.5 GB)."""
 
 _TIME = VisitLog.SCHEMA.time_field
 _ZONE_MARKS = np.array([ord(c) for c in "+Zz"], np.uint32)
@@ -71,7 +81,7 @@ def csv_features(
     encoding: str = "utf-8",
     id_type: IdType = "text",
     reader: CsvReader = "auto",
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int | None = None,
     progress: Progress | None = None,
 ) -> tuple[PatientFeatures, RejectedRows]:
     """``patient_features(VisitLog.from_csv(path, ...), as_of, ...)`` and the rows set aside,
@@ -82,10 +92,13 @@ def csv_features(
     :class:`~rfm_retention.errors.ValidationError` lists every bad row of the
     file, each with its line, exactly as :meth:`VisitLog.from_csv
     <rfm_retention.data.PatientTable.from_csv>` does. ``reader`` is as for
-    ``from_csv``: the numpy reader streams the file; pyarrow's reads the wanted
-    columns whole (fast), and its rows then go through the same batches, so the
-    table build still holds one batch at a time. ``progress`` hears of the
-    reading (stage ``"read csv"``, in bytes).
+    ``from_csv``: the numpy reader streams the file (``batch_rows`` rows at a
+    time, :data:`~rfm_retention.data._csv.BATCH_ROWS` by default); pyarrow's
+    reads the wanted columns whole (fast, a few bytes per cell) and turns them
+    into numpy columns a batch at a time (by default as few even batches as keep
+    each under :data:`ARROW_BATCH_ROWS`), so the table build still holds one
+    batch at a time. ``progress`` hears of the reading (stage ``"read csv"``, in
+    bytes).
 
     Example:
         >>> import tempfile, pathlib
@@ -115,18 +128,19 @@ def _streamed_state(
     bounds: _FeatureBounds,
     window: int | relativedelta | None,
     options: CsvOptions,
-    batch_rows: int,
+    batch_rows: int | None,
     progress: Progress | None,
 ) -> tuple[FeatureState, RejectedRows]:
     """The merged state of every batch's visits on or before the cutoff, and every issue."""
     batches: Iterator[CsvColumns]
-    reader, on_error = options.reader, options.on_error
-    if reader == "numpy" or (reader == "auto" and not arrow_available()):
-        batches = iter_csv_columns(path, VisitLog.SCHEMA, options, batch_rows=batch_rows,
-                                   progress=progress)
+    on_error = options.on_error
+    whole = read_arrow(path, VisitLog.SCHEMA, options, progress) if arrow_chosen(
+        options.reader) else None
+    if whole is None:
+        batches = iter_csv_columns(path, VisitLog.SCHEMA, options,
+                                   batch_rows=batch_rows or BATCH_ROWS, progress=progress)
     else:
-        whole = read_columns(path, VisitLog.SCHEMA, options, progress=progress)
-        batches = _slices(whole, batch_rows)
+        batches = _slices(whole, batch_rows or _even_batches(len(whole)))
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
     stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)
     issues: list[RowIssue] = []
@@ -153,13 +167,18 @@ def _streamed_state(
     return state, rejected
 
 
-def _slices(read: CsvColumns, rows: int) -> Iterator[CsvColumns]:
-    """The rows of a whole read, ``rows`` at a time (views, no copy); at least one."""
-    total = int(read.lines.shape[0])
+def _even_batches(rows: int) -> int:
+    """Rows per batch of an arrow read: as few batches as keep each under
+    :data:`ARROW_BATCH_ROWS`, of even size (a small file is one batch, so nothing merges)."""
+    batches = max(-(-rows // ARROW_BATCH_ROWS), 1)
+    return max(-(-rows // batches), 1)
+
+
+def _slices(read: ArrowRead, rows: int) -> Iterator[CsvColumns]:
+    """The rows of arrow's read, ``rows`` at a time, as numpy columns; at least one batch."""
+    total = len(read)
     for at in range(0, max(total, 1), rows):
-        part = slice(at, at + rows)
-        yield CsvColumns({name: column[part] for name, column in read.columns.items()},
-                         read.lines[part])
+        yield read.rows(at, at + rows)
 
 
 def _check_streamable(read: CsvColumns) -> None:

@@ -29,7 +29,7 @@ from rfm_retention.cli._cell_bytes import Cells
 
 __all__ = ["write_columns_arrow"]
 
-_ROWS_PER_BLOCK = 1 << 20
+_ROWS_PER_BLOCK = 1 << 16  # small blocks: their buffers are reused, not faulted in anew
 
 
 def write_columns_arrow(
@@ -64,7 +64,11 @@ class _Arrow:
     def __init__(self) -> None:
         self.pa = import_optional("pyarrow", "fast", "writing CSV files with pyarrow")
         self.pc = import_optional("pyarrow.compute", "fast", "writing CSV files with pyarrow")
-        self.comma, self.newline, self.empty, self.point_zero = self.strings([",", "\n", "", ".0"])
+        # malloc's pool: arrow's default (mimalloc) returns and re-faults its pages on
+        # every call, which costs more system time than the formatting
+        self.pool = self.pa.system_memory_pool()
+        self.comma, self.newline, self.empty, self.point_zero = self.strings(
+            [",", "\n", "", ".0"])
 
     # ------------------------------------------------------------ numpy -> arrow
     def fixed(self, kind: Any, values: npt.NDArray[Any],
@@ -119,53 +123,79 @@ class _Arrow:
         bits = np.frombuffer(array.buffers()[1], np.uint8)
         return np.unpackbits(bits, count=at + n, bitorder="little")[at:].astype(bool)
 
+    def text_of(self, values: Any) -> Any:
+        """Numbers, dates or times as arrow's text of them, an empty cell where null."""
+        text = self.pc.cast(values, self.pa.string(), memory_pool=self.pool)
+        if not values.null_count:
+            return text
+        return self.pc.coalesce(text, self.empty, memory_pool=self.pool)
+
     # ------------------------------------------------------------ cells and lines
     def cells(self, values: Any, decimals: int | None) -> Any:
         """One block of one column as an arrow string array of CSV cells."""
         from rfm_retention.cli._columns_csv import column_cells
 
-        pa, pc = self.pa, self.pc
+        pa = self.pa
         arr = values if isinstance(values, np.ndarray) else None
         kind = arr.dtype.kind if arr is not None else ""
         if arr is not None and kind == "f":
             return self.float_cells(arr.astype(np.float64, copy=False), decimals)
         if arr is not None and kind == "i":
-            return pc.cast(self.fixed(pa.int64(), arr.astype(np.int64, copy=False)),
-                           pa.string())
+            return self.text_of(self.fixed(pa.int64(), arr.astype(np.int64, copy=False)))
         if arr is not None and kind == "u":
-            return pc.cast(self.fixed(pa.uint64(), arr.astype(np.uint64, copy=False)),
-                           pa.string())
+            return self.text_of(self.fixed(pa.uint64(), arr.astype(np.uint64, copy=False)))
         if arr is not None and arr.dtype == np.dtype("datetime64[D]"):
             days, valid = arr.view(np.int64), ~np.isnat(arr)
             if (np.abs(days[valid]) >= 2**31).any():  # beyond arrow's 32-bit dates
                 return self.from_cells(column_cells(arr, decimals=decimals))
             stamps = self.fixed(pa.date32(), days.astype(np.int32), valid)
-            return pc.fill_null(pc.cast(stamps, pa.string()), self.empty)
+            return self.text_of(stamps)
         if arr is not None and arr.dtype == np.dtype("datetime64[s]"):
             stamps = self.fixed(pa.timestamp("s"), arr.view(np.int64), ~np.isnat(arr))
-            return pc.fill_null(pc.cast(stamps, pa.string()), self.empty)
+            return self.text_of(stamps)
         return self.from_cells(column_cells(values, decimals=decimals))
 
     def float_cells(self, arr: npt.NDArray[np.float64], decimals: int | None) -> Any:
-        """Floats as the numpy writer writes them: rounded, Python's shortest form, NaN empty."""
-        pa, pc = self.pa, self.pc
+        """Floats as the numpy writer writes them: rounded, Python's shortest form, NaN empty.
+
+        A column of whole numbers (with NaN: intervals, counts) is written by
+        arrow's integer kernel with ``.0``, twice as fast as its float one."""
         with np.errstate(over="ignore", invalid="ignore"):
             shown = np.round(arr, decimals) if decimals is not None else arr
-        text = pc.cast(self.fixed(pa.float64(), shown), pa.string())
+        finite = ~np.isnan(shown)
+        values = shown[finite] if not finite.all() else shown
+        with np.errstate(invalid="ignore"):
+            whole = bool((np.abs(values) < 1e16).all() and (values == np.trunc(values)).all()
+                         and not ((values == 0) & np.signbit(values)).any())
+        if not whole:
+            return self.shortest_cells(shown)
+        numbers = self.fixed(self.pa.int64(), np.where(finite, shown, 0).astype(np.int64),
+                             finite)
+        digits = self.pc.cast(numbers, self.pa.string(), memory_pool=self.pool)
+        text = self.pc.binary_join_element_wise(digits, self.point_zero, self.empty,
+                                                memory_pool=self.pool)  # null where NaN
+        return self.pc.coalesce(text, self.empty, memory_pool=self.pool)
+
+    def shortest_cells(self, shown: npt.NDArray[np.float64]) -> Any:
+        """Rounded floats in arrow's shortest text, fixed where Python's ``repr`` differs:
+        exponent forms and infinities by ``repr``, whole numbers with ``.0``, NaN empty."""
+        pa, pc = self.pa, self.pc
+        text = self.text_of(self.fixed(pa.float64(), shown))
         size = np.abs(shown)
         with np.errstate(invalid="ignore"):
             python = ~np.isfinite(shown) | ((size < 1e-4) & (size > 0)) | (size >= 1e16)
             whole = ~python & (shown == np.trunc(shown))
-        python |= self.to_flags(pc.match_substring(text, "e"))
+        python |= self.to_flags(pc.match_substring(text, "e", memory_pool=self.pool))
         whole &= ~python
         if whole.any():
-            text = pc.if_else(self.flags(whole),
-                              pc.binary_join_element_wise(text, self.point_zero, self.empty),
-                              text)
+            with_point = pc.binary_join_element_wise(text, self.point_zero, self.empty,
+                                                     memory_pool=self.pool)
+            text = pc.if_else(self.flags(whole), with_point, text, memory_pool=self.pool)
         rows = np.flatnonzero(python)
         if rows.shape[0]:
             replaced = ["" if v != v else repr(v) for v in shown[rows].tolist()]
-            text = pc.replace_with_mask(text, self.flags(python), self.strings(replaced))
+            text = pc.replace_with_mask(text, self.flags(python), self.strings(replaced),
+                                        memory_pool=self.pool)
         return text
 
     def write_lines(self, handle: IO[bytes], cells: list[Any]) -> None:
@@ -176,8 +206,10 @@ class _Arrow:
             cells = [c.cast(pa.large_string()) for c in cells]
             separators = [s.cast(pa.large_string()) for s in separators]
         comma, empty, newline = separators
-        joined = pc.binary_join_element_wise(*cells, comma) if len(cells) > 1 else cells[0]
-        joined = pc.binary_join_element_wise(joined, empty, newline)
+        joined = cells[0]
+        if len(cells) > 1:
+            joined = pc.binary_join_element_wise(*cells, comma, memory_pool=self.pool)
+        joined = pc.binary_join_element_wise(joined, empty, newline, memory_pool=self.pool)
         wide = np.int64 if joined.type == pa.large_string() else np.int32
         offsets = np.frombuffer(joined.buffers()[1], wide)
         start, stop = int(offsets[joined.offset]), int(offsets[joined.offset + len(joined)])

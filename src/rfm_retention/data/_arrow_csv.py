@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -46,8 +47,8 @@ from rfm_retention.data._csv_options import CSV_READERS, DEFAULT_OPTIONS, CsvOpt
 from rfm_retention.data._schema import Schema
 from rfm_retention.errors import ConfigError, MissingDependencyError
 
-__all__ = ["CSV_READERS", "CsvReader", "arrow_available", "read_arrow_csv_columns",
-           "read_columns"]
+__all__ = ["CSV_READERS", "ArrowRead", "CsvReader", "arrow_available", "arrow_chosen",
+           "read_arrow", "read_arrow_csv_columns", "read_columns"]
 
 _SCAN_BYTES = 8 << 20  # bytes checked at a time, while arrow reads the file
 _NAT = np.iinfo(np.int64).min
@@ -88,19 +89,54 @@ def read_columns(
         >>> read.columns["amount"].tolist(), read.lines.tolist()
         ([12.5], [2])
     """
-    reader = options.reader
+    if arrow_chosen(options.reader):
+        read = read_arrow(path, schema, options, progress)
+        if read is not None:
+            return read.rows(0, len(read))
+    return read_csv_columns(path, schema, options, progress=progress)
+
+
+def arrow_chosen(reader: CsvReader) -> bool:
+    """Whether ``reader`` asks for arrow's reader (``"auto"`` with pyarrow installed, or
+    ``"arrow"``); ConfigError for an unknown reader, MissingDependencyError for ``"arrow"``
+    without pyarrow.
+
+    Example:
+        >>> arrow_chosen("numpy")
+        False
+    """
     if reader not in CSV_READERS:
         raise ConfigError(f"reader must be one of {list(CSV_READERS)}, not {reader!r}")
     if reader == "arrow" and not arrow_available():
         raise MissingDependencyError("pyarrow", "fast", "reading CSV files with reader='arrow'")
-    if reader == "arrow" or (reader == "auto" and arrow_available()):
-        size = _size(path)
-        report_progress(progress, "read csv", 0, size, "bytes")
-        read = read_arrow_csv_columns(path, schema, options)
-        if read is not None:
-            report_progress(progress, "read csv", size or 0, size, "bytes")
-            return read
-    return read_csv_columns(path, schema, options, progress=progress)
+    return reader == "arrow" or (reader == "auto" and arrow_available())
+
+
+def read_arrow(
+    path: str | os.PathLike[str],
+    schema: Schema,
+    options: CsvOptions = DEFAULT_OPTIONS,
+    progress: Progress | None = None,
+) -> ArrowRead | None:
+    """The file read by arrow (its rows become numpy columns on demand), or None when the
+    numpy reader must read it; ``progress`` hears of the bytes at the start and the end.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rfm_retention.data import VisitLog
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
+        >>> _ = path.write_text("patient_id,visit_time,amount\\n"
+        ...                     "p1,2024-01-05,3\\np2,2024-01-06,4\\n")
+        >>> read = read_arrow(path, VisitLog.SCHEMA)
+        >>> len(read), read.rows(1, 2).columns["amount"].tolist(), read.rows(1, 2).lines.tolist()
+        (2, [4.0], [3])
+    """
+    size = _size(path)
+    report_progress(progress, "read csv", 0, size, "bytes")
+    read = _read_arrow(path, schema, options)
+    if read is not None:
+        report_progress(progress, "read csv", size or 0, size, "bytes")
+    return read
 
 
 def _size(path: str | os.PathLike[str]) -> int | None:
@@ -130,6 +166,37 @@ def read_arrow_csv_columns(
         >>> read_arrow_csv_columns(folder / "q.csv", VisitLog.SCHEMA) is None
         True
     """
+    read = _read_arrow(path, schema, options)
+    return None if read is None else read.rows(0, len(read))
+
+
+@attrs.frozen
+class ArrowRead:
+    """The wanted columns of a file arrow has read, as an arrow table (a few bytes per
+    cell), turned into the numpy reader's columns a range of rows at a time, so a
+    streamed read holds one batch of numpy columns, not the whole file's."""
+
+    table: Any
+    position: Mapping[str, int]
+    kinds: Mapping[str, str]
+    iso: bool
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def rows(self, start: int, stop: int) -> CsvColumns:
+        """Rows ``start`` to ``stop`` (data rows, from 0) as the numpy reader reads them."""
+        part = self.table.slice(start, max(stop - start, 0))
+        columns = {field: _numpy_column(part.column(f"c{at}"), self.kinds[field], self.iso)
+                   for field, at in self.position.items()}
+        return CsvColumns(columns, np.arange(start + 2, start + part.num_rows + 2,
+                                             dtype=np.int64))
+
+
+def _read_arrow(
+    path: str | os.PathLike[str], schema: Schema, options: CsvOptions
+) -> ArrowRead | None:
+    """arrow's reading of a plain file (see the module's docstring), else None."""
     mapping, delimiter = options.mapping, options.delimiter
     if set(mapping) - set(schema.names) or not _plain_delimiter(delimiter):
         return None
@@ -155,12 +222,7 @@ def read_arrow_csv_columns(
         return None
     if lines is None or table is None or table.num_rows != lines:  # a blank line: not plain
         return None
-    columns: dict[str, npt.NDArray[Any]] = {}
-    for field, at in position.items():
-        column = table.column(f"c{at}")
-        columns[field] = _numpy_column(column, kinds[field], iso)
-    n = table.num_rows
-    return CsvColumns(columns, np.arange(2, n + 2, dtype=np.int64))
+    return ArrowRead(table, dict(position), kinds, iso)
 
 
 # ---------------------------------------------------------------- is the file plain?
@@ -269,6 +331,9 @@ def _arrow_table(
                 column_types=types, include_columns=list(types), null_values=[""],
                 strings_can_be_null=False,
             ),
+            # malloc's pool: arrow's default (mimalloc) returns and re-faults its pages
+            # on every block, which costs more system time than the parse itself
+            memory_pool=pa.system_memory_pool(),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
