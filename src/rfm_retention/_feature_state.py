@@ -128,12 +128,13 @@ class FeatureState:
         n = ends - starts
         amount = visits.amount
         days = np.floor_divide(seconds, SECONDS_PER_DAY)
-        new_bucket = np.ones(seconds.shape[0], bool)
+        new_bucket = np.ones(seconds.shape[0], bool)  # a new (patient, day) starts here
         if seconds.shape[0]:
-            same_patient = visits.patient_index[1:] == visits.patient_index[:-1]
-            new_bucket[1:] = ~(same_patient & (days[1:] == days[:-1]))
+            np.not_equal(days[1:], days[:-1], out=new_bucket[1:])
+            new_bucket[starts] = True
         bucket_start = np.flatnonzero(new_bucket)
         bucket_end = np.append(bucket_start[1:], seconds.shape[0]).astype(np.int64)
+        per_patient = np.diff(np.append(np.searchsorted(bucket_start, starts), bucket_start.size))
         has_rows = seconds.shape[0] > 0
         return cls(
             patient_id=visits.patient_ids,
@@ -146,7 +147,7 @@ class FeatureState:
             last_department=_text(visits.department[ends - 1]),
             last_diagnosis=_text(visits.diagnosis[ends - 1]),
             last_visit_id=_text(visits.visit_id[ends - 1]),
-            bucket_patient=visits.patient_index[bucket_start],
+            bucket_patient=np.repeat(np.arange(starts.shape[0], dtype=np.int64), per_patient),
             bucket_day=days[bucket_start],
             bucket_count=(bucket_end - bucket_start).astype(np.int64),
             bucket_spend=_total(amount, bucket_start) if has_rows else np.zeros(0),

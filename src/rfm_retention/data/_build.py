@@ -13,7 +13,9 @@ array costs page faults, and at 10M rows each pass that leaves the cache costs
 more than its arithmetic. So the elementwise work (codes, key packing, key
 unpacking, tie detection) runs block by block through small scratch buffers
 that stay in cache, and the only n-row arrays made are the sort key (which
-becomes the sorted time column) and the results themselves.
+becomes the sorted time column), the order and the gathered columns. Each
+row's patient code is not one of them: the groups' starts say it, and a
+table derives it only when it is read (:func:`group_codes`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "RowOrder",
     "char_matrix",
     "factorise",
+    "group_codes",
     "layout_rows",
     "order_rows",
     "value_range",
@@ -298,29 +301,41 @@ class RowLayout:
     no column needs a gather; otherwise ``order[i]`` is the input row that
     goes to position ``i``. ``tied`` lists the positions ``i`` whose
     (patient, time) equals row ``i + 1``'s. ``group_starts`` has one entry per
-    patient plus the row count.
+    patient plus the row count. Each row's patient code is not stored: the
+    groups say it (:attr:`codes`, :func:`group_codes`).
     """
 
     patient_ids: npt.NDArray[Any]
-    codes: IntArray
     seconds: IntArray
     tied: IntArray
     group_starts: IntArray
     order: npt.NDArray[np.intp] | None
 
+    @property
+    def codes(self) -> IntArray:
+        """The patient code (position in ``patient_ids``) of every row, in the new order."""
+        return group_codes(self.group_starts)
+
     def row_ids(self) -> npt.NDArray[Any]:
         """The patient id of every row, in the new order."""
-        ids = self.patient_ids
-        k = ids.shape[0]
-        if ids.dtype.kind == "i" and k and int(ids[-1]) - int(ids[0]) == k - 1:
-            shifted: npt.NDArray[Any] = np.add(self.codes, ids[0], dtype=ids.dtype)
-            return shifted  # consecutive ids: no lookup
-        return np.take(ids, self.codes)
+        return np.repeat(self.patient_ids, np.diff(self.group_starts))
 
     def first_rows(self) -> npt.NDArray[np.intp]:
         """The input row of each patient's first row."""
         starts = self.group_starts[:-1]
         return starts if self.order is None else self.order[starts]
+
+
+def group_codes(group_starts: IntArray) -> IntArray:
+    """Each row's group number from the groups' starts (one entry per group plus the row
+    count): the row-level patient code a table derives only when it is read.
+
+    Example:
+        >>> group_codes(np.array([0, 2, 3])).tolist()
+        [0, 0, 1]
+    """
+    return np.repeat(np.arange(group_starts.shape[0] - 1, dtype=np.int64),
+                     np.diff(group_starts))
 
 
 def order_rows(codes: IntArray, n_codes: int, seconds: IntArray) -> RowOrder:
@@ -371,7 +386,7 @@ def layout_rows(ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64]) -> Row
     if direct is not None:
         layout = _ordered(direct, direct.bits, ticks, tick_seconds, owned=False)
         if layout is not None:
-            return attrs.evolve(layout, patient_ids=_as_str(ids[layout.first_rows()]))
+            return attrs.evolve(layout, patient_ids=_direct_ids(direct, ids, layout))
     factors = _factors(ids)
     code_bits = max(factors.uniques.shape[0] - 1, 0).bit_length()
     layout = _ordered(factors.coder, code_bits, ticks, tick_seconds, owned=factors.owned)
@@ -384,6 +399,18 @@ def _as_str(ids: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """ASCII ``bytes_`` ids as ``str_`` (only the distinct ids are decoded); others as they
     are."""
     return ids.astype(f"U{max(ids.dtype.itemsize, 1)}") if ids.dtype.kind == "S" else ids
+
+
+def _direct_ids(
+    coder: _Coder | _TextCoder, ids: npt.NDArray[Any], layout: RowLayout
+) -> npt.NDArray[Any]:
+    """The distinct ids of a layout sorted straight from the ids: integer ids from each
+    patient's code field (the id minus the least, read from the key: no gather), text ids
+    from each patient's first row."""
+    if isinstance(coder, _Coder):
+        heads: npt.NDArray[Any] = (layout.patient_ids + coder.low).astype(ids.dtype)
+        return heads
+    return _as_str(ids[layout.first_rows()])
 
 
 def _direct_coder(ids: npt.NDArray[Any]) -> _Coder | _TextCoder | None:
@@ -454,7 +481,7 @@ def _ordered(
     n = ticks.shape[0]
     if n == 0:
         empty = np.empty(0, np.int64)
-        return RowLayout(empty, empty, empty, empty, np.zeros(1, np.int64), None)
+        return RowLayout(empty, empty, empty, np.zeros(1, np.int64), None)
     shape = _key_shape(ticks, tick_seconds)
     if code_bits + shape.time_bits + shape.row_bits > 63:
         return None
@@ -505,25 +532,26 @@ def _non_decreasing(key: IntArray) -> bool:
 
 
 def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
-    """Read order, codes, ties, group starts and seconds back from the sorted key, block by
+    """Read order, ties, group starts and seconds back from the sorted key, block by
     block; the key's own buffer ends up holding the sorted times in seconds.
 
-    Codes are 0, 1, 2... in id order whatever numbers the key's code field
-    held (offset ids with gaps, packed text): each row's code is the count of
-    patient changes before it, so no lookup table of the field's range is made.
+    Patients are numbered 0, 1, 2... in id order whatever numbers the key's
+    code field held (offset ids with gaps, packed text): a new group starts
+    where the field changes, and no row-level code array is written. The
+    layout's ``patient_ids`` are each patient's code field, for the caller to
+    turn into ids.
     """
     n = key.shape[0]
     order = None if in_order else np.empty(n, np.intp)
-    codes = np.empty(n, np.int64)
     same = np.empty(min(_BLOCK, n), bool)
     field = np.empty(min(_BLOCK, n), np.int64)
     starts: list[IntArray] = []
+    heads: list[IntArray] = []
     tied: list[IntArray] = []
     row_shift, time_shift = np.int64(shape.row_bits), np.int64(shape.time_bits)
     seconds_per_key = np.int64(shape.per_key * shape.tick_seconds)
     first_second = np.int64(shape.low * shape.tick_seconds)
     last_pair = last_field = -1
-    code = np.int64(-1)  # the code of the previous block's last row
     for at in _blocks(n):
         part = key[at : at + _BLOCK]
         m = part.shape[0]
@@ -539,15 +567,12 @@ def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
         same[0] = int(field[0]) != last_field
         last_field = int(field[m - 1])
         starts.append(np.flatnonzero(same[:m]) + at)
-        block_codes = codes[at : at + m]
-        np.cumsum(same[:m], dtype=np.int64, out=block_codes)
-        block_codes += code
-        code = block_codes[-1]
+        heads.append(field[:m][same[:m]])
         part &= shape.time_mask
         part *= seconds_per_key
         part += first_second
     group_starts = np.concatenate([*starts, [n]]).astype(np.int64, copy=False)
-    return RowLayout(np.empty(0, np.int64), codes, key,
+    return RowLayout(np.concatenate(heads), key,
                      np.concatenate(tied).astype(np.int64, copy=False), group_starts, order)
 
 
@@ -568,14 +593,14 @@ def _ordered_wide(
     tied = np.flatnonzero((sorted_codes[1:] == sorted_codes[:-1]) & (seconds[1:] == seconds[:-1]))
     starts = np.flatnonzero(np.diff(sorted_codes, prepend=-1))
     group_starts = np.append(starts, codes.shape[0]).astype(np.int64)
-    return RowLayout(np.empty(0, np.int64), sorted_codes, seconds, tied, group_starts, order)
+    return RowLayout(np.empty(0, np.int64), seconds, tied, group_starts, order)
 
 
 class LazyColumns(Mapping[str, npt.NDArray[Any]]):
     """A table's columns, some of them made the first time they are read.
 
     The patient id of every row is a full n-row column that most work never
-    reads (it uses ``patient_ids`` and ``patient_index``); it is made on
+    reads (it uses ``patient_ids`` and ``group_starts``); it is made on
     first use and kept.
 
     Example:

@@ -19,7 +19,7 @@ from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._arrow_csv import read_columns
-from rfm_retention.data._build import LazyColumns, layout_rows
+from rfm_retention.data._build import LazyColumns, group_codes, layout_rows
 from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._schema import (
@@ -77,7 +77,8 @@ class PatientTable:
 
     columns: Mapping[str, npt.NDArray[Any]] = attrs.field(repr=False)
     patient_ids: IdArray = attrs.field(repr=False)
-    patient_index: npt.NDArray[np.int64] = attrs.field(repr=False)
+    _patient_index: npt.NDArray[np.int64] | None = attrs.field(repr=False, alias="patient_index")
+    """The row-level patient codes when given; None: derived from ``group_starts`` when read."""
     group_starts: npt.NDArray[np.int64] = attrs.field(repr=False)
     source_row: npt.NDArray[np.int64] = attrs.field(repr=False)
     rejected: RejectedRows = attrs.field(repr=False)
@@ -150,7 +151,7 @@ class PatientTable:
         return cls(
             columns=LazyColumns(sorted_cols, later, tuple(cols)),
             patient_ids=layout.patient_ids,
-            patient_index=layout.codes,
+            patient_index=None,  # most work reads the groups: made when first read
             group_starts=layout.group_starts,
             source_row=source_row,
             rejected=checked.rejected,
@@ -343,7 +344,20 @@ class PatientTable:
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
-        return int(self.patient_index.shape[0])
+        return int(self.group_starts[-1])
+
+    @property
+    def patient_index(self) -> npt.NDArray[np.int64]:
+        """For each row, the position of its patient in ``patient_ids``.
+
+        A table builds it the first time it is read (per-patient work reads
+        ``group_starts`` instead), then keeps it.
+        """
+        index = self._patient_index
+        if index is None:
+            index = group_codes(self.group_starts)
+            object.__setattr__(self, "_patient_index", index)
+        return index
 
     def __repr__(self) -> str:
         return self._display().text()

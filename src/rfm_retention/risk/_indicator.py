@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import attrs
 import numpy as np
@@ -51,6 +51,8 @@ __all__ = [
     "reason_codes",
 ]
 
+
+T = TypeVar("T")
 
 REASON_CODES: tuple[ReasonCode, ...] = REASON_PRECEDENCE
 """Reason codes in precedence order; per-patient reasons are positions in this tuple."""
@@ -438,6 +440,17 @@ def check_result(
             raise ConfigError(f"{who}: reasons must be integer codes, one per patient")
         if n and (codes.min() < -1 or codes.max() >= len(REASON_CODES)):
             raise ConfigError(f"{who}: reasons must be -1 or positions in REASON_CODES")
+
+
+def present(table: T | None, source: str) -> T:
+    """The ``source`` table a ``measure`` hook reads, narrowed from ``None``.
+
+    The base gives a no-signal result, without calling ``measure``, when a
+    source is missing, so ``None`` here is a library bug, never bad input.
+    """
+    if table is None:
+        raise RuntimeError(f"internal: data.{source} is unset")
+    return table
 
 
 def require(condition: bool, message: str) -> None:

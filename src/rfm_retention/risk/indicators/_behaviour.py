@@ -17,7 +17,7 @@ import numpy.typing as npt
 from rfm_retention._arrays import BoolArray, FloatArray, IntArray
 from rfm_retention.data import PatientData
 from rfm_retention.risk._care_intervals import SPEC_CARE_INTERVALS, CareIntervals
-from rfm_retention.risk._indicator import REASON_CODES, IndicatorBase, Measurement, require
+from rfm_retention.risk._indicator import REASON_CODES, IndicatorBase, Measurement, present, require
 from rfm_retention.risk._rows import SourceRows, scatter, visit_features, visit_gaps
 from rfm_retention.time import SECONDS_PER_DAY
 from rfm_retention.vocabulary import Dimension, ReasonCode
@@ -295,12 +295,11 @@ class NoShows(IndicatorBase):
         require(self.consecutive >= 1, f"{self.name}: consecutive must be at least 1")
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        if data.appointments is None:
-            raise RuntimeError("internal: data.appointments is unset")
+        appointments = present(data.appointments, "appointments")
         rows = SourceRows.of(data, "appointments", instant, tiebreak=("status",))
         # Compare the text column once in place (no copy of the strings).
-        missed_all = data.appointments.status == "no_show"
-        attended_all = data.appointments.status == "attended"
+        missed_all = appointments.status == "no_show"
+        attended_all = appointments.status == "attended"
         resolved = rows.subset(rows.column(missed_all | attended_all))
         missed = resolved.column(missed_all)
         run = resolved.trailing_run(missed).astype(np.float64)

@@ -19,6 +19,7 @@ from rfm_retention.risk._indicator import (
     IndicatorBase,
     Measurement,
     check_score_threshold,
+    present,
     require,
 )
 from rfm_retention.risk._rows import SourceRows
@@ -79,9 +80,7 @@ class CourseNotCompleted(IndicatorBase):
         )
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        table = data.courses
-        if table is None:
-            raise RuntimeError("internal: table is unset")
+        table = present(data.courses, "courses")
         rows = SourceRows.of(
             data,
             "courses",
@@ -171,9 +170,7 @@ class RehabilitationLag(IndicatorBase):
         )
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        table = data.outcomes
-        if table is None:
-            raise RuntimeError("internal: table is unset")
+        table = present(data.outcomes, "outcomes")
         rows = _assessments(data, instant)
         exp = rows.column(table.expected_progress)
         act = rows.column(table.actual_progress)
@@ -231,9 +228,7 @@ class PoorOutcome(IndicatorBase):
         check_score_threshold(self.name, self.below)
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        table = data.outcomes
-        if table is None:
-            raise RuntimeError("internal: table is unset")
+        table = present(data.outcomes, "outcomes")
         rows = _assessments(data, instant)
         scored = rows.subset(~np.isnan(rows.column(table.outcome_score)))
         value = scored.last(scored.column(table.outcome_score), np.nan)

@@ -18,6 +18,7 @@ from rfm_retention.risk._indicator import (
     IndicatorBase,
     Measurement,
     check_score_threshold,
+    present,
     reason_codes,
     require,
 )
@@ -69,10 +70,9 @@ class LowSatisfaction(IndicatorBase):
         require(self.consecutive >= 1, f"{self.name}: consecutive must be at least 1")
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        if data.ratings is None:
-            raise RuntimeError("internal: data.ratings is unset")
+        ratings = present(data.ratings, "ratings")
         rows = SourceRows.of(data, "ratings", instant, tiebreak=("score",))
-        score = rows.column(data.ratings.score)
+        score = rows.column(ratings.score)
         has = rows.has_rows()
         run = rows.trailing_run(score < self.below).astype(np.float64)
         return Measurement(
@@ -122,9 +122,7 @@ class Complaints(IndicatorBase):
         require(self.months >= 1, f"{self.name}: months must be at least 1")
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        table = data.complaints
-        if table is None:
-            raise RuntimeError("internal: table is unset")
+        table = present(data.complaints, "complaints")
         rows = _complaints_within(data, instant, self.months)
         valid = rows.subset(rows.column(table.valid))
         count = valid.count().astype(np.float64)
@@ -169,9 +167,7 @@ class ComplaintHandling(IndicatorBase):
         check_score_threshold(self.name, self.below, self.months)
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        table = data.complaints
-        if table is None:
-            raise RuntimeError("internal: table is unset")
+        table = present(data.complaints, "complaints")
         rows = _complaints_within(data, instant, self.months)
         rated = rows.subset(~np.isnan(rows.column(table.handling_satisfaction)))
         value = rated.minimum(rated.column(table.handling_satisfaction))

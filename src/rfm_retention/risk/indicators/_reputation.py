@@ -13,6 +13,7 @@ from rfm_retention.risk._indicator import (
     IndicatorBase,
     Measurement,
     check_score_threshold,
+    present,
 )
 from rfm_retention.risk._rows import SourceRows, months_before
 from rfm_retention.vocabulary import Dimension, ReasonCode
@@ -50,9 +51,7 @@ class LowReputation(IndicatorBase):
         check_score_threshold(self.name, self.below, self.months)
 
     def measure(self, data: PatientData, instant: np.datetime64) -> Measurement:
-        table = data.reviews
-        if table is None:
-            raise RuntimeError("internal: table is unset")
+        table = present(data.reviews, "reviews")
         rows = SourceRows.of(data, "reviews", instant, since=months_before(instant, self.months))
         value = rows.mean(rows.column(table.score))
         return Measurement(
