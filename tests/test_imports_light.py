@@ -94,16 +94,17 @@ def test_features_command_reads_and_writes_with_arrow_without_loading_pandas(
     tmp_path: Path,
 ) -> None:
     """``rfm-retention features --visits FILE --out FILE`` uses pyarrow's reader and writer
-    (the fast extra) without pyarrow loading pandas, whose import costs more than the job."""
+    (the fast extra) without pyarrow loading pandas, whose import costs more than the job
+    (a missing cell, a null to arrow, included)."""
     visits = tmp_path / "v.csv"
     visits.write_text("patient_id,visit_time,amount\n"
                       "1,2024-01-05,10\n1,2024-03-01,0.00001\n2,2024-02-01,2.5\n"
-                      "3,2024-02-11T10:30:00,1e20\n")
+                      "3,2024-02-11T10:30:00,1e20\n4,2024-02-01,\n")  # a missing amount
     out = tmp_path / "f.csv"
     loaded = _modules_after(
         "from rfm_retention.cli import main; "
         f"main(['features', '--visits', {str(visits)!r}, '--as-of', '2024-06-30', "
-        f"'--out', {str(out)!r}])"
+        f"'--out', {str(out)!r}, '--quarantine'])"
     )
     assert {"pyarrow.csv", "pyarrow.compute"} <= loaded
     assert "pandas" not in loaded

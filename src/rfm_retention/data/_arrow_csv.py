@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import importlib.util
+import io
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -253,25 +254,28 @@ def _header(handle: IO[bytes], delimiter: str) -> list[str] | None:
     return names
 
 
-def _plain_body(handle: IO[bytes]) -> int | None:
+def _plain_body(handle: io.BufferedIOBase) -> int | None:
     """How many lines the rest of the file has, or None unless it is UTF-8 with no quote
     character, no lone carriage return and no line longer than the numpy reader accepts;
-    read in bounded chunks."""
+    read in bounded chunks, into one reused buffer (a new one per chunk is new memory for
+    the system to clear every time)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     run = 0  # bytes since the last line break
     last = b""
     lines = 0
+    buffer = bytearray(_SCAN_BYTES)
     while True:
-        chunk = handle.read(_SCAN_BYTES)
-        if not chunk:
+        size = handle.readinto(buffer)
+        if not size:
             break
+        chunk = buffer if size == len(buffer) else buffer[:size]
         if b'"' in chunk:
             return None
         if b"\r" in chunk or last == b"\r":
             joined = last + chunk
             if joined.count(b"\r") - (joined[-1:] == b"\r") != joined.count(b"\r\n"):
                 return None
-        last = chunk[-1:]
+        last = bytes(chunk[-1:])
         lines += chunk.count(b"\n")
         end = chunk.rfind(b"\n")
         if end < 0:
@@ -343,23 +347,36 @@ def _numpy_column(column: Any, kind: str, iso: bool) -> npt.NDArray[Any]:
     """One arrow column as the numpy reader gives it (times, numbers, or its cell text)."""
     chunks = [c for c in column.chunks if len(c)] or list(column.chunks[:1])
     if kind == "time" and iso:
-        return np.concatenate([_values(c, np.int64, _NAT) for c in chunks]).view(
-            "datetime64[s]"
-        ) if chunks else np.empty(0, "datetime64[s]")
+        return _values(chunks, np.int64, _NAT).view("datetime64[s]")
     if kind in _NUMBER_KINDS:
-        return np.concatenate(
-            [_values(c, np.float64, np.nan) for c in chunks]
-        ) if chunks else np.empty(0, np.float64)
+        return _values(chunks, np.float64, np.nan)
+    if len(chunks) > 1 and sum(_data_bytes(c) for c in chunks) < 2**31:
+        pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
+        chunks = [column.combine_chunks(memory_pool=pa.system_memory_pool())]  # one gather
     return _join([_convert(_cells(c), kind, iso) for c in chunks])
 
 
-def _values(chunk: Any, dtype: type[Any], missing: Any) -> npt.NDArray[Any]:
-    """A fixed-width arrow array's values (a copy), ``missing`` where arrow has a null."""
-    n = len(chunk)
-    data = np.frombuffer(chunk.buffers()[1], dtype)[chunk.offset : chunk.offset + n].copy()
-    if chunk.null_count:
-        data[chunk.is_null().to_numpy(zero_copy_only=False)] = missing
-    return data
+def _values(chunks: list[Any], dtype: type[Any], missing: Any) -> npt.NDArray[Any]:
+    """Fixed-width arrow arrays' values, one after another in one new array, ``missing``
+    where arrow has a null."""
+    out = np.empty(sum(len(c) for c in chunks), dtype)
+    at = 0
+    for chunk in chunks:
+        n, first = len(chunk), chunk.offset
+        part = out[at : at + n]
+        part[:] = np.frombuffer(chunk.buffers()[1], dtype)[first : first + n]
+        if chunk.null_count:  # the validity bitmap, read without pyarrow's pandas-backed
+            bits = np.frombuffer(chunk.buffers()[0], np.uint8)  # to_numpy
+            valid = np.unpackbits(bits, count=first + n, bitorder="little")[first:]
+            part[valid == 0] = missing
+        at += n
+    return out
+
+
+def _data_bytes(chunk: Any) -> int:
+    """How many bytes of text a string arrow array's cells hold."""
+    offsets = np.frombuffer(chunk.buffers()[1], np.int32)
+    return int(offsets[chunk.offset + len(chunk)]) - int(offsets[chunk.offset])
 
 
 def _cells(chunk: Any) -> npt.NDArray[Any]:
@@ -368,10 +385,11 @@ def _cells(chunk: Any) -> npt.NDArray[Any]:
     offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset : chunk.offset + n + 1]
     data = chunk.buffers()[2]
     start, stop = int(offsets[0]), int(offsets[-1])
-    raw = np.frombuffer(data, np.uint8)[start:stop] if data is not None else np.zeros(0, np.uint8)
-    # one byte more than the cells, as the numpy reader's buffer ends with its line break
-    buf = np.concatenate((raw, np.zeros(1, np.uint8)))
-    padded = np.concatenate((buf, np.zeros(64, np.uint8)))
+    # the cells' bytes and zeros after them: one byte more than the cells is the buffer (as
+    # the numpy reader's ends with its line break), the rest lets reads run past a cell's end
+    padded = np.zeros(stop - start + 65, np.uint8)
+    if data is not None:
+        padded[: stop - start] = np.frombuffer(data, np.uint8)[start:stop]
     lo = offsets[:-1].astype(np.int64) - start
     hi = offsets[1:].astype(np.int64) - start
-    return _gather(buf, padded, lo, hi)
+    return _gather(padded[: stop - start + 1], padded, lo, hi)
