@@ -25,6 +25,7 @@ import numpy as np
 
 from rfm_retention._arrays import FloatArray
 from rfm_retention.errors import ConfigError
+from rfm_retention.metrics._ranking import paired
 
 __all__ = ["average_precision", "brier_score", "decile_calibration_error", "log_loss"]
 
@@ -32,13 +33,10 @@ _EPS = 1e-6
 
 
 def _pair(score: Any, outcome: Any) -> tuple[FloatArray, FloatArray]:
-    s = np.asarray(score, np.float64)
-    y = np.asarray(outcome).astype(np.float64)
-    if s.ndim != 1 or s.shape != y.shape:
-        raise ConfigError(f"score and outcome need one value per patient ({s.shape} vs {y.shape})")
+    s, y = paired(score, outcome)
     if np.isnan(s).any():
         raise ConfigError("scores must not be NaN")
-    return s, y
+    return s, y.astype(np.float64)
 
 
 def _probabilities(probability: Any, outcome: Any) -> tuple[FloatArray, FloatArray]:

@@ -32,11 +32,17 @@ from rfm_retention.errors import ConfigError
 __all__ = ["auc", "lift_at", "median_or_nan", "precision_at_k", "precision_recall", "recall_at_k"]
 
 
-def _check(score: Any, outcome: Any) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+def paired(score: Any, outcome: Any) -> tuple[FloatArray, npt.NDArray[Any]]:
+    """Scores as floats beside the outcomes as given; ConfigError unless one of each per patient."""
     s = np.asarray(score, np.float64)
     y = np.asarray(outcome)
     if s.ndim != 1 or s.shape != y.shape:
         raise ConfigError(f"score and outcome need one value per patient ({s.shape} vs {y.shape})")
+    return s, y
+
+
+def _check(score: Any, outcome: Any) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    s, y = paired(score, outcome)
     if np.isnan(s).any():
         raise ConfigError(f"{int(np.isnan(s).sum())} score(s) are NaN; rank needs a number each")
     return s, y.astype(bool)
