@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 import numpy as np
@@ -142,29 +143,55 @@ def _streamed_state(
     else:
         batches = _slices(whole, batch_rows or _even_batches(len(whole)))
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
-    stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)
     issues: list[RowIssue] = []
     first_row = 0
-    for read in batches:
-        _check_streamable(read)
-        checked = VisitLog._checked_csv(read, options, first_row)
-        first_row += int(read.lines.shape[0])
-        issues.extend(checked.rejected.issues)
-        if issues and on_error == "raise":
-            continue  # no features will be given: only the problems are still needed
-        log = VisitLog._from_validated(_until(checked, cutoff))
-        part = FeatureState.from_visits(log).compact(bounds.as_of_day, window=window)
+    states = _MergedStates()
+    # Three threads, for numpy and arrow release the GIL in their loops: one reads the next
+    # batch and one merges the states so far while this one builds the batch it has.
+    with ThreadPoolExecutor(1) as reading, ThreadPoolExecutor(1) as merging:
+        upcoming = reading.submit(next, batches, None)
+        merges = []
+        while (read := upcoming.result()) is not None:
+            upcoming = reading.submit(next, batches, None)
+            _check_streamable(read)
+            checked = VisitLog._checked_csv(read, options, first_row)
+            first_row += int(read.lines.shape[0])
+            issues.extend(checked.rejected.issues)
+            if issues and on_error == "raise":
+                continue  # no features will be given: only the problems are still needed
+            log = VisitLog._from_validated(_until(checked, cutoff))
+            part = FeatureState.from_visits(log).compact(bounds.as_of_day, window=window)
+            merges.append(merging.submit(states.add, part))
+        for merge in merges:
+            merge.result()  # a merge's error, if any
+        state = merging.submit(states.total).result()
+    rejected = RejectedRows(VisitLog.SCHEMA.source, tuple(issues))
+    if issues and on_error == "raise":
+        raise ValidationError(VisitLog.SCHEMA.source, issues)
+    return state, rejected
+
+
+class _MergedStates:
+    """The batches' states merged pairwise as they come, like a binary counter (each state
+    takes part in ``O(log batches)`` merges); used from one thread."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[FeatureState, int]] = []  # (state, how many batches it holds)
+
+    def add(self, part: FeatureState) -> None:
+        """Add the next batch's state (batches in file order)."""
+        stack = self.stack
         stack.append((part, 1))
         while len(stack) > 1 and stack[-1][1] >= stack[-2][1]:
             (right, m), (left, k) = stack.pop(), stack.pop()
             stack.append((left | right, k + m))
-    rejected = RejectedRows(VisitLog.SCHEMA.source, tuple(issues))
-    if issues and on_error == "raise":
-        raise ValidationError(VisitLog.SCHEMA.source, issues)
-    state = FeatureState.empty()
-    for part, _ in stack:
-        state = state | part
-    return state, rejected
+
+    def total(self) -> FeatureState:
+        """The state of every batch added."""
+        state = FeatureState.empty()
+        for part, _ in self.stack:
+            state = state | part
+        return state
 
 
 def _even_batches(rows: int) -> int:
