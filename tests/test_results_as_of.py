@@ -12,7 +12,14 @@ from conftest import ConversionCounter
 from rfm_retention.btyd import btyd_summary, lifetime_scores
 from rfm_retention.features import patient_features
 from rfm_retention.interventions import CaseBook, InMemoryCaseStore
-from rfm_retention.metrics import Exclusions, acquisition_report, backtest, kpi_report
+from rfm_retention.loyalty import membership, privileges
+from rfm_retention.metrics import (
+    Exclusions,
+    acquisition_report,
+    backtest,
+    causes_by_group,
+    kpi_report,
+)
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
 from rfm_retention.model import train_risk_model
 from rfm_retention.risk import evaluate, scan
@@ -38,6 +45,12 @@ RESULTS: dict[str, Callable[[], Any]] = {
     "IndicatorPanel": lambda: evaluate(DATA, AS_OF),
     "WarningList": lambda: scan(DATA, AS_OF),
     "KPIReport": lambda: kpi_report(DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF),
+    "CauseReport": lambda: causes_by_group(
+        DATA.visits, "2024-01-01", "2024-03-31", by="department", as_of=AS_OF,
+        complaints=DATA.complaints,
+    ),
+    "Membership": lambda: membership(DATA.visits.patient_ids[0], DATA.visits, as_of=AS_OF),
+    "PatientPrivileges": lambda: privileges(DATA.visits.patient_ids[0], DATA.visits, as_of=AS_OF),
     "AcquisitionReport": lambda: acquisition_report(
         DATA.registry, DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF
     ),

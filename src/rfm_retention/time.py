@@ -20,21 +20,22 @@ datetime a record holds) takes it as it is (:func:`as_instant`,
 An inner layer that works in whole days (a risk model, a backtest) hands on
 the end of its day as :func:`day_end` gives it: arithmetic, not a conversion.
 
-**Results report the instant.** Every result that is "as of" a time
-(features, BTYD summary, segmentation, indicator panel, warning list, KPI
-report, backtest) has an ``as_of`` attribute holding that instant, a
-``datetime64[s]``: the same type and value whichever result, for the same
-input (``"2024-06-30"`` is ``2024-06-30T23:59:59`` on all of them). The
-instant rather than a date, because a scan at ``2024-06-30T12:00`` judges
-the morning's visits only and a date would hide that; ``datetime64[s]``
-rather than :class:`datetime.datetime`, because it is what the columns hold
-and compares with them without a conversion. The calendar day is
-``result.as_of.astype("datetime64[D]")`` (or :func:`as_date`).
+**Results report the instant.** Every result that is "as of" a time (features,
+BTYD summary, segmentation, indicator panel, warning list, KPI and cause
+reports, backtest, a patient's loyalty membership) has an ``as_of`` attribute
+holding that instant, a ``datetime64[s]``: the same type and value whichever
+result, for the same input (``"2024-06-30"`` is ``2024-06-30T23:59:59`` on all
+of them). The instant rather than a date, because a scan at
+``2024-06-30T12:00`` judges the morning's visits only and a date would hide
+that; ``datetime64[s]`` rather than :class:`datetime.datetime`, because it is
+what the columns hold and compares with them without a conversion. The
+calendar day is ``result.as_of.astype("datetime64[D]")`` (or :func:`as_date`).
 
 Records (ledger events, case events) hold the same instant as a naive-UTC
-:class:`datetime.datetime` (:func:`to_datetime`); columns hold it as
-``datetime64[s]``; KPIs count in day numbers (days since 1970-01-01,
-:func:`day_number`).
+:class:`datetime.datetime` (:func:`to_datetime`): the time something happened
+at is a datetime, the time a result is judged at is its ``as_of``; columns
+hold it as ``datetime64[s]``; KPIs count in day numbers (days since
+1970-01-01, :func:`day_number`).
 
 Example:
     >>> to_instant("2024-03-01")

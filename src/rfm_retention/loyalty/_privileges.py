@@ -129,12 +129,14 @@ class PrivilegeDecision:
 class PatientPrivileges:
     """Every privilege decision for one patient at ``as_of`` (and the tier, under a tier scheme).
 
-    ``tier`` and ``tier_rule`` say which membership tier the patient holds and
-    the rule that put them there, when :func:`privileges` was given ``tiers``.
+    ``as_of`` is the instant judged (``datetime64[s]``, as every result
+    reports it). ``tier`` and ``tier_rule`` say which membership tier the
+    patient holds and the rule that put them there, when :func:`privileges`
+    was given ``tiers``.
     """
 
     patient_id: str
-    as_of: dt.datetime
+    as_of: np.datetime64
     visits: int
     points_earned: int
     decisions: tuple[PrivilegeDecision, ...]
@@ -204,8 +206,13 @@ def privileges(
     ``catalogue``'s own rules, and the result names the tier and its rule.
 
     Example:
-        >>> p = privileges("p1", visit_log, as_of="2024-06-30")  # doctest: +SKIP
-        >>> p.granted("green_channel"), p.decision("green_channel").rule  # doctest: +SKIP
+        >>> from rfm_retention.data import VisitLog
+        >>> log = VisitLog.from_arrays(patient_id=["p1"] * 2, amount=[90.0, 60.0],
+        ...                            visit_time=["2024-01-02", "2024-03-01"])
+        >>> p = privileges("p1", log, as_of="2024-06-30")
+        >>> p.as_of, p.visits
+        (np.datetime64('2024-06-30T23:59:59'), 2)
+        >>> p.granted("green_channel"), p.decision("green_channel").rule
         (True, 'has visited before')
     """
     pid = str(patient_id)
@@ -230,5 +237,4 @@ def privileges(
             decision = PrivilegeDecision(privilege, False, first.name,
                                          first.check(times, instant, points))
         decisions.append(decision)
-    return PatientPrivileges(pid, instant.astype("datetime64[us]").item(), len(times), points,
-                             tuple(decisions))
+    return PatientPrivileges(pid, instant, len(times), points, tuple(decisions))

@@ -150,15 +150,17 @@ class Membership:
     """A patient's tier at ``as_of``, the rule behind it, and their privileges.
 
     Attributes:
+        as_of: the instant judged (``datetime64[s]``, as every result reports it).
         tier: the tier code held, or None (not enrolled / no rule met).
         rule: the rule that granted the tier ('' without a tier).
         next_tier: the next tier up and what it still needs ('' at the top).
-        enrolled_at: when the patient enrolled (None if never).
+        enrolled_at: when the patient enrolled (None if never): the enrolment event's
+            time, a naive-UTC datetime as the ledger's records hold it.
         decisions: one :class:`PrivilegeDecision` per privilege of the scheme.
     """
 
     patient_id: str
-    as_of: dt.datetime
+    as_of: np.datetime64
     tier: str | None
     rule: str
     next_tier: str
@@ -240,6 +242,8 @@ def membership(
         >>> log = VisitLog.from_arrays(patient_id=["p1"] * 2, amount=[90.0, 60.0],
         ...                            visit_time=["2024-01-02", "2024-03-01"])
         >>> m = membership("p1", log, as_of="2024-06-30", ledger=ledger)
+        >>> m.as_of
+        np.datetime64('2024-06-30T23:59:59')
         >>> m.tier, m.rule, m.granted("green_channel")
         ('silver', 'returning patient: a visit in the last year', True)
         >>> m.next_tier
@@ -288,4 +292,4 @@ def membership(
                 p, ok, f"{held} tier: {rule}" if ok else f"{owner.code} tier",
                 "" if ok else f"comes with the {owner.code} tier",
             ))
-    return Membership(pid, moment, held, rule, next_tier, enrolled, tuple(decisions))
+    return Membership(pid, instant, held, rule, next_tier, enrolled, tuple(decisions))

@@ -135,6 +135,14 @@ class CauseReport(Tabular):
         ...                     as_of="2024-02-29", cases=cases, min_group_size=1)
         >>> [(c.cause, c.count, c.over_representation) for c in r.group("renal").reasons][:1]
         [('price', 1, 3.0)]
+        >>> r.start, r.end
+        (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+        >>> r.as_of
+        np.datetime64('2024-02-29T23:59:59')
+
+    ``start`` and ``end`` are the period's first and last days; ``as_of`` is
+    the instant the lapses, cases and complaints are known until
+    (``datetime64[s]``, as every result reports it).
     """
 
     dimension: str
@@ -144,6 +152,7 @@ class CauseReport(Tabular):
     min_group_size: int
     hospital: GroupCauses
     groups: tuple[GroupCauses, ...]
+    as_of: np.datetime64 = attrs.field(kw_only=True)
 
     def group(self, name: str) -> GroupCauses:
         """The causes of the group called ``name``."""
@@ -154,7 +163,8 @@ class CauseReport(Tabular):
 
     def _display(self) -> Display:
         figures = {"by": self.dimension, "from": self.start, "to": self.end,
-                   "patients": self.hospital.patients, "complaints": self.hospital.complaints}
+                   "as_of": as_date(self.as_of), "patients": self.hospital.patients,
+                   "complaints": self.hospital.complaints}
         return Display("CauseReport", self.to_columns(), figures)
 
     def is_small(self, cause: CauseShare) -> bool:
@@ -316,4 +326,4 @@ def causes_by_group(
     hospital = GroupCauses(HOSPITAL, int(n_patients.sum()), int(n_complaints.sum()),
                            h_reasons, h_categories)
     return CauseReport(dimension, basis, as_date(start), as_date(end), min_group_size,
-                       hospital, groups)
+                       hospital, groups, as_of=as_of)
