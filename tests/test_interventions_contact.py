@@ -246,6 +246,8 @@ def test_care_batch_messages_each_case_once_unless_resend_is_due():
          "channel=Channel.SMS"),
         (lambda: Action("call", "Call", channels=("phone",)), "channels=Channel.PHONE"),
         (lambda: Action("offer", "Offer", purpose="marketing"), "purpose=Purpose.MARKETING"),
+        (lambda: MessageTemplate("offer", "Dear {name}", purpose="marketing"),
+         "purpose=Purpose.MARKETING"),
     ],
 )
 def test_channel_and_purpose_given_as_text_are_refused_with_the_member_to_use(

@@ -20,7 +20,13 @@ import attrs
 from rfm_retention.errors import ConfigError
 from rfm_retention.interventions._contact_rules import ContactRules
 from rfm_retention.interventions._records import Case
-from rfm_retention.interventions._vocabulary import Channel, ContactResult, Purpose, member
+from rfm_retention.interventions._vocabulary import (
+    Channel,
+    ContactResult,
+    Purpose,
+    member,
+    purpose_member,
+)
 from rfm_retention.time import TimeLike, to_datetime
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
@@ -71,7 +77,7 @@ class MessageTemplate:
     key: str
     text: str
     reasons: tuple[ReasonCode, ...] = attrs.field(default=(), converter=_reasons)
-    purpose: Purpose = attrs.field(default=Purpose.CARE, converter=Purpose)
+    purpose: Purpose = attrs.field(default=Purpose.CARE, converter=purpose_member)
     fields: frozenset[str] = attrs.field(init=False)
 
     @fields.default

@@ -31,7 +31,13 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention.errors import CaseError, ConfigError, RFMRetentionError
 from rfm_retention.interventions._convert import text_tuple
-from rfm_retention.interventions._vocabulary import Channel, Milestone, Purpose, member
+from rfm_retention.interventions._vocabulary import (
+    Channel,
+    Milestone,
+    Purpose,
+    member,
+    purpose_member,
+)
 from rfm_retention.interventions._working_calendar import WorkingCalendar
 from rfm_retention.vocabulary import ReasonCode, RiskLevel
 
@@ -139,10 +145,6 @@ def _channels(value: Iterable[Channel]) -> tuple[Channel, ...]:
     return tuple(member(Channel, c, "channels") for c in value)
 
 
-def _purpose(value: Purpose) -> Purpose:
-    return member(Purpose, value, "purpose")
-
-
 @attrs.frozen
 class Action:
     """One thing staff do for a patient at some level (shown on the case, not enforced).
@@ -155,7 +157,7 @@ class Action:
     code: str = attrs.field(converter=_name)
     description: str
     channels: tuple[Channel, ...] = attrs.field(default=(), converter=_channels)
-    purpose: Purpose = attrs.field(default=Purpose.CARE, converter=_purpose)
+    purpose: Purpose = attrs.field(default=Purpose.CARE, converter=purpose_member)
 
 
 def _actions(value: Iterable[Action]) -> tuple[Action, ...]:

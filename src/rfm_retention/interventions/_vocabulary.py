@@ -16,7 +16,10 @@ from typing import TypeVar
 
 from rfm_retention.errors import ConfigError
 
-__all__ = ["CaseStatus", "Channel", "ContactResult", "Milestone", "Outcome", "Purpose", "member"]
+__all__ = [
+    "CaseStatus", "Channel", "ContactResult", "Milestone", "Outcome", "Purpose", "member",
+    "purpose_member",
+]
 
 _E = TypeVar("_E", bound=enum.Enum)
 
@@ -129,3 +132,13 @@ class CaseStatus(enum.StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     CLOSED = "closed"
+
+
+def purpose_member(value: Purpose) -> Purpose:
+    """A preset's ``purpose`` (a playbook action, a message template): :func:`member` of it.
+
+    Example:
+        >>> purpose_member(Purpose.MARKETING)
+        <Purpose.MARKETING: 'marketing'>
+    """
+    return member(Purpose, value, "purpose")

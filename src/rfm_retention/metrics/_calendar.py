@@ -7,6 +7,8 @@ visits is handled in one numpy expression.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -14,7 +16,7 @@ from rfm_retention._arrays import IntArray
 from rfm_retention.errors import ConfigError
 from rfm_retention.time import TimeLike, as_day
 
-__all__ = ["add_months", "month_spans"]
+__all__ = ["add_months", "check_period", "month_spans"]
 
 
 def add_months(days: IntArray | int, months: int) -> IntArray:
@@ -40,6 +42,22 @@ def add_months(days: IntArray | int, months: int) -> IntArray:
     return out
 
 
+def check_period(first: Any, last: Any, start: TimeLike, end: TimeLike) -> None:
+    """ConfigError when the period ``[start, end]`` ends before it starts.
+
+    ``first`` and ``last`` are ``start`` and ``end`` already converted (day
+    numbers, months): the caller converts each time once and compares here.
+
+    Examples:
+        >>> check_period(20, 10, "2024-01-21", "2024-01-11")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConfigError: the period ends (2024-01-11) before it starts (2024-01-21)
+    """
+    if last < first:
+        raise ConfigError(f"the period ends ({end}) before it starts ({start})")
+
+
 def month_spans(start: TimeLike, end: TimeLike) -> tuple[npt.NDArray[np.datetime64], IntArray]:
     """The calendar months touching ``[start, end]`` and their boundaries.
 
@@ -49,8 +67,7 @@ def month_spans(start: TimeLike, end: TimeLike) -> tuple[npt.NDArray[np.datetime
     """
     first = as_day(start).astype("datetime64[M]")
     last = as_day(end).astype("datetime64[M]")
-    if last < first:
-        raise ConfigError(f"the period ends ({end}) before it starts ({start})")
+    check_period(first, last, start, end)
     months = np.arange(first, last + np.timedelta64(1, "M"), dtype="datetime64[M]")
     edges = np.append(months, last + np.timedelta64(1, "M"))
     bounds: IntArray = edges.astype("datetime64[D]").astype(np.int64)

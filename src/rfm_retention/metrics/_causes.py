@@ -40,7 +40,7 @@ from rfm_retention._arrays import IntArray
 from rfm_retention._display import Display
 from rfm_retention._tabular import Tabular
 from rfm_retention.data._sources import ComplaintTable, VisitLog
-from rfm_retention.errors import ConfigError
+from rfm_retention.metrics._calendar import check_period
 from rfm_retention.metrics._cases import CaseColumns
 from rfm_retention.metrics._exclusions import Exclusions
 from rfm_retention.metrics._groups import (
@@ -248,8 +248,7 @@ def causes_by_group(
     start, end = as_instant(start, field="start"), as_instant(end, field="end")
     as_of = as_instant(as_of)
     first, last, as_of_day = day_number(start), day_number(end), day_number(as_of)
-    if last < first:
-        raise ConfigError(f"the period ends ({end}) before it starts ({start})")
+    check_period(first, last, start, end)
     dimension, basis, codes = group_codes(by, visits, start, cases)
     n_groups = len(codes.names)
     end_of_period = day_end(last)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from rfm_retention._arrays import IntArray
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.errors import ConfigError
-from rfm_retention.metrics._calendar import add_months, month_spans
+from rfm_retention.metrics._calendar import add_months, check_period, month_spans
 from rfm_retention.metrics._exclusions import Exclusions, visits_as_of
 from rfm_retention.metrics._visits import VisitDays
 from rfm_retention.time import TimeLike, day_number, to_date
@@ -137,8 +137,7 @@ def revisit_rate(
     _check_months(months)
     first, last = day_number(start), day_number(end)
     as_of_day, vd, excl = visits_as_of(visits, as_of, exclusions)
-    if last < first:
-        raise ConfigError(f"the period ends ({end}) before it starts ({start})")
+    check_period(first, last, start, end)
     in_period = (vd.day >= first) & (vd.day <= last)
     rows = np.flatnonzero(in_period)
     first_in_period = np.ones(len(rows), bool)
