@@ -99,7 +99,8 @@ def csv_features(
     into numpy columns a batch at a time (by default as few even batches as keep
     each under :data:`ARROW_BATCH_ROWS`), so the table build still holds one
     batch at a time. ``progress`` hears of the reading (stage ``"read csv"``, in
-    bytes).
+    bytes); the next batch is read on a thread while one is built, so the numpy
+    reader's reports come from that thread.
 
     Example:
         >>> import tempfile, pathlib
