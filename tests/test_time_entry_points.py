@@ -298,6 +298,9 @@ ROWS: dict[str, Row] = {
                                         record=True),
     "loyalty.PointsLedger.reverse_visit": Row(lambda w: w.ledger().reverse_visit(
         at=AS_OF, patient_id=w.patient, visit_time=START), 2),
+    "loyalty.Event.__init__": Row(lambda w: loyalty.Event(
+        "k", loyalty.EventKind.EARN, "main", "p", 10, at=AS_OF, expires_at="2025-06-30"),
+        2, record=True),
     "loyalty.enrol": Row(lambda w: loyalty.enrol(
         loyalty.PointsLedger(loyalty.MemoryStore()), "p", at=AS_OF, actor="desk"), 1,
         record=True),
