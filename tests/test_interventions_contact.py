@@ -248,13 +248,30 @@ def test_care_batch_messages_each_case_once_unless_resend_is_due():
         (lambda: Action("offer", "Offer", purpose="marketing"), "purpose=Purpose.MARKETING"),
         (lambda: MessageTemplate("offer", "Dear {name}", purpose="marketing"),
          "purpose=Purpose.MARKETING"),
+        (lambda: MessageTemplate("price", "Dear {name}", reasons=("price",)),
+         "reasons=ReasonCode.PRICE (from rfm_retention.vocabulary import ReasonCode)"),
+        (lambda: MessageTemplate("price", "Dear {name}", reasons=("cost",)),
+         "reasons= takes one of ReasonCode.EFFICACY"),
     ],
 )
 def test_channel_and_purpose_given_as_text_are_refused_with_the_member_to_use(
     call: Any, hint: str
 ) -> None:
-    """Contact rules, care batch and playbook actions take members, naming the one to pass."""
+    """Contact rules, care batch, actions and templates take members, naming the one to pass."""
     with pytest.raises(ConfigError, match="Hint") as caught:
         call()
     assert hint in str(caught.value)
     assert "parses with" in str(caught.value)
+
+
+@pytest.mark.parametrize("reasons", ["price", ReasonCode.PRICE])
+def test_a_lone_reason_is_refused_rather_than_read_letter_by_letter(reasons: Any) -> None:
+    """MessageTemplate(reasons=) takes a tuple; one text or member is refused with the tuple."""
+    with pytest.raises(ConfigError, match=r"reasons=\(ReasonCode.PRICE,\)"):
+        MessageTemplate("price", "Dear {name}", reasons=reasons)
+
+
+def test_a_template_keeps_the_reason_members_it_is_given() -> None:
+    """Members pass through unchanged, in order, as the template's reasons."""
+    template = MessageTemplate("t", "Dear {name}", reasons=[ReasonCode.TRUST, ReasonCode.PRICE])
+    assert template.reasons == (ReasonCode.TRUST, ReasonCode.PRICE)

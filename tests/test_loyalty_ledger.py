@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rfm_retention.errors import IdempotencyConflict, InsufficientPoints, LedgerError
 from rfm_retention.loyalty import (
     SPEC_REWARDS,
+    Event,
     EventKind,
     MemoryStore,
     PointsLedger,
@@ -66,6 +67,26 @@ def test_aware_times_are_stored_as_naive_utc(ledger: PointsLedger) -> None:
     tz = dt.timezone(dt.timedelta(hours=8))
     e = ledger.earn("p1", 1, key="k", at=dt.datetime(2024, 1, 1, 16, 0, tzinfo=tz))
     assert e.at == dt.datetime(2024, 1, 1, 8, 0)
+
+
+def test_an_event_reads_its_times_as_the_ledger_does(ledger: PointsLedger) -> None:
+    """Event(at=, expires_at=) given text, a date or an aware time holds what earn would store."""
+    tz = dt.timezone(dt.timedelta(hours=8))
+    stored = ledger.earn("p1", 1, key="k", at="2024-01-01",
+                         expires_at=dt.datetime(2025, 1, 1, 8, 0, tzinfo=tz))
+    for at in ("2024-01-01", dt.date(2024, 1, 1), dt.datetime(2024, 1, 2, 7, 59, 59, tzinfo=tz)):
+        built = Event("k", EventKind.EARN, "main", "p1", 1, at=at,
+                      expires_at="2025-01-01T08:00:00+08:00")
+        assert (built.at, built.expires_at) == (stored.at, stored.expires_at)
+        assert type(built.at) is dt.datetime
+    with pytest.raises(LedgerError, match="at: not an ISO date"):
+        Event("k", EventKind.EARN, "main", "p1", 1, at="01/01/2024")
+
+
+def test_an_event_keeps_the_datetime_a_store_gives_back_as_it_is() -> None:
+    """A naive whole-second datetime (what every store reads back) is held unchanged."""
+    moment = dt.datetime(2024, 1, 1, 9, 0)
+    assert Event("k", EventKind.EARN, "main", "p1", 1, at=moment).at is moment
 
 
 def test_same_key_same_content_returns_original_and_writes_nothing(ledger: PointsLedger) -> None:

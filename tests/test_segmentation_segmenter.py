@@ -27,9 +27,11 @@ from rfm_retention.segmentation import (
     Segmenter,
     eight_segments,
     eight_segments_from_scores,
+    load,
     loads,
     score_segments,
 )
+from rfm_retention.time import to_instant
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -231,9 +233,37 @@ def test_json_round_trip_keeps_every_cut_and_the_labels():
     again = FittedRFM.from_json(fitted.to_json())
     assert again.groups == fitted.groups
     assert again.overall == fitted.overall
-    assert again.fitted_as_of == AS_OF
+    assert again.fitted_as_of == to_instant(AS_OF)
     assert again.fitted_patients == len(f)
     assert again.assign(f).codes.tolist() == fitted.assign(f).codes.tolist()
+
+
+def test_fitted_as_of_is_the_instant_of_the_features_fitted_on():
+    """fitted_as_of is the features' as_of (datetime64[s]), saved and read back to the second."""
+    f = PatientFeatures.from_rfm(as_of="2024-06-30T12:00:00", patient_id=["a", "b", "c"],
+                                 days_since_last_visit=[3, 40, 400], visits_in_window=[5, 2, 1],
+                                 spend_in_window=[900.0, 90.0, 9.0])
+    fitted = eight_segments().fit(f)
+    assert fitted.fitted_as_of == f.as_of == np.datetime64("2024-06-30T12:00:00")
+    assert fitted.fitted_as_of.dtype == np.dtype("datetime64[s]")
+    assert json.loads(fitted.to_json())["fitted_as_of"] == "2024-06-30T12:00:00"
+    assert FittedRFM.from_json(fitted.to_json()).fitted_as_of == fitted.fitted_as_of
+
+
+def test_a_file_saved_with_a_bare_fit_date_still_loads(tmp_path):
+    """A file holding fitted_as_of as a date (as saved before) loads as that day's last second."""
+    f = grouped_cohort()
+    fitted = GroupedSegmenter(min_group_size=10).fit(f)
+    saved = json.loads(fitted.to_json())
+    saved["fitted_as_of"] = "2024-06-30"
+    path = tmp_path / "cuts.json"
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    again = load(path)
+    assert again.fitted_as_of == np.datetime64("2024-06-30T23:59:59")
+    assert again.assign(f).codes.tolist() == fitted.assign(f).codes.tolist()
+    saved["fitted_as_of"] = "30/06/2024"
+    with pytest.raises(ConfigError, match="fitted_as_of"):
+        FittedRFM.from_json(json.dumps(saved))
 
 
 def test_json_refuses_foreign_or_broken_files():

@@ -40,6 +40,7 @@ from rfm_retention import (
     metrics,
     plot,
     risk,
+    segmentation,
     testing,
 )
 from rfm_retention import model as risk_models
@@ -177,6 +178,10 @@ ROWS: dict[str, Row] = {
     "data.VisitLog.btyd_summary": Row(lambda w: w.visits.btyd_summary(AS_OF), 1),
     "FeatureState.features": Row(lambda w: w.state().features(AS_OF), 1),
     "FeatureState.compact": Row(lambda w: w.state().compact(AS_OF), 1),
+    # segmentation: the fitted cut points record the instant they were learned at
+    "segmentation.FittedRFM.__init__": Row(lambda w: attrs.evolve(
+        segmentation.eight_segments().fit(features.patient_features(w.visits, INSTANT)),
+        fitted_as_of=AS_OF), 1),
     # BTYD
     "btyd.btyd_summary": Row(lambda w: btyd.btyd_summary(w.visits, AS_OF), 1),
     "btyd.lifetime_scores": Row(
@@ -298,6 +303,9 @@ ROWS: dict[str, Row] = {
                                         record=True),
     "loyalty.PointsLedger.reverse_visit": Row(lambda w: w.ledger().reverse_visit(
         at=AS_OF, patient_id=w.patient, visit_time=START), 2),
+    "loyalty.Event.__init__": Row(lambda w: loyalty.Event(
+        "k", loyalty.EventKind.EARN, "main", "p", 10, at=AS_OF, expires_at="2025-06-30"),
+        2, record=True),
     "loyalty.enrol": Row(lambda w: loyalty.enrol(
         loyalty.PointsLedger(loyalty.MemoryStore()), "p", at=AS_OF, actor="desk"), 1,
         record=True),
@@ -500,7 +508,7 @@ def world() -> World:
 
 def _times_reported(result: Any) -> Iterator[tuple[str, Any]]:
     first = result[0] if isinstance(result, list | tuple) and result else result
-    for name in ("as_of", "start", "end"):
+    for name in ("as_of", "fitted_as_of", "start", "end"):
         value = getattr(first, name, None)
         if value is not None and not callable(value):
             yield name, value
@@ -515,13 +523,13 @@ def test_each_entry_point_converts_each_time_once(
     result = row.call(_Prepared(world, conversions))
     assert conversions.calls == row.conversions, key
     for name, value in _times_reported(result):
-        if name == "as_of" and not row.record:
+        if name.endswith("as_of") and not row.record:
             assert isinstance(value, np.datetime64), key
             assert value.dtype == INSTANT.dtype, key
             assert value == INSTANT, key
         elif row.record:  # a record holds its times as naive-UTC datetimes, never an as_of
             assert isinstance(value, dt.date), key
-            assert name != "as_of", key
+            assert not name.endswith("as_of"), key
         else:  # a period reports its first and last day as dates
             assert type(value) is dt.date, key
 

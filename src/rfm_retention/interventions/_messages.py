@@ -25,6 +25,7 @@ from rfm_retention.interventions._vocabulary import (
     ContactResult,
     Purpose,
     member,
+    members,
     purpose_member,
 )
 from rfm_retention.time import TimeLike, to_datetime
@@ -60,13 +61,17 @@ def _fields(text: str) -> set[str]:
     return names
 
 
-def _reasons(value: Iterable[ReasonCode | str]) -> tuple[ReasonCode, ...]:
-    return tuple(ReasonCode(r) for r in value)
+def _reasons(value: Iterable[ReasonCode]) -> tuple[ReasonCode, ...]:
+    return members(ReasonCode, value, "reasons")
 
 
 @attrs.frozen
 class MessageTemplate:
     """A message text with ``{placeholders}``, for some churn reasons (empty = any reason).
+
+    ``reasons`` and ``purpose`` take the vocabulary's members
+    (``ReasonCode.PRICE``, ``Purpose.MARKETING``); text is refused with the
+    member to pass (text read from a file parses with ``ReasonCode(text)``).
 
     Example:
         >>> t = MessageTemplate("hello", "Dear {name}, how are you?")

@@ -35,7 +35,7 @@ from rfm_retention.interventions._vocabulary import (
     Channel,
     Milestone,
     Purpose,
-    member,
+    members,
     purpose_member,
 )
 from rfm_retention.interventions._working_calendar import WorkingCalendar
@@ -142,7 +142,7 @@ class DeadlineRule:
 
 
 def _channels(value: Iterable[Channel]) -> tuple[Channel, ...]:
-    return tuple(member(Channel, c, "channels") for c in value)
+    return members(Channel, value, "channels")
 
 
 @attrs.frozen

@@ -12,13 +12,15 @@ refused by :func:`member` with the member to pass instead.
 from __future__ import annotations
 
 import enum
+import itertools
+from collections.abc import Iterable
 from typing import TypeVar
 
 from rfm_retention.errors import ConfigError
 
 __all__ = [
     "CaseStatus", "Channel", "ContactResult", "Milestone", "Outcome", "Purpose", "member",
-    "purpose_member",
+    "members", "purpose_member",
 ]
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -49,9 +51,42 @@ def member(kind: type[_E], value: object, field: str) -> _E:
         hint = f"{field}= takes one of " + ", ".join(f"{name}.{m.name}" for m in kind)
     raise ConfigError(
         f"{field} takes a {name}, not the {type(value).__name__} {value!r}\n"
-        f"Hint: {hint} (from rfm_retention.interventions import {name}); "
+        f"Hint: {hint} (from {_public_home(kind)} import {name}); "
         f"text read from a file parses with {name}(text)."
     )
+
+
+def members(kind: type[_E], values: Iterable[_E], field: str) -> tuple[_E, ...]:
+    """A tuple of ``kind`` members (a preset's ``channels``, a template's ``reasons``).
+
+    Each item goes through :func:`member`; a bare string (one text, or a lone
+    string-enum member, which is text too) is refused rather than read
+    letter by letter.
+
+    Example:
+        >>> members(Channel, [Channel.SMS, Channel.APP], "channels")
+        (<Channel.SMS: 'sms'>, <Channel.APP: 'app'>)
+        >>> members(Channel, Channel.SMS, "channels")
+        Traceback (most recent call last):
+        ...
+        rfm_retention.errors.ConfigError: channels takes a tuple of Channel, not the Channel 'sms'
+        Hint: channels=(Channel.SMS,)
+    """
+    if isinstance(values, str):
+        name = kind.__name__
+        try:
+            hint = f"({name}.{kind(values).name},)"
+        except ValueError:
+            hint = f"a tuple of {name} members"
+        raise ConfigError(f"{field} takes a tuple of {name}, not the "
+                          f"{type(values).__name__} {str(values)!r}\nHint: {field}={hint}")
+    return tuple(member(kind, v, field) for v in values)
+
+
+def _public_home(kind: type[enum.Enum]) -> str:
+    """The public module ``kind`` is imported from: its module up to the first private part."""
+    return ".".join(itertools.takewhile(lambda p: not p.startswith("_"),
+                                        kind.__module__.split(".")))
 
 
 class Channel(enum.StrEnum):

@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 
 from rfm_retention.errors import LedgerError
+from rfm_retention.time import TimeLike, to_datetime
 
 __all__ = ["MAX_POINTS", "Event", "EventKind", "as_points"]
 
@@ -37,6 +38,16 @@ class EventKind(enum.StrEnum):
     ADJUST = "adjust"
 
 
+def _at(value: TimeLike) -> dt.datetime:
+    """An event's time, read as every ledger operation reads one (a date is its last second)."""
+    return to_datetime(value, field="at", error=LedgerError)
+
+
+def _expires_at(value: TimeLike | None) -> dt.datetime | None:
+    """A lot's expiry, read like :func:`_at`; ``None`` (never expires) passes through."""
+    return None if value is None else to_datetime(value, field="expires_at", error=LedgerError)
+
+
 @attrs.frozen(slots=True)
 class Event:
     """One immutable ledger event.
@@ -47,12 +58,17 @@ class Event:
         branch: the hospital branch whose points these are; nothing crosses branches.
         patient_id: the host's patient id, as text.
         points: signed integer change to the patient's balance.
-        at: when it happened (naive UTC).
+        at: when it happened, held as a naive-UTC datetime in whole seconds. Given
+            as any :data:`~rfm_retention.time.TimeLike`, it is read once, as the
+            ledger's operations read their ``at`` (a date is its last second,
+            23:59:59; an aware time is converted to UTC); a naive whole-second
+            datetime, the form stores give back, is kept as it is.
         actor: who or what did it (a user name, ``"award_visits"``...).
         reason: why (required for adjustments).
         reverses: for ``REVERSE`` the key of the reversed event; for ``EXPIRE``
             the key of the lot that expired; otherwise ``""``.
-        expires_at: for lots (``EARN`` and positive ``ADJUST``), when the points expire.
+        expires_at: for lots (``EARN`` and positive ``ADJUST``), when the points
+            expire; read like ``at``.
         reward: for ``REDEEM``, the reward code.
         seq: the store's position of the event (1, 2, ...); 0 before it is stored.
 
@@ -62,6 +78,9 @@ class Event:
         ...           points=100, at=dt.datetime(2024, 3, 1))
         >>> e.points
         100
+        >>> Event(key="k2", kind=EventKind.EARN, branch="main", patient_id="p1",
+        ...       points=100, at="2024-03-01", expires_at="2025-03-01T00:00:00+08:00").at
+        datetime.datetime(2024, 3, 1, 23, 59, 59)
     """
 
     key: str
@@ -69,11 +88,11 @@ class Event:
     branch: str
     patient_id: str
     points: int
-    at: dt.datetime
+    at: dt.datetime = attrs.field(converter=_at)
     actor: str = ""
     reason: str = ""
     reverses: str = ""
-    expires_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = attrs.field(default=None, converter=_expires_at)
     reward: str = ""
     seq: int = 0
 

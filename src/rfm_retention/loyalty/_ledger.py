@@ -381,12 +381,11 @@ class PointsLedger:
             branch=self.branch,
             patient_id=pid,
             points=points,
-            at=to_datetime(at, field="at", error=LedgerError),
+            at=at,  # the event reads its times, once
             actor=_text(actor, "actor"),
             reason=_text(reason, "reason"),
             reverses=reverses,
-            expires_at=None if expires_at is None
-            else to_datetime(expires_at, field="expires_at", error=LedgerError),
+            expires_at=expires_at,
             reward=reward,
         )
 

@@ -3,14 +3,15 @@
 The JSON holds everything :meth:`FittedRFM.assign` needs - the cut points in
 each dimension's own unit (readable: ``"edges": [30.0]`` on recency means
 30 days), the feature columns, the segment map with its rules, and the
-groups - plus when and on how many patients it was fitted. Reading it back
+groups - plus when (the features' instant, ``"2024-06-30T23:59:59"``; a file
+that holds a bare date, as files saved by earlier versions do, reads as that
+day's last second) and on how many patients it was fitted. Reading it back
 re-checks everything (a hand-edited file with descending cut points or a map
 that leaves a combination unnamed is refused with a :class:`ConfigError`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from typing import Any
@@ -32,7 +33,7 @@ def to_dict(fitted: FittedRFM) -> dict[str, Any]:
     """Plain JSON-ready data of a fitted segmenter."""
     return {
         "format": FORMAT,
-        "fitted_as_of": None if fitted.fitted_as_of is None else fitted.fitted_as_of.isoformat(),
+        "fitted_as_of": None if fitted.fitted_as_of is None else str(fitted.fitted_as_of),
         "fitted_patients": fitted.fitted_patients,
         "columns": {
             "recency": fitted.columns.recency,
@@ -72,7 +73,7 @@ def from_dict(data: Any) -> FittedRFM:
             parent_cuts={
                 str(k): RFMCuts.from_dict(v) for k, v in data.get("parent_cuts", {}).items()
             },
-            fitted_as_of=None if as_of is None else dt.date.fromisoformat(as_of),
+            fitted_as_of=as_of,  # ISO text; a bare date (older files) is its last second
             fitted_patients=int(data.get("fitted_patients", 0)),
         )
 

@@ -9,7 +9,6 @@ patients came in today.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -30,7 +29,7 @@ from rfm_retention.segmentation._maps import (
 from rfm_retention.segmentation._reading import reading
 from rfm_retention.segmentation._results import Segmentation
 from rfm_retention.segmentation._splits import MedianSplit, ScoreSplit, Split
-from rfm_retention.time import as_date
+from rfm_retention.time import TimeLike, as_instant
 
 if TYPE_CHECKING:
     from rfm_retention.segmentation._persist import PathLike
@@ -192,6 +191,11 @@ def _segmentation(
     )
 
 
+def _fitted_as_of(value: TimeLike | None) -> np.datetime64 | None:
+    """When the cut points were learned, as the instant (text from a saved file is read once)."""
+    return None if value is None else as_instant(value, field="fitted_as_of")
+
+
 @attrs.frozen(eq=False)
 class FittedRFM:
     """Fitted cut points (overall, and per group when fitted per group) plus how to name segments.
@@ -212,7 +216,9 @@ class FittedRFM:
         groups: cut points of each group large enough to fit.
         parents: group -> parent group (e.g. diagnosis -> diagnosis family).
         parent_cuts: cut points of each parent, fitted on all its groups' patients.
-        fitted_as_of: the snapshot date the cut points were learned on.
+        fitted_as_of: the instant of the features the cut points were learned on
+            (``datetime64[s]``, as every ``as_of`` is; a date given is its last
+            second), None when unknown.
         fitted_patients: how many patients they were learned on.
     """
 
@@ -224,7 +230,7 @@ class FittedRFM:
     parents: Mapping[str, str] = attrs.field(factory=dict)
     group_of: Mapping[str, str] = attrs.field(factory=dict)
     parent_cuts: Mapping[str, RFMCuts] = attrs.field(factory=dict)
-    fitted_as_of: dt.date | None = None
+    fitted_as_of: np.datetime64 | None = attrs.field(default=None, converter=_fitted_as_of)
     fitted_patients: int = 0
 
     def __attrs_post_init__(self) -> None:
@@ -368,7 +374,7 @@ class RFMSegmenter:
             overall=self.fit_values(*self.columns.values(features)),
             segment_map=self.segment_map,
             columns=self.columns,
-            fitted_as_of=as_date(features.as_of),
+            fitted_as_of=features.as_of,
             fitted_patients=len(features),
         )
 
@@ -449,7 +455,7 @@ class GroupedSegmenter:
             parents=self.parents,
             group_of=self.group_of,
             parent_cuts=parent_cuts,
-            fitted_as_of=as_date(features.as_of),
+            fitted_as_of=features.as_of,
             fitted_patients=len(features),
         )
 
