@@ -19,6 +19,10 @@ from rfm_retention.metrics import (
     backtest,
     causes_by_group,
     kpi_report,
+    kpi_report_by,
+    lapse_events,
+    programme_review,
+    referral_tree,
 )
 from rfm_retention.metrics._backtest import DaysSinceLastVisit
 from rfm_retention.model import train_risk_model
@@ -51,6 +55,14 @@ RESULTS: dict[str, Callable[[], Any]] = {
     ),
     "Membership": lambda: membership(DATA.visits.patient_ids[0], DATA.visits, as_of=AS_OF),
     "PatientPrivileges": lambda: privileges(DATA.visits.patient_ids[0], DATA.visits, as_of=AS_OF),
+    "GroupedKPIReport": lambda: kpi_report_by(
+        DATA.visits, "2024-01-01", "2024-03-31", by="department", as_of=AS_OF
+    ),
+    "ProgrammeReview": lambda: programme_review(
+        DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF
+    ),
+    "ReferralTree": lambda: referral_tree(DATA.registry, DATA.visits, as_of=AS_OF),
+    "LapseEvents": lambda: lapse_events(DATA.visits, as_of=AS_OF),
     "AcquisitionReport": lambda: acquisition_report(
         DATA.registry, DATA.visits, "2024-01-01", "2024-03-31", as_of=AS_OF
     ),

@@ -283,6 +283,7 @@ class ReferralTree(Tabular):
         referrer_retained: the referrer had 2+ visit days by that day.
         referred_visited: the referred patient has had a visit by ``as_of``.
         generation: 1 for a patient referred by someone nobody referred, 2 for the next...
+        as_of: the instant the visits are known until (``datetime64[s]``).
     """
 
     referrer: npt.NDArray[np.str_]
@@ -291,6 +292,7 @@ class ReferralTree(Tabular):
     referrer_retained: npt.NDArray[np.bool_]
     referred_visited: npt.NDArray[np.bool_]
     generation: IntArray
+    as_of: np.datetime64 = attrs.field(kw_only=True)
 
     def __len__(self) -> int:
         return int(self.referred.shape[0])
@@ -357,8 +359,11 @@ def referral_tree(registry: PatientRegistry, visits: VisitLog, *, as_of: TimeLik
         >>> tree = referral_tree(reg, log, as_of="2024-06-30")
         >>> len(tree), tree.by_retained, tree.generation.tolist()
         (1, 1, [1])
+        >>> tree.as_of
+        np.datetime64('2024-06-30T23:59:59')
     """
-    as_of_day = day_number(as_of)
+    instant = as_instant(as_of)
+    as_of_day = day_number(instant)
     linked = registry.referred_by != ""
     referred = registry.row_patient_ids()[linked].astype(str)
     referrer = registry.referred_by[linked].astype(str)
@@ -385,7 +390,8 @@ def referral_tree(registry: PatientRegistry, visits: VisitLog, *, as_of: TimeLik
     days_before = _visit_days_before(vd, r_pos, contact_day)
     c_pos = patient_positions(ids, registry.row_patient_ids()[linked], what="registry")
     visited = c_pos >= 0
-    return ReferralTree(referrer, referred, contact, days_before >= 2, visited, generation)
+    return ReferralTree(referrer, referred, contact, days_before >= 2, visited, generation,
+                        as_of=instant)
 
 
 def _as_int(values: npt.NDArray[np.str_]) -> npt.NDArray[np.int64]:

@@ -235,6 +235,8 @@ class GroupedKPIReport(Tabular):
         [('cardiology', [1, 0]), ('renal', [0, 0])]
         >>> by.to_columns()["group"].tolist()
         ['cardiology', 'cardiology', 'renal', 'renal']
+        >>> by.as_of
+        np.datetime64('2024-09-30T23:59:59')
     """
 
     dimension: str
@@ -242,6 +244,11 @@ class GroupedKPIReport(Tabular):
     min_group_size: int
     overall: KPIReport
     groups: tuple[GroupKPIs, ...]
+
+    @property
+    def as_of(self) -> np.datetime64:
+        """The instant the KPIs are known until: the programme-wide report's ``as_of``."""
+        return self.overall.as_of
 
     def _display(self) -> Display:
         figures = {"by": self.dimension, "groups": len(self.groups),

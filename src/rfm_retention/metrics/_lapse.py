@@ -31,7 +31,7 @@ from rfm_retention.data._sources import VisitLog
 from rfm_retention.errors import ConfigError
 from rfm_retention.metrics._visits import VisitDays, visit_days
 from rfm_retention.risk._care_intervals import SPEC_CARE_INTERVALS, CareIntervals
-from rfm_retention.time import TimeLike, day_number
+from rfm_retention.time import TimeLike, as_instant, day_number
 
 __all__ = ["LapseEvents", "LapseRule", "lapse_days", "lapse_events"]
 
@@ -91,12 +91,14 @@ class LapseEvents:
         last_visit_day: day number of the visit the silence started after.
         lapse_day: day number of the lapse (first day the gap exceeded the limit).
         expected_days: the expected interval that applied.
+        as_of: the instant the lapses are observed until (``datetime64[s]``).
     """
 
     patient: IntArray
     last_visit_day: IntArray
     lapse_day: IntArray
     expected_days: FloatArray
+    as_of: np.datetime64 = attrs.field(kw_only=True)
 
     def __len__(self) -> int:
         return int(self.patient.shape[0])
@@ -116,9 +118,12 @@ def lapse_events(
         >>> ev = lapse_events(log, as_of="2024-12-31", rule=LapseRule(grace_days=0))
         >>> [str(np.datetime64(int(d), "D")) for d in ev.lapse_day]
         ['2024-05-01']
+        >>> ev.as_of
+        np.datetime64('2024-12-31T23:59:59')
     """
     rule = rule or LapseRule()
-    as_of_day = day_number(as_of)
+    instant = as_instant(as_of)
+    as_of_day = day_number(instant)
     vd = visit_days(visits, as_of_day)
     expected, lapse = lapse_days(vd, rule)
     happened = (vd.next_day >= lapse) & (lapse <= as_of_day)
@@ -127,4 +132,5 @@ def lapse_events(
         last_visit_day=vd.day[happened],
         lapse_day=lapse[happened],
         expected_days=expected[happened],
+        as_of=instant,
     )

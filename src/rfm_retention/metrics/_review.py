@@ -60,6 +60,11 @@ class ProgrammeReview:
     acquisition: AcquisitionReport | None = None
     referrals: ReferralTree | None = None
 
+    @property
+    def as_of(self) -> np.datetime64:
+        """The instant the review is known until (``datetime64[s]``): its KPIs' ``as_of``."""
+        return self.kpis.as_of
+
 
 def control_arm(visits: VisitLog, control: ControlGroup) -> PatientGroups:
     """Patients of the control group as ``control``, everyone else as ``programme``.
