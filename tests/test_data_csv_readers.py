@@ -296,3 +296,22 @@ def test_text_read_in_ascii_and_non_ascii_chunks_joins_as_text(
     path = _path(tmp_path, HEADER + body)
     log = VisitLog.from_csv(path, reader="numpy")
     assert log.department.tolist() == ["cardio"] * 6 + ["cardé"]
+
+
+@given(cells=st.lists(st.binary(max_size=9).map(lambda b: b.replace(b"\0", b"x")
+                                               .replace(b"\n", b"y")), max_size=40),
+       spaces=st.lists(st.sampled_from([b"", b" ", b"\t", b"  \r"]), min_size=2, max_size=2))
+def test_cells_are_gathered_as_their_trimmed_bytes(cells: list[bytes], spaces: list[bytes]
+                                                   ) -> None:
+    """The splitter's gather gives each cell's bytes without the spaces around them, for
+    cells of any widths, with or without space bytes in the buffer."""
+    from rfm_retention.data._csv import _gather
+
+    framed = [spaces[0] + c + spaces[1] for c in cells]
+    sizes = np.array([len(c) for c in framed], np.int64)
+    hi = np.cumsum(sizes + 1) - 1
+    lo = hi - sizes
+    buf = np.frombuffer(b"".join(c + b"," for c in framed) + b"\n", np.uint8)
+    padded = np.concatenate((buf, np.zeros(64, np.uint8)))
+    got = _gather(buf, padded, lo, hi)
+    assert got.tolist() == [c.strip(b" \t\x0b\x0c\r") for c in framed]

@@ -447,8 +447,10 @@ def _gather(
     much wider than the rest, as an object array of ``bytes`` (so one long
     value does not widen every row).
     """
-    spaced = False
-    for attempt in range(8):  # usually no cell has surrounding spaces: one cheap check
+    # no space byte anywhere (one pass over the bytes): no cell to trim; else usually no
+    # cell has surrounding spaces: one cheap check of the cells' ends
+    spaced = bool(_SPACE[buf[buf <= 32]].any())
+    for attempt in range(8 if spaced else 0):
         pad = (lo < hi) & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]
         pad |= (lo < hi) & _SPACE[buf[np.maximum(hi - 1, 0)]]
         spaced = bool(pad.any())
@@ -468,16 +470,15 @@ def _gather(
         return out
     if widest == 0:
         return np.zeros(n, "S1")
-    if padded.shape[0] < buf.shape[0] + widest:
+    if padded.shape[0] < buf.shape[0] + widest or not padded.flags.c_contiguous:
         padded = np.concatenate((buf, np.zeros(widest, np.uint8)))
-    matrix = np.empty((n, widest), np.uint8)
-    short = int(sizes.min()) < widest
-    for at in range(widest):  # one byte of every cell at a time
-        if short:
-            np.multiply(padded[lo + at], sizes > at, out=matrix[:, at])
-        else:
-            matrix[:, at] = padded[lo + at]
-    cells: npt.NDArray[Any] = matrix.view(f"S{widest}").reshape(-1)
+    # every run of ``widest`` bytes of the buffer, one starting at each byte (a view): one
+    # gather takes each cell's bytes and the bytes after it, which are then cleared
+    windows = np.ndarray((padded.shape[0] - widest + 1,), f"S{widest}", padded, strides=(1,))
+    cells: npt.NDArray[Any] = windows[lo]
+    matrix = cells.view(np.uint8).reshape(n, widest)
+    for at in range(int(sizes.min()), widest):  # past the end of the shorter cells
+        np.multiply(matrix[:, at], sizes > at, out=matrix[:, at])
     if spaced:  # more spaces than the cheap passes removed
         cells = np.char.strip(cells)
     return cells
