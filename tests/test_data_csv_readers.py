@@ -265,3 +265,34 @@ def test_arrow_reading_reports_progress_from_zero_to_the_file_size(tmp_path: Pat
     read = [(e.done, e.total, e.unit) for e in events if e.stage == "read csv"]
     size = path.stat().st_size
     assert read == [(0, size, "bytes"), (size, size, "bytes")]
+
+
+def test_arrow_rows_can_keep_ascii_ids_as_bytes(tmp_path: Path) -> None:
+    """``rows(bytes_ids=True)`` gives ASCII ids as the same trimmed bytes (non-ASCII ids as
+    text) and leaves every other column as the default read gives it."""
+    path = _path(tmp_path, HEADER + b"p1,2024-03-01,12,icu\n 007 ,2024-03-02,3,x\n")
+    read = arrow_csv.read_arrow(path, VisitLog.SCHEMA)
+    assert read is not None
+    plain, raw = read.rows(0, 2), read.rows(0, 2, bytes_ids=True)
+    assert raw.columns["patient_id"].tolist() == [b"p1", b"007"]
+    assert plain.columns["patient_id"].tolist() == ["p1", "007"]
+    for name in ("visit_time", "amount", "department"):
+        np.testing.assert_array_equal(raw.columns[name], plain.columns[name])
+    wide = _path(tmp_path, HEADER + "pé,2024-03-01,12,icu\n".encode())
+    wide_read = arrow_csv.read_arrow(wide, VisitLog.SCHEMA)
+    assert wide_read is not None
+    assert wide_read.rows(0, 1, bytes_ids=True).columns["patient_id"].tolist() == ["pé"]
+
+
+def test_text_read_in_ascii_and_non_ascii_chunks_joins_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text column whose first chunks are ASCII and a later one is not reads as the same
+    text in every row (no chunk's cells left as bytes)."""
+    from rfm_retention.data import _csv as csv_module
+
+    monkeypatch.setattr(csv_module, "CHUNK_BYTES", 64)  # several chunks from a small file
+    body = b"p1,2024-03-01,12,cardio\n" * 6 + "p2,2024-03-02,3,cardé\n".encode()
+    path = _path(tmp_path, HEADER + body)
+    log = VisitLog.from_csv(path, reader="numpy")
+    assert log.department.tolist() == ["cardio"] * 6 + ["cardé"]

@@ -203,10 +203,11 @@ def _even_batches(rows: int) -> int:
 
 
 def _slices(read: ArrowRead, rows: int) -> Iterator[CsvColumns]:
-    """The rows of arrow's read, ``rows`` at a time, as numpy columns; at least one batch."""
+    """The rows of arrow's read, ``rows`` at a time, as numpy columns (ASCII ids as bytes:
+    the batch's validation and table build take them so); at least one batch."""
     total = len(read)
     for at in range(0, max(total, 1), rows):
-        yield read.rows(at, at + rows)
+        yield read.rows(at, at + rows, bytes_ids=True)
 
 
 def _check_streamable(read: CsvColumns) -> None:

@@ -133,7 +133,8 @@ class FeatureState:
             np.not_equal(days[1:], days[:-1], out=new_bucket[1:])
             new_bucket[starts] = True
         bucket_start = np.flatnonzero(new_bucket)
-        bucket_end = np.append(bucket_start[1:], seconds.shape[0]).astype(np.int64)
+        del new_bucket
+        bucket_count = _run_lengths(bucket_start, seconds.shape[0])
         per_patient = np.diff(np.append(np.searchsorted(bucket_start, starts), bucket_start.size))
         has_rows = seconds.shape[0] > 0
         return cls(
@@ -149,7 +150,7 @@ class FeatureState:
             last_visit_id=_text(visits.visit_id[ends - 1]),
             bucket_patient=np.repeat(np.arange(starts.shape[0], dtype=np.int64), per_patient),
             bucket_day=days[bucket_start],
-            bucket_count=(bucket_end - bucket_start).astype(np.int64),
+            bucket_count=bucket_count,
             bucket_spend=_total(amount, bucket_start) if has_rows else np.zeros(0),
         )
 
@@ -449,6 +450,16 @@ def _merged_buckets(
     starts = np.flatnonzero(new)
     return (patient[starts], day[starts], np.add.reduceat(count, starts),
             _total(spend, starts))
+
+
+def _run_lengths(starts: npt.NDArray[np.intp], n: int) -> npt.NDArray[np.int64]:
+    """The lengths of the runs of ``n`` rows that begin at ``starts`` (sorted, from 0),
+    made in the one array they are (no appended copy of the starts)."""
+    lengths = np.empty(starts.shape[0], np.int64)
+    if starts.shape[0]:
+        np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+        lengths[-1] = n - starts[-1]
+    return lengths
 
 
 def _total(

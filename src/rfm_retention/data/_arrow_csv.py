@@ -185,10 +185,13 @@ class ArrowRead:
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
-    def rows(self, start: int, stop: int) -> CsvColumns:
-        """Rows ``start`` to ``stop`` (data rows, from 0) as the numpy reader reads them."""
+    def rows(self, start: int, stop: int, *, bytes_ids: bool = False) -> CsvColumns:
+        """Rows ``start`` to ``stop`` (data rows, from 0) as the numpy reader reads them;
+        with ``bytes_ids``, ASCII ids stay ``bytes_`` (a quarter of ``str_``'s memory, for
+        a caller that validates and builds them, which decodes only the distinct ids)."""
         part = self.table.slice(start, max(stop - start, 0))
-        columns = {field: _numpy_column(part.column(f"c{at}"), self.kinds[field], self.iso)
+        columns = {field: _numpy_column(part.column(f"c{at}"), self.kinds[field], self.iso,
+                                        bytes_ids)
                    for field, at in self.position.items()}
         return CsvColumns(columns, np.arange(start + 2, start + part.num_rows + 2,
                                              dtype=np.int64))
@@ -343,8 +346,10 @@ def _arrow_table(
         return None
 
 
-def _numpy_column(column: Any, kind: str, iso: bool) -> npt.NDArray[Any]:
-    """One arrow column as the numpy reader gives it (times, numbers, or its cell text)."""
+def _numpy_column(column: Any, kind: str, iso: bool, bytes_ids: bool = False
+                  ) -> npt.NDArray[Any]:
+    """One arrow column as the numpy reader gives it (times, numbers, or its cell text;
+    ASCII ids as bytes with ``bytes_ids``)."""
     chunks = [c for c in column.chunks if len(c)] or list(column.chunks[:1])
     if kind == "time" and iso:
         return _values(chunks, np.int64, _NAT).view("datetime64[s]")
@@ -353,7 +358,7 @@ def _numpy_column(column: Any, kind: str, iso: bool) -> npt.NDArray[Any]:
     if len(chunks) > 1 and sum(_data_bytes(c) for c in chunks) < 2**31:
         pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
         chunks = [column.combine_chunks(memory_pool=pa.system_memory_pool())]  # one gather
-    return _join([_convert(_cells(c), kind, iso) for c in chunks])
+    return _join([_convert(_cells(c), kind, iso, bytes_ids) for c in chunks])
 
 
 def _values(chunks: list[Any], dtype: type[Any], missing: Any) -> npt.NDArray[Any]:

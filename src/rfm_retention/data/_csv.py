@@ -447,14 +447,15 @@ def _gather(
     much wider than the rest, as an object array of ``bytes`` (so one long
     value does not widen every row).
     """
-    lo, hi = lo.copy(), hi.copy()
     spaced = False
-    for _ in range(8):  # usually no cell has surrounding spaces: one cheap check
+    for attempt in range(8):  # usually no cell has surrounding spaces: one cheap check
         pad = (lo < hi) & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]
         pad |= (lo < hi) & _SPACE[buf[np.maximum(hi - 1, 0)]]
         spaced = bool(pad.any())
         if not spaced:
             break
+        if not attempt:  # the caller's bounds stay as they are
+            lo, hi = lo.copy(), hi.copy()
         lo[pad & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]] += 1
         hi[(lo < hi) & pad & _SPACE[buf[np.maximum(hi - 1, 0)]]] -= 1
     sizes = hi - lo
@@ -523,9 +524,12 @@ def _split_quoted(
 
 
 # ---------------------------------------------------------------- converting
-def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
+def _convert(
+    cells: npt.NDArray[Any], kind: str, iso: bool, bytes_ids: bool = False
+) -> npt.NDArray[Any]:
     """A chunk's cells as datetimes or numbers where every cell converts, else as text
-    (ASCII text stays ``bytes_``: the validator decodes each distinct value once)."""
+    (ASCII text stays ``bytes_``: the validator decodes each distinct value once; ASCII
+    ids become ``str_`` unless ``bytes_ids``)."""
     if cells.dtype.kind == "S":
         if kind == "time" and iso:
             times = _iso_times(cells)
@@ -536,7 +540,9 @@ def _convert(cells: npt.NDArray[Any], kind: str, iso: bool) -> npt.NDArray[Any]:
             if numbers is not None:
                 return numbers
         elif kind == "id" and _ascii(cells):
-            return _widened(cells)  # mostly distinct values: no use decoding each once
+            # mostly distinct values: no use decoding each once; as bytes when the caller
+            # validates them itself (the table build then decodes only the distinct ids)
+            return cells if bytes_ids else _widened(cells)
         elif kind not in ("time", *_NUMBER_KINDS) and _ascii(cells):
             return cells
     return _text(cells)
@@ -623,6 +629,9 @@ def _join(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
     if len(parts) == 1:
         return parts[0]
     kinds = {p.dtype.kind for p in parts}
+    if "S" in kinds and len(kinds) > 1:  # ASCII chunks kept as bytes, others decoded
+        parts = [_text(p) if p.dtype.kind == "S" else p for p in parts]
+        kinds = {p.dtype.kind for p in parts}
     if len(kinds) == 1 and kinds != {"O"}:
         return np.concatenate(parts)
     out = np.empty(sum(p.shape[0] for p in parts), object)
