@@ -11,6 +11,7 @@ import pytest
 from rfm_retention.errors import ConfigError, ContactRefused
 from rfm_retention.interventions import (
     CARE_TEMPLATES,
+    SPEC_PLAYBOOK,
     Action,
     CallbackNotifier,
     CaseBook,
@@ -252,6 +253,9 @@ def test_care_batch_messages_each_case_once_unless_resend_is_due():
          "reasons=ReasonCode.PRICE (from rfm_retention.vocabulary import ReasonCode)"),
         (lambda: MessageTemplate("price", "Dear {name}", reasons=("cost",)),
          "reasons= takes one of ReasonCode.EFFICACY"),
+        (lambda: compose_care_batch((), channel=Channel.SMS, hospital="H", contact_line="1",
+                                    levels=(2,)), "levels=RiskLevel.MEDIUM"),
+        (lambda: SPEC_PLAYBOOK.retention_plan("price"), "reason=ReasonCode.PRICE"),
     ],
 )
 def test_channel_and_purpose_given_as_text_are_refused_with_the_member_to_use(
@@ -269,6 +273,13 @@ def test_a_lone_reason_is_refused_rather_than_read_letter_by_letter(reasons: Any
     """MessageTemplate(reasons=) takes a tuple; one text or member is refused with the tuple."""
     with pytest.raises(ConfigError, match=r"reasons=\(ReasonCode.PRICE,\)"):
         MessageTemplate("price", "Dear {name}", reasons=reasons)
+
+
+def test_a_lone_level_is_refused_with_the_tuple_to_pass() -> None:
+    """compose_care_batch(levels=) given one RiskLevel names the tuple to pass instead."""
+    with pytest.raises(ConfigError, match=r"levels=\(RiskLevel.HIGH,\)"):
+        compose_care_batch((), channel=Channel.SMS, hospital="H", contact_line="1",
+                           levels=RiskLevel.HIGH)  # type: ignore[arg-type]
 
 
 def test_a_template_keeps_the_reason_members_it_is_given() -> None:

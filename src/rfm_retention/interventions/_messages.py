@@ -217,7 +217,7 @@ def compose_care_batch(
         base={"hospital": hospital, "contact_line": contact_line, "name": default_name,
               "department": default_department},
         details=details or {},
-        levels=frozenset(RiskLevel(level) for level in levels),
+        levels=frozenset(members(RiskLevel, levels, "levels")),
         now=_batch_time(as_of, resend_after),
         resend_after=resend_after,
     )

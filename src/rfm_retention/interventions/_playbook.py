@@ -35,6 +35,7 @@ from rfm_retention.interventions._vocabulary import (
     Channel,
     Milestone,
     Purpose,
+    member,
     members,
     purpose_member,
 )
@@ -313,8 +314,8 @@ class Playbook:
         return plan is not None and plan.opens_case
 
     def retention_plan(self, reason: ReasonCode) -> RetentionPlan:
-        """The retention plan suggested for ``reason``."""
-        reason = ReasonCode(reason)
+        """The retention plan suggested for ``reason`` (a :class:`ReasonCode`; text is refused)."""
+        reason = member(ReasonCode, reason, "reason")
         return next(p for p in self.plans if p.reason is reason)
 
     def notify_for(

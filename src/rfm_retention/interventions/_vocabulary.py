@@ -59,9 +59,9 @@ def member(kind: type[_E], value: object, field: str) -> _E:
 def members(kind: type[_E], values: Iterable[_E], field: str) -> tuple[_E, ...]:
     """A tuple of ``kind`` members (a preset's ``channels``, a template's ``reasons``).
 
-    Each item goes through :func:`member`; a bare string (one text, or a lone
-    string-enum member, which is text too) is refused rather than read
-    letter by letter.
+    Each item goes through :func:`member`; one text or one member alone is
+    refused with the tuple to pass (a string would otherwise be read letter
+    by letter).
 
     Example:
         >>> members(Channel, [Channel.SMS, Channel.APP], "channels")
@@ -72,14 +72,15 @@ def members(kind: type[_E], values: Iterable[_E], field: str) -> tuple[_E, ...]:
         rfm_retention.errors.ConfigError: channels takes a tuple of Channel, not the Channel 'sms'
         Hint: channels=(Channel.SMS,)
     """
-    if isinstance(values, str):
+    if isinstance(values, str | enum.Enum):
         name = kind.__name__
         try:
             hint = f"({name}.{kind(values).name},)"
         except ValueError:
             hint = f"a tuple of {name} members"
+        shown = repr(str(values)) if isinstance(values, str) else repr(values)
         raise ConfigError(f"{field} takes a tuple of {name}, not the "
-                          f"{type(values).__name__} {str(values)!r}\nHint: {field}={hint}")
+                          f"{type(values).__name__} {shown}\nHint: {field}={hint}")
     return tuple(member(kind, v, field) for v in values)
 
 
