@@ -125,3 +125,16 @@ def test_unsigned_ints_far_dates_and_empty_text_match_the_numpy_writer() -> None
     numpy_bytes, arrow_bytes = _both(columns, 9)
     assert arrow_bytes == numpy_bytes
     assert numpy_bytes.splitlines()[2].startswith(b"18446744073709551615,0,,")
+
+
+def test_blocks_formatted_ahead_are_written_in_row_order(monkeypatch: Any) -> None:
+    """With many small blocks (the next formatted while one is written) the lines come out
+    in row order, byte for byte as the numpy writer writes them."""
+    from rfm_retention.cli import _arrow_columns_csv
+
+    monkeypatch.setattr(_arrow_columns_csv, "_ROWS_PER_BLOCK", 7)
+    n = 100
+    columns = {"id": np.arange(n), "x": np.arange(n) / 8, "t": np.array(["a", "b"] * 50)}
+    numpy_bytes, arrow_bytes = _both(columns, 9)
+    assert arrow_bytes == numpy_bytes
+    assert arrow_bytes.splitlines()[-1] == b"99,12.375,b"

@@ -7,7 +7,8 @@ numpy writer's are made by Python: floats arrow writes in exponent form (or
 that Python does: below 1e-4, from 1e16), infinities. Text and flag columns are
 the numpy writer's own cells (formula-safe, quoted where they must be, in bulk)
 handed to arrow as they are. Whole floats get Python's ``.0``.
-Columns are formatted on threads, one per core (arrow's kernels release the GIL).
+Columns are formatted on threads, one per core (arrow's kernels release the GIL), a
+block ahead of the lines being joined and written.
 
 Every arrow array is made from numpy buffers (``Array.from_buffers``) and read
 back from its buffers, never through ``pa.array`` or ``to_numpy``: those make
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 import numpy as np
@@ -50,11 +51,18 @@ def write_columns_arrow(
     arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
     workers = min(len(arrays), os.cpu_count() or 1) or 1
-    with ThreadPoolExecutor(workers) as pool:  # arrow's kernels release the GIL
+    # arrow's kernels release the GIL: the threads format the next block's columns while
+    # this one joins and writes the lines of the block before
+    with ThreadPoolExecutor(workers) as pool:
+        pending: list[Future[Any]] = []
         for at in range(0, n, _ROWS_PER_BLOCK):
-            part = [a[at : at + _ROWS_PER_BLOCK] for a in arrays]
-            cells = list(pool.map(lambda values: arrow.cells(values, decimals), part))
-            arrow.write_lines(handle, cells)
+            formatting = [pool.submit(arrow.cells, a[at : at + _ROWS_PER_BLOCK], decimals)
+                          for a in arrays]
+            if pending:
+                arrow.write_lines(handle, [cells.result() for cells in pending])
+            pending = formatting
+        if pending:
+            arrow.write_lines(handle, [cells.result() for cells in pending])
 
 
 class _Arrow:
