@@ -226,3 +226,28 @@ def test_arrow_reads_go_in_few_even_batches_with_the_whole_file_features(
         got, _ = csv_features(path, "2024-12-31", reader="arrow")
     assert sizes == [250]
     _assert_identical(rr.patient_features(VisitLog.from_csv(path), "2024-12-31"), got)
+
+
+def test_arrow_read_is_let_go_once_its_last_batch_is_made(tmp_path: Path) -> None:
+    """The batches of an arrow read keep arrow's table only until the last batch is made, so
+    the table and the batch's build are not in memory together."""
+    import gc
+    import weakref
+
+    from rfm_retention import _csv_features
+    from rfm_retention.data._arrow_csv import read_arrow
+
+    path = _write(tmp_path / "v.csv", [(f"p{k}", "2024-03-01", "1", "icu") for k in range(5)])
+    read = read_arrow(path, VisitLog.SCHEMA)
+    assert read is not None
+    table = weakref.ref(read)
+    batches = _csv_features._slices(read, 3)
+    del read
+    first = next(batches)
+    gc.collect()
+    assert table() is not None  # one batch still to come
+    last = next(batches)
+    gc.collect()
+    assert table() is None
+    assert first.lines.tolist() == [2, 3, 4] and last.columns["patient_id"].tolist() == [
+        b"p3", b"p4"]

@@ -143,6 +143,7 @@ def _streamed_state(
                                    batch_rows=batch_rows or BATCH_ROWS, progress=progress)
     else:
         batches = _slices(whole, batch_rows or _even_batches(len(whole)))
+        del whole  # the batches hold arrow's table until the last one is made
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
     issues: list[RowIssue] = []
     first_row = 0
@@ -161,7 +162,9 @@ def _streamed_state(
             if issues and on_error == "raise":
                 continue  # no features will be given: only the problems are still needed
             log = VisitLog._from_validated(_until(checked, cutoff))
+            del read, checked  # the batch's columns: its table holds what the state needs
             part = FeatureState.from_visits(log).compact(bounds.as_of_day, window=window)
+            del log
             merges.append(merging.submit(states.add, part))
         for merge in merges:
             merge.result()  # a merge's error, if any
@@ -205,9 +208,12 @@ def _even_batches(rows: int) -> int:
 def _slices(read: ArrowRead, rows: int) -> Iterator[CsvColumns]:
     """The rows of arrow's read, ``rows`` at a time, as numpy columns (ASCII ids as bytes:
     the batch's validation and table build take them so); at least one batch."""
-    total = len(read)
-    for at in range(0, max(total, 1), rows):
-        yield read.rows(at, at + rows, bytes_ids=True)
+    starts = range(0, max(len(read), 1), rows)
+    for at in starts:
+        batch = read.rows(at, at + rows, bytes_ids=True)
+        if at == starts[-1]:
+            del read  # arrow's table: nothing more is made from it
+        yield batch
 
 
 def _check_streamable(read: CsvColumns) -> None:
