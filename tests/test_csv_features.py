@@ -249,5 +249,5 @@ def test_arrow_read_is_let_go_once_its_last_batch_is_made(tmp_path: Path) -> Non
     last = next(batches)
     gc.collect()
     assert table() is None
-    assert first.lines.tolist() == [2, 3, 4] and last.columns["patient_id"].tolist() == [
-        b"p3", b"p4"]
+    assert first.lines.tolist() == [2, 3, 4]
+    assert last.columns["patient_id"].tolist() == [b"p3", b"p4"]
