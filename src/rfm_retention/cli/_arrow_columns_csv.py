@@ -25,6 +25,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrow_bits import bitmap_flags
 from rfm_retention._optional import import_optional
 from rfm_retention.cli._cell_bytes import Cells
 
@@ -127,9 +128,7 @@ class _Arrow:
     @staticmethod
     def to_flags(array: Any) -> npt.NDArray[np.bool_]:
         """A null-free arrow boolean array's values as numpy booleans."""
-        n, at = len(array), array.offset
-        bits = np.frombuffer(array.buffers()[1], np.uint8)
-        return np.unpackbits(bits, count=at + n, bitorder="little")[at:].astype(bool)
+        return bitmap_flags(array.buffers()[1], array.offset, len(array))
 
     def text_of(self, values: Any) -> Any:
         """Numbers, dates or times as arrow's text of them, an empty cell where null."""

@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from rfm_retention._arrow_bits import bitmap_flags
 from rfm_retention._optional import import_optional
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._csv import (
@@ -370,10 +371,8 @@ def _values(chunks: list[Any], dtype: type[Any], missing: Any) -> npt.NDArray[An
         n, first = len(chunk), chunk.offset
         part = out[at : at + n]
         part[:] = np.frombuffer(chunk.buffers()[1], dtype)[first : first + n]
-        if chunk.null_count:  # the validity bitmap, read without pyarrow's pandas-backed
-            bits = np.frombuffer(chunk.buffers()[0], np.uint8)  # to_numpy
-            valid = np.unpackbits(bits, count=first + n, bitorder="little")[first:]
-            part[valid == 0] = missing
+        if chunk.null_count:
+            part[~bitmap_flags(chunk.buffers()[0], first, n)] = missing
         at += n
     return out
 
