@@ -48,8 +48,11 @@ __all__ = [
 CHUNK_BYTES = 4 << 20
 """Bytes read from the file at a time (a chunk holds whole lines)."""
 
-BATCH_ROWS = 1 << 20
-"""Rows per batch of :func:`iter_csv_columns` (whole chunks, so a batch may hold more)."""
+BATCH_ROWS = 4 << 20
+"""Rows per batch of :func:`iter_csv_columns` (whole chunks, so a batch may hold more).
+
+Large enough that streaming a 10M-row file into features leaves three batch states to
+merge, small enough that a batch's columns and table build stay well under 1 GB."""
 
 MAX_LINE_BYTES = 16 << 20
 """The longest physical line accepted; a longer one means the file is not line-based CSV."""
@@ -355,12 +358,13 @@ def _split(
     ends[crlf] -= 1
     line_of = first_line + np.arange(newline.shape[0], dtype=np.int64)
     delim = np.flatnonzero(buf == ord(delimiter))
+    spaced = _has_spaces(buf, newline.shape[0])
     grid = _every_line_full(delim, starts, ends, width)
     if grid is not None:  # the usual file: no blank line, every row with every cell
         padded = np.concatenate((buf, np.zeros(_WIDE, np.uint8)))
         return {
             field: _gather(buf, padded, starts if k == 0 else grid[:, k - 1] + 1,
-                           ends if k == width - 1 else grid[:, k])
+                           ends if k == width - 1 else grid[:, k], spaced=spaced)
             for field, k in position.items()
         }, line_of
     per_line = np.bincount(np.searchsorted(newline, delim), minlength=newline.shape[0])
@@ -385,8 +389,19 @@ def _split(
             np.where(per_line > k, delim[np.minimum(first_delim + k, delim.shape[0] - 1)], ends)
             if delim.shape[0] else ends
         )
-        cells[field] = _gather(buf, padded, lo, hi)
+        cells[field] = _gather(buf, padded, lo, hi, spaced=spaced)
     return cells, line_of
+
+
+def _has_spaces(buf: npt.NDArray[np.uint8], newlines: int) -> bool:
+    """Whether the buffer holds a space byte (space, tab, carriage return, ...) anywhere.
+
+    Usually the only bytes below 33 are the ``newlines`` line breaks: one count
+    says so, without gathering them.
+    """
+    if np.count_nonzero(buf <= 32) == newlines:
+        return False
+    return bool(_SPACE[buf[buf <= 32]].any())
 
 
 def _every_line_full(
@@ -438,6 +453,8 @@ def _gather(
     padded: npt.NDArray[np.uint8],
     lo: npt.NDArray[np.int64],
     hi: npt.NDArray[np.int64],
+    *,
+    spaced: bool | None = None,
 ) -> npt.NDArray[Any]:
     """The bytes ``buf[lo[i]:hi[i]]`` of every row, spaces around them removed.
 
@@ -445,11 +462,13 @@ def _gather(
     byte position at a time (``padded`` is ``buf`` followed by at least
     ``_WIDE`` zero bytes, so reading past a cell's end stays inside); when a few cells are
     much wider than the rest, as an object array of ``bytes`` (so one long
-    value does not widen every row).
+    value does not widen every row). ``spaced`` says whether ``buf`` holds any
+    space byte, when the caller knows.
     """
-    # no space byte anywhere (one pass over the bytes): no cell to trim; else usually no
-    # cell has surrounding spaces: one cheap check of the cells' ends
-    spaced = bool(_SPACE[buf[buf <= 32]].any())
+    # no space byte anywhere (``spaced`` False, or one pass over the bytes): no cell to
+    # trim; else usually no cell has surrounding spaces: one cheap check of the cells' ends
+    if spaced is None:
+        spaced = bool(_SPACE[buf[buf <= 32]].any())
     for attempt in range(8 if spaced else 0):
         pad = (lo < hi) & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]
         pad |= (lo < hi) & _SPACE[buf[np.maximum(hi - 1, 0)]]
