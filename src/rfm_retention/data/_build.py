@@ -33,6 +33,7 @@ __all__ = [
     "RowOrder",
     "char_matrix",
     "factorise",
+    "gather",
     "group_codes",
     "layout_rows",
     "order_rows",
@@ -85,12 +86,17 @@ class _Coder:
     ids: npt.NDArray[Any]
     low: int = 0
     rank: IntArray | None = None
+    high: int | None = None
+    """The greatest id when known (read with the least in one pass), else None."""
 
     @property
     def bits(self) -> int:
         if self.rank is not None:
             return max(int(self.rank[-1]), 0).bit_length()
-        return int(max(int(self.ids.max()) - self.low, 0).bit_length()) if self.ids.size else 0
+        if not self.ids.size:
+            return 0
+        high = int(self.ids.max()) if self.high is None else self.high
+        return max(high - self.low, 0).bit_length()
 
     def write(self, at: int, out: IntArray, scratch: IntArray) -> None:
         """Codes of rows ``at .. at + len(out)`` into ``out``."""
@@ -350,24 +356,32 @@ def order_rows(codes: IntArray, n_codes: int, seconds: IntArray) -> RowOrder:
     n = codes.shape[0]
     coder = _Coder(codes)
     code_bits = max(n_codes - 1, 0).bit_length()
-    layout = _ordered(coder, code_bits, seconds, 1, owned=False)
+    if n == 0:
+        empty = np.empty(0, np.int64)
+        return RowOrder(empty.astype(np.intp), codes, empty, np.zeros(0, bool))
+    shape = _key_shape(seconds, 1)
+    layout = _ordered(coder, code_bits, seconds, shape, owned=False)
     if layout is None:
-        layout = _ordered_wide(coder.codes(), code_bits, seconds, 1)
+        layout = _ordered_wide(coder.codes(), code_bits, seconds, shape)
     order = layout.order if layout.order is not None else np.arange(n)
-    sorted_codes = codes[order] if n else codes  # the codes as given, not renumbered
+    sorted_codes = codes[order]  # the codes as given, not renumbered
     ties = np.zeros(n, bool)
     ties[layout.tied] = True
     return RowOrder(order, sorted_codes, layout.seconds, ties)
 
 
-def layout_rows(ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64]) -> RowLayout:
+def layout_rows(
+    ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64],
+    *, time_range: tuple[int, int] | None = None,
+) -> RowLayout:
     """Factorise ``ids`` and order the rows by (patient, time), input order among ties.
 
     ``times`` may be ``datetime64`` in days, hours, minutes or seconds (no
     NaT); the layout's times are seconds. Integer ids and short ASCII text ids
     go straight into one packed sort key with the time and the input row, so
     one sort of integers factorises and orders at once; other ids are
-    factorised first.
+    factorised first. ``time_range`` is (least, greatest) of ``times`` as integers when
+    the caller has read it already (validation does), so the times are not read again.
 
     Example:
         >>> import numpy as np
@@ -380,18 +394,22 @@ def layout_rows(ids: npt.NDArray[Any], times: npt.NDArray[np.datetime64]) -> Row
     """
     unit, count = np.datetime_data(times.dtype)
     if unit not in _TICK_SECONDS:  # finer than seconds, or months and years
-        times, unit, count = times.astype("datetime64[s]"), "s", 1
+        times, unit, count, time_range = times.astype("datetime64[s]"), "s", 1, None
     ticks, tick_seconds = times.view(np.int64), _TICK_SECONDS[unit] * count
+    if ticks.shape[0] == 0:
+        empty = np.empty(0, np.int64)
+        return RowLayout(_as_str(ids[:0]), empty, empty, np.zeros(1, np.int64), None)
+    shape = _key_shape(ticks, tick_seconds, time_range)
     direct = _direct_coder(ids)
     if direct is not None:
-        layout = _ordered(direct, direct.bits, ticks, tick_seconds, owned=False)
+        layout = _ordered(direct, direct.bits, ticks, shape, owned=False)
         if layout is not None:
             return attrs.evolve(layout, patient_ids=_direct_ids(direct, ids, layout))
     factors = _factors(ids)
     code_bits = max(factors.uniques.shape[0] - 1, 0).bit_length()
-    layout = _ordered(factors.coder, code_bits, ticks, tick_seconds, owned=factors.owned)
+    layout = _ordered(factors.coder, code_bits, ticks, shape, owned=factors.owned)
     if layout is None:
-        layout = _ordered_wide(factors.coder.codes(), code_bits, ticks, tick_seconds)
+        layout = _ordered_wide(factors.coder.codes(), code_bits, ticks, shape)
     return attrs.evolve(layout, patient_ids=_as_str(factors.uniques))
 
 
@@ -418,7 +436,8 @@ def _direct_coder(ids: npt.NDArray[Any]) -> _Coder | _TextCoder | None:
     if ids.shape[0] == 0:
         return None
     if ids.dtype.kind == "i":
-        return _Coder(ids, int(ids.min()))
+        low, high = value_range(ids)
+        return _Coder(ids, int(low), high=int(high))
     return _text_coder(ids)
 
 
@@ -443,10 +462,12 @@ class _KeyShape:
         return np.int64((1 << self.time_bits) - 1)
 
 
-def _key_shape(ticks: IntArray, tick_seconds: int) -> _KeyShape:
-    """The key's time and row fields for these times (whole days counted as days)."""
-    least, most = value_range(ticks)
-    low, high = int(least), int(most)
+def _key_shape(
+    ticks: IntArray, tick_seconds: int, known_range: tuple[int, int] | None = None
+) -> _KeyShape:
+    """The key's time and row fields for these times (whole days counted as days);
+    ``known_range`` is their (least, greatest) when already read."""
+    low, high = (int(v) for v in (known_range or value_range(ticks)))
     per_key = 1
     day = _DAY // tick_seconds if _DAY % tick_seconds == 0 else 0
     if high > low and day > 1 and _whole(ticks, low, day):  # count days: fewer bits
@@ -473,16 +494,11 @@ def _whole(ticks: IntArray, low: int, step: int) -> bool:
 
 
 def _ordered(
-    coder: _Coder | _TextCoder, code_bits: int, ticks: IntArray, tick_seconds: int,
+    coder: _Coder | _TextCoder, code_bits: int, ticks: IntArray, shape: _KeyShape,
     *, owned: bool,
 ) -> RowLayout | None:
-    """Rows ordered by one sort of a packed (code, time, row) key; None when it needs more
-    than 63 bits."""
-    n = ticks.shape[0]
-    if n == 0:
-        empty = np.empty(0, np.int64)
-        return RowLayout(empty, empty, empty, np.zeros(1, np.int64), None)
-    shape = _key_shape(ticks, tick_seconds)
+    """Rows (at least one) ordered by one sort of a packed (code, time, row) key; None
+    when it needs more than 63 bits."""
     if code_bits + shape.time_bits + shape.row_bits > 63:
         return None
     key = _packed_key(coder, ticks, shape, reuse=owned)
@@ -566,8 +582,9 @@ def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
         np.not_equal(field[1:m], field[: m - 1], out=same[1:m])
         same[0] = int(field[0]) != last_field
         last_field = int(field[m - 1])
-        starts.append(np.flatnonzero(same[:m]) + at)
-        heads.append(field[:m][same[:m]])
+        local = np.flatnonzero(same[:m])
+        starts.append(local + at)
+        heads.append(field[local])  # a take of the few starts, not a mask of the block
         part &= shape.time_mask
         part *= seconds_per_key
         part += first_second
@@ -577,10 +594,10 @@ def _unpacked(key: IntArray, shape: _KeyShape, in_order: bool) -> RowLayout:
 
 
 def _ordered_wide(
-    codes: IntArray, code_bits: int, ticks: IntArray, tick_seconds: int
+    codes: IntArray, code_bits: int, ticks: IntArray, shape: _KeyShape
 ) -> RowLayout:
     """Keys too wide for one int64 with the row: one stable argsort (or a lexsort)."""
-    shape = _key_shape(ticks, tick_seconds)
+    tick_seconds = shape.tick_seconds
     relative = ticks - shape.low
     if shape.per_key != 1:
         relative //= np.int64(shape.per_key)
@@ -594,6 +611,18 @@ def _ordered_wide(
     starts = np.flatnonzero(np.diff(sorted_codes, prepend=-1))
     group_starts = np.append(starts, codes.shape[0]).astype(np.int64)
     return RowLayout(np.empty(0, np.int64), seconds, tied, group_starts, order)
+
+
+def gather(column: npt.NDArray[Any], order: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+    """``column[order]`` for an ``order`` whose every entry is a row of ``column`` (a
+    table's order), without numpy's per-index bounds check, which at 10M rows costs a
+    third of the gather.
+
+    Example:
+        >>> gather(np.array(["a", "b", "c"]), np.array([2, 0])).tolist()
+        ['c', 'a']
+    """
+    return np.take(column, order, mode="clip")
 
 
 class LazyColumns(Mapping[str, npt.NDArray[Any]]):

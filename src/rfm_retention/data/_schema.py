@@ -178,6 +178,9 @@ class Validated:
     default value throughout (a read-only view of it)."""
     kept: npt.NDArray[np.int64] | None = None
     """The input rows kept, ascending; None when every row was kept."""
+    time_ranges: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
+    """(least, greatest) of time columns kept as given, as integers, read while checking
+    them for NaT (every row kept only), so the table build need not read them again."""
 
     @property
     def source_row(self) -> npt.NDArray[np.int64]:
@@ -237,14 +240,16 @@ def validate_columns(
     arrays = _as_arrays(columns)
     n = _column_length(arrays)
     _check_one_of(schema, columns, n)
-    clean, issues = _convert_fields(schema, arrays, n, parsing)
+    time_ranges: dict[str, tuple[int, int]] = {}
+    clean, issues = _convert_fields(schema, arrays, n, parsing, time_ranges)
     _apply_fills(schema, columns, clean)
     issues.extend(_rule_issues(schema, clean, already=issues))
     issues.extend(_duplicate_issues(schema, clean, given=columns))
     issues = _name_patients(schema, clean, issues)
     if issues and on_error == "raise":
         raise ValidationError(schema.source, issues)
-    return _reject(schema, clean, issues, n, _absent_fields(schema, columns))
+    checked = _reject(schema, clean, issues, n, _absent_fields(schema, columns))
+    return checked if issues else attrs.evolve(checked, time_ranges=time_ranges)
 
 
 def _absent_fields(schema: Schema, columns: Mapping[str, Any]) -> frozenset[str]:
@@ -301,9 +306,11 @@ def _check_one_of(schema: Schema, columns: Mapping[str, Any], n: int) -> None:
 
 
 def _convert_fields(
-    schema: Schema, arrays: Mapping[str, npt.NDArray[Any]], n: int, parsing: DateParsing
+    schema: Schema, arrays: Mapping[str, npt.NDArray[Any]], n: int, parsing: DateParsing,
+    time_ranges: dict[str, tuple[int, int]],
 ) -> tuple[dict[str, npt.NDArray[Any]], list[RowIssue]]:
-    """Every field converted to its stored dtype (absent ones filled), with each bad value."""
+    """Every field converted to its stored dtype (absent ones filled), with each bad value;
+    the range of each time column read on the way goes into ``time_ranges``."""
     issues: list[RowIssue] = []
     clean: dict[str, npt.NDArray[Any]] = {}
     for f in schema.fields:
@@ -311,7 +318,7 @@ def _convert_fields(
         if arr is None:
             clean[f.name] = _absent_column(f, n)
             continue
-        clean[f.name], problems = _convert(f, arr, parsing)
+        clean[f.name], problems = _convert(f, arr, parsing, time_ranges)
         issues.extend(
             RowIssue(row=row, field=f.name, message=msg, value=_shown(arr, row))
             for row, msg in problems.items()
@@ -436,12 +443,13 @@ def _absent_value(f: Field) -> npt.NDArray[Any]:
 
 
 def _convert(
-    f: Field, arr: npt.NDArray[Any], parsing: DateParsing
+    f: Field, arr: npt.NDArray[Any], parsing: DateParsing,
+    time_ranges: dict[str, tuple[int, int]],
 ) -> tuple[npt.NDArray[Any], dict[int, str]]:
     if f.kind == "id":
         return _convert_id(f, arr)
     if f.kind == "time":
-        return _convert_time(f, arr, parsing)
+        return _convert_time(f, arr, parsing, time_ranges)
     if f.kind in ("amount", "score", "stars", "count"):
         return _convert_number(f, arr)
     return _convert_text(f, arr)
@@ -452,7 +460,8 @@ _NAT = int(np.iinfo(np.int64).min)
 
 
 def _convert_time(
-    f: Field, arr: npt.NDArray[Any], parsing: DateParsing
+    f: Field, arr: npt.NDArray[Any], parsing: DateParsing,
+    time_ranges: dict[str, tuple[int, int]],
 ) -> tuple[npt.NDArray[Any], dict[int, str]]:
     """Times as ``datetime64``: days, hours, minutes and seconds as given, anything else
     (text, dates, finer units) as seconds."""
@@ -460,9 +469,14 @@ def _convert_time(
         unit = np.datetime_data(arr.dtype)[0]
         values = arr if unit in _WHOLE_UNITS else arr.astype("datetime64[s]")
         problems: dict[int, str] = {}
-        if f.required and values.size and int(value_range(values.view(np.int64))[0]) == _NAT:
-            problems.update(dict.fromkeys(np.flatnonzero(np.isnat(values)).tolist(), "missing"))
-        return values, problems  # NaT is the least int64: one reduction finds any
+        if f.required and values.size:  # NaT is the least int64: one reduction finds any
+            least, most = (int(v) for v in value_range(values.view(np.int64)))
+            if least == _NAT:
+                problems.update(dict.fromkeys(np.flatnonzero(np.isnat(values)).tolist(),
+                                              "missing"))
+            else:
+                time_ranges[f.name] = (least, most)
+        return values, problems
     parsed = parse_times(arr, parsing)
     problems = dict(parsed.problems)
     if f.required and parsed.missing.any():

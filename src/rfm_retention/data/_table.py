@@ -19,7 +19,7 @@ from rfm_retention._display import Display
 from rfm_retention._frames import frame_columns, is_frame
 from rfm_retention._progress import Progress, report_progress
 from rfm_retention.data._arrow_csv import read_columns
-from rfm_retention.data._build import LazyColumns, group_codes, layout_rows
+from rfm_retention.data._build import LazyColumns, gather, group_codes, layout_rows
 from rfm_retention.data._csv import CsvColumns, read_csv_columns
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._schema import (
@@ -125,7 +125,8 @@ class PatientTable:
         stage = f"build {schema.source}"
         report_progress(progress, stage, 1, _BUILD_STEPS)
         id_name = schema.fields[0].name
-        layout = layout_rows(cols[id_name], cols[schema.time_field])
+        layout = layout_rows(cols[id_name], cols[schema.time_field],
+                             time_range=checked.time_ranges.get(schema.time_field))
         report_progress(progress, stage, 2, _BUILD_STEPS)
         content = [
             cols[f.name]
@@ -140,7 +141,7 @@ class PatientTable:
             elif name == schema.time_field:  # tied rows share their time: the sort knows it
                 sorted_cols[name] = layout.seconds.view("datetime64[s]")
             elif name != id_name:
-                sorted_cols[name] = col if order is None else np.take(col, order)
+                sorted_cols[name] = col if order is None else gather(col, order)
         report_progress(progress, stage, 3, _BUILD_STEPS)
         later = {id_name: layout.row_ids}  # the row-level id column: made when first read
         if order is None:
