@@ -230,9 +230,26 @@ def _read_arrow(
                 table = reading.result()
     except OSError:
         return None
-    if not plain or table is None:
+    if not plain or table is None or _has_blank_lines(table, schema, position):
         return None
     return ArrowRead(table, dict(position), kinds, iso)
+
+
+def _has_blank_lines(table: Any, schema: Schema, position: Mapping[str, int]) -> bool:
+    """Whether arrow's table may hold a blank line of the file (which arrow, told not to skip
+    them, reads as a row of empty cells, and the numpy reader counts as a line but no row):
+    some row's id is empty. Such a file is the numpy reader's (an empty id is an error
+    either way, which that reader words)."""
+    ids = schema.fields[0]
+    if ids.kind != "id" or ids.name not in position:
+        return True
+    column = table.column(f"c{position[ids.name]}")
+    for chunk in column.chunks:
+        n = len(chunk)
+        offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset : chunk.offset + n + 1]
+        if n and int(np.diff(offsets).min()) == 0:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- is the file plain?
@@ -265,26 +282,26 @@ def _header(handle: IO[bytes], delimiter: str) -> list[str] | None:
 
 def _plain_body(handle: io.BufferedIOBase) -> bool:
     """Whether the rest of the file is UTF-8 with no quote character, no lone carriage
-    return, no blank line (arrow would skip it, the numpy reader counts it) and no line
-    longer than the numpy reader accepts. Each check is a byte search (no line is
+    return and no line longer than the numpy reader accepts (blank lines are found in
+    arrow's table: see :func:`_has_blank_lines`). Each check is a byte search (no line is
     counted); the file is read in bounded chunks, into one reused buffer (a new one per
     chunk is new memory for the system to clear every time)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     run = 0  # bytes since the last line break
-    tail = b"\n"  # the last bytes before the chunk: the header's line break at first
+    tail = b""  # the chunk before's last byte
     buffer = bytearray(_SCAN_BYTES)
     while True:
         size = handle.readinto(buffer)
         if not size:
             break
         chunk = buffer if size == len(buffer) else buffer[:size]
-        if b'"' in chunk or _blank_line(tail, chunk):
+        if b'"' in chunk:
             return False
-        if b"\r" in chunk or tail.endswith(b"\r"):
-            joined = tail[-1:] + chunk
+        if b"\r" in chunk or tail == b"\r":
+            joined = tail + chunk
             if joined.count(b"\r") - (joined[-1:] == b"\r") != joined.count(b"\r\n"):
                 return False
-        tail = bytes(chunk[-2:])
+        tail = bytes(chunk[-1:])
         end = chunk.rfind(b"\n")
         if end < 0:
             run += len(chunk)
@@ -299,30 +316,13 @@ def _plain_body(handle: io.BufferedIOBase) -> bool:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return False
-    if tail.endswith(b"\r"):
+    if tail == b"\r":
         return False
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _blank_line(tail: bytes, chunk: bytearray) -> bool:
-    """Whether an empty line ends in ``chunk`` (``tail``: the bytes just before it): a line
-    break right after a line break, or after one and a carriage return. Found by numpy on
-    the chunk's bytes (a two-byte substring search on this many line breaks is slower than
-    arrow's whole parse)."""
-    edge = tail + bytes(chunk[:2])
-    if b"\n\n" in edge or b"\n\r\n" in edge:
-        return True
-    data = np.frombuffer(chunk, np.uint8)
-    breaks = data == 10
-    if bool((breaks[1:] & breaks[:-1]).any()):
-        return True
-    if b"\r" not in chunk:
-        return False
-    return bool((breaks[2:] & (data[1:-1] == 13) & breaks[:-2]).any())
 
 
 # ---------------------------------------------------------------- arrow's reading
@@ -354,7 +354,7 @@ def _arrow_table(
                 use_threads=True,
             ),
             parse_options=csv.ParseOptions(
-                delimiter=delimiter, quote_char=False
+                delimiter=delimiter, quote_char=False, ignore_empty_lines=False
             ),
             convert_options=csv.ConvertOptions(
                 column_types=types, include_columns=list(types), null_values=[""],
