@@ -172,7 +172,7 @@ def _texts(values: IntArray, width: int | None) -> npt.NDArray[np.str_]:
         return np.empty(0, "U1")
     digits = _digits(values)
     widest = int(digits.max()) if width is None else width
-    chars = np.empty((values.shape[0], widest), np.uint8)
+    chars = np.empty((values.shape[0], widest), np.uint8)  # NUL-padded on the right
     rest = values.copy()
     for k in range(widest - 1, -1, -1):
         chars[:, k] = rest % 10
@@ -186,4 +186,6 @@ def _texts(values: IntArray, width: int | None) -> npt.NDArray[np.str_]:
                 moved[:, : widest - shift] = moved[:, shift:]
                 moved[:, widest - shift :] = 0
                 chars[rows] = moved
-    return chars.view(f"S{widest}").reshape(-1).astype(f"U{widest}")
+    # ASCII digits are their own code points: widened to 4 bytes they are numpy's str_
+    # (a per-value decode of bytes_ to str_ costs far more)
+    return chars.astype(np.uint32).view(f"<U{widest}").reshape(-1)
