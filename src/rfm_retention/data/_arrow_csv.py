@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import importlib.util
 import io
+import mmap
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -226,7 +227,7 @@ def _read_arrow(
                 return None
             with ThreadPoolExecutor(1) as pool:  # arrow reads while the file is checked
                 reading = pool.submit(_arrow_table, name, header, position, kinds, iso, delimiter)
-                plain = _plain_body(handle)
+                plain = _plain_file(handle)
                 table = reading.result()
     except OSError:
         return None
@@ -278,6 +279,50 @@ def _header(handle: IO[bytes], delimiter: str) -> list[str] | None:
     if not text.strip() or len(set(names)) != len(names):
         return None
     return names
+
+
+def _plain_file(handle: io.BufferedReader) -> bool:
+    """:func:`_plain_body` of the rest of the file, from a memory map of it where the file
+    is plain ASCII without carriage returns (the usual case): then each check is one byte
+    search or reduction over the mapped file, and nothing is copied."""
+    start = handle.tell()
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # an empty file, or one that cannot be mapped
+        return _plain_body(handle)
+    with mapped:
+        if mapped.find(b'"', start) >= 0:
+            return False
+        if mapped.find(b"\r", start) >= 0 or not _ascii(mapped, start):
+            return _plain_body(handle)  # line ends and UTF-8 checked chunk by chunk
+        return _short_lines(mapped, start)
+
+
+def _ascii(mapped: mmap.mmap, start: int) -> bool:
+    """Whether every byte of the map from ``start`` on is ASCII (one reduction)."""
+    data = np.frombuffer(mapped, np.uint8)[start:]
+    try:
+        return data.size == 0 or int(data.max()) < 128
+    finally:
+        del data  # the map cannot close while an array views it
+
+
+def _short_lines(mapped: mmap.mmap, start: int) -> bool:
+    """Whether no line of the map from ``start`` on is longer than the numpy reader accepts
+    (a search for the first and last line break of each window)."""
+    run = 0  # bytes since the last line break
+    for at in range(start, len(mapped), _SCAN_BYTES):
+        stop = min(at + _SCAN_BYTES, len(mapped))
+        end = mapped.rfind(b"\n", at, stop)
+        if end < 0:
+            run += stop - at
+        else:
+            if run + mapped.find(b"\n", at, stop) - at > MAX_LINE_BYTES:
+                return False
+            run = stop - end - 1
+        if run > MAX_LINE_BYTES:
+            return False
+    return True
 
 
 def _plain_body(handle: io.BufferedIOBase) -> bool:
