@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rfm_retention.cli._columns_csv import write_columns
+from rfm_retention.cli._columns_csv import column_cells, write_columns
 from rfm_retention.cli._common import columns_to_rows, write_csv
 
 
@@ -72,3 +72,31 @@ def test_bulk_writer_matches_for_decimals_flags_unicode_and_instants(
         out = io.StringIO()
         write_columns("-", columns, decimals=decimals, stdout=out)
         assert out.getvalue() == _cell_by_cell(columns, decimals)
+
+
+def test_dates_are_written_as_numpy_writes_them_in_every_year() -> None:
+    """Days and seconds from year 1 to 9999 come out as numpy's ISO text (a space before
+    the time); NaT is empty, and a year outside 1-9999 still gets numpy's text."""
+    from rfm_retention.cli._cell_bytes import date_cells
+
+    days = np.datetime64("0001-01-01") + np.arange(0, 3_652_059, 97).astype("timedelta64[D]")
+    days = np.concatenate((days, np.array(["9999-12-31", "NaT"], "datetime64[D]")))
+    expected = [t if t != "NaT" else "" for t in days.astype(str).tolist()]
+    assert column_cells(days).texts() == expected
+    seconds = days.astype("datetime64[s]") + np.arange(days.shape[0]).astype("timedelta64[s]")
+    expected = [t.replace("T", " ") if t != "NaT" else "" for t in seconds.astype(str).tolist()]
+    assert column_cells(seconds).texts() == expected
+    far = np.array(["10000-01-01", "-0001-01-01"], "datetime64[D]")
+    assert date_cells(far) is None
+    assert column_cells(far).texts() == far.astype(str).tolist()
+
+
+def test_floats_are_written_as_repr_writes_them() -> None:
+    """Rounded and raw floats of every magnitude, signs and the fast path's edges come out
+    exactly as ``repr``."""
+    rng = np.random.default_rng(11)
+    raw = rng.lognormal(0, 6, 20_000) * rng.choice([-1.0, 1.0], 20_000)
+    edges = np.array([2.0**22, 2.0**22 - 2.0**-30, 4194303.999999999, 1e-4, 9.999999999e-5,
+                      0.0, -0.0, 1e-9, 123456.000000001, np.inf, -np.inf])
+    for values in (raw, np.round(raw, 9), np.round(raw, 2), edges, np.nextafter(edges, 0)):
+        assert column_cells(values).texts() == [repr(v) for v in values.tolist()]

@@ -79,6 +79,34 @@ def test_batches_of_any_size_give_the_whole_file_features(
         assert set(got.patient_id.tolist()) <= {r[0] for r in rows}
 
 
+_digit_row = st.tuples(
+    st.one_of(st.integers(0, 120).map(str), st.integers(0, 120).map(lambda n: f"{n:04d}")),
+    _time, st.integers(min_value=0, max_value=4_000).map(lambda q: str(q / 4)))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(rows=st.lists(_digit_row, min_size=1, max_size=60), window=_window,
+       id_type=st.sampled_from(["text", "int"]), padded=st.booleans(),
+       as_of=st.sampled_from(["2024-06-30", "2024-12-31", "2025-03-01T12:00:00"]))
+def test_digit_id_files_skip_the_batches_with_the_numpy_readers_features(
+    tmp_path: Path, rows: list[tuple[str, str, str]], window: Any, id_type: str, padded: bool,
+    as_of: str,
+) -> None:
+    """Plain digit ids (zero-padded to one width, or without leading zeros) are aggregated
+    unsorted, never batched, and give exactly the numpy reader's features and ids."""
+    rows = [(f"{int(r[0]):04d}" if padded else str(int(r[0])), *r[1:]) for r in rows]
+    path = tmp_path / "v.csv"
+    path.write_text("patient_id,visit_time,amount\n" + "".join(",".join(r) + "\n" for r in rows),
+                    encoding="utf-8")
+    whole = VisitLog.from_csv(path, id_type=id_type, reader="numpy")  # type: ignore[arg-type]
+    with mock.patch("rfm_retention._csv_features._streamed_state",
+                    side_effect=AssertionError("batched")):
+        got, rejected = csv_features(path, as_of, window=window, id_type=id_type,  # type: ignore[arg-type]
+                                     reader="arrow")
+    _assert_identical(rr.patient_features(whole, as_of, window=window), got)
+    assert not rejected
+
+
 _BAD_FILES = {
     "bad cells across batches": HEADER + "p1,2024-03-01,5,icu\np2,2024-13-01,5,icu\n"
     + "".join(f"p{k},2024-03-0{k % 9 + 1},{k},icu\n" for k in range(30))
@@ -91,6 +119,8 @@ _BAD_FILES = {
     + "p9,2024-03-01T10:00:00+02:00,1,icu\n",
     "text ids read as integers": HEADER + "12,2024-03-01,5,icu\nx1,2024-03-01,5,icu\n" * 3,
     "free-form day-first dates": HEADER + "p1,03/01/2024,5,icu\np2,31/02/2024,5,icu\n" * 3,
+    "digit ids with negative and missing cells": "patient_id,visit_time,amount\n"
+    + "12,2024-03-01,5\n13,2024-03-01,-1\n14,2024-03-01,\n15,,5\n" * 3,
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rfm_retention as rr
-from rfm_retention._unsorted_features import unsorted_features
+from rfm_retention._unsorted_features import _extremes, _extremes_at, unsorted_features
 from rfm_retention.data import VisitLog
 from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, _FeatureBounds
 
@@ -123,3 +123,18 @@ def test_patients_seen_only_after_as_of_are_left_out() -> None:
     got = _unsorted(columns, "2024-12-31", None)
     assert got.patient_id.tolist() == ["early"]
     assert got.total_visits.tolist() == [1]
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-(2**40), 2**40)), max_size=40),
+       st.integers(6, 9))
+def test_the_packed_sort_and_the_scatter_give_the_same_extremes(
+    visits: list[tuple[int, int]], size: int
+) -> None:
+    """Visits, first, last and second-to-last times agree between the two ways to find them."""
+    codes = np.array([v[0] for v in visits], np.int64)
+    seconds = np.array([v[1] for v in visits], np.int64)
+    packed, scattered = _extremes(codes, seconds, size), _extremes_at(codes, seconds, size)
+    present = packed[0] > 0
+    assert packed[0].tolist() == scattered[0].tolist()
+    for a, b in zip(packed[1:], scattered[1:], strict=True):
+        assert a[present].tolist() == b[present].tolist()

@@ -16,6 +16,15 @@ to merge), and a file of up to :data:`ARROW_BATCH_ROWS` rows is one batch.
 A file arrow cannot read exactly as the numpy reader does is streamed by the
 numpy reader.
 
+The fastest path needs neither batches nor a table build: when arrow has read
+a file of plain digit patient ids (medical record numbers written as text),
+ISO times and amounts, and no other column, the ids are coded as numbers
+(:func:`~rfm_retention.data._digit_ids.digit_ids`, text order kept), the
+whole file is validated at once, and the features are aggregated from the
+unsorted columns (:func:`~rfm_retention._unsorted_features.unsorted_features`):
+no visit is ordered and no state merged. A file with any bad row, or another
+column, takes the batch path, which reports the rows exactly as above.
+
 Streaming gives the in-memory path's features only when every rule it applies
 is a rule of one row. Two are not, and a file that meets one is read whole
 instead (the same result, memory as for :meth:`VisitLog.from_csv`):
@@ -25,9 +34,9 @@ instead (the same result, memory as for :meth:`VisitLog.from_csv`):
   carry a time zone): naive and zone-aware times must not be mixed anywhere in
   the file, and which of the two sets is rejected depends on the whole column.
 
-Spend totals are added batch by batch, so for amounts that are not exact
-binary fractions a total can differ from the one-pass sum in its last bit
-(far below the 9 decimals the command line writes).
+Spend totals are added batch by batch (on the fastest path, in file order), so
+for amounts that are not exact binary fractions a total can differ from the
+one-pass sum in its last bit (far below the 9 decimals the command line writes).
 """
 
 from __future__ import annotations
@@ -43,10 +52,12 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
 from rfm_retention._progress import Progress
+from rfm_retention._unsorted_features import unsorted_features
 from rfm_retention.data._arrow_csv import ArrowRead, arrow_chosen, read_arrow
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
-from rfm_retention.data._schema import OnError, RejectedRows, Validated
+from rfm_retention.data._digit_ids import digit_ids
+from rfm_retention.data._schema import OnError, RejectedRows, Validated, validate_columns
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import RowIssue, ValidationError
@@ -62,6 +73,7 @@ larger batches than the numpy reader's leave fewer states to merge (a 10M-row fi
 batches, peak memory well under 1.5 GB)."""
 
 _TIME = VisitLog.SCHEMA.time_field
+_ID = VisitLog.SCHEMA.fields[0].name
 _ZONE_MARKS = np.array([ord(c) for c in "+Zz"], np.uint32)
 
 
@@ -114,8 +126,16 @@ def csv_features(
     bounds = _FeatureBounds.of(as_of, window, min_exposure_days)
     options = CsvOptions(mapping=mapping, parsing=parsing, on_error=on_error,
                          delimiter=delimiter, encoding=encoding, id_type=id_type, reader=reader)
+    whole = read_arrow(path, VisitLog.SCHEMA, options, progress) if arrow_chosen(
+        options.reader) else None
+    if whole is not None:
+        coded = _coded_features(whole, bounds, min_exposure_days, options)
+        if coded is not None:
+            return coded, RejectedRows(VisitLog.SCHEMA.source, ())
+    batches = _batches(path, options, batch_rows, progress, whole)
+    del whole  # the batches hold arrow's table until the last one is made
     try:
-        state, rejected = _streamed_state(path, bounds, window, options, batch_rows, progress)
+        state, rejected = _streamed_state(batches, bounds, window, options)
     except _ReadWhole:
         log = VisitLog._read_csv(path, options, progress)
         features = patient_features(log, as_of, window=window,
@@ -125,25 +145,52 @@ def csv_features(
     return features, rejected
 
 
-def _streamed_state(
+def _coded_features(
+    read: ArrowRead, bounds: _FeatureBounds, min_exposure_days: int, options: CsvOptions
+) -> PatientFeatures | None:
+    """The features of a file arrow has read whole, aggregated without ordering the visits
+    (:func:`~rfm_retention._unsorted_features.unsorted_features`), or None when the file
+    is not one this path reads: only plain digit ids (coded as numbers), ISO times and
+    amounts, every row valid (any issue is left to the batch path, which words it)."""
+    if set(read.position) != {_ID, _TIME, "amount"} or not read.iso:
+        return None
+    ids = digit_ids(read.table.column(f"c{read.position[_ID]}"), options.id_type)
+    if ids is None:
+        return None
+    checked = validate_columns(VisitLog.SCHEMA, {_ID: ids.codes, _TIME: read.column(_TIME),
+                                                 "amount": read.column("amount")},
+                               on_error="quarantine")
+    if checked.rejected:
+        return None
+    del read
+    return unsorted_features(bounds, min_exposure_days, patient_ids=ids.patient_ids,
+                             codes=ids.codes, seconds=checked.columns[_TIME].view(np.int64),
+                             amount=checked.columns["amount"])
+
+
+def _batches(
     path: str | os.PathLike[str],
-    bounds: _FeatureBounds,
-    window: int | relativedelta | None,
     options: CsvOptions,
     batch_rows: int | None,
     progress: Progress | None,
+    whole: ArrowRead | None,
+) -> Iterator[CsvColumns]:
+    """The file's rows a batch at a time: from arrow's read of it when there is one, else
+    streamed by the numpy reader."""
+    if whole is None:
+        return iter_csv_columns(path, VisitLog.SCHEMA, options,
+                                batch_rows=batch_rows or BATCH_ROWS, progress=progress)
+    return _slices(whole, batch_rows or _even_batches(len(whole)))
+
+
+def _streamed_state(
+    batches: Iterator[CsvColumns],
+    bounds: _FeatureBounds,
+    window: int | relativedelta | None,
+    options: CsvOptions,
 ) -> tuple[FeatureState, RejectedRows]:
     """The merged state of every batch's visits on or before the cutoff, and every issue."""
-    batches: Iterator[CsvColumns]
     on_error = options.on_error
-    whole = read_arrow(path, VisitLog.SCHEMA, options, progress) if arrow_chosen(
-        options.reader) else None
-    if whole is None:
-        batches = iter_csv_columns(path, VisitLog.SCHEMA, options,
-                                   batch_rows=batch_rows or BATCH_ROWS, progress=progress)
-    else:
-        batches = _slices(whole, batch_rows or _even_batches(len(whole)))
-        del whole  # the batches hold arrow's table until the last one is made
     cutoff = np.datetime64(bounds.cutoff_seconds, "s")
     issues: list[RowIssue] = []
     first_row = 0

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rfm_retention._arrays import FloatArray, IntArray
+from rfm_retention.data._build import value_range
 from rfm_retention.features import (
     PatientFeatures,
     _assemble_features,
@@ -84,19 +85,10 @@ def unsorted_features(
         codes, seconds, amount = codes[keep], seconds[keep], amount[keep]
         texts = {name: None if col is None else col[keep] for name, col in texts.items()}
     size = patient_ids.shape[0]
-    count = np.bincount(codes, minlength=size)
+    count, first, last, prev = _extremes(codes, seconds, size)
     present = np.flatnonzero(count)
-    first = np.full(size, _FIRST, np.int64)
-    np.minimum.at(first, codes, seconds)
-    last = np.full(size, _LAST, np.int64)
-    np.maximum.at(last, codes, seconds)
-    at_last = seconds == last[codes]
-    repeated = np.bincount(codes[at_last], minlength=size) >= 2
-    last_row = _last_rows(codes, at_last, repeated, amount, texts)
-    prev = np.full(size, _LAST, np.int64)
-    earlier = ~at_last
-    np.maximum.at(prev, codes[earlier], seconds[earlier])
-    prev = np.where(repeated, last, prev)  # two visits at the last time: no gap between them
+    repeated = (count >= 2) & (prev == last)  # two visits at the last time: no gap between
+    last_row = _last_rows(codes, seconds, last, repeated, amount, texts)
     windows = _Windows(codes, seconds, amount, size)
     in_window = ((count, windows.spend(None)) if bounds.window_days is None
                  else windows.counted(windows.from_day(bounds.window_start)))
@@ -110,7 +102,7 @@ def unsorted_features(
         patient_id=patient_ids[present],
         first=_day_of(first[present]),
         last=_day_of(last[present]),
-        prev=_day_of(np.where(count >= 2, prev, last)[present]),
+        prev=_day_of(prev[present]),
         total_visits=count[present].astype(np.int64, copy=False),
         visits_in_window=in_window[0][present].astype(np.int64, copy=False),
         spend_in_window=in_window[1][present],
@@ -149,21 +141,74 @@ class _Windows:
         return visits, self.spend(mask)
 
 
+def _extremes(
+    codes: npt.NDArray[np.integer[Any]], seconds: IntArray, size: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Per patient code: (visits, first time, last time, second-to-last time with repeats;
+    the last for one visit). One sort of a packed (code, time) integer key where the bits
+    allow (a sort of plain integers, no argsort: each patient's times end up together and
+    in order), else ``np.minimum.at``/``np.maximum.at``."""
+    n = seconds.shape[0]
+    if n == 0:
+        return _extremes_at(codes, seconds, size)
+    low, high = (int(v) for v in value_range(seconds))
+    span_bits = (high - low).bit_length()
+    if span_bits + max(size - 1, 0).bit_length() > 62:
+        return _extremes_at(codes, seconds, size)
+    key = codes.astype(np.int64)
+    key <<= span_bits
+    key += seconds
+    key -= low
+    key.sort()
+    owner = key >> span_bits
+    stops = np.append(np.flatnonzero(owner[1:] != owner[:-1]) + 1, n)
+    starts = np.append(0, stops[:-1])
+    who = owner[starts]
+    times = (1 << span_bits) - 1
+
+    def at(rows: IntArray, missing: int) -> IntArray:
+        out = np.full(size, missing, np.int64)
+        out[who] = (key[rows] & times) + low
+        return out
+
+    count = np.zeros(size, np.int64)
+    count[who] = stops - starts
+    return (count, at(starts, _FIRST), at(stops - 1, _LAST),
+            at(np.maximum(stops - 2, starts), _LAST))
+
+
+def _extremes_at(
+    codes: npt.NDArray[np.integer[Any]], seconds: IntArray, size: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """:func:`_extremes` by ``np.minimum.at``/``np.maximum.at`` (keys too wide to pack)."""
+    count = np.bincount(codes, minlength=size).astype(np.int64, copy=False)
+    first = np.full(size, _FIRST, np.int64)
+    np.minimum.at(first, codes, seconds)
+    last = np.full(size, _LAST, np.int64)
+    np.maximum.at(last, codes, seconds)
+    at_last = seconds == last[codes]
+    repeated = np.bincount(codes[at_last], minlength=size) >= 2
+    prev = np.full(size, _LAST, np.int64)
+    earlier = ~at_last
+    np.maximum.at(prev, codes[earlier], seconds[earlier])
+    return count, first, last, np.where(repeated | (count < 2), last, prev)
+
+
 def _last_rows(
     codes: npt.NDArray[np.integer[Any]],
-    at_last: npt.NDArray[np.bool_],
+    seconds: IntArray,
+    last: IntArray,
     repeated: npt.NDArray[np.bool_],
     amount: FloatArray,
     texts: dict[str, npt.NDArray[Any] | None],
 ) -> IntArray:
     """Per patient, the row of its last visit (any row for a patient without one): among
-    the rows ``at_last`` (at the patient's last time; ``repeated``: patients with several),
-    the one the visit log sorts last (by amount, then the text columns given, then row
-    order)."""
+    the rows at the patient's ``last`` time (``repeated``: patients with several), the one
+    the visit log sorts last (by amount, then the text columns given, then row order)."""
     out = np.zeros(repeated.shape[0], np.int64)
     if all(col is None for col in (texts["department"], texts["diagnosis"])):
         return out  # nothing is read from the last row
-    rows = np.flatnonzero(at_last)
+    rows = np.flatnonzero(seconds == last[codes])
     owners = codes[rows]
     shared = repeated[owners]
     alone = rows[~shared]

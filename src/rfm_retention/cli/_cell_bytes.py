@@ -1,19 +1,21 @@
 """CSV cells as bytes, formatted and joined into lines in bulk (no Python call per cell).
 
 A column of cells is a :class:`Cells`: a byte matrix with one row per cell and,
-per row, where the cell's bytes start and how many there are. Numbers are
-written digit by digit from the right (one vectorised pass per digit), so
-formatting costs a few numpy operations per character column, not one Python
-call per value; :func:`join_lines` then lays the columns side by side with
-the commas and line breaks and keeps each cell's bytes in one masked read.
+per row, where the cell's bytes start and how many there are. Numbers and
+dates are written digit by digit (one vectorised pass per digit position, in
+``uint32``, whose division numpy does several times faster than ``int64``'s),
+so formatting costs a few numpy operations per character column, not one
+Python call per value. :func:`join_lines` then copies each cell as one
+fixed-size record into its place in the lines (see there).
 
 Floats come out as Python's ``repr`` writes them (its shortest round-trip
 form). A float is written from its digits when it is zero or its magnitude is
 in ``[1e-4, 2**22)`` and it has a decimal form with at most 9 decimals that
 reads back as the same float: there, that form is the shortest (decimals 1e-9
 apart are further apart than the float's spacing, so only one of them can read
-back as the float). Every other float (an exponent, more digits) goes through
-``repr`` itself.
+back as the float), so it is the float times ``10**9``, rounded, with its
+trailing zeros dropped. Every other float (an exponent, more digits) goes
+through ``repr`` itself.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Cells", "float_cells", "int_cells", "join_lines", "text_cells_bytes"]
+__all__ = ["Cells", "date_cells", "float_cells", "int_cells", "join_lines", "text_cells_bytes"]
 
 IntArray = npt.NDArray[np.int64]
+UintArray = npt.NDArray[np.uint32]
 _POWERS = 10 ** np.arange(19, dtype=np.int64)
 _FAST_FLOAT_LIMIT = float(2**22)
 _MAX_DECIMALS = 9
+_NINE_DECIMALS = float(10**9)
+_FIRST_DAY, _LAST_DAY = -719162, 2932896  # 0001-01-01 and 9999-12-31, in days from 1970
 
 
 @attrs.frozen
@@ -71,7 +76,7 @@ class Cells:
                 zip(self.matrix, self.start.tolist(), self.length.tolist(), strict=True)]
 
 
-def _digit_count(values: IntArray) -> IntArray:
+def _digit_count(values: IntArray | UintArray) -> IntArray:
     """Decimal digits of non-negative integers (1 for 0)."""
     count = np.ones(values.shape[0], np.int64)
     for power in _POWERS[1:]:
@@ -82,27 +87,17 @@ def _digit_count(values: IntArray) -> IntArray:
     return count
 
 
-def _right_aligned(
-    magnitude: IntArray, negative: npt.NDArray[np.bool_], decimals: IntArray | None
-) -> Cells:
-    """``[-]digits`` (with a point before the last ``decimals`` digits, zero-padded so one
-    digit precedes it) written from the right of a byte matrix."""
-    digits = _digit_count(magnitude)
-    if decimals is not None:
-        digits = np.maximum(digits, decimals + 1)
-    length = digits + negative + (0 if decimals is None else 1)
+def _right_aligned(magnitude: IntArray, negative: npt.NDArray[np.bool_]) -> Cells:
+    """``[-]digits`` written from the right of a byte matrix."""
+    length = _digit_count(magnitude) + negative
     width = int(length.max()) if length.shape[0] else 1
     matrix = np.zeros((magnitude.shape[0], width), np.uint8)
-    rest = magnitude.copy()
+    small = not magnitude.shape[0] or int(magnitude.max()) < 2**32
+    rest = magnitude.astype(np.uint32) if small else magnitude.copy()  # uint32: fast division
     for column in range(width - 1, -1, -1):
-        from_right = width - 1 - column
-        if decimals is None:
-            matrix[:, column] = rest % 10 + 48
-            rest //= 10
-            continue
-        point = decimals == from_right
-        matrix[:, column] = np.where(point, 46, rest % 10 + 48)
-        rest = np.where(point, rest, rest // 10)
+        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
+        rest //= 10
+    matrix += 48
     start = width - length
     signed = np.flatnonzero(negative)
     matrix[signed, start[signed]] = 45
@@ -123,7 +118,7 @@ def int_cells(values: npt.NDArray[np.integer]) -> Cells:
     lowest = as_int == np.iinfo(np.int64).min
     if beyond or lowest.any():  # no int64 magnitude: text of its own
         return text_cells_bytes(np.array([str(v) for v in values.tolist()]))
-    return _right_aligned(np.abs(as_int), as_int < 0, None)
+    return _right_aligned(np.abs(as_int), as_int < 0)
 
 
 def float_cells(values: npt.NDArray[np.floating]) -> Cells:
@@ -136,23 +131,26 @@ def float_cells(values: npt.NDArray[np.floating]) -> Cells:
     x = values.astype(np.float64, copy=False)
     n = x.shape[0]
     magnitude = np.abs(x)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         todo = (magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < _FAST_FLOAT_LIMIT))
-    decimals = np.full(n, -1, np.int64)
-    scaled = np.zeros(n, np.int64)
-    for k in range(_MAX_DECIMALS + 1):
-        if not todo.any():
+        # the one decimal form with 9 decimals that may read back as the float; its
+        # shortest form drops the trailing zeros (see the module's notes)
+        nines = np.rint(np.where(todo, magnitude, 0.0) * _NINE_DECIMALS)
+        fast = todo & (nines / _NINE_DECIMALS == magnitude)
+    missed = np.flatnonzero(todo & ~fast)
+    if missed.shape[0]:  # the product was rounded off the form: try each count of decimals
+        found, digits = _decimal_forms(magnitude[missed])
+        nines[missed[found]] = digits[found]
+        fast[missed[found]] = True
+    nines[~fast] = 0
+    whole, fraction = _split_nines(nines)
+    decimals = np.full(n, _MAX_DECIMALS, np.int64)  # at least one: 3 -> "3.0", as repr
+    for k in range(1, _MAX_DECIMALS):
+        zeros = fraction % np.uint32(10**k) == 0
+        if not zeros.any():
             break
-        candidate = np.rint(magnitude[todo] * _POWERS[k])
-        exact = candidate / _POWERS[k] == magnitude[todo]
-        rows = np.flatnonzero(todo)[exact]
-        decimals[rows] = k
-        scaled[rows] = candidate[exact].astype(np.int64)
-        todo[rows] = False
-    fast = decimals >= 0
-    at_least_one = np.maximum(decimals, 1)  # 3 -> "3.0": one decimal, as repr writes it
-    scaled = np.where(fast, scaled * _POWERS[np.clip(at_least_one - decimals, 0, 1)], 0)
-    cells = _right_aligned(scaled, np.signbit(x) & fast, np.where(fast, at_least_one, 0))
+        decimals -= zeros
+    cells = _point_aligned(whole, fraction, decimals, np.signbit(x) & fast)
     empty = np.isnan(x)
     slow = np.flatnonzero(~fast & ~empty)
     length = np.where(empty, 0, cells.length)
@@ -171,6 +169,120 @@ def float_cells(values: npt.NDArray[np.floating]) -> Cells:
         start[row] = 0
         length[row] = len(text)
     return Cells(matrix, start, length)
+
+
+def _decimal_forms(magnitude: npt.NDArray[np.float64]
+                   ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """For each float, whether some decimal form with at most 9 decimals reads back as it,
+    and that form's digits scaled to 9 decimals (the fewest decimals tried first)."""
+    found = np.zeros(magnitude.shape[0], bool)
+    digits = np.zeros(magnitude.shape[0], np.float64)
+    for k in range(_MAX_DECIMALS + 1):
+        candidate = np.rint(magnitude * _POWERS[k])
+        exact = ~found & (candidate / _POWERS[k] == magnitude)
+        digits[exact] = candidate[exact] * float(_POWERS[_MAX_DECIMALS - k])
+        found |= exact
+    return found, digits
+
+
+def _split_nines(nines: npt.NDArray[np.float64]) -> tuple[UintArray, UintArray]:
+    """Whole numbers below ``2**22 * 10**9`` (exact in a float) as their whole part and
+    nine-digit fraction in ``10**9`` units, each as ``uint32`` (whose division is fast)."""
+    whole = np.floor(nines / _NINE_DECIMALS)
+    fraction = nines - whole * _NINE_DECIMALS  # exact: every term is a whole float < 2**53
+    low, high = fraction < 0, fraction >= _NINE_DECIMALS  # the quotient's rounding, undone
+    whole[low] -= 1
+    fraction[low] += _NINE_DECIMALS
+    whole[high] += 1
+    fraction[high] -= _NINE_DECIMALS
+    return whole.astype(np.uint32), fraction.astype(np.uint32)
+
+
+def _point_aligned(
+    whole: UintArray, fraction: UintArray, decimals: IntArray, negative: npt.NDArray[np.bool_]
+) -> Cells:
+    """``[-]whole.fraction`` with the first ``decimals`` of the fraction's 9 digits, the
+    points of every row in one byte column (one pass per digit position)."""
+    n = whole.shape[0]
+    digits = _digit_count(whole)
+    widest = int(digits.max()) if n else 1
+    places = int(decimals.max()) if n else 1
+    sign = int(bool(negative.any()))
+    point = sign + widest
+    matrix = np.empty((n, point + 1 + places), np.uint8)
+    rest = whole.copy()
+    for column in range(point - 1, point - 1 - widest, -1):
+        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
+        rest //= 10
+    matrix[:, point] = ord(".")
+    rest = fraction // np.uint32(10 ** (_MAX_DECIMALS - places))
+    for column in range(point + places, point, -1):
+        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
+        rest //= 10
+    matrix[:, sign:point] += 48
+    matrix[:, point + 1 :] += 48
+    start = point - digits - negative
+    if sign:
+        signed = np.flatnonzero(negative)
+        matrix[signed, start[signed]] = 45
+    return Cells(matrix, start.astype(np.int64), (point + 1 + decimals) - start)
+
+
+def date_cells(values: npt.NDArray[np.datetime64]) -> Cells | None:
+    """Days as ``YYYY-MM-DD`` and seconds as ``YYYY-MM-DD HH:MM:SS``, NaT as an empty cell;
+    None for other units or years outside 1-9999.
+
+    Example:
+        >>> date_cells(np.array(["2024-03-01", "NaT"], "datetime64[D]")).texts()
+        ['2024-03-01', '']
+        >>> date_cells(np.array(["2024-03-01T08:05:09"], "datetime64[s]")).texts()
+        ['2024-03-01 08:05:09']
+    """
+    unit = np.datetime_data(values.dtype)[0]
+    if unit not in ("D", "s"):
+        return None
+    raw = values.view(np.int64)
+    missing = np.isnat(values)
+    count = raw.shape[0]
+    if unit == "D":
+        days = np.where(missing, 0, raw)
+    else:
+        days, seconds = np.divmod(np.where(missing, 0, raw), 86400)
+    if count and (int(days.min()) < _FIRST_DAY or int(days.max()) > _LAST_DAY):
+        return None
+    year, month, day = _civil(days)
+    matrix = np.empty((count, 10 if unit == "D" else 19), np.uint8)
+    fields = [(year, 0, 4), (month, 5, 2), (day, 8, 2)]
+    matrix[:, [4, 7]] = ord("-")
+    if unit == "s":
+        hours, rest = np.divmod(seconds.astype(np.uint32), 3600)
+        fields += [(hours, 11, 2), (rest // 60, 14, 2), (rest % 60, 17, 2)]
+        matrix[:, 10] = ord(" ")
+        matrix[:, [13, 16]] = ord(":")
+    for number, at, width in fields:
+        rest = number.copy()
+        for column in range(at + width - 1, at - 1, -1):
+            np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
+            matrix[:, column] += 48
+            rest //= 10
+    length = np.where(missing, 0, matrix.shape[1]).astype(np.int64)
+    return Cells(matrix, np.zeros(count, np.int64), length)
+
+
+def _civil(days: IntArray) -> tuple[UintArray, UintArray, UintArray]:
+    """Proleptic Gregorian (year, month, day) of days from 1970-01-01 in years 1-9999
+    (years counted from March; ``uint32``, whose division is fast)."""
+    z = (days + 719468).astype(np.uint32)
+    era = z // 146097
+    day_of_era = z - era * 146097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524
+                   - day_of_era // 146096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted = (5 * day_of_year + 2) // 153  # months from March
+    day = day_of_year - (153 * shifted + 2) // 5 + 1
+    month = np.where(shifted < 10, shifted + 3, shifted - 9).astype(np.uint32)
+    year = year_of_era + era * 400 + (month <= 2)
+    return year, month, day
 
 
 def text_cells_bytes(texts: npt.NDArray[np.str_]) -> Cells:
@@ -205,27 +317,35 @@ def join_lines(columns: Sequence[Cells]) -> bytes:
     """
     if not columns:
         return b""
-    n = columns[0].length.shape[0]
-    # Every column's matrix side by side, a separator column after each; a mask keeps
-    # each cell's bytes, and reading the kept bytes row by row gives the lines in order.
-    width = sum(c.matrix.shape[1] + 1 for c in columns)
-    side_by_side = np.empty((n, width), np.uint8)
-    keep = np.empty((n, width), bool)
-    at = 0
-    for cells in columns:
+    n, count = columns[0].length.shape[0], len(columns)
+    if n == 0:
+        return b""
+    # Each cell is copied as one record of ``width`` bytes that ends where the cell ends
+    # (whatever comes before the cell in its matrix rides along). The records are laid
+    # into the output from the last cell of the last line backwards, each ending where its
+    # cell ends in the line, so a record's leading bytes land only on cells written after
+    # it, which overwrite them; the separators go in last.
+    width = max(c.matrix.shape[1] for c in columns)
+    record = np.dtype((np.void, width))
+    by_column = np.empty((count, n), record)
+    sizes = np.empty((count, n), np.int64)  # each cell's bytes and its separator
+    for at, cells in enumerate(columns):
         w = cells.matrix.shape[1]
-        side_by_side[:, at : at + w] = cells.matrix
-        column = np.arange(w, dtype=np.int64)[None, :]
+        flat = np.empty(width + n * w, np.uint8)
+        flat[width:] = cells.matrix.reshape(-1)
+        windows = np.ndarray((flat.shape[0] - width + 1,), record, flat, strides=(1,))
         end = cells.start + cells.length
-        if not cells.start.any():  # left-aligned cells
-            np.less(column, cells.length[:, None], out=keep[:, at : at + w])
-        elif (end == w).all():  # right-aligned cells
-            np.greater_equal(column, cells.start[:, None], out=keep[:, at : at + w])
+        if (end == w).all():  # right-aligned: the records are evenly spaced
+            by_column[at] = windows[w : w + n * w : w]
         else:
-            np.logical_and(column >= cells.start[:, None], column < end[:, None],
-                           out=keep[:, at : at + w])
-        side_by_side[:, at + w] = ord(",")
-        keep[:, at + w] = True
-        at += w + 1
-    side_by_side[:, -1] = ord("\n")
-    return side_by_side[keep].tobytes()
+            by_column[at] = windows[np.arange(0, n * w, w) + end]
+        np.add(cells.length, 1, out=sizes[at])
+    records = by_column.T.reshape(-1)  # line by line
+    ends = np.cumsum(sizes.T.reshape(-1))
+    out = np.empty(width + int(ends[-1]), np.uint8)
+    slots = np.ndarray((out.shape[0] - width + 1,), record, out, strides=(1,))
+    slots[ends[::-1] - 1] = records[::-1]
+    separators = np.full(count, ord(","), np.uint8)
+    separators[-1] = ord("\n")
+    out[width - 1 + ends] = np.broadcast_to(separators, (n, count)).reshape(-1)
+    return out[width:].tobytes()

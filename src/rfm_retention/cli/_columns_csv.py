@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from rfm_retention.cli._cell_bytes import (
     Cells,
+    date_cells,
     float_cells,
     int_cells,
     join_lines,
@@ -70,6 +71,9 @@ def _cells(arr: npt.NDArray[Any], decimals: int | None) -> Cells:
     if kind == "b":
         return text_cells_bytes(np.where(arr, "True", "False"))
     if kind == "M":
+        dates = date_cells(arr)
+        if dates is not None:
+            return dates
         text = arr.astype(str)
         if arr.dtype != np.dtype("datetime64[D]"):
             text = np.char.replace(text, "T", " ")

@@ -186,6 +186,11 @@ class ArrowRead:
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
+    def column(self, field: str) -> npt.NDArray[Any]:
+        """One field's cells of every row as the numpy reader reads them."""
+        return _numpy_column(self.table.column(f"c{self.position[field]}"), self.kinds[field],
+                             self.iso)
+
     def rows(self, start: int, stop: int, *, bytes_ids: bool = False) -> CsvColumns:
         """Rows ``start`` to ``stop`` (data rows, from 0) as the numpy reader reads them;
         with ``bytes_ids``, ASCII ids stay ``bytes_`` (a quarter of ``str_``'s memory, for
@@ -221,11 +226,11 @@ def _read_arrow(
                 return None
             with ThreadPoolExecutor(1) as pool:  # arrow reads while the file is checked
                 reading = pool.submit(_arrow_table, name, header, position, kinds, iso, delimiter)
-                lines = _plain_body(handle)
+                plain = _plain_body(handle)
                 table = reading.result()
     except OSError:
         return None
-    if lines is None or table is None or table.num_rows != lines:  # a blank line: not plain
+    if not plain or table is None:
         return None
     return ArrowRead(table, dict(position), kinds, iso)
 
@@ -258,50 +263,57 @@ def _header(handle: IO[bytes], delimiter: str) -> list[str] | None:
     return names
 
 
-def _plain_body(handle: io.BufferedIOBase) -> int | None:
-    """How many lines the rest of the file has, or None unless it is UTF-8 with no quote
-    character, no lone carriage return and no line longer than the numpy reader accepts;
-    read in bounded chunks, into one reused buffer (a new one per chunk is new memory for
-    the system to clear every time)."""
+def _plain_body(handle: io.BufferedIOBase) -> bool:
+    """Whether the rest of the file is UTF-8 with no quote character, no lone carriage
+    return, no blank line (arrow would skip it, the numpy reader counts it) and no line
+    longer than the numpy reader accepts. Each check is a byte search (no line is
+    counted); the file is read in bounded chunks, into one reused buffer (a new one per
+    chunk is new memory for the system to clear every time)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     run = 0  # bytes since the last line break
-    last = b""
-    lines = 0
+    tail = b"\n"  # the last bytes before the chunk: the header's line break at first
     buffer = bytearray(_SCAN_BYTES)
     while True:
         size = handle.readinto(buffer)
         if not size:
             break
         chunk = buffer if size == len(buffer) else buffer[:size]
-        if b'"' in chunk:
-            return None
-        if b"\r" in chunk or last == b"\r":
-            joined = last + chunk
+        if b'"' in chunk or _blank_line(tail, chunk):
+            return False
+        if b"\r" in chunk or tail.endswith(b"\r"):
+            joined = tail[-1:] + chunk
             if joined.count(b"\r") - (joined[-1:] == b"\r") != joined.count(b"\r\n"):
-                return None
-        last = bytes(chunk[-1:])
-        lines += chunk.count(b"\n")
+                return False
+        tail = bytes(chunk[-2:])
         end = chunk.rfind(b"\n")
         if end < 0:
             run += len(chunk)
         else:  # lines inside one chunk are shorter than the limit; check the one across
             if run + chunk.find(b"\n") > MAX_LINE_BYTES:
-                return None
+                return False
             run = len(chunk) - end - 1
         if run > MAX_LINE_BYTES:
-            return None
+            return False
         if not chunk.isascii():
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
-                return None
-    if last == b"\r":
-        return None
+                return False
+    if tail.endswith(b"\r"):
+        return False
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return None
-    return lines + (run > 0)
+        return False
+    return True
+
+
+def _blank_line(tail: bytes, chunk: bytearray) -> bool:
+    """Whether an empty line ends in ``chunk`` (``tail``: the bytes just before it)."""
+    if b"\n\n" in chunk or b"\n\r\n" in chunk:
+        return True
+    edge = tail + bytes(chunk[:2])
+    return b"\n\n" in edge or b"\n\r\n" in edge
 
 
 # ---------------------------------------------------------------- arrow's reading

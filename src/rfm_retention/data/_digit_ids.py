@@ -1,0 +1,186 @@
+"""Dense patient codes straight from an arrow column of digit ids, without a text sort or hash.
+
+Most hospital ids are numbers written as text (medical record numbers). When
+every id of a file is plain digits and the text of an id is one with its
+number (no leading zeros, or every id as wide as the others, so ``007`` and
+``7`` never meet), the ids are factorised as numbers: counted in their range
+when it is dense (``bincount``, as the table build does for integer ids), else
+one sort of integers. The distinct ids are then put in text order, the order
+the visit log gives text ids (``"10"`` before ``"9"``), by sorting only them,
+and their text is made back from the numbers: the same ids, codes and order
+as factorising the text, at the cost of counting integers.
+
+Any other id column (letters, signs, spaces, empty cells, ids of 18 digits
+or more) gives None, for the caller's general path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from rfm_retention._arrays import IntArray
+from rfm_retention._optional import import_optional
+from rfm_retention.data._build import value_range
+from rfm_retention.data._csv_options import IdType
+
+__all__ = ["DigitIds", "digit_ids"]
+
+_MAX_DIGITS = 17  # text-order keys of the distinct ids stay within int64
+_POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
+
+
+@attrs.frozen
+class DigitIds:
+    """The distinct ids in the visit log's order and each row's position among them."""
+
+    patient_ids: npt.NDArray[Any]
+    codes: IntArray
+
+
+def digit_ids(column: Any, id_type: IdType) -> DigitIds | None:
+    """Dense codes of an arrow string column of digit ids, or None when an id is not plain
+    digits (or, for text ids, when two texts could name one number).
+
+    ``id_type="text"`` gives the ids as text in text order; ``"int"`` as
+    ``int64`` numbers in numeric order (``007`` and ``7`` are one patient).
+
+    Example:
+        >>> import pyarrow as pa
+        >>> ids = digit_ids(pa.chunked_array([["10", "9", "10"], ["2"]]), "text")
+        >>> ids.patient_ids.tolist(), ids.codes.tolist()
+        (['10', '2', '9'], [0, 2, 0, 1])
+        >>> digit_ids(pa.chunked_array([["007", "7"]]), "text") is None
+        True
+        >>> digit_ids(pa.chunked_array([["007", "7"]]), "int").patient_ids.tolist()
+        [7]
+    """
+    if len(column) == 0:
+        return DigitIds(np.empty(0, "U1" if id_type == "text" else np.int64),
+                        np.empty(0, np.int64))
+    shape = _digit_shape(column)
+    if shape is None:
+        return None
+    shortest, longest, leading_zero = shape
+    as_text = id_type == "text"
+    if as_text and leading_zero and shortest != longest:
+        return None  # "007" and "7" are two patients, with one number
+    values = _numbers(column)
+    uniques, rank, low = _dense_ranks(values)
+    if as_text and shortest != longest:  # text order differs from numeric order
+        order = np.argsort(_text_keys(uniques), kind="stable")
+        uniques = uniques[order]
+        text_rank = np.empty(order.shape[0], np.int64)
+        text_rank[order] = np.arange(order.shape[0], dtype=np.int64)
+        rank = text_rank[rank]
+    codes = _codes(values, rank, low)
+    if not as_text:
+        return DigitIds(uniques, codes)
+    return DigitIds(_texts(uniques, longest if shortest == longest else None), codes)
+
+
+def _digit_shape(column: Any) -> tuple[int, int, bool] | None:
+    """(shortest id, longest id, whether an id of two digits or more starts with 0), or None
+    unless every cell is 1 to :data:`_MAX_DIGITS` ASCII digits."""
+    shortest, longest, leading_zero = _MAX_DIGITS, 0, False
+    for chunk in column.chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        if chunk.null_count:
+            return None
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], np.int32)[chunk.offset : chunk.offset + n + 1]
+        lengths = np.diff(offsets)
+        low, high = value_range(lengths)
+        if low < 1 or high > _MAX_DIGITS:
+            return None
+        data = np.frombuffer(buffers[2], np.uint8)[offsets[0] : offsets[-1]]
+        if int(np.subtract(data, 48, dtype=np.uint8).max()) > 9:
+            return None
+        firsts = data[offsets[:-1] - offsets[0]]
+        leading_zero = leading_zero or bool(((firsts == 48) & (lengths > 1)).any())
+        shortest, longest = min(shortest, int(low)), max(longest, int(high))
+    return shortest, longest, leading_zero
+
+
+def _numbers(column: Any) -> IntArray:
+    """The ids' numbers (arrow's cast, for cells checked to be plain digits)."""
+    pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
+    pc = import_optional("pyarrow.compute", "fast", "reading CSV files with reader='arrow'")
+    numbers = pc.cast(column, pa.int64(), memory_pool=pa.system_memory_pool())
+    out = np.empty(len(numbers), np.int64)
+    at = 0
+    for chunk in numbers.chunks:
+        n = len(chunk)
+        out[at : at + n] = np.frombuffer(chunk.buffers()[1], np.int64)[
+            chunk.offset : chunk.offset + n]
+        at += n
+    return out
+
+
+def _dense_ranks(values: IntArray) -> tuple[IntArray, IntArray, int]:
+    """(sorted distinct values, rank, low): a row's position among the distinct values is
+    ``rank[value - low]`` (with ``low`` -1: ``rank[row]``, ranks of the rows found by a
+    sort), so a caller reordering the distinct values composes its order with ``rank``
+    before one gather over the rows. Values filling much of their range are counted, others
+    sorted."""
+    n = values.shape[0]
+    if n == 0:
+        return values[:0], values[:0], -1
+    low, high = (int(v) for v in value_range(values))
+    if high - low > 2 * n + 1024:
+        uniques, inverse = np.unique(values, return_inverse=True)
+        return uniques, inverse.reshape(-1).astype(np.int64, copy=False), -1
+    present = np.bincount(values if low == 0 else values - low, minlength=high - low + 1) > 0
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(np.int64) + low, rank, low
+
+
+def _codes(values: IntArray, rank: IntArray, low: int) -> IntArray:
+    """Each row's code: ``rank[value - low]``, or ``rank`` itself when it is per row
+    (``low`` -1)."""
+    if low < 0:
+        return rank
+    codes: IntArray = rank[values if low == 0 else values - low]
+    return codes
+
+
+def _digits(values: IntArray) -> IntArray:
+    """How many digits each non-negative number has (0 has one)."""
+    counts: IntArray = np.maximum(np.searchsorted(_POW10, values, side="right"), 1)
+    return counts
+
+
+def _text_keys(values: IntArray) -> IntArray:
+    """Numbers whose order is the order of the values' decimal text: the digits left-aligned
+    to a common width, then the length (a prefix sorts first)."""
+    digits = _digits(values)
+    widest = int(digits.max())
+    keys: IntArray = values * _POW10[widest - digits] * 32 + digits
+    return keys
+
+
+def _texts(values: IntArray, width: int | None) -> npt.NDArray[np.str_]:
+    """The decimal text of non-negative numbers, zero-padded to ``width`` when given: the
+    numbers of each length written digit by digit, last digit first."""
+    if values.shape[0] == 0:
+        return np.empty(0, "U1")
+    digits = _digits(values) if width is None else np.full(values.shape[0], width, np.int64)
+    widest = int(digits.max())
+    chars = np.zeros((values.shape[0], widest), np.uint8)
+    for length in np.unique(digits).tolist():
+        rows = np.flatnonzero(digits == length) if length != widest or width is None else None
+        rest = values.copy() if rows is None else values[rows]
+        block = np.zeros((rest.shape[0], widest), np.uint8)
+        for k in range(length - 1, -1, -1):
+            block[:, k] = rest % 10 + 48
+            rest //= 10
+        if rows is None:
+            chars = block
+        else:
+            chars[rows] = block
+    return chars.view(f"S{widest}").reshape(-1).astype(f"U{widest}")
