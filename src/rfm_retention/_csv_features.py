@@ -179,7 +179,8 @@ def _batches(
     streamed by the numpy reader."""
     if whole is None:
         return iter_csv_columns(path, VisitLog.SCHEMA, options,
-                                batch_rows=batch_rows or BATCH_ROWS, progress=progress)
+                                batch_rows=batch_rows or BATCH_ROWS, progress=progress,
+                                bytes_ids=True)  # the batch's table build decodes them
     return _slices(whole, batch_rows or _even_batches(len(whole)))
 
 

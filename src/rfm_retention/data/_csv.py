@@ -110,6 +110,7 @@ def iter_csv_columns(
     *,
     batch_rows: int | None = BATCH_ROWS,
     progress: Progress | None = None,
+    bytes_ids: bool = False,
 ) -> Iterator[CsvColumns]:
     """:func:`read_csv_columns` a batch of rows at a time: memory follows the batch, not
     the file.
@@ -118,7 +119,9 @@ def iter_csv_columns(
     one fewer; ``None``: one batch of every row), with the same columns in
     every batch; a file with no data rows gives one empty batch. Problems
     with the file raise when the reading reaches them. ``options`` and
-    ``progress`` are as for :func:`read_csv_columns`.
+    ``progress`` are as for :func:`read_csv_columns`. With ``bytes_ids``,
+    ASCII id columns stay ``bytes_`` (a quarter of ``str_``'s memory; the
+    table build decodes only the distinct ids).
 
     Example:
         >>> import tempfile, pathlib
@@ -140,6 +143,7 @@ def iter_csv_columns(
     name = os.fspath(path)
     codec = _codec(options.encoding)
     kinds = {f.name: f.kind for f in schema.fields}
+    ids = {name for name, kind in kinds.items() if kind == "id"}
     iso = options.parsing.format is None
     limit = batch_rows if batch_rows is not None else np.iinfo(np.int64).max
     with _open(name) as handle:
@@ -168,14 +172,14 @@ def iter_csv_columns(
                 lines.append(chunk_lines)
                 rows += chunk_lines.shape[0]
                 for field, values in cells.items():
-                    chunks[field].append(_convert(values, kinds[field], iso))
+                    chunks[field].append(_convert(values, kinds[field], iso, bytes_ids=True))
             nxt = next(pieces, None)
             piece, line = (None, 0) if nxt is None else nxt
             if progress is not None:  # the exact size only once the last chunk is in
                 at = done if size is None else size if piece is None else min(done, size - 1)
                 report_progress(progress, "read csv", at, size, "bytes")
             if rows >= limit or (piece is None and (rows or not batches)):
-                yield _batch(chunks, lines)
+                yield _batch(chunks, lines, set() if bytes_ids else ids)
                 batches += 1
                 rows = 0
                 chunks = {field: [] for field in position}
@@ -183,9 +187,16 @@ def iter_csv_columns(
 
 
 def _batch(
-    chunks: Mapping[str, list[npt.NDArray[Any]]], lines: list[npt.NDArray[np.int64]]
+    chunks: Mapping[str, list[npt.NDArray[Any]]],
+    lines: list[npt.NDArray[np.int64]],
+    widen: set[str],
 ) -> CsvColumns:
+    """One batch from its chunks' columns; ASCII ids of the ``widen`` fields as ``str_``
+    (widened once, after the chunks are joined)."""
     columns = {field: _join(parts) for field, parts in chunks.items()}
+    for field in widen & columns.keys():
+        if columns[field].dtype.kind == "S":
+            columns[field] = _widened(columns[field])
     row_lines = np.concatenate(lines) if lines else np.empty(0, np.int64)
     return CsvColumns(columns, row_lines.astype(np.int64, copy=False))
 
