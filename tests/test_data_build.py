@@ -191,3 +191,31 @@ def test_same_time_rows_put_missing_values_last(
     expected = sorted(range(len(rows)), key=lambda i: (
         rows[i][0], missing_last(rows[i][1]), missing_last(rows[i][2]), i))
     assert table.source_row.tolist() == expected
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1000)), min_size=1, max_size=60),
+       st.sampled_from([("i1", -128), ("i2", 32_000), ("i4", -(2**31)), ("i8", 2**62),
+                        ("i8", -(2**63)), ("i8", 0)]),
+       st.sampled_from([("s", "1700-01-01"), ("m", "2262-01-01"), ("h", "1970-01-01"),
+                        ("D", "2024-02-29")]))
+def test_integer_ids_of_any_width_and_offset_order_like_a_plain_sort(
+    rows: list[tuple[int, int]], id_type: tuple[str, int], time_type: tuple[str, str],
+) -> None:
+    """Integer ids of every width near their type's limits, and times far from 1970 in any
+    unit, give the plain (id, time, input row) order and the sorted distinct ids."""
+    from rfm_retention.data._build import layout_rows
+
+    dtype, base = id_type
+    limit = int(np.iinfo(dtype).max)
+    ids = np.array([min(base + p, limit) if base >= 0 else base + p for p, _ in rows], dtype)
+    unit, start = time_type
+    times = np.datetime64(start, unit) + np.array([t for _, t in rows], np.int64)
+    layout = layout_rows(ids, times)
+    ticks = times.view(np.int64)
+    expected = sorted(range(len(rows)), key=lambda i: (int(ids[i]), int(ticks[i]), i))
+    order = layout.order.tolist() if layout.order is not None else list(range(len(rows)))
+    assert order == expected
+    assert layout.patient_ids.tolist() == sorted(set(ids.tolist()))
+    assert layout.patient_ids.dtype == ids.dtype
+    seconds = times.astype("M8[s]").view(np.int64)
+    assert layout.seconds.tolist() == seconds[expected].tolist()
