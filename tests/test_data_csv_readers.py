@@ -9,6 +9,7 @@ read the clean files (not hand them all to the numpy reader).
 from __future__ import annotations
 
 import math
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,31 @@ def test_cells_are_gathered_as_their_trimmed_bytes(cells: list[bytes], spaces: l
     padded = np.concatenate((buf, np.zeros(64, np.uint8)))
     got = _gather(buf, padded, lo, hi)
     assert got.tolist() == [c.strip(b" \t\x0b\x0c\r") for c in framed]
+
+
+_ISO_CELL = re.compile(rb"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2})?")
+
+
+@given(st.lists(st.sampled_from([b"2024-03-01", b"2024-02-30", b"1999-12-31T23:59:59",
+                                 b"2024-03-01 08:30:00", b"", b"2024-3-01", b"2024-03-01T8:30:00",
+                                 b"2024/03/01", b"2024-03-01X08:30:00", b"20a4-03-01",
+                                 b"2024-03-01T08:30:0x", b"2024-03-01T08-30-00"]),
+                max_size=12))
+def test_iso_cells_convert_in_bulk_only_when_every_cell_is_iso(cells: list[bytes]) -> None:
+    """A chunk's time cells become datetimes when every cell is an ISO date or date-time
+    (or empty) that numpy reads, to numpy's values; otherwise the chunk keeps its text."""
+    from rfm_retention.data._csv import _iso_times
+
+    column = np.array(cells, dtype=f"S{max([len(c) for c in cells] + [1])}")
+    got = _iso_times(column)
+    expected = None
+    if cells and all(c == b"" or _ISO_CELL.fullmatch(c) for c in cells):
+        try:
+            expected = np.array([c if c else b"NaT" for c in cells]).astype("datetime64[s]")
+        except ValueError:  # not a real date (30 February)
+            expected = None
+    if expected is not None and column.dtype.itemsize in (1, 10, 19):
+        assert got is not None
+        assert np.array_equal(got, expected, equal_nan=True)
+    else:
+        assert got is None

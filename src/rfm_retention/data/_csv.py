@@ -262,7 +262,8 @@ def _pieces(handle: IO[bytes], name: str, codec: str) -> Iterator[tuple[bytes, i
             return
         buffer += data
         cut = buffer.rfind(b"\n") + 1
-        while cut and buffer.count(b'"', 0, cut) % 2:  # inside a quoted cell: wait for more
+        quoted = b'"' in buffer  # one quick search; counting is slower
+        while quoted and cut and buffer.count(b'"', 0, cut) % 2:  # in a quoted cell: wait
             cut = buffer.rfind(b"\n", 0, cut - 1) + 1
         if len(buffer) - cut > MAX_LINE_BYTES:
             at = line + buffer.count(b"\n", 0, cut)
@@ -275,11 +276,13 @@ def _pieces(handle: IO[bytes], name: str, codec: str) -> Iterator[tuple[bytes, i
         if cut:
             piece, buffer = buffer[:cut], buffer[cut:]
             yield _decoded(piece, line, name, codec), line
-            line += piece.count(b"\n")
+            line += int(np.count_nonzero(np.frombuffer(piece, np.uint8) == 10))
 
 
 def _decoded(piece: bytes, line: int, name: str, codec: str) -> bytes:
     """``piece`` checked to be text in ``codec``, as UTF-8 bytes."""
+    if piece.isascii():  # the same bytes in UTF-8 and in every codec allowed
+        return piece
     try:
         text = piece.decode(codec)
     except UnicodeDecodeError as exc:
@@ -603,32 +606,37 @@ def _iso_times(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.datetime64] | No
     empty = raw[:, 0] == 0
     if width == 1:
         return np.full(cells.shape[0], np.datetime64("NaT", "s")) if empty.all() else None
-    digits = np.ones(width, bool)
-    punctuation = {4: 45, 7: 45}
-    if width == 19:
-        punctuation.update({13: 58, 16: 58})
-    for at in (*punctuation, 10)[: len(punctuation) + (width == 19)]:
-        digits[at] = False
-    filled = raw[~empty]
+    some_empty = bool(empty.any())
+    filled = raw[~empty] if some_empty else raw
     short = filled[:, 10] == 0 if width == 19 else np.zeros(filled.shape[0], bool)
     check = filled[~short] if short.any() else filled
-    if not (check[:, digits] - 48 < 10).all():
-        return None
-    if any((check[:, at] != byte).any() for at, byte in punctuation.items()):
+    low, span = _ISO_SHAPES[width]
+    if not (check - low <= span).all():
         return None
     if width == 19 and not np.isin(check[:, 10], (84, 32)).all():
         return None
     if short.any():  # dates among datetimes: their cells are the first ten bytes
         dates = filled[short]
-        if (dates[:, 10:] != 0).any() or not (dates[:, [0, 1, 2, 3, 5, 6, 8, 9]] - 48 < 10).all():
+        low, span = _ISO_SHAPES[10]
+        if (dates[:, 10:] != 0).any() or not (dates[:, :10] - low <= span).all():
             return None
-        if (dates[:, 4] != 45).any() or (dates[:, 7] != 45).any():
-            return None
-    text = np.where(empty, b"NaT", cells) if empty.any() else cells
+    text = np.where(empty, b"NaT", cells) if some_empty else cells
     try:
         return text.astype("datetime64[s]")
     except ValueError:
         return None
+
+
+def _iso_shape(pattern: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Per byte of an ISO pattern (``9`` a digit, ``?`` any byte, else that byte): the lowest
+    byte allowed and how far above it a byte may be (``byte - low <= span`` in ``uint8``,
+    where a byte below ``low`` wraps round to a large number)."""
+    low = np.array([48 if c == "9" else 0 if c == "?" else ord(c) for c in pattern], np.uint8)
+    span = np.array([9 if c == "9" else 255 if c == "?" else 0 for c in pattern], np.uint8)
+    return low, span
+
+
+_ISO_SHAPES = {10: _iso_shape("9999-99-99"), 19: _iso_shape("9999-99-99?99:99:99")}
 
 
 def _numbers(cells: npt.NDArray[np.bytes_]) -> npt.NDArray[np.float64] | None:
