@@ -26,6 +26,7 @@ rows.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -85,16 +86,21 @@ def unsorted_features(
         codes, seconds, amount = codes[keep], seconds[keep], amount[keep]
         texts = {name: None if col is None else col[keep] for name, col in texts.items()}
     size = patient_ids.shape[0]
-    count, first, last, prev = _extremes(codes, seconds, size)
+    # the extremes' sort and shifts release the GIL: the windows are summed meanwhile
+    with ThreadPoolExecutor(1) as pool:
+        extremes = pool.submit(_extremes, codes, seconds, size)
+        windows = _Windows(codes, seconds, amount, size)
+        in_window = (None, windows.spend(None)) if bounds.window_days is None else (
+            windows.counted(windows.from_day(bounds.window_start)))
+        recent = windows.from_day(bounds.three)
+        prior = windows.from_day(bounds.six) & ~recent
+        last3, prior3 = windows.counted(recent), windows.counted(prior)
+        count, first, last, prev = extremes.result()
+    if in_window[0] is None:
+        in_window = (count, in_window[1])
     present = np.flatnonzero(count)
     repeated = (count >= 2) & (prev == last)  # two visits at the last time: no gap between
     last_row = _last_rows(codes, seconds, last, repeated, amount, texts)
-    windows = _Windows(codes, seconds, amount, size)
-    in_window = ((count, windows.spend(None)) if bounds.window_days is None
-                 else windows.counted(windows.from_day(bounds.window_start)))
-    recent = windows.from_day(bounds.three)
-    prior = windows.from_day(bounds.six) & ~recent
-    last3, prior3 = windows.counted(recent), windows.counted(prior)
     chosen = last_row[present]
     return _assemble_features(
         bounds,

@@ -73,6 +73,8 @@ class _Arrow:
     def __init__(self) -> None:
         self.pa = import_optional("pyarrow", "fast", "writing CSV files with pyarrow")
         self.pc = import_optional("pyarrow.compute", "fast", "writing CSV files with pyarrow")
+        self.csv = import_optional("pyarrow.csv", "fast", "writing CSV files with pyarrow")
+        self.unquoted = self.csv.WriteOptions(include_header=False, quoting_style="none")
         # malloc's pool: arrow's default (mimalloc) returns and re-faults its pages on
         # every call, which costs more system time than the formatting
         self.pool = self.pa.system_memory_pool()
@@ -206,7 +208,21 @@ class _Arrow:
         return text
 
     def write_lines(self, handle: IO[bytes], cells: list[Any]) -> None:
-        """Join one block's cell arrays into CSV lines and write their bytes."""
+        """Join one block's cell arrays into CSV lines and write their bytes: by arrow's CSV
+        writer, told never to quote (the cells are written as they are), or, for a block
+        with a cell that writer refuses unquoted (one the numpy writer quoted), by joining
+        the cells element-wise."""
+        table = self.pa.Table.from_arrays(cells, names=[str(k) for k in range(len(cells))])
+        sink = self.pa.BufferOutputStream(memory_pool=self.pool)
+        try:
+            self.csv.write_csv(table, sink, write_options=self.unquoted, memory_pool=self.pool)
+        except self.pa.ArrowInvalid:
+            self.join_lines(handle, cells)
+            return
+        handle.write(memoryview(sink.getvalue()))
+
+    def join_lines(self, handle: IO[bytes], cells: list[Any]) -> None:
+        """Join one block's cell arrays into CSV lines element-wise and write their bytes."""
         pa, pc = self.pa, self.pc
         separators = [self.comma, self.empty, self.newline]
         if any(c.type == pa.large_string() for c in cells):  # cells of 2 GiB and more

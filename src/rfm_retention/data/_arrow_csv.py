@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import importlib.util
 import io
+import mmap
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -226,13 +227,30 @@ def _read_arrow(
                 return None
             with ThreadPoolExecutor(1) as pool:  # arrow reads while the file is checked
                 reading = pool.submit(_arrow_table, name, header, position, kinds, iso, delimiter)
-                plain = _plain_body(handle)
+                plain = _plain_file(handle)
                 table = reading.result()
     except OSError:
         return None
-    if not plain or table is None:
+    if not plain or table is None or _has_blank_lines(table, schema, position):
         return None
     return ArrowRead(table, dict(position), kinds, iso)
+
+
+def _has_blank_lines(table: Any, schema: Schema, position: Mapping[str, int]) -> bool:
+    """Whether arrow's table may hold a blank line of the file (which arrow, told not to skip
+    them, reads as a row of empty cells, and the numpy reader counts as a line but no row):
+    some row's id is empty. Such a file is the numpy reader's (an empty id is an error
+    either way, which that reader words)."""
+    ids = schema.fields[0]
+    if ids.kind != "id" or ids.name not in position:
+        return True
+    column = table.column(f"c{position[ids.name]}")
+    for chunk in column.chunks:
+        n = len(chunk)
+        offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset : chunk.offset + n + 1]
+        if n and int(np.diff(offsets).min()) == 0:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- is the file plain?
@@ -263,28 +281,72 @@ def _header(handle: IO[bytes], delimiter: str) -> list[str] | None:
     return names
 
 
+def _plain_file(handle: io.BufferedReader) -> bool:
+    """:func:`_plain_body` of the rest of the file, from a memory map of it where the file
+    is plain ASCII without carriage returns (the usual case): then each check is one byte
+    search or reduction over the mapped file, and nothing is copied."""
+    start = handle.tell()
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # an empty file, or one that cannot be mapped
+        return _plain_body(handle)
+    with mapped:
+        if mapped.find(b'"', start) >= 0:
+            return False
+        if mapped.find(b"\r", start) >= 0 or not _ascii(mapped, start):
+            return _plain_body(handle)  # line ends and UTF-8 checked chunk by chunk
+        return _short_lines(mapped, start)
+
+
+def _ascii(mapped: mmap.mmap, start: int) -> bool:
+    """Whether every byte of the map from ``start`` on is ASCII (one reduction)."""
+    data = np.frombuffer(mapped, np.uint8)[start:]
+    try:
+        return data.size == 0 or int(data.max()) < 128
+    finally:
+        del data  # the map cannot close while an array views it
+
+
+def _short_lines(mapped: mmap.mmap, start: int) -> bool:
+    """Whether no line of the map from ``start`` on is longer than the numpy reader accepts
+    (a search for the first and last line break of each window)."""
+    run = 0  # bytes since the last line break
+    for at in range(start, len(mapped), _SCAN_BYTES):
+        stop = min(at + _SCAN_BYTES, len(mapped))
+        end = mapped.rfind(b"\n", at, stop)
+        if end < 0:
+            run += stop - at
+        else:
+            if run + mapped.find(b"\n", at, stop) - at > MAX_LINE_BYTES:
+                return False
+            run = stop - end - 1
+        if run > MAX_LINE_BYTES:
+            return False
+    return True
+
+
 def _plain_body(handle: io.BufferedIOBase) -> bool:
     """Whether the rest of the file is UTF-8 with no quote character, no lone carriage
-    return, no blank line (arrow would skip it, the numpy reader counts it) and no line
-    longer than the numpy reader accepts. Each check is a byte search (no line is
+    return and no line longer than the numpy reader accepts (blank lines are found in
+    arrow's table: see :func:`_has_blank_lines`). Each check is a byte search (no line is
     counted); the file is read in bounded chunks, into one reused buffer (a new one per
     chunk is new memory for the system to clear every time)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     run = 0  # bytes since the last line break
-    tail = b"\n"  # the last bytes before the chunk: the header's line break at first
+    tail = b""  # the chunk before's last byte
     buffer = bytearray(_SCAN_BYTES)
     while True:
         size = handle.readinto(buffer)
         if not size:
             break
         chunk = buffer if size == len(buffer) else buffer[:size]
-        if b'"' in chunk or _blank_line(tail, chunk):
+        if b'"' in chunk:
             return False
-        if b"\r" in chunk or tail.endswith(b"\r"):
-            joined = tail[-1:] + chunk
+        if b"\r" in chunk or tail == b"\r":
+            joined = tail + chunk
             if joined.count(b"\r") - (joined[-1:] == b"\r") != joined.count(b"\r\n"):
                 return False
-        tail = bytes(chunk[-2:])
+        tail = bytes(chunk[-1:])
         end = chunk.rfind(b"\n")
         if end < 0:
             run += len(chunk)
@@ -299,21 +361,13 @@ def _plain_body(handle: io.BufferedIOBase) -> bool:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
                 return False
-    if tail.endswith(b"\r"):
+    if tail == b"\r":
         return False
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _blank_line(tail: bytes, chunk: bytearray) -> bool:
-    """Whether an empty line ends in ``chunk`` (``tail``: the bytes just before it)."""
-    if b"\n\n" in chunk or b"\n\r\n" in chunk:
-        return True
-    edge = tail + bytes(chunk[:2])
-    return b"\n\n" in edge or b"\n\r\n" in edge
 
 
 # ---------------------------------------------------------------- arrow's reading
@@ -345,7 +399,7 @@ def _arrow_table(
                 use_threads=True,
             ),
             parse_options=csv.ParseOptions(
-                delimiter=delimiter, quote_char=False
+                delimiter=delimiter, quote_char=False, ignore_empty_lines=False
             ),
             convert_options=csv.ConvertOptions(
                 column_types=types, include_columns=list(types), null_values=[""],

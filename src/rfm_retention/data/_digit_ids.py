@@ -165,22 +165,27 @@ def _text_keys(values: IntArray) -> IntArray:
 
 
 def _texts(values: IntArray, width: int | None) -> npt.NDArray[np.str_]:
-    """The decimal text of non-negative numbers, zero-padded to ``width`` when given: the
-    numbers of each length written digit by digit, last digit first."""
+    """The decimal text of non-negative numbers, zero-padded to ``width`` when given: every
+    number written right-aligned digit by digit, then the shorter ones moved left (one
+    slice per length)."""
     if values.shape[0] == 0:
         return np.empty(0, "U1")
-    digits = _digits(values) if width is None else np.full(values.shape[0], width, np.int64)
-    widest = int(digits.max())
-    chars = np.zeros((values.shape[0], widest), np.uint8)
-    for length in np.unique(digits).tolist():
-        rows = np.flatnonzero(digits == length) if length != widest or width is None else None
-        rest = values.copy() if rows is None else values[rows]
-        block = np.zeros((rest.shape[0], widest), np.uint8)
-        for k in range(length - 1, -1, -1):
-            block[:, k] = rest % 10 + 48
-            rest //= 10
-        if rows is None:
-            chars = block
-        else:
-            chars[rows] = block
-    return chars.view(f"S{widest}").reshape(-1).astype(f"U{widest}")
+    digits = _digits(values)
+    widest = int(digits.max()) if width is None else width
+    chars = np.empty((values.shape[0], widest), np.uint8)  # NUL-padded on the right
+    rest = values.copy()
+    for k in range(widest - 1, -1, -1):
+        chars[:, k] = rest % 10
+        rest //= 10
+    chars += 48
+    if width is None:
+        for shift in np.flatnonzero(np.bincount(widest - digits)).tolist():
+            if shift:
+                rows = np.flatnonzero(digits == widest - shift)
+                moved = chars[rows]
+                moved[:, : widest - shift] = moved[:, shift:]
+                moved[:, widest - shift :] = 0
+                chars[rows] = moved
+    # ASCII digits are their own code points: widened to 4 bytes they are numpy's str_
+    # (a per-value decode of bytes_ to str_ costs far more)
+    return chars.astype(np.uint32).view(f"<U{widest}").reshape(-1)
