@@ -55,8 +55,9 @@ from rfm_retention._progress import Progress
 from rfm_retention._unsorted_features import unsorted_features
 from rfm_retention.data._arrow_csv import ArrowRead, arrow_chosen, read_arrow
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
+from rfm_retention.data._csv_coded import coded_visits
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
-from rfm_retention.data._digit_ids import digit_ids
+from rfm_retention.data._digit_ids import DigitIds, digit_ids
 from rfm_retention.data._schema import OnError, RejectedRows, Validated, validate_columns
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._time import ISO, DateParsing
@@ -133,6 +134,12 @@ def csv_features(
         if coded is not None:
             return coded, RejectedRows(VisitLog.SCHEMA.source, ())
     batches = _batches(path, options, batch_rows, progress, whole)
+    if whole is None:  # the numpy reader's batches, as codes when the file is simple enough
+        held, batches = coded_visits(batches, options.id_type, (_ID, _TIME, "amount"))
+        coded = None if held is None else _features_of_codes(
+            held.ids, held.times, held.amount, bounds, min_exposure_days)
+        if coded is not None:
+            return coded, RejectedRows(VisitLog.SCHEMA.source, ())
     del whole  # the batches hold arrow's table until the last one is made
     try:
         state, rejected = _streamed_state(batches, bounds, window, options)
@@ -157,12 +164,24 @@ def _coded_features(
     ids = digit_ids(read.table.column(f"c{read.position[_ID]}"), options.id_type)
     if ids is None:
         return None
-    checked = validate_columns(VisitLog.SCHEMA, {_ID: ids.codes, _TIME: read.column(_TIME),
-                                                 "amount": read.column("amount")},
-                               on_error="quarantine")
+    times, amount = read.column(_TIME), read.column("amount")
+    del read
+    return _features_of_codes(ids, times, amount, bounds, min_exposure_days)
+
+
+def _features_of_codes(
+    ids: DigitIds,
+    times: npt.NDArray[np.datetime64],
+    amount: npt.NDArray[np.float64],
+    bounds: _FeatureBounds,
+    min_exposure_days: int,
+) -> PatientFeatures | None:
+    """The features of every row, given as dense patient codes, aggregated without ordering
+    the visits, or None when a row is not valid (left to the batch path, which words it)."""
+    checked = validate_columns(VisitLog.SCHEMA, {_ID: ids.codes, _TIME: times,
+                                                 "amount": amount}, on_error="quarantine")
     if checked.rejected:
         return None
-    del read
     return unsorted_features(bounds, min_exposure_days, patient_ids=ids.patient_ids,
                              codes=ids.codes, seconds=checked.columns[_TIME].view(np.int64),
                              amount=checked.columns["amount"])
