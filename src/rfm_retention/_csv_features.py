@@ -22,8 +22,12 @@ ISO times and amounts, and no other column, the ids are coded as numbers
 (:func:`~rfm_retention.data._digit_ids.digit_ids`, text order kept), the
 whole file is validated at once, and the features are aggregated from the
 unsorted columns (:func:`~rfm_retention._unsorted_features.unsorted_features`):
-no visit is ordered and no state merged. A file with any bad row, or another
-column, takes the batch path, which reports the rows exactly as above.
+no visit is ordered and no state merged. The numpy reader's batches take the
+same path when they are as simple (:func:`~rfm_retention.data._csv_coded.coded_visits`
+holds each row's id number, time and amount, up to
+:data:`~rfm_retention.data._csv_coded.CODED_MAX_ROWS` rows). A file with any
+bad row, or another column, takes the batch path, which reports the rows
+exactly as above.
 
 Streaming gives the in-memory path's features only when every rule it applies
 is a rule of one row. Two are not, and a file that meets one is read whole
