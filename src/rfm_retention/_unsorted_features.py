@@ -92,9 +92,9 @@ def unsorted_features(
         windows = _Windows(codes, seconds, amount, size)
         in_window = (None, windows.spend(None)) if bounds.window_days is None else (
             windows.counted(windows.from_day(bounds.window_start)))
-        recent = windows.from_day(bounds.three)
-        prior = windows.from_day(bounds.six) & ~recent
-        last3, prior3 = windows.counted(recent), windows.counted(prior)
+        half_year = windows.subset(windows.from_day(bounds.six))  # both 3-month windows
+        recent = half_year.from_day(bounds.three)
+        last3, prior3 = half_year.counted(recent), half_year.counted(~recent)
         count, first, last, prev = extremes.result()
     if in_window[0] is None:
         in_window = (count, in_window[1])
@@ -140,6 +140,10 @@ class _Windows:
         with np.errstate(over="ignore"):  # an overflowed total is refused by name later
             sums = np.bincount(codes, weights=amount, minlength=self.size)
         return sums.astype(np.float64, copy=False)  # empty input: bincount gives int64
+
+    def subset(self, mask: npt.NDArray[np.bool_]) -> _Windows:
+        """The same over the rows in ``mask`` only."""
+        return _Windows(self.codes[mask], self.seconds[mask], self.amount[mask], self.size)
 
     def counted(self, mask: npt.NDArray[np.bool_]) -> tuple[IntArray, FloatArray]:
         """(visits, spend) per patient over the rows in ``mask``."""
