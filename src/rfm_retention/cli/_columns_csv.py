@@ -14,7 +14,8 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 import numpy as np
@@ -153,17 +154,36 @@ def write_columns(
             write_columns_arrow(binary, header, columns, decimals=decimals)
         return
     arrays = [v if isinstance(v, np.ndarray) else _array(v) for v in columns.values()]
-
-    def emit(handle: TextIO) -> None:
-        handle.write(header + "\n")
-        n = arrays[0].shape[0] if arrays else 0
-        for at in range(0, n, _ROWS_PER_WRITE):  # a block of rows at a time: bounded memory
-            block = [_cells(a[at : at + _ROWS_PER_WRITE], decimals) for a in arrays]
-            handle.write(join_lines(block).decode("utf-8"))
-
     if path is None or path == "-":
-        emit(stdout or sys.stdout)
+        handle = stdout or sys.stdout
+        handle.write(header + "\n")
+        for lines in _line_blocks(arrays, decimals):
+            handle.write(lines.decode("utf-8"))
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        emit(handle)
+    with open(path, "wb") as binary:  # the lines are UTF-8 bytes already
+        binary.write(header.encode("utf-8") + b"\n")
+        for lines in _line_blocks(arrays, decimals):
+            binary.write(lines)
+
+
+def _line_blocks(arrays: list[npt.NDArray[Any]], decimals: int | None) -> Iterator[bytes]:
+    """The CSV lines of the rows, a block of rows at a time (bounded memory); the next
+    block's cells are formatted on a second thread while one block is joined and written
+    (numpy releases the GIL in its loops)."""
+    n = arrays[0].shape[0] if arrays else 0
+    starts = range(0, n, _ROWS_PER_WRITE)
+
+    def cells(at: int) -> list[Cells]:
+        return [_cells(a[at : at + _ROWS_PER_WRITE], decimals) for a in arrays]
+
+    if len(starts) <= 1:
+        yield from (join_lines(cells(at)) for at in starts)
+        return
+    with ThreadPoolExecutor(1) as formatting:
+        upcoming = formatting.submit(cells, starts[0])
+        for at in starts[1:]:
+            block = upcoming.result()
+            upcoming = formatting.submit(cells, at)
+            yield join_lines(block)
+        yield join_lines(upcoming.result())
