@@ -56,13 +56,19 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
 from rfm_retention._progress import Progress
-from rfm_retention._unsorted_features import unsorted_features
+from rfm_retention._unsorted_features import CodedText, unsorted_features
 from rfm_retention.data._arrow_csv import ArrowRead, arrow_chosen, read_arrow
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._csv_coded import coded_visits
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._digit_ids import DigitIds, digit_ids
-from rfm_retention.data._schema import OnError, RejectedRows, Validated, validate_columns
+from rfm_retention.data._schema import (
+    OnError,
+    RejectedRows,
+    Validated,
+    _convert_text,
+    validate_columns,
+)
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import RowIssue, ValidationError
@@ -79,6 +85,8 @@ batches, peak memory well under 1.5 GB)."""
 
 _TIME = VisitLog.SCHEMA.time_field
 _ID = VisitLog.SCHEMA.fields[0].name
+_TEXTS = ("department", "diagnosis")
+_CODED_FIELDS = frozenset({_ID, _TIME, "amount", *_TEXTS})  # what the fastest path reads
 _ZONE_MARKS = np.array([ord(c) for c in "+Zz"], np.uint32)
 
 
@@ -140,10 +148,10 @@ def csv_features(
     batches = _batches(path, options, batch_rows, progress, whole)
     if whole is None:  # the numpy reader's batches, as codes when the file is simple enough
         held, batches = coded_visits(batches, options.id_type, (_ID, _TIME, "amount"))
-        coded = None if held is None else _features_of_codes(
-            held.ids, held.times, held.amount, bounds, min_exposure_days)
-        if coded is not None:
-            return coded, RejectedRows(VisitLog.SCHEMA.source, ())
+        checked = None if held is None else _checked_codes(held.ids, held.times, held.amount)
+        if held is not None and checked is not None:
+            features = _unsorted_of(held.ids, checked, bounds, min_exposure_days, {})
+            return features, RejectedRows(VisitLog.SCHEMA.source, ())
     del whole  # the batches hold arrow's table until the last one is made
     try:
         state, rejected = _streamed_state(batches, bounds, window, options)
@@ -161,34 +169,52 @@ def _coded_features(
 ) -> PatientFeatures | None:
     """The features of a file arrow has read whole, aggregated without ordering the visits
     (:func:`~rfm_retention._unsorted_features.unsorted_features`), or None when the file
-    is not one this path reads: only plain digit ids (coded as numbers), ISO times and
-    amounts, every row valid (any issue is left to the batch path, which words it)."""
-    if set(read.position) != {_ID, _TIME, "amount"} or not read.iso:
+    is not one this path reads: plain digit ids (coded as numbers), ISO times, amounts and
+    at most a department and a diagnosis (coded by their distinct values), every row valid
+    (any issue is left to the batch path, which words it)."""
+    if not set(read.position) <= _CODED_FIELDS or not read.iso:
         return None
     ids = digit_ids(read.table.column(f"c{read.position[_ID]}"), options.id_type)
     if ids is None:
         return None
-    times, amount = read.column(_TIME), read.column("amount")
+    checked = _checked_codes(ids, read.column(_TIME), read.column("amount"))
+    if checked is None:
+        return None
+    texts = {name: _coded_text(read, name) for name in _TEXTS if name in read.position}
     del read
-    return _features_of_codes(ids, times, amount, bounds, min_exposure_days)
+    return _unsorted_of(ids, checked, bounds, min_exposure_days, texts)
 
 
-def _features_of_codes(
-    ids: DigitIds,
-    times: npt.NDArray[np.datetime64],
-    amount: npt.NDArray[np.float64],
-    bounds: _FeatureBounds,
-    min_exposure_days: int,
-) -> PatientFeatures | None:
-    """The features of every row, given as dense patient codes, aggregated without ordering
-    the visits, or None when a row is not valid (left to the batch path, which words it)."""
+def _checked_codes(
+    ids: DigitIds, times: npt.NDArray[np.datetime64], amount: npt.NDArray[np.float64]
+) -> Validated | None:
+    """Every row validated at once, its patient given as a dense code, or None when a row
+    is not valid (left to the batch path, which words it)."""
     checked = validate_columns(VisitLog.SCHEMA, {_ID: ids.codes, _TIME: times,
                                                  "amount": amount}, on_error="quarantine")
-    if checked.rejected:
-        return None
+    return None if checked.rejected else checked
+
+
+def _unsorted_of(
+    ids: DigitIds,
+    checked: Validated,
+    bounds: _FeatureBounds,
+    min_exposure_days: int,
+    texts: Mapping[str, CodedText],
+) -> PatientFeatures:
+    """The features of validated coded rows, aggregated without ordering the visits."""
     return unsorted_features(bounds, min_exposure_days, patient_ids=ids.patient_ids,
                              codes=ids.codes, seconds=checked.columns[_TIME].view(np.int64),
-                             amount=checked.columns["amount"])
+                             amount=checked.columns["amount"], **texts)
+
+
+def _coded_text(read: ArrowRead, name: str) -> CodedText:
+    """A text column coded by its distinct values, each validated (trimmed, defaulted) as
+    validation would the column's cells, then sorted: the visit log's text and order."""
+    positions, cells = read.coded_column(name)
+    text, _ = _convert_text(VisitLog.SCHEMA.field(name), cells)  # an optional text: no issue
+    values, rank = np.unique(text, return_inverse=True)  # distinct cells may trim alike
+    return CodedText(rank.reshape(-1).astype(np.int64, copy=False)[positions], values)
 
 
 def _batches(
