@@ -79,24 +79,31 @@ def test_batches_of_any_size_give_the_whole_file_features(
         assert set(got.patient_id.tolist()) <= {r[0] for r in rows}
 
 
+_text_cell = st.sampled_from(["", "icu", " icu", "cardiology ", "Ärzte", "b"])
 _digit_row = st.tuples(
     st.one_of(st.integers(0, 120).map(str), st.integers(0, 120).map(lambda n: f"{n:04d}")),
-    _time, st.integers(min_value=0, max_value=4_000).map(lambda q: str(q / 4)))
+    _time, st.integers(min_value=0, max_value=40).map(lambda q: str(q / 4)), _text_cell,
+    _text_cell)
+_text_columns = st.sampled_from([(), ("department",), ("diagnosis",),
+                                 ("department", "diagnosis")])
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(rows=st.lists(_digit_row, min_size=1, max_size=60), window=_window,
-       id_type=st.sampled_from(["text", "int"]), padded=st.booleans(),
+       id_type=st.sampled_from(["text", "int"]), padded=st.booleans(), texts=_text_columns,
        as_of=st.sampled_from(["2024-06-30", "2024-12-31", "2025-03-01T12:00:00"]))
 def test_digit_id_files_skip_the_batches_with_the_numpy_readers_features(
-    tmp_path: Path, rows: list[tuple[str, str, str]], window: Any, id_type: str, padded: bool,
-    as_of: str,
+    tmp_path: Path, rows: list[tuple[str, ...]], window: Any, id_type: str, padded: bool,
+    texts: tuple[str, ...], as_of: str,
 ) -> None:
-    """Plain digit ids (zero-padded to one width, or without leading zeros) are aggregated
-    unsorted, never batched, and give exactly the numpy reader's features and ids."""
-    rows = [(f"{int(r[0]):04d}" if padded else str(int(r[0])), *r[1:]) for r in rows]
+    """Plain digit ids (zero-padded to one width, or without leading zeros), with or without
+    department and diagnosis columns (same-time visits among them), are aggregated unsorted,
+    never batched, and give exactly the numpy reader's features and ids."""
+    rows = [(f"{int(r[0]):04d}" if padded else str(int(r[0])), r[1], r[2],
+             *(r[3 + k] for k, _ in enumerate(texts))) for r in rows]
     path = tmp_path / "v.csv"
-    path.write_text("patient_id,visit_time,amount\n" + "".join(",".join(r) + "\n" for r in rows),
+    header = ",".join(("patient_id", "visit_time", "amount", *texts))
+    path.write_text(header + "\n" + "".join(",".join(r) + "\n" for r in rows),
                     encoding="utf-8")
     whole = VisitLog.from_csv(path, id_type=id_type, reader="numpy")  # type: ignore[arg-type]
     with mock.patch("rfm_retention._csv_features._streamed_state",

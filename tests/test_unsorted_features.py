@@ -12,7 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rfm_retention as rr
-from rfm_retention._unsorted_features import _extremes, _extremes_at, unsorted_features
+from rfm_retention._unsorted_features import (
+    CodedText,
+    _extremes,
+    _extremes_at,
+    unsorted_features,
+)
 from rfm_retention.data import VisitLog
 from rfm_retention.features import FEATURE_COLUMNS, PatientFeatures, _FeatureBounds
 
@@ -49,13 +54,17 @@ def _columns(rows: list[Row], present: set[str]) -> dict[str, Any]:
     return columns
 
 
-def _unsorted(columns: dict[str, Any], as_of: Any, window: Any) -> PatientFeatures:
+def _unsorted(columns: dict[str, Any], as_of: Any, window: Any, coded: bool = False
+              ) -> PatientFeatures:
     ids, codes = np.unique(columns["patient_id"], return_inverse=True)
+    texts = {name: columns.get(name) for name in ("department", "diagnosis", "visit_id")}
+    if coded:  # each text column as its sorted distinct values and each row's rank
+        texts = {name: None if col is None
+                 else CodedText(*np.unique(col, return_inverse=True)[::-1])
+                 for name, col in texts.items()}
     return unsorted_features(
         _FeatureBounds.of(as_of, window, 365), 365, patient_ids=ids, codes=codes,
-        seconds=columns["visit_time"].view(np.int64), amount=columns["amount"],
-        department=columns.get("department"), diagnosis=columns.get("diagnosis"),
-        visit_id=columns.get("visit_id"),
+        seconds=columns["visit_time"].view(np.int64), amount=columns["amount"], **texts,
     )
 
 
@@ -68,15 +77,17 @@ def _assert_identical(expected: PatientFeatures, got: PatientFeatures) -> None:
         assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (name, a, b)
 
 
-@given(_rows, _as_of, _window, _present, st.randoms(use_true_random=False))
+@given(_rows, _as_of, _window, _present, st.booleans(), st.randoms(use_true_random=False))
 def test_unsorted_visits_give_the_sorted_logs_features(
-    rows: list[Row], as_of: dt.date, window: Any, present: set[str], rnd: random.Random
+    rows: list[Row], as_of: dt.date, window: Any, present: set[str], coded: bool,
+    rnd: random.Random,
 ) -> None:
-    """Any row order, same-time visits included, gives the visit log's features exactly."""
+    """Any row order, same-time visits included, text columns as values or coded, gives the
+    visit log's features exactly."""
     rnd.shuffle(rows)
     columns = _columns(rows, present)
     want = rr.patient_features(VisitLog.from_columns(columns), as_of, window=window)
-    _assert_identical(want, _unsorted(columns, as_of, window))
+    _assert_identical(want, _unsorted(columns, as_of, window, coded))
 
 
 def test_same_time_visits_take_the_logs_last_department() -> None:

@@ -52,12 +52,18 @@ from dateutil.relativedelta import relativedelta
 
 from rfm_retention._feature_state import FeatureState
 from rfm_retention._progress import Progress
-from rfm_retention._unsorted_features import unsorted_features
+from rfm_retention._unsorted_features import CodedText, unsorted_features
 from rfm_retention.data._arrow_csv import ArrowRead, arrow_chosen, read_arrow
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._digit_ids import digit_ids
-from rfm_retention.data._schema import OnError, RejectedRows, Validated, validate_columns
+from rfm_retention.data._schema import (
+    OnError,
+    RejectedRows,
+    Validated,
+    _convert_text,
+    validate_columns,
+)
 from rfm_retention.data._sources import VisitLog
 from rfm_retention.data._time import ISO, DateParsing
 from rfm_retention.errors import RowIssue, ValidationError
@@ -74,6 +80,8 @@ batches, peak memory well under 1.5 GB)."""
 
 _TIME = VisitLog.SCHEMA.time_field
 _ID = VisitLog.SCHEMA.fields[0].name
+_TEXTS = ("department", "diagnosis")
+_CODED_FIELDS = frozenset({_ID, _TIME, "amount", *_TEXTS})  # what the fastest path reads
 _ZONE_MARKS = np.array([ord(c) for c in "+Zz"], np.uint32)
 
 
@@ -150,9 +158,10 @@ def _coded_features(
 ) -> PatientFeatures | None:
     """The features of a file arrow has read whole, aggregated without ordering the visits
     (:func:`~rfm_retention._unsorted_features.unsorted_features`), or None when the file
-    is not one this path reads: only plain digit ids (coded as numbers), ISO times and
-    amounts, every row valid (any issue is left to the batch path, which words it)."""
-    if set(read.position) != {_ID, _TIME, "amount"} or not read.iso:
+    is not one this path reads: plain digit ids (coded as numbers), ISO times, amounts and
+    at most a department and a diagnosis (coded by their distinct values), every row valid
+    (any issue is left to the batch path, which words it)."""
+    if not set(read.position) <= _CODED_FIELDS or not read.iso:
         return None
     ids = digit_ids(read.table.column(f"c{read.position[_ID]}"), options.id_type)
     if ids is None:
@@ -162,10 +171,20 @@ def _coded_features(
                                on_error="quarantine")
     if checked.rejected:
         return None
+    texts = {name: _coded_text(read, name) for name in _TEXTS if name in read.position}
     del read
     return unsorted_features(bounds, min_exposure_days, patient_ids=ids.patient_ids,
                              codes=ids.codes, seconds=checked.columns[_TIME].view(np.int64),
-                             amount=checked.columns["amount"])
+                             amount=checked.columns["amount"], **texts)
+
+
+def _coded_text(read: ArrowRead, name: str) -> CodedText:
+    """A text column coded by its distinct values, each validated (trimmed, defaulted) as
+    validation would the column's cells, then sorted: the visit log's text and order."""
+    positions, cells = read.coded_column(name)
+    text, _ = _convert_text(VisitLog.SCHEMA.field(name), cells)  # an optional text: no issue
+    values, rank = np.unique(text, return_inverse=True)  # distinct cells may trim alike
+    return CodedText(rank.reshape(-1).astype(np.int64, copy=False)[positions], values)
 
 
 def _batches(

@@ -29,6 +29,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -42,7 +43,22 @@ from rfm_retention.features import (
     _midnight_after,
 )
 
-__all__ = ["unsorted_features"]
+__all__ = ["CodedText", "TextColumn", "unsorted_features"]
+
+@attrs.frozen
+class CodedText:
+    """A text column as its distinct values, sorted, and each row's position among them: a
+    low-cardinality column (departments, diagnoses) without a text value per row."""
+
+    ranks: IntArray
+    values: npt.NDArray[Any]
+
+    def __getitem__(self, rows: npt.NDArray[Any]) -> CodedText:
+        return CodedText(self.ranks[rows], self.values)
+
+
+TextColumn = npt.NDArray[Any] | CodedText
+"""A text column of the visits: one value per row, or coded."""
 
 _FIRST = np.iinfo(np.int64).max
 _LAST = np.iinfo(np.int64).min
@@ -56,9 +72,9 @@ def unsorted_features(
     codes: npt.NDArray[np.integer[Any]],
     seconds: IntArray,
     amount: FloatArray,
-    department: npt.NDArray[Any] | None = None,
-    diagnosis: npt.NDArray[Any] | None = None,
-    visit_id: npt.NDArray[Any] | None = None,
+    department: TextColumn | None = None,
+    diagnosis: TextColumn | None = None,
+    visit_id: TextColumn | None = None,
 ) -> PatientFeatures:
     """The features of visits in any order: row ``i`` is a visit of patient
     ``patient_ids[codes[i]]`` at ``seconds[i]`` (whole seconds since 1970, no NaT)
@@ -66,9 +82,9 @@ def unsorted_features(
 
     ``patient_ids`` are in the order the features report them (the visit
     log's: sorted). ``department``, ``diagnosis`` and ``visit_id`` are the rows'
-    text columns, ``None`` where the visits have none (the features then say
-    ``""``). Visits after ``bounds.cutoff`` count in nothing, and a patient
-    with none on or before it is left out.
+    text columns (arrays, or :class:`CodedText`), ``None`` where the visits have
+    none (the features then say ``""``). Visits after ``bounds.cutoff`` count in
+    nothing, and a patient with none on or before it is left out.
 
     Example:
         >>> import numpy as np
@@ -92,9 +108,9 @@ def unsorted_features(
         windows = _Windows(codes, seconds, amount, size)
         in_window = (None, windows.spend(None)) if bounds.window_days is None else (
             windows.counted(windows.from_day(bounds.window_start)))
-        recent = windows.from_day(bounds.three)
-        prior = windows.from_day(bounds.six) & ~recent
-        last3, prior3 = windows.counted(recent), windows.counted(prior)
+        half_year = windows.subset(windows.from_day(bounds.six))  # both 3-month windows
+        recent = half_year.from_day(bounds.three)
+        last3, prior3 = half_year.counted(recent), half_year.counted(~recent)
         count, first, last, prev = extremes.result()
     if in_window[0] is None:
         in_window = (count, in_window[1])
@@ -140,6 +156,10 @@ class _Windows:
         with np.errstate(over="ignore"):  # an overflowed total is refused by name later
             sums = np.bincount(codes, weights=amount, minlength=self.size)
         return sums.astype(np.float64, copy=False)  # empty input: bincount gives int64
+
+    def subset(self, mask: npt.NDArray[np.bool_]) -> _Windows:
+        """The same over the rows in ``mask`` only."""
+        return _Windows(self.codes[mask], self.seconds[mask], self.amount[mask], self.size)
 
     def counted(self, mask: npt.NDArray[np.bool_]) -> tuple[IntArray, FloatArray]:
         """(visits, spend) per patient over the rows in ``mask``."""
@@ -206,7 +226,7 @@ def _last_rows(
     last: IntArray,
     repeated: npt.NDArray[np.bool_],
     amount: FloatArray,
-    texts: dict[str, npt.NDArray[Any] | None],
+    texts: dict[str, TextColumn | None],
 ) -> IntArray:
     """Per patient, the row of its last visit (any row for a patient without one): among
     the rows at the patient's ``last`` time (``repeated``: patients with several), the one
@@ -221,7 +241,7 @@ def _last_rows(
     out[codes[alone]] = alone
     tied = rows[shared]
     if tied.shape[0]:  # several visits at the last time: the one the log sorts last
-        keys = [col[tied] for col in texts.values() if col is not None][::-1]
+        keys = [_order_key(col, tied) for col in texts.values() if col is not None][::-1]
         ranked = tied[np.lexsort([tied, *keys, amount[tied], codes[tied]])]
         owner = codes[ranked]
         ends = np.flatnonzero(np.append(owner[1:] != owner[:-1], True))
@@ -229,9 +249,16 @@ def _last_rows(
     return out
 
 
-def _text_of(column: npt.NDArray[Any] | None, rows: IntArray) -> npt.NDArray[Any]:
+def _text_of(column: TextColumn | None, rows: IntArray) -> npt.NDArray[Any]:
     """The text of ``column`` at ``rows`` ('' everywhere when there is no column)."""
     if column is None:
         return np.full(rows.shape[0], "", "U1")
+    if isinstance(column, CodedText):
+        return column.values[column.ranks[rows]]
     picked: npt.NDArray[Any] = column[rows]
     return picked
+
+
+def _order_key(column: TextColumn, rows: IntArray) -> npt.NDArray[Any]:
+    """Values at ``rows`` that sort as the column's text does (the ranks of coded text)."""
+    return column.ranks[rows] if isinstance(column, CodedText) else column[rows]

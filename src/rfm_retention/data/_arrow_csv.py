@@ -192,6 +192,24 @@ class ArrowRead:
         return _numpy_column(self.table.column(f"c{self.position[field]}"), self.kinds[field],
                              self.iso)
 
+    def coded_column(self, field: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+        """One text field as (each row's position among the distinct cells, the distinct
+        cells as the numpy reader reads them), by arrow's hash encoding: a column of few
+        distinct values (departments) without a numpy text value per row."""
+        pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
+        pc = import_optional("pyarrow.compute", "fast", "reading CSV files with reader='arrow'")
+        column = self.table.column(f"c{self.position[field]}")
+        chunks = [c for c in column.chunks if len(c)]
+        if not chunks:
+            return np.zeros(0, np.int64), np.zeros(0, "S1")
+        pool = pa.system_memory_pool()
+        encoded = pc.dictionary_encode(pa.chunked_array(chunks), memory_pool=pool)
+        encoded = encoded.unify_dictionaries(memory_pool=pool)
+        positions = _values([c.indices for c in encoded.chunks], np.int32, 0)
+        cells = _numpy_column(pa.chunked_array([encoded.chunk(0).dictionary]),
+                              self.kinds[field], self.iso)
+        return positions.astype(np.int64), cells
+
     def rows(self, start: int, stop: int, *, bytes_ids: bool = False) -> CsvColumns:
         """Rows ``start`` to ``stop`` (data rows, from 0) as the numpy reader reads them;
         with ``bytes_ids``, ASCII ids stay ``bytes_`` (a quarter of ``str_``'s memory, for

@@ -108,16 +108,20 @@ def _digit_shape(column: Any) -> tuple[int, int, bool] | None:
 
 
 def _numbers(column: Any) -> IntArray:
-    """The ids' numbers (arrow's cast, for cells checked to be plain digits)."""
+    """The ids' numbers (arrow's cast, for cells checked to be plain digits), cast a chunk
+    at a time into one array (each chunk's cast is a small buffer the allocator reuses, not
+    a second copy of the column in fresh memory)."""
     pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
     pc = import_optional("pyarrow.compute", "fast", "reading CSV files with reader='arrow'")
-    numbers = pc.cast(column, pa.int64(), memory_pool=pa.system_memory_pool())
-    out = np.empty(len(numbers), np.int64)
+    pool, kind = pa.system_memory_pool(), pa.int64()
+    out = np.empty(len(column), np.int64)
     at = 0
-    for chunk in numbers.chunks:
+    for chunk in column.chunks:
         n = len(chunk)
-        out[at : at + n] = np.frombuffer(chunk.buffers()[1], np.int64)[
-            chunk.offset : chunk.offset + n]
+        if n:
+            numbers = pc.cast(chunk, kind, memory_pool=pool)
+            out[at : at + n] = np.frombuffer(numbers.buffers()[1], np.int64)[
+                numbers.offset : numbers.offset + n]
         at += n
     return out
 
