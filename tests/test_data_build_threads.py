@@ -91,3 +91,26 @@ def test_one_thread_for_small_tables_one_core_or_a_busy_machine(
     monkeypatch.setenv("RFM_RETENTION_THREADS", "1")
     assert _parallel._cores() == 1
     assert _parallel.split_rows([(0, 2), (2, 7)], lambda a, b: b - a) == [2, 5]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_builds_on_its_own_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child forked after the pool started still builds a large table on two threads."""
+    monkeypatch.setattr(_parallel, "PARALLEL_ROWS", 1000)
+    monkeypatch.setattr(_parallel, "_spare_core", lambda: True)
+    assert _parallel.split_rows([(0, 1), (1, 3)], lambda a, b: b - a) == [1, 2]  # pool up
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: build, report the patient count, leave at once
+        try:
+            rows = np.arange(ROWS)
+            log = VisitLog.from_arrays(patient_id=rows % 977,
+                                       visit_time=np.datetime64("2024-01-01") + rows % 40,
+                                       amount=np.ones(ROWS))
+            os.write(write, str(log.n_patients).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"977"
+    assert status == 0

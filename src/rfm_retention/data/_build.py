@@ -15,7 +15,9 @@ unpacking, tie detection) runs block by block through small scratch buffers
 that stay in cache, and the only n-row arrays made are the sort key (which
 becomes the sorted time column), the order and the gathered columns. Each
 row's patient code is not one of them: the groups' starts say it, and a
-table derives it only when it is read (:func:`group_codes`).
+table derives it only when it is read (:func:`group_codes`). A table of
+millions of rows packs, reads back and gathers in two halves on two threads
+while a core is idle (``data/_parallel.py``).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ stay on the calling thread, and so does every table while the machine has no
 idle core (a load average above the core count less a half, as ``make -l``
 reads it): two threads time-sliced on one busy core only wait for each other.
 
-The pool is created once, on first use, with one worker: the calling thread
-does one half, the worker the other. ``RFM_RETENTION_THREADS=1`` in the
+The pool is created once, on first use (again in a forked child), with one
+worker: the calling thread does one half, the worker the other. ``RFM_RETENTION_THREADS=1`` in the
 environment keeps every build on the calling thread.
 """
 
@@ -63,6 +63,18 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rfm_retention")
         return _POOL
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's worker thread does not exist there, so the child
+    makes its own pool when it first needs one (a fresh lock too: the parent's may have
+    been held at the fork)."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def halves(n: int, align: int = 1) -> list[tuple[int, int]]:
