@@ -189,7 +189,7 @@ class _Arrow:
         """Whether at most half of a sample's values are distinct (bit for bit)."""
         distinct = self.pc.count_distinct(self.fixed(self.pa.float64(), sample),
                                           memory_pool=self.pool)
-        return 2 * int(distinct.as_py()) <= sample.shape[0]
+        return bool(2 * int(distinct.as_py()) <= sample.shape[0])
 
     def rounded_cells(self, shown: npt.NDArray[np.float64]) -> Any:
         """Rounded floats as :meth:`float_cells` writes them, value by value."""
