@@ -28,6 +28,9 @@ from rfm_retention.data._digit_ids import _MAX_DIGITS, DigitIds, coded_ids
 
 __all__ = ["CODED_MAX_ROWS", "CodedVisits", "coded_visits"]
 
+_BLOCK_ROWS = 1 << 16
+_POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
+
 CODED_MAX_ROWS = 12 << 20
 """The most rows held as codes (about 300 MB with the batches kept for the general path);
 a longer file is streamed batch by batch."""
@@ -99,19 +102,42 @@ def _digit_cells(batch: CsvColumns, fields: tuple[str, str, str]) -> _DigitCells
     if n == 0 or width > _MAX_DIGITS:
         return None
     raw = ids.view(np.uint8).reshape(n, width)
+    values = np.empty(n, np.int64)
+    shortest, longest, leading_zero = width, 0, False
+    for at in range(0, n, _BLOCK_ROWS):  # small temporaries: they stay in cache
+        block = _digit_block(raw[at : at + _BLOCK_ROWS], values[at : at + _BLOCK_ROWS])
+        if block is None:
+            return None
+        shortest, longest = min(shortest, block[0]), max(longest, block[1])
+        leading_zero = leading_zero or block[2]
+    return _DigitCells(values, shortest, longest, leading_zero)
+
+
+def _digit_block(
+    raw: npt.NDArray[np.uint8], out: IntArray
+) -> tuple[int, int, bool] | None:
+    """Write the numbers of a block of id cells (left-aligned bytes, zero-padded) to
+    ``out``; (shortest, longest, leading zero) of the ids, or None unless each cell is one
+    digit or more, then padding only (no NUL inside a cell)."""
+    width = raw.shape[1]
     digit = raw - np.uint8(48)
     pad = raw == 0
-    # each cell: one digit or more, then padding only (no NUL inside a cell)
     if pad[:, 0].any() or not (pad | (digit < 10)).all():
         return None
     if width > 1 and (pad[:, :-1] & ~pad[:, 1:]).any():
         return None
     lengths = width - np.count_nonzero(pad, axis=1)
-    values = digit[:, 0].astype(np.int64)
+    digit[pad] = 0
+    # the digits read as one number of ``width`` digits, then the padding's zeros divided off
+    np.copyto(out, digit[:, 0])
     for at in range(1, width):
-        np.copyto(values, values * 10 + digit[:, at], where=~pad[:, at])
+        out *= 10
+        out += digit[:, at]
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    if shortest != width:
+        out //= _POW10[width - lengths]
     leading_zero = bool(((raw[:, 0] == 48) & (lengths > 1)).any())
-    return _DigitCells(values, int(lengths.min()), int(lengths.max()), leading_zero)
+    return shortest, longest, leading_zero
 
 
 def _coded(
