@@ -145,6 +145,26 @@ def test_numpy_reader_codes_digit_ids_held_across_batches(
     assert not rejected
 
 
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["p1", "P01", "b", "a-7", "007x", "zz"]), _time,
+                               st.integers(min_value=0, max_value=40).map(lambda q: str(q / 4)),
+                               _text_cell), min_size=1, max_size=60),
+       window=_window, as_of=st.sampled_from(["2024-06-30", "2025-03-01T12:00:00"]))
+def test_text_id_files_skip_the_batches_with_the_numpy_readers_features(
+    tmp_path: Path, rows: list[tuple[str, ...]], window: Any, as_of: str,
+) -> None:
+    """Text ids coded by arrow's hash are aggregated unsorted, never batched, and give
+    exactly the numpy reader's features and ids."""
+    path = tmp_path / "v.csv"
+    path.write_text(HEADER + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    whole = VisitLog.from_csv(path, reader="numpy")
+    with mock.patch("rfm_retention._csv_features._streamed_state",
+                    side_effect=AssertionError("batched")):
+        got, rejected = csv_features(path, as_of, window=window, reader="arrow")
+    _assert_identical(rr.patient_features(whole, as_of, window=window), got)
+    assert not rejected
+
+
 _BAD_FILES = {
     "bad cells across batches": HEADER + "p1,2024-03-01,5,icu\np2,2024-13-01,5,icu\n"
     + "".join(f"p{k},2024-03-0{k % 9 + 1},{k},icu\n" for k in range(30))
@@ -277,7 +297,8 @@ def test_arrow_reads_go_in_few_even_batches_with_the_whole_file_features(
     assert _csv_features._even_batches(10_000_000) == 2_500_000
     rng = np.random.default_rng(4)
     n = 1000
-    rows = [(f"p{i}", str(d), str(a), "icu") for i, d, a in zip(
+    # ids with and without a space before them (one patient once trimmed): the batch path
+    rows = [(f"{' ' * (i % 2)}p{i // 2}", str(d), str(a), "icu") for i, d, a in zip(
         rng.integers(0, 90, n).tolist(),
         (np.datetime64("2024-01-01") + rng.integers(0, 300, n).astype("m8[D]")).tolist(),
         (rng.integers(0, 400, n) / 4).tolist(), strict=True)]

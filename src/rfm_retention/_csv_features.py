@@ -17,17 +17,19 @@ A file arrow cannot read exactly as the numpy reader does is streamed by the
 numpy reader.
 
 The fastest path needs neither batches nor a table build: when arrow has read
-a file of plain digit patient ids (medical record numbers written as text),
-ISO times and amounts, and no other column, the ids are coded as numbers
-(:func:`~rfm_retention.data._digit_ids.digit_ids`, text order kept), the
-whole file is validated at once, and the features are aggregated from the
-unsorted columns (:func:`~rfm_retention._unsorted_features.unsorted_features`):
-no visit is ordered and no state merged. The numpy reader's batches take the
+a file of patient ids, ISO times, amounts and at most a department and a
+diagnosis, the ids are coded (plain digits, as medical record numbers usually
+are, as numbers: :func:`~rfm_retention.data._digit_ids.digit_ids`; other text
+ids by arrow's hash: :func:`~rfm_retention.data._hashed_ids.hashed_ids`; text
+order kept), the whole file is validated at once, and the features are
+aggregated from the unsorted columns
+(:func:`~rfm_retention._unsorted_features.unsorted_features`): no visit is
+ordered and no state merged. The numpy reader's batches take the
 same path when they are as simple (:func:`~rfm_retention.data._csv_coded.coded_visits`
 holds each row's id number, time and amount, up to
 :data:`~rfm_retention.data._csv_coded.CODED_MAX_ROWS` rows). A file with any
-bad row, or another column, takes the batch path, which reports the rows
-exactly as above.
+bad row, an id validation would trim, or another column takes the batch path,
+which reports the rows exactly as above.
 
 Streaming gives the in-memory path's features only when every rule it applies
 is a rule of one row. Two are not, and a file that meets one is read whole
@@ -62,6 +64,7 @@ from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
 from rfm_retention.data._csv_coded import coded_visits
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
 from rfm_retention.data._digit_ids import DigitIds, digit_ids
+from rfm_retention.data._hashed_ids import hashed_ids
 from rfm_retention.data._schema import (
     OnError,
     RejectedRows,
@@ -169,12 +172,16 @@ def _coded_features(
 ) -> PatientFeatures | None:
     """The features of a file arrow has read whole, aggregated without ordering the visits
     (:func:`~rfm_retention._unsorted_features.unsorted_features`), or None when the file
-    is not one this path reads: plain digit ids (coded as numbers), ISO times, amounts and
-    at most a department and a diagnosis (coded by their distinct values), every row valid
-    (any issue is left to the batch path, which words it)."""
+    is not one this path reads: ids coded as numbers (plain digits) or by arrow's hash
+    (other text ids validation keeps as they are), ISO times, amounts and at most a
+    department and a diagnosis (coded by their distinct values), every row valid (any
+    issue is left to the batch path, which words it)."""
     if not set(read.position) <= _CODED_FIELDS or not read.iso:
         return None
-    ids = digit_ids(read.table.column(f"c{read.position[_ID]}"), options.id_type)
+    column = read.table.column(f"c{read.position[_ID]}")
+    ids = digit_ids(column, options.id_type)
+    if ids is None and options.id_type == "text":
+        ids = hashed_ids(column)  # other text ids: by arrow's hash
     if ids is None:
         return None
     checked = _checked_codes(ids, read.column(_TIME), read.column("amount"))
