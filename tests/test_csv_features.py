@@ -340,3 +340,25 @@ def test_arrow_read_is_let_go_once_its_last_batch_is_made(tmp_path: Path) -> Non
     assert table() is None
     assert first.lines.tolist() == [2, 3, 4]
     assert last.columns["patient_id"].tolist() == [b"p3", b"p4"]
+
+
+@pytest.mark.parametrize(("cells", "expected"), [
+    ([b"12", b"7", b"000123"], ([12, 7, 123], (1, 6, True))),
+    ([b"0", b"9"], ([0, 9], (1, 1, False))),
+    ([b"1\x00a"], None), ([b"1\x002"], None), ([b""], None), ([b"a1"], None),
+    ([b"12a"], None), ([b"-1"], None), ([b"1 2"], None),
+])
+def test_digit_id_cells_are_read_as_numbers_only_when_plain(
+    cells: list[bytes], expected: Any
+) -> None:
+    """An id block is read as numbers (with its shortest and longest id and whether one
+    has a leading zero) only when every cell is digits followed by padding alone."""
+    from rfm_retention.data._csv_coded import _digit_block
+
+    column = np.array(cells)
+    out = np.empty(len(cells), np.int64)
+    got = _digit_block(column.view(np.uint8).reshape(len(cells), column.dtype.itemsize), out)
+    if expected is None:
+        assert got is None
+    else:
+        assert (out.tolist(), got) == expected

@@ -121,21 +121,22 @@ def _digit_block(
     digit or more, then padding only (no NUL inside a cell)."""
     width = raw.shape[1]
     digit = raw - np.uint8(48)
-    pad = raw == 0
-    if pad[:, 0].any() or not (pad | (digit < 10)).all():
-        return None
-    if width > 1 and (pad[:, :-1] & ~pad[:, 1:]).any():
-        return None
-    lengths = width - np.count_nonzero(pad, axis=1)
-    digit[pad] = 0
-    # the digits read as one number of ``width`` digits, then the padding's zeros divided off
+    if not (digit[:, 0] < 10).all():
+        return None  # an empty cell, or one that starts with another byte
     np.copyto(out, digit[:, 0])
+    lengths = np.ones(raw.shape[0], np.uint8)
+    ended = np.zeros(raw.shape[0], bool)
     for at in range(1, width):
-        out *= 10
-        out += digit[:, at]
+        column = digit[:, at]
+        is_digit = column < 10
+        pad = raw[:, at] == 0
+        ended |= pad
+        if not (is_digit | pad).all() or (ended != pad).any():
+            return None  # another byte, or a byte after a NUL (padding only at the end)
+        # a digit: one place to the left and this digit; padding: as it was
+        np.copyto(out, out * 10 + column, where=is_digit)
+        lengths += is_digit
     shortest, longest = int(lengths.min()), int(lengths.max())
-    if shortest != width:
-        out //= _POW10[width - lengths]
     leading_zero = bool(((raw[:, 0] == 48) & (lengths > 1)).any())
     return shortest, longest, leading_zero
 
