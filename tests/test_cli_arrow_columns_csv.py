@@ -138,3 +138,17 @@ def test_blocks_formatted_ahead_are_written_in_row_order(monkeypatch: Any) -> No
     numpy_bytes, arrow_bytes = _both(columns, 9)
     assert arrow_bytes == numpy_bytes
     assert arrow_bytes.splitlines()[-1] == b"99,12.375,b"
+
+
+@given(distinct=hnp.arrays(np.float64, st.integers(1, 40), elements=st.one_of(
+           st.floats(allow_nan=True, allow_infinity=True),
+           st.sampled_from([0.0, -0.0, 1e-5, 2.5, 1e16, 365.25 / 7]))),
+       seed=st.integers(0, 2**32 - 1), decimals=st.sampled_from([None, 9]))
+def test_floats_repeating_a_few_values_are_written_as_the_numpy_writer_writes_them(
+    distinct: np.ndarray, seed: int, decimals: int | None
+) -> None:
+    """Blocks of floats drawn from a few values (written once each, then gathered) give the
+    numpy writer's bytes, NaN, signed zeros and exponent forms included."""
+    rows = np.random.default_rng(seed).integers(0, distinct.shape[0], 20_000)
+    numpy_bytes, arrow_bytes = _both({"x": distinct[rows]}, decimals)
+    assert arrow_bytes == numpy_bytes

@@ -4,6 +4,7 @@ same bad-row reporting (every bad row, with its file line)."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -110,6 +111,56 @@ def test_digit_id_files_skip_the_batches_with_the_numpy_readers_features(
                     side_effect=AssertionError("batched")):
         got, rejected = csv_features(path, as_of, window=window, id_type=id_type,  # type: ignore[arg-type]
                                      reader="arrow")
+    _assert_identical(rr.patient_features(whole, as_of, window=window), got)
+    assert not rejected
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(rows=st.lists(_digit_row, min_size=1, max_size=60), window=_window,
+       id_type=st.sampled_from(["text", "int"]), chunk=st.integers(8, 200),
+       batch_rows=st.integers(1, 30), cap=st.sampled_from([10, 1 << 30]),
+       as_of=st.sampled_from(["2024-06-30", "2024-12-31", "2025-03-01T12:00:00"]))
+def test_numpy_reader_codes_digit_ids_held_across_batches(
+    tmp_path: Path, rows: list[tuple[str, ...]], window: Any, id_type: str, chunk: int,
+    batch_rows: int, cap: int, as_of: str,
+) -> None:
+    """Without arrow, a digit-id file read in many chunks and batches is aggregated from
+    codes (or, with ``007`` beside ``7`` as text or more rows than the cap, batch by batch)
+    and gives exactly the features of the file read whole."""
+    rows = [r[:3] for r in rows]  # ids, times and amounts only
+    path = tmp_path / "v.csv"
+    path.write_text("patient_id,visit_time,amount\n" + "".join(",".join(r) + "\n" for r in rows),
+                    encoding="utf-8")
+    whole = VisitLog.from_csv(path, id_type=id_type, reader="numpy")  # type: ignore[arg-type]
+    ids = {r[0] for r in rows}
+    mixed = any(i.startswith("0") and len(i) > 1 for i in ids) and len({len(i) for i in ids}) > 1
+    coded = not (id_type == "text" and mixed) and len(rows) <= cap
+    batched = mock.patch("rfm_retention._csv_features._streamed_state",
+                         side_effect=AssertionError("batched")) if coded else nullcontext()
+    with _small_chunks(chunk), batched, \
+            mock.patch("rfm_retention.data._csv_coded.CODED_MAX_ROWS", cap):
+        got, rejected = csv_features(path, as_of, window=window, id_type=id_type,  # type: ignore[arg-type]
+                                     reader="numpy", batch_rows=batch_rows)
+    _assert_identical(rr.patient_features(whole, as_of, window=window), got)
+    assert not rejected
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["p1", "P01", "b", "a-7", "007x", "zz"]), _time,
+                               st.integers(min_value=0, max_value=40).map(lambda q: str(q / 4)),
+                               _text_cell), min_size=1, max_size=60),
+       window=_window, as_of=st.sampled_from(["2024-06-30", "2025-03-01T12:00:00"]))
+def test_text_id_files_skip_the_batches_with_the_numpy_readers_features(
+    tmp_path: Path, rows: list[tuple[str, ...]], window: Any, as_of: str,
+) -> None:
+    """Text ids coded by arrow's hash are aggregated unsorted, never batched, and give
+    exactly the numpy reader's features and ids."""
+    path = tmp_path / "v.csv"
+    path.write_text(HEADER + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    whole = VisitLog.from_csv(path, reader="numpy")
+    with mock.patch("rfm_retention._csv_features._streamed_state",
+                    side_effect=AssertionError("batched")):
+        got, rejected = csv_features(path, as_of, window=window, reader="arrow")
     _assert_identical(rr.patient_features(whole, as_of, window=window), got)
     assert not rejected
 
@@ -246,7 +297,8 @@ def test_arrow_reads_go_in_few_even_batches_with_the_whole_file_features(
     assert _csv_features._even_batches(10_000_000) == 2_500_000
     rng = np.random.default_rng(4)
     n = 1000
-    rows = [(f"p{i}", str(d), str(a), "icu") for i, d, a in zip(
+    # ids with and without a space before them (one patient once trimmed): the batch path
+    rows = [(f"{' ' * (i % 2)}p{i // 2}", str(d), str(a), "icu") for i, d, a in zip(
         rng.integers(0, 90, n).tolist(),
         (np.datetime64("2024-01-01") + rng.integers(0, 300, n).astype("m8[D]")).tolist(),
         (rng.integers(0, 400, n) / 4).tolist(), strict=True)]

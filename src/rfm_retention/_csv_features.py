@@ -17,13 +17,19 @@ A file arrow cannot read exactly as the numpy reader does is streamed by the
 numpy reader.
 
 The fastest path needs neither batches nor a table build: when arrow has read
-a file of plain digit patient ids (medical record numbers written as text),
-ISO times and amounts, and no other column, the ids are coded as numbers
-(:func:`~rfm_retention.data._digit_ids.digit_ids`, text order kept), the
-whole file is validated at once, and the features are aggregated from the
-unsorted columns (:func:`~rfm_retention._unsorted_features.unsorted_features`):
-no visit is ordered and no state merged. A file with any bad row, or another
-column, takes the batch path, which reports the rows exactly as above.
+a file of patient ids, ISO times, amounts and at most a department and a
+diagnosis, the ids are coded (plain digits, as medical record numbers usually
+are, as numbers: :func:`~rfm_retention.data._digit_ids.digit_ids`; other text
+ids by arrow's hash: :func:`~rfm_retention.data._hashed_ids.hashed_ids`; text
+order kept), the whole file is validated at once, and the features are
+aggregated from the unsorted columns
+(:func:`~rfm_retention._unsorted_features.unsorted_features`): no visit is
+ordered and no state merged. The numpy reader's batches take the
+same path when they are as simple (:func:`~rfm_retention.data._csv_coded.coded_visits`
+holds each row's id number, time and amount, up to
+:data:`~rfm_retention.data._csv_coded.CODED_MAX_ROWS` rows). A file with any
+bad row, an id validation would trim, or another column takes the batch path,
+which reports the rows exactly as above.
 
 Streaming gives the in-memory path's features only when every rule it applies
 is a rule of one row. Two are not, and a file that meets one is read whole
@@ -55,8 +61,10 @@ from rfm_retention._progress import Progress
 from rfm_retention._unsorted_features import CodedText, unsorted_features
 from rfm_retention.data._arrow_csv import ArrowRead, arrow_chosen, read_arrow
 from rfm_retention.data._csv import BATCH_ROWS, CsvColumns, iter_csv_columns
+from rfm_retention.data._csv_coded import coded_visits
 from rfm_retention.data._csv_options import CsvOptions, CsvReader, IdType
-from rfm_retention.data._digit_ids import digit_ids
+from rfm_retention.data._digit_ids import DigitIds, digit_ids
+from rfm_retention.data._hashed_ids import hashed_ids
 from rfm_retention.data._schema import (
     OnError,
     RejectedRows,
@@ -141,6 +149,12 @@ def csv_features(
         if coded is not None:
             return coded, RejectedRows(VisitLog.SCHEMA.source, ())
     batches = _batches(path, options, batch_rows, progress, whole)
+    if whole is None:  # the numpy reader's batches, as codes when the file is simple enough
+        held, batches = coded_visits(batches, options.id_type, (_ID, _TIME, "amount"))
+        checked = None if held is None else _checked_codes(held.ids, held.times, held.amount)
+        if held is not None and checked is not None:
+            features = _unsorted_of(held.ids, checked, bounds, min_exposure_days, {})
+            return features, RejectedRows(VisitLog.SCHEMA.source, ())
     del whole  # the batches hold arrow's table until the last one is made
     try:
         state, rejected = _streamed_state(batches, bounds, window, options)
@@ -158,21 +172,44 @@ def _coded_features(
 ) -> PatientFeatures | None:
     """The features of a file arrow has read whole, aggregated without ordering the visits
     (:func:`~rfm_retention._unsorted_features.unsorted_features`), or None when the file
-    is not one this path reads: plain digit ids (coded as numbers), ISO times, amounts and
-    at most a department and a diagnosis (coded by their distinct values), every row valid
-    (any issue is left to the batch path, which words it)."""
+    is not one this path reads: ids coded as numbers (plain digits) or by arrow's hash
+    (other text ids validation keeps as they are), ISO times, amounts and at most a
+    department and a diagnosis (coded by their distinct values), every row valid (any
+    issue is left to the batch path, which words it)."""
     if not set(read.position) <= _CODED_FIELDS or not read.iso:
         return None
-    ids = digit_ids(read.table.column(f"c{read.position[_ID]}"), options.id_type)
+    column = read.table.column(f"c{read.position[_ID]}")
+    ids = digit_ids(column, options.id_type)
+    if ids is None and options.id_type == "text":
+        ids = hashed_ids(column)  # other text ids: by arrow's hash
     if ids is None:
         return None
-    checked = validate_columns(VisitLog.SCHEMA, {_ID: ids.codes, _TIME: read.column(_TIME),
-                                                 "amount": read.column("amount")},
-                               on_error="quarantine")
-    if checked.rejected:
+    checked = _checked_codes(ids, read.column(_TIME), read.column("amount"))
+    if checked is None:
         return None
     texts = {name: _coded_text(read, name) for name in _TEXTS if name in read.position}
     del read
+    return _unsorted_of(ids, checked, bounds, min_exposure_days, texts)
+
+
+def _checked_codes(
+    ids: DigitIds, times: npt.NDArray[np.datetime64], amount: npt.NDArray[np.float64]
+) -> Validated | None:
+    """Every row validated at once, its patient given as a dense code, or None when a row
+    is not valid (left to the batch path, which words it)."""
+    checked = validate_columns(VisitLog.SCHEMA, {_ID: ids.codes, _TIME: times,
+                                                 "amount": amount}, on_error="quarantine")
+    return None if checked.rejected else checked
+
+
+def _unsorted_of(
+    ids: DigitIds,
+    checked: Validated,
+    bounds: _FeatureBounds,
+    min_exposure_days: int,
+    texts: Mapping[str, CodedText],
+) -> PatientFeatures:
+    """The features of validated coded rows, aggregated without ordering the visits."""
     return unsorted_features(bounds, min_exposure_days, patient_ids=ids.patient_ids,
                              codes=ids.codes, seconds=checked.columns[_TIME].view(np.int64),
                              amount=checked.columns["amount"], **texts)

@@ -51,7 +51,7 @@ from rfm_retention.data._schema import Schema
 from rfm_retention.errors import ConfigError, MissingDependencyError
 
 __all__ = ["CSV_READERS", "ArrowRead", "CsvReader", "arrow_available", "arrow_chosen",
-           "read_arrow", "read_arrow_csv_columns", "read_columns"]
+           "hash_encoded", "read_arrow", "read_arrow_csv_columns", "read_columns"]
 
 _SCAN_BYTES = 8 << 20  # bytes checked at a time, while arrow reads the file
 _NAT = np.iinfo(np.int64).min
@@ -197,14 +197,11 @@ class ArrowRead:
         cells as the numpy reader reads them), by arrow's hash encoding: a column of few
         distinct values (departments) without a numpy text value per row."""
         pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
-        pc = import_optional("pyarrow.compute", "fast", "reading CSV files with reader='arrow'")
         column = self.table.column(f"c{self.position[field]}")
         chunks = [c for c in column.chunks if len(c)]
         if not chunks:
             return np.zeros(0, np.int64), np.zeros(0, "S1")
-        pool = pa.system_memory_pool()
-        encoded = pc.dictionary_encode(pa.chunked_array(chunks), memory_pool=pool)
-        encoded = encoded.unify_dictionaries(memory_pool=pool)
+        encoded = hash_encoded(pa.chunked_array(chunks))
         positions = _values([c.indices for c in encoded.chunks], np.int32, 0)
         cells = _numpy_column(pa.chunked_array([encoded.chunk(0).dictionary]),
                               self.kinds[field], self.iso)
@@ -220,6 +217,22 @@ class ArrowRead:
                    for field, at in self.position.items()}
         return CsvColumns(columns, np.arange(start + 2, start + part.num_rows + 2,
                                              dtype=np.int64))
+
+
+def hash_encoded(column: Any) -> Any:
+    """A non-empty chunked arrow column dictionary-encoded by arrow's hash, every chunk with
+    one dictionary: the one arrow's encoding of a chunked column shares between its chunks
+    (unifying a million-entry dictionary across hundreds of chunks would cost seconds),
+    unified only where the chunks' dictionaries differ."""
+    pa = import_optional("pyarrow", "fast", "reading CSV files with reader='arrow'")
+    pc = import_optional("pyarrow.compute", "fast", "reading CSV files with reader='arrow'")
+    pool = pa.system_memory_pool()
+    encoded = pc.dictionary_encode(column, memory_pool=pool)
+    first = encoded.chunk(0).dictionary
+    if all(c.dictionary.buffers()[1].address == first.buffers()[1].address
+           and len(c.dictionary) == len(first) for c in encoded.chunks):
+        return encoded
+    return encoded.unify_dictionaries(memory_pool=pool)
 
 
 def _read_arrow(

@@ -22,9 +22,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 import attrs
@@ -162,28 +164,60 @@ def iter_csv_columns(
         lines: list[npt.NDArray[np.int64]] = []
         rows = 0
         batches = 0
-        piece: bytes | None = text[header_end:]
-        line = start + 1
         done = header_end  # bytes read and converted, for progress
-        while piece is not None:
+
+        def parse(piece: bytes, line: int) -> _Parsed:
+            cells, chunk_lines = _split(piece, line, layout)
+            return {field: _convert(values, kinds[field], iso, bytes_ids=True)
+                    for field, values in cells.items()}, chunk_lines
+
+        parsed = _in_order(itertools.chain([(text[header_end:], start + 1)], pieces), parse)
+        item = next(parsed, None)
+        while item is not None:
+            result, piece = item
             done += len(piece)
-            if piece:
-                cells, chunk_lines = _split(piece, line, layout)
+            if result is not None:
+                converted, chunk_lines = result
                 lines.append(chunk_lines)
                 rows += chunk_lines.shape[0]
-                for field, values in cells.items():
-                    chunks[field].append(_convert(values, kinds[field], iso, bytes_ids=True))
-            nxt = next(pieces, None)
-            piece, line = (None, 0) if nxt is None else nxt
+                for field, values in converted.items():
+                    chunks[field].append(values)
+            item = next(parsed, None)
             if progress is not None:  # the exact size only once the last chunk is in
-                at = done if size is None else size if piece is None else min(done, size - 1)
+                at = done if size is None else size if item is None else min(done, size - 1)
                 report_progress(progress, "read csv", at, size, "bytes")
-            if rows >= limit or (piece is None and (rows or not batches)):
+            if rows >= limit or (item is None and (rows or not batches)):
                 yield _batch(chunks, lines, set() if bytes_ids else ids)
                 batches += 1
                 rows = 0
                 chunks = {field: [] for field in position}
                 lines = []
+
+
+_Parsed = tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.int64]]
+
+
+def _in_order(
+    pieces: Iterator[tuple[bytes, int]], parse: Callable[[bytes, int], _Parsed]
+) -> Iterator[tuple[_Parsed | None, bytes]]:
+    """Each piece parsed (None for an empty one), in file order, two at a time: one on a
+    second thread while this one reads and parses the next (numpy releases the GIL in its
+    loops). A problem is raised where the one-at-a-time reading would raise it: a piece's
+    before any later piece's."""
+    with ThreadPoolExecutor(1) as second:
+        for piece, line in pieces:
+            earlier = second.submit(parse, piece, line) if piece else None
+            try:
+                after = next(pieces, None)
+                mine = parse(*after) if after is not None and after[0] else None
+            except BaseException:
+                if earlier is not None:
+                    earlier.result()  # the earlier piece's problem, if it has one, first
+                raise
+            yield (None if earlier is None else earlier.result()), piece
+            if after is None:
+                return
+            yield mine, after[0]
 
 
 def _batch(

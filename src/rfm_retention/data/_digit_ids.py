@@ -27,7 +27,7 @@ from rfm_retention._optional import import_optional
 from rfm_retention.data._build import value_range
 from rfm_retention.data._csv_options import IdType
 
-__all__ = ["DigitIds", "digit_ids"]
+__all__ = ["DigitIds", "coded_ids", "digit_ids"]
 
 _MAX_DIGITS = 17  # text-order keys of the distinct ids stay within int64
 _POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
@@ -65,10 +65,15 @@ def digit_ids(column: Any, id_type: IdType) -> DigitIds | None:
     if shape is None:
         return None
     shortest, longest, leading_zero = shape
-    as_text = id_type == "text"
-    if as_text and leading_zero and shortest != longest:
+    if id_type == "text" and leading_zero and shortest != longest:
         return None  # "007" and "7" are two patients, with one number
-    values = _numbers(column)
+    return coded_ids(_numbers(column), shortest, longest, id_type)
+
+
+def coded_ids(values: IntArray, shortest: int, longest: int, id_type: IdType) -> DigitIds:
+    """The codes of digit ids given as their numbers, with the shortest and longest id's
+    digit count (for text ids, leading zeros only where every id is as wide)."""
+    as_text = id_type == "text"
     uniques, rank, low = _dense_ranks(values)
     if as_text and shortest != longest:  # text order differs from numeric order
         order = np.argsort(_text_keys(uniques), kind="stable")
