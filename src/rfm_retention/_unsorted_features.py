@@ -186,10 +186,9 @@ def _extremes(
     key += seconds
     key -= low
     key.sort()
-    owner = key >> span_bits
-    stops = np.append(np.flatnonzero(owner[1:] != owner[:-1]) + 1, n)
+    stops = _group_stops(key, span_bits)
     starts = np.append(0, stops[:-1])
-    who = owner[starts]
+    who = key[starts] >> span_bits
     times = (1 << span_bits) - 1
 
     def at(rows: IntArray, missing: int) -> IntArray:
@@ -201,6 +200,20 @@ def _extremes(
     count[who] = stops - starts
     return (count, at(starts, _FIRST), at(stops - 1, _LAST),
             at(np.maximum(stops - 2, starts), _LAST))
+
+
+_BLOCK = 1 << 20  # rows per block of a pass over the sorted key: small buffers, reused
+
+
+def _group_stops(key: IntArray, shift: int) -> IntArray:
+    """Where each run of equal ``key >> shift`` in the sorted ``key`` ends (and the length
+    last), block by block: no n-row array of owners is made."""
+    n = key.shape[0]
+    found = []
+    for at in range(0, n - 1, _BLOCK):
+        owner = key[at : at + _BLOCK + 1] >> shift
+        found.append(np.flatnonzero(owner[1:] != owner[:-1]) + (at + 1))
+    return np.append(np.concatenate(found) if found else np.zeros(0, np.int64), n)
 
 
 def _extremes_at(
