@@ -62,3 +62,23 @@ def test_bad_options_fail_where_they_always_did(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="id_type must be 'text' or 'int'"):
         PatientData.from_directory(tmp_path, files={"visits": "visits.csv"},
                                    id_type="uuid")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("later", [b"p9,2024-03-01,\xff\n", b"p9,2024-03-01,1,2,3\n"])
+def test_a_chunks_problem_is_raised_before_a_later_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, later: bytes
+) -> None:
+    """Chunks are parsed two at a time, yet an earlier chunk's bad row is the error raised,
+    not a later chunk's undecodable bytes or bad row."""
+    from rfm_retention.data import _csv
+    from rfm_retention.errors import InputFileError
+
+    good = b"".join(b"p%d,2024-03-01,1\n" % k for k in range(40))
+    path = tmp_path / "v.csv"
+    path.write_bytes(b"patient_id,visit_time,amount\n" + good + b"p1,2024-03-01,1,2\n"
+                     + good + later + good)
+    monkeypatch.setattr(_csv, "CHUNK_BYTES", 64)  # many chunks
+    with pytest.raises(InputFileError) as caught:
+        list(iter_csv_columns(path, VisitLog.SCHEMA))
+    assert caught.value.line == 42
+    assert "4 cells but the header has 3" in str(caught.value)
