@@ -3,9 +3,10 @@
 Builds a visit log and a ratings table from the ingest benchmark's arrays (integer
 patient ids, 10 visits each on average, day-level times) at 1M, 10M and 30M rows, and
 prints each build's best wall and CPU time and their growth from size to size (goals:
-<= 12x for 10x the rows, <= 3.5x for 3x). Each size runs as installed (a large table
-splits its passes over two threads when a core is idle) and on one thread
-(``RFM_RETENTION_THREADS=1``), alternating, so both see the same machine. The 30M
+<= 12x for 10x the rows, <= 3.5x for 3x), then, for comparison, the growth of a plain
+copy, a random gather and a sort at the same sizes on the same machine. Each size runs
+as installed (a large table splits its passes over two threads when a core is idle) and
+on one thread (``RFM_RETENTION_THREADS=1``), alternating, so both see the same machine. The 30M
 size needs about 4 GB free.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from bench_ingest import _build_time, make_visits, report_growth
+from bench_ingest import _build_time, make_visits, report_growth, report_memory_floor
 
 from rfm_retention.data import RatingTable, VisitLog
 
@@ -61,3 +62,4 @@ def main(small: bool = False) -> None:
     runs = {n: bench_builds(n) for n in sizes}
     for mode in _MODES:
         report_growth({n: run[mode] for n, run in runs.items()}, sizes, mode)
+    report_memory_floor(sizes)

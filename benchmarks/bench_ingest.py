@@ -287,6 +287,7 @@ def main(small: bool = False) -> None:
     builds = {n: bench_arrays(n) for n in sizes}
     small_n, _, mid_n, big_n = sizes
     report_growth(builds, (small_n, mid_n, big_n))
+    report_memory_floor((small_n, mid_n, big_n))
     csv_only(small)
 
 
@@ -302,3 +303,31 @@ def report_growth(
             print(f"== {table} build growth{label} ({clock} time): {mid_n // small_n}x rows -> "
                   f"{t[mid_n] / t[small_n]:.1f}x time (goal <= 12), {big_n // mid_n}x rows "
                   f"-> {t[big_n] / t[mid_n]:.1f}x time (goal <= 3.5)", flush=True)
+
+
+def report_memory_floor(sizes: tuple[int, int, int]) -> None:
+    """The growth, on this machine, of the three passes no table build can do without:
+    a fresh copy of a column, a gather of a column into a random order and one sort of
+    int64 keys (CPU time, best of several). The build's growth reads against these: at
+    the small size every array stays in the processor's caches, at the larger ones each
+    pass goes to main memory and first touches fresh pages, so even a copy grows faster
+    than the row count there."""
+    floors = {n: _floor_times(n) for n in sizes}
+    small_n, mid_n, big_n = sizes
+    for step in floors[small_n]:
+        t = {n: by_step[step] for n, by_step in floors.items()}
+        print(f"== memory floor, {step} (CPU time): {mid_n // small_n}x rows -> "
+              f"{t[mid_n] / t[small_n]:.1f}x time, {big_n // mid_n}x rows -> "
+              f"{t[big_n] / t[mid_n]:.1f}x time", flush=True)
+
+
+def _floor_times(n: int) -> dict[str, float]:
+    """CPU seconds of the floor passes of :func:`report_memory_floor` on ``n`` rows."""
+    visits = make_visits(n)
+    ids, amounts = visits["patient_id"], visits["amount"]
+    order = np.random.default_rng(7).permutation(n)
+    key = (ids << 20) | np.arange(n) % (1 << 20)
+    repeat = 5 if n < 20_000_000 else 3
+    return {"a fresh copy of a column": _build_time(ids.copy, repeat)[1],
+            "a gather into a random order": _build_time(lambda: amounts[order], repeat)[1],
+            "one sort of int64 keys": _build_time(lambda: np.sort(key), repeat)[1]}
