@@ -75,11 +75,18 @@ def test_two_threads_build_the_same_ratings_with_rejected_rows(
 def test_one_thread_for_small_tables_one_core_or_a_busy_machine(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Small tables, one core, a load average with no idle core, or RFM_RETENTION_THREADS=1
-    keep the work on the calling thread."""
+    """Small tables, one core, no idle core right now (or, where that count is unknown, a
+    load average with no idle core), or RFM_RETENTION_THREADS=1 keep the work on the
+    calling thread."""
     large = 10 * _parallel.PARALLEL_ROWS
     assert _parallel.halves(_parallel.PARALLEL_ROWS - 1) == [(0, _parallel.PARALLEL_ROWS - 1)]
     monkeypatch.setattr(_parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(_parallel, "_running_now", lambda: 1)  # the caller alone
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.2, 2.0, 1.0))  # lagging: ignored
+    assert _parallel.halves(large, align=1 << 16) == [(0, large // 2), (large // 2, large)]
+    monkeypatch.setattr(_parallel, "_running_now", lambda: 2)
+    assert _parallel.halves(large) == [(0, large)]
+    monkeypatch.setattr(_parallel, "_running_now", lambda: None)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.9, 0.9))
     assert _parallel.halves(large, align=1 << 16) == [(0, large // 2), (large // 2, large)]
     monkeypatch.setattr(os, "getloadavg", lambda: (3.2, 2.0, 1.0))
@@ -88,6 +95,8 @@ def test_one_thread_for_small_tables_one_core_or_a_busy_machine(
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert _parallel.halves(large) == [(0, large)]
     monkeypatch.undo()
+    running = _parallel._running_now()
+    assert running is None or running >= 1  # this thread is running
     monkeypatch.setenv("RFM_RETENTION_THREADS", "1")
     assert _parallel._cores() == 1
     assert _parallel.split_rows([(0, 2), (2, 7)], lambda a, b: b - a) == [2, 5]

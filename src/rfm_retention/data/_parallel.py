@@ -7,8 +7,13 @@ large arrays, so a second thread working on the other half of the rows
 overlaps those waits and the build's wall time drops while its CPU time stays
 the same. Small tables (their arrays in the cache, a build of milliseconds)
 stay on the calling thread, and so does every table while the machine has no
-idle core (a load average above the core count less a half, as ``make -l``
-reads it): two threads time-sliced on one busy core only wait for each other.
+idle core: two threads time-sliced on one busy core only wait for each other.
+Whether a core is idle is read at that instant, from the count of threads
+running or waiting for a core (Linux's ``/proc/loadavg``), not from the load
+average, which lags a minute behind: after a multithreaded step (a CSV read,
+another engine) the average still counts work that has ended. Where the count
+cannot be read, a load average below the core count less a half says so, as
+``make -l`` reads it.
 
 The pool is created once, on first use (again in a forked child), with one
 worker: the calling thread does one half, the worker the other. ``RFM_RETENTION_THREADS=1`` in the
@@ -45,12 +50,26 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _running_now() -> int | None:
+    """Threads running or waiting for a core at this instant, machine-wide, the caller
+    included (the fourth field of Linux's ``/proc/loadavg``); None where it cannot be read."""
+    try:
+        with open("/proc/loadavg", "rb") as handle:
+            return int(handle.read().split()[3].split(b"/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _spare_core() -> bool:
-    """Whether a second thread would find a core of its own: two or more cores, and a load
-    average (this process included) below the core count less a half."""
+    """Whether a second thread would find a core of its own: two or more cores and fewer
+    threads running right now than cores (the caller is one of them); where that count
+    cannot be read, a load average below the core count less a half."""
     cores = _cores()
     if cores < 2:
         return False
+    running = _running_now()
+    if running is not None:
+        return running < cores
     try:
         return os.getloadavg()[0] < cores - 0.5
     except (AttributeError, OSError):  # no load average on this system
