@@ -1,4 +1,5 @@
-"""Patient features from visits in any row order, given a dense code per patient: no sort.
+"""Patient features from visits in any row order, given a dense code per patient: the rows
+are never put in order.
 
 The features of one ``as_of`` need, per patient, only sums, counts and
 extremes: the visit count, the first and last time, the second-to-last time
@@ -7,7 +8,9 @@ spend and the visit counts in the window and in the two 3-month windows, and
 the last visit's department and diagnosis. Each comes from the unsorted
 columns in one pass when each row carries its patient's code (0, 1, 2, ... in
 the order the patients are reported): counts and spends by ``np.bincount``,
-extremes by ``np.minimum.at`` / ``np.maximum.at``, windows by masks. So a
+windows by masks, and the extremes by one sort of plain integers packing
+(patient, time), which no other column follows (``np.minimum.at`` /
+``np.maximum.at`` where the key is too wide to pack). So a
 caller that can code its patients cheaply (a CSV reader that dictionary-encodes
 the ids, integer ids in a dense range) gets the features without ordering the
 visits by (patient, time) at all; :func:`~rfm_retention.features._assemble_features`
