@@ -3,12 +3,12 @@
 Most hospital ids are numbers written as text (medical record numbers). When
 every id of a file is plain digits and the text of an id is one with its
 number (no leading zeros, or every id as wide as the others, so ``007`` and
-``7`` never meet), the ids are factorised as numbers: counted in their range
-when it is dense (``bincount``, as the table build does for integer ids), else
-one sort of integers. The distinct ids are then put in text order, the order
-the visit log gives text ids (``"10"`` before ``"9"``), by sorting only them,
-and their text is made back from the numbers: the same ids, codes and order
-as factorising the text, at the cost of counting integers.
+``7`` never meet), the ids are factorised as numbers, as the table build
+factorises integer ids (counted in their range when it is dense, else one
+sort of integers). The distinct ids are then put in text order, the order the
+visit log gives text ids (``"10"`` before ``"9"``), by sorting only them, and
+their text is made back from the numbers: the same ids, codes and order as
+factorising the text, at the cost of counting integers.
 
 Any other id column (letters, signs, spaces, empty cells, ids of 18 digits
 or more) gives None, for the caller's general path.
@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from rfm_retention._arrays import IntArray
 from rfm_retention._optional import import_optional
-from rfm_retention.data._build import value_range
+from rfm_retention.data._build import _factors, value_range
 from rfm_retention.data._csv_options import IdType
 
 __all__ = ["DigitIds", "coded_ids", "digit_ids"]
@@ -72,16 +72,23 @@ def digit_ids(column: Any, id_type: IdType) -> DigitIds | None:
 
 def coded_ids(values: IntArray, shortest: int, longest: int, id_type: IdType) -> DigitIds:
     """The codes of digit ids given as their numbers, with the shortest and longest id's
-    digit count (for text ids, leading zeros only where every id is as wide)."""
+    digit count (for text ids, leading zeros only where every id is as wide).
+
+    The numbers are factorised as the table build factorises integer ids
+    (counted in a dense range, else sorted); for text ids of several widths the
+    distinct ids are then put in text order by composing that order with the
+    build's coder, so the rows are gathered once."""
     as_text = id_type == "text"
-    uniques, rank, low = _dense_ranks(values)
+    factors = _factors(values)
+    uniques, coder = factors.uniques, factors.coder
     if as_text and shortest != longest:  # text order differs from numeric order
         order = np.argsort(_text_keys(uniques), kind="stable")
         uniques = uniques[order]
         text_rank = np.empty(order.shape[0], np.int64)
         text_rank[order] = np.arange(order.shape[0], dtype=np.int64)
-        rank = text_rank[rank]
-    codes = _codes(values, rank, low)
+        coder = attrs.evolve(coder, rank=text_rank if coder.rank is None
+                             else text_rank[coder.rank])
+    codes = coder.codes()
     if not as_text:
         return DigitIds(uniques, codes)
     return DigitIds(_texts(uniques, longest if shortest == longest else None), codes)
@@ -129,33 +136,6 @@ def _numbers(column: Any) -> IntArray:
                 numbers.offset : numbers.offset + n]
         at += n
     return out
-
-
-def _dense_ranks(values: IntArray) -> tuple[IntArray, IntArray, int]:
-    """(sorted distinct values, rank, low): a row's position among the distinct values is
-    ``rank[value - low]`` (with ``low`` -1: ``rank[row]``, ranks of the rows found by a
-    sort), so a caller reordering the distinct values composes its order with ``rank``
-    before one gather over the rows. Values filling much of their range are counted, others
-    sorted."""
-    n = values.shape[0]
-    if n == 0:
-        return values[:0], values[:0], -1
-    low, high = (int(v) for v in value_range(values))
-    if high - low > 2 * n + 1024:
-        uniques, inverse = np.unique(values, return_inverse=True)
-        return uniques, inverse.reshape(-1).astype(np.int64, copy=False), -1
-    present = np.bincount(values if low == 0 else values - low, minlength=high - low + 1) > 0
-    rank = np.cumsum(present, dtype=np.int64) - 1
-    return np.flatnonzero(present).astype(np.int64) + low, rank, low
-
-
-def _codes(values: IntArray, rank: IntArray, low: int) -> IntArray:
-    """Each row's code: ``rank[value - low]``, or ``rank`` itself when it is per row
-    (``low`` -1)."""
-    if low < 0:
-        return rank
-    codes: IntArray = rank[values if low == 0 else values - low]
-    return codes
 
 
 def _digits(values: IntArray) -> IntArray:
