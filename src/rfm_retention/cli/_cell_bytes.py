@@ -87,6 +87,18 @@ def _digit_count(values: IntArray | UintArray) -> IntArray:
     return count
 
 
+def _write_digits(
+    matrix: npt.NDArray[np.uint8], rest: IntArray | UintArray, stop: int, width: int
+) -> None:
+    """Write the last ``width`` decimal digits of each number in ``rest`` as ASCII into
+    columns ``stop - width`` to ``stop - 1`` of ``matrix``, one pass per digit position
+    (``rest`` is used up: it ends as the numbers' leading digits)."""
+    for column in range(stop - 1, stop - 1 - width, -1):
+        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
+        rest //= 10
+    matrix[:, stop - width : stop] += 48
+
+
 def _right_aligned(magnitude: IntArray, negative: npt.NDArray[np.bool_]) -> Cells:
     """``[-]digits`` written from the right of a byte matrix."""
     length = _digit_count(magnitude) + negative
@@ -94,10 +106,7 @@ def _right_aligned(magnitude: IntArray, negative: npt.NDArray[np.bool_]) -> Cell
     matrix = np.zeros((magnitude.shape[0], width), np.uint8)
     small = not magnitude.shape[0] or int(magnitude.max()) < 2**32
     rest = magnitude.astype(np.uint32) if small else magnitude.copy()  # uint32: fast division
-    for column in range(width - 1, -1, -1):
-        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
-        rest //= 10
-    matrix += 48
+    _write_digits(matrix, rest, width, width)
     start = width - length
     signed = np.flatnonzero(negative)
     matrix[signed, start[signed]] = 45
@@ -210,17 +219,10 @@ def _point_aligned(
     sign = int(bool(negative.any()))
     point = sign + widest
     matrix = np.empty((n, point + 1 + places), np.uint8)
-    rest = whole.copy()
-    for column in range(point - 1, point - 1 - widest, -1):
-        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
-        rest //= 10
+    _write_digits(matrix, whole.copy(), point, widest)
     matrix[:, point] = ord(".")
-    rest = fraction // np.uint32(10 ** (_MAX_DECIMALS - places))
-    for column in range(point + places, point, -1):
-        np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
-        rest //= 10
-    matrix[:, sign:point] += 48
-    matrix[:, point + 1 :] += 48
+    _write_digits(matrix, fraction // np.uint32(10 ** (_MAX_DECIMALS - places)),
+                  point + 1 + places, places)
     start = point - digits - negative
     if sign:
         signed = np.flatnonzero(negative)
@@ -260,11 +262,7 @@ def date_cells(values: npt.NDArray[np.datetime64]) -> Cells | None:
         matrix[:, 10] = ord(" ")
         matrix[:, [13, 16]] = ord(":")
     for number, at, width in fields:
-        rest = number.copy()
-        for column in range(at + width - 1, at - 1, -1):
-            np.remainder(rest, 10, out=matrix[:, column], casting="unsafe")
-            matrix[:, column] += 48
-            rest //= 10
+        _write_digits(matrix, number.copy(), at + width, width)
     length = np.where(missing, 0, matrix.shape[1]).astype(np.int64)
     return Cells(matrix, np.zeros(count, np.int64), length)
 

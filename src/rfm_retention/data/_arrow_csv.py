@@ -345,15 +345,26 @@ def _short_lines(mapped: mmap.mmap, start: int) -> bool:
     for at in range(start, len(mapped), _SCAN_BYTES):
         stop = min(at + _SCAN_BYTES, len(mapped))
         end = mapped.rfind(b"\n", at, stop)
-        if end < 0:
-            run += stop - at
-        else:
-            if run + mapped.find(b"\n", at, stop) - at > MAX_LINE_BYTES:
-                return False
-            run = stop - end - 1
-        if run > MAX_LINE_BYTES:
+        first = -1 if end < 0 else mapped.find(b"\n", at, stop) - at
+        after = _line_run(run, first, end - at if end >= 0 else -1, stop - at)
+        if after is None:
             return False
+        run = after
     return True
+
+
+def _line_run(run: int, first: int, last: int, size: int) -> int | None:
+    """The bytes since the last line break after a window of ``size`` bytes whose first and
+    last line breaks are at ``first`` and ``last`` (-1: none), given ``run`` before it; None
+    when a line is longer than the numpy reader accepts (lines inside one window are
+    shorter than that: only the one across windows is measured)."""
+    if last < 0:
+        run += size
+    elif run + first > MAX_LINE_BYTES:
+        return None
+    else:
+        run = size - last - 1
+    return None if run > MAX_LINE_BYTES else run
 
 
 def _plain_body(handle: io.BufferedIOBase) -> bool:
@@ -379,14 +390,10 @@ def _plain_body(handle: io.BufferedIOBase) -> bool:
                 return False
         tail = bytes(chunk[-1:])
         end = chunk.rfind(b"\n")
-        if end < 0:
-            run += len(chunk)
-        else:  # lines inside one chunk are shorter than the limit; check the one across
-            if run + chunk.find(b"\n") > MAX_LINE_BYTES:
-                return False
-            run = len(chunk) - end - 1
-        if run > MAX_LINE_BYTES:
+        after = _line_run(run, chunk.find(b"\n"), end, len(chunk))
+        if after is None:
             return False
+        run = after
         if not chunk.isascii():
             try:
                 decoder.decode(chunk)

@@ -441,13 +441,13 @@ def _split(
     return cells, line_of
 
 
-def _has_spaces(buf: npt.NDArray[np.uint8], newlines: int) -> bool:
+def _has_spaces(buf: npt.NDArray[np.uint8], newlines: int | None = None) -> bool:
     """Whether the buffer holds a space byte (space, tab, carriage return, ...) anywhere.
 
-    Usually the only bytes below 33 are the ``newlines`` line breaks: one count
-    says so, without gathering them.
+    Usually the only bytes below 33 are the ``newlines`` line breaks, when the
+    caller knows how many: one count says so, without gathering them.
     """
-    if np.count_nonzero(buf <= 32) == newlines:
+    if newlines is not None and np.count_nonzero(buf <= 32) == newlines:
         return False
     return bool(_SPACE[buf[buf <= 32]].any())
 
@@ -516,7 +516,7 @@ def _gather(
     # no space byte anywhere (``spaced`` False, or one pass over the bytes): no cell to
     # trim; else usually no cell has surrounding spaces: one cheap check of the cells' ends
     if spaced is None:
-        spaced = bool(_SPACE[buf[buf <= 32]].any())
+        spaced = _has_spaces(buf)
     for attempt in range(8 if spaced else 0):
         pad = (lo < hi) & _SPACE[buf[np.minimum(lo, buf.shape[0] - 1)]]
         pad |= (lo < hi) & _SPACE[buf[np.maximum(hi - 1, 0)]]

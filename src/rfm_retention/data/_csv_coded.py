@@ -29,7 +29,6 @@ from rfm_retention.data._digit_ids import _MAX_DIGITS, DigitIds, coded_ids
 __all__ = ["CODED_MAX_ROWS", "CodedVisits", "coded_visits"]
 
 _BLOCK_ROWS = 1 << 16
-_POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
 
 CODED_MAX_ROWS = 12 << 20
 """The most rows held as codes (about 300 MB with the batches kept for the general path);
